@@ -1,0 +1,72 @@
+# slubd - GNU Makefile.  `make` builds everything into build/.
+#
+#   make                      libraries, programs, tests and benchmarks
+#   make test                 build and run every test; last line "N passed, N failed"
+#   make bench                run the benchmarks (figures and ratios, never pass/fail)
+#   make SANITIZER=address,undefined test    the same suite under sanitizers
+#   make DEBUG=1 test         -O0 and the engine's expensive assertions
+#
+# Builds with other SANITIZER= or DEBUG= settings go to their own folder under
+# build/, so that objects built with different flags never mix.
+
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+SANITIZER ?=
+DEBUG     ?=
+
+CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Werror=int-conversion -Werror=incompatible-pointer-types \
+	-Werror=implicit-function-declaration -D_GNU_SOURCE -pthread -fno-strict-aliasing
+ifeq ($(DEBUG),1)
+CFLAGS_OPT := -O0 -DSHM_DEBUG=1
+else
+CFLAGS_OPT := -O2
+endif
+ifneq ($(SANITIZER),)
+CFLAGS_SAN := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+BUILD := build
+ifneq ($(SANITIZER)$(DEBUG),)
+BUILD := build/variant-$(subst $(comma),-,$(SANITIZER))$(if $(DEBUG),-debug)
+endif
+comma := ,
+
+CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(CFLAGS_SAN)
+CPPFLAGS := -Ishm -Itests -MMD -MP
+
+SHM_SRC   := $(sort $(wildcard shm/*.c))
+SHM_OBJ   := $(SHM_SRC:%.c=$(BUILD)/%.o)
+HARN_OBJ  := $(BUILD)/tests/harness.o
+TEST_SRC  := $(sort $(wildcard tests/unit/t_*.c tests/mp/t_*.c))
+TEST_BIN  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRC))
+
+.PHONY: all test bench clean
+all: $(BUILD)/libshm.a $(TEST_BIN) $(BENCH_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libshm.a: $(SHM_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARN_OBJ) $(BUILD)/libshm.a
+	$(CC) $(LDFLAGS) $^ -o $@
+
+test: $(TEST_BIN)
+	@tests/run.sh $(TEST_BIN)
+
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

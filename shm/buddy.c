@@ -1,0 +1,484 @@
+/*
+ * buddy.c - the page allocator: a binary buddy system over the arena's pages.
+ *
+ * A block of order k is 2^k pages whose first pfn is a multiple of 2^k (the
+ * arena's offsets, not its addresses, are what is aligned).  Free blocks sit
+ * on the zone's free list of their order; freeing merges a block with its
+ * buddy (pfn ^ 2^k) while the buddy is a free block of the same order.
+ *
+ * Lock: zone.lock (a robust shm_lock) protects the free lists, the counts,
+ * and the flags, order and lru of every block head.  It is the innermost lock
+ * of the arena: nothing else is taken while it is held, and it is held for no
+ * system call.  Outside it, a caller owns the blocks it was given.
+ *
+ * Only block heads carry meaningful flags.  A position that starts a current
+ * block always has accurate flags; that is what lets a merge look at its
+ * buddy's head without knowing more.
+ *
+ * Death.  Every change to a block first marks its head PG_TRANSIT with the
+ * changer's pid, then edits lists, then writes the final flags.  If the owner
+ * of zone.lock dies, the next locker rebuilds the free lists from the page
+ * descriptors (zone_repair): free heads go back on their lists, positions no
+ * block covers (an absorbed buddy whose merge did not finish) become free
+ * pages again and merge.  Transit blocks of dead processes are freed by
+ * buddy_scrub.  So a death can leak at most the block being changed until
+ * the next scrub, never lose or double-hand a page.
+ *
+ * Backing.  Memory goes back to the host a chunk (2 MiB) at a time: when a
+ * free block of at least a chunk forms, the freeing process keeps it
+ * (PG_TRANSIT), drops the lock, punches the hole, marks the chunk HOLE, and
+ * frees the block again.  The allocator reserves a HOLE chunk with
+ * fallocate, outside the lock, before it hands out any page of it, and fails
+ * with ENOMEM when the host has no memory: never a SIGBUS later.  Huge page
+ * arenas are not punched: their pages are reserved for the arena at mmap,
+ * and a punched huge page could not be promised back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static struct buddy_zone *zone(struct arena *a)
+{
+	return &a->hdr->zone;
+}
+
+static bool head_ok(struct arena *a, uint32_t pfn)
+{
+	struct page_desc *pd = pd_of_pfn(a, pfn);
+
+	return (pd->flags & PG_HEAD) && pd->order <= BUDDY_MAX_ORDER &&
+	       (pfn & ((1u << pd->order) - 1)) == 0 &&
+	       pfn + (1u << pd->order) <= zone(a)->end_pfn;
+}
+
+static void area_add(struct arena *a, uint32_t pfn, unsigned int order)
+{
+	struct page_desc *pd = pd_of_pfn(a, pfn);
+	struct free_area *fa = &zone(a)->area[order];
+
+	pd->order = (uint8_t)order;
+	pd->flags = PG_HEAD | PG_FREE;
+	pd->owner = 0;
+	olist_add(a, &fa->free_list, &pd->lru);
+	fa->nr_free++;
+}
+
+static void area_del(struct arena *a, uint32_t pfn)
+{
+	struct page_desc *pd = pd_of_pfn(a, pfn);
+
+	olist_del(a, &pd->lru);
+	zone(a)->area[pd->order].nr_free--;
+}
+
+static bool chunks_backed_any(struct arena *a, uint32_t pfn, unsigned int order)
+{
+	uint32_t c0 = pfn >> CHUNK_ORDER, c1 = (pfn + (1u << order) - 1) >> CHUNK_ORDER;
+
+	for (uint32_t c = c0; c <= c1; c++)
+		if (atomic_load_acquire(&a->chunks[c]) == CHUNK_BACKED)
+			return true;
+	return false;
+}
+
+/*
+ * free_locked - put block (pfn, order) back, merging with free buddies.
+ * Returns the resulting head; *order_out its order.
+ */
+static uint32_t free_locked(struct arena *a, uint32_t pfn, unsigned int order,
+			    unsigned int *order_out)
+{
+	struct buddy_zone *z = zone(a);
+
+	pd_of_pfn(a, pfn)->flags = PG_HEAD | PG_TRANSIT;
+	pd_of_pfn(a, pfn)->owner = os_pid();
+	while (order < BUDDY_MAX_ORDER) {
+		uint32_t buddy = pfn ^ (1u << order);
+		struct page_desc *b;
+
+		if (buddy < z->first_pfn || buddy + (1u << order) > z->end_pfn)
+			break;
+		b = pd_of_pfn(a, buddy);
+		if ((b->flags & (PG_HEAD | PG_FREE)) != (PG_HEAD | PG_FREE) || b->order != order)
+			break;
+		area_del(a, buddy);
+		b->flags = 0;		/* absorbed: no longer a head */
+		if (buddy < pfn) {
+			pd_of_pfn(a, pfn)->flags = 0;
+			pfn = buddy;
+			pd_of_pfn(a, pfn)->flags = PG_HEAD | PG_TRANSIT;
+			pd_of_pfn(a, pfn)->owner = os_pid();
+		}
+		order++;
+	}
+	pd_of_pfn(a, pfn)->order = (uint8_t)order;
+	*order_out = order;
+	return pfn;
+}
+
+/*
+ * zone_repair - the zone lock's owner died: rebuild the free lists from the
+ * page descriptors.  Pass 1 marks every free head, and every position that no
+ * block covers, PG_REPAIR (so that no merge follows a stale list link); pass
+ * 2 frees them again, merging.  Blocks in transit stay for buddy_scrub.
+ */
+static void zone_repair(void *arg)
+{
+	struct arena *a = arg;
+	struct buddy_zone *z = zone(a);
+	uint32_t pfn;
+
+	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++) {
+		olist_init(a, &z->area[o].free_list);
+		z->area[o].nr_free = 0;
+	}
+	z->nr_free_pages = 0;
+	for (pfn = z->first_pfn; pfn < z->end_pfn;) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		if (!head_ok(a, pfn)) {
+			pd->order = 0;
+			pd->flags = PG_HEAD | PG_REPAIR;
+			pfn++;
+			continue;
+		}
+		for (uint32_t p = pfn + 1; p < pfn + (1u << pd->order); p++)
+			pd_of_pfn(a, p)->flags &= (uint16_t)~(PG_HEAD | PG_FREE);
+		if (pd->flags & PG_FREE)
+			pd->flags = PG_HEAD | PG_REPAIR;
+		pfn += 1u << pd->order;
+	}
+	for (pfn = z->first_pfn; pfn < z->end_pfn;) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+		unsigned int order = pd->order, span = 1u << order;
+
+		if (pd->flags & PG_REPAIR) {
+			uint32_t h = free_locked(a, pfn, order, &order);
+
+			area_add(a, h, order);
+		}
+		pfn += span;
+	}
+	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++)
+		z->nr_free_pages += z->area[o].nr_free << o;
+}
+
+static void zone_lock(struct arena *a)
+{
+	shm_lock_acquire(&zone(a)->lock, zone_repair, a);
+	shm_hook(HOOK_ZONE_LOCKED);
+}
+
+static void zone_unlock(struct arena *a)
+{
+	shm_lock_release(&zone(a)->lock);
+}
+
+void buddy_init(struct arena *a)
+{
+	struct buddy_zone *z = zone(a);
+	uint32_t pfn = z->first_pfn;
+
+	shm_lock_init(&z->lock);
+	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++)
+		olist_init(a, &z->area[o].free_list);
+	while (pfn < z->end_pfn) {
+		unsigned int order = BUDDY_MAX_ORDER;
+
+		while ((pfn & ((1u << order) - 1)) || pfn + (1u << order) > z->end_pfn)
+			order--;
+		area_add(a, pfn, order);
+		z->nr_free_pages += 1u << order;
+		pfn += 1u << order;
+	}
+}
+
+/* back every HOLE chunk of the block; outside any lock */
+static int ensure_backed(struct arena *a, uint32_t pfn, unsigned int order)
+{
+	uint32_t c0 = pfn >> CHUNK_ORDER, c1 = (pfn + (1u << order) - 1) >> CHUNK_ORDER;
+
+	for (uint32_t c = c0; c <= c1; c++) {
+		int rc;
+
+		if (atomic_load_acquire(&a->chunks[c]) == CHUNK_BACKED)
+			continue;
+		rc = os_fallocate(a->fd, (uint64_t)c * CHUNK_SIZE, CHUNK_SIZE);
+		if (rc)
+			return rc;
+		atomic_store_release(&a->chunks[c], CHUNK_BACKED);
+	}
+	return 0;
+}
+
+int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *out)
+{
+	struct buddy_zone *z = zone(a);
+	unsigned int o;
+	uint32_t pfn = 0;
+	struct page_desc *pd = NULL;
+	int rc, repaired = 0;
+
+	if (order > BUDDY_MAX_ORDER)
+		return -ENOMEM;
+	zone_lock(a);
+	for (o = order; o <= BUDDY_MAX_ORDER; o++) {
+		struct olist *first;
+
+		if (olist_empty(a, &z->area[o].free_list))
+			continue;
+		first = olist_next(a, &z->area[o].free_list, &z->area[o].free_list);
+		pd = first ? pd_of_lru(a, arena_off_of(a, first)) : NULL;
+		if (!pd || !(pd->flags & PG_FREE) || pd->order != o) {
+			if (repaired++)
+				break;
+			zone_repair(a);	/* a corrupt list: rebuild it from the pages */
+			o = order - 1;
+			continue;
+		}
+		pfn = pd_pfn(a, pd);
+		break;
+	}
+	if (o > BUDDY_MAX_ORDER || !pd) {
+		zone_unlock(a);
+		return -ENOMEM;
+	}
+	area_del(a, pfn);
+	pd->flags = PG_HEAD | PG_TRANSIT;
+	pd->owner = os_pid();
+	while (o > order) {
+		o--;
+		area_add(a, pfn + (1u << o), o);
+	}
+	z->nr_free_pages -= 1u << order;
+	pd->order = (uint8_t)order;
+	pd->flags = PG_HEAD | flags;
+	zone_unlock(a);
+
+	for (uint32_t p = pfn; p < pfn + (1u << order); p++) {
+		pd_of_pfn(a, p)->head = pfn;
+		if (p != pfn)
+			pd_of_pfn(a, p)->flags = 0;
+	}
+	rc = ensure_backed(a, pfn, order);
+	if (rc) {
+		buddy_free(a, pfn);
+		return -ENOMEM;
+	}
+	*out = pfn;
+	return 0;
+}
+
+/*
+ * Punches queued by a thread that freed a chunk while holding a lock; the
+ * blocks stay PG_TRANSIT (ours) until buddy_run_deferred() punches and frees
+ * them.  If the thread dies first, buddy_scrub() frees them unpunched.
+ */
+#define DEFER_MAX 8
+static __thread struct {
+	struct arena *a;
+	uint32_t pfn;
+} deferred[DEFER_MAX];
+static __thread int nr_deferred;
+
+static void punch_and_free(struct arena *a, uint32_t head, unsigned int order)
+{
+	struct buddy_zone *z = zone(a);
+	unsigned int freed = order;
+
+	shm_hook(HOOK_PUNCH);
+	if (os_punch(a->fd, arena_at(a, pfn_off(head)), pfn_off(head), PAGE_SIZE << order) == 0) {
+		for (uint32_t c = head >> CHUNK_ORDER; c < (head + (1u << order)) >> CHUNK_ORDER; c++)
+			atomic_store_release(&a->chunks[c], CHUNK_HOLE);
+		atomic_add_relaxed(&z->punches, 1);
+	}
+	zone_lock(a);
+	head = free_locked(a, head, order, &order);
+	area_add(a, head, order);
+	z->nr_free_pages += 1u << freed;
+	zone_unlock(a);
+}
+
+void buddy_run_deferred(void)
+{
+	while (nr_deferred > 0) {
+		int i = --nr_deferred;
+
+		punch_and_free(deferred[i].a, deferred[i].pfn, pd_of_pfn(deferred[i].a,
+								   deferred[i].pfn)->order);
+	}
+}
+
+void buddy_free(struct arena *a, uint32_t pfn)
+{
+	struct buddy_zone *z = zone(a);
+	unsigned int order = pd_of_pfn(a, pfn)->order, freed = order;
+	uint32_t head;
+
+	zone_lock(a);
+	head = free_locked(a, pfn, order, &order);
+	if (order >= CHUNK_ORDER && a->backing == ARENA_BACKING_SHM &&
+	    chunks_backed_any(a, head, order) && (shm_lock_depth == 1 || nr_deferred < DEFER_MAX)) {
+		/* keep it (PG_TRANSIT, ours) while its memory goes back */
+		z->nr_free_pages += 1u << freed;
+		z->nr_free_pages -= 1u << order;
+		if (shm_lock_depth > 1) {
+			deferred[nr_deferred].a = a;
+			deferred[nr_deferred].pfn = head;
+			nr_deferred++;
+			zone_unlock(a);
+			return;
+		}
+		zone_unlock(a);
+		punch_and_free(a, head, order);
+		return;
+	}
+	area_add(a, head, order);
+	z->nr_free_pages += 1u << freed;
+	zone_unlock(a);
+}
+
+void *buddy_alloc_pages(struct arena *a, unsigned int order)
+{
+	uint32_t pfn;
+	int rc = buddy_alloc(a, order, PG_META, &pfn);
+
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	return arena_at(a, pfn_off(pfn));
+}
+
+void buddy_free_pages(struct arena *a, void *p, unsigned int order)
+{
+	aoff_t off = arena_offset(a, p);
+	uint32_t pfn = (uint32_t)(off >> PAGE_SHIFT);
+
+	if (!off || off % PAGE_SIZE || pfn < a->first_pfn || !head_ok(a, pfn) ||
+	    (pd_of_pfn(a, pfn)->flags & (PG_FREE | PG_TRANSIT)) ||
+	    pd_of_pfn(a, pfn)->order != order) {
+		slab_report(a, NULL, SLAB_ERR_BAD_POINTER, off,
+			    "buddy_free_pages(%p, %u): not an allocated block of that order", p, order);
+		return;
+	}
+	buddy_free(a, pfn);
+}
+
+int buddy_info(struct arena *a, struct buddy_info *bi)
+{
+	struct buddy_zone *z = zone(a);
+
+	memset(bi, 0, sizeof(*bi));
+	zone_lock(a);
+	bi->nr_pages = z->end_pfn - z->first_pfn;
+	bi->nr_free = z->nr_free_pages;
+	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++)
+		bi->free_blocks[o] = z->area[o].nr_free;
+	bi->punches = z->punches;
+	zone_unlock(a);
+	bi->chunks_total = a->hdr->nr_chunks;
+	for (uint32_t c = 0; c < a->hdr->nr_chunks; c++)
+		bi->chunks_backed += atomic_load_relaxed(&a->chunks[c]) == CHUNK_BACKED;
+	return 0;
+}
+
+int buddy_check(struct arena *a, char *err, size_t errlen)
+{
+	struct buddy_zone *z = zone(a);
+	uint64_t free_pages = 0, heads[BUDDY_MAX_ORDER + 1] = { 0 };
+	uint32_t pfn = z->first_pfn;
+	int rc = 0;
+
+#define BAD(...) do { if (!rc) snprintf(err, errlen, __VA_ARGS__); rc = -EUCLEAN; } while (0)
+	if (err && errlen)
+		err[0] = 0;
+	zone_lock(a);
+	while (pfn < z->end_pfn) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		if (!head_ok(a, pfn)) {
+			BAD("page %u is covered by no block", pfn);
+			pfn++;
+			continue;
+		}
+		if (pd->flags & PG_FREE) {
+			uint32_t buddy = pfn ^ (1u << pd->order);
+
+			free_pages += 1u << pd->order;
+			heads[pd->order]++;
+			if (pd->order < BUDDY_MAX_ORDER && buddy >= z->first_pfn &&
+			    buddy + (1u << pd->order) <= z->end_pfn && head_ok(a, buddy) &&
+			    (pd_of_pfn(a, buddy)->flags & PG_FREE) &&
+			    pd_of_pfn(a, buddy)->order == pd->order)
+				BAD("free blocks %u and %u of order %u were not merged", pfn, buddy,
+				    pd->order);
+		}
+		pfn += 1u << pd->order;
+	}
+	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++) {
+		struct olist *h = &z->area[o].free_list, *n = h;
+		uint64_t count = 0;
+
+		while ((n = olist_next(a, h, n)) && count <= a->nr_pages) {
+			struct page_desc *pd = pd_of_lru(a, arena_off_of(a, n));
+
+			if (!pd || !(pd->flags & PG_FREE) || pd->order != o)
+				BAD("free list %u holds a block that is not free of that order", o);
+			count++;
+		}
+		if (count != z->area[o].nr_free || count != heads[o])
+			BAD("free list %u: %llu on the list, count says %llu, %llu free heads", o,
+			    (unsigned long long)count, (unsigned long long)z->area[o].nr_free,
+			    (unsigned long long)heads[o]);
+	}
+	if (free_pages != z->nr_free_pages)
+		BAD("%llu pages in free blocks, zone says %llu", (unsigned long long)free_pages,
+		    (unsigned long long)z->nr_free_pages);
+	zone_unlock(a);
+#undef BAD
+	return rc;
+}
+
+/*
+ * buddy_scrub - free the blocks that dead processes held in transit: a
+ * split, merge or punch they did not finish, or a slab they allocated and
+ * never gave to their cache.
+ */
+int buddy_scrub(struct arena *a, uint64_t *returned)
+{
+	struct buddy_zone *z = zone(a);
+	uint32_t pfn;
+
+	*returned = 0;
+	for (;;) {
+		uint32_t victim = 0;
+
+		zone_lock(a);
+		for (pfn = z->first_pfn; pfn < z->end_pfn;) {
+			struct page_desc *pd = pd_of_pfn(a, pfn);
+
+			if (!head_ok(a, pfn)) {
+				pfn++;
+				continue;
+			}
+			if (((pd->flags & PG_TRANSIT) ||
+			     ((pd->flags & PG_SLAB) && pd->cache == 0)) &&
+			    !os_pid_alive(pd->owner)) {
+				victim = pfn;
+				pd->flags = PG_HEAD | PG_META;	/* ours now */
+				pd->owner = os_pid();
+				break;
+			}
+			pfn += 1u << pd->order;
+		}
+		zone_unlock(a);
+		if (!victim)
+			break;
+		buddy_free(a, victim);
+		(*returned)++;
+	}
+	return 0;
+}

@@ -1,0 +1,251 @@
+/*
+ * internal.h - what the files of shm/ share with each other, grouped by the
+ * file that defines it.  Nothing here is for users of shm/ (see shm.h).
+ */
+#ifndef SHM_INTERNAL_H
+#define SHM_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sched.h>
+#include <sys/rseq.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "shm.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define noinline	__attribute__((noinline))
+#define ALIGN_UP(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ARRAY_SIZE(x)	(sizeof(x) / sizeof((x)[0]))
+
+/*
+ * Assertions.  SHM_ASSERT compiles out unless SHM_DEBUG: it is for the
+ * engine's own invariants, never for anything a user or another process can
+ * break.  What others can break (the arena's contents) is checked always and
+ * turned into an error return and a report.
+ */
+#ifdef SHM_DEBUG
+#include <assert.h>
+#define SHM_ASSERT(x) assert(x)
+#else
+#define SHM_ASSERT(x) ((void)0)
+#endif
+
+/*
+ * struct arena - one process's view of an arena.  Process-local: the values
+ * copied from the header were checked when the arena was opened, and are
+ * trusted from then on even if the header is scribbled on.
+ */
+struct arena {
+	char *base;			/* where this process mapped it */
+	uint64_t size;
+	int fd;
+	enum arena_backing backing;
+	bool at_base;			/* mapped at hdr->base */
+	uint32_t nr_pages;
+	uint32_t nr_cpus;
+	uint32_t nr_nodes;
+	uint32_t first_pfn;		/* first page the buddy manages */
+	struct arena_hdr *hdr;
+	struct page_desc *pd;
+	uint8_t *chunks;
+	void (*ctor[SLUB_MAX_CACHES])(void *);	/* this process's constructors */
+};
+
+/* ---- checked offsets ---------------------------------------------------- */
+
+/* [off, off+len) lies inside the arena, off != 0 */
+static inline bool arena_range_ok(const struct arena *a, aoff_t off, uint64_t len)
+{
+	return off != 0 && off <= a->size && len <= a->size - off;
+}
+
+/* the one unchecked conversion: callers have checked off already */
+static inline void *arena_at(const struct arena *a, aoff_t off)
+{
+	return a->base + off;
+}
+
+static inline aoff_t arena_off_of(const struct arena *a, const void *p)
+{
+	return (aoff_t)((const char *)p - a->base);
+}
+
+static inline struct page_desc *pd_of_pfn(const struct arena *a, uint32_t pfn)
+{
+	return &a->pd[pfn];
+}
+
+static inline uint32_t pd_pfn(const struct arena *a, const struct page_desc *pd)
+{
+	return (uint32_t)(pd - a->pd);
+}
+
+/* offset of a page descriptor's lru node: what lists link */
+static inline aoff_t pd_lru_off(const struct arena *a, const struct page_desc *pd)
+{
+	return arena_off_of(a, &pd->lru);
+}
+
+/* the page descriptor whose lru lies at off, or NULL if off is not one */
+static inline struct page_desc *pd_of_lru(const struct arena *a, aoff_t off)
+{
+	aoff_t pd0 = arena_off_of(a, a->pd) + offsetof(struct page_desc, lru);
+
+	if (off < pd0 || (off - pd0) % sizeof(struct page_desc) ||
+	    (off - pd0) / sizeof(struct page_desc) >= a->nr_pages)
+		return NULL;
+	return &a->pd[(off - pd0) / sizeof(struct page_desc)];
+}
+
+/* page descriptor of the page holding arena offset off (off < size) */
+static inline struct page_desc *pd_of_off(const struct arena *a, aoff_t off)
+{
+	return &a->pd[off >> PAGE_SHIFT];
+}
+
+static inline aoff_t pfn_off(uint32_t pfn)
+{
+	return (aoff_t)pfn << PAGE_SHIFT;
+}
+
+/* ---- the current CPU ----------------------------------------------------
+ * glibc registers rseq for every thread; the kernel keeps rseq.cpu_id
+ * current.  Reading it is one load.  Where rseq is not registered (an old
+ * kernel, valgrind, GLIBC_TUNABLES=glibc.pthread.rseq=0), a per-thread value
+ * from sched_getcpu() refreshed every 64 calls stands in.  Correctness never
+ * depends on the CPU being current: every per-CPU change is a locked CAS or
+ * happens under the CPU's lock.  A stale CPU only costs sharing.
+ */
+extern __thread uint32_t shm_cpu_cache;
+extern __thread uint32_t shm_cpu_calls;
+uint32_t shm_cpu_slow(void);
+
+static inline uint32_t shm_current_cpu(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	const struct rseq *rs = (const struct rseq *)
+		((char *)__builtin_thread_pointer() + __rseq_offset);
+	int32_t cpu = (int32_t)atomic_load_relaxed(&rs->cpu_id);
+
+	if (likely(cpu >= 0))
+		return (uint32_t)cpu;
+#endif
+	if (likely((++shm_cpu_calls & 63) != 0))
+		return shm_cpu_cache;
+	return shm_cpu_slow();
+}
+
+/* ---- shm/os.c: the only file that talks to the kernel about memory ------ */
+
+int os_memfd(const char *name, bool huge, int *fd);
+int os_create_file(const char *path, int *fd);
+int os_truncate(int fd, uint64_t size);
+int os_file_size(int fd, uint64_t *size);
+void *os_map(int fd, uint64_t size, uintptr_t want, int *err);
+void os_unmap(void *p, uint64_t size);
+void os_advise_hugepage(void *p, uint64_t size);
+int os_fallocate(int fd, uint64_t off, uint64_t len);
+int os_punch(int fd, void *addr, uint64_t off, uint64_t len);
+long os_hugepages_free(void);
+bool os_is_hugetlbfs(int fd);
+unsigned int os_nr_cpus(void);
+unsigned int os_nr_nodes(void);
+unsigned int os_current_node(unsigned int nr_nodes);
+uint64_t os_random64(void);
+uint64_t os_now_ns(void);
+bool os_pid_alive(uint32_t pid);
+uint32_t os_pid(void);
+
+/* ---- shm/lock.c ------------------------------------------------------- */
+
+int shm_lock_init(struct shm_lock *l);
+/*
+ * shm_lock_acquire - lock; when the previous owner died holding it, call
+ * repair(arg) while holding it, then mark it consistent.  0 or -errno.
+ */
+int shm_lock_acquire(struct shm_lock *l, void (*repair)(void *arg), void *arg);
+void shm_lock_release(struct shm_lock *l);
+extern __thread int shm_lock_depth;	/* shared locks this thread holds */
+void shm_hook(enum shm_hook where);
+
+/* ---- shm/list.c: circular lists of arena offsets ------------------------ */
+
+void olist_init(struct arena *a, struct olist *head);
+bool olist_empty(struct arena *a, const struct olist *head);
+void olist_add(struct arena *a, struct olist *head, struct olist *n);	/* at the head */
+void olist_add_tail(struct arena *a, struct olist *head, struct olist *n);
+void olist_del(struct arena *a, struct olist *n);
+/* next node after n, or NULL at the end or on a link that leaves the arena */
+struct olist *olist_next(struct arena *a, struct olist *head, struct olist *n);
+/*
+ * olist_repair - after a death mid-update: walk the forward links from
+ * head, cutting the list at the first link that is not a valid node (valid()
+ * says, or NULL to accept any in-arena node) or that loops; rewrite every
+ * back link.  Returns the number of nodes on the list.
+ */
+uint64_t olist_repair(struct arena *a, struct olist *head,
+		      bool (*valid)(struct arena *a, aoff_t node, void *arg), void *arg,
+		      uint64_t max);
+
+/* ---- shm/arena.c ------------------------------------------------------ */
+
+uint64_t arena_min_pages_for(uint64_t size);
+
+/* ---- shm/buddy.c ------------------------------------------------------ */
+
+void buddy_init(struct arena *a);
+/* the block's head pfn, or -errno; block flags set to flags (PG_SLAB ...) */
+int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *pfn);
+void buddy_free(struct arena *a, uint32_t pfn);
+int buddy_scrub(struct arena *a, uint64_t *returned);
+void buddy_run_deferred(void);	/* punches queued while locks were held */
+
+/* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */
+
+void slab_bootstrap(struct arena *a);	/* kmem_cache_init */
+struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
+struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
+struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
+void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, aoff_t obj,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
+		size_t align, unsigned long flags, bool has_ctor);
+void cache_release_pages(struct arena *a, struct kmem_cache *s);
+void flush_all_cpus(struct arena *a, struct kmem_cache *s);
+int discard_empty(struct arena *a, struct kmem_cache *s);
+
+/* debug (slub_debug.c) */
+void debug_init_object(struct kmem_cache *s, char *obj, bool active);
+bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
+bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
+void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
+struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
+void slab_discard(struct arena *a, struct kmem_cache *s, struct page_desc *pd);
+void cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu);
+void node_unlock(struct kmem_cache_node *n);
+
+/*
+ * Free pointers (SLUB's CONFIG_SLAB_FREELIST_HARDENED): the link stored in a
+ * free object is the next object's offset xor the cache's random key xor the
+ * byte-swapped address (offset) of the slot holding it.  A distinct type, so
+ * that an encoded value is never used as an offset by accident.
+ */
+typedef struct {
+	uint64_t v;
+} freeptr_t;
+
+static inline freeptr_t freeptr_encode(const struct kmem_cache *s, aoff_t next, aoff_t slot)
+{
+	return (freeptr_t){ next ^ s->random ^ __builtin_bswap64(slot) };
+}
+
+static inline aoff_t freeptr_decode(const struct kmem_cache *s, freeptr_t fp, aoff_t slot)
+{
+	return fp.v ^ s->random ^ __builtin_bswap64(slot);
+}
+
+#endif /* SHM_INTERNAL_H */

@@ -1,0 +1,234 @@
+/*
+ * os.c - the one OS layer of shm/: memfd_create, mmap, madvise, fallocate,
+ * and the few facts about the machine the allocator needs (CPUs, nodes, huge
+ * pages, randomness, time, whether a process lives).  Every call returns 0 or
+ * -errno; nothing here prints.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/magic.h>
+#include <linux/memfd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+__thread uint32_t shm_cpu_cache;
+__thread uint32_t shm_cpu_calls;
+
+uint32_t shm_cpu_slow(void)
+{
+	int cpu = sched_getcpu();
+
+	shm_cpu_cache = cpu < 0 ? 0 : (uint32_t)cpu;
+	return shm_cpu_cache;
+}
+
+int os_memfd(const char *name, bool huge, int *fd)
+{
+	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+
+	if (huge)
+		flags = MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB;
+	*fd = memfd_create(name, flags);
+	return *fd < 0 ? -errno : 0;
+}
+
+int os_create_file(const char *path, int *fd)
+{
+	*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return *fd < 0 ? -errno : 0;
+}
+
+int os_truncate(int fd, uint64_t size)
+{
+	return ftruncate(fd, (off_t)size) ? -errno : 0;
+}
+
+int os_file_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+bool os_is_hugetlbfs(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC;
+}
+
+/*
+ * os_map - map the whole arena shared.  want != 0: exactly there or fail
+ * with -EEXIST (MAP_FIXED_NOREPLACE never replaces another mapping).
+ */
+void *os_map(int fd, uint64_t size, uintptr_t want, int *err)
+{
+	int flags = MAP_SHARED;
+	void *p;
+
+	if (want)
+		flags |= MAP_FIXED_NOREPLACE;
+	p = mmap((void *)want, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	if (want && (uintptr_t)p != want) {	/* kernels before 4.17 ignore the flag */
+		munmap(p, size);
+		*err = -EEXIST;
+		return NULL;
+	}
+	*err = 0;
+	return p;
+}
+
+void os_unmap(void *p, uint64_t size)
+{
+	munmap(p, size);
+}
+
+void os_advise_hugepage(void *p, uint64_t size)
+{
+	madvise(p, size, MADV_HUGEPAGE);	/* a hint: shmem THP may be off */
+}
+
+/* reserve backing for [off, off+len): afterwards a write cannot SIGBUS */
+int os_fallocate(int fd, uint64_t off, uint64_t len)
+{
+	if (fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
+		return 0;
+	return errno == ENOSPC ? -ENOMEM : -errno;
+}
+
+/* give [off, off+len) back to the host */
+int os_punch(int fd, void *addr, uint64_t off, uint64_t len)
+{
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (madvise(addr, len, MADV_REMOVE) == 0)
+		return 0;
+	return -errno;
+}
+
+/* free huge pages not yet promised to anyone: HugePages_Free - HugePages_Rsvd */
+long os_hugepages_free(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	long fr = -1, rsvd = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "HugePages_Free: %ld", &fr);
+		sscanf(line, "HugePages_Rsvd: %ld", &rsvd);
+	}
+	fclose(f);
+	return fr < 0 ? -1 : fr - rsvd;
+}
+
+unsigned int os_nr_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+
+	if (n < 1)
+		n = 1;
+	if (n > SLUB_MAX_CPUS)
+		n = SLUB_MAX_CPUS;
+	return (unsigned int)n;
+}
+
+unsigned int os_nr_nodes(void)
+{
+	DIR *d = opendir("/sys/devices/system/node");
+	struct dirent *e;
+	unsigned int max = 0;
+
+	if (!d)
+		return 1;
+	while ((e = readdir(d))) {
+		unsigned int id;
+		char c;
+
+		if (sscanf(e->d_name, "node%u%c", &id, &c) == 1 && id + 1 > max)
+			max = id + 1;
+	}
+	closedir(d);
+	if (max == 0)
+		max = 1;
+	return max > SLUB_MAX_NODES ? SLUB_MAX_NODES : max;
+}
+
+unsigned int os_current_node(unsigned int nr_nodes)
+{
+	unsigned int cpu, node = 0;
+
+	if (nr_nodes <= 1 || getcpu(&cpu, &node))
+		return 0;
+	return node < nr_nodes ? node : 0;
+}
+
+uint64_t os_random64(void)
+{
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), 0) == (ssize_t)sizeof(v))
+		return v;
+	return os_now_ns() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+}
+
+uint64_t os_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* does the process pid exist?  (EPERM: it exists, owned by another user) */
+bool os_pid_alive(uint32_t pid)
+{
+	if (pid == 0)
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * getpid() is a system call since glibc 2.25; the engine wants the pid under
+ * locks, where no system call may be made.  Cached, and reset in the child
+ * after fork().
+ */
+static uint32_t cached_pid;
+
+static void pid_reset(void)
+{
+	cached_pid = (uint32_t)getpid();
+}
+
+__attribute__((constructor)) static void pid_init(void)
+{
+	pid_reset();
+	pthread_atfork(NULL, NULL, pid_reset);
+}
+
+uint32_t os_pid(void)
+{
+	return cached_pid;
+}

@@ -1,0 +1,262 @@
+/*
+ * shm.h - the interface of shm/, the allocator itself.
+ *
+ * shm/ is linked into the daemon, the client library, the tests and the
+ * benchmarks.  It knows nothing of sockets or protobuf.  Every function that
+ * can fail returns 0 or -errno (allocation functions return NULL and set
+ * errno); none prints, exits or aborts on bad input.
+ *
+ * Declarations are grouped by the file that defines them.
+ */
+#ifndef SHM_SHM_H
+#define SHM_SHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef uint64_t aoff_t;	/* a byte offset from the arena's base; 0 is "none" */
+typedef unsigned int gfp_t;
+
+/* gfp flags (the kernel's values) */
+#define GFP_KERNEL	0u
+#define __GFP_ZERO	0x100u
+
+/* cache flags (the kernel's values) */
+#define SLAB_RED_ZONE		0x00000400UL	/* guard bytes around each object */
+#define SLAB_POISON		0x00000800UL	/* fill free objects with 0x6b */
+#define SLAB_HWCACHE_ALIGN	0x00002000UL	/* align objects to a cache line */
+#define SLAB_STORE_USER		0x00010000UL	/* record last alloc and free */
+#define SLAB_DEBUG_FLAGS	(SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER)
+#define SLAB_USER_FLAGS		(SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN)
+
+#define ZERO_SIZE_PTR		((void *)16)
+#define ZERO_OR_NULL_PTR(x)	((unsigned long)(x) <= (unsigned long)ZERO_SIZE_PTR)
+
+#define SLUB_NAME_MAX		31		/* bytes in a cache name, without the NUL */
+#define SLUB_MAX_OBJECT_SIZE	(1u << 20)	/* largest kmem_cache object */
+#define KMALLOC_MAX_CACHE_SIZE	8192u		/* above: kmalloc_large */
+#define ARENA_DEFAULT_BASE	0x600000000000UL
+#define ARENA_DEFAULT_SIZE	(256UL << 20)
+#define ARENA_MIN_SIZE		(8UL << 20)
+
+struct arena;
+struct kmem_cache;
+
+/* ---- shm/arena.c ------------------------------------------------------ */
+
+enum arena_huge { ARENA_HUGE_AUTO, ARENA_HUGE_ON, ARENA_HUGE_OFF };
+enum arena_backing { ARENA_BACKING_SHM = 1, ARENA_BACKING_HUGETLB = 2 };
+
+struct arena_opts {
+	uint64_t size;		/* bytes; 0: ARENA_DEFAULT_SIZE; rounded up to 4 MiB */
+	enum arena_huge huge;	/* AUTO: huge pages when reserved, else shm */
+	uintptr_t base;		/* 0: ARENA_DEFAULT_BASE; 1: anywhere */
+	const char *path;	/* NULL: an anonymous memfd; else a file to create
+				 * (on hugetlbfs for huge pages, or tmpfs) */
+	unsigned int nr_cpus;	/* 0: the machine's possible CPUs */
+};
+
+/*
+ * arena_create - make a new arena, format it and bootstrap the allocator
+ * (boot caches, kmalloc caches).  On failure returns -errno and writes a
+ * sentence into err.  -ENOMEM: huge pages were required (ARENA_HUGE_ON) and
+ * too few are reserved, or the size cannot be backed.
+ */
+int arena_create(const struct arena_opts *o, struct arena **out, char *err, size_t errlen);
+/*
+ * arena_open - map an existing arena from its fd (the fd is dup'ed), at its
+ * recorded base if that address is free, else anywhere (arena_at_base() then
+ * says false).  Validates the header: -EPROTO on a bad magic, layout version,
+ * architecture or geometry, with the reason in err.
+ */
+int arena_open(int fd, struct arena **out, char *err, size_t errlen);
+void arena_close(struct arena *a);
+
+int arena_fd(const struct arena *a);
+void *arena_base(const struct arena *a);
+uint64_t arena_size(const struct arena *a);
+enum arena_backing arena_backing(const struct arena *a);
+const char *arena_backing_name(const struct arena *a);	/* "hugetlb" or "shm" */
+bool arena_at_base(const struct arena *a);	/* mapped at the recorded base? */
+unsigned int arena_nr_cpus(const struct arena *a);
+uint64_t arena_used_bytes(const struct arena *a);	/* pages not free in the buddy */
+uint64_t arena_free_bytes(const struct arena *a);
+
+/* offset <-> pointer; arena_ptr returns NULL for an offset outside the arena */
+aoff_t arena_offset(const struct arena *a, const void *p);	/* 0 if not inside */
+void *arena_ptr(const struct arena *a, aoff_t off);
+
+/* ---- shm/buddy.c: the page allocator ----------------------------------- */
+
+#define BUDDY_MAX_ORDER 10		/* blocks of 1 .. 1024 pages (4 MiB) */
+
+/* buddy_alloc_pages - 2^order contiguous pages, backed; NULL+errno ENOMEM */
+void *buddy_alloc_pages(struct arena *a, unsigned int order);
+void buddy_free_pages(struct arena *a, void *p, unsigned int order);
+
+struct buddy_info {
+	uint64_t nr_pages;		/* pages the buddy manages */
+	uint64_t nr_free;		/* of which free */
+	uint64_t free_blocks[BUDDY_MAX_ORDER + 1];
+	uint64_t chunks_backed;		/* 2 MiB chunks backed by host memory */
+	uint64_t chunks_total;
+	uint64_t punches;		/* chunks given back to the host so far */
+};
+int buddy_info(struct arena *a, struct buddy_info *bi);
+/* buddy_check - every page in exactly one block, lists match; 0 or -EUCLEAN */
+int buddy_check(struct arena *a, char *err, size_t errlen);
+
+/* ---- shm/slub.c, slub_cache.c, slub_debug.c: the SLUB engine ------------ */
+
+/*
+ * slab_cache_create - open the cache called name if it exists with the same
+ * size, align and flags (its refcount goes up), else create it.
+ * -EINVAL: bad name (empty, > 31 bytes, a byte outside [A-Za-z0-9._:-]),
+ *          size 0 or > SLUB_MAX_OBJECT_SIZE, align not 0 or a power of two
+ *          (or > 4096), unknown flags;
+ * -EEXIST: that name with other geometry;  -ENOMEM.
+ * The ctor belongs to the calling process (and the children it forks); it
+ * runs on every object of each new slab that this process creates.
+ */
+int slab_cache_create(struct arena *a, const char *name, size_t size, size_t align,
+		      unsigned long flags, void (*ctor)(void *), struct kmem_cache **out);
+/*
+ * slab_cache_destroy - drop one reference.  When none remain, the cache's
+ * empty slabs are freed and, if it holds no objects, the cache goes away
+ * (returns 0).  A cache that still holds objects stays, unreferenced, and
+ * -EBUSY is returned.
+ */
+int slab_cache_destroy(struct arena *a, struct kmem_cache *s);
+struct kmem_cache *slab_cache_find(struct arena *a, const char *name);
+const char *slab_cache_name(const struct kmem_cache *s);
+unsigned int slab_cache_size(const struct kmem_cache *s);	/* object_size */
+
+void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp);
+void slab_free(struct arena *a, struct kmem_cache *s, void *obj);
+/* returns nr, or 0 having allocated nothing (errno ENOMEM) */
+int slab_alloc_bulk(struct arena *a, struct kmem_cache *s, gfp_t gfp, size_t nr, void **p);
+void slab_free_bulk(struct arena *a, struct kmem_cache *s, size_t nr, void **p);
+/* slab_shrink - flush CPU slabs, free empty slabs: 0 or -errno */
+int slab_shrink(struct arena *a, struct kmem_cache *s);
+
+void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp);
+void *slab_kzalloc(struct arena *a, size_t size, gfp_t gfp);
+void *slab_krealloc(struct arena *a, const void *p, size_t new_size, gfp_t gfp);
+void slab_kfree(struct arena *a, const void *p);
+size_t slab_ksize(struct arena *a, const void *p);	/* 0 for NULL, ZERO_SIZE_PTR or a bad pointer */
+/* kmalloc_index - the kernel's size class index: 0 for size 0, 3..13, 1 (96), 2 (192); -1 above 8 KiB */
+int kmalloc_index(size_t size);
+struct kmem_cache *slab_kmalloc_cache(struct arena *a, size_t size);
+
+/* what the engine reports: errors of users and corruption it has detected */
+enum slab_error {
+	SLAB_ERR_DOUBLE_FREE = 1,	/* object freed while free */
+	SLAB_ERR_BAD_POINTER,		/* not an object of any slab of the arena */
+	SLAB_ERR_WRONG_CACHE,		/* freed into a cache it does not belong to */
+	SLAB_ERR_FREELIST,		/* a free pointer that decodes outside its slab or misaligned */
+	SLAB_ERR_REDZONE,		/* guard bytes overwritten */
+	SLAB_ERR_POISON,		/* a free object written to */
+	SLAB_ERR_COUNTERS,		/* slab counters disagree with its freelist */
+	SLAB_ERR_LIST,			/* a list link or list membership is wrong */
+	SLAB_ERR_PAGE,			/* a page descriptor is inconsistent */
+	SLAB_ERR_ORPHAN,		/* a slab on no list, owned by no live process */
+	SLAB_ERR_NR
+};
+const char *slab_error_name(enum slab_error e);
+
+struct slab_report {
+	uint32_t kind;			/* enum slab_error */
+	uint32_t pid;			/* process that detected it */
+	aoff_t cache;			/* offset of the cache, 0 if unknown */
+	aoff_t object;			/* offset of the object or slab concerned */
+	uint64_t time_ns;		/* CLOCK_REALTIME */
+	char cache_name[SLUB_NAME_MAX + 1];
+	char detail[80];
+};
+/*
+ * slab_set_report_fn - called in the detecting process for each report (the
+ * library prints nothing by itself).  Reports also go to the arena's ring,
+ * read with slab_reports(), and are counted per cache.
+ */
+void slab_set_report_fn(void (*fn)(const struct slab_report *r, void *arg), void *arg);
+/* copy up to max reports newer than *cursor; returns how many, advances *cursor */
+int slab_reports(struct arena *a, struct slab_report *out, int max, uint64_t *cursor);
+
+/* SLUB_STATS-like counters, summed over CPUs */
+enum slab_stat {
+	ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH,
+	FREE_FROZEN, FREE_ADD_PARTIAL, FREE_REMOVE_PARTIAL,
+	ALLOC_FROM_PARTIAL, ALLOC_SLAB, ALLOC_REFILL, FREE_SLAB,
+	CPUSLAB_FLUSH, DEACTIVATE_FULL, DEACTIVATE_EMPTY, DEACTIVATE_PARTIAL,
+	DEACTIVATE_BYPASS, CMPXCHG_DOUBLE_CPU_FAIL, CMPXCHG_DOUBLE_FAIL,
+	CPU_PARTIAL_ALLOC, CPU_PARTIAL_FREE, CPU_PARTIAL_NODE, CPU_PARTIAL_DRAIN,
+	NR_SLAB_STATS
+};
+const char *slab_stat_name(enum slab_stat st);
+
+struct slab_cache_info {
+	char name[SLUB_NAME_MAX + 1];
+	aoff_t offset;			/* of the descriptor */
+	unsigned long flags;
+	uint32_t object_size, size, align, offset_fp, red_left_pad, inuse;
+	uint32_t order, objs_per_slab, min_order, min_partial, cpu_partial;
+	int32_t refcount;
+	uint64_t num_slabs, num_objs;	/* slabs and their objects */
+	uint64_t active_objs;		/* allocated: exact while quiescent */
+	uint64_t active_slabs;		/* slabs with an allocated object */
+	uint64_t nr_partial;		/* on node partial lists */
+	uint64_t stat[NR_SLAB_STATS];
+	uint64_t errors[SLAB_ERR_NR];
+};
+int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out);
+/* calls fn for every cache (boot and kmalloc caches included); stops at a nonzero return */
+int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *arg), void *arg);
+
+struct slab_validate_result {
+	uint64_t caches, slabs, objects;	/* walked */
+	uint64_t allocated, free;		/* objects: allocated + free == objects */
+	uint64_t errors[SLAB_ERR_NR];		/* by kind */
+	uint64_t nr_errors;			/* sum */
+	char first_error[160];			/* the first one, in words */
+};
+/*
+ * slab_validate - check every invariant of one cache (s) or of every cache
+ * and the page allocator (s == NULL), as SLUB's validate_slab does, and
+ * count objects.  Counts are exact while no process allocates or frees.
+ * Returns 0 when consistent, -EUCLEAN when errors were found (see r).
+ */
+int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r);
+
+struct slab_scrub_result {
+	uint64_t orphans;		/* slabs put back on a list or freed */
+	uint64_t transit_blocks;	/* page blocks of dead processes returned */
+	uint64_t leaked_objects;	/* objects held by dead processes (SLAB_STORE_USER) */
+};
+/*
+ * slab_scrub - find slabs orphaned by dead processes (neither a CPU slab, nor
+ * on a list, nor full, and not in the hands of a live process) and put them
+ * back; return page blocks a dead process held in transit.  Safe while other
+ * processes allocate.  0 or -errno.
+ */
+int slab_scrub(struct arena *a, struct slab_scrub_result *r);
+
+/* ---- test hooks ---------------------------------------------------------
+ * Deterministic points inside slow paths, so that tests can stop or kill a
+ * process exactly there.  NULL (the default) costs one predictable branch on
+ * slow paths only; the fast paths have none.
+ */
+enum shm_hook {
+	HOOK_CPU_LOCKED = 1,	/* alloc slow path, holding a CPU slab lock */
+	HOOK_CPU_DEACTIVATE,	/* halfway through deactivating a CPU slab */
+	HOOK_LIST_LOCKED,	/* holding a node's list_lock */
+	HOOK_ZONE_LOCKED,	/* holding the page allocator's lock */
+	HOOK_SLAB_MUTEX,	/* holding the arena's cache list lock */
+	HOOK_NEW_SLAB,		/* a new slab made, not yet installed */
+	HOOK_FREE_TRANSIT,	/* a full slab unfrozen by a free, not yet on a list */
+	HOOK_PUNCH,		/* a free chunk held while its memory goes back */
+};
+extern void (*shm_test_hook)(enum shm_hook where);
+
+#endif /* SHM_SHM_H */

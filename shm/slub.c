@@ -1,0 +1,1173 @@
+/*
+ * slub.c - the SLUB engine's allocation and free paths, shared by every
+ * process that maps the arena.
+ *
+ * Lock order (outermost first; a path may skip levels, never go back up):
+ *
+ *   1. slab_mutex (arena_hdr)        the list of caches, cache ids, refcounts
+ *   2. kmem_cache_cpu.lock           one CPU's slab, partial list and intent
+ *                                    (several at once only in ascending CPU
+ *                                    order: validate and scrub)
+ *   3. kmem_cache_node.list_lock     a node's partial and full lists
+ *                                    (several: ascending node order)
+ *   4. buddy_zone.lock               the page allocator (buddy.c)
+ *
+ * No lock is held across a system call or a constructor: allocating a new
+ * slab (which may fallocate and runs the ctor) drops the CPU lock first.
+ *
+ * kmem_cache_cpu.lock stands in for the kernel's local_lock: it makes one
+ * process at a time the owner of a CPU's slow path.  It protects slab_pfn,
+ * slab_start/slab_bytes (written under it, read locklessly), partial,
+ * partial_slabs and the intent log.  If its owner dies, cpu_repair()
+ * finishes a deactivation recorded in the intent log, or deactivates
+ * whatever cpu slab is half-installed, and cuts the partial list at the
+ * first entry that is not a partial slab of this CPU (scrub finds the rest).
+ *
+ * kmem_cache_node.list_lock protects partial, nr_partial, full, nr_full and
+ * the list field of the slabs on them.  If its owner dies, node_repair()
+ * rebuilds the back links from the forward chain and recounts; slabs cut off
+ * are found by scrub.
+ *
+ * The lockless fast path.  Each cache has one kmem_cache_cpu per CPU of the
+ * machine, shared by all processes.  Alloc reads tid, then the freelist head,
+ * then the head's (encoded) free pointer, and swaps {head, tid} for {next,
+ * tid + 1} with one 16-byte CAS.  Free pushes likewise when the object lies
+ * in the cpu slab.  tid changes on every successful swap, so a process that
+ * was preempted, migrated or raced between its loads and its CAS fails the
+ * CAS and retries: the ABA problem of a plain pointer CAS cannot happen.
+ * The CPU number only chooses the structure; it need not be current, since
+ * the CAS is locked.  A process that dies between its loads and its CAS has
+ * changed nothing.
+ *
+ * The free pointer read by alloc may belong to an object another process has
+ * just allocated and is writing: the value read is then garbage, but the CAS
+ * fails because tid moved.  Before the CAS the value is checked to lie in the
+ * cpu slab at an object boundary; a value that fails the check while tid has
+ * not moved is corruption, reported and never followed.
+ *
+ * Slabs and the lock-free slab freelist.  A slab's own {freelist, counters}
+ * pair (page_desc.slab) is also changed only by CAS.  A free into a slab
+ * that is not the current cpu slab pushes onto it without a lock
+ * (__slab_free) and takes a lock only when the slab must change list: a
+ * full slab that gets a free goes to the freeing CPU's partial list, an
+ * empty node-partial slab above min_partial goes back to the page allocator.
+ *
+ * Death outside locks.  A slab that leaves every list (it is being frozen,
+ * unfrozen, moved or freed) carries its mover's pid in counters.owner,
+ * written by the same CAS that changes its state.  slab_scrub() puts back
+ * slabs that are on no list, are frozen or have free objects, and whose
+ * owner no longer lives.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- small helpers ----------------------------------------------------- */
+
+struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu)
+{
+	return (struct kmem_cache_cpu *)arena_at(a, s->cpu_slab +
+						 (aoff_t)cpu * sizeof(struct kmem_cache_cpu));
+}
+
+struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node)
+{
+	return (struct kmem_cache_node *)arena_at(a, s->node[node]);
+}
+
+static inline void stat_add(struct kmem_cache_cpu *c, enum slab_stat st)
+{
+	stat_inc_relaxed(&c->stat[st]);
+}
+
+static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
+static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }
+
+static inline aoff_t slab_start(uint32_t pfn) { return pfn_off(pfn); }
+
+static inline uint32_t slab_objects(const struct page_desc *pd)
+{
+	return CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
+}
+
+/*
+ * obj_index_ok - x (offset from the slab's start) is an object's address:
+ * x < bytes and x % size == red_left_pad, without a division (reciprocal
+ * exact for x < 2^22 and size < 2^22, see cache_setup()).
+ */
+static inline bool obj_index_ok(const struct kmem_cache *s, uint64_t x, uint64_t bytes)
+{
+	uint64_t q = (x * s->reciprocal) >> 44;
+
+	return x < bytes && x - q * s->size == s->red_left_pad;
+}
+
+static inline aoff_t get_freepointer(struct arena *a, const struct kmem_cache *s, aoff_t obj)
+{
+	freeptr_t fp;
+
+	fp.v = *(volatile uint64_t *)arena_at(a, obj + s->offset);
+	return freeptr_decode(s, fp, obj + s->offset);
+}
+
+static inline void set_freepointer(struct arena *a, const struct kmem_cache *s, aoff_t obj,
+				   aoff_t next)
+{
+	*(uint64_t *)arena_at(a, obj + s->offset) = freeptr_encode(s, next, obj + s->offset).v;
+}
+
+/* the head page of a slab of cache s holding offset off, or NULL */
+static struct page_desc *slab_of(struct arena *a, struct kmem_cache *s, aoff_t off)
+{
+	struct page_desc *pd;
+	uint32_t head;
+
+	if (off >= a->size)
+		return NULL;
+	head = pd_of_off(a, off)->head;
+	if (head < a->first_pfn || head >= a->nr_pages)
+		return NULL;
+	pd = pd_of_pfn(a, head);
+	if ((pd->flags & (PG_HEAD | PG_SLAB)) != (PG_HEAD | PG_SLAB) || (s && pd->cache != s->self))
+		return NULL;
+	return pd;
+}
+
+/* does next lie at an object boundary of the slab whose head is pd? */
+static bool next_in_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd, aoff_t next)
+{
+	aoff_t start = slab_start(pd_pfn(a, pd));
+
+	return next == 0 ||
+	       (next >= start && obj_index_ok(s, next - start, (uint64_t)slab_objects(pd) * s->size));
+}
+
+static void node_repair(void *arg);
+
+struct node_ctx {
+	struct arena *a;
+	struct kmem_cache *s;
+	struct kmem_cache_node *n;
+};
+
+void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
+{
+	struct node_ctx ctx = { a, s, n };
+
+	shm_lock_acquire(&n->list_lock, node_repair, &ctx);
+	shm_hook(HOOK_LIST_LOCKED);
+}
+
+void node_unlock(struct kmem_cache_node *n)
+{
+	shm_lock_release(&n->list_lock);
+}
+
+static bool node_list_valid(struct arena *a, aoff_t off, void *arg)
+{
+	struct node_ctx *ctx = arg;
+	struct page_desc *pd = pd_of_lru(a, off);
+
+	return pd && (pd->flags & PG_SLAB) && pd->cache == ctx->s->self;
+}
+
+static void node_repair(void *arg)
+{
+	struct node_ctx *ctx = arg;
+	struct kmem_cache_node *n = ctx->n;
+
+	n->nr_partial = olist_repair(ctx->a, &n->partial, node_list_valid, ctx, ctx->a->nr_pages);
+	n->nr_full = olist_repair(ctx->a, &n->full, node_list_valid, ctx, ctx->a->nr_pages);
+}
+
+static void add_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd, bool tail)
+{
+	if (tail)
+		olist_add_tail(a, &n->partial, &pd->lru);
+	else
+		olist_add(a, &n->partial, &pd->lru);
+	pd->list = SL_NODE_PARTIAL;
+	n->nr_partial++;
+}
+
+static void remove_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd)
+{
+	olist_del(a, &pd->lru);
+	pd->list = SL_NONE;
+	n->nr_partial--;
+}
+
+/*
+ * discard_slab - give an empty slab, which the caller owns (on no list,
+ * inuse 0), back to the page allocator.  No lock held.
+ */
+static void discard_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
+{
+	struct kmem_cache_node *n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+	uint32_t objects = slab_objects(pd);
+
+	atomic_sub_relaxed(&n->nr_slabs, 1);
+	atomic_sub_relaxed(&n->total_objects, objects);
+	pd->cache = 0;
+	pd->list = SL_NONE;
+	pd->flags = PG_HEAD | PG_META;
+	buddy_free(a, pd_pfn(a, pd));
+}
+
+/* ---- making slabs ------------------------------------------------------ */
+
+/* per-thread xorshift for freelist shuffling; seeded once per thread */
+static __thread uint64_t shuffle_state;
+
+static uint32_t shuffle_rand(void)
+{
+	uint64_t x = shuffle_state;
+
+	if (unlikely(!x))
+		x = os_random64() | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	shuffle_state = x;
+	return (uint32_t)(x >> 32);
+}
+
+/*
+ * new_slab - a slab of fresh pages, its objects constructed and linked in a
+ * random order (freelist randomization), returned frozen and owned by this
+ * process (counters.owner), its full freelist in page_desc.slab.  No lock
+ * held: the ctor and fallocate may run.
+ */
+static struct page_desc *new_slab(struct arena *a, struct kmem_cache *s, unsigned int node)
+{
+	uint16_t order_idx[4096];
+	unsigned int order = oo_order(s->oo), objects = oo_objects(s->oo);
+	void (*ctor)(void *) = a->ctor[s->id];
+	struct page_desc *pd;
+	aoff_t start, first = 0, prev = 0;
+	uint32_t pfn;
+
+	if (s->has_ctor && !ctor) {
+		errno = ENOEXEC;	/* this process never registered the ctor */
+		return NULL;
+	}
+	if (buddy_alloc(a, order, PG_SLAB, &pfn)) {
+		order = oo_order(s->min);
+		objects = oo_objects(s->min);
+		if (buddy_alloc(a, order, PG_SLAB, &pfn)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	pd = pd_of_pfn(a, pfn);
+	start = slab_start(pfn);
+	for (unsigned int i = 0; i < objects; i++) {
+		char *obj = arena_at(a, start + (aoff_t)i * s->size + s->red_left_pad);
+
+		if (s->flags & SLAB_DEBUG_FLAGS)
+			debug_init_object(s, obj, false);
+		if (ctor)
+			ctor(obj);
+	}
+	/* link the objects in a random order */
+	if (objects <= ARRAY_SIZE(order_idx)) {
+		for (unsigned int i = 0; i < objects; i++)
+			order_idx[i] = (uint16_t)i;
+		for (unsigned int i = objects - 1; i > 0; i--) {
+			unsigned int j = shuffle_rand() % (i + 1);
+			uint16_t t = order_idx[i];
+
+			order_idx[i] = order_idx[j];
+			order_idx[j] = t;
+		}
+	}
+	{
+		unsigned int stride = 1, base = shuffle_rand() % objects;
+
+		if (objects > ARRAY_SIZE(order_idx))
+			do
+				stride = 1 + shuffle_rand() % objects;
+			while (objects % stride == 0 && stride != 1);
+		for (unsigned int k = 0; k < objects; k++) {
+			unsigned int i = objects <= ARRAY_SIZE(order_idx) ?
+					 order_idx[k] : (unsigned int)((base + (uint64_t)k * stride) % objects);
+			aoff_t obj = start + (aoff_t)i * s->size + s->red_left_pad;
+
+			if (prev)
+				set_freepointer(a, s, prev, obj);
+			else
+				first = obj;
+			prev = obj;
+		}
+		set_freepointer(a, s, prev, 0);
+	}
+	pd->node = (uint16_t)node;
+	pd->list = SL_NONE;
+	pd->cpu = 0;
+	pd->lru.next = pd->lru.prev = 0;
+	atomic_store_relaxed(&pd->slab.lo, first);
+	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, objects, 1, os_pid()));
+	atomic_add_relaxed(&cache_node(a, s, node)->nr_slabs, 1);
+	atomic_add_relaxed(&cache_node(a, s, node)->total_objects, objects);
+	/* last: from here kfree() and scrub see a slab of s */
+	atomic_store_release(&pd->cache, s->self);
+	return pd;
+}
+
+/*
+ * get_freelist - take a slab's whole freelist; the slab stays (or becomes)
+ * frozen, owned by this process, all its objects counted in use.  If it has
+ * no free object it is unfrozen instead (full, on no list), as the kernel's
+ * get_freelist does.
+ */
+static aoff_t get_freelist(struct arena *a, struct page_desc *pd, struct kmem_cache_cpu *c)
+{
+	uint64_t fl, cnt;
+
+	(void)a;
+	for (;;) {
+		load128_relaxed(&pd->slab, &fl, &cnt);
+		if (cas128_full(&pd->slab, fl, cnt, 0,
+				CNT_MAKE(CNT_OBJECTS(cnt), CNT_OBJECTS(cnt), fl != 0, os_pid())))
+			return fl;
+		stat_add(c, CMPXCHG_DOUBLE_FAIL);
+	}
+}
+
+/* ---- deactivation ------------------------------------------------------ */
+
+/*
+ * count_list - walk a freelist of slab pd from fl: its length and tail.
+ * A link that leaves the slab is reported and the list cut there (the
+ * objects below are leaked, never followed).
+ */
+static uint32_t count_list(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
+			   aoff_t fl, aoff_t *tail)
+{
+	uint32_t n = 0, max = slab_objects(pd);
+
+	*tail = 0;
+	while (fl && n < max) {
+		aoff_t next = get_freepointer(a, s, fl);
+
+		n++;
+		*tail = fl;
+		if (!next_in_slab(a, s, pd, next)) {
+			slab_report(a, s, SLAB_ERR_FREELIST, fl,
+				    "free pointer of object %#llx decodes to %#llx, outside its slab",
+				    (unsigned long long)fl, (unsigned long long)next);
+			set_freepointer(a, s, fl, 0);
+			break;
+		}
+		fl = next;
+	}
+	return n;
+}
+
+/*
+ * deactivate_slab - a slab leaves its CPU: splice the CPU's freelist fl
+ * (objects of this slab) onto the slab's own freelist and unfreeze it in one
+ * CAS, then put it where it belongs: back to the page allocator if empty and
+ * the node has enough partial slabs, on the node partial list if it has free
+ * objects, nowhere if full.
+ */
+static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd, aoff_t fl,
+			    struct kmem_cache_cpu *c)
+{
+	struct kmem_cache_node *n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+	aoff_t tail;
+	uint32_t free_delta = count_list(a, s, pd, fl, &tail);
+	uint64_t old_fl, cnt, new_fl;
+	uint32_t inuse;
+
+	for (;;) {
+		load128_relaxed(&pd->slab, &old_fl, &cnt);
+		new_fl = old_fl;
+		inuse = CNT_INUSE(cnt);
+		if (tail) {
+			set_freepointer(a, s, tail, old_fl);
+			new_fl = fl;
+			inuse = inuse >= free_delta ? inuse - free_delta : 0;
+		}
+		if (cas128_full(&pd->slab, old_fl, cnt, new_fl,
+				CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, os_pid())))
+			break;
+		stat_add(c, CMPXCHG_DOUBLE_FAIL);
+	}
+	if (inuse == 0 && atomic_load_relaxed(&n->nr_partial) >= s->min_partial) {
+		stat_add(c, DEACTIVATE_EMPTY);
+		stat_add(c, FREE_SLAB);
+		discard_slab(a, s, pd);
+	} else if (new_fl) {
+		node_lock(a, s, n);
+		if (pd->list == SL_NONE)
+			add_partial(a, n, pd, true);
+		node_unlock(n);
+		stat_add(c, DEACTIVATE_PARTIAL);
+	} else {
+		stat_add(c, DEACTIVATE_FULL);
+	}
+}
+
+/*
+ * cpu_detach_locked - with c's lock held: stop fast frees into the cpu slab
+ * (slab_bytes = 0) and take the lockless freelist, leaving {0, tid + 1}.
+ * The take is recorded in the intent log before the CAS, with the tid the
+ * CAS will leave, so that a repairer can tell whether it happened.
+ *
+ * Ordering: slab_bytes is cleared before the CAS (a full barrier), and the
+ * free fast path reads tid before slab_bytes: a free that saw the old
+ * slab_bytes read an older tid and its CAS fails.  After the CAS, c->fl
+ * stays {0, tid} until the lock holder installs a list: allocs see 0 and
+ * queue on the lock, frees see slab_bytes == 0 and take __slab_free.
+ */
+static aoff_t cpu_detach_locked(struct kmem_cache_cpu *c)
+{
+	uint64_t fl, tid;
+
+	c->intent_pfn = c->slab_pfn;
+	atomic_store_release(&c->intent, INTENT_DEACTIVATE);
+	atomic_store_release(&c->slab_bytes, 0);
+	for (;;) {
+		load128_relaxed(&c->fl, &fl, &tid);
+		c->intent_freelist = fl;
+		c->intent_tid = tid + 1;
+		if (cas128_full(&c->fl, fl, tid, 0, tid + 1))
+			return fl;
+	}
+}
+
+static void cpu_intent_done(struct kmem_cache_cpu *c)
+{
+	atomic_store_release(&c->intent, INTENT_NONE);
+}
+
+/*
+ * cpu_install_locked - make slab pd the cpu slab with lockless freelist fl.
+ * c->fl is {0, tid} (cpu_detach_locked ran); nothing else changes it.
+ */
+static void cpu_install_locked(struct arena *a, struct kmem_cache *s, struct kmem_cache_cpu *c,
+			       struct page_desc *pd, aoff_t fl)
+{
+	uint64_t cur, tid;
+	uint32_t pfn = pd_pfn(a, pd);
+
+	c->slab_pfn = pfn;
+	for (;;) {
+		load128_relaxed(&c->fl, &cur, &tid);
+		if (cas128_full(&c->fl, cur, tid, fl, tid + 1))
+			break;
+	}
+	SHM_ASSERT(cur == 0);
+	atomic_store_relaxed(&c->slab_start, slab_start(pfn));
+	atomic_store_release(&c->slab_bytes, slab_objects(pd) * s->size);
+}
+
+/* take the cpu slab away from this CPU; c locked */
+static void cpu_deactivate_locked(struct arena *a, struct kmem_cache *s, struct kmem_cache_cpu *c)
+{
+	uint32_t pfn = c->slab_pfn;
+	aoff_t fl = cpu_detach_locked(c);
+
+	shm_hook(HOOK_CPU_DEACTIVATE);
+	c->slab_pfn = 0;
+	if (pfn)
+		deactivate_slab(a, s, pd_of_pfn(a, pfn), fl, c);
+	cpu_intent_done(c);
+}
+
+/*
+ * cpu_flush_locked - leave c with no cpu slab and an empty lockless list,
+ * whatever it held (a slab another process installed while we had dropped
+ * the lock, or a stray list a dead process left).
+ */
+static void cpu_flush_locked(struct arena *a, struct kmem_cache *s, struct kmem_cache_cpu *c)
+{
+	aoff_t stray;
+	struct page_desc *pd;
+
+	if (c->slab_pfn) {
+		cpu_deactivate_locked(a, s, c);
+		stat_add(c, CPUSLAB_FLUSH);
+		return;
+	}
+	stray = cpu_detach_locked(c);
+	pd = stray ? slab_of(a, s, stray) : NULL;
+	if (pd && CNT_FROZEN(atomic_load_relaxed(&pd->slab.hi)))
+		deactivate_slab(a, s, pd, stray, c);
+	cpu_intent_done(c);
+}
+
+/* ---- CPU partial lists -------------------------------------------------- */
+
+static struct page_desc *cpu_partial_pd(struct arena *a, aoff_t off)
+{
+	return off ? pd_of_lru(a, off) : NULL;
+}
+
+/*
+ * put_partials_locked - move a chain of former cpu partial slabs to their
+ * node partial lists; empty ones beyond min_partial are discarded after the
+ * locks are dropped (the caller gets them in *empty, linked by lru.next).
+ */
+static void put_partials_locked(struct arena *a, struct kmem_cache *s, aoff_t chain,
+				aoff_t *empty, struct kmem_cache_cpu *c)
+{
+	while (chain) {
+		struct page_desc *pd = cpu_partial_pd(a, chain);
+		struct kmem_cache_node *n;
+
+		if (!pd)
+			break;
+		chain = pd->lru.next;
+		n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+		node_lock(a, s, n);
+		pd->list = SL_NONE;
+		if (CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) == 0 &&
+		    n->nr_partial >= s->min_partial) {
+			/* empty and on no list: only we can reach it now */
+			atomic_store_relaxed(&pd->slab.hi,
+					     CNT_MAKE(0, slab_objects(pd), 0, os_pid()));
+			pd->lru.next = *empty;
+			*empty = pd_lru_off(a, pd);
+		} else {
+			add_partial(a, n, pd, true);
+		}
+		node_unlock(n);
+		stat_add(c, CPU_PARTIAL_DRAIN);
+	}
+}
+
+static void discard_chain(struct arena *a, struct kmem_cache *s, aoff_t empty,
+			  struct kmem_cache_cpu *c)
+{
+	while (empty) {
+		struct page_desc *pd = cpu_partial_pd(a, empty);
+
+		if (!pd)
+			break;
+		empty = pd->lru.next;
+		stat_add(c, FREE_SLAB);
+		discard_slab(a, s, pd);
+	}
+}
+
+static void cpu_repair(void *arg);
+
+struct cpu_ctx {
+	struct arena *a;
+	struct kmem_cache *s;
+	struct kmem_cache_cpu *c;
+};
+
+static struct kmem_cache_cpu *cpu_lock(struct arena *a, struct kmem_cache *s, unsigned int cpu)
+{
+	struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
+	struct cpu_ctx ctx = { a, s, c };
+
+	shm_lock_acquire(&c->lock, cpu_repair, &ctx);
+	return c;
+}
+
+static void cpu_unlock(struct kmem_cache_cpu *c)
+{
+	shm_lock_release(&c->lock);
+}
+
+static inline unsigned int this_cpu(struct arena *a, struct kmem_cache *s)
+{
+	uint32_t cpu = shm_current_cpu();
+
+	(void)a;
+	return likely(cpu < s->nr_cpus) ? cpu : cpu % s->nr_cpus;
+}
+
+/*
+ * put_cpu_partial - a slab that just got its first free object (so was full,
+ * on no list, and is owned by us through counters.owner) joins this CPU's
+ * partial list; when the list is full, the old list drains to the nodes.
+ */
+static void put_cpu_partial(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
+{
+	unsigned int cpu = this_cpu(a, s);
+	struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
+	aoff_t drain = 0, empty = 0;
+
+	if (c->partial_slabs >= s->cpu_partial_slabs) {
+		drain = c->partial;
+		c->partial = 0;
+		c->partial_slabs = 0;
+		put_partials_locked(a, s, drain, &empty, c);
+	}
+	pd->cpu = (uint16_t)cpu;
+	pd->lru.next = c->partial;
+	pd->list = SL_CPU_PARTIAL;
+	c->partial = pd_lru_off(a, pd);
+	c->partial_slabs++;
+	stat_add(c, CPU_PARTIAL_FREE);
+	cpu_unlock(c);
+	discard_chain(a, s, empty, c);
+}
+
+static bool cpu_partial_valid(struct arena *a, struct kmem_cache *s, struct kmem_cache_cpu *c,
+			      struct page_desc *pd)
+{
+	return pd && (pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
+	       pd->cache == s->self && pd->list == SL_CPU_PARTIAL &&
+	       cache_cpu(a, s, pd->cpu < s->nr_cpus ? pd->cpu : 0) == c;
+}
+
+/*
+ * cpu_repair - the owner of c->lock died.  Finish a recorded deactivation
+ * (or deactivate a half-installed cpu slab), then cut the partial list at
+ * its first bad entry.  Idempotent: a repairer that dies leaves a state this
+ * function accepts again.
+ */
+static void cpu_repair(void *arg)
+{
+	struct cpu_ctx *ctx = arg;
+	struct arena *a = ctx->a;
+	struct kmem_cache *s = ctx->s;
+	struct kmem_cache_cpu *c = ctx->c;
+	uint32_t pfn = c->slab_pfn;
+	uint64_t fl, tid;
+	aoff_t taken;
+	uint32_t count = 0;
+	aoff_t *link = &c->partial;
+
+	if (atomic_load_acquire(&c->intent) == INTENT_DEACTIVATE) {
+		pfn = c->intent_pfn;
+		load128_atomic(&c->fl, &fl, &tid);
+		if (fl == 0 && tid == c->intent_tid) {
+			taken = c->intent_freelist;	/* the dead owner's CAS happened */
+		} else {
+			atomic_store_release(&c->slab_bytes, 0);
+			do
+				load128_relaxed(&c->fl, &fl, &tid);
+			while (!cas128_full(&c->fl, fl, tid, 0, tid + 1));
+			taken = fl;
+		}
+	} else {
+		atomic_store_release(&c->slab_bytes, 0);
+		do
+			load128_relaxed(&c->fl, &fl, &tid);
+		while (!cas128_full(&c->fl, fl, tid, 0, tid + 1));
+		taken = fl;
+		if (!pfn && taken) {
+			struct page_desc *pd = slab_of(a, s, taken);
+
+			pfn = pd ? pd_pfn(a, pd) : 0;
+		}
+	}
+	atomic_store_release(&c->slab_bytes, 0);
+	c->slab_pfn = 0;
+	if (pfn && pfn < a->nr_pages) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		if ((pd->flags & PG_SLAB) && pd->cache == s->self &&
+		    CNT_FROZEN(atomic_load_relaxed(&pd->slab.hi)))
+			deactivate_slab(a, s, pd, taken, c);
+	}
+	cpu_intent_done(c);
+
+	while (*link) {
+		struct page_desc *pd = cpu_partial_pd(a, *link);
+
+		if (!cpu_partial_valid(a, s, c, pd) || count >= a->nr_pages) {
+			*link = 0;
+			break;
+		}
+		count++;
+		link = &pd->lru.next;
+	}
+	c->partial_slabs = count;
+}
+
+/* ---- node partial lists ------------------------------------------------- */
+
+/*
+ * get_partial - with c locked: take a slab from the node's partial list for
+ * the cpu slab (frozen, its freelist returned in *fl), and move up to half
+ * the cpu partial budget more slabs to c's partial list.
+ */
+static struct page_desc *get_partial(struct arena *a, struct kmem_cache *s, unsigned int node,
+				     struct kmem_cache_cpu *c, aoff_t *fl)
+{
+	struct kmem_cache_node *n = cache_node(a, s, node);
+	struct page_desc *got = NULL;
+	struct olist *it;
+
+	*fl = 0;
+	if (!atomic_load_relaxed(&n->nr_partial))
+		return NULL;
+	node_lock(a, s, n);
+	while ((it = olist_next(a, &n->partial, &n->partial))) {
+		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
+
+		if (!pd || pd->cache != s->self || pd->list != SL_NODE_PARTIAL) {
+			node_repair(&(struct node_ctx){ a, s, n });
+			break;
+		}
+		remove_partial(a, n, pd);
+		if (!got) {
+			*fl = get_freelist(a, pd, c);
+			if (*fl) {
+				got = pd;
+				continue;
+			}
+			continue;	/* no free object after all: full, on no list */
+		}
+		pd->cpu = (uint16_t)(c - cache_cpu(a, s, 0));
+		pd->lru.next = c->partial;
+		pd->list = SL_CPU_PARTIAL;
+		c->partial = pd_lru_off(a, pd);
+		if (++c->partial_slabs >= s->cpu_partial_slabs / 2 + 1)
+			break;
+	}
+	node_unlock(n);
+	return got;
+}
+
+/* ---- the alloc slow path ------------------------------------------------ */
+
+static void report_freelist(struct arena *a, struct kmem_cache *s, aoff_t obj, aoff_t next)
+{
+	slab_report(a, s, SLAB_ERR_FREELIST, obj,
+		    "free pointer of object %#llx decodes to %#llx: outside its slab or misaligned",
+		    (unsigned long long)obj, (unsigned long long)next);
+}
+
+/*
+ * quarantine - a slab whose freelist is corrupt: never hand out its free
+ * objects again, never free its pages (objects in it may be live), keep it
+ * off every list.  Reported once; validate counts it.
+ */
+static void quarantine(struct arena *a, struct page_desc *pd)
+{
+	uint64_t fl, cnt;
+
+	(void)a;
+	do
+		load128_relaxed(&pd->slab, &fl, &cnt);
+	while (!cas128_full(&pd->slab, fl, cnt, 0,
+			    CNT_MAKE(CNT_OBJECTS(cnt), CNT_OBJECTS(cnt), 0, 0)));
+	pd->flags |= PG_CORRUPT;
+}
+
+/*
+ * slab_alloc_slow - the cpu freelist is empty (or its head's free pointer
+ * failed the check).  Under the CPU's lock: refill from the cpu slab's own
+ * freelist (remote frees), else from the cpu partial list, else the node
+ * partial list; else drop the lock, make a new slab, and install it.
+ */
+static noinline void *slab_alloc_slow(struct arena *a, struct kmem_cache *s)
+{
+	unsigned int cpu = this_cpu(a, s), node = os_current_node(s->nr_nodes);
+	struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
+	struct page_desc *pd = NULL;
+	aoff_t fl, obj, next;
+
+	shm_hook(HOOK_CPU_LOCKED);
+	stat_add(c, ALLOC_SLOWPATH);
+again:
+	fl = cpu_detach_locked(c);
+	if (c->slab_pfn) {
+		pd = pd_of_pfn(a, c->slab_pfn);
+		if (!fl) {
+			fl = get_freelist(a, pd, c);	/* unfreezes it when empty */
+			if (fl)
+				stat_add(c, ALLOC_REFILL);
+			else
+				stat_add(c, DEACTIVATE_BYPASS);
+		}
+		if (!fl)
+			c->slab_pfn = 0;
+	} else if (fl) {
+		pd = slab_of(a, s, fl);		/* cannot happen: fl always has a slab */
+		if (!pd) {
+			report_freelist(a, s, fl, fl);
+			fl = 0;
+		}
+	}
+	cpu_intent_done(c);
+	if (!fl && c->partial) {
+		pd = cpu_partial_pd(a, c->partial);
+		if (cpu_partial_valid(a, s, c, pd)) {
+			c->partial = pd->lru.next;
+			c->partial_slabs--;
+			pd->list = SL_NONE;
+			fl = get_freelist(a, pd, c);
+			stat_add(c, CPU_PARTIAL_ALLOC);
+		} else {
+			cpu_repair(&(struct cpu_ctx){ a, s, c });
+		}
+		if (!fl)
+			goto again;
+	}
+	if (!fl) {
+		pd = get_partial(a, s, node, c, &fl);
+		if (pd)
+			stat_add(c, ALLOC_FROM_PARTIAL);
+	}
+	if (!fl) {
+		/* no lock across the page allocator's fallocate and the ctor */
+		cpu_unlock(c);
+		pd = new_slab(a, s, node);
+		if (!pd)
+			return NULL;
+		shm_hook(HOOK_NEW_SLAB);
+		cpu = this_cpu(a, s);
+		c = cpu_lock(a, s, cpu);
+		stat_add(c, ALLOC_SLAB);
+		cpu_flush_locked(a, s, c);
+		c->slab_pfn = pd_pfn(a, pd);	/* a repairer finds it from here */
+		fl = get_freelist(a, pd, c);
+	}
+
+	/* fl: objects of slab pd, which is frozen and ours: check before following */
+	obj = fl;
+	next = next_in_slab(a, s, pd, obj) ? get_freepointer(a, s, obj) : 0;
+	if (!next_in_slab(a, s, pd, obj) || !next_in_slab(a, s, pd, next)) {
+		report_freelist(a, s, obj, next);
+		c->slab_pfn = 0;
+		quarantine(a, pd);
+		goto again;
+	}
+	cpu_install_locked(a, s, c, pd, next);
+	cpu_unlock(c);
+	return arena_at(a, obj);
+}
+
+/*
+ * fastpath_moved - the head's next pointer failed the cheap check against
+ * the cpu slab fields.  If the pair has moved, another process got there
+ * first: retry.  If not, let the slow path decide under the lock: the
+ * fields may be half-installed (a live owner finishing, or a dead one whose
+ * lock the slow path repairs), or the free pointer is corrupt (the slow path
+ * checks it against the slab itself, reports and quarantines).
+ */
+static noinline bool fastpath_moved(struct kmem_cache_cpu *c, aoff_t obj, uint64_t tid)
+{
+	uint64_t fl2, tid2;
+
+	load128_atomic(&c->fl, &fl2, &tid2);
+	return fl2 != obj || tid2 != tid;
+}
+
+/* ---- the public paths --------------------------------------------------- */
+
+static inline bool cache_debug(const struct kmem_cache *s)
+{
+	return s->flags & SLAB_DEBUG_FLAGS;
+}
+
+void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller);
+void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *caller);
+
+static inline void *slab_alloc_inline(struct arena *a, struct kmem_cache *s, gfp_t gfp,
+				      void *caller)
+{
+	struct kmem_cache_cpu *c;
+	uint64_t tid, obj, next, start, bytes;
+	void *p;
+
+	if (unlikely(cache_debug(s))) {
+		p = slab_alloc_debug(a, s, caller);
+		goto out;
+	}
+redo:
+	c = cache_cpu(a, s, this_cpu(a, s));
+	/* tid first: a pair read after it is validated by the CAS below */
+	tid = atomic_load_acquire(&c->fl.hi);
+	obj = atomic_load_relaxed(&c->fl.lo);
+	bytes = atomic_load_relaxed(&c->slab_bytes);
+	start = atomic_load_relaxed(&c->slab_start);
+	if (unlikely(!obj || obj >= a->size - s->size)) {
+		p = slab_alloc_slow(a, s);
+		goto out;
+	}
+	next = get_freepointer(a, s, obj);
+	if (unlikely(next && !obj_index_ok(s, next - start, bytes))) {
+		if (fastpath_moved(c, obj, tid))
+			goto redo;
+		p = slab_alloc_slow(a, s);
+		goto out;
+	}
+	if (unlikely(!cas128_full(&c->fl, obj, tid, next, tid + 1))) {
+		stat_add(c, CMPXCHG_DOUBLE_CPU_FAIL);
+		goto redo;
+	}
+	stat_add(c, ALLOC_FASTPATH);
+	p = arena_at(a, obj);
+out:
+	if (unlikely(gfp & __GFP_ZERO) && p)
+		memset(p, 0, s->object_size);
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp)
+{
+	return slab_alloc_inline(a, s, gfp, __builtin_return_address(0));
+}
+
+/*
+ * __slab_free - push cnt objects (head .. tail, already linked) onto slab
+ * pd's own freelist without a lock; take a lock only when the slab changes
+ * list.  See the comment at the top of the file.
+ */
+static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc *pd, aoff_t head,
+			aoff_t tail, uint32_t cnt)
+{
+	struct kmem_cache_node *n = NULL;
+	struct kmem_cache_cpu *c = cache_cpu(a, s, this_cpu(a, s));
+	uint64_t prior, counters, newcnt;
+	uint32_t inuse;
+	bool was_frozen;
+
+	stat_add(c, FREE_SLOWPATH);
+	for (;;) {
+		if (unlikely(n)) {
+			node_unlock(n);
+			n = NULL;
+		}
+		load128_relaxed(&pd->slab, &prior, &counters);
+		if (unlikely(prior == head)) {
+			slab_report(a, s, SLAB_ERR_DOUBLE_FREE, head,
+				    "object %#llx freed twice (it heads its slab's freelist)",
+				    (unsigned long long)head);
+			return;
+		}
+		inuse = CNT_INUSE(counters);
+		if (unlikely(inuse < cnt)) {
+			slab_report(a, s, SLAB_ERR_DOUBLE_FREE, head,
+				    "object %#llx freed into a slab with %u objects in use",
+				    (unsigned long long)head, inuse);
+			return;
+		}
+		set_freepointer(a, s, tail, prior);
+		inuse -= cnt;
+		was_frozen = CNT_FROZEN(counters);
+		newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), was_frozen, CNT_OWNER(counters));
+		if ((!inuse || !prior) && !was_frozen) {
+			if (prior) {
+				n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+				node_lock(a, s, n);
+			} else {
+				/* full -> partial: we own it until it is on our partial list */
+				newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), 0, os_pid());
+			}
+		}
+		if (cas128_full(&pd->slab, prior, counters, head, newcnt))
+			break;
+		stat_add(c, CMPXCHG_DOUBLE_FAIL);
+	}
+	if (likely(!n)) {
+		if (was_frozen) {
+			stat_add(c, FREE_FROZEN);
+		} else if (!prior) {
+			shm_hook(HOOK_FREE_TRANSIT);
+			put_cpu_partial(a, s, pd);
+		}
+		return;
+	}
+	/* n locked: the slab became empty; it may be on a CPU's partial list */
+	if (pd->list != SL_NODE_PARTIAL || inuse || n->nr_partial < s->min_partial) {
+		node_unlock(n);
+		return;
+	}
+	remove_partial(a, n, pd);
+	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(counters), 0, os_pid()));
+	node_unlock(n);
+	stat_add(c, FREE_REMOVE_PARTIAL);
+	stat_add(c, FREE_SLAB);
+	discard_slab(a, s, pd);
+}
+
+/*
+ * slab_free_slow - an object not in the current cpu slab: check that it is
+ * an object of s at all, then push it onto its slab.
+ */
+static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_t off)
+{
+	struct page_desc *pd = slab_of(a, NULL, off);
+
+	if (!pd || (pd->flags & PG_CORRUPT)) {
+		slab_report(a, s, SLAB_ERR_BAD_POINTER, off,
+			    pd ? "object %#llx lies in a quarantined slab" :
+				 "%#llx is not an object of any slab", (unsigned long long)off);
+		return;
+	}
+	if (pd->cache != s->self) {
+		struct kmem_cache *t = cache_of_off(a, pd->cache);
+
+		slab_report(a, s, SLAB_ERR_WRONG_CACHE, off,
+			    "object %#llx of cache %s freed into cache %s", (unsigned long long)off,
+			    t ? t->name : "?", s->name);
+		return;
+	}
+	if (!next_in_slab(a, s, pd, off)) {
+		slab_report(a, s, SLAB_ERR_BAD_POINTER, off,
+			    "%#llx is inside an object, not at its start", (unsigned long long)off);
+		return;
+	}
+	__slab_free(a, s, pd, off, off, 1);
+}
+
+static inline void slab_free_inline(struct arena *a, struct kmem_cache *s, void *obj, void *caller)
+{
+	struct kmem_cache_cpu *c;
+	uint64_t tid, fl, start, bytes;
+	aoff_t off = (aoff_t)((char *)obj - a->base);
+
+	if (unlikely(cache_debug(s))) {
+		slab_free_debug(a, s, off, caller);
+		return;
+	}
+redo:
+	c = cache_cpu(a, s, this_cpu(a, s));
+	/* tid before slab_bytes: see cpu_detach_locked() */
+	tid = atomic_load_acquire(&c->fl.hi);
+	bytes = atomic_load_acquire(&c->slab_bytes);
+	start = atomic_load_relaxed(&c->slab_start);
+	if (unlikely(!obj_index_ok(s, off - start, bytes))) {
+		slab_free_slow(a, s, off);
+		return;
+	}
+	fl = atomic_load_relaxed(&c->fl.lo);
+	if (unlikely(fl == off)) {
+		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off,
+			    "object %#llx freed twice (it heads the CPU freelist)",
+			    (unsigned long long)off);
+		return;
+	}
+	set_freepointer(a, s, off, fl);
+	if (unlikely(!cas128_full(&c->fl, fl, tid, off, tid + 1))) {
+		stat_add(c, CMPXCHG_DOUBLE_CPU_FAIL);
+		goto redo;
+	}
+	stat_add(c, FREE_FASTPATH);
+}
+
+void slab_free(struct arena *a, struct kmem_cache *s, void *obj)
+{
+	if (unlikely(!obj))
+		return;
+	slab_free_inline(a, s, obj, __builtin_return_address(0));
+}
+
+int slab_alloc_bulk(struct arena *a, struct kmem_cache *s, gfp_t gfp, size_t nr, void **p)
+{
+	void *caller = __builtin_return_address(0);
+
+	for (size_t i = 0; i < nr; i++) {
+		p[i] = slab_alloc_inline(a, s, gfp, caller);
+		if (unlikely(!p[i])) {
+			for (size_t j = 0; j < i; j++)
+				slab_free_inline(a, s, p[j], caller);
+			errno = ENOMEM;
+			return 0;
+		}
+	}
+	return (int)nr;
+}
+
+void slab_free_bulk(struct arena *a, struct kmem_cache *s, size_t nr, void **p)
+{
+	void *caller = __builtin_return_address(0);
+
+	for (size_t i = 0; i < nr; i++)
+		if (p[i])
+			slab_free_inline(a, s, p[i], caller);
+}
+
+/* ---- flushing and shrinking --------------------------------------------- */
+
+/* give back every CPU's slab and partial list of s */
+void flush_all_cpus(struct arena *a, struct kmem_cache *s)
+{
+	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
+		struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
+		aoff_t chain, empty = 0;
+
+		cpu_flush_locked(a, s, c);
+		chain = c->partial;
+		c->partial = 0;
+		c->partial_slabs = 0;
+		put_partials_locked(a, s, chain, &empty, c);
+		cpu_unlock(c);
+		discard_chain(a, s, empty, c);
+	}
+}
+
+/* free every empty slab on the node partial lists */
+int discard_empty(struct arena *a, struct kmem_cache *s)
+{
+	int freed = 0;
+
+	for (unsigned int node = 0; node < s->nr_nodes; node++) {
+		struct kmem_cache_node *n = cache_node(a, s, node);
+		aoff_t empty = 0;
+		struct olist *it, *nx;
+
+		node_lock(a, s, n);
+		for (it = olist_next(a, &n->partial, &n->partial); it; it = nx) {
+			struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
+
+			nx = olist_next(a, &n->partial, it);
+			if (!pd || pd->cache != s->self)
+				break;
+			if (CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) == 0) {
+				remove_partial(a, n, pd);
+				atomic_store_relaxed(&pd->slab.hi,
+						     CNT_MAKE(0, slab_objects(pd), 0, os_pid()));
+				pd->lru.next = empty;
+				empty = pd_lru_off(a, pd);
+			}
+		}
+		node_unlock(n);
+		while (empty) {
+			struct page_desc *pd = pd_of_lru(a, empty);
+
+			if (!pd)
+				break;
+			empty = pd->lru.next;
+			discard_slab(a, s, pd);
+			freed++;
+		}
+	}
+	return freed;
+}
+
+int slab_shrink(struct arena *a, struct kmem_cache *s)
+{
+	if (!s)
+		return -EINVAL;
+	flush_all_cpus(a, s);
+	discard_empty(a, s);
+	return 0;
+}
+
+/* ---- for slub_debug.c ----------------------------------------------------- */
+
+/* a new slab for a debug cache: not frozen (debug caches have no cpu slabs) */
+struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node)
+{
+	struct page_desc *pd = new_slab(a, s, node);
+
+	if (pd)
+		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, slab_objects(pd), 0, os_pid()));
+	return pd;
+}
+
+void slab_discard(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
+{
+	discard_slab(a, s, pd);
+}
+
+void cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu)
+{
+	cpu_lock(a, s, cpu);
+}

@@ -1,0 +1,781 @@
+/*
+ * slub_cache.c - caches: their geometry, the bootstrap of the arena's own
+ * caches (kmem_cache_init), creating, opening and destroying named caches,
+ * and kmalloc over the kernel's size classes.
+ *
+ * slab_mutex (arena_hdr) protects the list of caches, cache ids, and each
+ * cache's refcount and state.  It is the outermost lock.  Nothing that may
+ * make a system call (a new slab, a punch) runs under it: a new cache is
+ * built before the lock is taken and linked under it; a destroyed cache is
+ * unlinked under it and its memory freed after.  If its owner dies,
+ * slab_mutex_repair() mends the list's back links and rebuilds the id map
+ * from the caches on the list.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
+static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }
+static inline uint32_t oo_make(unsigned int order, unsigned int size)
+{
+	uint32_t objs = (uint32_t)((PAGE_SIZE << order) / size);
+
+	return (uint32_t)(order << 16) | (objs > MAX_OBJS_PER_SLAB ? MAX_OBJS_PER_SLAB : objs);
+}
+
+static unsigned int get_order(uint64_t size)
+{
+	unsigned int order = 0;
+
+	while ((PAGE_SIZE << order) < size)
+		order++;
+	return order;
+}
+
+static unsigned int fls32(unsigned int x)
+{
+	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
+}
+
+struct kmem_cache *cache_of_off(struct arena *a, aoff_t off)
+{
+	struct kmem_cache *s;
+
+	if (!arena_range_ok(a, off, sizeof(struct kmem_cache)) || off % 8)
+		return NULL;
+	s = arena_at(a, off);
+	if (s->self != off || !(s->state & (CACHE_ACTIVE | CACHE_BOOT)))
+		return NULL;
+	return s;
+}
+
+static struct kmem_cache *cache_of_list(struct arena *a, struct olist *l)
+{
+	return cache_of_off(a, arena_off_of(a, l) - offsetof(struct kmem_cache, list));
+}
+
+/* ---- geometry ----------------------------------------------------------- */
+
+static unsigned int calc_align(unsigned long flags, size_t align, size_t size)
+{
+	size_t ralign = align ? align : 8;
+
+	if (flags & SLAB_HWCACHE_ALIGN) {
+		size_t hw = CACHE_LINE;
+
+		while (size <= hw / 2 && hw > 8)
+			hw /= 2;
+		if (hw > ralign)
+			ralign = hw;
+	}
+	return (unsigned int)(ralign < 8 ? 8 : ralign);
+}
+
+/* the kernel's calc_slab_order(): the smallest order wasting <= 1/fract */
+static unsigned int calc_slab_order(unsigned int size, unsigned int min_order,
+				    unsigned int max_order, unsigned int fract)
+{
+	unsigned int order;
+
+	for (order = min_order; order <= max_order; order++) {
+		unsigned int slab_size = (unsigned int)(PAGE_SIZE << order);
+		unsigned int rem = slab_size % size;
+
+		if (rem <= slab_size / fract)
+			break;
+	}
+	return order;
+}
+
+/* the kernel's calculate_order(), with slub_min_order/max_order/min_objects */
+static int calculate_order(unsigned int size, unsigned int nr_cpus)
+{
+	unsigned int min_objects = 4 * (fls32(nr_cpus) + 1);
+	unsigned int max_objects = (unsigned int)((PAGE_SIZE << SLUB_MAX_SLAB_ORDER) / size);
+	unsigned int min_order, order;
+
+	if (min_objects > max_objects)
+		min_objects = max_objects;
+	min_order = get_order((uint64_t)min_objects * size);	/* >= slub_min_order (0) */
+	if ((PAGE_SIZE << min_order) / size > MAX_OBJS_PER_SLAB)
+		return (int)get_order((uint64_t)size * MAX_OBJS_PER_SLAB) - 1;
+	for (unsigned int fract = 16; fract > 1; fract /= 2) {
+		order = calc_slab_order(size, min_order, SLUB_MAX_SLAB_ORDER, fract);
+		if (order <= SLUB_MAX_SLAB_ORDER)
+			return (int)order;
+	}
+	order = get_order(size);
+	return order <= BUDDY_MAX_ORDER ? (int)order : -ENOSYS;
+}
+
+/*
+ * calculate_sizes - the slot layout, as the kernel's calculate_sizes():
+ *   [left red zone][object][right red zone to a word][free pointer, when it
+ *   cannot live inside the object][alloc track][free track][padding to align]
+ */
+static int calculate_sizes(struct kmem_cache *s, unsigned int nr_cpus)
+{
+	unsigned long flags = s->flags;
+	uint64_t size = ALIGN_UP((uint64_t)s->object_size, 8);
+	int order;
+
+	if ((flags & SLAB_RED_ZONE) && size == s->object_size)
+		size += 8;		/* at least one word of right red zone */
+	s->inuse = (uint32_t)size;
+	if ((flags & (SLAB_POISON | SLAB_RED_ZONE)) || s->has_ctor) {
+		s->offset = (uint32_t)size;	/* outside the object */
+		size += 8;
+	} else {
+		s->offset = (uint32_t)(s->object_size / 2) & ~7u;	/* mid-object */
+	}
+	if (flags & SLAB_STORE_USER) {
+		s->track_off = (uint32_t)size;
+		size += 2 * sizeof(struct slab_track);
+	}
+	if (flags & SLAB_RED_ZONE) {
+		s->red_left_pad = (uint32_t)ALIGN_UP(8u, s->align);
+		size += s->red_left_pad;
+	}
+	size = ALIGN_UP(size, s->align);
+	if (size > (1u << 22))
+		return -EINVAL;
+	s->size = (uint32_t)size;
+	s->reciprocal = ((1ULL << 44) + size - 1) / size;
+	order = calculate_order(s->size, nr_cpus);
+	if (order < 0)
+		return -EINVAL;
+	s->oo = oo_make((unsigned int)order, s->size);
+	s->min = oo_make(get_order(s->size), s->size);
+	s->max = s->oo > s->min ? s->oo : s->min;
+	return 0;
+}
+
+/* ---- building and releasing a cache ------------------------------------- */
+
+static void init_node(struct arena *a, struct kmem_cache_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	shm_lock_init(&n->list_lock);
+	olist_init(a, &n->partial);
+	olist_init(a, &n->full);
+}
+
+/*
+ * early_node_alloc - the kmem_cache_node cache's own node descriptors, when
+ * there is no node yet to allocate them through (the kernel's
+ * early_kmem_cache_node_alloc): take a slab straight from the page
+ * allocator, use its first object, put the slab on the new node's partial
+ * list.
+ */
+static int early_node_alloc(struct arena *a, struct kmem_cache *s, unsigned int node)
+{
+	unsigned int order = oo_order(s->oo), objects = oo_objects(s->oo);
+	struct kmem_cache_node *n;
+	struct page_desc *pd;
+	aoff_t start, first;
+	uint32_t pfn;
+	int rc = buddy_alloc(a, order, PG_SLAB, &pfn);
+
+	if (rc)
+		return rc;
+	pd = pd_of_pfn(a, pfn);
+	start = pfn_off(pfn);
+	first = start + s->red_left_pad;
+	for (unsigned int i = 1; i < objects; i++) {
+		aoff_t obj = start + (aoff_t)i * s->size + s->red_left_pad;
+		aoff_t next = i + 1 < objects ? obj + s->size : 0;
+
+		*(uint64_t *)arena_at(a, obj + s->offset) =
+			freeptr_encode(s, next, obj + s->offset).v;
+	}
+	n = arena_at(a, first);
+	init_node(a, n);
+	s->node[node] = first;
+	pd->node = (uint16_t)node;
+	pd->cache = s->self;
+	atomic_store_relaxed(&pd->slab.lo, objects > 1 ? first + s->size : 0);
+	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(1, objects, 0, 0));
+	n->nr_slabs = 1;
+	n->total_objects = objects;
+	olist_add(a, &n->partial, &pd->lru);
+	pd->list = SL_NODE_PARTIAL;
+	n->nr_partial = 1;
+	return 0;
+}
+
+static struct kmem_cache *kmem_cache_node_cache(struct arena *a)
+{
+	return arena_at(a, a->hdr->kmem_cache_node);
+}
+
+static struct kmem_cache *kmem_cache_cache(struct arena *a)
+{
+	return arena_at(a, a->hdr->kmem_cache);
+}
+
+/*
+ * cache_setup - fill in a new descriptor s (already at its final place):
+ * geometry, per-CPU array, node descriptors.  No lock held.
+ */
+int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
+		size_t align, unsigned long flags, bool has_ctor)
+{
+	unsigned int cpu_bytes = a->nr_cpus * (unsigned int)sizeof(struct kmem_cache_cpu);
+	uint32_t pfn;
+	int rc;
+
+	s->self = arena_off_of(a, s);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->flags = (uint32_t)flags;
+	s->object_size = (uint32_t)size;
+	s->align = calc_align(flags, align, size);
+	s->has_ctor = has_ctor;
+	s->nr_cpus = a->nr_cpus;
+	s->nr_nodes = a->nr_nodes;
+	s->random = os_random64() ^ a->hdr->secret;
+	rc = calculate_sizes(s, a->nr_cpus);
+	if (rc)
+		return rc;
+	s->min_partial = (fls32(s->size) - 1) / 2;
+	if (s->min_partial < 5)
+		s->min_partial = 5;
+	if (s->min_partial > 10)
+		s->min_partial = 10;
+	if (flags & SLAB_DEBUG_FLAGS)
+		s->cpu_partial = 0;
+	else if (s->size >= PAGE_SIZE)
+		s->cpu_partial = 2;
+	else if (s->size >= 1024)
+		s->cpu_partial = 6;
+	else if (s->size >= 256)
+		s->cpu_partial = 13;
+	else
+		s->cpu_partial = 30;
+	s->cpu_partial_slabs = (s->cpu_partial * 2 + oo_objects(s->oo) - 1) / oo_objects(s->oo);
+
+	rc = buddy_alloc(a, get_order(cpu_bytes), PG_PERCPU, &pfn);
+	if (rc)
+		return rc;
+	s->cpu_slab = pfn_off(pfn);
+	for (unsigned int cpu = 0; cpu < a->nr_cpus; cpu++) {
+		struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
+
+		memset(c, 0, sizeof(*c));
+		shm_lock_init(&c->lock);
+		c->fl.hi = cpu;		/* the kernel's init_tid() */
+	}
+	for (unsigned int node = 0; node < a->nr_nodes; node++) {
+		struct kmem_cache *kn = kmem_cache_node_cache(a);
+		struct kmem_cache_node *n;
+
+		if (kn == s) {
+			rc = early_node_alloc(a, s, node);
+			if (rc)
+				return rc;
+			continue;
+		}
+		n = slab_alloc(a, kn, 0);
+		if (!n)
+			return -ENOMEM;
+		init_node(a, n);
+		s->node[node] = arena_off_of(a, n);
+	}
+	return 0;
+}
+
+/* free what cache_setup allocated; the cache holds no slab */
+void cache_release_pages(struct arena *a, struct kmem_cache *s)
+{
+	for (unsigned int node = 0; node < s->nr_nodes; node++)
+		if (s->node[node])
+			slab_free(a, kmem_cache_node_cache(a), arena_at(a, s->node[node]));
+	if (s->cpu_slab)
+		buddy_free(a, (uint32_t)(s->cpu_slab >> PAGE_SHIFT));
+}
+
+/* ---- slab_mutex --------------------------------------------------------- */
+
+static bool cache_list_valid(struct arena *a, aoff_t off, void *arg)
+{
+	(void)arg;
+	return cache_of_off(a, off - offsetof(struct kmem_cache, list)) != NULL;
+}
+
+static void slab_mutex_repair(void *arg)
+{
+	struct arena *a = arg;
+	struct arena_hdr *h = a->hdr;
+	struct olist *it = &h->slab_caches;
+
+	olist_repair(a, &h->slab_caches, cache_list_valid, NULL, SLUB_MAX_CACHES);
+	memset(h->cache_ids, 0, sizeof(h->cache_ids));
+	while ((it = olist_next(a, &h->slab_caches, it))) {
+		struct kmem_cache *s = cache_of_list(a, it);
+
+		if (s && s->id < SLUB_MAX_CACHES)
+			h->cache_ids[s->id / 8] |= (uint8_t)(1u << (s->id % 8));
+	}
+}
+
+static void slab_mutex_lock(struct arena *a)
+{
+	shm_lock_acquire(&a->hdr->slab_mutex, slab_mutex_repair, a);
+	shm_hook(HOOK_SLAB_MUTEX);
+}
+
+static void slab_mutex_unlock(struct arena *a)
+{
+	shm_lock_release(&a->hdr->slab_mutex);
+}
+
+static int id_alloc_locked(struct arena *a)
+{
+	for (int id = 0; id < SLUB_MAX_CACHES; id++)
+		if (!(a->hdr->cache_ids[id / 8] & (1u << (id % 8)))) {
+			a->hdr->cache_ids[id / 8] |= (uint8_t)(1u << (id % 8));
+			return id;
+		}
+	return -ENOSPC;
+}
+
+static void id_free_locked(struct arena *a, uint32_t id)
+{
+	if (id < SLUB_MAX_CACHES)
+		a->hdr->cache_ids[id / 8] &= (uint8_t)~(1u << (id % 8));
+}
+
+static struct kmem_cache *find_locked(struct arena *a, const char *name)
+{
+	struct olist *it = &a->hdr->slab_caches;
+	unsigned int n = 0;
+
+	while ((it = olist_next(a, &a->hdr->slab_caches, it)) && n++ < SLUB_MAX_CACHES) {
+		struct kmem_cache *s = cache_of_list(a, it);
+
+		if (s && !strncmp(s->name, name, sizeof(s->name)))
+			return s;
+	}
+	return NULL;
+}
+
+/* link a set-up cache; slab_mutex held */
+static int link_locked(struct arena *a, struct kmem_cache *s, int32_t refcount, uint32_t state)
+{
+	int id = id_alloc_locked(a);
+
+	if (id < 0)
+		return id;
+	s->id = (uint32_t)id;
+	s->refcount = refcount;
+	atomic_store_release(&s->state, state);
+	olist_add_tail(a, &a->hdr->slab_caches, &s->list);
+	return 0;
+}
+
+/* ---- the bootstrap (kmem_cache_init) ------------------------------------ */
+
+#define CACHE_SYSTEM 0x100	/* boot and kmalloc caches: never destroyed */
+
+static void create_boot_cache(struct arena *a, struct kmem_cache *s, const char *name,
+			      size_t size)
+{
+	int rc = cache_setup(a, s, name, size, 0, SLAB_HWCACHE_ALIGN, false);
+
+	SHM_ASSERT(rc == 0);
+	(void)rc;
+	link_locked(a, s, 1, CACHE_BOOT | CACHE_SYSTEM);
+}
+
+/*
+ * bootstrap - move a boot descriptor (in the header) into an object of the
+ * kmem_cache cache, as the kernel's bootstrap() does: flush its CPU slabs so
+ * every slab is on a node list or full, copy it, and point every slab of it
+ * at the copy.
+ */
+static struct kmem_cache *bootstrap(struct arena *a, struct kmem_cache *boot)
+{
+	struct kmem_cache *s = slab_alloc(a, kmem_cache_cache(a), 0);
+	aoff_t old = boot->self;
+
+	SHM_ASSERT(s);
+	flush_all_cpus(a, boot);
+	memcpy(s, boot, KMEM_CACHE_SIZE(a->nr_nodes));
+	s->self = arena_off_of(a, s);
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		if ((pd->flags & PG_SLAB) && pd->cache == old)
+			pd->cache = s->self;
+	}
+	olist_del(a, &boot->list);
+	olist_add_tail(a, &a->hdr->slab_caches, &s->list);
+	s->state = CACHE_ACTIVE | CACHE_SYSTEM;
+	memset(boot, 0, sizeof(*boot));
+	return s;
+}
+
+static const char *const kmalloc_names[NR_KMALLOC] = {
+	NULL, "kmalloc-96", "kmalloc-192", "kmalloc-8", "kmalloc-16", "kmalloc-32",
+	"kmalloc-64", "kmalloc-128", "kmalloc-256", "kmalloc-512", "kmalloc-1k",
+	"kmalloc-2k", "kmalloc-4k", "kmalloc-8k",
+};
+
+static size_t kmalloc_size(int index)
+{
+	return index == 1 ? 96 : index == 2 ? 192 : (size_t)1 << index;
+}
+
+void slab_bootstrap(struct arena *a)
+{
+	struct arena_hdr *h = a->hdr;
+
+	shm_lock_init(&h->slab_mutex);
+	olist_init(a, &h->slab_caches);
+	h->kmem_cache_node = arena_off_of(a, &h->boot_kmem_cache_node);
+	h->kmem_cache = arena_off_of(a, &h->boot_kmem_cache);
+	create_boot_cache(a, &h->boot_kmem_cache_node, "kmem_cache_node",
+			  sizeof(struct kmem_cache_node));
+	create_boot_cache(a, &h->boot_kmem_cache, "kmem_cache", KMEM_CACHE_SIZE(a->nr_nodes));
+	h->kmem_cache = bootstrap(a, &h->boot_kmem_cache)->self;
+	h->kmem_cache_node = bootstrap(a, &h->boot_kmem_cache_node)->self;
+	for (int i = 1; i < NR_KMALLOC; i++) {
+		struct kmem_cache *s;
+
+		if (i > 2 && i < KMALLOC_SHIFT_LOW)
+			continue;
+		s = slab_alloc(a, kmem_cache_cache(a), __GFP_ZERO);
+		SHM_ASSERT(s);
+		cache_setup(a, s, kmalloc_names[i], kmalloc_size(i), 0, 0, false);
+		link_locked(a, s, 1, CACHE_ACTIVE | CACHE_SYSTEM);
+		h->kmalloc_caches[i] = s->self;
+	}
+}
+
+/* ---- named caches -------------------------------------------------------- */
+
+static bool name_ok(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return false;
+	len = strnlen(name, SLUB_NAME_MAX + 1);
+	if (len == 0 || len > SLUB_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool same_geometry(const struct kmem_cache *s, size_t size, size_t align,
+			  unsigned long flags, bool has_ctor)
+{
+	return s->object_size == size && s->flags == flags &&
+	       s->align == calc_align(flags, align, size) && (bool)s->has_ctor == has_ctor;
+}
+
+/* take a reference to an existing cache; slab_mutex held */
+static int open_locked(struct arena *a, struct kmem_cache *s, size_t size, size_t align,
+		       unsigned long flags, void (*ctor)(void *))
+{
+	if ((s->state & CACHE_SYSTEM) || !same_geometry(s, size, align, flags, ctor != NULL))
+		return -EEXIST;
+	s->refcount++;
+	a->ctor[s->id] = ctor;
+	return 0;
+}
+
+int slab_cache_create(struct arena *a, const char *name, size_t size, size_t align,
+		      unsigned long flags, void (*ctor)(void *), struct kmem_cache **out)
+{
+	struct kmem_cache *s, *found;
+	int rc;
+
+	if (!name_ok(name) || size == 0 || size > SLUB_MAX_OBJECT_SIZE ||
+	    (align & (align - 1)) || align > PAGE_SIZE || (flags & ~SLAB_USER_FLAGS))
+		return -EINVAL;
+
+	slab_mutex_lock(a);
+	found = find_locked(a, name);
+	rc = found ? open_locked(a, found, size, align, flags, ctor) : 0;
+	slab_mutex_unlock(a);
+	if (found) {
+		if (!rc)
+			*out = found;
+		return rc;
+	}
+
+	/* build it outside the lock (it may allocate pages), link it under */
+	s = slab_alloc(a, kmem_cache_cache(a), __GFP_ZERO);
+	if (!s)
+		return -ENOMEM;
+	rc = cache_setup(a, s, name, size, align, flags, ctor != NULL);
+	if (rc) {
+		cache_release_pages(a, s);
+		slab_free(a, kmem_cache_cache(a), s);
+		return rc == -EINVAL ? -EINVAL : -ENOMEM;
+	}
+	slab_mutex_lock(a);
+	found = find_locked(a, name);
+	if (found)
+		rc = open_locked(a, found, size, align, flags, ctor);
+	else
+		rc = link_locked(a, s, 1, CACHE_ACTIVE);
+	if (!found && !rc)
+		a->ctor[s->id] = ctor;
+	slab_mutex_unlock(a);
+	if (found || rc) {
+		cache_release_pages(a, s);
+		slab_free(a, kmem_cache_cache(a), s);
+		if (found && !rc)
+			*out = found;
+		return rc == -ENOSPC ? -ENOMEM : rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static uint64_t cache_slabs(struct arena *a, struct kmem_cache *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned int node = 0; node < s->nr_nodes; node++)
+		n += atomic_load_relaxed(&cache_node(a, s, node)->nr_slabs);
+	return n;
+}
+
+int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
+{
+	bool last, gone = false;
+
+	if (!s || !cache_of_off(a, arena_off_of(a, s)))
+		return -EINVAL;
+	slab_mutex_lock(a);
+	if ((s->state & CACHE_SYSTEM) || s->refcount <= 0) {
+		slab_mutex_unlock(a);
+		return -EINVAL;
+	}
+	last = --s->refcount == 0;
+	slab_mutex_unlock(a);
+	if (!last)
+		return 0;
+
+	flush_all_cpus(a, s);
+	discard_empty(a, s);
+	slab_mutex_lock(a);
+	if (s->refcount == 0 && cache_slabs(a, s) == 0) {
+		olist_del(a, &s->list);
+		id_free_locked(a, s->id);
+		a->ctor[s->id] = NULL;
+		atomic_store_release(&s->state, 0);
+		gone = true;
+	}
+	slab_mutex_unlock(a);
+	if (!gone)
+		return -EBUSY;
+	cache_release_pages(a, s);
+	s->self = 0;
+	slab_free(a, kmem_cache_cache(a), s);
+	return 0;
+}
+
+struct kmem_cache *slab_cache_find(struct arena *a, const char *name)
+{
+	struct kmem_cache *s;
+
+	if (!name_ok(name))
+		return NULL;
+	slab_mutex_lock(a);
+	s = find_locked(a, name);
+	slab_mutex_unlock(a);
+	return s;
+}
+
+const char *slab_cache_name(const struct kmem_cache *s)
+{
+	return s->name;
+}
+
+unsigned int slab_cache_size(const struct kmem_cache *s)
+{
+	return s->object_size;
+}
+
+int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *arg), void *arg)
+{
+	struct kmem_cache *list[SLUB_MAX_CACHES];
+	struct olist *it = &a->hdr->slab_caches;
+	int n = 0, rc = 0;
+
+	slab_mutex_lock(a);
+	while ((it = olist_next(a, &a->hdr->slab_caches, it)) && n < SLUB_MAX_CACHES) {
+		struct kmem_cache *s = cache_of_list(a, it);
+
+		if (s)
+			list[n++] = s;
+	}
+	slab_mutex_unlock(a);
+	for (int i = 0; i < n && !rc; i++)
+		rc = fn(list[i], arg);
+	return rc;
+}
+
+/* ---- kmalloc -------------------------------------------------------------- */
+
+int kmalloc_index(size_t size)
+{
+	if (!size)
+		return 0;
+	if (size <= 8)
+		return 3;
+	if (size > 64 && size <= 96)
+		return 1;
+	if (size > 128 && size <= 192)
+		return 2;
+	if (size > KMALLOC_MAX_CACHE_SIZE)
+		return -1;
+	return (int)fls32((unsigned int)size - 1);
+}
+
+struct kmem_cache *slab_kmalloc_cache(struct arena *a, size_t size)
+{
+	int i = kmalloc_index(size);
+
+	return i > 0 ? arena_at(a, a->hdr->kmalloc_caches[i]) : NULL;
+}
+
+static void *kmalloc_large(struct arena *a, size_t size, gfp_t gfp)
+{
+	unsigned int order = get_order(size);
+	uint32_t pfn;
+	void *p;
+
+	if (order > BUDDY_MAX_ORDER || buddy_alloc(a, order, PG_LARGE, &pfn)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = arena_at(a, pfn_off(pfn));
+	if (gfp & __GFP_ZERO)
+		memset(p, 0, PAGE_SIZE << order);
+	return p;
+}
+
+void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
+{
+	int i = kmalloc_index(size);
+
+	if (i == 0)
+		return ZERO_SIZE_PTR;
+	if (i < 0)
+		return kmalloc_large(a, size, gfp);
+	return slab_alloc(a, arena_at(a, a->hdr->kmalloc_caches[i]), gfp);
+}
+
+void *slab_kzalloc(struct arena *a, size_t size, gfp_t gfp)
+{
+	return slab_kmalloc(a, size, gfp | __GFP_ZERO);
+}
+
+/*
+ * what p is: the head page of its block (slab or large), or NULL with the
+ * error reported.  Interior pointers are left to slab_free / checked here.
+ */
+static struct page_desc *kfree_target(struct arena *a, const void *p, aoff_t *off)
+{
+	struct page_desc *pd;
+	uint32_t head;
+
+	*off = arena_offset(a, p);
+	if (!*off || *off < pfn_off(a->first_pfn))
+		goto bad;
+	head = pd_of_off(a, *off)->head;
+	if (head < a->first_pfn || head >= a->nr_pages)
+		goto bad;
+	pd = pd_of_pfn(a, head);
+	if (!(pd->flags & PG_HEAD) || !(pd->flags & (PG_SLAB | PG_LARGE)))
+		goto bad;
+	if ((pd->flags & PG_LARGE) && *off != pfn_off(head))
+		goto bad;
+	return pd;
+bad:
+	slab_report(a, NULL, SLAB_ERR_BAD_POINTER, *off,
+		    "kfree(%p): not a kmalloc'ed object of this arena", p);
+	return NULL;
+}
+
+void slab_kfree(struct arena *a, const void *p)
+{
+	struct page_desc *pd;
+	struct kmem_cache *s;
+	aoff_t off;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return;
+	pd = kfree_target(a, p, &off);
+	if (!pd)
+		return;
+	if (pd->flags & PG_LARGE) {
+		buddy_free(a, pd_pfn(a, pd));
+		return;
+	}
+	s = cache_of_off(a, pd->cache);
+	if (!s) {
+		slab_report(a, NULL, SLAB_ERR_PAGE, off, "kfree(%p): slab of no valid cache", p);
+		return;
+	}
+	slab_free(a, s, (void *)p);
+}
+
+size_t slab_ksize(struct arena *a, const void *p)
+{
+	struct page_desc *pd;
+	struct kmem_cache *s;
+	aoff_t off;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return 0;
+	pd = kfree_target(a, p, &off);
+	if (!pd)
+		return 0;
+	if (pd->flags & PG_LARGE)
+		return PAGE_SIZE << pd->order;
+	s = cache_of_off(a, pd->cache);
+	return s ? s->object_size : 0;
+}
+
+void *slab_krealloc(struct arena *a, const void *p, size_t new_size, gfp_t gfp)
+{
+	size_t ks;
+	void *q;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return slab_kmalloc(a, new_size, gfp);
+	if (new_size == 0) {
+		slab_kfree(a, p);
+		return ZERO_SIZE_PTR;
+	}
+	ks = slab_ksize(a, p);
+	if (ks == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (new_size <= ks) {
+		if ((gfp & __GFP_ZERO) && new_size < ks)
+			memset((char *)p + new_size, 0, ks - new_size);
+		return (void *)p;
+	}
+	q = slab_kmalloc(a, new_size, gfp);
+	if (!q)
+		return NULL;
+	memcpy(q, p, ks);
+	slab_kfree(a, p);
+	return q;
+}
