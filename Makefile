@@ -28,11 +28,11 @@ ifneq ($(SANITIZER),)
 CFLAGS_SAN := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
+comma := ,
 BUILD := build
 ifneq ($(SANITIZER)$(DEBUG),)
-BUILD := build/variant-$(subst $(comma),-,$(SANITIZER))$(if $(DEBUG),-debug)
+BUILD := build/variant$(if $(SANITIZER),-$(subst $(comma),-,$(SANITIZER)))$(if $(DEBUG),-debug)
 endif
-comma := ,
 
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(CFLAGS_SAN)
@@ -46,8 +46,12 @@ TEST_BIN  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRC))
 
-.PHONY: all test bench clean
+.PHONY: all test bench clean deps
 all: $(BUILD)/libshm.a $(TEST_BIN) $(BENCH_BIN)
+
+# install missing build dependencies (Debian, apt-get as root); a no-op when present
+deps:
+	@scripts/deps.sh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,10 +64,13 @@ $(BUILD)/libshm.a: $(SHM_OBJ)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARN_OBJ) $(BUILD)/libshm.a
 	$(CC) $(LDFLAGS) $^ -o $@
 
-test: $(TEST_BIN)
+test: deps
+	@$(MAKE) --no-print-directory $(TEST_BIN)
 	@tests/run.sh $(TEST_BIN)
 
-bench: $(BENCH_BIN)
+bench: deps
+	@scripts/deps.sh --bench || echo "bench: valgrind missing, instruction counts will be skipped"
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
 clean:

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sched.h>
 #include <sys/rseq.h>
@@ -126,7 +127,16 @@ uint32_t shm_cpu_slow(void);
 
 static inline uint32_t shm_current_cpu(void)
 {
-#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__x86_64__)
+	/* one %fs-relative load: no dependent load of the thread pointer first */
+	int32_t cpu;
+
+	__asm__ __volatile__("movl %%fs:%c1(%2), %0"
+			     : "=r"(cpu)
+			     : "i"(offsetof(struct rseq, cpu_id)), "r"(__rseq_offset));
+	if (likely(cpu >= 0))
+		return (uint32_t)cpu;
+#elif defined(__aarch64__)
 	const struct rseq *rs = (const struct rseq *)
 		((char *)__builtin_thread_pointer() + __rseq_offset);
 	int32_t cpu = (int32_t)atomic_load_relaxed(&rs->cpu_id);

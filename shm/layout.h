@@ -181,25 +181,26 @@ struct kmem_cache_cpu {
 	/* line 0: what the fast paths touch */
 	atomic_pair_t fl;		/* lo: freelist (offset of first free object), hi: tid */
 	aoff_t slab_start;		/* offset of the cpu slab's first page */
-	uint32_t slab_bytes;		/* its size in bytes; 0: none */
+	uint32_t slab_bytes;		/* its object area in bytes; 0: none */
 	uint32_t slab_pfn;		/* pfn of the cpu slab (slow path only) */
+	uint64_t alloc_fast;		/* ALLOC_FASTPATH, here to stay on this line */
+	uint64_t free_fast;		/* FREE_FASTPATH, likewise */
 	/* the rest of line 0: protected by lock */
-	aoff_t partial;			/* offset of first cpu partial slab's page_desc */
+	aoff_t partial;			/* lru offset of the first cpu partial slab */
 	uint32_t partial_slabs;		/* slabs on that list */
 	uint32_t intent;		/* INTENT_*: a half-done deactivation */
-	uint32_t intent_pfn;		/* the slab being deactivated */
-	uint32_t pad0;
-	aoff_t intent_freelist;		/* the freelist taken from fl */
 	/* line 1 */
 	struct shm_lock lock;		/* protects slab_*, partial*, intent*; see slub.c */
-	/* lines 2..4 */
-	uint64_t stat[NR_SLAB_STATS];	/* relaxed, approximate under races */
-	uint64_t intent_tid;		/* the tid the take of intent_freelist leaves */
-	uint8_t pad1[3 * CACHE_LINE - NR_SLAB_STATS * 8 - 8];
+	/* lines 2..5: protected by lock, but the counters (relaxed, approximate) */
+	uint64_t stat[NR_SLAB_STATS];	/* [ALLOC_FASTPATH], [FREE_FASTPATH] unused */
+	aoff_t intent_freelist;		/* the freelist taken from fl */
+	uint64_t intent_tid;		/* the tid that take leaves behind */
+	uint32_t intent_pfn;		/* the slab being deactivated */
+	uint8_t pad1[4 * CACHE_LINE - NR_SLAB_STATS * 8 - 20];
 };
-_Static_assert(sizeof(struct kmem_cache_cpu) == 5 * CACHE_LINE, "kmem_cache_cpu is 5 lines");
+_Static_assert(sizeof(struct kmem_cache_cpu) == 6 * CACHE_LINE, "kmem_cache_cpu is 6 lines");
 _Static_assert(offsetof(struct kmem_cache_cpu, lock) == CACHE_LINE, "lock on its own line");
-_Static_assert(NR_SLAB_STATS * 8 + 8 <= 3 * CACHE_LINE, "stats fit");
+_Static_assert(offsetof(struct kmem_cache_cpu, partial) + 16 == CACHE_LINE, "fast fields in line 0");
 
 #define INTENT_NONE		0
 #define INTENT_DEACTIVATE	1	/* intent_pfn is leaving this CPU */

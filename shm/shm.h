@@ -126,7 +126,9 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
  * slab_cache_destroy - drop one reference.  When none remain, the cache's
  * empty slabs are freed and, if it holds no objects, the cache goes away
  * (returns 0).  A cache that still holds objects stays, unreferenced, and
- * -EBUSY is returned.
+ * -EBUSY is returned; destroying such a cache again (once its objects are
+ * freed) removes it, or says -EBUSY again.  -EINVAL: not a cache, or one of
+ * the arena's own (kmem_cache, kmem_cache_node, kmalloc-*).
  */
 int slab_cache_destroy(struct arena *a, struct kmem_cache *s);
 struct kmem_cache *slab_cache_find(struct arena *a, const char *name);

@@ -865,17 +865,51 @@ static inline bool cache_debug(const struct kmem_cache *s)
 void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller);
 void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *caller);
 
-static inline void *slab_alloc_inline(struct arena *a, struct kmem_cache *s, gfp_t gfp,
-				      void *caller)
+/*
+ * The fast paths below are leaves: every way out of them that does more
+ * than return is a tail call into a noinline function, so that they save
+ * no registers and set up no frame.
+ */
+static noinline void *alloc_slow_entry(struct arena *a, struct kmem_cache *s, gfp_t gfp,
+				       void *caller)
+{
+	void *p = cache_debug(s) ? slab_alloc_debug(a, s, caller) : slab_alloc_slow(a, s);
+
+	if (unlikely(!p)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (gfp & __GFP_ZERO)
+		memset(p, 0, s->object_size);
+	return p;
+}
+
+static noinline void *alloc_zero(struct kmem_cache *s, void *p)
+{
+	return memset(p, 0, s->object_size);
+}
+
+static void *slab_alloc_inline(struct arena *a, struct kmem_cache *s, gfp_t gfp, void *caller);
+
+/* the cheap check of the next pointer failed: retry if raced, else slow */
+static noinline void *alloc_recheck(struct arena *a, struct kmem_cache *s, gfp_t gfp, void *caller,
+				    struct kmem_cache_cpu *c, aoff_t obj, uint64_t tid)
+{
+	if (fastpath_moved(c, obj, tid))
+		return slab_alloc_inline(a, s, gfp, caller);
+	return alloc_slow_entry(a, s, gfp, caller);
+}
+
+static __attribute__((always_inline)) inline void *slab_alloc_inline(struct arena *a,
+								      struct kmem_cache *s,
+								      gfp_t gfp, void *caller)
 {
 	struct kmem_cache_cpu *c;
 	uint64_t tid, obj, next, start, bytes;
 	void *p;
 
-	if (unlikely(cache_debug(s))) {
-		p = slab_alloc_debug(a, s, caller);
-		goto out;
-	}
+	if (unlikely(cache_debug(s)))
+		return alloc_slow_entry(a, s, gfp, caller);
 redo:
 	c = cache_cpu(a, s, this_cpu(a, s));
 	/* tid first: a pair read after it is validated by the CAS below */
@@ -883,28 +917,19 @@ redo:
 	obj = atomic_load_relaxed(&c->fl.lo);
 	bytes = atomic_load_relaxed(&c->slab_bytes);
 	start = atomic_load_relaxed(&c->slab_start);
-	if (unlikely(!obj || obj >= a->size - s->size)) {
-		p = slab_alloc_slow(a, s);
-		goto out;
-	}
+	if (unlikely(!obj || obj >= a->size - s->size))
+		return alloc_slow_entry(a, s, gfp, caller);
 	next = get_freepointer(a, s, obj);
-	if (unlikely(next && !obj_index_ok(s, next - start, bytes))) {
-		if (fastpath_moved(c, obj, tid))
-			goto redo;
-		p = slab_alloc_slow(a, s);
-		goto out;
-	}
+	if (unlikely(next && !obj_index_ok(s, next - start, bytes)))
+		return alloc_recheck(a, s, gfp, caller, c, obj, tid);
 	if (unlikely(!cas128_full(&c->fl, obj, tid, next, tid + 1))) {
 		stat_add(c, CMPXCHG_DOUBLE_CPU_FAIL);
 		goto redo;
 	}
-	stat_add(c, ALLOC_FASTPATH);
+	stat_inc_relaxed(&c->alloc_fast);
 	p = arena_at(a, obj);
-out:
-	if (unlikely(gfp & __GFP_ZERO) && p)
-		memset(p, 0, s->object_size);
-	if (unlikely(!p))
-		errno = ENOMEM;
+	if (unlikely(gfp & __GFP_ZERO))
+		return alloc_zero(s, p);
 	return p;
 }
 
@@ -1016,39 +1041,39 @@ static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_
 	__slab_free(a, s, pd, off, off, 1);
 }
 
-static inline void slab_free_inline(struct arena *a, struct kmem_cache *s, void *obj, void *caller)
+static noinline void free_double(struct arena *a, struct kmem_cache *s, aoff_t off)
+{
+	slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off,
+		    "object %#llx freed twice (it heads the CPU freelist)", (unsigned long long)off);
+}
+
+static __attribute__((always_inline)) inline void slab_free_inline(struct arena *a,
+								    struct kmem_cache *s, void *obj,
+								    void *caller)
 {
 	struct kmem_cache_cpu *c;
 	uint64_t tid, fl, start, bytes;
 	aoff_t off = (aoff_t)((char *)obj - a->base);
 
-	if (unlikely(cache_debug(s))) {
-		slab_free_debug(a, s, off, caller);
-		return;
-	}
+	if (unlikely(cache_debug(s)))
+		return slab_free_debug(a, s, off, caller);
 redo:
 	c = cache_cpu(a, s, this_cpu(a, s));
 	/* tid before slab_bytes: see cpu_detach_locked() */
 	tid = atomic_load_acquire(&c->fl.hi);
 	bytes = atomic_load_acquire(&c->slab_bytes);
 	start = atomic_load_relaxed(&c->slab_start);
-	if (unlikely(!obj_index_ok(s, off - start, bytes))) {
-		slab_free_slow(a, s, off);
-		return;
-	}
+	if (unlikely(!obj_index_ok(s, off - start, bytes)))
+		return slab_free_slow(a, s, off);
 	fl = atomic_load_relaxed(&c->fl.lo);
-	if (unlikely(fl == off)) {
-		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off,
-			    "object %#llx freed twice (it heads the CPU freelist)",
-			    (unsigned long long)off);
-		return;
-	}
+	if (unlikely(fl == off))
+		return free_double(a, s, off);
 	set_freepointer(a, s, off, fl);
 	if (unlikely(!cas128_full(&c->fl, fl, tid, off, tid + 1))) {
 		stat_add(c, CMPXCHG_DOUBLE_CPU_FAIL);
 		goto redo;
 	}
-	stat_add(c, FREE_FASTPATH);
+	stat_inc_relaxed(&c->free_fast);
 }
 
 void slab_free(struct arena *a, struct kmem_cache *s, void *obj)

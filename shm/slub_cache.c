@@ -30,7 +30,7 @@ static unsigned int get_order(uint64_t size)
 {
 	unsigned int order = 0;
 
-	while ((PAGE_SIZE << order) < size)
+	while (order < 63 - PAGE_SHIFT && (PAGE_SIZE << order) < size)
 		order++;
 	return order;
 }
@@ -559,11 +559,12 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	if (!s || !cache_of_off(a, arena_off_of(a, s)))
 		return -EINVAL;
 	slab_mutex_lock(a);
-	if ((s->state & CACHE_SYSTEM) || s->refcount <= 0) {
+	if ((s->state & CACHE_SYSTEM) || s->refcount < 0) {
 		slab_mutex_unlock(a);
 		return -EINVAL;
 	}
-	last = --s->refcount == 0;
+	/* refcount 0: kept earlier because it held objects; try again */
+	last = s->refcount == 0 || --s->refcount == 0;
 	slab_mutex_unlock(a);
 	if (!last)
 		return 0;
@@ -654,7 +655,7 @@ struct kmem_cache *slab_kmalloc_cache(struct arena *a, size_t size)
 
 static void *kmalloc_large(struct arena *a, size_t size, gfp_t gfp)
 {
-	unsigned int order = get_order(size);
+	unsigned int order = size <= BLOCK_MAX_SIZE ? get_order(size) : BUDDY_MAX_ORDER + 1;
 	uint32_t pfn;
 	void *p;
 

@@ -186,12 +186,14 @@ bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *c
 	bool ok = true;
 
 	if (poisoned(s) && !poison_ok(s, obj)) {
-		slab_report(a, s, SLAB_ERR_POISON, off, "free object %#llx was written to%s",
+		slab_report(a, s, SLAB_ERR_POISON, off,
+			    "free object %#llx was written to: withheld%s",
 			    (unsigned long long)off, owner_text(s, obj, who, sizeof(who)));
 		ok = false;
 	}
-	if ((s->flags & SLAB_RED_ZONE) && !redzone_ok(s, obj, RED_INACTIVE)) {
-		slab_report(a, s, SLAB_ERR_REDZONE, off, "red zone of free object %#llx overwritten%s",
+	if (ok && (s->flags & SLAB_RED_ZONE) && !redzone_ok(s, obj, RED_INACTIVE)) {
+		slab_report(a, s, SLAB_ERR_REDZONE, off,
+			    "red zone of free object %#llx overwritten: withheld%s",
 			    (unsigned long long)off, owner_text(s, obj, who, sizeof(who)));
 		ok = false;
 	}
@@ -200,21 +202,27 @@ bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *c
 	return ok;
 }
 
+/*
+ * debug_free_check - an object whose red zone was overwritten is not freed
+ * (as in the kernel): it stays allocated, its red zone restored, so that the
+ * write that hit it cannot spread into the free list.
+ */
 bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller)
 {
 	aoff_t off = arena_off_of(a, obj);
 	char who[96];
-	bool ok = true;
 
 	if ((s->flags & SLAB_RED_ZONE) && !redzone_ok(s, obj, RED_ACTIVE)) {
 		slab_report(a, s, SLAB_ERR_REDZONE, off,
-			    "red zone of object %#llx overwritten (write past its %u bytes)%s",
+			    "red zone of object %#llx overwritten (write past its %u bytes): "
+			    "object kept allocated%s",
 			    (unsigned long long)off, s->object_size, owner_text(s, obj, who, sizeof(who)));
-		ok = false;
+		debug_init_object(s, obj, true);
+		return false;
 	}
 	track(a, s, obj, 1, caller);
 	debug_init_object(s, obj, false);
-	return ok;
+	return true;
 }
 
 /* ---- the debug caches' paths ---------------------------------------------- */
@@ -256,6 +264,7 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 	uint64_t fl, cnt;
 	aoff_t next;
 
+	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[ALLOC_SLOWPATH]);
 	for (;;) {
 		node_lock(a, s, n);
 		it = olist_next(a, &n->partial, &n->partial);
@@ -295,7 +304,12 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		pd->list = SL_FULL;
 		n->nr_full++;
 	}
-	debug_alloc_check(a, s, arena_at(a, fl), caller);
+	if (!debug_alloc_check(a, s, arena_at(a, fl), caller)) {
+		/* written to while free: keep it out of use (allocated, never handed
+		 * out), as the kernel does, and take another */
+		node_unlock(n);
+		return slab_alloc_debug(a, s, caller);
+	}
 	node_unlock(n);
 	return arena_at(a, fl);
 }
@@ -330,6 +344,7 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 			    (unsigned long long)off);
 		return;
 	}
+	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[FREE_SLOWPATH]);
 	n = node_of(a, s, pd);
 	node_lock(a, s, n);
 	load128_atomic(&pd->slab, &fl, &cnt);
@@ -347,7 +362,10 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 			break;
 		x = fp_get(a, s, x);
 	}
-	debug_free_check(a, s, arena_at(a, off), caller);
+	if (!debug_free_check(a, s, arena_at(a, off), caller)) {
+		node_unlock(n);
+		return;
+	}
 	inuse = CNT_INUSE(cnt) ? CNT_INUSE(cnt) - 1 : 0;
 	fp_set(a, s, off, fl);
 	atomic_store_relaxed(&pd->slab.lo, off);
@@ -380,6 +398,7 @@ struct walk {
 	uint8_t *where;			/* per pfn */
 	uint16_t *cpu_of;		/* per pfn, for W_CPU */
 	struct slab_validate_result *r;
+	bool report;			/* validate: each error also goes out as a report */
 };
 
 static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
@@ -387,17 +406,19 @@ static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
 
 static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
 {
+	char msg[160];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	w->r->errors[kind]++;
 	w->r->nr_errors++;
-	if (!w->r->first_error[0]) {
-		int n = snprintf(w->r->first_error, sizeof(w->r->first_error), "%s: ", w->s ? w->s->name : "arena");
-
-		va_start(ap, fmt);
-		vsnprintf(w->r->first_error + n, sizeof(w->r->first_error) - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
+	if (!w->r->first_error[0])
+		snprintf(w->r->first_error, sizeof(w->r->first_error), "%s: %.120s",
+			 w->s ? w->s->name : "arena", msg);
+	if (w->report)
+		slab_report(w->a, w->s, kind, 0, "validate: %s", msg);
 }
 
 static void lock_cache(struct arena *a, struct kmem_cache *s)
@@ -604,7 +625,7 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 
 static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
 {
-	struct walk w = { a, s, NULL, NULL, r };
+	struct walk w = { a, s, NULL, NULL, r, true };
 	uint8_t *seen = malloc(MAX_OBJS_PER_SLAB + 1);
 	uint64_t slabs = 0, objs = 0, counted_slabs = r->slabs, counted_objs = r->objects;
 
@@ -668,7 +689,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 
 		rc = slab_for_each_cache(a, validate_one, &v);
 		if (!rc && buddy_check(a, err, sizeof(err))) {
-			struct walk w = { a, NULL, NULL, NULL, r };
+			struct walk w = { a, NULL, NULL, NULL, r, true };
 
 			walk_err(&w, SLAB_ERR_PAGE, "%s", err);
 		}
@@ -678,7 +699,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 
 			if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
 			    !cache_of_off(a, pd->cache) && !(pd->cache == 0 && os_pid_alive(pd->owner))) {
-				struct walk w = { a, NULL, NULL, NULL, r };
+				struct walk w = { a, NULL, NULL, NULL, r, true };
 
 				walk_err(&w, SLAB_ERR_PAGE, "slab %u belongs to no cache", pfn);
 			}
@@ -694,7 +715,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
 {
 	struct slab_validate_result dummy;
-	struct walk w = { a, s, NULL, NULL, &dummy };
+	struct walk w = { a, s, NULL, NULL, &dummy, false };
 	aoff_t empty = 0;
 	uint8_t *seen = malloc(MAX_OBJS_PER_SLAB + 1);
 
@@ -851,13 +872,15 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 
 		for (int st = 0; st < NR_SLAB_STATS; st++)
 			out->stat[st] += atomic_load_relaxed(&c->stat[st]);
+		out->stat[ALLOC_FASTPATH] += atomic_load_relaxed(&c->alloc_fast);
+		out->stat[FREE_FASTPATH] += atomic_load_relaxed(&c->free_fast);
 	}
 	for (unsigned int node = 0; node < s->nr_nodes; node++)
 		out->nr_partial += atomic_load_relaxed(&cache_node(a, s, node)->nr_partial);
 
 	{
 		struct slab_validate_result r;
-		struct walk w = { a, s, NULL, NULL, &r };
+		struct walk w = { a, s, NULL, NULL, &r, false };
 		uint8_t *seen = malloc(MAX_OBJS_PER_SLAB + 1);
 
 		memset(&r, 0, sizeof(r));

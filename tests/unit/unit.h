@@ -1,0 +1,150 @@
+/*
+ * unit.h - helpers shared by the unit tests in tests/unit/.
+ *
+ * Every case runs in a forked child (ISOLATED), so that a crash or a hang in
+ * one case is reported as that case's failure (with the signal) instead of
+ * killing the whole test program, and so that cases never share an arena or
+ * address-space state.  The child reports back through its exit status and a
+ * small shared buffer (the skip reason).
+ */
+#ifndef TESTS_UNIT_UNIT_H
+#define TESTS_UNIT_UNIT_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "shm.h"
+
+#define UNIT_CASE_TIMEOUT_S 240		/* a case that hangs is killed by SIGALRM */
+
+static char *unit_skip_buf;		/* shared with the child: why it skipped */
+
+static inline void unit_run_isolated_t(void (*body)(void), unsigned int timeout_s)
+{
+	int status = 0;
+	pid_t pid;
+
+	if (!unit_skip_buf) {
+		unit_skip_buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (unit_skip_buf == MAP_FAILED) {
+			unit_skip_buf = NULL;
+			CHECKF(0, "mmap of the skip buffer: %s", strerror(errno));
+			return;
+		}
+	}
+	unit_skip_buf[0] = '\0';
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		CHECKF(0, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		t_failed = 0;
+		t_skipped = NULL;
+		alarm(timeout_s);
+		body();
+		if (t_skipped && !t_failed)
+			snprintf(unit_skip_buf, 4096, "%s", t_skipped);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(t_failed ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		CHECKF(0, "case died with signal %d (%s)%s", WTERMSIG(status),
+		       strsignal(WTERMSIG(status)),
+		       WTERMSIG(status) == SIGALRM ? ": timed out" : "");
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		t_failed = 1;	/* the child printed its failed checks */
+	} else if (unit_skip_buf[0]) {
+		static char why[4096];
+		snprintf(why, sizeof(why), "%s", unit_skip_buf);
+		t_skipped = why;
+	}
+}
+
+static inline void unit_run_isolated(void (*body)(void))
+{
+	unit_run_isolated_t(body, UNIT_CASE_TIMEOUT_S);
+}
+
+/* ISOLATED(name) { body } - a case whose body runs in a forked child */
+#define ISOLATED(name) \
+	static void name##_body(void); \
+	static void name(void) { unit_run_isolated(name##_body); } \
+	static void name##_body(void)
+
+/* the same, killed after secs seconds (for cases that must not take long) */
+#define ISOLATED_T(name, secs) \
+	static void name##_body(void); \
+	static void name(void) { unit_run_isolated_t(name##_body, (secs)); } \
+	static void name##_body(void)
+
+/* the standard arena of a unit case: 32 MiB, plain shm, anywhere */
+static inline struct arena *unit_arena(void)
+{
+	struct arena_opts o = { .size = 32u << 20, .huge = ARENA_HUGE_OFF, .base = 1 };
+	struct arena *a = NULL;
+	char err[256] = "";
+	int rc = arena_create(&o, &a, err, sizeof(err));
+
+	CHECKF(rc == 0 && a != NULL, "arena_create: rc=%d (%s) err='%s'", rc,
+	       rc < 0 ? strerror(-rc) : "", err);
+	return rc == 0 ? a : NULL;
+}
+
+/* a cache that must be created; NULL (and a failed check) otherwise */
+static inline struct kmem_cache *unit_cache(struct arena *a, const char *name, size_t size,
+					    size_t align, unsigned long flags,
+					    void (*ctor)(void *))
+{
+	struct kmem_cache *s = NULL;
+	int rc = slab_cache_create(a, name, size, align, flags, ctor, &s);
+
+	CHECKF(rc == 0 && s != NULL, "slab_cache_create(%s, %zu, %zu, %#lx): rc=%d", name,
+	       size, align, flags, rc);
+	return rc == 0 ? s : NULL;
+}
+
+static inline int unit_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *ci)
+{
+	int rc;
+
+	memset(ci, 0, sizeof(*ci));
+	rc = slab_cache_info(a, s, ci);
+	CHECKF(rc == 0, "slab_cache_info: rc=%d", rc);
+	return rc;
+}
+
+static inline int unit_validate(struct arena *a, struct kmem_cache *s,
+				struct slab_validate_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	return slab_validate(a, s, r);
+}
+
+/* xorshift64*: deterministic pseudo-random numbers for seeded tests */
+static inline uint64_t unit_rand(uint64_t *st)
+{
+	uint64_t x = *st;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*st = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+#endif
