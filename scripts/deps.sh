@@ -4,9 +4,11 @@
 # without it, names what is missing and fails.
 #   scripts/deps.sh          build and test dependencies
 #   scripts/deps.sh --bench  also valgrind (instruction counts in make bench)
+#   scripts/deps.sh --cross  the aarch64 cross compiler (make cross-aarch64)
 set -euo pipefail
 pkgs=(make gcc libc6-dev)
 [ "${1:-}" = "--bench" ] && pkgs+=(valgrind)
+[ "${1:-}" = "--cross" ] && pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 missing=()
 for p in "${pkgs[@]}"; do
