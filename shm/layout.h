@@ -154,7 +154,7 @@ struct free_area {
  * free heads.
  */
 struct buddy_zone {
-	struct shm_lock lock;
+	struct shm_lock lock;		/* lock order 4 (innermost): all below; buddy.c */
 	struct free_area area[BUDDY_MAX_ORDER + 1];
 	uint64_t nr_free_pages;
 	uint32_t first_pfn;		/* first page the buddy manages */
@@ -190,7 +190,7 @@ struct kmem_cache_cpu {
 	uint32_t partial_slabs;		/* slabs on that list */
 	uint32_t intent;		/* INTENT_*: a half-done deactivation */
 	/* line 1 */
-	struct shm_lock lock;		/* protects slab_*, partial*, intent*; see slub.c */
+	struct shm_lock lock;		/* lock order 2: slab_*, partial*, intent*; slub.c */
 	/* lines 2..5: protected by lock, but the counters (relaxed, approximate) */
 	uint64_t stat[NR_SLAB_STATS];	/* [ALLOC_FASTPATH], [FREE_FASTPATH] unused */
 	aoff_t intent_freelist;		/* the freelist taken from fl */
@@ -213,7 +213,7 @@ _Static_assert(offsetof(struct kmem_cache_cpu, partial) + 16 == CACHE_LINE, "fas
  * on them.
  */
 struct kmem_cache_node {
-	struct shm_lock list_lock;
+	struct shm_lock list_lock;	/* lock order 3: the fields below; slub.c */
 	uint64_t nr_partial;
 	struct olist partial;		/* page_desc.lru, slabs with free objects */
 	struct olist full;		/* debug caches: slabs with none free */
@@ -315,7 +315,8 @@ struct arena_hdr {
 
 	struct buddy_zone zone;
 
-	/* slab_mutex protects slab_caches, cache ids, refcounts and states */
+	/* lock order 1 (outermost): slab_caches, cache ids, refcounts, states;
+	 * slub_cache.c */
 	struct shm_lock slab_mutex;
 	struct olist slab_caches;
 	aoff_t kmem_cache;		/* descriptor of the "kmem_cache" cache */

@@ -784,11 +784,14 @@ again:
 		if (!fl)
 			c->slab_pfn = 0;
 	} else if (fl) {
-		pd = slab_of(a, s, fl);		/* cannot happen: fl always has a slab */
-		if (!pd) {
+		/* a list with no cpu slab: only a repaired state can leave one; give it back */
+		struct page_desc *stray = slab_of(a, s, fl);
+
+		if (stray && CNT_FROZEN(atomic_load_relaxed(&stray->slab.hi)))
+			deactivate_slab(a, s, stray, fl, c);
+		else
 			report_freelist(a, s, fl, fl);
-			fl = 0;
-		}
+		fl = 0;
 	}
 	cpu_intent_done(c);
 	if (!fl && c->partial) {
