@@ -42,7 +42,7 @@
 #endif
 #endif
 
-#define REPS		7
+#define REPS		11
 #define BATCH		1000
 #define OBJ_SIZE	64
 #define TARGET_NS	70000000ull	/* one repetition: about 70 ms */
@@ -265,8 +265,12 @@ static double measure(loop_fn f, double per_iter)
 	return measure_n(f, calibrate(f), per_iter);
 }
 
-/* medians of several loops measured in turn within each repetition */
-static void measure_interleaved(loop_fn *f, int nf, double *out)
+/*
+ * medians of several loops measured in turn within each repetition, and the
+ * median over repetitions of f[0]'s time relative to each f[k] in the same
+ * repetition (ratio[k]): back-to-back ratios shrug off slow drifts of the host
+ */
+static void measure_interleaved(loop_fn *f, int nf, double *out, double *ratio)
 {
 	double v[8][REPS];
 	uint64_t n[8];
@@ -281,6 +285,14 @@ static void measure_interleaved(loop_fn *f, int nf, double *out)
 			f[k](n[k]);
 			v[k][r] = (double)(now_ns() - t) / (double)n[k];
 		}
+	for (int k = 0; k < nf; k++) {
+		double q[REPS];
+
+		for (int r = 0; r < REPS; r++)
+			q[r] = v[0][r] / v[k][r];
+		qsort(q, REPS, sizeof(q[0]), cmp_double);
+		ratio[k] = q[REPS / 2];
+	}
 	for (int k = 0; k < nf; k++) {
 		qsort(v[k], REPS, sizeof(v[k][0]), cmp_double);
 		out[k] = v[k][REPS / 2];
@@ -488,9 +500,9 @@ int main(int argc, char **argv)
 	printf("%-44s %10s %10s %10s\n", "---------", "-----", "-----", "-----------");
 
 	loop_fn hot_loops[4] = { slub_hot, glibc_hot, bare_cas, bare_load_cas };
-	double hv[4];
+	double hv[4], hr[4];
 
-	measure_interleaved(hot_loops, 4, hv);
+	measure_interleaved(hot_loops, 4, hv, hr);
 	double hot = hv[0], ghot = hv[1], bare = hv[2], bare_ld = hv[3];
 	row("(a) hot alloc+free, 64 B", hot, ghot);
 	row("(b) alloc 1000, free LIFO, 64 B", measure(slub_lifo, BATCH), measure(glibc_lifo, BATCH));
@@ -508,10 +520,11 @@ int main(int argc, char **argv)
 	       bare / ghot);
 	printf("%-44s %10.2f %10s %9.2fx\n", "(f) bare: 2 x (load pair + lock cmpxchg16b)", bare_ld,
 	       "", bare_ld / ghot);
-	printf("\n(a)/(f) engine hot loop / bare load+cas loop: %.2fx  (target <= 1.30x)%s\n",
-	       hot / bare_ld, hot / bare_ld <= 1.30 ? "" : "  ABOVE TARGET");
-	printf("        engine hot loop / bare regs loop:     %.2fx\n", hot / bare);
-	printf("        engine hot loop / glibc:              %.2fx\n", hot / ghot);
+	printf("\nratios, median over reps of (a) / each loop run just before or after it:\n");
+	printf("  engine hot loop / bare load+cas loop: %.2fx  (target <= 1.30x)%s\n", hr[3],
+	       hr[3] <= 1.30 ? "" : "  ABOVE TARGET");
+	printf("  engine hot loop / bare regs loop:     %.2fx\n", hr[2]);
+	printf("  engine hot loop / glibc:              %.2fx\n", hr[1]);
 
 	if (!have_valgrind()) {
 		printf("(g) callgrind: skipped (valgrind not found)\n");
