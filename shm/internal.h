@@ -258,4 +258,29 @@ static inline aoff_t freeptr_decode(const struct kmem_cache *s, freeptr_t fp, ao
 	return fp.v ^ s->random ^ __builtin_bswap64(slot);
 }
 
+/* the free pointer of free object obj (an offset the caller has checked) */
+static inline aoff_t get_freepointer(struct arena *a, const struct kmem_cache *s, aoff_t obj)
+{
+	freeptr_t fp = { *(volatile uint64_t *)arena_at(a, obj + s->offset) };
+
+	return freeptr_decode(s, fp, obj + s->offset);
+}
+
+static inline void set_freepointer(struct arena *a, const struct kmem_cache *s, aoff_t obj,
+				   aoff_t next)
+{
+	*(uint64_t *)arena_at(a, obj + s->offset) = freeptr_encode(s, next, obj + s->offset).v;
+}
+
+/* kmem_cache.oo / min / max: order << 16 | objects per slab */
+static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
+static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }
+
+/* the node a slab belongs to (a bad node number in the page counts as node 0) */
+static inline struct kmem_cache_node *slab_node(struct arena *a, struct kmem_cache *s,
+						const struct page_desc *pd)
+{
+	return cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+}
+
 #endif /* SHM_INTERNAL_H */

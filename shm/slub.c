@@ -81,9 +81,6 @@ static inline void stat_add(struct kmem_cache_cpu *c, enum slab_stat st)
 	stat_inc_relaxed(&c->stat[st]);
 }
 
-static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
-static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }
-
 static inline aoff_t slab_start(uint32_t pfn) { return pfn_off(pfn); }
 
 static inline uint32_t slab_objects(const struct page_desc *pd)
@@ -101,20 +98,6 @@ static inline bool obj_index_ok(const struct kmem_cache *s, uint64_t x, uint64_t
 	uint64_t q = (x * s->reciprocal) >> 44;
 
 	return x < bytes && x - q * s->size == s->red_left_pad;
-}
-
-static inline aoff_t get_freepointer(struct arena *a, const struct kmem_cache *s, aoff_t obj)
-{
-	freeptr_t fp;
-
-	fp.v = *(volatile uint64_t *)arena_at(a, obj + s->offset);
-	return freeptr_decode(s, fp, obj + s->offset);
-}
-
-static inline void set_freepointer(struct arena *a, const struct kmem_cache *s, aoff_t obj,
-				   aoff_t next)
-{
-	*(uint64_t *)arena_at(a, obj + s->offset) = freeptr_encode(s, next, obj + s->offset).v;
 }
 
 /* the head page of a slab of cache s holding offset off, or NULL */
@@ -204,7 +187,7 @@ static void remove_partial(struct arena *a, struct kmem_cache_node *n, struct pa
  */
 static void discard_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
 {
-	struct kmem_cache_node *n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+	struct kmem_cache_node *n = slab_node(a, s, pd);
 	uint32_t objects = slab_objects(pd);
 
 	atomic_sub_relaxed(&n->nr_slabs, 1);
@@ -375,7 +358,7 @@ static uint32_t count_list(struct arena *a, struct kmem_cache *s, struct page_de
 static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd, aoff_t fl,
 			    struct kmem_cache_cpu *c)
 {
-	struct kmem_cache_node *n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+	struct kmem_cache_node *n = slab_node(a, s, pd);
 	aoff_t tail;
 	uint32_t free_delta = count_list(a, s, pd, fl, &tail);
 	uint64_t old_fl, cnt, new_fl;
@@ -521,7 +504,7 @@ static void put_partials_locked(struct arena *a, struct kmem_cache *s, aoff_t ch
 		if (!pd)
 			break;
 		chain = pd->lru.next;
-		n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+		n = slab_node(a, s, pd);
 		node_lock(a, s, n);
 		pd->list = SL_NONE;
 		if (CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) == 0 &&
@@ -981,7 +964,7 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 		newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), was_frozen, CNT_OWNER(counters));
 		if ((!inuse || !prior) && !was_frozen) {
 			if (prior) {
-				n = cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
+				n = slab_node(a, s, pd);
 				node_lock(a, s, n);
 			} else {
 				/* full -> partial: we own it until it is on our partial list */

@@ -17,8 +17,6 @@
 
 #include "internal.h"
 
-static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
-static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }
 static inline uint32_t oo_make(unsigned int order, unsigned int size)
 {
 	uint32_t objs = (uint32_t)((PAGE_SIZE << order) / size);

@@ -26,9 +26,6 @@
 #define POISON_FREE	0x6b
 #define POISON_END	0xa5
 
-static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }
-static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
-
 /* ---- reports ------------------------------------------------------------ */
 
 static void (*report_fn)(const struct slab_report *r, void *arg);
@@ -227,29 +224,12 @@ bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *ca
 
 /* ---- the debug caches' paths ---------------------------------------------- */
 
-static inline aoff_t fp_get(struct arena *a, const struct kmem_cache *s, aoff_t obj)
-{
-	freeptr_t fp = { *(volatile uint64_t *)arena_at(a, obj + s->offset) };
-
-	return freeptr_decode(s, fp, obj + s->offset);
-}
-
-static inline void fp_set(struct arena *a, const struct kmem_cache *s, aoff_t obj, aoff_t next)
-{
-	*(uint64_t *)arena_at(a, obj + s->offset) = freeptr_encode(s, next, obj + s->offset).v;
-}
-
 static bool in_slab(struct arena *a, const struct kmem_cache *s, struct page_desc *pd, aoff_t x)
 {
 	aoff_t start = pfn_off(pd_pfn(a, pd));
 	uint64_t bytes = (uint64_t)CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi)) * s->size;
 
 	return x >= start && x - start < bytes && (x - start) % s->size == s->red_left_pad;
-}
-
-static struct kmem_cache_node *node_of(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
-{
-	return cache_node(a, s, pd->node < s->nr_nodes ? pd->node : 0);
 }
 
 void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller);
@@ -282,7 +262,7 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		node_unlock(n);
 	}
 	load128_atomic(&pd->slab, &fl, &cnt);
-	next = fl && in_slab(a, s, pd, fl) ? fp_get(a, s, fl) : 1;
+	next = fl && in_slab(a, s, pd, fl) ? get_freepointer(a, s, fl) : 1;
 	if (!fl || (next && !in_slab(a, s, pd, next))) {
 		slab_report(a, s, SLAB_ERR_FREELIST, fl,
 			    "free pointer of object %#llx decodes to %#llx: slab quarantined",
@@ -345,7 +325,7 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 		return;
 	}
 	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[FREE_SLOWPATH]);
-	n = node_of(a, s, pd);
+	n = slab_node(a, s, pd);
 	node_lock(a, s, n);
 	load128_atomic(&pd->slab, &fl, &cnt);
 	for (aoff_t x = fl; x && steps <= CNT_OBJECTS(cnt); steps++) {
@@ -360,14 +340,14 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 		}
 		if (!in_slab(a, s, pd, x))
 			break;
-		x = fp_get(a, s, x);
+		x = get_freepointer(a, s, x);
 	}
 	if (!debug_free_check(a, s, arena_at(a, off), caller)) {
 		node_unlock(n);
 		return;
 	}
 	inuse = CNT_INUSE(cnt) ? CNT_INUSE(cnt) - 1 : 0;
-	fp_set(a, s, off, fl);
+	set_freepointer(a, s, off, fl);
 	atomic_store_relaxed(&pd->slab.lo, off);
 	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, 0));
 	if (pd->list == SL_FULL) {
@@ -399,7 +379,30 @@ struct walk {
 	uint16_t *cpu_of;		/* per pfn, for W_CPU */
 	struct slab_validate_result *r;
 	bool report;			/* validate: each error also goes out as a report */
+	uint8_t *seen;			/* per object of the slab being checked */
 };
+
+static int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,
+		     struct slab_validate_result *r, bool report)
+{
+	*w = (struct walk){ a, s, NULL, NULL, r, report, NULL };
+	w->where = calloc(a->nr_pages, 1);
+	w->cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
+	w->seen = malloc(MAX_OBJS_PER_SLAB + 1);
+	if (w->where && w->cpu_of && w->seen)
+		return 0;
+	free(w->where);
+	free(w->cpu_of);
+	free(w->seen);
+	return -ENOMEM;
+}
+
+static void walk_fini(struct walk *w)
+{
+	free(w->where);
+	free(w->cpu_of);
+	free(w->seen);
+}
 
 static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -532,7 +535,7 @@ static long walk_freelist(struct walk *w, struct page_desc *pd, aoff_t fl, uint8
 		}
 		seen[idx] = 1;
 		n++;
-		fl = fp_get(a, s, fl);
+		fl = get_freepointer(a, s, fl);
 	}
 	return n;
 }
@@ -625,18 +628,11 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 
 static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
 {
-	struct walk w = { a, s, NULL, NULL, r, true };
-	uint8_t *seen = malloc(MAX_OBJS_PER_SLAB + 1);
+	struct walk w;
 	uint64_t slabs = 0, objs = 0, counted_slabs = r->slabs, counted_objs = r->objects;
 
-	w.where = calloc(a->nr_pages, 1);
-	w.cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
-	if (!w.where || !w.cpu_of || !seen) {
-		free(w.where);
-		free(w.cpu_of);
-		free(seen);
+	if (walk_init(&w, a, s, r, true))
 		return -ENOMEM;
-	}
 	r->caches++;
 	lock_cache(a, s);
 	mark_lists(&w);
@@ -644,7 +640,7 @@ static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_val
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
 		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) && pd->cache == s->self)
-			check_slab(&w, pd, seen);
+			check_slab(&w, pd, w.seen);
 	}
 	for (unsigned int node = 0; node < s->nr_nodes; node++) {
 		slabs += atomic_load_relaxed(&cache_node(a, s, node)->nr_slabs);
@@ -656,9 +652,7 @@ static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_val
 			 (unsigned long long)slabs, (unsigned long long)objs,
 			 (unsigned long long)(r->slabs - counted_slabs),
 			 (unsigned long long)(r->objects - counted_objs));
-	free(w.where);
-	free(w.cpu_of);
-	free(seen);
+	walk_fini(&w);
 	return 0;
 }
 
@@ -689,7 +683,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 
 		rc = slab_for_each_cache(a, validate_one, &v);
 		if (!rc && buddy_check(a, err, sizeof(err))) {
-			struct walk w = { a, NULL, NULL, NULL, r, true };
+			struct walk w = { a, NULL, NULL, NULL, r, true, NULL };
 
 			walk_err(&w, SLAB_ERR_PAGE, "%s", err);
 		}
@@ -699,7 +693,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 
 			if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
 			    !cache_of_off(a, pd->cache) && !(pd->cache == 0 && os_pid_alive(pd->owner))) {
-				struct walk w = { a, NULL, NULL, NULL, r, true };
+				struct walk w = { a, NULL, NULL, NULL, r, true, NULL };
 
 				walk_err(&w, SLAB_ERR_PAGE, "slab %u belongs to no cache", pfn);
 			}
@@ -715,15 +709,14 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
 {
 	struct slab_validate_result dummy;
-	struct walk w = { a, s, NULL, NULL, &dummy, false };
+	struct walk w;
 	aoff_t empty = 0;
-	uint8_t *seen = malloc(MAX_OBJS_PER_SLAB + 1);
+	uint8_t *seen;
 
 	memset(&dummy, 0, sizeof(dummy));
-	w.where = calloc(a->nr_pages, 1);
-	w.cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
-	if (!w.where || !w.cpu_of || !seen)
-		goto out;
+	if (walk_init(&w, a, s, &dummy, false))
+		return;
+	seen = w.seen;
 	lock_cache(a, s);
 	mark_lists(&w);
 	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
@@ -749,7 +742,7 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 				    CNT_MAKE(CNT_INUSE(cnt), CNT_OBJECTS(cnt), 0, os_pid())))
 			load128_atomic(&pd->slab, &fl, &cnt);
 		r->orphans++;
-		n = node_of(a, s, pd);
+		n = slab_node(a, s, pd);
 		if (CNT_INUSE(cnt) == 0 && n->nr_partial >= s->min_partial) {
 			pd->lru.next = empty;
 			empty = pd_lru_off(a, pd);
@@ -795,10 +788,7 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 		empty = pd->lru.next;
 		slab_discard(a, s, pd);
 	}
-out:
-	free(w.where);
-	free(w.cpu_of);
-	free(seen);
+	walk_fini(&w);
 }
 
 struct scrub_all {
@@ -880,18 +870,11 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 
 	{
 		struct slab_validate_result r;
-		struct walk w = { a, s, NULL, NULL, &r, false };
-		uint8_t *seen = malloc(MAX_OBJS_PER_SLAB + 1);
+		struct walk w;
 
 		memset(&r, 0, sizeof(r));
-		w.where = calloc(a->nr_pages, 1);
-		w.cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
-		if (!w.where || !w.cpu_of || !seen) {
-			free(w.where);
-			free(w.cpu_of);
-			free(seen);
+		if (walk_init(&w, a, s, &r, false))
 			return -ENOMEM;
-		}
 		for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
 			uint32_t pfn = atomic_load_relaxed(&cache_cpu(a, s, cpu)->slab_pfn);
 
@@ -907,16 +890,14 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 			if ((pd->flags & (PG_HEAD | PG_SLAB)) != (PG_HEAD | PG_SLAB) || pd->cache != s->self)
 				continue;
 			before = r.allocated;
-			check_slab(&w, pd, seen);
+			check_slab(&w, pd, w.seen);
 			if (r.allocated > before)
 				out->active_slabs++;
 		}
 		out->num_slabs = r.slabs;
 		out->num_objs = r.objects;
 		out->active_objs = r.allocated;
-		free(w.where);
-		free(w.cpu_of);
-		free(seen);
+		walk_fini(&w);
 	}
 	return 0;
 }
