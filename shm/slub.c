@@ -694,12 +694,11 @@ static struct page_desc *get_partial(struct arena *a, struct kmem_cache *s, unsi
 		}
 		remove_partial(a, n, pd);
 		if (!got) {
+			/* if it has no free object after all, it is now full, on no list */
 			*fl = get_freelist(a, pd, c);
-			if (*fl) {
+			if (*fl)
 				got = pd;
-				continue;
-			}
-			continue;	/* no free object after all: full, on no list */
+			continue;
 		}
 		pd->cpu = (uint16_t)(c - cache_cpu(a, s, 0));
 		pd->lru.next = c->partial;
