@@ -34,42 +34,117 @@ ifneq ($(SANITIZER)$(DEBUG),)
 BUILD := build/variant$(if $(SANITIZER),-$(subst $(comma),-,$(SANITIZER)))$(if $(DEBUG),-debug)
 endif
 
+PKG_LIBS := libevent libprotobuf-c jansson inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+LIBEVENT := $(shell pkg-config --libs libevent 2>/dev/null || echo -levent)
+PROTOBUF := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
+JANSSON  := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+INIH     := $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(CFLAGS_SAN)
 ifeq ($(shell uname -m),aarch64)
 LDLIBS  += -latomic	# 16-byte CAS without LSE goes through libatomic
 endif
-CPPFLAGS := -Ishm -Itests -MMD -MP
+CPPFLAGS := -Ishm -Itests -Iproto -Iclient -I$(BUILD)/proto $(PKG_CFLAGS) -MMD -MP
 
 SHM_SRC   := $(sort $(wildcard shm/*.c))
 SHM_OBJ   := $(SHM_SRC:%.c=$(BUILD)/%.o)
+PB_C      := $(BUILD)/proto/slubd.pb-c.c
+PB_H      := $(BUILD)/proto/slubd.pb-c.h
+PROTO_OBJ := $(BUILD)/proto/slubd.pb-c.o $(BUILD)/proto/frame.o
+CTL_OBJ   := $(BUILD)/client/ctl.o
+LIB_SRC   := client/libslub.c client/ctl.c
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+PIC_OBJ   := $(patsubst %.c,$(BUILD)/pic/%.o,$(SHM_SRC) $(LIB_SRC) proto/frame.c) $(BUILD)/pic/proto/slubd.pb-c.o
+SLUBD_SRC := $(sort $(wildcard slubd/*.c))
+SLUBD_OBJ := $(SLUBD_SRC:slubd/%.c=$(BUILD)/slubd-obj/%.o)
 HARN_OBJ  := $(BUILD)/tests/harness.o
 TEST_SRC  := $(sort $(wildcard tests/unit/t_*.c tests/mp/t_*.c))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
+E2E_SRC   := $(sort $(wildcard tests/e2e/t_*.c))
+E2E_BIN   := $(patsubst %.c,$(BUILD)/%,$(E2E_SRC))
+E2E_LIB   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c)))
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRC))
+EX_SRC    := $(sort $(wildcard client/examples/*.c))
+EX_BIN    := $(patsubst client/examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
+PROGS     := $(if $(SLUBD_SRC),$(BUILD)/slubd) $(if $(wildcard client/slubctl.c),$(BUILD)/slubctl)
+LIBS      := $(BUILD)/libshm.a $(if $(wildcard client/libslub.c),$(BUILD)/libslub.a $(BUILD)/libslub.so)
 
-.PHONY: all test bench clean deps cross-aarch64
-all: $(BUILD)/libshm.a $(TEST_BIN) $(BENCH_BIN)
+.PHONY: all test bench clean deps cross-aarch64 run
+all: $(LIBS) $(PROGS) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN) $(EX_BIN)
 
 # install missing build dependencies (Debian, apt-get as root); a no-op when present
 deps:
 	@scripts/deps.sh
 
+# the protocol, compiled with protoc-c at build time
+$(PB_C) $(PB_H): proto/slubd.proto
+	@mkdir -p $(BUILD)/proto
+	protoc-c --c_out=$(BUILD)/proto --proto_path=proto $<
+
+# every object that includes the generated header waits for it
+$(SLUBD_OBJ) $(LIB_OBJ) $(BUILD)/proto/frame.o $(BUILD)/client/slubctl.o $(E2E_BIN:%=%.o) \
+	$(E2E_LIB) $(filter $(BUILD)/pic/%,$(PIC_OBJ)): $(PB_H)
+
+$(BUILD)/proto/slubd.pb-c.o: $(PB_C)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(BUILD)/pic/proto/slubd.pb-c.o: $(PB_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -Wno-unused-parameter -c $< -o $@
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# the daemon's objects apart: build/slubd is the program
+$(BUILD)/slubd-obj/%.o: slubd/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# libslub.so: position-independent, only slub.h's functions exported
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(BUILD)/libshm.a: $(SHM_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(BUILD)/libslub.a: $(SHM_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libslub.so: $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,libslub.so.0 $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@.0
+	ln -sf libslub.so.0 $@
+
+$(BUILD)/slubd: $(SLUBD_OBJ) $(PROTO_OBJ) $(CTL_OBJ) $(BUILD)/libshm.a
+	$(CC) $(LDFLAGS) $^ $(LIBEVENT) $(PROTOBUF) $(INIH) $(LDLIBS) -o $@
+
+$(BUILD)/slubctl: $(BUILD)/client/slubctl.o $(CTL_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) $^ $(JANSSON) $(PROTOBUF) $(LDLIBS) -o $@
+
+$(BUILD)/examples/%: $(BUILD)/client/examples/%.o $(BUILD)/libslub.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@
+
+$(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_LIB) $(HARN_OBJ) $(BUILD)/libslub.a
+	$(CC) $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARN_OBJ) $(BUILD)/libshm.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 test: deps
-	@$(MAKE) --no-print-directory $(TEST_BIN)
-	@tests/run.sh $(TEST_BIN)
+	@$(MAKE) --no-print-directory all
+	@SLUBD=$(CURDIR)/$(BUILD)/slubd SLUBCTL=$(CURDIR)/$(BUILD)/slubctl \
+		EXAMPLES=$(CURDIR)/$(BUILD)/examples tests/run.sh $(TEST_BIN) $(E2E_BIN)
+
+# build and start slubd in the foreground with its embedded defaults
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/slubd $(BUILD)/slubctl
+	exec $(BUILD)/slubd --foreground
 
 bench: deps
 	@scripts/deps.sh --bench || echo "bench: valgrind missing, instruction counts will be skipped"

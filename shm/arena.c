@@ -357,6 +357,8 @@ uint64_t arena_size(const struct arena *a) { return a->size; }
 enum arena_backing arena_backing(const struct arena *a) { return a->backing; }
 bool arena_at_base(const struct arena *a) { return a->at_base; }
 unsigned int arena_nr_cpus(const struct arena *a) { return a->nr_cpus; }
+uint64_t arena_id(const struct arena *a) { return a->hdr->secret ^ a->hdr->created_ns; }
+uint64_t arena_recorded_base(const struct arena *a) { return a->hdr->base; }
 
 const char *arena_backing_name(const struct arena *a)
 {

@@ -261,6 +261,8 @@ struct kmem_cache {
 	uint32_t has_ctor;		/* objects need a constructor */
 	uint32_t nr_nodes;
 	uint32_t track_off;		/* SLAB_STORE_USER records, from object start */
+	uint32_t owner_uid;		/* who made the pool (policy: who may destroy it) */
+	uint32_t pad2;
 	char name[SLUB_NAME_MAX + 1];
 	/* line 2 */
 	struct olist list;		/* slab_caches (slab_mutex) */
@@ -268,9 +270,9 @@ struct kmem_cache {
 	aoff_t node[SLUB_MAX_NODES];	/* kmem_cache_node, first nr_nodes used */
 };
 _Static_assert(offsetof(struct kmem_cache, align) == CACHE_LINE, "hot line first");
-_Static_assert(offsetof(struct kmem_cache, name) == CACHE_LINE + 48, "line 1");
+_Static_assert(offsetof(struct kmem_cache, name) == CACHE_LINE + 56, "line 1");
 
-_Static_assert(offsetof(struct kmem_cache, node) == 248, "kmem_cache layout");
+_Static_assert(offsetof(struct kmem_cache, node) == 256, "kmem_cache layout");
 #define KMEM_CACHE_SIZE(nr_nodes) (offsetof(struct kmem_cache, node) + (nr_nodes) * sizeof(aoff_t))
 
 #define CACHE_ACTIVE	1
@@ -332,6 +334,7 @@ struct arena_hdr {
 };
 _Static_assert(sizeof(struct arena_hdr) <= ARENA_HDR_SIZE, "header fits its region");
 _Static_assert(sizeof(struct arena_hdr) == 12160, "arena_hdr layout");
+
 _Static_assert(offsetof(struct arena_hdr, zone) % CACHE_LINE == 0, "zone aligned");
 
 #define ARENA_INIT	1

@@ -80,6 +80,8 @@ uint64_t arena_size(const struct arena *a);
 enum arena_backing arena_backing(const struct arena *a);
 const char *arena_backing_name(const struct arena *a);	/* "hugetlb" or "shm" */
 bool arena_at_base(const struct arena *a);	/* mapped at the recorded base? */
+uint64_t arena_id(const struct arena *a);	/* the same for every mapping of one arena */
+uint64_t arena_recorded_base(const struct arena *a);	/* where its creator mapped it */
 unsigned int arena_nr_cpus(const struct arena *a);
 uint64_t arena_used_bytes(const struct arena *a);	/* pages not free in the buddy */
 uint64_t arena_free_bytes(const struct arena *a);
@@ -131,6 +133,21 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
  * the arena's own (kmem_cache, kmem_cache_node, kmalloc-*).
  */
 int slab_cache_destroy(struct arena *a, struct kmem_cache *s);
+/*
+ * slab_cache_open - slab_cache_create for a process that owns no ctor (the
+ * daemon, on behalf of a client): has_ctor records that objects need one,
+ * owner_uid who made the pool.  *created says whether it was made now.
+ */
+int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align,
+		    unsigned long flags, bool has_ctor, uint32_t owner_uid, struct kmem_cache **out,
+		    bool *created);
+/* slab_cache_set_ctor - this process's constructor for s (NULL: none) */
+void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *));
+/* the cache at offset off of the arena, checked; NULL if there is none */
+struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off);
+int32_t slab_cache_refcount(struct arena *a, struct kmem_cache *s);
+uint32_t slab_cache_owner(const struct kmem_cache *s);
+bool slab_cache_is_system(const struct kmem_cache *s);
 struct kmem_cache *slab_cache_find(struct arena *a, const char *name);
 const char *slab_cache_name(const struct kmem_cache *s);
 unsigned int slab_cache_size(const struct kmem_cache *s);	/* object_size */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -481,29 +482,30 @@ static bool same_geometry(const struct kmem_cache *s, size_t size, size_t align,
 }
 
 /* take a reference to an existing cache; slab_mutex held */
-static int open_locked(struct arena *a, struct kmem_cache *s, size_t size, size_t align,
-		       unsigned long flags, void (*ctor)(void *))
+static int open_locked(struct kmem_cache *s, size_t size, size_t align, unsigned long flags,
+		       bool has_ctor)
 {
-	if ((s->state & CACHE_SYSTEM) || !same_geometry(s, size, align, flags, ctor != NULL))
+	if ((s->state & CACHE_SYSTEM) || !same_geometry(s, size, align, flags, has_ctor))
 		return -EEXIST;
 	s->refcount++;
-	a->ctor[s->id] = ctor;
 	return 0;
 }
 
-int slab_cache_create(struct arena *a, const char *name, size_t size, size_t align,
-		      unsigned long flags, void (*ctor)(void *), struct kmem_cache **out)
+int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align,
+		    unsigned long flags, bool has_ctor, uint32_t owner_uid, struct kmem_cache **out,
+		    bool *created)
 {
 	struct kmem_cache *s, *found;
 	int rc;
 
+	*created = false;
 	if (!name_ok(name) || size == 0 || size > SLUB_MAX_OBJECT_SIZE ||
 	    (align & (align - 1)) || align > PAGE_SIZE || (flags & ~SLAB_USER_FLAGS))
 		return -EINVAL;
 
 	slab_mutex_lock(a);
 	found = find_locked(a, name);
-	rc = found ? open_locked(a, found, size, align, flags, ctor) : 0;
+	rc = found ? open_locked(found, size, align, flags, has_ctor) : 0;
 	slab_mutex_unlock(a);
 	if (found) {
 		if (!rc)
@@ -515,7 +517,8 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
 	s = slab_alloc(a, kmem_cache_cache(a), __GFP_ZERO);
 	if (!s)
 		return -ENOMEM;
-	rc = cache_setup(a, s, name, size, align, flags, ctor != NULL);
+	rc = cache_setup(a, s, name, size, align, flags, has_ctor);
+	s->owner_uid = owner_uid;
 	if (rc) {
 		cache_release_pages(a, s);
 		slab_free(a, kmem_cache_cache(a), s);
@@ -524,11 +527,9 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
 	slab_mutex_lock(a);
 	found = find_locked(a, name);
 	if (found)
-		rc = open_locked(a, found, size, align, flags, ctor);
+		rc = open_locked(found, size, align, flags, has_ctor);
 	else
 		rc = link_locked(a, s, 1, CACHE_ACTIVE);
-	if (!found && !rc)
-		a->ctor[s->id] = ctor;
 	slab_mutex_unlock(a);
 	if (found || rc) {
 		cache_release_pages(a, s);
@@ -537,8 +538,52 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
 			*out = found;
 		return rc == -ENOSPC ? -ENOMEM : rc;
 	}
+	*created = true;
 	*out = s;
 	return 0;
+}
+
+int slab_cache_create(struct arena *a, const char *name, size_t size, size_t align,
+		      unsigned long flags, void (*ctor)(void *), struct kmem_cache **out)
+{
+	bool created;
+	int rc = slab_cache_open(a, name, size, align, flags, ctor != NULL, (uint32_t)geteuid(),
+				 out, &created);
+
+	if (!rc)
+		slab_cache_set_ctor(a, *out, ctor);
+	return rc;
+}
+
+void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *))
+{
+	if (s->id < SLUB_MAX_CACHES)
+		a->ctor[s->id] = ctor;
+}
+
+struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off)
+{
+	return cache_of_off(a, off);
+}
+
+int32_t slab_cache_refcount(struct arena *a, struct kmem_cache *s)
+{
+	int32_t r;
+
+	slab_mutex_lock(a);
+	r = s->refcount;
+	slab_mutex_unlock(a);
+	return r;
+}
+
+uint32_t slab_cache_owner(const struct kmem_cache *s)
+{
+	return s->owner_uid;
+}
+
+bool slab_cache_is_system(const struct kmem_cache *s)
+{
+	return s->state & CACHE_SYSTEM;
 }
 
 static uint64_t cache_slabs(struct arena *a, struct kmem_cache *s)

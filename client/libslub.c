@@ -1,0 +1,303 @@
+/*
+ * libslub.c - the public API (slub.h) over the engine (shm/) and the
+ * control connection (ctl.c).
+ *
+ * One attachment per process:
+ *   g_arena   the mapped arena.  Written under g_lock at attach and detach
+ *             only; allocation and free read it without a lock (they may not
+ *             run concurrently with slub_detach(), as with any free()).
+ *   g_ctl     the control connection, used under g_lock.  After fork() the
+ *             child's copy is dropped (pthread_atfork) and made again the
+ *             next time the child needs it: the arena mapping itself is
+ *             inherited, so the child's pools work at once.
+ *
+ * Pool references are held by the control connection: slubd drops them all
+ * when it closes, whatever the process did.  A reconnected connection (a
+ * forked child, a restarted slubd) starts with none.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "shm.h"
+#include "slub.h"
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct arena *g_arena;
+static struct ctl_conn g_ctl = { .fd = -1 };
+static char g_path[108];
+static uint64_t g_arena_id;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) { pthread_mutex_lock(&g_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&g_lock); }
+
+static void atfork_child(void)
+{
+	/* the parent's connection is the parent's: let go of our copy only */
+	ctl_close(&g_ctl);
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void init_once(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/* a simple request; resp must be freed with slubd__response__free_unpacked */
+static int call(Slubd__Request *req, Slubd__Response **resp, int *fd)
+{
+	char err[256];
+
+	return ctl_call(&g_ctl, req, resp, fd, err, sizeof(err));
+}
+
+/* connect and Hello, then Attach; *fd gets the arena's descriptor */
+static int connect_attach(const char *path, int *fd, Slubd__Response **resp)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__AttachRequest at = SLUBD__ATTACH_REQUEST__INIT;
+	char err[256];
+	int rc;
+
+	rc = ctl_connect(&g_ctl, path, "libslub", err, sizeof(err));
+	if (rc)
+		return rc;
+	req.body_case = SLUBD__REQUEST__BODY_ATTACH;
+	req.attach = &at;
+	rc = call(&req, resp, fd);
+	if (rc)
+		return rc;
+	if ((*resp)->err || (*resp)->body_case != SLUBD__RESPONSE__BODY_ATTACH || *fd < 0) {
+		rc = (*resp)->err ? -(*resp)->err : -EPROTO;
+		slubd__response__free_unpacked(*resp, NULL);
+		*resp = NULL;
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		ctl_close(&g_ctl);
+	}
+	return rc;
+}
+
+/* g_lock held: a live control connection to the same arena, or -errno */
+static int ensure_connected(void)
+{
+	Slubd__Response *resp;
+	int fd, rc;
+
+	if (!g_arena)
+		return -ENOTCONN;
+	if (g_ctl.fd >= 0)
+		return 0;
+	rc = connect_attach(g_path, &fd, &resp);
+	if (rc)
+		return rc == -ENOENT || rc == -ECONNREFUSED ? -ENOTCONN : rc;
+	close(fd);	/* the mapping we have is the arena; check that it is the same */
+	rc = resp->attach->arena_id == g_arena_id && resp->attach->size == arena_size(g_arena) ?
+	     0 : -ESTALE;
+	slubd__response__free_unpacked(resp, NULL);
+	if (rc)
+		ctl_close(&g_ctl);
+	return rc;
+}
+
+int slub_attach(const char *socket_path)
+{
+	char dflt[108];
+	char err[256];
+	Slubd__Response *resp;
+	struct arena *a;
+	int fd, rc;
+
+	pthread_once(&g_once, init_once);
+	if (!socket_path)
+		socket_path = ctl_default_socket(dflt, sizeof(dflt));
+	pthread_mutex_lock(&g_lock);
+	if (g_arena) {
+		pthread_mutex_unlock(&g_lock);
+		return -EISCONN;
+	}
+	rc = connect_attach(socket_path, &fd, &resp);
+	if (rc) {
+		pthread_mutex_unlock(&g_lock);
+		return rc;
+	}
+	rc = arena_open(fd, &a, err, sizeof(err));
+	close(fd);
+	if (rc == 0) {
+		g_arena = a;
+		g_arena_id = resp->attach->arena_id;
+		snprintf(g_path, sizeof(g_path), "%s", socket_path);
+	} else {
+		ctl_close(&g_ctl);
+	}
+	slubd__response__free_unpacked(resp, NULL);
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
+void slub_detach(void)
+{
+	pthread_mutex_lock(&g_lock);
+	ctl_close(&g_ctl);	/* slubd drops this connection's references */
+	if (g_arena)
+		arena_close(g_arena);
+	g_arena = NULL;
+	pthread_mutex_unlock(&g_lock);
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
+				     unsigned long flags, void (*ctor)(void *))
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+	Slubd__Response *resp;
+	struct kmem_cache *s = NULL;
+	int rc;
+
+	if (!name) {
+		errno = EINVAL;
+		return NULL;
+	}
+	cr.name = (char *)name;
+	cr.size = size;
+	cr.has_align = 1;
+	cr.align = align;
+	cr.has_flags = 1;
+	cr.flags = flags;
+	cr.has_has_ctor = 1;
+	cr.has_ctor = ctor != NULL;
+	req.body_case = SLUBD__REQUEST__BODY_CREATE;
+	req.create = &cr;
+
+	pthread_mutex_lock(&g_lock);
+	rc = ensure_connected();
+	if (!rc)
+		rc = call(&req, &resp, NULL);
+	if (!rc) {
+		if (resp->err)
+			rc = -resp->err;
+		else if (resp->body_case != SLUBD__RESPONSE__BODY_CREATE ||
+			 !(s = slab_cache_at(g_arena, resp->create->offset)))
+			rc = -EPROTO;
+		else
+			slab_cache_set_ctor(g_arena, s, ctor);
+		slubd__response__free_unpacked(resp, NULL);
+	}
+	pthread_mutex_unlock(&g_lock);
+	if (rc) {
+		errno = rc == -ECONNRESET || rc == -EPIPE ? ENOTCONN : -rc;
+		return NULL;
+	}
+	return s;
+}
+
+void kmem_cache_destroy(struct kmem_cache *s)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__DestroyRequest dr = SLUBD__DESTROY_REQUEST__INIT;
+	Slubd__Response *resp;
+	char name[SLUB_NAME_MAX + 1];
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&g_lock);
+	if (g_arena && slab_cache_at(g_arena, arena_offset(g_arena, s)) == s &&
+	    ensure_connected() == 0) {
+		snprintf(name, sizeof(name), "%s", slab_cache_name(s));
+		dr.name = name;
+		req.body_case = SLUBD__REQUEST__BODY_DESTROY;
+		req.destroy = &dr;
+		if (call(&req, &resp, NULL) == 0)
+			slubd__response__free_unpacked(resp, NULL);
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
+void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
+{
+	return slab_alloc(g_arena, s, flags);
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
+{
+	return slab_alloc(g_arena, s, flags | __GFP_ZERO);
+}
+
+void kmem_cache_free(struct kmem_cache *s, void *obj)
+{
+	slab_free(g_arena, s, obj);
+}
+
+int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t nr, void **p)
+{
+	return slab_alloc_bulk(g_arena, s, flags, nr, p);
+}
+
+void kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **p)
+{
+	slab_free_bulk(g_arena, s, nr, p);
+}
+
+int kmem_cache_shrink(struct kmem_cache *s)
+{
+	if (!g_arena)
+		return -ENOTCONN;
+	if (!s || slab_cache_at(g_arena, arena_offset(g_arena, s)) != s)
+		return -EINVAL;
+	return slab_shrink(g_arena, s);
+}
+
+unsigned int kmem_cache_size(struct kmem_cache *s)
+{
+	return slab_cache_size(s);
+}
+
+void *kmalloc(size_t size, gfp_t flags)
+{
+	if (!g_arena) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	return slab_kmalloc(g_arena, size, flags);
+}
+
+void *kzalloc(size_t size, gfp_t flags)
+{
+	return kmalloc(size, flags | __GFP_ZERO);
+}
+
+void *krealloc(const void *p, size_t new_size, gfp_t flags)
+{
+	if (!g_arena) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	return slab_krealloc(g_arena, p, new_size, flags);
+}
+
+void kfree(const void *p)
+{
+	if (g_arena)
+		slab_kfree(g_arena, p);
+}
+
+size_t ksize(const void *p)
+{
+	return g_arena ? slab_ksize(g_arena, p) : 0;
+}
+
+uint64_t slub_offset(const void *p)
+{
+	return g_arena ? arena_offset(g_arena, p) : 0;
+}
+
+void *slub_ptr(uint64_t offset)
+{
+	return g_arena ? arena_ptr(g_arena, offset) : NULL;
+}

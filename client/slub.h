@@ -1,0 +1,165 @@
+/*
+ * slub.h - libslub: the Linux kernel's slab API over pools shared by
+ * processes.
+ *
+ * A process attaches to slubd (slub_attach), which maps the daemon's arena
+ * into it.  Pools (caches) are named: every process that creates a cache of
+ * the same name and geometry opens the same pool.  Allocation and free never
+ * talk to the daemon: they run lock-free on per-CPU freelists in the shared
+ * arena.  An object allocated in one process may be freed in any other.
+ *
+ * Pointers: the arena is mapped at the same address in every process where
+ * that address is free, so a pointer stored in the arena by one process is
+ * valid in the others.  slub_offset() and slub_ptr() convert between
+ * pointers and offsets that are valid everywhere, always.
+ *
+ * Thread-safe.  After fork() the child goes on using the pools with nothing
+ * to call; its control connection is made again when it next needs one.
+ *
+ * Errors: functions returning int return 0 or -errno; allocation functions
+ * return NULL and set errno.  The library prints nothing.
+ */
+#ifndef SLUB_H
+#define SLUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLUB_API __attribute__((visibility("default")))
+
+typedef unsigned int gfp_t;
+
+#define GFP_KERNEL	0u		/* no special behaviour */
+#define __GFP_ZERO	0x100u		/* return zeroed memory */
+
+/* cache flags (the kernel's values) */
+#define SLAB_RED_ZONE		0x00000400UL	/* guard bytes around objects: catch overruns */
+#define SLAB_POISON		0x00000800UL	/* fill free objects: catch writes after free */
+#define SLAB_HWCACHE_ALIGN	0x00002000UL	/* align objects to a cache line */
+#define SLAB_STORE_USER		0x00010000UL	/* record the last alloc and free of each object */
+
+#define ZERO_SIZE_PTR		((void *)16)	/* kmalloc(0): a unique non-NULL pointer */
+#define ZERO_OR_NULL_PTR(x)	((unsigned long)(x) <= (unsigned long)ZERO_SIZE_PTR)
+
+struct kmem_cache;
+
+/**
+ * slub_attach - connect to slubd and map its arena.
+ * @socket_path: the control socket; NULL: $SLUBD_SOCKET if set, else the
+ *               built-in default (/run/slubd/slubd.sock for root, else
+ *               $XDG_RUNTIME_DIR/slubd/slubd.sock, else /tmp/slubd-UID/slubd.sock).
+ *
+ * Return: 0; -EISCONN if already attached; -ENOENT or -ECONNREFUSED when no
+ * slubd listens there; -EACCES when slubd's policy refuses this user;
+ * -EPROTO on a protocol version mismatch or a bad arena; -ENOMEM.
+ */
+SLUB_API int slub_attach(const char *socket_path);
+
+/**
+ * slub_detach - drop every pool reference this process holds, disconnect
+ * and unmap the arena.  Pointers into the arena become invalid.
+ */
+SLUB_API void slub_detach(void);
+
+/**
+ * kmem_cache_create - open the pool called @name, or create it.
+ * @name:  1..31 bytes of [A-Za-z0-9._:-]
+ * @size:  object size, 1 .. 1 MiB
+ * @align: 0 or a power of two up to 4096
+ * @flags: SLAB_HWCACHE_ALIGN, SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER
+ * @ctor:  run on every object of each new slab, in whichever process
+ *         creates the slab; processes sharing a pool pass equivalent ctors.
+ *
+ * A pool of that name with the same size, align, flags (and ctor or not) is
+ * opened and its reference count goes up.
+ *
+ * Return: the cache, or NULL with errno: EINVAL (a bad argument), EEXIST
+ * (the name exists with another geometry), ENOMEM, ENOTCONN (not
+ * attached, or slubd unreachable), EACCES (policy forbids).
+ */
+SLUB_API struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
+					      unsigned long flags, void (*ctor)(void *));
+
+/**
+ * kmem_cache_destroy - drop this process's reference to @s.  The pool goes
+ * away when no process references it and it holds no objects; a pool that
+ * still holds objects stays (slubctl shows it).  Do not use @s afterwards.
+ */
+SLUB_API void kmem_cache_destroy(struct kmem_cache *s);
+
+/**
+ * kmem_cache_alloc - an object of @s.  @flags: GFP_KERNEL or __GFP_ZERO.
+ * Return: the object, or NULL with errno ENOMEM (pool or arena exhausted).
+ */
+SLUB_API void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags);
+
+/** kmem_cache_zalloc - kmem_cache_alloc() with __GFP_ZERO. */
+SLUB_API void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags);
+
+/**
+ * kmem_cache_free - give @obj back to @s, from any attached process.
+ * A double free, a pointer that is no object of @s, or a free into the wrong
+ * cache is detected, reported (slubctl stats shows the count) and ignored.
+ */
+SLUB_API void kmem_cache_free(struct kmem_cache *s, void *obj);
+
+/**
+ * kmem_cache_alloc_bulk - @nr objects into @p.
+ * Return: @nr, or 0 having allocated nothing (errno ENOMEM).
+ */
+SLUB_API int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t nr, void **p);
+
+/** kmem_cache_free_bulk - free @nr objects of @s from @p (NULL entries skipped). */
+SLUB_API void kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **p);
+
+/**
+ * kmem_cache_shrink - give the CPU slabs of @s back and free its empty slabs.
+ * Return: 0; -EINVAL for a bad cache; -ENOTCONN when not attached.
+ */
+SLUB_API int kmem_cache_shrink(struct kmem_cache *s);
+
+/** kmem_cache_size - the object size @s was created with. */
+SLUB_API unsigned int kmem_cache_size(struct kmem_cache *s);
+
+/**
+ * kmalloc - @size bytes from the kernel's size classes (8 B .. 8 KiB, plus
+ * 96 and 192), or whole pages above 8 KiB.
+ * Return: ZERO_SIZE_PTR for 0; NULL with errno ENOMEM or ENOTCONN.
+ */
+SLUB_API void *kmalloc(size_t size, gfp_t flags);
+
+/** kzalloc - kmalloc() with __GFP_ZERO. */
+SLUB_API void *kzalloc(size_t size, gfp_t flags);
+
+/**
+ * krealloc - resize @p to @new_size, keeping its content; @p NULL or
+ * ZERO_SIZE_PTR: kmalloc(); @new_size 0: kfree() and ZERO_SIZE_PTR.
+ * Return: the object (maybe @p itself), or NULL with errno ENOMEM (@p is
+ * then untouched) or EINVAL (@p is no kmalloc'ed object).
+ */
+SLUB_API void *krealloc(const void *p, size_t new_size, gfp_t flags);
+
+/** kfree - free a kmalloc'ed object; NULL and ZERO_SIZE_PTR are ignored. */
+SLUB_API void kfree(const void *p);
+
+/** ksize - the usable size of a kmalloc'ed object (0 for NULL or a bad pointer). */
+SLUB_API size_t ksize(const void *p);
+
+/**
+ * slub_offset - @p as an offset into the arena, valid in every process.
+ * Return: the offset, or 0 when @p is not in the arena (or not attached).
+ */
+SLUB_API uint64_t slub_offset(const void *p);
+
+/** slub_ptr - the address of arena @offset here; NULL outside the arena. */
+SLUB_API void *slub_ptr(uint64_t offset);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLUB_H */

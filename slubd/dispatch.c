@@ -1,0 +1,438 @@
+/*
+ * dispatch.c - answers to control requests.  One function, dispatch(),
+ * takes a decoded request and fills a response; it is what slubd runs for
+ * every frame and what the fuzz target drives.  It never trusts the request
+ * beyond what request_decode() checked: names, sizes and flags go to the
+ * engine, which refuses bad ones with -EINVAL, and the error reply says
+ * what was wrong.
+ *
+ * References.  Every pool reference a client takes (create) is recorded on
+ * its connection, so that it can be dropped when the connection closes,
+ * whatever the client did.  Destroy drops one of the caller's own; a pool
+ * the caller does not reference may be destroyed only by its creator's uid
+ * or root, and only when asked to force it (slubctl), which drops every
+ * connection's references to it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slubd.h"
+
+struct dispatch_scratch {
+	Slubd__HelloReply hello;
+	Slubd__AttachReply attach;
+	Slubd__CreateReply create;
+	Slubd__DestroyReply destroy;
+	Slubd__StatsReply stats;
+	Slubd__CacheStats *cs;
+	Slubd__CacheStats **csp;
+	char (*names)[SLUB_NAME_MAX + 1];
+	Slubd__ValidateReply validate;
+	char first_error[160];
+	char error[256];
+};
+
+static void fail(Slubd__Response *resp, struct dispatch_scratch *x, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void fail(Slubd__Response *resp, struct dispatch_scratch *x, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->error, sizeof(x->error), fmt, ap);
+	va_end(ap);
+	resp->has_err = 1;
+	resp->err = err;
+	resp->error = x->error;
+	resp->body_case = SLUBD__RESPONSE__BODY__NOT_SET;
+}
+
+/* ---- references ------------------------------------------------------------ */
+
+static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
+{
+	for (unsigned int i = 0; i < c->nr_refs; i++)
+		if (c->refs[i].cache == cache)
+			return &c->refs[i];
+	return NULL;
+}
+
+static int ref_add(struct conn *c, aoff_t cache, unsigned int max)
+{
+	struct conn_ref *r = ref_find(c, cache), *n;
+
+	if (r) {
+		r->count++;
+		return 0;
+	}
+	if (c->nr_refs >= max)
+		return -EMFILE;
+	n = realloc(c->refs, (c->nr_refs + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	c->refs = n;
+	c->refs[c->nr_refs++] = (struct conn_ref){ cache, 1 };
+	return 0;
+}
+
+static void ref_remove(struct conn *c, struct conn_ref *r)
+{
+	*r = c->refs[--c->nr_refs];
+}
+
+/* drop every reference c holds; the pools they kept may go */
+void conn_drop_refs(struct server *s, struct conn *c)
+{
+	for (unsigned int i = 0; i < c->nr_refs; i++) {
+		struct kmem_cache *k = slab_cache_at(s->arena, c->refs[i].cache);
+
+		for (uint32_t n = 0; k && n < c->refs[i].count; n++)
+			slab_cache_destroy(s->arena, k);
+	}
+	c->nr_refs = 0;
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static void do_hello(struct conn *c, const Slubd__Hello *h, Slubd__Response *resp,
+		     struct dispatch_scratch *x, struct reply_plan *plan)
+{
+	if (h->version != SLUBD_PROTOCOL_VERSION) {
+		fail(resp, x, EPROTO, "protocol version %u is not served: slubd speaks version %u",
+		     h->version, SLUBD_PROTOCOL_VERSION);
+		plan->close_after = true;
+		return;
+	}
+	if (h->client)
+		snprintf(c->who, sizeof(c->who), "%s", h->client);
+	c->state = CONN_READY;
+	slubd__hello_reply__init(&x->hello);
+	x->hello.version = SLUBD_PROTOCOL_VERSION;
+	x->hello.server = "slubd";
+	resp->body_case = SLUBD__RESPONSE__BODY_HELLO;
+	resp->hello = &x->hello;
+}
+
+static void do_attach(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
+		      struct reply_plan *plan)
+{
+	slubd__attach_reply__init(&x->attach);
+	x->attach.map_base = arena_recorded_base(s->arena);
+	x->attach.size = arena_size(s->arena);
+	x->attach.layout_version = 1;
+	x->attach.backing = (char *)arena_backing_name(s->arena);
+	x->attach.arena_id = arena_id(s->arena);
+	resp->body_case = SLUBD__RESPONSE__BODY_ATTACH;
+	resp->attach = &x->attach;
+	plan->send_fd = true;
+}
+
+static const char *create_error(int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return "bad argument: the name must be 1..31 bytes of [A-Za-z0-9._:-], the size "
+		       "1 byte .. 1 MiB, align 0 or a power of two up to 4096, flags of slub.h";
+	case -EEXIST:
+		return "a pool of that name exists with another size, align, flags or ctor";
+	case -ENOMEM:
+		return "out of memory in the arena";
+	default:
+		return strerror(-rc);
+	}
+}
+
+static void do_create(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
+		      Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	struct kmem_cache *k;
+	bool created;
+	int rc;
+
+	rc = slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
+			     r->has_flags ? r->flags : 0, r->has_has_ctor && r->has_ctor, c->uid, &k,
+			     &created);
+	if (rc) {
+		fail(resp, x, -rc, "create %.40s: %s", r->name, create_error(rc));
+		return;
+	}
+	rc = ref_add(c, arena_offset(s->arena, k), s->cfg.max_refs);
+	if (rc) {
+		slab_cache_destroy(s->arena, k);
+		fail(resp, x, -rc, "create %.40s: this connection holds %u pool references "
+		     "(max_refs)", r->name, c->nr_refs);
+		return;
+	}
+	slubd__create_reply__init(&x->create);
+	x->create.offset = arena_offset(s->arena, k);
+	x->create.has_created = 1;
+	x->create.created = created;
+	resp->body_case = SLUBD__RESPONSE__BODY_CREATE;
+	resp->create = &x->create;
+	if (created)
+		log_msg("pool %s created (%llu bytes) by pid %d uid %u", r->name,
+			(unsigned long long)r->size, (int)c->pid, (unsigned)c->uid);
+}
+
+static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyRequest *r,
+		       Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+	struct conn_ref *ref;
+	aoff_t off;
+	int rc = 0;
+
+	if (!k) {
+		fail(resp, x, ENOENT, "destroy %.40s: no such pool", r->name);
+		return;
+	}
+	if (slab_cache_is_system(k)) {
+		fail(resp, x, EPERM, "destroy %.40s: the arena's own caches cannot be destroyed",
+		     r->name);
+		return;
+	}
+	off = arena_offset(s->arena, k);
+	ref = ref_find(c, off);
+	if (ref) {
+		/* the caller's own reference */
+		if (--ref->count == 0)
+			ref_remove(c, ref);
+		rc = slab_cache_destroy(s->arena, k);
+	} else if (!(r->has_force && r->force)) {
+		/* no reference of this connection to drop (a forked child, say) */
+	} else if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
+		fail(resp, x, EACCES, "destroy %.40s: only its creator (uid %u) or root may destroy a "
+		     "pool it does not reference", r->name, slab_cache_owner(k));
+		return;
+	} else {
+		/* the creator or root: every connection's references go */
+		for (struct conn *o = s->conns; o; o = o->next) {
+			struct conn_ref *orf = ref_find(o, off);
+
+			if (!orf)
+				continue;
+			for (uint32_t n = 0; n < orf->count; n++)
+				slab_cache_destroy(s->arena, k);
+			ref_remove(o, orf);
+		}
+		if (slab_cache_find(s->arena, r->name) == k)
+			rc = slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
+	}
+	slubd__destroy_reply__init(&x->destroy);
+	x->destroy.has_removed = 1;
+	x->destroy.removed = slab_cache_find(s->arena, r->name) != k;
+	if (!x->destroy.removed) {
+		x->destroy.has_refcount = 1;
+		x->destroy.refcount = slab_cache_refcount(s->arena, k);
+	}
+	resp->body_case = SLUBD__RESPONSE__BODY_DESTROY;
+	resp->destroy = &x->destroy;
+	if (x->destroy.removed)
+		log_msg("pool %s removed by pid %d uid %u", r->name, (int)c->pid, (unsigned)c->uid);
+	(void)rc;	/* -EBUSY: it stays with its objects; the reply says so */
+}
+
+struct cache_list {
+	struct kmem_cache *k[1024];
+	unsigned int n;
+};
+
+static int collect(struct kmem_cache *k, void *arg)
+{
+	struct cache_list *l = arg;
+
+	if (l->n < 1024)
+		l->k[l->n++] = k;
+	return 0;
+}
+
+static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Response *resp,
+		     struct dispatch_scratch *x)
+{
+	struct cache_list *l = calloc(1, sizeof(*l));
+	unsigned int n = 0;
+
+	if (!l) {
+		fail(resp, x, ENOMEM, "stats: out of memory");
+		return;
+	}
+	slab_for_each_cache(s->arena, collect, l);
+	x->cs = calloc(l->n + 1, sizeof(*x->cs));
+	x->csp = calloc(l->n + 1, sizeof(*x->csp));
+	x->names = calloc(l->n + 1, sizeof(*x->names));
+	if (!x->cs || !x->csp || !x->names) {
+		free(l);
+		fail(resp, x, ENOMEM, "stats: out of memory");
+		return;
+	}
+	for (unsigned int i = 0; i < l->n; i++) {
+		struct slab_cache_info ci;
+		Slubd__CacheStats *c = &x->cs[n];
+
+		if (r->name && strcmp(r->name, slab_cache_name(l->k[i])))
+			continue;
+		if (slab_cache_info(s->arena, l->k[i], &ci))
+			continue;
+		slubd__cache_stats__init(c);
+		memcpy(x->names[n], ci.name, sizeof(ci.name));
+		c->name = x->names[n];
+		c->object_size = ci.object_size;
+		c->size = ci.size;
+		c->objs_per_slab = ci.objs_per_slab;
+		c->pages_per_slab = 1u << ci.order;
+		c->active_objs = ci.active_objs;
+		c->num_objs = ci.num_objs;
+		c->active_slabs = ci.active_slabs;
+		c->num_slabs = ci.num_slabs;
+		c->refcount = ci.refcount;
+		c->alloc_fastpath = ci.stat[ALLOC_FASTPATH];
+		c->alloc_slowpath = ci.stat[ALLOC_SLOWPATH];
+		c->free_fastpath = ci.stat[FREE_FASTPATH];
+		c->free_slowpath = ci.stat[FREE_SLOWPATH];
+		c->has_align = c->has_flags = c->has_errors = c->has_system = 1;
+		c->align = ci.align;
+		c->flags = ci.flags;
+		for (int e = 0; e < SLAB_ERR_NR; e++)
+			c->errors += ci.errors[e];
+		c->system = slab_cache_is_system(l->k[i]);
+		x->csp[n] = c;
+		n++;
+	}
+	free(l);
+	if (r->name && n == 0) {
+		fail(resp, x, ENOENT, "stats %.40s: no such pool", r->name);
+		return;
+	}
+	slubd__stats_reply__init(&x->stats);
+	x->stats.arena_size = arena_size(s->arena);
+	x->stats.arena_used = arena_used_bytes(s->arena);
+	x->stats.backing = (char *)arena_backing_name(s->arena);
+	x->stats.map_base = (uint64_t)(uintptr_t)arena_base(s->arena);
+	x->stats.n_caches = n;
+	x->stats.caches = x->csp;
+	x->stats.has_clients = 1;
+	x->stats.clients = s->nr_conns;
+	resp->body_case = SLUBD__RESPONSE__BODY_STATS;
+	resp->stats = &x->stats;
+}
+
+static int shrink_one(struct kmem_cache *k, void *arg)
+{
+	slab_shrink(arg, k);
+	return 0;
+}
+
+static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Response *resp,
+		      struct dispatch_scratch *x)
+{
+	if (r->name) {
+		struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+
+		if (!k) {
+			fail(resp, x, ENOENT, "shrink %.40s: no such pool", r->name);
+			return;
+		}
+		slab_shrink(s->arena, k);
+	} else {
+		slab_for_each_cache(s->arena, shrink_one, s->arena);
+	}
+}
+
+static void do_validate(struct server *s, const Slubd__ValidateRequest *r, Slubd__Response *resp,
+			struct dispatch_scratch *x)
+{
+	struct slab_validate_result v;
+	struct kmem_cache *k = NULL;
+
+	if (r->name && !(k = slab_cache_find(s->arena, r->name))) {
+		fail(resp, x, ENOENT, "validate %.40s: no such pool", r->name);
+		return;
+	}
+	slab_validate(s->arena, k, &v);
+	slubd__validate_reply__init(&x->validate);
+	x->validate.caches = v.caches;
+	x->validate.slabs = v.slabs;
+	x->validate.objects = v.objects;
+	x->validate.allocated = v.allocated;
+	x->validate.free = v.free;
+	x->validate.errors = v.nr_errors;
+	if (v.nr_errors) {
+		snprintf(x->first_error, sizeof(x->first_error), "%s", v.first_error);
+		x->validate.first_error = x->first_error;
+		log_msg("validate%s%s: %llu errors, the first: %s", r->name ? " " : "",
+			r->name ? r->name : "", (unsigned long long)v.nr_errors, v.first_error);
+	}
+	resp->body_case = SLUBD__RESPONSE__BODY_VALIDATE;
+	resp->validate = &x->validate;
+}
+
+void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd__Response *resp,
+	      struct dispatch_scratch **scratch, struct reply_plan *plan)
+{
+	struct dispatch_scratch *x = calloc(1, sizeof(*x));
+
+	*scratch = x;
+	resp->id = req->id;
+	if (!x) {
+		static char msg[] = "slubd is out of memory";
+
+		resp->has_err = 1;
+		resp->err = ENOMEM;
+		resp->error = msg;
+		return;
+	}
+	if (c->state == CONN_HELLO && req->body_case != SLUBD__REQUEST__BODY_HELLO) {
+		fail(resp, x, EPROTO, "the first request must be hello (got %s)", request_name(req));
+		plan->close_after = true;
+		return;
+	}
+	if (req->body_case != SLUBD__REQUEST__BODY_HELLO && !c->allowed) {
+		fail(resp, x, EACCES, "uid %u gid %u may not use this slubd (see [access] in its "
+		     "configuration)", (unsigned)c->uid, (unsigned)c->gid);
+		return;
+	}
+	switch (req->body_case) {
+	case SLUBD__REQUEST__BODY_HELLO:
+		if (c->state != CONN_HELLO) {
+			fail(resp, x, EPROTO, "hello may be sent only once");
+			return;
+		}
+		do_hello(c, req->hello, resp, x, plan);
+		break;
+	case SLUBD__REQUEST__BODY_ATTACH:
+		do_attach(s, resp, x, plan);
+		break;
+	case SLUBD__REQUEST__BODY_CREATE:
+		do_create(s, c, req->create, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_DESTROY:
+		do_destroy(s, c, req->destroy, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_STATS:
+		do_stats(s, req->stats, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_SHRINK:
+		do_shrink(s, req->shrink, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_VALIDATE:
+		do_validate(s, req->validate, resp, x);
+		break;
+	default:
+		fail(resp, x, EINVAL, "unknown request type %d", (int)req->body_case);
+		break;
+	}
+}
+
+void dispatch_done(struct dispatch_scratch *x)
+{
+	if (!x)
+		return;
+	free(x->cs);
+	free(x->csp);
+	free(x->names);
+	free(x);
+}

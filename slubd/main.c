@@ -1,0 +1,135 @@
+/*
+ * main.c - slubd: parse the options, set up, serve.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "slubd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: slubd [OPTIONS]\n"
+"Serve shared SLUB object pools: own the arena, answer the control socket.\n"
+"\n"
+"  -s, --socket PATH         listen here (default: $SLUBD_SOCKET, else\n"
+"                            /run/slubd/slubd.sock for root, else\n"
+"                            $XDG_RUNTIME_DIR/slubd/slubd.sock, else /tmp/slubd-UID/slubd.sock)\n"
+"  -a, --arena-size SIZE     bytes of the shared arena, with K/M/G (default 256M)\n"
+"  -H, --hugepages MODE      auto: 2 MiB huge pages when enough are reserved, else\n"
+"                            normal shared memory; on: huge pages or fail; off: never\n"
+"                            (default auto)\n"
+"  -f, --foreground          stay in the foreground (default: go to the background\n"
+"                            once serving)\n"
+"  -c, --config FILE         read settings from FILE (INI):\n"
+"                              [arena]  size = 256M, hugepages = auto|on|off\n"
+"                              [access] socket_mode = 0660, allow_uids = 1000 1001,\n"
+"                                       allow_gids = 100\n"
+"                              [limits] max_clients = 256, max_refs = 1024\n"
+"                            the command line wins over the file\n"
+"  -h, --help                this text\n"
+"\n"
+"Who may attach: root, slubd's own user, and the uids and gids the config allows;\n"
+"the socket's mode decides who may connect at all.  Logs go to stderr.\n"
+"Signals: SIGTERM/SIGINT stop, SIGHUP reads the config file's access and limits again.\n");
+}
+
+/* fork into the background once the socket serves; the parent exits 0 then */
+static int background(void)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	return p[1];
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "arena-size", required_argument, NULL, 'a' },
+		{ "hugepages", required_argument, NULL, 'H' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server srv;
+	const char *socket_opt = NULL, *size_opt = NULL, *huge_opt = NULL, *config_opt = NULL;
+	char err[512];
+	int opt, rc, ready_fd = -1;
+
+	memset(&srv, 0, sizeof(srv));
+	config_defaults(&srv.cfg);
+	while ((opt = getopt_long(argc, argv, "s:a:H:fc:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': socket_opt = optarg; break;
+		case 'a': size_opt = optarg; break;
+		case 'H': huge_opt = optarg; break;
+		case 'f': srv.cfg.foreground = true; break;
+		case 'c': config_opt = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "slubd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (config_opt && config_load(&srv.cfg, config_opt, err, sizeof(err))) {
+		fprintf(stderr, "slubd: %s\n", err);
+		return 2;
+	}
+	if (size_opt && parse_size(size_opt, &srv.cfg.arena_size)) {
+		fprintf(stderr, "slubd: bad --arena-size: %s (bytes, with K, M or G)\n", size_opt);
+		return 2;
+	}
+	if (huge_opt && parse_huge(huge_opt, &srv.cfg.huge)) {
+		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);
+		return 2;
+	}
+	if (socket_opt)
+		snprintf(srv.cfg.socket, sizeof(srv.cfg.socket), "%s", socket_opt);
+	else
+		ctl_default_socket(srv.cfg.socket, sizeof(srv.cfg.socket));
+
+	rc = server_init(&srv, err, sizeof(err));
+	if (rc) {
+		log_msg("cannot start: %s", err);
+		server_fini(&srv);
+		return 1;
+	}
+	if (!srv.cfg.foreground) {
+		ready_fd = background();
+		if (ready_fd < 0) {
+			log_msg("cannot go to the background: %s", strerror(-ready_fd));
+			server_fini(&srv);
+			return 1;
+		}
+		(void)!write(ready_fd, "r", 1);
+		close(ready_fd);
+	}
+	rc = server_run(&srv);
+	server_fini(&srv);
+	log_msg("stopped");
+	return rc ? 1 : 0;
+}

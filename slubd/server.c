@@ -1,0 +1,494 @@
+/*
+ * server.c - slubd's event loop (libevent 2): the listening socket, one
+ * bufferevent per client, framing, signals, and recovery after a client
+ * leaves.
+ *
+ * A connection reads whole frames only: a header announcing more than
+ * SLUBD_MAX_REQUEST, or a body that does not decode, closes that connection
+ * (after an error reply when one can be sent) and nothing else.  Replies a
+ * client does not read are bounded (SLUBD_MAX_OUTBUF); past that the
+ * connection is cut.  The attach reply carries the arena's fd in SCM_RIGHTS,
+ * sent with sendmsg() once everything before it has been written.
+ *
+ * When a connection closes, its pool references are dropped; a short timer
+ * later (once an exiting process is gone), slab_scrub() returns what any
+ * dead process held half-done (locks are repaired by whoever takes them).
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slubd.h"
+
+void log_msg(const char *fmt, ...)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
+	fprintf(stderr, "%s slubd[%d]: ", ts, (int)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool policy_allows(const struct config *c, uid_t uid, gid_t gid)
+{
+	if (uid == 0 || uid == geteuid())
+		return true;
+	for (unsigned int i = 0; i < c->nr_allow_uids; i++)
+		if (c->allow_uids[i] == uid)
+			return true;
+	for (unsigned int i = 0; i < c->nr_allow_gids; i++)
+		if (c->allow_gids[i] == gid)
+			return true;
+	return false;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void conn_free(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	conn_drop_refs(s, c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nr_conns--;
+	bufferevent_free(c->bev);
+	free(c->refs);
+	free(c);
+	server_schedule_scrub(s);
+}
+
+static void conn_close(struct conn *c, const char *why)
+{
+	if (why)
+		log_msg("client pid %d uid %u%s%s: %s", (int)c->pid, (unsigned)c->uid,
+			c->who[0] ? " " : "", c->who, why);
+	conn_free(c);
+}
+
+/* start closing: flush what is queued, then free (write_cb) */
+static void conn_finish(struct conn *c)
+{
+	c->state = CONN_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_close(c, NULL);
+}
+
+/* write what is queued now; true if the output is empty */
+static bool flush_now(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	while (evbuffer_get_length(out) > 0)
+		if (evbuffer_write(out, fd) <= 0)
+			return false;
+	return true;
+}
+
+/* the attach reply: the frame and the arena fd in one sendmsg() */
+static int send_with_fd(struct conn *c, const uint8_t *buf, size_t len)
+{
+	int afd = arena_fd(c->srv->arena);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	if (!flush_now(c))
+		return -EAGAIN;
+	memset(cbuf, 0, sizeof(cbuf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &afd, sizeof(int));
+	n = sendmsg(bufferevent_getfd(c->bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < len)	/* the fd went with the first bytes; queue the rest */
+		evbuffer_add(bufferevent_get_output(c->bev), buf + n, len - (size_t)n);
+	return 0;
+}
+
+/* queue (or send) a reply; false if c is gone (closed and freed) */
+static bool send_response(struct conn *c, Slubd__Response *resp, const struct reply_plan *plan)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = frame_pack(&resp->base, &buf, &len);
+
+	if (rc) {
+		conn_close(c, "out of memory packing a reply");
+		return false;
+	}
+	if (plan->send_fd && !resp->err) {
+		rc = send_with_fd(c, buf, len);
+		if (rc)
+			log_msg("client pid %d: cannot pass the arena fd: %s", (int)c->pid, strerror(-rc));
+	} else {
+		rc = evbuffer_add(bufferevent_get_output(c->bev), buf, len) ? -ENOMEM : 0;
+	}
+	free(buf);
+	if (rc) {
+		conn_close(c, "reply could not be sent");
+		return false;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > SLUBD_MAX_OUTBUF) {
+		conn_close(c, "does not read its replies: cut");
+		return false;
+	}
+	if (plan->close_after) {
+		conn_finish(c);
+		return false;	/* closing: nothing more may be read */
+	}
+	return true;
+}
+
+/* an error reply to a frame that could not be decoded, then close */
+static void reject_frame(struct conn *c, int err, const char *msg)
+{
+	Slubd__Response resp = SLUBD__RESPONSE__INIT;
+	struct reply_plan plan = { false, true };
+
+	log_msg("client pid %d: %s: closing the connection", (int)c->pid, msg);
+	resp.has_err = 1;
+	resp.err = err;
+	resp.error = (char *)msg;
+	send_response(c, &resp, &plan);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (c->state != CONN_CLOSING) {
+		uint8_t hdr[SLUBD_FRAME_HDR], body[SLUBD_MAX_REQUEST];
+		char err[160], msg[200];
+		Slubd__Response resp = SLUBD__RESPONSE__INIT;
+		struct dispatch_scratch *scratch = NULL;
+		struct reply_plan plan = { false, false };
+		Slubd__Request *req;
+		uint32_t len;
+		bool alive;
+		int rc;
+
+		if (evbuffer_get_length(in) < SLUBD_FRAME_HDR)
+			return;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		rc = frame_length(hdr, SLUBD_MAX_REQUEST, &len);
+		if (rc) {
+			snprintf(msg, sizeof(msg), "%s (limit %u bytes)",
+				 rc == -EMSGSIZE ? "request frame too large" : "empty request frame",
+				 SLUBD_MAX_REQUEST);
+			reject_frame(c, -rc, msg);
+			return;
+		}
+		if (evbuffer_get_length(in) < SLUBD_FRAME_HDR + len)
+			return;
+		evbuffer_drain(in, SLUBD_FRAME_HDR);
+		evbuffer_remove(in, body, len);
+		req = request_decode(body, len, err, sizeof(err));
+		if (!req) {
+			reject_frame(c, EBADMSG, err);
+			return;
+		}
+		c->requests++;
+		dispatch(c->srv, c, req, &resp, &scratch, &plan);
+		alive = send_response(c, &resp, &plan);	/* false: c is closing or gone */
+		dispatch_done(scratch);
+		slubd__request__free_unpacked(req, NULL);
+		if (!alive)
+			return;
+	}
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_close(c, NULL);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_ERROR)
+		conn_close(c, "connection error");
+	else if (what & BEV_EVENT_EOF)
+		conn_close(c, NULL);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
+{
+	struct server *s = arg;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct conn *c;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (s->nr_conns >= s->cfg.max_clients) {
+		log_msg("refusing a connection: %u clients already (max_clients)", s->nr_conns);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+		log_msg("SO_PEERCRED: %s", strerror(errno));
+		evutil_closesocket(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c || !c->bev) {
+		log_msg("out of memory for a connection");
+		free(c);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = s;
+	c->state = CONN_HELLO;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->allowed = policy_allows(&s->cfg, cred.uid, cred.gid);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nr_conns++;
+	/* read no more than a few frames ahead of what is being answered */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (SLUBD_FRAME_HDR + SLUBD_MAX_REQUEST));
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_msg("accept: %s", strerror(errno));	/* EMFILE and such: keep serving */
+}
+
+/* ---- recovery and signals --------------------------------------------------- */
+
+static void scrub_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct slab_scrub_result r;
+
+	(void)fd;
+	(void)what;
+	s->scrub_pending = false;
+	if (slab_scrub(s->arena, &r) == 0 && (r.orphans || r.transit_blocks || r.leaked_objects))
+		log_msg("recovered after a client left: %llu orphaned slabs, %llu page blocks; "
+			"%llu objects held by dead processes",
+			(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
+			(unsigned long long)r.leaked_objects);
+}
+
+void server_schedule_scrub(struct server *s)
+{
+	struct timeval tv = { 0, 200 * 1000 };	/* let an exiting process finish exiting */
+
+	if (!s->scrub_pending && s->scrub_timer) {
+		s->scrub_pending = true;
+		evtimer_add(s->scrub_timer, &tv);
+	}
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		struct config c = s->cfg;
+		char err[256];
+
+		if (!s->cfg.config_file[0]) {
+			log_msg("SIGHUP: no config file to read again");
+			return;
+		}
+		if (config_load(&c, s->cfg.config_file, err, sizeof(err))) {
+			log_msg("SIGHUP: %s: keeping the running settings", err);
+			return;
+		}
+		/* what can change live: access policy and limits */
+		memcpy(s->cfg.allow_uids, c.allow_uids, sizeof(c.allow_uids));
+		s->cfg.nr_allow_uids = c.nr_allow_uids;
+		memcpy(s->cfg.allow_gids, c.allow_gids, sizeof(c.allow_gids));
+		s->cfg.nr_allow_gids = c.nr_allow_gids;
+		s->cfg.max_clients = c.max_clients;
+		s->cfg.max_refs = c.max_refs;
+		if (c.socket_mode != s->cfg.socket_mode && chmod(s->cfg.socket, c.socket_mode) == 0)
+			s->cfg.socket_mode = c.socket_mode;
+		log_msg("SIGHUP: %s read again: access and limits applied; the arena's size and "
+			"huge pages apply at the next start", s->cfg.config_file);
+		return;
+	}
+	log_msg("signal %d: shutting down", (int)sig);
+	event_base_loopexit(s->base, NULL);
+}
+
+/* ---- the listening socket ---------------------------------------------------- */
+
+static int make_socket_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		/* a parent may be missing too ($XDG_RUNTIME_DIR/slubd) */
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int listen_socket(struct server *s, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+	mode_t old;
+
+	if (strlen(s->cfg.socket) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", s->cfg.socket);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, s->cfg.socket);
+	rc = make_socket_dir(s->cfg.socket, err, errlen);
+	if (rc)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	/* a socket file nobody answers on is stale; one that answers is another slubd */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		snprintf(err, errlen, "another slubd already serves %s", s->cfg.socket);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	unlink(s->cfg.socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc || chmod(s->cfg.socket, s->cfg.socket_mode) || listen(fd, 128)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.socket, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (!s->listener) {
+		close(fd);
+		snprintf(err, errlen, "evconnlistener_new failed");
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
+	return 0;
+}
+
+int server_init(struct server *s, char *err, size_t errlen)
+{
+	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
+	char msg[256];
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
+	if (rc) {
+		snprintf(err, errlen, "cannot create the arena: %s", msg);
+		return rc;
+	}
+	log_msg("%s", msg);
+	s->base = event_base_new();
+	if (!s->base) {
+		snprintf(err, errlen, "event_base_new failed");
+		return -ENOMEM;
+	}
+	rc = listen_socket(s, err, errlen);
+	if (rc)
+		return rc;
+	s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
+	s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
+	s->sig_hup = evsignal_new(s->base, SIGHUP, signal_cb, s);
+	s->scrub_timer = evtimer_new(s->base, scrub_cb, s);
+	if (!s->sig_term || !s->sig_int || !s->sig_hup || !s->scrub_timer ||
+	    evsignal_add(s->sig_term, NULL) || evsignal_add(s->sig_int, NULL) ||
+	    evsignal_add(s->sig_hup, NULL)) {
+		snprintf(err, errlen, "cannot set up signal handling");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int server_run(struct server *s)
+{
+	log_msg("ready: serving %s (protocol %u, socket mode %04o, arena %llu MiB %s)",
+		s->cfg.socket, SLUBD_PROTOCOL_VERSION, s->cfg.socket_mode,
+		(unsigned long long)(arena_size(s->arena) >> 20), arena_backing_name(s->arena));
+	return event_base_dispatch(s->base) < 0 ? -EIO : 0;
+}
+
+void server_fini(struct server *s)
+{
+	while (s->conns)
+		conn_free(s->conns);
+	if (s->listener) {
+		evconnlistener_free(s->listener);
+		unlink(s->cfg.socket);
+	}
+	if (s->sig_term)
+		event_free(s->sig_term);
+	if (s->sig_int)
+		event_free(s->sig_int);
+	if (s->sig_hup)
+		event_free(s->sig_hup);
+	if (s->scrub_timer)
+		event_free(s->scrub_timer);
+	if (s->base)
+		event_base_free(s->base);
+	if (s->arena)
+		arena_close(s->arena);
+}

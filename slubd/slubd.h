@@ -1,0 +1,100 @@
+/*
+ * slubd.h - the daemon's parts: configuration (config.c), connections and
+ * the event loop (server.c), request handling (dispatch.c), main (main.c).
+ */
+#ifndef SLUBD_SLUBD_H
+#define SLUBD_SLUBD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "frame.h"
+#include "shm.h"
+
+#define MAX_ALLOW 64
+
+struct config {
+	char socket[108];		/* listening socket path */
+	uint64_t arena_size;
+	enum arena_huge huge;
+	bool foreground;
+	unsigned int socket_mode;	/* chmod of the socket */
+	uid_t allow_uids[MAX_ALLOW];
+	unsigned int nr_allow_uids;
+	gid_t allow_gids[MAX_ALLOW];
+	unsigned int nr_allow_gids;
+	unsigned int max_clients;
+	unsigned int max_refs;		/* pool references per connection */
+	char config_file[256];
+};
+
+/* config.c */
+void config_defaults(struct config *c);
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+int parse_size(const char *s, uint64_t *out);
+int parse_huge(const char *s, enum arena_huge *out);
+
+/*
+ * A connection's life: HELLO (only a Hello is accepted) -> READY -> CLOSING
+ * (a reply is being flushed before close; nothing more is read).
+ */
+enum conn_state { CONN_HELLO, CONN_READY, CONN_CLOSING };
+
+struct conn_ref {
+	aoff_t cache;			/* offset of the pool's descriptor */
+	uint32_t count;			/* references this connection holds */
+};
+
+struct conn {
+	struct server *srv;
+	struct bufferevent *bev;
+	enum conn_state state;
+	pid_t pid;			/* SO_PEERCRED, at connect */
+	uid_t uid;
+	gid_t gid;
+	bool allowed;			/* the policy lets this peer attach */
+	struct conn_ref *refs;
+	unsigned int nr_refs;
+	uint64_t requests;
+	char who[SLUBD_MAX_CLIENT_TEXT + 1];
+	struct conn *next, *prev;
+};
+
+struct server {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *scrub_timer;
+	struct arena *arena;
+	struct config cfg;
+	struct conn *conns;		/* every open connection */
+	unsigned int nr_conns;
+	bool scrub_pending;
+};
+
+/* server.c */
+int server_init(struct server *s, char *err, size_t errlen);
+int server_run(struct server *s);
+void server_fini(struct server *s);
+void server_schedule_scrub(struct server *s);
+bool policy_allows(const struct config *c, uid_t uid, gid_t gid);
+
+/*
+ * dispatch.c - answer one decoded request.  Fills resp (its body points
+ * into *scratch, freed by dispatch_done) and says whether to pass the arena
+ * fd with it and whether to close the connection after it.
+ */
+struct dispatch_scratch;
+struct reply_plan {
+	bool send_fd;
+	bool close_after;
+};
+void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd__Response *resp,
+	      struct dispatch_scratch **scratch, struct reply_plan *plan);
+void dispatch_done(struct dispatch_scratch *scratch);
+void conn_drop_refs(struct server *s, struct conn *c);
+
+void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
