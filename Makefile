@@ -72,7 +72,7 @@ EX_BIN    := $(patsubst client/examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 PROGS     := $(if $(SLUBD_SRC),$(BUILD)/slubd) $(if $(wildcard client/slubctl.c),$(BUILD)/slubctl)
 LIBS      := $(BUILD)/libshm.a $(if $(wildcard client/libslub.c),$(BUILD)/libslub.a $(BUILD)/libslub.so)
 
-.PHONY: all test bench clean deps cross-aarch64 run
+.PHONY: all test bench clean deps cross-aarch64 run install
 all: $(LIBS) $(PROGS) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN) $(EX_BIN)
 
 # install missing build dependencies (Debian, apt-get as root); a no-op when present
@@ -150,6 +150,22 @@ bench: deps
 	@scripts/deps.sh --bench || echo "bench: valgrind missing, instruction counts will be skipped"
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+# make install PREFIX=/usr/local DESTDIR=
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(BUILD)/slubd $(DESTDIR)$(PREFIX)/sbin/slubd
+	install -m 0755 $(BUILD)/slubctl $(DESTDIR)$(PREFIX)/bin/slubctl
+	install -m 0644 $(BUILD)/libslub.a $(DESTDIR)$(PREFIX)/lib/libslub.a
+	install -m 0755 $(BUILD)/libslub.so.0 $(DESTDIR)$(PREFIX)/lib/libslub.so.0
+	ln -sf libslub.so.0 $(DESTDIR)$(PREFIX)/lib/libslub.so
+	install -m 0644 client/slub.h $(DESTDIR)$(PREFIX)/include/slub.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client/slub.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/slub.pc
 
 # aarch64 must keep compiling (its 16-byte CAS is the compiler's 128-bit atomics)
 AARCH64_CC ?= aarch64-linux-gnu-gcc

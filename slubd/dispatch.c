@@ -160,7 +160,8 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		fail(resp, x, -rc, "create %.40s: %s", r->name, create_error(rc));
 		return;
 	}
-	rc = ref_add(c, arena_offset(s->arena, k), s->cfg.max_refs);
+	rc = ref_add(r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
+		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs);
 	if (rc) {
 		slab_cache_destroy(s->arena, k);
 		fail(resp, x, -rc, "create %.40s: this connection holds %u pool references "
@@ -209,15 +210,18 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		     "pool it does not reference", r->name, slab_cache_owner(k));
 		return;
 	} else {
-		/* the creator or root: every connection's references go */
-		for (struct conn *o = s->conns; o; o = o->next) {
-			struct conn_ref *orf = ref_find(o, off);
+		/* the creator or root: every connection's references go, and slubd's */
+		for (struct conn *o = s->conns; ; o = o->next) {
+			struct conn *holder = o ? o : &s->keeper;
+			struct conn_ref *orf = ref_find(holder, off);
 
-			if (!orf)
-				continue;
-			for (uint32_t n = 0; n < orf->count; n++)
-				slab_cache_destroy(s->arena, k);
-			ref_remove(o, orf);
+			if (orf) {
+				for (uint32_t n = 0; n < orf->count; n++)
+					slab_cache_destroy(s->arena, k);
+				ref_remove(holder, orf);
+			}
+			if (!o)
+				break;
 		}
 		if (slab_cache_find(s->arena, r->name) == k)
 			rc = slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */

@@ -475,6 +475,9 @@ void server_fini(struct server *s)
 {
 	while (s->conns)
 		conn_free(s->conns);
+	if (s->arena)
+		conn_drop_refs(s, &s->keeper);
+	free(s->keeper.refs);
 	if (s->listener) {
 		evconnlistener_free(s->listener);
 		unlink(s->cfg.socket);

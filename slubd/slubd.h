@@ -69,6 +69,7 @@ struct server {
 	struct arena *arena;
 	struct config cfg;
 	struct conn *conns;		/* every open connection */
+	struct conn keeper;		/* holds the references of kept pools (slubctl create) */
 	unsigned int nr_conns;
 	bool scrub_pending;
 };
