@@ -11,8 +11,11 @@
  * sent with sendmsg() once everything before it has been written.
  *
  * When a connection closes, its pool references are dropped; a short timer
- * later (once an exiting process is gone), slab_scrub() returns what any
- * dead process held half-done (locks are repaired by whoever takes them).
+ * later (once an exiting process is gone), the scrubber thread runs
+ * slab_scrub(), which returns what any dead process held half-done (locks
+ * are repaired by whoever takes them next).  It runs apart from the event
+ * loop so that a client stopped while holding an arena lock stalls only the
+ * scrub, never the control socket.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -303,19 +306,43 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 
 /* ---- recovery and signals --------------------------------------------------- */
 
+static void *scrubber(void *arg)
+{
+	struct server *s = arg;
+
+	pthread_mutex_lock(&s->scrub_lock);
+	for (;;) {
+		struct slab_scrub_result r;
+
+		while (!s->scrub_wanted && !s->stopping)
+			pthread_cond_wait(&s->scrub_cond, &s->scrub_lock);
+		if (s->stopping)
+			break;
+		s->scrub_wanted = false;
+		pthread_mutex_unlock(&s->scrub_lock);
+		if (slab_scrub(s->arena, &r) == 0 &&
+		    (r.orphans || r.transit_blocks || r.leaked_objects))
+			log_msg("recovered after a client left: %llu orphaned slabs, %llu page "
+				"blocks; %llu objects held by dead processes",
+				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
+				(unsigned long long)r.leaked_objects);
+		pthread_mutex_lock(&s->scrub_lock);
+	}
+	pthread_mutex_unlock(&s->scrub_lock);
+	return NULL;
+}
+
 static void scrub_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
-	struct slab_scrub_result r;
 
 	(void)fd;
 	(void)what;
 	s->scrub_pending = false;
-	if (slab_scrub(s->arena, &r) == 0 && (r.orphans || r.transit_blocks || r.leaked_objects))
-		log_msg("recovered after a client left: %llu orphaned slabs, %llu page blocks; "
-			"%llu objects held by dead processes",
-			(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
-			(unsigned long long)r.leaked_objects);
+	pthread_mutex_lock(&s->scrub_lock);
+	s->scrub_wanted = true;
+	pthread_cond_signal(&s->scrub_cond);
+	pthread_mutex_unlock(&s->scrub_lock);
 }
 
 void server_schedule_scrub(struct server *s)
@@ -436,6 +463,8 @@ int server_init(struct server *s, char *err, size_t errlen)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&s->scrub_lock, NULL);
+	pthread_cond_init(&s->scrub_cond, NULL);
 	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
 	if (rc) {
 		snprintf(err, errlen, "cannot create the arena: %s", msg);
@@ -460,6 +489,12 @@ int server_init(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up signal handling");
 		return -ENOMEM;
 	}
+	rc = pthread_create(&s->scrubber, NULL, scrubber, s);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the scrubber thread: %s", strerror(rc));
+		return -rc;
+	}
+	s->scrubber_started = true;
 	return 0;
 }
 
@@ -473,6 +508,14 @@ int server_run(struct server *s)
 
 void server_fini(struct server *s)
 {
+	if (s->scrubber_started) {
+		pthread_mutex_lock(&s->scrub_lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->scrub_cond);
+		pthread_mutex_unlock(&s->scrub_lock);
+		pthread_join(s->scrubber, NULL);
+		s->scrubber_started = false;
+	}
 	while (s->conns)
 		conn_free(s->conns);
 	if (s->arena)

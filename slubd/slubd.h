@@ -5,6 +5,7 @@
 #ifndef SLUBD_SLUBD_H
 #define SLUBD_SLUBD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -71,7 +72,18 @@ struct server {
 	struct conn *conns;		/* every open connection */
 	struct conn keeper;		/* holds the references of kept pools (slubctl create) */
 	unsigned int nr_conns;
-	bool scrub_pending;
+	bool scrub_pending;		/* the timer is armed */
+	/*
+	 * The scrubber thread: slab_scrub() takes arena locks, and a client that
+	 * is stopped (not dead) while holding one would otherwise stall the
+	 * event loop.  scrub_lock protects scrub_wanted and stopping.
+	 */
+	pthread_t scrubber;
+	bool scrubber_started;
+	pthread_mutex_t scrub_lock;
+	pthread_cond_t scrub_cond;
+	bool scrub_wanted;
+	bool stopping;
 };
 
 /* server.c */
