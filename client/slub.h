@@ -102,8 +102,12 @@ SLUB_API void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags);
 
 /**
  * kmem_cache_free - give @obj back to @s, from any attached process.
- * A double free, a pointer that is no object of @s, or a free into the wrong
- * cache is detected, reported (slubctl stats shows the count) and ignored.
+ * A pointer that is no object of @s, a free into the wrong cache, and a
+ * double free of the object at the head of the freelist are detected,
+ * reported (slubctl stats counts them) and ignored.  Any double free is
+ * caught in a pool made with SLAB_RED_ZONE, SLAB_POISON or SLAB_STORE_USER;
+ * without them, as in the kernel, a double free of another object corrupts
+ * the pool's freelist, which slubctl validate then reports.
  */
 SLUB_API void kmem_cache_free(struct kmem_cache *s, void *obj);
 

@@ -21,6 +21,8 @@
 
 #include "slubd.h"
 
+#define SLUB_MAX_CACHES_ALL 1024	/* cache ids of an arena (layout.h SLUB_MAX_CACHES) */
+
 struct dispatch_scratch {
 	Slubd__HelloReply hello;
 	Slubd__AttachReply attach;
@@ -241,7 +243,7 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 }
 
 struct cache_list {
-	struct kmem_cache *k[1024];
+	struct kmem_cache *k[SLUB_MAX_CACHES_ALL];	/* an arena holds no more */
 	unsigned int n;
 };
 
@@ -249,7 +251,7 @@ static int collect(struct kmem_cache *k, void *arg)
 {
 	struct cache_list *l = arg;
 
-	if (l->n < 1024)
+	if (l->n < SLUB_MAX_CACHES_ALL)
 		l->k[l->n++] = k;
 	return 0;
 }

@@ -1,0 +1,985 @@
+/*
+ * slubctl.c - the command-line tool of slubd: show the arena's caches, make,
+ * remove, shrink and check pools, over slubd's control socket.
+ *
+ *   slubctl [-s SOCKET] stats [NAME] [--json]
+ *   slubctl [-s SOCKET] create NAME SIZE [--align N] [--flags LIST]
+ *   slubctl [-s SOCKET] destroy NAME
+ *   slubctl [-s SOCKET] shrink [NAME]
+ *   slubctl [-s SOCKET] validate [NAME]
+ *
+ * Exit status: 0 success; 1 a negative answer (slubd answered an error, or
+ * validate found the arena inconsistent); 2 a usage error; 3 slubd cannot be
+ * reached (or the connection to it failed, or it answered something slubctl
+ * cannot understand).
+ *
+ * Arguments are parsed in two passes: the options before the command word
+ * (only -s and -h), then the command's own arguments and options, in any
+ * order, with "--" ending options.  Nothing is sent before every argument
+ * has been checked, so a usage error never touches slubd.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+
+#define EXIT_NEGATIVE	1
+#define EXIT_USAGE	2
+#define EXIT_UNREACHABLE 3
+
+/* SLAB_* of client/slub.h, by the names --flags takes */
+static const struct {
+	const char *name;
+	uint64_t value;
+} slab_flags[] = {
+	{ "red_zone",		0x00000400u },
+	{ "poison",		0x00000800u },
+	{ "hwcache_align",	0x00002000u },
+	{ "store_user",		0x00010000u },
+};
+#define NR_SLAB_FLAGS (sizeof(slab_flags) / sizeof(slab_flags[0]))
+
+#define SOCKET_PATH_BUF	4096	/* a socket path and then some (sun_path holds 108) */
+#define NAME_MAX_BYTES	255	/* what proto/frame.c lets through; slubd checks the rest */
+
+enum {
+	OPT_JSON = 0x100,
+	OPT_ALIGN,
+	OPT_FLAGS,
+};
+
+struct args {
+	const char *socket;		/* -s, else NULL: ctl_default_socket() */
+	const char *pos[2];		/* positional arguments */
+	int npos;
+	bool json;
+	bool has_align, has_flags;
+	uint64_t align, flags;
+	uint64_t size;
+};
+
+struct command;
+typedef int (*run_fn)(const struct command *cmd, struct args *a, struct ctl_conn *c);
+
+struct command {
+	const char *name;
+	const char *synopsis;
+	int min_pos, max_pos;
+	const char *missing[2];		/* what the missing positional is called */
+	const struct option *longopts;
+	run_fn run;
+};
+
+static char socket_buf[SOCKET_PATH_BUF];
+
+/* ---- usage ---- */
+
+static const char *const short_usage =
+	"usage: slubctl [-s SOCKET] stats [NAME] [--json]\n"
+	"       slubctl [-s SOCKET] create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
+	"       slubctl [-s SOCKET] destroy NAME\n"
+	"       slubctl [-s SOCKET] shrink [NAME]\n"
+	"       slubctl [-s SOCKET] validate [NAME]\n"
+	"       slubctl --help\n";
+
+static void full_usage(FILE *f)
+{
+	char dflt[SOCKET_PATH_BUF];
+
+	fprintf(f,
+"usage: slubctl [-s SOCKET] COMMAND [ARGUMENTS] [OPTIONS]\n"
+"\n"
+"slubctl talks to slubd, the daemon that runs the Linux kernel's SLUB allocator\n"
+"over a shared-memory arena, through its control socket.\n"
+"\n"
+"Commands:\n"
+"  stats [NAME] [--json]\n"
+"      Show the arena (size, bytes in use, backing, base address) and a table\n"
+"      with /proc/slabinfo's columns (name, active_objs, num_objs, objsize,\n"
+"      objperslab, pagesperslab, active_slabs, num_slabs) and the fast/slow\n"
+"      path counters (alloc_fastpath, alloc_slowpath, free_fastpath,\n"
+"      free_slowpath) of the cache NAME, or of every cache: the pools first,\n"
+"      then the arena's own caches (kmem_cache, kmem_cache_node, kmalloc-*).\n"
+"      objsize is the slot an object takes in its slab, with its metadata.\n"
+"      --json    print JSON instead of the table:\n"
+"                {\"arena\":{\"size\":N,\"used\":N,\"backing\":\"hugetlb\"|\"shm\",\n"
+"                 \"base\":\"0x...\",\"clients\":N},\n"
+"                 \"caches\":[{\"name\":\"...\",\"object_size\":N,\"size\":N,\n"
+"                 \"objs_per_slab\":N,\"pages_per_slab\":N,\"active_objs\":N,\n"
+"                 \"num_objs\":N,\"active_slabs\":N,\"num_slabs\":N,\"refcount\":N,\n"
+"                 \"alloc_fastpath\":N,\"alloc_slowpath\":N,\"free_fastpath\":N,\n"
+"                 \"free_slowpath\":N,\"align\":N,\"flags\":N,\"errors\":N,\n"
+"                 \"system\":true|false}]}\n"
+"                (\"clients\", \"align\", \"flags\", \"errors\" and \"system\" when\n"
+"                slubd reports them; more keys may be added).\n"
+"\n"
+"  create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
+"      Create the pool NAME of objects of SIZE bytes, or open it when a pool of\n"
+"      that name and geometry exists; print which, and the offset of the\n"
+"      pool's descriptor in the arena.\n"
+"      --align N      align objects to N bytes (0 or a power of two)\n"
+"      --flags LIST   comma-separated: red_zone (guard bytes around objects),\n"
+"                     poison (fill free objects), store_user (record the last\n"
+"                     alloc and free of each object), hwcache_align (align\n"
+"                     objects to a cache line); or a number (SLAB_* bits)\n"
+"      The reference that create takes is slubd's own, not slubctl's: the\n"
+"      pool stays after slubctl exits, until slubctl destroy removes it.\n"
+"\n"
+"  destroy NAME\n"
+"      Remove the pool NAME: drop every reference to it, slubd's (create's)\n"
+"      and every program's; only its creator's uid or root may.  A pool that\n"
+"      still holds objects is not removed, and slubctl says so (exit 0).\n"
+"\n"
+"  shrink [NAME]\n"
+"      Give the CPU slabs and the empty slabs of NAME (or of every cache)\n"
+"      back to the arena, and show the arena's use before and after.\n"
+"\n"
+"  validate [NAME]\n"
+"      Check the allocator's structures of NAME (or of the whole arena) and\n"
+"      print what was checked: caches, slabs, objects, allocated, free,\n"
+"      errors, and the first error found.  Exit 0 when consistent, 1 when not.\n"
+"\n"
+"  help\n"
+"      This text.\n"
+"\n"
+"Options:\n"
+"  -s, --socket SOCKET  slubd's control socket.  Default: $SLUBD_SOCKET; else\n"
+"                       for root %s/%s; else\n"
+"                       $XDG_RUNTIME_DIR/slubd/%s; else\n"
+"                       /tmp/slubd-UID/%s\n"
+"                       (here and now: %s)\n"
+"  -h, --help           This text.\n"
+"  -s and -h may come before the command; every option may follow it, in any\n"
+"  order with its arguments.  \"--\" ends the options.\n"
+"\n"
+"Numbers (SIZE, --align): bytes in decimal or 0x hexadecimal, optionally with\n"
+"a K, M or G suffix (KiB, MiB, GiB: powers of 1024).\n"
+"\n"
+"Exit status:\n"
+"  0  success\n"
+"  1  a negative answer: slubd answered an error, or validate found errors\n"
+"  2  a usage error (unknown command or option, missing argument, bad number)\n"
+"  3  slubd cannot be reached (no socket, connection refused, version\n"
+"     refused) or the connection to it failed\n",
+		SLUBD_RUN_DIR, SLUBD_SOCKET_NAME, SLUBD_SOCKET_NAME, SLUBD_SOCKET_NAME,
+		ctl_default_socket(dflt, sizeof(dflt)));
+}
+
+static int usage_error(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* a sentence (or none, when getopt already said it), the usage line, exit 2 */
+static int usage_error(const struct command *cmd, const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+
+		fprintf(stderr, "slubctl: ");
+		if (cmd)
+			fprintf(stderr, "%s: ", cmd->name);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	if (cmd)
+		fprintf(stderr, "usage: slubctl [-s SOCKET] %s\n", cmd->synopsis);
+	else
+		fputs(short_usage, stderr);
+	fputs("Try 'slubctl --help' for more information.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* ---- argument checks ---- */
+
+/*
+ * parse_num - decimal or 0x hexadecimal digits (no sign, no blanks), then,
+ * when suffix_ok, an optional K, M or G (KiB/MiB/GiB; "KB", "KiB" and any
+ * case read the same).  0, or -1 for no number or one above 2^64 - 1.
+ */
+static int parse_num(const char *s, bool suffix_ok, uint64_t *out)
+{
+	unsigned base = 10, shift = 0, ndig = 0;
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (;; s++, ndig++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return -1;
+		v = v * base + d;
+	}
+	if (ndig == 0)
+		return -1;
+	if (suffix_ok) {
+		switch (*s) {
+		case 'k': case 'K': shift = 10; s++; break;
+		case 'm': case 'M': shift = 20; s++; break;
+		case 'g': case 'G': shift = 30; s++; break;
+		default: break;
+		}
+		if (shift && (!strcasecmp(s, "ib") || !strcasecmp(s, "b")))
+			s += strlen(s);
+		else if (!shift && !strcasecmp(s, "b"))
+			s++;
+	}
+	if (*s)
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	return parse_num(s, true, out);
+}
+
+/* --flags: names of slab_flags[] (any case, SLAB_ prefix and '-' allowed), "none", or a number */
+static int parse_flags(const struct command *cmd, const char *s, uint64_t *out)
+{
+	char *copy, *tok, *save = NULL;
+	uint64_t flags = 0;
+	int rc = 0;
+
+	if (!*s || !strcasecmp(s, "none")) {
+		*out = 0;
+		return 0;
+	}
+	copy = strdup(s);
+	if (!copy) {
+		fprintf(stderr, "slubctl: out of memory\n");
+		exit(EXIT_NEGATIVE);
+	}
+	/* strtok_r would skip empty items silently: check them first */
+	if (s[0] == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,")) {
+		rc = usage_error(cmd, "--flags '%s': an empty flag name", s);
+		goto out;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const char *name = tok;
+		uint64_t v;
+		size_t i;
+
+		for (char *p = tok; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (!strncasecmp(name, "slab_", 5))
+			name += 5;
+		for (i = 0; i < NR_SLAB_FLAGS; i++)
+			if (!strcasecmp(name, slab_flags[i].name))
+				break;
+		if (i < NR_SLAB_FLAGS) {
+			flags |= slab_flags[i].value;
+		} else if (parse_num(tok, false, &v) == 0) {
+			flags |= v;
+		} else {
+			rc = usage_error(cmd, "--flags: unknown flag '%s' (known: red_zone, poison, "
+					 "store_user, hwcache_align)", tok);
+			goto out;
+		}
+	}
+	*out = flags;
+out:
+	free(copy);
+	return rc;
+}
+
+/* a name slubd's frame decoder accepts: 1..255 bytes, no control characters */
+static int check_name(const struct command *cmd, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return usage_error(cmd, "an empty name");
+	if (n > NAME_MAX_BYTES)
+		return usage_error(cmd, "a name of %zu bytes (at most %d)", n, NAME_MAX_BYTES);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] == 0x7f)
+			return usage_error(cmd, "a name with control characters");
+	return 0;
+}
+
+/* ---- talking to slubd ---- */
+
+static const char *body_name(Slubd__Response__BodyCase b)
+{
+	switch (b) {
+	case SLUBD__RESPONSE__BODY__NOT_SET: return "none";
+	case SLUBD__RESPONSE__BODY_HELLO: return "hello";
+	case SLUBD__RESPONSE__BODY_ATTACH: return "attach";
+	case SLUBD__RESPONSE__BODY_CREATE: return "create";
+	case SLUBD__RESPONSE__BODY_DESTROY: return "destroy";
+	case SLUBD__RESPONSE__BODY_STATS: return "stats";
+	case SLUBD__RESPONSE__BODY_VALIDATE: return "validate";
+	default: return "unknown";
+	}
+}
+
+/*
+ * call - send req, wait for the response and check it: the connection
+ * worked (else 3), slubd answered no error (else 1, the response kept in
+ * *out when keep_on_err and its body is the expected one), the body is the
+ * one expected (else 3).  0 with *out set on success.
+ */
+static int call(const struct command *cmd, struct ctl_conn *c, Slubd__Request *req,
+		Slubd__Response__BodyCase want, Slubd__Response **out, bool keep_on_err)
+{
+	Slubd__Response *r;
+	char err[512];
+	int rc;
+
+	*out = NULL;
+	rc = ctl_call(c, req, &r, NULL, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "slubctl: %s: %s\n", cmd->name, err);
+		return EXIT_UNREACHABLE;
+	}
+	if (r->has_err && r->err != 0) {
+		int e = r->err < 0 ? -r->err : r->err;
+
+		fprintf(stderr, "slubctl: %s: %s (%s)\n", cmd->name,
+			r->error && *r->error ? r->error : "slubd refused the request", strerror(e));
+		if (keep_on_err && r->body_case == want)
+			*out = r;
+		else
+			slubd__response__free_unpacked(r, NULL);
+		return EXIT_NEGATIVE;
+	}
+	if (r->body_case != want) {
+		fprintf(stderr, "slubctl: %s: slubd answered with a reply of another kind (%s, "
+			"expected %s)\n", cmd->name, body_name(r->body_case), body_name(want));
+		slubd__response__free_unpacked(r, NULL);
+		return EXIT_UNREACHABLE;
+	}
+	/* protobuf-c checks required fields, but a missing sub-message is still NULL */
+	if (want != SLUBD__RESPONSE__BODY__NOT_SET && !r->stats) {
+		fprintf(stderr, "slubctl: %s: slubd answered with an empty reply\n", cmd->name);
+		slubd__response__free_unpacked(r, NULL);
+		return EXIT_UNREACHABLE;
+	}
+	*out = r;
+	return 0;
+}
+
+/* "64.0 MiB" */
+static const char *human(uint64_t n, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)n;
+	unsigned u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+/* ---- stats ---- */
+
+static Slubd__StatsReply *get_stats(const struct command *cmd, struct ctl_conn *c,
+				    const char *name, Slubd__Response **resp, int *rc)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__StatsRequest sr = SLUBD__STATS_REQUEST__INIT;
+
+	sr.name = (char *)name;
+	req.body_case = SLUBD__REQUEST__BODY_STATS;
+	req.stats = &sr;
+	*rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY_STATS, resp, false);
+	return *rc ? NULL : (*resp)->stats;
+}
+
+
+/* the caches in the order shown: pools first, then the arena's own caches */
+static Slubd__CacheStats **ordered_caches(const Slubd__StatsReply *st)
+{
+	Slubd__CacheStats **v = calloc(st->n_caches + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v) {
+		fprintf(stderr, "slubctl: out of memory\n");
+		exit(EXIT_NEGATIVE);
+	}
+	for (int sys = 0; sys <= 1; sys++)
+		for (size_t i = 0; i < st->n_caches; i++)
+			if ((st->caches[i]->has_system && st->caches[i]->system) == sys)
+				v[n++] = st->caches[i];
+	return v;
+}
+
+enum { COL_NAME, COL_ACTIVE_OBJS, COL_NUM_OBJS, COL_OBJSIZE, COL_OBJPERSLAB,
+       COL_PAGESPERSLAB, COL_ACTIVE_SLABS, COL_NUM_SLABS, COL_ALLOC_FAST,
+       COL_ALLOC_SLOW, COL_FREE_FAST, COL_FREE_SLOW, NR_COLS };
+
+static const char *const col_title[NR_COLS] = {
+	"name", "active_objs", "num_objs", "objsize", "objperslab", "pagesperslab",
+	"active_slabs", "num_slabs", "alloc_fastpath", "alloc_slowpath",
+	"free_fastpath", "free_slowpath",
+};
+
+static uint64_t col_value(const Slubd__CacheStats *cs, int col)
+{
+	switch (col) {
+	case COL_ACTIVE_OBJS: return cs->active_objs;
+	case COL_NUM_OBJS: return cs->num_objs;
+	case COL_OBJSIZE: return cs->size;	/* as the kernel's: the slot, metadata included */
+	case COL_OBJPERSLAB: return cs->objs_per_slab;
+	case COL_PAGESPERSLAB: return cs->pages_per_slab;
+	case COL_ACTIVE_SLABS: return cs->active_slabs;
+	case COL_NUM_SLABS: return cs->num_slabs;
+	case COL_ALLOC_FAST: return cs->alloc_fastpath;
+	case COL_ALLOC_SLOW: return cs->alloc_slowpath;
+	case COL_FREE_FAST: return cs->free_fastpath;
+	case COL_FREE_SLOW: return cs->free_slowpath;
+	default: return 0;
+	}
+}
+
+static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
+{
+	int width[NR_COLS];
+	char h1[32], h2[32];
+
+	printf("arena size:    %" PRIu64 " (%s)\n", st->arena_size, human(st->arena_size, h1, sizeof(h1)));
+	printf("arena used:    %" PRIu64 " (%s, %.1f%%)\n", st->arena_used,
+	       human(st->arena_used, h2, sizeof(h2)),
+	       st->arena_size ? 100.0 * (double)st->arena_used / (double)st->arena_size : 0.0);
+	printf("arena backing: %s\n", st->backing ? st->backing : "?");
+	printf("arena base:    0x%" PRIx64 "\n", st->map_base);
+	if (st->has_clients)
+		printf("clients:       %" PRIu32 "\n", st->clients);
+	putchar('\n');
+
+	for (int c = 0; c < NR_COLS; c++)
+		width[c] = (int)strlen(col_title[c]);
+	for (size_t i = 0; v[i]; i++) {
+		int n = (int)strlen(v[i]->name);
+
+		if (n > width[COL_NAME])
+			width[COL_NAME] = n;
+		for (int c = 1; c < NR_COLS; c++) {
+			n = snprintf(h1, sizeof(h1), "%" PRIu64, col_value(v[i], c));
+			if (n > width[c])
+				width[c] = n;
+		}
+	}
+	printf("%-*s", width[COL_NAME], col_title[COL_NAME]);
+	for (int c = 1; c < NR_COLS; c++)
+		printf(" %*s", width[c], col_title[c]);
+	putchar('\n');
+	for (size_t i = 0; v[i]; i++) {
+		printf("%-*s", width[COL_NAME], v[i]->name);
+		for (int c = 1; c < NR_COLS; c++)
+			printf(" %*" PRIu64, width[c], col_value(v[i], c));
+		putchar('\n');
+	}
+	for (size_t i = 0; v[i]; i++)
+		if (v[i]->has_errors && v[i]->errors)
+			printf("\n%s: %" PRIu64 " error%s reported against this cache "
+			       "(slubctl validate %s)\n", v[i]->name, v[i]->errors,
+			       v[i]->errors == 1 ? "" : "s", v[i]->name);
+}
+
+/* a JSON string even of bytes that are not UTF-8 (those become '?') */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s ? s : "");
+	char *copy;
+
+	if (j || !s)
+		return j;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+#define JI(v) ((json_int_t)(v))
+
+static json_t *stats_json(const Slubd__StatsReply *st, Slubd__CacheStats **v)
+{
+	json_t *root, *arena, *caches;
+	char base[32];
+
+	snprintf(base, sizeof(base), "0x%" PRIx64, st->map_base);
+	arena = json_pack("{s:I, s:I, s:o, s:s}",
+			  "size", JI(st->arena_size), "used", JI(st->arena_used),
+			  "backing", json_text(st->backing), "base", base);
+	if (!arena)
+		return NULL;
+	if (st->has_clients && json_object_set_new(arena, "clients", json_integer(st->clients))) {
+		json_decref(arena);
+		return NULL;
+	}
+	caches = json_array();
+	root = json_pack("{s:o, s:o}", "arena", arena, "caches", caches);
+	if (!root)
+		return NULL;	/* "o" steals both references, even on failure */
+	for (size_t i = 0; v[i]; i++) {
+		const Slubd__CacheStats *cs = v[i];
+		json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i,"
+				      " s:I, s:I, s:I, s:I}",
+				      "name", json_text(cs->name),
+				      "object_size", JI(cs->object_size),
+				      "size", JI(cs->size),
+				      "objs_per_slab", JI(cs->objs_per_slab),
+				      "pages_per_slab", JI(cs->pages_per_slab),
+				      "active_objs", JI(cs->active_objs),
+				      "num_objs", JI(cs->num_objs),
+				      "active_slabs", JI(cs->active_slabs),
+				      "num_slabs", JI(cs->num_slabs),
+				      "refcount", (int)cs->refcount,
+				      "alloc_fastpath", JI(cs->alloc_fastpath),
+				      "alloc_slowpath", JI(cs->alloc_slowpath),
+				      "free_fastpath", JI(cs->free_fastpath),
+				      "free_slowpath", JI(cs->free_slowpath));
+		int bad = !o;
+
+		if (o && cs->has_align)
+			bad |= json_object_set_new(o, "align", json_integer(JI(cs->align)));
+		if (o && cs->has_flags)
+			bad |= json_object_set_new(o, "flags", json_integer(JI(cs->flags)));
+		if (o && cs->has_errors)
+			bad |= json_object_set_new(o, "errors", json_integer(JI(cs->errors)));
+		if (o)
+			bad |= json_object_set_new(o, "system",
+						   json_boolean(cs->has_system && cs->system));
+		if (bad || json_array_append_new(caches, o)) {
+			if (!bad)
+				o = NULL;	/* append_new freed it */
+			json_decref(o);
+			json_decref(root);
+			return NULL;
+		}
+	}
+	return root;
+}
+
+static int run_stats(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	Slubd__Response *resp;
+	Slubd__StatsReply *st;
+	Slubd__CacheStats **v;
+	int rc;
+
+	st = get_stats(cmd, c, a->npos ? a->pos[0] : NULL, &resp, &rc);
+	if (!st)
+		return rc;
+	v = ordered_caches(st);
+	if (a->json) {
+		json_t *root = stats_json(st, v);
+
+		if (!root) {
+			fprintf(stderr, "slubctl: stats: cannot build the JSON document (out of memory)\n");
+			rc = EXIT_NEGATIVE;
+		} else {
+			if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0)
+				putchar('\n');
+			json_decref(root);
+		}
+	} else {
+		print_table(st, v);
+	}
+	free(v);
+	slubd__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+/* ---- create, destroy ---- */
+
+static int run_create(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+	Slubd__Response *resp;
+	int rc;
+
+	cr.name = (char *)a->pos[0];
+	cr.size = a->size;
+	cr.has_align = a->has_align;
+	cr.align = a->align;
+	cr.has_flags = a->has_flags;
+	cr.flags = a->flags;
+	cr.has_keep = 1;		/* the reference is slubd's: the pool outlives slubctl */
+	cr.keep = 1;
+	req.body_case = SLUBD__REQUEST__BODY_CREATE;
+	req.create = &cr;
+	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY_CREATE, &resp, false);
+	if (rc)
+		return rc;
+	printf("%s pool %s (object size %" PRIu64 "), descriptor at offset 0x%" PRIx64 "\n",
+	       resp->create->has_created && resp->create->created ? "created" : "opened existing",
+	       a->pos[0], a->size, resp->create->offset);
+	slubd__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+static int run_destroy(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__DestroyRequest dr = SLUBD__DESTROY_REQUEST__INIT;
+	Slubd__Response *resp;
+	Slubd__DestroyReply *d;
+	int rc;
+
+	dr.name = (char *)a->pos[0];
+	dr.has_force = 1;		/* every reference goes (creator's uid or root) */
+	dr.force = 1;
+	req.body_case = SLUBD__REQUEST__BODY_DESTROY;
+	req.destroy = &dr;
+	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY_DESTROY, &resp, false);
+	if (rc)
+		return rc;
+	d = resp->destroy;
+	if (d->has_removed && d->removed) {
+		printf("removed pool %s\n", a->pos[0]);
+	} else {
+		/* the answer is no error: exit 0, and say what keeps it */
+		if (d->has_refcount && d->refcount > 0)
+			printf("pool %s not removed: %" PRId32 " reference%s remain%s\n", a->pos[0],
+			       d->refcount, d->refcount == 1 ? "" : "s", d->refcount == 1 ? "s" : "");
+		else
+			printf("pool %s not removed: it still holds objects (no references remain)\n",
+			       a->pos[0]);
+	}
+	slubd__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+/* ---- shrink ---- */
+
+static int run_shrink(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__ShrinkRequest sr = SLUBD__SHRINK_REQUEST__INIT;
+	Slubd__Response *resp, *before_resp = NULL, *after_resp = NULL;
+	Slubd__StatsReply *before, *after = NULL;
+	const char *name = a->npos ? a->pos[0] : NULL;
+	int rc, src;
+
+	/* the arena's use before and after; a failed stats is only a missing figure */
+	{
+		/* quiet: the shrink's own answer says what is wrong */
+		Slubd__Request q = SLUBD__REQUEST__INIT;
+		Slubd__StatsRequest qs = SLUBD__STATS_REQUEST__INIT;
+		char err[512];
+
+		qs.name = (char *)name;
+		q.body_case = SLUBD__REQUEST__BODY_STATS;
+		q.stats = &qs;
+		src = ctl_call(c, &q, &before_resp, NULL, err, sizeof(err));
+		if (src) {
+			fprintf(stderr, "slubctl: %s: %s\n", cmd->name, err);
+			return EXIT_UNREACHABLE;
+		}
+		if ((before_resp->has_err && before_resp->err) ||
+		    before_resp->body_case != SLUBD__RESPONSE__BODY_STATS || !before_resp->stats) {
+			slubd__response__free_unpacked(before_resp, NULL);
+			before_resp = NULL;
+		}
+	}
+	before = before_resp ? before_resp->stats : NULL;
+
+	sr.name = (char *)name;
+	req.body_case = SLUBD__REQUEST__BODY_SHRINK;
+	req.shrink = &sr;
+	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY__NOT_SET, &resp, false);
+	if (rc)
+		goto out;
+	slubd__response__free_unpacked(resp, NULL);
+
+	if (before)
+		after = get_stats(cmd, c, name, &after_resp, &src);
+	if (name)
+		printf("shrunk %s", name);
+	else
+		printf("shrunk every cache");
+	if (before && after) {
+		char h1[32], h2[32];
+		uint64_t sb = 0, sa = 0;
+
+		for (size_t i = 0; i < before->n_caches; i++)
+			sb += before->caches[i]->num_slabs;
+		for (size_t i = 0; i < after->n_caches; i++)
+			sa += after->caches[i]->num_slabs;
+		printf(": slabs %" PRIu64 " -> %" PRIu64 ", arena used %s -> %s", sb, sa,
+		       human(before->arena_used, h1, sizeof(h1)), human(after->arena_used, h2, sizeof(h2)));
+	}
+	putchar('\n');
+out:
+	if (before_resp)
+		slubd__response__free_unpacked(before_resp, NULL);
+	if (after_resp)
+		slubd__response__free_unpacked(after_resp, NULL);
+	return rc;
+}
+
+/* ---- validate ---- */
+
+static void print_validate(const Slubd__ValidateReply *v, FILE *f)
+{
+	fprintf(f, "caches:    %" PRIu64 "\n", v->caches);
+	fprintf(f, "slabs:     %" PRIu64 "\n", v->slabs);
+	fprintf(f, "objects:   %" PRIu64 "\n", v->objects);
+	fprintf(f, "allocated: %" PRIu64 "\n", v->allocated);
+	fprintf(f, "free:      %" PRIu64 "\n", v->free);
+	fprintf(f, "errors:    %" PRIu64 "\n", v->errors);
+	if (v->first_error && *v->first_error)
+		fprintf(f, "first_error: %s\n", v->first_error);
+}
+
+static int run_validate(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__ValidateRequest vr = SLUBD__VALIDATE_REQUEST__INIT;
+	Slubd__Response *resp;
+	int rc;
+
+	vr.name = (char *)(a->npos ? a->pos[0] : NULL);
+	req.body_case = SLUBD__REQUEST__BODY_VALIDATE;
+	req.validate = &vr;
+	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY_VALIDATE, &resp, true);
+	if (!resp)
+		return rc;
+	/* an error answer that carries the report too: print it, exit 1 */
+	print_validate(resp->validate, stdout);
+	if (rc == 0 && (resp->validate->errors || (resp->validate->first_error &&
+						   *resp->validate->first_error))) {
+		fflush(stdout);		/* the report first, then the verdict */
+		fprintf(stderr, "slubctl: validate: %s%s: %" PRIu64 " error%s found\n",
+			a->npos ? "" : "the arena", a->npos ? a->pos[0] : "", resp->validate->errors,
+			resp->validate->errors == 1 ? "" : "s");
+		rc = EXIT_NEGATIVE;
+	}
+	slubd__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+/* ---- the commands and their arguments ---- */
+
+static const struct option stats_opts[] = {
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option create_opts[] = {
+	{ "align",	required_argument,	NULL, OPT_ALIGN },
+	{ "flags",	required_argument,	NULL, OPT_FLAGS },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option plain_opts[] = {
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct command commands[] = {
+	{ "stats", "stats [NAME] [--json]", 0, 1, { NULL }, stats_opts, run_stats },
+	{ "create", "create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]", 2, 2,
+	  { "NAME", "SIZE" }, create_opts, run_create },
+	{ "destroy", "destroy NAME", 1, 1, { "NAME" }, plain_opts, run_destroy },
+	{ "shrink", "shrink [NAME]", 0, 1, { NULL }, plain_opts, run_shrink },
+	{ "validate", "validate [NAME]", 0, 1, { NULL }, plain_opts, run_validate },
+};
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/*
+ * parse_command - the arguments after the command word: options in any
+ * order among the positionals ("-" mode of getopt: positionals come back in
+ * order as option 1, whatever POSIXLY_CORRECT says).  0, or an exit code.
+ */
+static int parse_command(const struct command *cmd, int argc, char **argv, struct args *a)
+{
+	char prog[64];
+	char **av = calloc((size_t)argc + 1, sizeof(*av));
+	int opt, rc = 0;
+
+	if (!av) {
+		fprintf(stderr, "slubctl: out of memory\n");
+		return EXIT_NEGATIVE;
+	}
+	/* getopt's own messages then read "slubctl stats: unrecognized option '--x'" */
+	snprintf(prog, sizeof(prog), "slubctl %s", cmd->name);
+	av[0] = prog;
+	for (int i = 1; i < argc; i++)
+		av[i] = argv[i];
+	optind = 0;		/* glibc: start afresh */
+	opterr = 1;
+	while ((opt = getopt_long(argc, av, "-s:h", cmd->longopts, NULL)) != -1) {
+		switch (opt) {
+		case 1:
+			if (a->npos >= cmd->max_pos) {
+				rc = usage_error(cmd, "unexpected argument '%s'", optarg);
+				goto out;
+			}
+			a->pos[a->npos++] = optarg;
+			break;
+		case 's':
+			a->socket = optarg;
+			break;
+		case 'h':
+			full_usage(stdout);
+			rc = -1;	/* done, exit 0 */
+			goto out;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case OPT_ALIGN:
+			if (parse_size(optarg, &a->align)) {
+				rc = usage_error(cmd, "--align: bad number '%s'", optarg);
+				goto out;
+			}
+			a->has_align = true;
+			break;
+		case OPT_FLAGS:
+			rc = parse_flags(cmd, optarg, &a->flags);
+			if (rc)
+				goto out;
+			a->has_flags = true;
+			break;
+		default:	/* '?': getopt said what */
+			rc = usage_error(cmd, NULL);
+			goto out;
+		}
+	}
+	for (; optind < argc; optind++) {	/* after "--" */
+		if (a->npos >= cmd->max_pos) {
+			rc = usage_error(cmd, "unexpected argument '%s'", av[optind]);
+			goto out;
+		}
+		a->pos[a->npos++] = av[optind];
+	}
+	if (a->npos < cmd->min_pos) {
+		rc = usage_error(cmd, "missing %s", cmd->missing[a->npos]);
+		goto out;
+	}
+	/* every positional but create's SIZE is a cache name */
+	for (int i = 0; i < a->npos; i++) {
+		if (cmd->run == run_create && i == 1)
+			continue;
+		rc = check_name(cmd, a->pos[i]);
+		if (rc)
+			goto out;
+	}
+	if (cmd->run == run_create && parse_size(a->pos[1], &a->size)) {
+		rc = usage_error(cmd, "bad SIZE '%s' (bytes, or a number with K, M or G)", a->pos[1]);
+		goto out;
+	}
+out:
+	free(av);
+	return rc;
+}
+
+static const struct option global_opts[] = {
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	const struct command *cmd = NULL;
+	struct ctl_conn c;
+	char err[512];
+	const char *word;
+	int opt, rc;
+
+	/* the options before the command word: stop at the first non-option */
+	argv[0] = (char *)"slubctl";	/* getopt's messages begin with it */
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "+s:h", global_opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			a.socket = optarg;
+			break;
+		case 'h':
+			full_usage(stdout);
+			return 0;
+		default:
+			return usage_error(NULL, NULL);
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "slubctl: no command given\n");
+		return usage_error(NULL, NULL);
+	}
+	word = argv[optind];
+	if (!strcmp(word, "help")) {
+		full_usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < NR_COMMANDS; i++)
+		if (!strcmp(word, commands[i].name))
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "slubctl: unknown command '%s'\n", word);
+		return usage_error(NULL, NULL);
+	}
+	rc = parse_command(cmd, argc - optind, argv + optind, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+
+	if (!a.socket)
+		a.socket = ctl_default_socket(socket_buf, sizeof(socket_buf));
+	if (!*a.socket)
+		return usage_error(cmd, "an empty socket path");
+	rc = ctl_connect(&c, a.socket, "slubctl", err, sizeof(err));
+	if (rc) {
+		/* ctl_connect names the path when connect() fails, not when Hello is refused */
+		if (strstr(err, a.socket))
+			fprintf(stderr, "slubctl: %s\n", err);
+		else
+			fprintf(stderr, "slubctl: slubd at %s: %s\n", a.socket, err);
+		if (rc == -ENOENT || rc == -ECONNREFUSED)
+			fprintf(stderr, "slubctl: is slubd running? (-s SOCKET or $SLUBD_SOCKET name "
+				"its socket)\n");
+		return EXIT_UNREACHABLE;
+	}
+	rc = cmd->run(cmd, &a, &c);
+	ctl_close(&c);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "slubctl: cannot write the output: %s\n", strerror(errno));
+		if (!rc)
+			rc = EXIT_NEGATIVE;
+	}
+	return rc;
+}
