@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,24 @@ void slub_detach(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* what slubd would refuse with EINVAL (slub.h), checked before asking */
+static bool args_ok(const char *name, size_t size, size_t align, unsigned long flags)
+{
+	size_t len;
+
+	if (!name)
+		return false;
+	len = strnlen(name, SLUB_NAME_MAX + 1);
+	if (len == 0 || len > SLUB_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-",
+			    name[i]))
+			return false;
+	return size >= 1 && size <= SLUB_MAX_OBJECT_SIZE && !(align & (align - 1)) &&
+	       align <= 4096 && !(flags & ~SLAB_USER_FLAGS);
+}
+
 struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
 				     unsigned long flags, void (*ctor)(void *))
 {
@@ -160,8 +179,8 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align
 	struct kmem_cache *s = NULL;
 	int rc;
 
-	if (!name) {
-		errno = EINVAL;
+	if (!args_ok(name, size, align, flags)) {
+		errno = EINVAL;	/* nothing bad goes on the wire */
 		return NULL;
 	}
 	cr.name = (char *)name;

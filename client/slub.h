@@ -79,7 +79,8 @@ SLUB_API void slub_detach(void);
  *
  * Return: the cache, or NULL with errno: EINVAL (a bad argument), EEXIST
  * (the name exists with another geometry), ENOMEM, ENOTCONN (not
- * attached, or slubd unreachable), EACCES (policy forbids).
+ * attached, or slubd unreachable), EACCES (policy forbids), ENOSPC (slubd's
+ * limit on pools, [limits] max_caches, is reached).
  */
 SLUB_API struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
 					      unsigned long flags, void (*ctor)(void *));

@@ -4,7 +4,7 @@
  *
  *   [arena]   size = 256M          hugepages = auto|on|off
  *   [access]  socket_mode = 0660   allow_uids = 1000 1001   allow_gids = 100
- *   [limits]  max_clients = 256    max_refs = 1024
+ *   [limits]  max_clients = 256    max_refs = 1024    max_caches = 1000
  */
 #include <errno.h>
 #include <ini.h>
@@ -23,6 +23,7 @@ void config_defaults(struct config *c)
 	c->socket_mode = 0660;
 	c->max_clients = SLUBD_MAX_CLIENTS;
 	c->max_refs = SLUBD_MAX_REFS;
+	c->max_caches = SLUBD_MAX_POOLS;
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -113,6 +114,11 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		if (!rc && (n < 1 || n > 65536))
 			rc = -EINVAL;
 		c->max_clients = (unsigned int)n;
+	} else if (!strcmp(section, "limits") && !strcmp(key, "max_caches")) {
+		rc = parse_size(value, &n);
+		if (!rc && (n < 1 || n > SLUBD_MAX_POOLS))
+			rc = -EINVAL;
+		c->max_caches = (unsigned int)n;
 	} else if (!strcmp(section, "limits") && !strcmp(key, "max_refs")) {
 		rc = parse_size(value, &n);
 		if (!rc && (n < 1 || n > 1u << 20))

@@ -148,6 +148,20 @@ static const char *create_error(int rc)
 	}
 }
 
+static int count_one(struct kmem_cache *k, void *arg)
+{
+	*(unsigned int *)arg += !slab_cache_is_system(k);
+	return 0;
+}
+
+static unsigned int count_pools(struct server *s)
+{
+	unsigned int n = 0;
+
+	slab_for_each_cache(s->arena, count_one, &n);
+	return n;
+}
+
 static void do_create(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
 		      Slubd__Response *resp, struct dispatch_scratch *x)
 {
@@ -155,6 +169,11 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	bool created;
 	int rc;
 
+	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= s->cfg.max_caches) {
+		fail(resp, x, ENOSPC, "create %.40s: slubd serves %u pools already (max_caches)",
+		     r->name, s->cfg.max_caches);
+		return;
+	}
 	rc = slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
 			     r->has_flags ? r->flags : 0, r->has_has_ctor && r->has_ctor, c->uid, &k,
 			     &created);

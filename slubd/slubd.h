@@ -27,6 +27,7 @@ struct config {
 	unsigned int nr_allow_gids;
 	unsigned int max_clients;
 	unsigned int max_refs;		/* pool references per connection */
+	unsigned int max_caches;	/* pools (not counting the arena's own caches) */
 	char config_file[256];
 };
 

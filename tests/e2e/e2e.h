@@ -1,0 +1,190 @@
+/*
+ * e2e.h - helpers of the end-to-end tests in tests/e2e/: a real slubd on a
+ * private socket, cases isolated in forked children under a timeout, child
+ * processes, raw protocol connections, stats and validate, running programs.
+ *
+ * Every E2E_CASE runs in a forked child of the test program (its own process
+ * group, killed by SIGALRM after E2E_CASE_TIMEOUT_S seconds, $E2E_TIMEOUT
+ * overrides), so that each case starts with a library that never attached and
+ * a hang fails instead of blocking.  The daemons a case starts are recorded in
+ * shared memory: whatever happens to the case, the test program kills what is
+ * left of it (the whole process group, and the daemons), shows the daemon's
+ * log when the case failed, and removes the private directory.
+ *
+ * Binaries: $SLUBD, $SLUBCTL, $EXAMPLES; when unset, the build directory two
+ * levels above the test binary (build/tests/e2e/t_x -> build/slubd).  A
+ * binary that does not exist fails the case loudly; it is never a skip.
+ */
+#ifndef TESTS_E2E_E2E_H
+#define TESTS_E2E_E2E_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "harness.h"
+#include "ctl.h"
+#include "frame.h"
+
+#define E2E_CASE_TIMEOUT_S	60	/* a case still running then is killed */
+#define E2E_START_TIMEOUT_MS	10000	/* slubd must serve within this */
+#define E2E_STOP_TIMEOUT_MS	5000	/* and exit within this after SIGTERM */
+#define E2E_MAX_DAEMONS		4	/* at once, per case */
+
+struct e2e_slubd {
+	pid_t pid;		/* 0: not running (stopped, or found dead) */
+	char dir[128];		/* the private directory (mkdtemp) */
+	char sock[160];		/* dir/slubd.sock */
+	char log[160];		/* dir/slubd.log: the daemon's stdout and stderr */
+	char conf[160];		/* dir/slubd.conf, when a config was given */
+};
+
+struct e2e_opts {
+	const char *config;	/* ini text for --config; NULL: no config file */
+	const char *arena_size;	/* --arena-size; NULL: "64M"; "": none (the config's) */
+	int open_dir;		/* make the directory 0711, for peers of other uids */
+};
+
+/* ---- cases ---------------------------------------------------------------- */
+
+void e2e_run_case(void (*body)(void));
+
+/* E2E_CASE(name) { body } - a case whose body runs in a forked child */
+#define E2E_CASE(name) \
+	static void name##_body(void); \
+	static void name(void) { e2e_run_case(name##_body); } \
+	static void name##_body(void)
+
+/* ---- binaries ----------------------------------------------------------- */
+
+/* $env if set, else <dir of the test binary>/../../<rel> */
+const char *e2e_bin(const char *env, const char *rel);
+/* the same, with a failed check naming the path when it is not executable */
+const char *e2e_need_bin(const char *env, const char *rel);
+
+/* ---- the daemon -------------------------------------------------------- */
+
+/*
+ * e2e_start - start slubd --foreground --socket DIR/slubd.sock --arena-size
+ * 64M --hugepages off [--config DIR/slubd.conf] and wait until it prints
+ * "ready" and its socket answers a Hello.  NULL with a failed check (and the
+ * daemon's log shown) on any failure.
+ */
+struct e2e_slubd *e2e_start(const struct e2e_opts *o);
+/* 1 if slubd still runs; else 0 with a failed check, how it ended and its log */
+int e2e_alive(struct e2e_slubd *d, const char *when);
+/* check that it is alive, SIGTERM it, check that it exits 0 within 5 s */
+void e2e_stop(struct e2e_slubd *d);
+/* print the last lines of the daemon's log, indented */
+void e2e_show_log(const struct e2e_slubd *d, int lines);
+
+/* ---- processes --------------------------------------------------------- */
+
+/* fork; the child runs fn(arg) with fresh check state and exits 1 if a check failed */
+pid_t e2e_fork(void (*fn)(void *arg), void *arg);
+/* wait for a child of e2e_fork; 1 if it exited 0, else 0 with a failed check */
+int e2e_wait(pid_t pid, const char *what);
+/* zeroed memory shared with the children forked after it (MAP_SHARED) */
+void *e2e_shared(size_t size);
+void e2e_sleep_ms(int ms);
+uint64_t e2e_now_ms(void);
+/* xorshift64*: deterministic pseudo-random numbers */
+uint64_t e2e_rand(uint64_t *state);
+
+/*
+ * e2e_spawn - run argv[0] with stdout and stderr into a pipe; *out_fd is the
+ * read end.  -1 with a failed check if it cannot start.
+ */
+pid_t e2e_spawn(char *const argv[], int *out_fd);
+/* read fd until EOF or timeout, appending to *buf (malloc'd, NUL-terminated); 0 on EOF */
+int e2e_read_all(int fd, char **buf, size_t *len, int timeout_ms);
+/* read fd until *buf contains needle; 0 found, -1 EOF or timeout */
+int e2e_read_until(int fd, char **buf, size_t *len, const char *needle, int timeout_ms);
+/* wait for pid up to timeout_ms (then SIGKILL); the wait status, or -1 when it had to be killed */
+int e2e_waitpid_timeout(pid_t pid, int timeout_ms);
+/* e2e_spawn + e2e_read_all + wait: the exit code (or -1 with a failed check); *out malloc'd */
+int e2e_run(char *const argv[], char **out, int timeout_ms);
+/* a wait status in words: "exit 1", "signal 11 (Segmentation fault)" */
+const char *e2e_status_str(int status, char *buf, size_t len);
+
+/* ---- the control protocol, raw ------------------------------------------ */
+
+/* a plain connected socket, nothing sent yet; -1 with a failed check */
+int e2e_raw_connect(const char *sock);
+/* write everything (MSG_NOSIGNAL); 0 or -errno */
+int e2e_send(int fd, const void *p, size_t n);
+/* one framed request (its id is left as set) */
+int e2e_send_req(int fd, Slubd__Request *r);
+/*
+ * e2e_recv - one response within timeout_ms: 1 (*resp set; free it with
+ * slubd__response__free_unpacked), 0 the peer closed (EOF or reset) before
+ * a frame began, -EPIPE closed mid-frame, -ETIMEDOUT, -EBADMSG a frame that
+ * is no Response.
+ * A descriptor passed with it is stored in *fd_out when fd_out is given
+ * (else closed).
+ */
+int e2e_recv(int fd, int timeout_ms, Slubd__Response **resp, int *fd_out);
+/*
+ * e2e_expect_closed - slubd must close fd within timeout_ms; responses that
+ * come first must be errors.  A failed check (with what) otherwise.
+ * Returns 1 when closed.
+ */
+int e2e_expect_closed(int fd, int timeout_ms, const char *what);
+
+/* ---- stats and validate, each over a fresh control connection ------------ */
+
+struct e2e_cache {
+	char name[64];
+	uint64_t object_size, size, active_objs, num_objs, active_slabs, num_slabs;
+	int32_t refcount;
+	uint64_t alloc_fastpath, alloc_slowpath, free_fastpath, free_slowpath;
+	uint64_t errors;
+	int system;
+};
+
+struct e2e_arena {
+	uint64_t size, used, base;
+	char backing[16];
+	uint32_t clients;
+	int has_clients;
+};
+
+/*
+ * e2e_cache_stats - the cache called name in an all-caches Stats reply:
+ * 1 listed (*out filled, if out), 0 not listed, -1 the request failed
+ * (a failed check).  arena: filled when not NULL.
+ */
+int e2e_cache_stats(const char *sock, const char *name, struct e2e_cache *out,
+		    struct e2e_arena *arena);
+/* poll until the cache is listed (want 1) or not (want 0); the last answer */
+int e2e_wait_listed(const char *sock, const char *name, int want, int timeout_ms,
+		    struct e2e_cache *out);
+/* poll until the cache is listed with that refcount; 1 when it was */
+int e2e_wait_refcount(const char *sock, const char *name, int32_t refcount, int timeout_ms,
+		      struct e2e_cache *out);
+
+struct e2e_validate {
+	int err;		/* the response's err (0: consistent) */
+	uint64_t caches, slabs, objects, allocated, free, errors;
+	char first_error[200];
+};
+/* Validate one cache (name) or all (NULL): 0 answered (see v->err), -1 the call failed */
+int e2e_validate(const char *sock, const char *name, struct e2e_validate *v);
+
+/*
+ * e2e_slubctl - run $SLUBCTL -s SOCK args... (NULL-terminated); returns its
+ * exit code (-1 with a failed check if it did not exit normally); *out gets
+ * its stdout and stderr when out is not NULL.
+ */
+int e2e_slubctl(const struct e2e_slubd *d, char **out, ...) __attribute__((sentinel));
+
+/*
+ * Minimal JSON reading, enough for slubctl --json: the number under key
+ * field in the object that has "name": name (name NULL: the object that is
+ * the value of key obj, e.g. "arena").  0 found, -1 not.
+ */
+int e2e_json_cache_num(const char *json, const char *name, const char *field, uint64_t *v);
+int e2e_json_obj_num(const char *json, const char *obj, const char *field, uint64_t *v);
+int e2e_json_obj_str(const char *json, const char *obj, const char *field, char *buf, size_t len);
+
+#endif
