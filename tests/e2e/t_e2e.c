@@ -1987,6 +1987,71 @@ E2E_CASE(config_max_caches)
 	e2e_stop(d);
 }
 
+/* ---- constructors: each process's own, on the slabs it makes ---------------- */
+
+#define CT_SIZE 96
+
+static void ctor_a(void *p)
+{
+	memset(p, 0xa1, CT_SIZE);
+}
+
+/* a second process with its own (equivalent) ctor: makes slabs of its own */
+static void ctor_child(void *arg)
+{
+	const char *sock = arg;
+	struct kmem_cache *s;
+	uint8_t *o[400];
+	int bad = 0;
+
+	/* attach on its own: let go of the inherited mapping (the parent keeps its own) */
+	slub_detach();
+	REQUIRE(slub_attach(sock) == 0);
+	s = kmem_cache_create("e2e.ctor2", CT_SIZE, 0, 0, ctor_a);
+	REQUIRE(s != NULL);
+	/* more objects than the parent left free: some slabs are made here */
+	for (int i = 0; i < 400; i++) {
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		REQUIRE(o[i] != NULL);
+		for (int j = 0; j < CT_SIZE; j++)
+			bad += o[i][j] != 0xa1;
+	}
+	CHECKF(bad == 0, "child: %d bytes of constructed objects were not the ctor's", bad);
+	for (int i = 0; i < 400; i++)
+		kmem_cache_free(s, o[i]);
+	kmem_cache_destroy(s);
+	slub_detach();
+}
+
+E2E_CASE(ctor_per_process)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	struct kmem_cache *s;
+	uint8_t *o[100];
+	int bad = 0;
+
+	REQUIRE(d != NULL);
+	REQUIRE(slub_attach(d->sock) == 0);
+	s = kmem_cache_create("e2e.ctor2", CT_SIZE, 0, 0, ctor_a);
+	REQUIRE(s != NULL);
+	for (int i = 0; i < 100; i++) {
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		REQUIRE(o[i] != NULL);
+		for (int j = 0; j < CT_SIZE; j++)
+			bad += o[i][j] != 0xa1;
+	}
+	CHECKF(bad == 0, "parent: %d bytes of constructed objects were not the ctor's", bad);
+	/* without a ctor, the same name is another geometry */
+	errno = 0;
+	CHECK(kmem_cache_create("e2e.ctor2", CT_SIZE, 0, 0, NULL) == NULL && errno == EEXIST);
+	REQUIRE(e2e_wait(e2e_fork(ctor_child, (void *)d->sock), "the ctor child"));
+	for (int i = 0; i < 100; i++)
+		kmem_cache_free(s, o[i]);
+	kmem_cache_destroy(s);
+	slub_detach();
+	e2e_stop(d);
+}
+
 /* ---- slubd's command line ------------------------------------------------------------------ */
 
 E2E_CASE(command_line)
@@ -2059,4 +2124,5 @@ E2E_CASE(command_line)
 
 T_MAIN(T_CASE(shared_pool), T_CASE(create_errors), T_CASE(access_refused), T_CASE(fork_child),
        T_CASE(garbage), T_CASE(destroy_lifetime), T_CASE(validate_corrupt), T_CASE(config_limits),
-       T_CASE(config_file), T_CASE(config_max_caches), T_CASE(command_line))
+       T_CASE(config_file), T_CASE(config_max_caches), T_CASE(command_line),
+       T_CASE(ctor_per_process))
