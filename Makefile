@@ -34,12 +34,13 @@ ifneq ($(SANITIZER)$(DEBUG),)
 BUILD := build/variant$(if $(SANITIZER),-$(subst $(comma),-,$(SANITIZER)))$(if $(DEBUG),-debug)
 endif
 
-PKG_LIBS := libevent libprotobuf-c jansson inih
+PKG_LIBS := libevent libprotobuf-c jansson inih libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 LIBEVENT := $(shell pkg-config --libs libevent 2>/dev/null || echo -levent)
 PROTOBUF := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
 JANSSON  := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 INIH     := $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+SYSTEMD  := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(CFLAGS_SAN) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(CFLAGS_SAN)
@@ -121,7 +122,7 @@ $(BUILD)/libslub.so: $(PIC_OBJ)
 	ln -sf libslub.so.0 $@
 
 $(BUILD)/slubd: $(SLUBD_OBJ) $(PROTO_OBJ) $(CTL_OBJ) $(BUILD)/libshm.a
-	$(CC) $(LDFLAGS) $^ $(LIBEVENT) $(PROTOBUF) $(INIH) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(LIBEVENT) $(PROTOBUF) $(INIH) $(SYSTEMD) $(LDLIBS) -o $@
 
 $(BUILD)/slubctl: $(BUILD)/client/slubctl.o $(CTL_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) $^ $(JANSSON) $(PROTOBUF) $(LDLIBS) -o $@

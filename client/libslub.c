@@ -12,8 +12,12 @@
  *             inherited, so the child's pools work at once.
  *
  * Pool references are held by the control connection: slubd drops them all
- * when it closes, whatever the process did.  A reconnected connection (a
- * forked child, a restarted slubd) starts with none.
+ * when it closes, whatever the process did.  g_held lists the references
+ * this process took (under g_lock); a new connection (in a forked child, or
+ * after slubd restarted) takes them again before anything else, so that the
+ * pools a process uses stay referenced whatever happened to the daemon.  A
+ * control call that finds the connection broken reconnects and tries once
+ * more.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +37,44 @@ static struct ctl_conn g_ctl = { .fd = -1 };
 static char g_path[108];
 static uint64_t g_arena_id;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+struct held {
+	aoff_t off;		/* the pool's descriptor */
+	uint32_t count;		/* references this process took */
+};
+static struct held *g_held;
+static unsigned int g_nr_held;
+
+static struct held *held_find(aoff_t off)
+{
+	for (unsigned int i = 0; i < g_nr_held; i++)
+		if (g_held[i].off == off)
+			return &g_held[i];
+	return NULL;
+}
+
+static void held_add(aoff_t off)
+{
+	struct held *h = held_find(off), *n;
+
+	if (h) {
+		h->count++;
+		return;
+	}
+	n = realloc(g_held, (g_nr_held + 1) * sizeof(*n));
+	if (!n)
+		return;		/* only the re-take after a restart is lost */
+	g_held = n;
+	g_held[g_nr_held++] = (struct held){ off, 1 };
+}
+
+static void held_drop(aoff_t off)
+{
+	struct held *h = held_find(off);
+
+	if (h && --h->count == 0)
+		*h = g_held[--g_nr_held];
+}
 
 static void atfork_prepare(void) { pthread_mutex_lock(&g_lock); }
 static void atfork_parent(void) { pthread_mutex_unlock(&g_lock); }
@@ -85,6 +127,62 @@ static int connect_attach(const char *path, int *fd, Slubd__Response **resp)
 	return rc;
 }
 
+/* g_lock held: ask slubd to open (create) pool s; 0 or -errno */
+static int send_create(const char *name, size_t size, size_t align, unsigned long flags,
+		       bool has_ctor, aoff_t *off)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+	Slubd__Response *resp;
+	int rc;
+
+	cr.name = (char *)name;
+	cr.size = size;
+	cr.has_align = 1;
+	cr.align = align;
+	cr.has_flags = 1;
+	cr.flags = flags;
+	cr.has_has_ctor = 1;
+	cr.has_ctor = has_ctor;
+	req.body_case = SLUBD__REQUEST__BODY_CREATE;
+	req.create = &cr;
+	rc = call(&req, &resp, NULL);
+	if (rc)
+		return rc;
+	if (resp->err)
+		rc = -resp->err;
+	else if (resp->body_case != SLUBD__RESPONSE__BODY_CREATE)
+		rc = -EPROTO;
+	else
+		*off = resp->create->offset;
+	slubd__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+/* g_lock held, a new connection: take this process's references again */
+static void retake_references(void)
+{
+	for (unsigned int i = 0; i < g_nr_held;) {
+		struct kmem_cache *s = slab_cache_at(g_arena, g_held[i].off);
+		char name[SLUB_NAME_MAX + 1];
+		size_t size, align;
+		unsigned long flags;
+		bool has_ctor;
+		aoff_t off = 0;
+
+		if (!s) {	/* the pool went while no daemon held our reference */
+			g_held[i] = g_held[--g_nr_held];
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s", slab_cache_name(s));
+		slab_cache_geometry(s, &size, &align, &flags, &has_ctor);
+		for (uint32_t n = 0; n < g_held[i].count; n++)
+			if (send_create(name, size, align, flags, has_ctor, &off) || off != g_held[i].off)
+				break;
+		i++;
+	}
+}
+
 /* g_lock held: a live control connection to the same arena, or -errno */
 static int ensure_connected(void)
 {
@@ -104,7 +202,15 @@ static int ensure_connected(void)
 	slubd__response__free_unpacked(resp, NULL);
 	if (rc)
 		ctl_close(&g_ctl);
+	else
+		retake_references();
 	return rc;
+}
+
+/* a failure of the connection itself (not an answer): worth one reconnect */
+static bool connection_lost(int rc)
+{
+	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
 }
 
 int slub_attach(const char *socket_path)
@@ -146,6 +252,9 @@ void slub_detach(void)
 {
 	pthread_mutex_lock(&g_lock);
 	ctl_close(&g_ctl);	/* slubd drops this connection's references */
+	free(g_held);
+	g_held = NULL;
+	g_nr_held = 0;
 	if (g_arena)
 		arena_close(g_arena);
 	g_arena = NULL;
@@ -173,40 +282,30 @@ static bool args_ok(const char *name, size_t size, size_t align, unsigned long f
 struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
 				     unsigned long flags, void (*ctor)(void *))
 {
-	Slubd__Request req = SLUBD__REQUEST__INIT;
-	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
-	Slubd__Response *resp;
 	struct kmem_cache *s = NULL;
+	aoff_t off = 0;
 	int rc;
 
 	if (!args_ok(name, size, align, flags)) {
 		errno = EINVAL;	/* nothing bad goes on the wire */
 		return NULL;
 	}
-	cr.name = (char *)name;
-	cr.size = size;
-	cr.has_align = 1;
-	cr.align = align;
-	cr.has_flags = 1;
-	cr.flags = flags;
-	cr.has_has_ctor = 1;
-	cr.has_ctor = ctor != NULL;
-	req.body_case = SLUBD__REQUEST__BODY_CREATE;
-	req.create = &cr;
-
 	pthread_mutex_lock(&g_lock);
-	rc = ensure_connected();
-	if (!rc)
-		rc = call(&req, &resp, NULL);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = ensure_connected();
+		if (!rc)
+			rc = send_create(name, size, align, flags, ctor != NULL, &off);
+		if (!connection_lost(rc) || !g_arena)
+			break;
+	}
 	if (!rc) {
-		if (resp->err)
-			rc = -resp->err;
-		else if (resp->body_case != SLUBD__RESPONSE__BODY_CREATE ||
-			 !(s = slab_cache_at(g_arena, resp->create->offset)))
-			rc = -EPROTO;
-		else
+		s = slab_cache_at(g_arena, off);
+		if (s) {
 			slab_cache_set_ctor(g_arena, s, ctor);
-		slubd__response__free_unpacked(resp, NULL);
+			held_add(off);
+		} else {
+			rc = -EPROTO;
+		}
 	}
 	pthread_mutex_unlock(&g_lock);
 	if (rc) {
@@ -226,14 +325,25 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	if (!s)
 		return;
 	pthread_mutex_lock(&g_lock);
-	if (g_arena && slab_cache_at(g_arena, arena_offset(g_arena, s)) == s &&
-	    ensure_connected() == 0) {
+	if (g_arena && slab_cache_at(g_arena, arena_offset(g_arena, s)) == s) {
+		aoff_t off = arena_offset(g_arena, s);
+
 		snprintf(name, sizeof(name), "%s", slab_cache_name(s));
 		dr.name = name;
 		req.body_case = SLUBD__REQUEST__BODY_DESTROY;
 		req.destroy = &dr;
-		if (call(&req, &resp, NULL) == 0)
-			slubd__response__free_unpacked(resp, NULL);
+		/* forget it first: a reconnect below must not take it again */
+		held_drop(off);
+		for (int attempt = 0; attempt < 2; attempt++) {
+			int rc = ensure_connected();
+
+			if (!rc)
+				rc = call(&req, &resp, NULL);
+			if (!rc)
+				slubd__response__free_unpacked(resp, NULL);
+			if (!connection_lost(rc))
+				break;
+		}
 	}
 	pthread_mutex_unlock(&g_lock);
 }

@@ -262,7 +262,8 @@ struct kmem_cache {
 	uint32_t nr_nodes;
 	uint32_t track_off;		/* SLAB_STORE_USER records, from object start */
 	uint32_t owner_uid;		/* who made the pool (policy: who may destroy it) */
-	uint32_t pad2;
+	uint32_t kept;			/* of refcount, the references slubd itself holds
+					 * (slab_mutex): all that survive a daemon restart */
 	char name[SLUB_NAME_MAX + 1];
 	/* line 2 */
 	struct olist list;		/* slab_caches (slab_mutex) */

@@ -147,10 +147,25 @@ void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(voi
 struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off);
 int32_t slab_cache_refcount(struct arena *a, struct kmem_cache *s);
 uint32_t slab_cache_owner(const struct kmem_cache *s);
+/* slab_cache_keep - count one reference (taken by slab_cache_open) as held by
+ * the daemon itself (+1), or stop counting one (-1) before dropping it */
+void slab_cache_keep(struct arena *a, struct kmem_cache *s, int delta);
+uint32_t slab_cache_kept(struct arena *a, struct kmem_cache *s);
+/*
+ * slab_adopt - a daemon takes over an arena whose previous daemon is gone:
+ * every pool's references held by that daemon's connections went with it,
+ * so each refcount becomes the pool's kept count.  Returns the number of
+ * pools.  The processes still attached take their references again when they
+ * reconnect.
+ */
+int slab_adopt(struct arena *a);
 bool slab_cache_is_system(const struct kmem_cache *s);
 struct kmem_cache *slab_cache_find(struct arena *a, const char *name);
 const char *slab_cache_name(const struct kmem_cache *s);
 unsigned int slab_cache_size(const struct kmem_cache *s);	/* object_size */
+/* what slab_cache_open needs to open s again: size, align, flags, ctor or not */
+void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align,
+			 unsigned long *flags, bool *has_ctor);
 
 void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp);
 void slab_free(struct arena *a, struct kmem_cache *s, void *obj);

@@ -581,6 +581,42 @@ uint32_t slab_cache_owner(const struct kmem_cache *s)
 	return s->owner_uid;
 }
 
+void slab_cache_keep(struct arena *a, struct kmem_cache *s, int delta)
+{
+	slab_mutex_lock(a);
+	if (delta > 0 || s->kept > 0)
+		s->kept += (uint32_t)delta;
+	slab_mutex_unlock(a);
+}
+
+uint32_t slab_cache_kept(struct arena *a, struct kmem_cache *s)
+{
+	uint32_t k;
+
+	slab_mutex_lock(a);
+	k = s->kept;
+	slab_mutex_unlock(a);
+	return k;
+}
+
+int slab_adopt(struct arena *a)
+{
+	struct olist *it = &a->hdr->slab_caches;
+	int pools = 0;
+
+	slab_mutex_lock(a);
+	while ((it = olist_next(a, &a->hdr->slab_caches, it))) {
+		struct kmem_cache *s = cache_of_list(a, it);
+
+		if (!s || (s->state & CACHE_SYSTEM))
+			continue;
+		s->refcount = (int32_t)s->kept;
+		pools++;
+	}
+	slab_mutex_unlock(a);
+	return pools;
+}
+
 bool slab_cache_is_system(const struct kmem_cache *s)
 {
 	return s->state & CACHE_SYSTEM;
@@ -651,6 +687,15 @@ const char *slab_cache_name(const struct kmem_cache *s)
 unsigned int slab_cache_size(const struct kmem_cache *s)
 {
 	return s->object_size;
+}
+
+void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align,
+			 unsigned long *flags, bool *has_ctor)
+{
+	*size = s->object_size;
+	*align = s->align;	/* calc_align() of it is itself */
+	*flags = s->flags;
+	*has_ctor = s->has_ctor;
 }
 
 int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *arg), void *arg)

@@ -2,12 +2,14 @@
  * config.c - slubd's settings: embedded defaults, then the config file
  * (INI, read with inih), then the command line.
  *
- *   [arena]   size = 256M          hugepages = auto|on|off
- *   [access]  socket_mode = 0660   allow_uids = 1000 1001   allow_gids = 100
+ *   [arena]   size = 256M          hugepages = auto|on|off   file = /run/slubd/slubd.arena
+ *   [access]  socket_mode = 0660   allow_uids = 1000 alice  allow_gids = 100 slubd
  *   [limits]  max_clients = 256    max_refs = 1024    max_caches = 1000
  */
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,8 @@ int parse_huge(const char *s, enum arena_huge *out)
 	return 0;
 }
 
-static int parse_ids(const char *v, unsigned int *ids, unsigned int *n)
+/* numbers, or user (group) names looked up now */
+static int parse_ids(const char *v, unsigned int *ids, unsigned int *n, bool groups)
 {
 	char buf[1024], *save = NULL, *tok;
 
@@ -74,8 +77,16 @@ static int parse_ids(const char *v, unsigned int *ids, unsigned int *n)
 		char *end;
 		unsigned long id = strtoul(tok, &end, 10);
 
-		if (*end || *n >= MAX_ALLOW)
+		if (*n >= MAX_ALLOW)
 			return -EINVAL;
+		if (*end) {
+			struct passwd *pw = groups ? NULL : getpwnam(tok);
+			struct group *gr = groups ? getgrnam(tok) : NULL;
+
+			if (!pw && !gr)
+				return -ENOENT;
+			id = pw ? pw->pw_uid : gr->gr_gid;
+		}
 		ids[(*n)++] = (unsigned int)id;
 	}
 	return 0;
@@ -97,7 +108,10 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 
 	if (!strcmp(section, "arena") && !strcmp(key, "size"))
 		rc = parse_size(value, &c->arena_size);
-	else if (!strcmp(section, "arena") && !strcmp(key, "hugepages"))
+	else if (!strcmp(section, "arena") && !strcmp(key, "file")) {
+		rc = *value == '/' && strlen(value) < sizeof(c->arena_file) ? 0 : -EINVAL;
+		snprintf(c->arena_file, sizeof(c->arena_file), "%s", value);
+	} else if (!strcmp(section, "arena") && !strcmp(key, "hugepages"))
 		rc = parse_huge(value, &c->huge);
 	else if (!strcmp(section, "access") && !strcmp(key, "socket_mode")) {
 		char *end;
@@ -106,9 +120,9 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		rc = *end || m > 0777 ? -EINVAL : 0;
 		c->socket_mode = (unsigned int)m;
 	} else if (!strcmp(section, "access") && !strcmp(key, "allow_uids"))
-		rc = parse_ids(value, (unsigned int *)c->allow_uids, &c->nr_allow_uids);
+		rc = parse_ids(value, (unsigned int *)c->allow_uids, &c->nr_allow_uids, false);
 	else if (!strcmp(section, "access") && !strcmp(key, "allow_gids"))
-		rc = parse_ids(value, (unsigned int *)c->allow_gids, &c->nr_allow_gids);
+		rc = parse_ids(value, (unsigned int *)c->allow_gids, &c->nr_allow_gids, true);
 	else if (!strcmp(section, "limits") && !strcmp(key, "max_clients")) {
 		rc = parse_size(value, &n);
 		if (!rc && (n < 1 || n > 65536))
@@ -130,7 +144,8 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		return 0;
 	}
 	if (rc && !x->rc) {
-		snprintf(x->err, x->errlen, "bad value for [%s] %s: %s", section, key, value);
+		snprintf(x->err, x->errlen, "bad value for [%s] %s: %s%s", section, key, value,
+			 rc == -ENOENT ? " (no such user or group)" : "");
 		x->rc = rc;
 	}
 	return rc ? 0 : 1;

@@ -183,6 +183,8 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	}
 	rc = ref_add(r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
 		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs);
+	if (!rc && r->has_keep && r->keep)
+		slab_cache_keep(s->arena, k, 1);	/* survives a restart of slubd */
 	if (rc) {
 		slab_cache_destroy(s->arena, k);
 		fail(resp, x, -rc, "create %.40s: this connection holds %u pool references "
@@ -237,8 +239,11 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 			struct conn_ref *orf = ref_find(holder, off);
 
 			if (orf) {
-				for (uint32_t n = 0; n < orf->count; n++)
+				for (uint32_t n = 0; n < orf->count; n++) {
+					if (holder == &s->keeper)
+						slab_cache_keep(s->arena, k, -1);
 					slab_cache_destroy(s->arena, k);
+				}
 				ref_remove(holder, orf);
 			}
 			if (!o)

@@ -25,10 +25,14 @@ static void usage(FILE *f)
 "  -H, --hugepages MODE      auto: 2 MiB huge pages when enough are reserved, else\n"
 "                            normal shared memory; on: huge pages or fail; off: never\n"
 "                            (default auto)\n"
+"  -A, --arena-file PATH     the arena's backing file; a new slubd adopts the arena\n"
+"                            it finds there, with its pools (default: slubd.arena\n"
+"                            next to the socket; for huge pages, on a hugetlbfs mount)\n"
 "  -f, --foreground          stay in the foreground (default: go to the background\n"
 "                            once serving)\n"
 "  -c, --config FILE         read settings from FILE (INI):\n"
-"                              [arena]  size = 256M, hugepages = auto|on|off\n"
+"                              [arena]  size = 256M, hugepages = auto|on|off,\n"
+"                                       file = /run/slubd/slubd.arena\n"
 "                              [access] socket_mode = 0660, allow_uids = 1000 1001,\n"
 "                                       allow_gids = 100\n"
 "                              [limits] max_clients = 256, max_refs = 1024,\n"
@@ -38,7 +42,9 @@ static void usage(FILE *f)
 "\n"
 "Who may attach: root, slubd's own user, and the uids and gids the config allows;\n"
 "the socket's mode decides who may connect at all.  Logs go to stderr.\n"
-"Signals: SIGTERM/SIGINT stop, SIGHUP reads the config file's access and limits again.\n");
+"Signals: SIGTERM/SIGINT stop (the arena and its pools stay for the next slubd),\n"
+"SIGHUP reads the config file's access and limits again.  Under systemd the\n"
+"listening socket may come from slubd.socket, and slubd reports with sd_notify.\n");
 }
 
 /* fork into the background once the socket serves; the parent exits 0 then */
@@ -68,6 +74,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "arena-size", required_argument, NULL, 'a' },
 		{ "hugepages", required_argument, NULL, 'H' },
+		{ "arena-file", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -75,16 +82,18 @@ int main(int argc, char **argv)
 	};
 	struct server srv;
 	const char *socket_opt = NULL, *size_opt = NULL, *huge_opt = NULL, *config_opt = NULL;
+	const char *file_opt = NULL;
 	char err[512];
 	int opt, rc, ready_fd = -1;
 
 	memset(&srv, 0, sizeof(srv));
 	config_defaults(&srv.cfg);
-	while ((opt = getopt_long(argc, argv, "s:a:H:fc:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': socket_opt = optarg; break;
 		case 'a': size_opt = optarg; break;
 		case 'H': huge_opt = optarg; break;
+		case 'A': file_opt = optarg; break;
 		case 'f': srv.cfg.foreground = true; break;
 		case 'c': config_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -108,6 +117,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);
 		return 2;
 	}
+	if (file_opt)
+		snprintf(srv.cfg.arena_file, sizeof(srv.cfg.arena_file), "%s", file_opt);
 	if (socket_opt)
 		snprintf(srv.cfg.socket, sizeof(srv.cfg.socket), "%s", socket_opt);
 	else

@@ -16,14 +16,24 @@
  * are repaired by whoever takes them next).  It runs apart from the event
  * loop so that a client stopped while holding an arena lock stalls only the
  * scrub, never the control socket.
+ *
+ * The arena outlives the daemon: it lives in a file (next to the socket by
+ * default, or on a hugetlbfs mount for huge pages), a new slubd adopts it
+ * with its pools, and a stopping slubd drops no pool reference: the
+ * processes still attached keep allocating while no daemon runs, and take
+ * their references again when they reconnect.  Under systemd the listening
+ * socket may come from the socket unit (sd_listen_fds), and the state goes
+ * to the service manager with sd_notify.
  */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <systemd/sd-daemon.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,26 +60,40 @@ void log_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-bool policy_allows(const struct config *c, uid_t uid, gid_t gid)
+bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
+		   unsigned int nr_groups)
 {
 	if (uid == 0 || uid == geteuid())
 		return true;
 	for (unsigned int i = 0; i < c->nr_allow_uids; i++)
 		if (c->allow_uids[i] == uid)
 			return true;
-	for (unsigned int i = 0; i < c->nr_allow_gids; i++)
+	for (unsigned int i = 0; i < c->nr_allow_gids; i++) {
 		if (c->allow_gids[i] == gid)
 			return true;
+		for (unsigned int g = 0; g < nr_groups; g++)
+			if (c->allow_gids[i] == groups[g])
+				return true;
+	}
 	return false;
+}
+
+void server_status(struct server *s)
+{
+	sd_notifyf(0, "STATUS=serving %u clients; arena %llu MiB %s, %llu MiB used",
+		   s->nr_conns, (unsigned long long)(arena_size(s->arena) >> 20),
+		   arena_backing_name(s->arena),
+		   (unsigned long long)(arena_used_bytes(s->arena) >> 20));
 }
 
 /* ---- connections ---------------------------------------------------------- */
 
-static void conn_free(struct conn *c)
+static void conn_free(struct conn *c, bool drop_refs)
 {
 	struct server *s = c->srv;
 
-	conn_drop_refs(s, c);
+	if (drop_refs)
+		conn_drop_refs(s, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -80,7 +104,10 @@ static void conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	free(c->refs);
 	free(c);
-	server_schedule_scrub(s);
+	if (drop_refs) {
+		server_schedule_scrub(s);
+		server_status(s);
+	}
 }
 
 static void conn_close(struct conn *c, const char *why)
@@ -88,7 +115,7 @@ static void conn_close(struct conn *c, const char *why)
 	if (why)
 		log_msg("client pid %d uid %u%s%s: %s", (int)c->pid, (unsigned)c->uid,
 			c->who[0] ? " " : "", c->who, why);
-	conn_free(c);
+	conn_free(c, true);
 }
 
 /* start closing: flush what is queued, then free (write_cb) */
@@ -285,7 +312,16 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
-	c->allowed = policy_allows(&s->cfg, cred.uid, cred.gid);
+	{
+		gid_t g[16];
+		socklen_t glen = sizeof(g);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) == 0) {
+			c->nr_groups = glen / sizeof(gid_t);
+			memcpy(c->groups, g, c->nr_groups * sizeof(gid_t));
+		}
+	}
+	c->allowed = policy_allows(&s->cfg, cred.uid, cred.gid, c->groups, c->nr_groups);
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -295,6 +331,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (SLUBD_FRAME_HDR + SLUBD_MAX_REQUEST));
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	server_status(s);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)
@@ -415,6 +452,25 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 	int fd, rc;
 	mode_t old;
 
+	rc = sd_listen_fds(1);
+	if (rc > 0) {
+		/* socket activation: the unit owns the path, its owner and its mode */
+		socklen_t slen = sizeof(sa);
+
+		fd = SD_LISTEN_FDS_START;
+		if (rc != 1 || sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			snprintf(err, errlen, "systemd passed %d sockets: slubd takes one listening "
+				 "UNIX stream socket", rc);
+			return -EINVAL;
+		}
+		if (getsockname(fd, (struct sockaddr *)&sa, &slen) == 0 && sa.sun_path[0])
+			snprintf(s->cfg.socket, sizeof(s->cfg.socket), "%s", sa.sun_path);
+		evutil_make_socket_nonblocking(fd);
+		evutil_make_socket_closeonexec(fd);
+		s->socket_from_systemd = true;
+		log_msg("listening socket from systemd: %s", s->cfg.socket);
+		goto listen;
+	}
 	if (strlen(s->cfg.socket) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", s->cfg.socket);
 		return -ENAMETOOLONG;
@@ -446,6 +502,7 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 		close(fd);
 		return rc;
 	}
+listen:
 	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (!s->listener) {
 		close(fd);
@@ -456,27 +513,144 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
-int server_init(struct server *s, char *err, size_t errlen)
+/* the first hugetlbfs mount, for an arena of huge pages that outlives slubd */
+static bool hugetlbfs_mount(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	char dev[256], dir[160], type[64];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fscanf(f, "%255s %159s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "hugetlbfs") && access(dir, W_OK) == 0) {
+			snprintf(out, len, "%s", dir);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* the default arena file: next to the socket */
+static void default_arena_path(struct server *s, char *out, size_t len)
+{
+	const char *slash = strrchr(s->cfg.socket, '/');
+	int dirlen = slash ? (int)(slash - s->cfg.socket) : 1;
+
+	snprintf(out, len, "%.*s/slubd.arena", dirlen, slash ? s->cfg.socket : ".");
+}
+
+/* take over the arena a previous slubd left, with its pools */
+static int adopt_arena(struct server *s, const char *path, char *err, size_t errlen)
+{
+	char msg[256];
+	int fd = open(path, O_RDWR | O_CLOEXEC), rc, pools;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the arena file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	rc = arena_open(fd, &s->arena, msg, sizeof(msg));
+	close(fd);
+	if (rc) {
+		snprintf(err, errlen, "arena file %s: %s; move it away to start a new arena", path,
+			 msg);
+		return rc;
+	}
+	pools = slab_adopt(s->arena);
+	log_msg("adopted the arena in %s: %s, %d pools", path, msg, pools);
+	if (arena_size(s->arena) != s->cfg.arena_size)
+		log_msg("the arena has %llu MiB; the configured size (%llu MiB) applies to a new arena",
+			(unsigned long long)(arena_size(s->arena) >> 20),
+			(unsigned long long)(s->cfg.arena_size >> 20));
+	return 0;
+}
+
+static int kept_one(struct kmem_cache *k, void *arg)
+{
+	struct server *s = arg;
+	uint32_t kept = slab_cache_is_system(k) ? 0 : slab_cache_kept(s->arena, k);
+
+	if (kept) {
+		struct conn_ref *n = realloc(s->keeper.refs, (s->keeper.nr_refs + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->keeper.refs = n;
+		n[s->keeper.nr_refs++] = (struct conn_ref){ arena_offset(s->arena, k), kept };
+	}
+	return 0;
+}
+
+/*
+ * open_arena - adopt the arena file if there is one, else make it: on the
+ * given file; else, for huge pages, on a hugetlbfs mount (or in a memfd
+ * that lives only as long as slubd and its clients); else next to the socket.
+ */
+static int open_arena(struct server *s, char *err, size_t errlen)
 {
 	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
-	char msg[256];
+	char path[sizeof(s->arena_path)], mnt[200], msg[256];
+	int rc;
+
+	if (s->cfg.arena_file[0])
+		snprintf(path, sizeof(path), "%s", s->cfg.arena_file);
+	else if (s->cfg.huge != ARENA_HUGE_OFF && hugetlbfs_mount(mnt, sizeof(mnt)))
+		snprintf(path, sizeof(path), "%s/slubd-%u.arena", mnt, (unsigned)geteuid());
+	else
+		default_arena_path(s, path, sizeof(path));
+	if (access(path, F_OK) == 0) {
+		rc = adopt_arena(s, path, err, errlen);
+		if (rc == 0) {
+			snprintf(s->arena_path, sizeof(s->arena_path), "%s", path);
+			rc = slab_for_each_cache(s->arena, kept_one, s);
+		}
+		return rc;
+	}
+	o.path = path;
+	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
+	if (rc && !s->cfg.arena_file[0] && s->cfg.huge != ARENA_HUGE_OFF) {
+		/* no huge page file: huge pages in a memfd, or none (auto) */
+		o.path = NULL;
+		rc = arena_create(&o, &s->arena, msg, sizeof(msg));
+		if (rc == 0 && arena_backing(s->arena) != ARENA_BACKING_HUGETLB) {
+			arena_close(s->arena);
+			s->arena = NULL;
+			default_arena_path(s, path, sizeof(path));
+			o.path = path;
+			rc = arena_create(&o, &s->arena, msg, sizeof(msg));
+		} else if (rc == 0) {
+			path[0] = 0;
+			log_msg("huge pages in a memfd: the arena lives as long as slubd or a client "
+				"(mount hugetlbfs, or set [arena] file, for an arena that outlives it)");
+		}
+	}
+	if (rc) {
+		snprintf(err, errlen, "cannot create the arena: %s", msg);
+		return rc;
+	}
+	snprintf(s->arena_path, sizeof(s->arena_path), "%s", o.path ? path : "");
+	log_msg("%s%s%s", msg, o.path ? ", in " : "", o.path ? path : "");
+	return 0;
+}
+
+int server_init(struct server *s, char *err, size_t errlen)
+{
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&s->scrub_lock, NULL);
 	pthread_cond_init(&s->scrub_cond, NULL);
-	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
-	if (rc) {
-		snprintf(err, errlen, "cannot create the arena: %s", msg);
-		return rc;
-	}
-	log_msg("%s", msg);
 	s->base = event_base_new();
 	if (!s->base) {
 		snprintf(err, errlen, "event_base_new failed");
 		return -ENOMEM;
 	}
+	/* the socket first: it names the default arena file's directory */
 	rc = listen_socket(s, err, errlen);
+	if (rc)
+		return rc;
+	rc = open_arena(s, err, errlen);
 	if (rc)
 		return rc;
 	s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
@@ -500,9 +674,17 @@ int server_init(struct server *s, char *err, size_t errlen)
 
 int server_run(struct server *s)
 {
-	log_msg("ready: serving %s (protocol %u, socket mode %04o, arena %llu MiB %s)",
-		s->cfg.socket, SLUBD_PROTOCOL_VERSION, s->cfg.socket_mode,
+	struct slab_scrub_result r;
+
+	/* a previous slubd, or its clients, may have died in the middle of things */
+	if (slab_scrub(s->arena, &r) == 0 && (r.orphans || r.transit_blocks))
+		log_msg("recovered at start: %llu orphaned slabs, %llu page blocks",
+			(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks);
+	log_msg("ready: serving %s (protocol %u, %s, arena %llu MiB %s)", s->cfg.socket,
+		SLUBD_PROTOCOL_VERSION, s->socket_from_systemd ? "socket from systemd" : "own socket",
 		(unsigned long long)(arena_size(s->arena) >> 20), arena_backing_name(s->arena));
+	sd_notify(0, "READY=1");
+	server_status(s);
 	return event_base_dispatch(s->base) < 0 ? -EIO : 0;
 }
 
@@ -516,14 +698,15 @@ void server_fini(struct server *s)
 		pthread_join(s->scrubber, NULL);
 		s->scrubber_started = false;
 	}
+	sd_notify(0, "STOPPING=1");
+	/* the pools outlive slubd: no reference is dropped (see the top) */
 	while (s->conns)
-		conn_free(s->conns);
-	if (s->arena)
-		conn_drop_refs(s, &s->keeper);
+		conn_free(s->conns, false);
 	free(s->keeper.refs);
 	if (s->listener) {
 		evconnlistener_free(s->listener);
-		unlink(s->cfg.socket);
+		if (!s->socket_from_systemd)
+			unlink(s->cfg.socket);
 	}
 	if (s->sig_term)
 		event_free(s->sig_term);

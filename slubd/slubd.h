@@ -28,6 +28,7 @@ struct config {
 	unsigned int max_clients;
 	unsigned int max_refs;		/* pool references per connection */
 	unsigned int max_caches;	/* pools (not counting the arena's own caches) */
+	char arena_file[256];		/* the arena's backing file; "" for the default */
 	char config_file[256];
 };
 
@@ -56,6 +57,8 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	bool allowed;			/* the policy lets this peer attach */
+	gid_t groups[16];		/* SO_PEERGROUPS: its supplementary groups */
+	unsigned int nr_groups;
 	struct conn_ref *refs;
 	unsigned int nr_refs;
 	uint64_t requests;
@@ -74,6 +77,8 @@ struct server {
 	struct conn keeper;		/* holds the references of kept pools (slubctl create) */
 	unsigned int nr_conns;
 	bool scrub_pending;		/* the timer is armed */
+	bool socket_from_systemd;	/* socket activation: systemd owns the path */
+	char arena_path[320];		/* where the arena lives ("" for a memfd) */
 	/*
 	 * The scrubber thread: slab_scrub() takes arena locks, and a client that
 	 * is stopped (not dead) while holding one would otherwise stall the
@@ -92,7 +97,9 @@ int server_init(struct server *s, char *err, size_t errlen);
 int server_run(struct server *s);
 void server_fini(struct server *s);
 void server_schedule_scrub(struct server *s);
-bool policy_allows(const struct config *c, uid_t uid, gid_t gid);
+bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
+		   unsigned int nr_groups);
+void server_status(struct server *s);	/* sd_notify STATUS= */
 
 /*
  * dispatch.c - answer one decoded request.  Fills resp (its body points
