@@ -140,7 +140,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARN_OBJ) $(BUILD)/libshm.a
 test: deps
 	@$(MAKE) --no-print-directory all
 	@SLUBD=$(CURDIR)/$(BUILD)/slubd SLUBCTL=$(CURDIR)/$(BUILD)/slubctl \
-		EXAMPLES=$(CURDIR)/$(BUILD)/examples tests/run.sh $(TEST_BIN) $(E2E_BIN)
+		EXAMPLES=$(CURDIR)/$(BUILD)/examples tests/run.sh $(TEST_BIN) $(E2E_BIN) \
+		$(wildcard tests/systemd/t_*.sh)
 
 # build and start slubd in the foreground with its embedded defaults
 run: deps
@@ -156,6 +157,10 @@ bench: deps
 PREFIX  ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/slubd
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include
@@ -167,6 +172,21 @@ install: all
 	install -m 0644 client/slub.h $(DESTDIR)$(PREFIX)/include/slub.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client/slub.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/slub.pc
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/slubd $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|^ExecStart=/usr/sbin/slubd |ExecStart=$(PREFIX)/sbin/slubd |' \
+		-e 's|/etc/slubd/slubd.conf|$(SYSCONFDIR)/slubd/slubd.conf|' \
+		systemd/slubd.service > $(DESTDIR)$(UNITDIR)/slubd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/slubd.service
+	install -m 0644 systemd/slubd.socket $(DESTDIR)$(UNITDIR)/slubd.socket
+	install -m 0644 systemd/slubd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/slubd.conf
+	# reserving huge pages at boot is the host's choice: copy it to /etc/sysctl.d
+	install -m 0644 systemd/slubd-hugepages.conf $(DESTDIR)$(DOCDIR)/90-slubd-hugepages.conf
+	# an edited config is the admin's: never overwritten
+	test -e $(DESTDIR)$(SYSCONFDIR)/slubd/slubd.conf || \
+		install -m 0644 etc/slubd.conf $(DESTDIR)$(SYSCONFDIR)/slubd/slubd.conf
+	install -m 0644 man/slubd.8 man/slubctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/slub.3 $(DESTDIR)$(MANDIR)/man3/
 
 # aarch64 must keep compiling (its 16-byte CAS is the compiler's 128-bit atomics)
 AARCH64_CC ?= aarch64-linux-gnu-gcc

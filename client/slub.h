@@ -80,7 +80,9 @@ SLUB_API void slub_detach(void);
  * Return: the cache, or NULL with errno: EINVAL (a bad argument), EEXIST
  * (the name exists with another geometry), ENOMEM, ENOTCONN (not
  * attached, or slubd unreachable), EACCES (policy forbids), ENOSPC (slubd's
- * limit on pools, [limits] max_caches, is reached).
+ * limit on pools, [limits] max_caches, is reached), EMFILE (this process
+ * holds [limits] max_refs references already), ESTALE (slubd came back with
+ * another arena than the one this process has mapped).
  */
 SLUB_API struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
 					      unsigned long flags, void (*ctor)(void *));

@@ -7,7 +7,7 @@
 #   scripts/deps.sh --cross  the aarch64 cross compiler (make cross-aarch64)
 set -euo pipefail
 pkgs=(make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev
-      libjansson-dev libinih-dev libsystemd-dev systemd)
+      libjansson-dev libinih-dev libsystemd-dev systemd mandoc man-db)
 [ "${1:-}" = "--bench" ] && pkgs+=(valgrind)
 [ "${1:-}" = "--cross" ] && pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 

@@ -313,15 +313,20 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	{
-		gid_t g[16];
-		socklen_t glen = sizeof(g);
+		/* the peer's supplementary groups (NGROUPS_MAX is 65536: ask for the size) */
+		gid_t small[64], *g = small;
+		socklen_t glen = sizeof(small);
+		unsigned int ng = 0;
 
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) == 0) {
-			c->nr_groups = glen / sizeof(gid_t);
-			memcpy(c->groups, g, c->nr_groups * sizeof(gid_t));
-		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) && errno == ERANGE &&
+		    (g = malloc(glen)) && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen))
+			glen = 0;
+		if (g)
+			ng = glen / sizeof(gid_t);
+		c->allowed = policy_allows(&s->cfg, cred.uid, cred.gid, g ? g : small, g ? ng : 0);
+		if (g != small)
+			free(g);
 	}
-	c->allowed = policy_allows(&s->cfg, cred.uid, cred.gid, c->groups, c->nr_groups);
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -416,7 +421,10 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		s->cfg.nr_allow_gids = c.nr_allow_gids;
 		s->cfg.max_clients = c.max_clients;
 		s->cfg.max_refs = c.max_refs;
-		if (c.socket_mode != s->cfg.socket_mode && chmod(s->cfg.socket, c.socket_mode) == 0)
+		s->cfg.max_caches = c.max_caches;
+		/* a socket from systemd has the unit's mode: not ours to change */
+		if (!s->socket_from_systemd && c.socket_mode != s->cfg.socket_mode &&
+		    chmod(s->cfg.socket, c.socket_mode) == 0)
 			s->cfg.socket_mode = c.socket_mode;
 		log_msg("SIGHUP: %s read again: access and limits applied; the arena's size and "
 			"huge pages apply at the next start", s->cfg.config_file);

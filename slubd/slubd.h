@@ -56,9 +56,7 @@ struct conn {
 	pid_t pid;			/* SO_PEERCRED, at connect */
 	uid_t uid;
 	gid_t gid;
-	bool allowed;			/* the policy lets this peer attach */
-	gid_t groups[16];		/* SO_PEERGROUPS: its supplementary groups */
-	unsigned int nr_groups;
+	bool allowed;			/* the policy lets this peer attach (at connect) */
 	struct conn_ref *refs;
 	unsigned int nr_refs;
 	uint64_t requests;

@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # the case_* functions are called by name
+# t_units.sh - checks of slubd's system-service packaging: the systemd units,
+# the sysusers.d file, the sysctl.d snippet, the config file and the man pages.
+#
+# Each case prints one line, as the C tests do (tests/harness.h):
+#     ok NAME  |  FAIL NAME  |  skip NAME: WHY
+# with what went wrong indented above a FAIL.  Exit 1 if any case failed.
+#
+#   units_verify      systemd-analyze verify of slubd.socket and slubd.service
+#                     (ExecStart= pointed at the built slubd, User= and Group=
+#                     at root when the slubd user does not exist here, and
+#                     Documentation= checked against man/): fails on a non-zero
+#                     exit or on any line about the units
+#   units_security    systemd-analyze security --offline: exposure at most 1.0
+#   units_commented   every directive of both units has a comment line right
+#                     above it (STYLE.md 17), and none has a trailing "# ...",
+#                     which systemd would take as part of the value
+#   sysusers_parse    systemd-sysusers --dry-run of slubd.sysusers, against an
+#                     empty root: parses, and declares the user and group slubd
+#   sysctl_snippet    slubd-hugepages.conf sets only keys that exist here
+#   conf_defaults     etc/slubd.conf with every commented-out key uncommented
+#                     (each at its documented default) is accepted by slubd,
+#                     which then serves (private socket and arena file)
+#   socket_activation slubd started by systemd-socket-activate takes the passed
+#                     socket and answers slubctl on it
+#   man_lint          mandoc -T lint and man's own warnings on man/*.[38]
+#
+# Environment: SLUBD (default <repo>/build/slubd), SLUBCTL (default
+# <repo>/build/slubctl).  Arguments: case names to run (default: all).
+# Runs in a few seconds; needs no running systemd (no systemctl).
+set -u
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+slubd=${SLUBD:-$root/build/slubd}
+slubctl=${SLUBCTL:-$root/build/slubctl}
+units="$root/systemd"
+failed=0
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/t_units.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ---- the harness ------------------------------------------------------------
+
+# a case function prints its details indented and returns 0 (ok), 1 (FAIL)
+# or 2 (skip, the reason in $why)
+why=""
+run_case() {
+	local name=$1 rc
+	why=""
+	"case_$name"
+	rc=$?
+	case $rc in
+	0) echo "ok $name" ;;
+	2) echo "skip $name: $why" ;;
+	*) echo "FAIL $name"; failed=1 ;;
+	esac
+}
+
+say() { printf '  %s\n' "$@"; }
+indent() { sed 's/^/  | /'; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# the units as they can be checked here: the built slubd for /usr/sbin/slubd,
+# root for an absent slubd user or group
+prepare_units() {
+	local d=$tmp/units user=slubd group=slubd
+	[ -d "$d" ] && return 0
+	mkdir -p "$d"
+	getent passwd slubd >/dev/null || user=root
+	getent group slubd >/dev/null || group=root
+	sed -e "s|^ExecStart=/usr/sbin/slubd |ExecStart=$slubd |" \
+	    -e "s|^User=slubd\$|User=$user|" -e "s|^Group=slubd\$|Group=$group|" \
+	    "$units/slubd.service" >"$d/slubd.service"
+	sed -e "s|^SocketUser=slubd\$|SocketUser=$user|" \
+	    -e "s|^SocketGroup=slubd\$|SocketGroup=$group|" \
+	    "$units/slubd.socket" >"$d/slubd.socket"
+	# Documentation=man:...: let man find ours
+	mkdir -p "$tmp/man/man3" "$tmp/man/man8"
+	cp "$root"/man/*.3 "$tmp/man/man3/" 2>/dev/null
+	cp "$root"/man/*.8 "$tmp/man/man8/" 2>/dev/null
+}
+
+# ---- the cases --------------------------------------------------------------
+
+case_units_verify() {
+	local out rc man_opt=() bad
+	if ! have systemd-analyze; then
+		why="systemd-analyze is not installed (apt-get install systemd)"
+		return 2
+	fi
+	if [ ! -x "$slubd" ]; then
+		why="no slubd at $slubd to put in ExecStart= (build it first, or set SLUBD)"
+		return 2
+	fi
+	prepare_units
+	# without man(1), verify cannot look the pages up: man_lint checks them then
+	have man || man_opt=(--man=no)
+	out=$(cd "$tmp/units" && MANPATH="$tmp/man" systemd-analyze verify \
+		--recursive-errors=no "${man_opt[@]}" slubd.socket slubd.service 2>&1)
+	rc=$?
+	# lines about other units (this host's dependencies) are shown, not counted
+	bad=$(printf '%s\n' "$out" | grep -E "slubd|$tmp" || true)
+	if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then
+		say "systemd-analyze verify exited $rc:"
+		printf '%s\n' "$out" | indent
+		return 1
+	fi
+	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  (other units) /'
+	return 0
+}
+
+case_units_security() {
+	local out rc
+	if ! have systemd-analyze; then
+		why="systemd-analyze is not installed"
+		return 2
+	fi
+	if ! systemd-analyze --help 2>/dev/null | grep -q -- '--offline'; then
+		why="this systemd-analyze has no --offline (systemd < 250)"
+		return 2
+	fi
+	# as installed (User=slubd need not exist for this), but the built slubd
+	mkdir -p "$tmp/sec"
+	sed -e "s|^ExecStart=/usr/sbin/slubd |ExecStart=$slubd |" \
+	    "$units/slubd.service" >"$tmp/sec/slubd.service"
+	cp "$units/slubd.socket" "$tmp/sec/"
+	out=$(cd "$tmp/sec" && systemd-analyze security --offline=yes --man=no \
+		--threshold=10 ./slubd.service 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		say "exposure above 1.0 (or the check failed, exit $rc):"
+		printf '%s\n' "$out" | grep -v '^✓' | indent
+		return 1
+	fi
+	printf '%s\n' "$out" | grep -o 'Overall exposure level.*' |
+		LC_ALL=C tr -cd '\11\12\40-\176' | sed 's/^/  /; s/ *$//'
+	return 0
+}
+
+# a directive must have a comment line right above it
+check_commented() {
+	local file=$1 n=0 prev="" cont=0 line bad=0 base
+	local directive='^[A-Za-z][A-Za-z0-9]*=' comment='^[[:space:]]*[#;]'
+	base=$(basename "$file")
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		if [ "$cont" -eq 1 ]; then	# a continuation of the line above
+			[[ $line == *\\ ]] || cont=0
+			prev=$line
+			continue
+		fi
+		if [[ $line =~ $directive ]]; then
+			if ! [[ $prev =~ $comment ]]; then
+				say "$base:$n: no comment above: $line"
+				bad=1
+			fi
+			if [[ $line =~ [[:space:]]#[[:space:]] ]]; then
+				say "$base:$n: a trailing \"#\" is part of the value, not a comment: $line"
+				bad=1
+			fi
+			[[ $line == *\\ ]] && cont=1
+		elif [[ $line =~ ^[[:space:]]*[A-Za-z] ]] && ! [[ $line =~ ^\[ ]]; then
+			say "$base:$n: neither a directive, a comment nor a section: $line"
+			bad=1
+		fi
+		prev=$line
+	done <"$file"
+	return "$bad"
+}
+
+case_units_commented() {
+	local rc=0 f
+	for f in "$units/slubd.service" "$units/slubd.socket"; do
+		if [ ! -f "$f" ]; then
+			say "missing: $f"
+			rc=1
+			continue
+		fi
+		check_commented "$f" || rc=1
+	done
+	return "$rc"
+}
+
+case_sysusers_parse() {
+	local out rc
+	if ! have systemd-sysusers; then
+		why="systemd-sysusers is not installed (apt-get install systemd)"
+		return 2
+	fi
+	if ! systemd-sysusers --help 2>/dev/null | grep -q -- '--dry-run'; then
+		why="this systemd-sysusers has no --dry-run"
+		return 2
+	fi
+	mkdir -p "$tmp/sysroot"
+	# an empty root: nothing exists there, so every entry must be created
+	out=$(systemd-sysusers --root="$tmp/sysroot" --dry-run "$units/slubd.sysusers" 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ] || printf '%s\n' "$out" | grep -q "slubd.sysusers" ||
+	   ! printf '%s\n' "$out" | grep -q "Creating group 'slubd'" ||
+	   ! printf '%s\n' "$out" | grep -q "Creating user 'slubd'"; then
+		say "systemd-sysusers --dry-run exited $rc (expected: creates group and user slubd, no complaint):"
+		printf '%s\n' "$out" | indent
+		return 1
+	fi
+	if [ -n "$(find "$tmp/sysroot" -mindepth 1 -print -quit)" ]; then
+		say "--dry-run wrote into its root:"
+		find "$tmp/sysroot" -mindepth 1 | indent
+		return 1
+	fi
+	return 0
+}
+
+case_sysctl_snippet() {
+	local f=$units/slubd-hugepages.conf n=0 line key val rc=0 keys=0
+	local skip='^[[:space:]]*([#;]|$)'
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		[[ $line =~ $skip ]] && continue
+		if ! [[ $line =~ ^([a-z0-9_.]+)[[:space:]]*=[[:space:]]*([0-9]+)$ ]]; then
+			say "slubd-hugepages.conf:$n: not \"key = number\": $line"
+			rc=1
+			continue
+		fi
+		key=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
+		keys=$((keys + 1))
+		if [ -d /proc/sys ] && [ ! -e "/proc/sys/${key//.//}" ]; then
+			say "slubd-hugepages.conf:$n: no such sysctl here: $key"
+			rc=1
+		fi
+		[ "$key" = vm.nr_hugepages ] && [ "$val" -lt 1 ] && { say "reserves no huge page"; rc=1; }
+	done <"$f"
+	[ "$keys" -eq 0 ] && { say "slubd-hugepages.conf sets nothing"; rc=1; }
+	return "$rc"
+}
+
+# start slubd with "$@" (stderr to $tmp/log); 0 once it logs that it serves
+start_slubd() {
+	: >"$tmp/log"
+	env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID "$@" 2>"$tmp/log" &
+	pids+=($!)
+	for _ in $(seq 1 50); do
+		grep -q "ready: serving" "$tmp/log" && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop the last slubd started; its exit status
+stop_slubd() {
+	local p=${pids[-1]} rc
+	kill -TERM "$p" 2>/dev/null
+	wait "$p"
+	rc=$?
+	unset 'pids[-1]'
+	return "$rc"
+}
+
+case_conf_defaults() {
+	local conf=$tmp/slubd.conf rc group=slubd
+	if [ ! -x "$slubd" ]; then
+		why="no slubd at $slubd (build it first, or set SLUBD)"
+		return 2
+	fi
+	getent group slubd >/dev/null || group=root
+	# every documented default, uncommented; allow_gids names a group that exists
+	sed -E -e 's/^#([a-z_]+ =)/\1/' -e "s/^(allow_gids =).*/\1 $group/" \
+		"$root/etc/slubd.conf" >"$conf"
+	mkdir -p "$tmp/run"
+	if ! start_slubd "$slubd" --foreground --config "$conf" --socket "$tmp/run/slubd.sock" \
+		--arena-file "$tmp/run/slubd.arena" --hugepages off; then
+		say "slubd did not serve with etc/slubd.conf's keys uncommented:"
+		indent <"$tmp/log"
+		grep -E '^[a-z_]+ =' "$conf" | indent
+		return 1
+	fi
+	stop_slubd
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		say "slubd exited $rc on SIGTERM:"
+		indent <"$tmp/log"
+		return 1
+	fi
+	return 0
+}
+
+case_socket_activation() {
+	local sock=$tmp/act/slubd.sock out rc
+	if ! have systemd-socket-activate; then
+		why="systemd-socket-activate is not installed (apt-get install systemd)"
+		return 2
+	fi
+	if [ ! -x "$slubd" ] || [ ! -x "$slubctl" ]; then
+		why="slubd or slubctl not built ($slubd, $slubctl)"
+		return 2
+	fi
+	mkdir -p "$tmp/act"
+	# systemd-socket-activate listens, and starts slubd on the first connection
+	env -u NOTIFY_SOCKET systemd-socket-activate -l "$sock" "$slubd" --foreground \
+		--hugepages off --arena-size 16M --arena-file "$tmp/act/slubd.arena" \
+		>"$tmp/act/log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 50); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	out=$(timeout 10 "$slubctl" -s "$sock" stats 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ] || ! grep -q "from systemd" "$tmp/act/log"; then
+		say "slubctl stats exited $rc:"
+		printf '%s\n' "$out" | indent
+		say "slubd's log (expected: the listening socket from systemd):"
+		indent <"$tmp/act/log"
+		return 1
+	fi
+	return 0
+}
+
+case_man_lint() {
+	local f out rc=0 checked=0
+	if ! have mandoc && ! have man; then
+		why="neither mandoc nor man is installed (apt-get install mandoc man-db)"
+		return 2
+	fi
+	for f in "$root"/man/*.[38]; do
+		[ -f "$f" ] || continue
+		checked=$((checked + 1))
+		if have mandoc; then
+			out=$(mandoc -T lint -W warning "$f" 2>&1)
+			[ -n "$out" ] && { say "mandoc -T lint $(basename "$f"):"; printf '%s\n' "$out" | indent; rc=1; }
+		fi
+		if have man; then
+			out=$(MANWIDTH=80 man --warnings -l "$f" 2>&1 >/dev/null)
+			[ -n "$out" ] && { say "man --warnings -l $(basename "$f"):"; printf '%s\n' "$out" | indent; rc=1; }
+		fi
+	done
+	if [ "$checked" -ne 3 ]; then
+		say "expected man/slubd.8, man/slubctl.8 and man/slub.3; found $checked pages"
+		rc=1
+	fi
+	return "$rc"
+}
+
+all=(units_verify units_security units_commented sysusers_parse sysctl_snippet
+     conf_defaults socket_activation man_lint)
+[ $# -gt 0 ] && all=("$@")
+for c in "${all[@]}"; do
+	if ! declare -F "case_$c" >/dev/null; then
+		echo "FAIL $c: no such case"
+		failed=1
+		continue
+	fi
+	run_case "$c"
+done
+exit $failed
