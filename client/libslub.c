@@ -129,7 +129,7 @@ static int connect_attach(const char *path, int *fd, Slubd__Response **resp)
 
 /* g_lock held: ask slubd to open (create) pool s; 0 or -errno */
 static int send_create(const char *name, size_t size, size_t align, unsigned long flags,
-		       bool has_ctor, aoff_t *off)
+		       bool has_ctor, uint32_t refs, aoff_t *off)
 {
 	Slubd__Request req = SLUBD__REQUEST__INIT;
 	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
@@ -144,6 +144,8 @@ static int send_create(const char *name, size_t size, size_t align, unsigned lon
 	cr.flags = flags;
 	cr.has_has_ctor = 1;
 	cr.has_ctor = has_ctor;
+	cr.has_refs = refs > 1;
+	cr.refs = refs;
 	req.body_case = SLUBD__REQUEST__BODY_CREATE;
 	req.create = &cr;
 	rc = call(&req, &resp, NULL);
@@ -176,9 +178,8 @@ static void retake_references(void)
 		}
 		snprintf(name, sizeof(name), "%s", slab_cache_name(s));
 		slab_cache_geometry(s, &size, &align, &flags, &has_ctor);
-		for (uint32_t n = 0; n < g_held[i].count; n++)
-			if (send_create(name, size, align, flags, has_ctor, &off) || off != g_held[i].off)
-				break;
+		/* all of them in one request */
+		send_create(name, size, align, flags, has_ctor, g_held[i].count, &off);
 		i++;
 	}
 }
@@ -294,7 +295,7 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align
 	for (int attempt = 0; attempt < 2; attempt++) {
 		rc = ensure_connected();
 		if (!rc)
-			rc = send_create(name, size, align, flags, ctor != NULL, &off);
+			rc = send_create(name, size, align, flags, ctor != NULL, 1, &off);
 		if (!connection_lost(rc) || !g_arena)
 			break;
 	}

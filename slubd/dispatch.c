@@ -63,12 +63,12 @@ static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
 	return NULL;
 }
 
-static int ref_add(struct conn *c, aoff_t cache, unsigned int max)
+static int ref_add(struct conn *c, aoff_t cache, unsigned int max, uint32_t count)
 {
 	struct conn_ref *r = ref_find(c, cache), *n;
 
 	if (r) {
-		r->count++;
+		r->count += count;
 		return 0;
 	}
 	if (c->nr_refs >= max)
@@ -77,7 +77,7 @@ static int ref_add(struct conn *c, aoff_t cache, unsigned int max)
 	if (!n)
 		return -ENOMEM;
 	c->refs = n;
-	c->refs[c->nr_refs++] = (struct conn_ref){ cache, 1 };
+	c->refs[c->nr_refs++] = (struct conn_ref){ cache, count };
 	return 0;
 }
 
@@ -166,9 +166,15 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		      Slubd__Response *resp, struct dispatch_scratch *x)
 {
 	struct kmem_cache *k;
+	uint32_t want = r->has_refs && r->refs ? r->refs : 1, taken;
 	bool created;
 	int rc;
 
+	if (want > s->cfg.max_refs) {
+		fail(resp, x, EINVAL, "create %.40s: %u references at once, above max_refs (%u)",
+		     r->name, want, s->cfg.max_refs);
+		return;
+	}
 	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= s->cfg.max_caches) {
 		fail(resp, x, ENOSPC, "create %.40s: slubd serves %u pools already (max_caches)",
 		     r->name, s->cfg.max_caches);
@@ -181,12 +187,19 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		fail(resp, x, -rc, "create %.40s: %s", r->name, create_error(rc));
 		return;
 	}
+	/* more references at once: each is one more open of the same pool */
+	for (taken = 1; taken < want; taken++)
+		if (slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
+				    r->has_flags ? r->flags : 0, r->has_has_ctor && r->has_ctor,
+				    c->uid, &k, &created))
+			break;
 	rc = ref_add(r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
-		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs);
+		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs, taken);
 	if (!rc && r->has_keep && r->keep)
-		slab_cache_keep(s->arena, k, 1);	/* survives a restart of slubd */
+		slab_cache_keep(s->arena, k, (int)taken);	/* survive a restart of slubd */
 	if (rc) {
-		slab_cache_destroy(s->arena, k);
+		while (taken--)
+			slab_cache_destroy(s->arena, k);
 		fail(resp, x, -rc, "create %.40s: this connection holds %u pool references "
 		     "(max_refs)", r->name, c->nr_refs);
 		return;
