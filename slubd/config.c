@@ -5,6 +5,7 @@
  *   [arena]   size = 256M          hugepages = auto|on|off   file = /run/slubd/slubd.arena
  *   [access]  socket_mode = 0660   allow_uids = 1000 alice  allow_gids = 100 slubd
  *   [limits]  max_clients = 256    max_refs = 1024    max_caches = 1000
+ *             hello_timeout = 10   (seconds a new connection has to say Hello)
  */
 #include <errno.h>
 #include <grp.h>
@@ -26,6 +27,7 @@ void config_defaults(struct config *c)
 	c->max_clients = SLUBD_MAX_CLIENTS;
 	c->max_refs = SLUBD_MAX_REFS;
 	c->max_caches = SLUBD_MAX_POOLS;
+	c->hello_timeout_ms = SLUBD_HELLO_TIMEOUT_MS;
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -133,6 +135,11 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		if (!rc && (n < 1 || n > SLUBD_MAX_POOLS))
 			rc = -EINVAL;
 		c->max_caches = (unsigned int)n;
+	} else if (!strcmp(section, "limits") && !strcmp(key, "hello_timeout")) {
+		rc = parse_size(value, &n);	/* seconds */
+		if (!rc && (n < 1 || n > 3600))
+			rc = -EINVAL;
+		c->hello_timeout_ms = (unsigned int)n * 1000;
 	} else if (!strcmp(section, "limits") && !strcmp(key, "max_refs")) {
 		rc = parse_size(value, &n);
 		if (!rc && (n < 1 || n > 1u << 20))

@@ -14,6 +14,7 @@
  * connection's references to it.
  */
 #include <errno.h>
+#include <event2/bufferevent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ static void do_hello(struct conn *c, const Slubd__Hello *h, Slubd__Response *res
 	if (h->client)
 		snprintf(c->who, sizeof(c->who), "%s", h->client);
 	c->state = CONN_READY;
+	if (c->bev)	/* attached clients may stay idle for as long as they like */
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
 	slubd__hello_reply__init(&x->hello);
 	x->hello.version = SLUBD_PROTOCOL_VERSION;
 	x->hello.server = "slubd";

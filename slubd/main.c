@@ -36,7 +36,7 @@ static void usage(FILE *f)
 "                              [access] socket_mode = 0660, allow_uids = 1000 1001,\n"
 "                                       allow_gids = 100\n"
 "                              [limits] max_clients = 256, max_refs = 1024,\n"
-"                                       max_caches = 1000\n"
+"                                       max_caches = 1000, hello_timeout = 10\n"
 "                            the command line wins over the file\n"
 "  -h, --help                this text\n"
 "\n"

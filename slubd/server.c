@@ -271,7 +271,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_ERROR)
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_close(c, "sent no hello in time (hello_timeout): closed");
+	else if (what & BEV_EVENT_ERROR)
 		conn_close(c, "connection error");
 	else if (what & BEV_EVENT_EOF)
 		conn_close(c, NULL);
@@ -335,6 +337,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	/* read no more than a few frames ahead of what is being answered */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (SLUBD_FRAME_HDR + SLUBD_MAX_REQUEST));
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	{
+		/* until its Hello: a peer that connects and never speaks holds a slot */
+		struct timeval tv = { s->cfg.hello_timeout_ms / 1000,
+				      (s->cfg.hello_timeout_ms % 1000) * 1000 };
+
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	server_status(s);
 }
@@ -422,6 +431,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		s->cfg.max_clients = c.max_clients;
 		s->cfg.max_refs = c.max_refs;
 		s->cfg.max_caches = c.max_caches;
+		s->cfg.hello_timeout_ms = c.hello_timeout_ms;
 		/* a socket from systemd has the unit's mode: not ours to change */
 		if (!s->socket_from_systemd && c.socket_mode != s->cfg.socket_mode &&
 		    chmod(s->cfg.socket, c.socket_mode) == 0)

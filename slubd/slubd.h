@@ -28,6 +28,7 @@ struct config {
 	unsigned int max_clients;
 	unsigned int max_refs;		/* pool references per connection */
 	unsigned int max_caches;	/* pools (not counting the arena's own caches) */
+	unsigned int hello_timeout_ms;	/* a connection that sends no Hello is closed */
 	char arena_file[256];		/* the arena's backing file; "" for the default */
 	char config_file[256];
 };

@@ -7,6 +7,10 @@
  *                        count as clients come and go, and STOPPING=1 on SIGTERM
  *   hugepages_on_refuses --hugepages on with no free huge page: exit non-zero
  *                        at once, saying how many it needs and how to reserve them
+ *   hello_timeout        a connection that never speaks is closed after
+ *                        [limits] hello_timeout; an attached client idles freely
+ *   silent_flood         200 connections that never speak: all closed in time,
+ *                        and a new client attaches meanwhile and after
  */
 #include <errno.h>
 #include <stdio.h>
@@ -122,4 +126,56 @@ E2E_CASE(hugepages_on_refuses)
 	rmdir(dir);
 }
 
-T_MAIN(T_CASE(notify_sequence), T_CASE(hugepages_on_refuses))
+E2E_CASE(hello_timeout)
+{
+	struct e2e_opts o = { .config = "[limits]\nhello_timeout = 1\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+	struct kmem_cache *s;
+	void *p;
+	int fd;
+
+	REQUIRE(d != NULL);
+	REQUIRE(slub_attach(d->sock) == 0);	/* attached, then idle past the timeout */
+	fd = e2e_raw_connect(d->sock);
+	REQUIRE(fd >= 0);
+	CHECK(e2e_expect_closed(fd, 4000, "a connection that sent nothing") == 1);
+	e2e_sleep_ms(300);
+	s = kmem_cache_create("svc.idle", 64, 0, 0, NULL);	/* the idle client's connection lives */
+	CHECKF(s != NULL, "the attached, idle client lost its connection: %s", strerror(errno));
+	p = s ? kmem_cache_alloc(s, GFP_KERNEL) : NULL;
+	CHECK(p != NULL);
+	if (p)
+		kmem_cache_free(s, p);
+	if (s)
+		kmem_cache_destroy(s);
+	slub_detach();
+	CHECKF(e2e_alive(d, "after the timeout"), "slubd died");
+	e2e_stop(d);
+}
+
+E2E_CASE(silent_flood)
+{
+	struct e2e_opts o = { .config = "[limits]\nhello_timeout = 1\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+	int fds[200], open_fds = 0, closed = 0;
+
+	REQUIRE(d != NULL);
+	for (int i = 0; i < 200; i++) {
+		fds[i] = e2e_raw_connect(d->sock);
+		open_fds += fds[i] >= 0;
+	}
+	CHECKF(open_fds == 200, "only %d of 200 connections were accepted", open_fds);
+	REQUIRE(slub_attach(d->sock) == 0);	/* served while 200 sit silent */
+	slub_detach();
+	for (int i = 0; i < 200; i++)
+		if (fds[i] >= 0)
+			closed += e2e_expect_closed(fds[i], 4000, "a silent connection") == 1;
+	CHECKF(closed == open_fds, "%d of %d silent connections were closed", closed, open_fds);
+	REQUIRE(slub_attach(d->sock) == 0);
+	slub_detach();
+	CHECKF(e2e_alive(d, "after the flood"), "slubd died");
+	e2e_stop(d);
+}
+
+T_MAIN(T_CASE(notify_sequence), T_CASE(hugepages_on_refuses), T_CASE(hello_timeout),
+       T_CASE(silent_flood))
