@@ -5,6 +5,7 @@
 #   make bench                run the benchmarks (figures and ratios, never pass/fail)
 #   make SANITIZER=address,undefined test    the same suite under sanitizers
 #   make DEBUG=1 test         -O0 and the engine's expensive assertions
+#   make soak KILLS=N         N kills inside slow paths, and a long multi-process run
 #
 # Builds with other SANITIZER= or DEBUG= settings go to their own folder under
 # build/, so that objects built with different flags never mix.
@@ -73,7 +74,7 @@ EX_BIN    := $(patsubst client/examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 PROGS     := $(if $(SLUBD_SRC),$(BUILD)/slubd) $(if $(wildcard client/slubctl.c),$(BUILD)/slubctl)
 LIBS      := $(BUILD)/libshm.a $(if $(wildcard client/libslub.c),$(BUILD)/libslub.a $(BUILD)/libslub.so)
 
-.PHONY: all test bench clean deps cross-aarch64 run install
+.PHONY: all test bench clean deps cross-aarch64 run install soak
 all: $(LIBS) $(PROGS) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN) $(EX_BIN)
 
 # install missing build dependencies (Debian, apt-get as root); a no-op when present
@@ -142,6 +143,12 @@ test: deps
 	@SLUBD=$(CURDIR)/$(BUILD)/slubd SLUBCTL=$(CURDIR)/$(BUILD)/slubctl \
 		EXAMPLES=$(CURDIR)/$(BUILD)/examples tests/run.sh $(TEST_BIN) $(E2E_BIN) \
 		$(wildcard tests/systemd/t_*.sh)
+
+# kills at the slow paths' hook points, spread over the 8 points (CI: 1000)
+KILLS ?= 1000
+soak: $(BUILD)/tests/mp/t_kill $(BUILD)/tests/mp/t_mp
+	T_KILL_REPEAT=$$(( ($(KILLS) + 7) / 8 )) tests/run.sh $(BUILD)/tests/mp/t_kill
+	T_MP_CHILDREN=6 T_MP_OPS=500000 tests/run.sh $(BUILD)/tests/mp/t_mp
 
 # build and start slubd in the foreground with its embedded defaults
 run: deps

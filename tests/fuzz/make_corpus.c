@@ -1,0 +1,353 @@
+/*
+ * make_corpus.c - writes the seed corpus of fuzz_ctl (tests/fuzz/corpus/).
+ *
+ *   make -f tests/fuzz/Makefile.fuzz build/fuzz/make_corpus
+ *   build/fuzz/make_corpus tests/fuzz/corpus
+ *
+ * Each seed is one selector byte (see fuzz_ctl.c) and then the frames a
+ * client would write, packed with protobuf-c and frame_pack like libslub's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+
+#define SEL_ROOT	0
+#define SEL_ALLOWED	1	/* a uid in allow_uids */
+#define SEL_GROUP	2	/* a gid in allow_gids */
+#define SEL_REFUSED	3
+#define SEL_OTHER	4	/* another client holds "bystander" */
+#define SEL_KEPT	8	/* ... and slubd keeps "kept" */
+#define SEL_LIMITS	16	/* max_refs 4, max_caches 8 */
+
+#define RED_ZONE	0x400u
+#define POISON		0x800u
+#define HWCACHE_ALIGN	0x2000u
+#define STORE_USER	0x10000u
+
+static uint8_t seed[1 << 16];
+static size_t seed_len;
+static uint32_t next_id;
+
+static void put(const void *p, size_t n)
+{
+	if (seed_len + n > sizeof(seed)) {
+		fprintf(stderr, "make_corpus: seed too long\n");
+		exit(1);
+	}
+	memcpy(seed + seed_len, p, n);
+	seed_len += n;
+}
+
+static void begin(uint8_t sel)
+{
+	seed_len = 0;
+	next_id = 1;
+	put(&sel, 1);
+}
+
+static void send_req(Slubd__Request *r)
+{
+	uint8_t *buf;
+	size_t len;
+
+	r->id = next_id++;
+	if (frame_pack(&r->base, &buf, &len)) {
+		fprintf(stderr, "make_corpus: frame_pack failed\n");
+		exit(1);
+	}
+	put(buf, len);
+	free(buf);
+}
+
+static void hello_v(uint32_t version, const char *client)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__Hello h = SLUBD__HELLO__INIT;
+
+	h.version = version;
+	h.client = (char *)client;
+	r.body_case = SLUBD__REQUEST__BODY_HELLO;
+	r.hello = &h;
+	send_req(&r);
+}
+
+static void hello(void)
+{
+	hello_v(SLUBD_PROTOCOL_VERSION, "fuzz");
+}
+
+static void attach(void)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__AttachRequest a = SLUBD__ATTACH_REQUEST__INIT;
+
+	r.body_case = SLUBD__REQUEST__BODY_ATTACH;
+	r.attach = &a;
+	send_req(&r);
+}
+
+/* align, flags, refs: 0 = absent; keep, ctor: -1 = absent */
+static void create(const char *name, uint64_t size, uint64_t align, uint64_t flags, int ctor, int keep,
+		   uint32_t refs)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest c = SLUBD__CREATE_REQUEST__INIT;
+
+	c.name = (char *)name;
+	c.size = size;
+	c.has_align = align != 0;
+	c.align = align;
+	c.has_flags = flags != 0;
+	c.flags = flags;
+	c.has_has_ctor = ctor >= 0;
+	c.has_ctor = ctor > 0;
+	c.has_keep = keep >= 0;
+	c.keep = keep > 0;
+	c.has_refs = refs != 0;
+	c.refs = refs;
+	r.body_case = SLUBD__REQUEST__BODY_CREATE;
+	r.create = &c;
+	send_req(&r);
+}
+
+static void pool(const char *name, uint64_t size)
+{
+	create(name, size, 0, 0, -1, -1, 0);
+}
+
+static void destroy(const char *name, int force)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__DestroyRequest d = SLUBD__DESTROY_REQUEST__INIT;
+
+	d.name = (char *)name;
+	d.has_force = force >= 0;
+	d.force = force > 0;
+	r.body_case = SLUBD__REQUEST__BODY_DESTROY;
+	r.destroy = &d;
+	send_req(&r);
+}
+
+static void stats(const char *name)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__StatsRequest s = SLUBD__STATS_REQUEST__INIT;
+
+	s.name = (char *)name;
+	r.body_case = SLUBD__REQUEST__BODY_STATS;
+	r.stats = &s;
+	send_req(&r);
+}
+
+static void shrink(const char *name)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__ShrinkRequest s = SLUBD__SHRINK_REQUEST__INIT;
+
+	s.name = (char *)name;
+	r.body_case = SLUBD__REQUEST__BODY_SHRINK;
+	r.shrink = &s;
+	send_req(&r);
+}
+
+static void validate(const char *name)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__ValidateRequest v = SLUBD__VALIDATE_REQUEST__INIT;
+
+	v.name = (char *)name;
+	r.body_case = SLUBD__REQUEST__BODY_VALIDATE;
+	r.validate = &v;
+	send_req(&r);
+}
+
+static void raw(const void *p, size_t n)
+{
+	put(p, n);
+}
+
+static const char *dir;
+
+static void end(const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(seed, 1, seed_len, f) != seed_len || fclose(f)) {
+		fprintf(stderr, "make_corpus: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	printf("%-28s %5zu bytes\n", name, seed_len);
+}
+
+int main(int argc, char **argv)
+{
+	dir = argc > 1 ? argv[1] : "tests/fuzz/corpus";
+
+	begin(SEL_ROOT);
+	hello();
+	attach();
+	end("hello_attach");
+
+	begin(SEL_ROOT);
+	hello();
+	pool("a", 64);
+	create("b", 100, 64, RED_ZONE | POISON | STORE_USER, 1, -1, 0);
+	create("c:hw.align-1", 4000, 0, HWCACHE_ALIGN, 0, 0, 0);
+	pool("big", 1 << 20);
+	pool("a", 64);			/* opened again: created false */
+	pool("a", 65);			/* EEXIST */
+	pool("bad name", 64);		/* EINVAL */
+	pool("", 64);
+	pool("abcdefghijklmnopqrstuvwxyz0123456789", 64);
+	pool("zero", 0);
+	pool("huge", (1 << 20) + 1);
+	create("align3", 64, 3, 0, -1, -1, 0);
+	create("align8k", 64, 8192, 0, -1, -1, 0);
+	create("flags", 64, 0, 0x1, -1, -1, 0);
+	stats(NULL);
+	end("create_pools");
+
+	begin(SEL_ROOT);
+	hello();
+	create("kept", 128, 0, 0, -1, 1, 0);
+	create("multi", 32, 0, 0, -1, 0, 5);
+	destroy("multi", -1);
+	destroy("kept", 0);		/* no reference of ours: nothing */
+	destroy("kept", 1);		/* forced: slubd's own reference goes */
+	stats("kept");			/* ENOENT */
+	destroy("nothere", 1);
+	destroy("kmalloc-64", 1);	/* EPERM */
+	end("destroy_force");
+
+	begin(SEL_ROOT);
+	hello();
+	pool("p", 48);
+	destroy("p", -1);		/* our own reference: removed */
+	destroy("p", -1);		/* ENOENT */
+	pool("p", 48);
+	create("p", 48, 0, 0, -1, -1, 3);
+	destroy("p", 1);		/* ours first, even forced */
+	stats("p");
+	end("destroy_own");
+
+	begin(SEL_ROOT);
+	hello();
+	stats(NULL);
+	stats("kmalloc-64");
+	stats("kmem_cache");
+	stats("nope");
+	end("stats");
+
+	begin(SEL_ROOT);
+	hello();
+	pool("s", 256);
+	shrink("s");
+	shrink(NULL);
+	shrink("missing");
+	end("shrink");
+
+	begin(SEL_ROOT);
+	hello();
+	pool("v", 24);
+	validate(NULL);
+	validate("v");
+	validate("kmalloc-8");
+	validate("missing");
+	end("validate");
+
+	begin(SEL_ROOT);
+	hello_v(2, "future");
+	attach();
+	end("hello_wrong_version");
+
+	begin(SEL_ROOT);
+	attach();
+	end("no_hello");
+
+	begin(SEL_ALLOWED);
+	hello();
+	hello();
+	end("hello_twice");
+
+	begin(SEL_ROOT);
+	hello_v(1, "bad\ttext");		/* not printable: the frame is refused */
+	end("hello_bad_text");
+
+	begin(SEL_ROOT);
+	hello();
+	raw("\x00\x00\x00\x08\xff\xff\xff\xff\x12\x34\x56\x78", 12);
+	end("garbage");
+
+	begin(SEL_ROOT);
+	hello();
+	raw("\x00\x00\x00\x02\x08\x07", 6);	/* a Request with only an id */
+	end("no_body");
+
+	begin(SEL_ROOT);
+	hello();
+	raw("\x00\x01\x00\x00", 4);		/* 64 KiB: too large */
+	raw("\x0a\x0b\x0c", 3);
+	end("oversize_header");
+
+	begin(SEL_ROOT);
+	hello();
+	raw("\x00\x00\x00\x00", 4);		/* empty frame */
+	end("empty_frame");
+
+	begin(SEL_ROOT);
+	hello();
+	pool("t", 8);
+	raw("\x00\x00\x00\x40\x08\x01", 6);	/* announces 64 bytes, sends 2, hangs up */
+	end("truncated");
+
+	begin(SEL_REFUSED);
+	hello();
+	attach();
+	pool("x", 64);
+	stats(NULL);
+	end("refused_uid");
+
+	begin(SEL_ALLOWED | SEL_OTHER | SEL_KEPT);
+	hello();
+	destroy("bystander", 1);	/* EACCES: 7777's, and not ours */
+	destroy("kept", 1);
+	pool("bystander", 64);		/* opened: a reference of ours */
+	destroy("bystander", 1);	/* ours goes */
+	create("bystander", 64, 0, 0, -1, -1, 2);
+	stats(NULL);
+	end("other_client_allowed");
+
+	begin(SEL_ROOT | SEL_OTHER | SEL_KEPT);
+	hello();
+	destroy("bystander", 1);	/* root: the other client's reference goes */
+	destroy("kept", 1);		/* and slubd's own */
+	stats(NULL);
+	validate(NULL);
+	end("other_client_root");
+
+	begin(SEL_GROUP | SEL_LIMITS);
+	hello();
+	for (int i = 0; i < 5; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "l%d", i);
+		pool(name, 16 + 8 * i);	/* the fifth is refused (max_refs 4) */
+	}
+	for (int i = 0; i < 6; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "k%d", i);
+		create(name, 8, 0, 0, -1, 1, 0);	/* slubd's own: the fifth is refused (max_caches 8) */
+	}
+	create("l0", 16, 0, 0, -1, -1, 5);	/* above max_refs */
+	create("l1", 24, 0, 0, -1, -1, 4);
+	end("limits");
+
+	return 0;
+}
