@@ -31,8 +31,9 @@
  *     SLUBD_MAX_RESPONSE;
  *   - a pool left in the arena once every connection is closed and slubd's
  *     own references are dropped (a reference leaked by dispatch);
- *   - every FUZZ_VALIDATE_EVERY inputs (default 64; 1 = each), and always
- *     on the last of a run, slab_validate(arena, NULL) reporting errors.
+ *   - every FUZZ_VALIDATE_EVERY inputs (default 64; 1 = each), and at exit
+ *     (so that a reproducer run alone is checked too), slab_validate(arena,
+ *     NULL) reporting errors.
  *
  * FUZZ_TRACE=1 prints one line per request and its reply (to read what a
  * seed or a reproducer does).  log_msg writes to stderr: the stderr FILE is pointed at /dev/null unless
@@ -107,6 +108,12 @@ static void validate(const char *when)
 		    rc, (unsigned long long)r.nr_errors, r.first_error);
 }
 
+/* a last check as the process ends: also what a lone reproducer gets */
+static void validate_at_exit(void)
+{
+	validate("at exit");
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct arena_opts o = { .size = ARENA_SIZE, .huge = ARENA_HUGE_OFF, .base = 1 };
@@ -136,6 +143,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (rc)
 		die("arena_create: %s (%d)", msg, rc);
 	validate("at start");
+	atexit(validate_at_exit);
 	if (count_pools())
 		die("a new arena holds %u pools", count_pools());
 	return 0;
