@@ -191,11 +191,14 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		return;
 	}
 	/* more references at once: each is one more open of the same pool */
-	for (taken = 1; taken < want; taken++)
+	for (taken = 1; taken < want; taken++) {
+		bool again;
+
 		if (slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
 				    r->has_flags ? r->flags : 0, r->has_has_ctor && r->has_ctor,
-				    c->uid, &k, &created))
+				    c->uid, &k, &again))
 			break;
+	}
 	rc = ref_add(r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
 		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs, taken);
 	if (!rc && r->has_keep && r->keep)
