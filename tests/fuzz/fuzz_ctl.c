@@ -12,6 +12,16 @@
  *                       (a reference held by slubd itself, s->keeper)
  *             bit 4     small limits for this input (max_refs 4,
  *                       max_caches 8), so that their refusals are reachable
+ *             bit 5     the client uses its pools as libslub would: after
+ *                       each successful create it allocates an object in
+ *                       the pool (through the arena, not the socket) and
+ *                       writes all of it, so that destroy meets pools that
+ *                       hold objects (EBUSY, refcount 0, removal again) and
+ *                       validate walks real slabs of the requested geometry
+ *             bit 6     it frees those objects only after it hung up (slubd
+ *                       has dropped its references: the pools linger,
+ *                       unreferenced, until destroyed again); else just
+ *                       before
  *   data[1..] the byte stream: frames of a 4-byte big-endian length and a
  *             Slubd__Request, cut and handled exactly as server.c's read_cb
  *             does: frame_length (SLUBD_MAX_REQUEST), request_decode,
@@ -22,23 +32,29 @@
  *
  * At the end of each input the connection closes as conn_free does:
  * conn_drop_refs, out of s->conns.  Kept pools are then dropped as a forced
- * destroy would (slab_cache_keep -1, slab_cache_destroy), so that every input
- * starts from an arena with no pools.
+ * destroy would (slab_cache_keep -1, slab_cache_destroy), and pools left
+ * unreferenced with objects (bit 5) are destroyed again once the objects are
+ * freed, so that every input starts from an arena with no pools.
  *
  * What makes a crash, besides ASan and UBSan:
  *   - a reply that frame_pack'ed does not decode again with response_decode
  *     (a client would fail on it), repeats the wrong id, or exceeds
  *     SLUBD_MAX_RESPONSE;
  *   - a pool left in the arena once every connection is closed and slubd's
- *     own references are dropped (a reference leaked by dispatch);
+ *     own references are dropped (a reference leaked by dispatch), or one
+ *     that a destroy cannot remove once it holds no object;
+ *   - a successful create whose reply's offset names no cache;
+ *   - any report of the engine (slab_set_report_fn): nothing here misuses it;
  *   - every FUZZ_VALIDATE_EVERY inputs (default 64; 1 = each), and at exit
- *     (so that a reproducer run alone is checked too), slab_validate(arena,
- *     NULL) reporting errors.
+ *     (so that a reproducer run alone is checked too): slab_validate(arena,
+ *     NULL) reporting errors, or the arena using more than 2 MiB beyond what
+ *     it used new, with every pool gone and every cache shrunk (pages leak).
  *
  * FUZZ_TRACE=1 prints one line per request and its reply (to read what a
- * seed or a reproducer does).  log_msg writes to stderr: the stderr FILE is pointed at /dev/null unless
- * FUZZ_VERBOSE is set.  libFuzzer's own output and the sanitizers' reports
- * still reach fd 2 (they do not go through the stderr variable).
+ * seed or a reproducer does).  log_msg writes to stderr: the stderr FILE is
+ * pointed at /dev/null unless FUZZ_VERBOSE is set.  libFuzzer's own output
+ * and the sanitizers' reports still reach fd 2 (they do not use the stderr
+ * variable).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -60,6 +76,12 @@ static FILE *out;			/* the real stderr, for our own messages */
 static unsigned long nr_inputs;
 static unsigned long validate_every = 64;
 static bool trace;			/* FUZZ_TRACE: one line per request */
+
+/* the client's objects (bit 5) */
+#define MAX_OBJS 64
+static struct { struct kmem_cache *k; void *p; } objs[MAX_OBJS];
+static unsigned int nr_objs;
+static bool use_pools;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -98,14 +120,89 @@ static int first_pool(struct kmem_cache *k, void *arg)
 	return 1;
 }
 
+static void on_report(const struct slab_report *r, void *arg)
+{
+	(void)arg;
+	die("engine report: %s in cache %s at %#llx: %s", slab_error_name(r->kind), r->cache_name,
+	    (unsigned long long)r->object, r->detail);
+}
+
+static void ctor(void *p)
+{
+	memset(p, 0xc7, 8);
+}
+
+/* what a libslub client does with a pool it has just created or opened */
+static void client_alloc(aoff_t off)
+{
+	struct kmem_cache *k = slab_cache_at(S.arena, off);
+	size_t size, align;
+	unsigned long flags;
+	bool has_ctor;
+	void *p;
+
+	if (!k)
+		die("a create reply's offset %#llx names no cache", (unsigned long long)off);
+	if (!use_pools || nr_objs >= MAX_OBJS)
+		return;
+	slab_cache_geometry(k, &size, &align, &flags, &has_ctor);
+	if (has_ctor)
+		slab_cache_set_ctor(S.arena, k, ctor);
+	p = slab_alloc(S.arena, k, GFP_KERNEL);
+	if (trace)
+		fprintf(out, "  the client allocates in %s: %s (arena %llu of %llu KiB used)\n",
+			slab_cache_name(k), p ? "ok" : strerror(errno),
+			(unsigned long long)arena_used_bytes(S.arena) >> 10,
+			(unsigned long long)arena_size(S.arena) >> 10);
+	if (!p)
+		return;		/* the arena is full: a client sees ENOMEM */
+	if (align > 1 && ((uintptr_t)p & (align - 1)))
+		die("an object of %s at %p is not aligned to %zu", slab_cache_name(k), p, align);
+	memset(p, 0x5a, slab_cache_size(k));
+	objs[nr_objs].k = k;
+	objs[nr_objs].p = p;
+	nr_objs++;
+}
+
+static void client_free(void)
+{
+	for (unsigned int i = 0; i < nr_objs; i++)
+		slab_free(S.arena, objs[i].k, objs[i].p);
+	nr_objs = 0;
+}
+
+static int shrink_one(struct kmem_cache *k, void *arg)
+{
+	slab_shrink(arg, k);
+	return 0;
+}
+
+/* pages in use once every cache is shrunk (a Shrink request without a name) */
+static uint64_t used_shrunk(void)
+{
+	slab_for_each_cache(S.arena, shrink_one, S.arena);
+	return arena_used_bytes(S.arena);
+}
+
+static uint64_t base_used;		/* used_shrunk() of the new arena */
+#define USED_SLACK (2UL << 20)		/* what caches may keep beyond it */
+
 static void validate(const char *when)
 {
 	struct slab_validate_result r;
 	int rc = slab_validate(S.arena, NULL, &r);
+	uint64_t used;
 
 	if (rc || r.nr_errors)
 		die("slab_validate %s (input %lu): rc %d, %llu errors, the first: %s", when, nr_inputs,
 		    rc, (unsigned long long)r.nr_errors, r.first_error);
+	if (!base_used)
+		return;
+	used = used_shrunk();
+	if (used > base_used + USED_SLACK)
+		die("%s (input %lu), with no pool left and every cache shrunk, the arena uses "
+		    "%llu KiB, %llu KiB at start: pages leak", when, nr_inputs,
+		    (unsigned long long)used >> 10, (unsigned long long)base_used >> 10);
 }
 
 /* a last check as the process ends: also what a lone reproducer gets */
@@ -142,7 +239,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	rc = arena_create(&o, &S.arena, msg, sizeof(msg));
 	if (rc)
 		die("arena_create: %s (%d)", msg, rc);
+	slab_set_report_fn(on_report, NULL);
 	validate("at start");
+	base_used = used_shrunk();
 	atexit(validate_at_exit);
 	if (count_pools())
 		die("a new arena holds %u pools", count_pools());
@@ -198,6 +297,8 @@ static bool serve(struct conn *c, Slubd__Request *req)
 	c->requests++;
 	dispatch(&S, c, req, &resp, &scratch, &plan);
 	pack_reply(&resp, req->id, true);
+	if (!resp.err && resp.body_case == SLUBD__RESPONSE__BODY_CREATE)
+		client_alloc(resp.create->offset);
 	if (trace)
 		fprintf(out, "  uid %u %-8s id %u -> err %d%s%s body %d%s\n", (unsigned)c->uid,
 			request_name(req), req->id, resp.err, resp.error ? ": " : "",
@@ -310,6 +411,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		S.cfg.max_refs = 4;
 		S.cfg.max_caches = 8;
 	}
+	use_pools = sel & 32;
 	have_other = sel & 4;
 	if (have_other)
 		bystander(&o, sel & 8);
@@ -356,19 +458,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* the connections close; slubd's own references go as a forced destroy does */
+	if (!(sel & 64))
+		client_free();
 	conn_close(&c);
 	if (have_other)
 		conn_close(&o);
 	drop_kept();
+	client_free();
 	S.cfg = saved;
 	if (S.conns || S.nr_conns)
 		die("connections left in the list (%u)", S.nr_conns);
-	if (count_pools()) {
+	/* pools left unreferenced with objects: destroyed again, now empty */
+	for (unsigned int n = 0; ; n++) {
 		struct kmem_cache *k = NULL;
+		int32_t refs;
+		int rc;
 
 		slab_for_each_cache(S.arena, first_pool, &k);
-		die("%u pools left once every connection closed: the first, %s, has refcount %d",
-		    count_pools(), slab_cache_name(k), slab_cache_refcount(S.arena, k));
+		if (!k)
+			break;
+		refs = slab_cache_refcount(S.arena, k);
+		if (refs != 0 || !use_pools || n > 1024)
+			die("%u pools left once every connection closed: the first, %s, has "
+			    "refcount %d", count_pools(), slab_cache_name(k), refs);
+		rc = slab_cache_destroy(S.arena, k);
+		if (rc)
+			die("pool %s, unreferenced and holding no object, is not removed: %d",
+			    slab_cache_name(k), rc);
 	}
 	if (nr_inputs % validate_every == 0)
 		validate("after an input");

@@ -21,6 +21,8 @@
 #define SEL_OTHER	4	/* another client holds "bystander" */
 #define SEL_KEPT	8	/* ... and slubd keeps "kept" */
 #define SEL_LIMITS	16	/* max_refs 4, max_caches 8 */
+#define SEL_OBJECTS	32	/* the client allocates in each pool it opens */
+#define SEL_FREE_LATE	64	/* ... and frees after hanging up */
 
 #define RED_ZONE	0x400u
 #define POISON		0x800u
@@ -278,6 +280,54 @@ int main(int argc, char **argv)
 	begin(SEL_ROOT);
 	hello_v(1, "bad\ttext");		/* not printable: the frame is refused */
 	end("hello_bad_text");
+
+	begin(SEL_ROOT);
+	hello_v(1, "0123456789012345678901234567890123456789012345678901234567890123X");
+	end("hello_long_client");	/* 65 bytes: refused */
+
+	begin(SEL_OBJECTS);
+	hello();
+	create("a", 64, 0, RED_ZONE | POISON | STORE_USER, -1, -1, 0);
+	create("b", 1 << 20, 4096, RED_ZONE, -1, -1, 0);
+	create("c", 8, 0, 0, 1, -1, 0);
+	create("d", 4000, 0, HWCACHE_ALIGN, -1, -1, 0);
+	destroy("a", -1);		/* holds an object: stays, refcount 0 */
+	stats("a");
+	destroy("a", 1);		/* removal again: still busy */
+	pool("a", 64);			/* another geometry: EEXIST */
+	create("a", 64, 0, RED_ZONE | POISON | STORE_USER, -1, -1, 0);
+	validate(NULL);
+	shrink(NULL);
+	stats(NULL);
+	end("pools_with_objects");
+
+	begin(SEL_OBJECTS);
+	hello();
+	for (int i = 0; i < 24; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "m%d", i);
+		create(name, (1 << 20) - 64 * i, 0, i & 1 ? RED_ZONE : 0, -1, -1, 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "s%d", i);
+		pool(name, 40 + i);	/* the arena is full: ENOMEM */
+	}
+	stats(NULL);
+	validate(NULL);
+	end("arena_full");
+
+	begin(SEL_ROOT | SEL_OTHER | SEL_KEPT | SEL_OBJECTS | SEL_FREE_LATE);
+	hello();
+	pool("x", 100);
+	create("y", 33, 8, POISON, -1, 1, 0);
+	create("bystander", 64, 0, 0, -1, -1, 2);
+	destroy("bystander", 1);
+	destroy("y", 1);
+	validate(NULL);
+	end("objects_after_hangup");
 
 	begin(SEL_ROOT);
 	hello();
