@@ -6,6 +6,7 @@
 #   make SANITIZER=address,undefined test    the same suite under sanitizers
 #   make DEBUG=1 test         -O0 and the engine's expensive assertions
 #   make soak KILLS=N         N kills inside slow paths, and a long multi-process run
+#   make fuzz FUZZ_SECONDS=N  libFuzzer on slubd's control path (clang)
 #
 # Builds with other SANITIZER= or DEBUG= settings go to their own folder under
 # build/, so that objects built with different flags never mix.
@@ -74,7 +75,7 @@ EX_BIN    := $(patsubst client/examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 PROGS     := $(if $(SLUBD_SRC),$(BUILD)/slubd) $(if $(wildcard client/slubctl.c),$(BUILD)/slubctl)
 LIBS      := $(BUILD)/libshm.a $(if $(wildcard client/libslub.c),$(BUILD)/libslub.a $(BUILD)/libslub.so)
 
-.PHONY: all test bench clean deps cross-aarch64 run install soak
+.PHONY: all test bench clean deps cross-aarch64 run install soak fuzz
 all: $(LIBS) $(PROGS) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN) $(EX_BIN)
 
 # install missing build dependencies (Debian, apt-get as root); a no-op when present
@@ -143,6 +144,12 @@ test: deps
 	@SLUBD=$(CURDIR)/$(BUILD)/slubd SLUBCTL=$(CURDIR)/$(BUILD)/slubctl \
 		EXAMPLES=$(CURDIR)/$(BUILD)/examples tests/run.sh $(TEST_BIN) $(E2E_BIN) \
 		$(wildcard tests/systemd/t_*.sh)
+
+# the libFuzzer target over slubd's frame decoding, request decoding and
+# dispatch (clang, its own build in build/fuzz): make fuzz FUZZ_SECONDS=N
+fuzz:
+	@scripts/deps.sh --fuzz
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) tests/fuzz/run.sh
 
 # kills at the slow paths' hook points, spread over the 8 points (CI: 1000)
 KILLS ?= 1000

@@ -5,11 +5,13 @@
 #   scripts/deps.sh          build and test dependencies
 #   scripts/deps.sh --bench  also valgrind (instruction counts in make bench)
 #   scripts/deps.sh --cross  the aarch64 cross compiler (make cross-aarch64)
+#   scripts/deps.sh --fuzz   clang and libFuzzer (make fuzz)
 set -euo pipefail
 pkgs=(make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libevent-dev
       libjansson-dev libinih-dev libsystemd-dev systemd mandoc man-db)
 [ "${1:-}" = "--bench" ] && pkgs+=(valgrind)
 [ "${1:-}" = "--cross" ] && pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+[ "${1:-}" = "--fuzz" ] && pkgs=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

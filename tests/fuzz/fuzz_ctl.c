@@ -15,7 +15,7 @@
  *             bit 5     the client uses its pools as libslub would: after
  *                       each successful create it allocates an object in
  *                       the pool (through the arena, not the socket) and
- *                       writes all of it, so that destroy meets pools that
+ *                       writes to its ends, so that destroy meets pools that
  *                       hold objects (EBUSY, refcount 0, removal again) and
  *                       validate walks real slabs of the requested geometry
  *             bit 6     it frees those objects only after it hung up (slubd
@@ -158,7 +158,11 @@ static void client_alloc(aoff_t off)
 		return;		/* the arena is full: a client sees ENOMEM */
 	if (align > 1 && ((uintptr_t)p & (align - 1)))
 		die("an object of %s at %p is not aligned to %zu", slab_cache_name(k), p, align);
-	memset(p, 0x5a, slab_cache_size(k));
+	/* its first and last bytes: next to the free pointer and the red zones */
+	size = slab_cache_size(k);
+	memset(p, 0x5a, size < 256 ? size : 128);
+	if (size >= 256)
+		memset((char *)p + size - 128, 0x5a, 128);
 	objs[nr_objs].k = k;
 	objs[nr_objs].p = p;
 	nr_objs++;

@@ -301,24 +301,6 @@ int main(int argc, char **argv)
 	stats(NULL);
 	end("pools_with_objects");
 
-	begin(SEL_OBJECTS);
-	hello();
-	for (int i = 0; i < 24; i++) {
-		char name[8];
-
-		snprintf(name, sizeof(name), "m%d", i);
-		create(name, (1 << 20) - 64 * i, 0, i & 1 ? RED_ZONE : 0, -1, -1, 0);
-	}
-	for (int i = 0; i < 8; i++) {
-		char name[8];
-
-		snprintf(name, sizeof(name), "s%d", i);
-		pool(name, 40 + i);	/* the arena is full: ENOMEM */
-	}
-	stats(NULL);
-	validate(NULL);
-	end("arena_full");
-
 	begin(SEL_ROOT | SEL_OTHER | SEL_KEPT | SEL_OBJECTS | SEL_FREE_LATE);
 	hello();
 	pool("x", 100);
