@@ -5,6 +5,7 @@
 #   tests/fuzz/run.sh                  60 s
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh
 #   FUZZ_JOBS=8 tests/fuzz/run.sh      8 fuzzing processes (libFuzzer -fork)
+#   FUZZ_REQUIRED=1                    no clang/libFuzzer is a FAIL, not a skip (CI)
 #
 # Inputs that find new coverage go to a temporary folder, never into
 # tests/fuzz/corpus; a crash is kept in $FUZZ_ARTIFACTS (build/fuzz/artifacts
@@ -20,11 +21,20 @@ art=${FUZZ_ARTIFACTS:-build/fuzz/artifacts}
 bin=build/fuzz/fuzz_ctl
 
 mkdir -p build/fuzz
-if ! make --no-print-directory -f tests/fuzz/Makefile.fuzz fuzz >build/fuzz/build.log 2>&1; then
-	if ! command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1 && ! command -v clang-14 >/dev/null 2>&1; then
-		echo "skip fuzz_ctl: clang is not installed (apt-get install clang libclang-rt-14-dev)"
-		exit 0
+# clang with libFuzzer, or a skip (a FAIL where FUZZ_REQUIRED=1, as in CI)
+cc=${FUZZ_CC:-$(command -v clang || command -v clang-14)}
+if [ -z "$cc" ] || ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
+	"$cc" -fsanitize=fuzzer -x c - -o build/fuzz/probe >/dev/null 2>&1; then
+	why="clang with libFuzzer is not installed (apt-get install clang libclang-rt-dev)"
+	if [ "${FUZZ_REQUIRED:-0}" = 1 ]; then
+		echo "FAIL fuzz_ctl: $why"
+		exit 1
 	fi
+	echo "skip fuzz_ctl: $why"
+	exit 0
+fi
+rm -f build/fuzz/probe
+if ! make --no-print-directory -f tests/fuzz/Makefile.fuzz FUZZ_CC="$cc" fuzz >build/fuzz/build.log 2>&1; then
 	tail -n 30 build/fuzz/build.log
 	echo "FAIL fuzz_ctl: the fuzz target does not build (build/fuzz/build.log)"
 	exit 1
