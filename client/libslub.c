@@ -262,24 +262,6 @@ void slub_detach(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
-/* what slubd would refuse with EINVAL (slub.h), checked before asking */
-static bool args_ok(const char *name, size_t size, size_t align, unsigned long flags)
-{
-	size_t len;
-
-	if (!name)
-		return false;
-	len = strnlen(name, SLUB_NAME_MAX + 1);
-	if (len == 0 || len > SLUB_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-",
-			    name[i]))
-			return false;
-	return size >= 1 && size <= SLUB_MAX_OBJECT_SIZE && !(align & (align - 1)) &&
-	       align <= 4096 && !(flags & ~SLAB_USER_FLAGS);
-}
-
 struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
 				     unsigned long flags, void (*ctor)(void *))
 {
@@ -287,8 +269,8 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align
 	aoff_t off = 0;
 	int rc;
 
-	if (!args_ok(name, size, align, flags)) {
-		errno = EINVAL;	/* nothing bad goes on the wire */
+	if (!slab_cache_args_ok(name, size, align, flags)) {
+		errno = EINVAL;	/* what slubd would refuse does not go on the wire */
 		return NULL;
 	}
 	pthread_mutex_lock(&g_lock);

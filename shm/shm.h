@@ -133,6 +133,8 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
  * the arena's own (kmem_cache, kmem_cache_node, kmalloc-*).
  */
 int slab_cache_destroy(struct arena *a, struct kmem_cache *s);
+/* would slab_cache_create accept these (else it answers -EINVAL)? */
+bool slab_cache_args_ok(const char *name, size_t size, size_t align, unsigned long flags);
 /*
  * slab_cache_open - slab_cache_create for a process that owns no ctor (the
  * daemon, on behalf of a client): has_ctor records that objects need one,

@@ -474,6 +474,12 @@ static bool name_ok(const char *name)
 	return true;
 }
 
+bool slab_cache_args_ok(const char *name, size_t size, size_t align, unsigned long flags)
+{
+	return name_ok(name) && size != 0 && size <= SLUB_MAX_OBJECT_SIZE &&
+	       !(align & (align - 1)) && align <= PAGE_SIZE && !(flags & ~SLAB_USER_FLAGS);
+}
+
 static bool same_geometry(const struct kmem_cache *s, size_t size, size_t align,
 			  unsigned long flags, bool has_ctor)
 {
@@ -499,8 +505,7 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	int rc;
 
 	*created = false;
-	if (!name_ok(name) || size == 0 || size > SLUB_MAX_OBJECT_SIZE ||
-	    (align & (align - 1)) || align > PAGE_SIZE || (flags & ~SLAB_USER_FLAGS))
+	if (!slab_cache_args_ok(name, size, align, flags))
 		return -EINVAL;
 
 	slab_mutex_lock(a);
