@@ -149,7 +149,7 @@ test: deps
 # dispatch (clang, its own build in build/fuzz): make fuzz FUZZ_SECONDS=N
 fuzz:
 	@scripts/deps.sh --fuzz
-	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) tests/fuzz/run.sh
+	FUZZ_REQUIRED=1 FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) tests/fuzz/run.sh
 
 # kills at the slow paths' hook points, spread over the 8 points (CI: 1000)
 KILLS ?= 1000

@@ -22,6 +22,7 @@
 
 #include "slubd.h"
 
+#define SHOWN_MAX 170	/* 40 bytes, each at most \\xNN */
 #define SLUB_MAX_CACHES_ALL 1024	/* cache ids of an arena (layout.h SLUB_MAX_CACHES) */
 
 struct dispatch_scratch {
@@ -52,6 +53,27 @@ static void fail(Slubd__Response *resp, struct dispatch_scratch *x, int err, con
 	resp->err = err;
 	resp->error = x->error;
 	resp->body_case = SLUBD__RESPONSE__BODY__NOT_SET;
+}
+
+/*
+ * shown - a requested name as it may go back in an error text: at most 40
+ * bytes, anything but printable ASCII as \xNN, so that a reply never echoes
+ * control bytes to the terminal that prints it
+ */
+static const char *shown(const char *name, char buf[SHOWN_MAX])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; name[i] && i < 40 && n + 5 < SHOWN_MAX; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch >= 0x20 && ch < 0x7f)
+			buf[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(buf + n, SHOWN_MAX - n, "\\x%02x", ch);
+	}
+	buf[n] = 0;
+	return buf;
 }
 
 /* ---- references ------------------------------------------------------------ */
@@ -168,26 +190,27 @@ static unsigned int count_pools(struct server *s)
 static void do_create(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
 		      Slubd__Response *resp, struct dispatch_scratch *x)
 {
+	char nm[SHOWN_MAX];
 	struct kmem_cache *k;
 	uint32_t want = r->has_refs && r->refs ? r->refs : 1, taken;
 	bool created;
 	int rc;
 
 	if (want > s->cfg.max_refs) {
-		fail(resp, x, EINVAL, "create %.40s: %u references at once, above max_refs (%u)",
-		     r->name, want, s->cfg.max_refs);
+		fail(resp, x, EINVAL, "create %s: %u references at once, above max_refs (%u)",
+		     shown(r->name, nm), want, s->cfg.max_refs);
 		return;
 	}
 	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= s->cfg.max_caches) {
-		fail(resp, x, ENOSPC, "create %.40s: slubd serves %u pools already (max_caches)",
-		     r->name, s->cfg.max_caches);
+		fail(resp, x, ENOSPC, "create %s: slubd serves %u pools already (max_caches)",
+		     shown(r->name, nm), s->cfg.max_caches);
 		return;
 	}
 	rc = slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
 			     r->has_flags ? r->flags : 0, r->has_has_ctor && r->has_ctor, c->uid, &k,
 			     &created);
 	if (rc) {
-		fail(resp, x, -rc, "create %.40s: %s", r->name, create_error(rc));
+		fail(resp, x, -rc, "create %s: %s", shown(r->name, nm), create_error(rc));
 		return;
 	}
 	/* more references at once: each is one more open of the same pool */
@@ -206,8 +229,8 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	if (rc) {
 		while (taken--)
 			slab_cache_destroy(s->arena, k);
-		fail(resp, x, -rc, "create %.40s: this connection holds %u pool references "
-		     "(max_refs)", r->name, c->nr_refs);
+		fail(resp, x, -rc, "create %s: this connection holds %u pool references "
+		     "(max_refs)", shown(r->name, nm), c->nr_refs);
 		return;
 	}
 	slubd__create_reply__init(&x->create);
@@ -224,18 +247,19 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyRequest *r,
 		       Slubd__Response *resp, struct dispatch_scratch *x)
 {
+	char nm[SHOWN_MAX];
 	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
 	struct conn_ref *ref;
 	aoff_t off;
 	int rc = 0;
 
 	if (!k) {
-		fail(resp, x, ENOENT, "destroy %.40s: no such pool", r->name);
+		fail(resp, x, ENOENT, "destroy %s: no such pool", shown(r->name, nm));
 		return;
 	}
 	if (slab_cache_is_system(k)) {
-		fail(resp, x, EPERM, "destroy %.40s: the arena's own caches cannot be destroyed",
-		     r->name);
+		fail(resp, x, EPERM, "destroy %s: the arena's own caches cannot be destroyed",
+		     shown(r->name, nm));
 		return;
 	}
 	off = arena_offset(s->arena, k);
@@ -248,8 +272,8 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	} else if (!(r->has_force && r->force)) {
 		/* no reference of this connection to drop (a forked child, say) */
 	} else if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
-		fail(resp, x, EACCES, "destroy %.40s: only its creator (uid %u) or root may destroy a "
-		     "pool it does not reference", r->name, slab_cache_owner(k));
+		fail(resp, x, EACCES, "destroy %s: only its creator (uid %u) or root may destroy a "
+		     "pool it does not reference", shown(r->name, nm), slab_cache_owner(k));
 		return;
 	} else {
 		/* the creator or root: every connection's references go, and slubd's */
@@ -302,6 +326,7 @@ static int collect(struct kmem_cache *k, void *arg)
 static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Response *resp,
 		     struct dispatch_scratch *x)
 {
+	char nm[SHOWN_MAX];
 	struct cache_list *l = calloc(1, sizeof(*l));
 	unsigned int n = 0;
 
@@ -353,7 +378,7 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 	}
 	free(l);
 	if (r->name && n == 0) {
-		fail(resp, x, ENOENT, "stats %.40s: no such pool", r->name);
+		fail(resp, x, ENOENT, "stats %s: no such pool", shown(r->name, nm));
 		return;
 	}
 	slubd__stats_reply__init(&x->stats);
@@ -378,11 +403,12 @@ static int shrink_one(struct kmem_cache *k, void *arg)
 static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Response *resp,
 		      struct dispatch_scratch *x)
 {
+	char nm[SHOWN_MAX];
 	if (r->name) {
 		struct kmem_cache *k = slab_cache_find(s->arena, r->name);
 
 		if (!k) {
-			fail(resp, x, ENOENT, "shrink %.40s: no such pool", r->name);
+			fail(resp, x, ENOENT, "shrink %s: no such pool", shown(r->name, nm));
 			return;
 		}
 		slab_shrink(s->arena, k);
@@ -394,11 +420,12 @@ static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Re
 static void do_validate(struct server *s, const Slubd__ValidateRequest *r, Slubd__Response *resp,
 			struct dispatch_scratch *x)
 {
+	char nm[SHOWN_MAX];
 	struct slab_validate_result v;
 	struct kmem_cache *k = NULL;
 
 	if (r->name && !(k = slab_cache_find(s->arena, r->name))) {
-		fail(resp, x, ENOENT, "validate %.40s: no such pool", r->name);
+		fail(resp, x, ENOENT, "validate %s: no such pool", shown(r->name, nm));
 		return;
 	}
 	slab_validate(s->arena, k, &v);
