@@ -11,7 +11,7 @@
 #define SLUBD_MAX_OUTBUF	(8u << 20)	/* unsent replies to one client before it is cut */
 #define SLUBD_MAX_CLIENTS	256u		/* connections at once (default) */
 #define SLUBD_MAX_REFS		1024u		/* pool references one connection may hold */
-#define SLUBD_MAX_POOLS		1000u		/* pools (the arena has ids for 1024 caches, some its own) */
+#define SLUBD_MAX_POOLS		1000u		/* pools (an arena holds SLUB_MAX_CACHES, some its own) */
 #define SLUBD_MAX_CLIENT_TEXT	64u		/* Hello.client */
 #define SLUBD_HELLO_TIMEOUT_MS	10000u		/* a connection that says nothing is closed */
 #define SLUBD_SOCKET_NAME	"slubd.sock"

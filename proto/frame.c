@@ -54,7 +54,6 @@ static int text_ok(const char *s, size_t max)
 Slubd__Request *request_decode(const uint8_t *body, size_t len, char *err, size_t errlen)
 {
 	Slubd__Request *r = slubd__request__unpack(NULL, len, body);
-	const char *name = NULL;
 
 	if (!r) {
 		snprintf(err, errlen, "malformed request (%zu bytes that are no Request message)", len);
@@ -68,32 +67,21 @@ Slubd__Request *request_decode(const uint8_t *body, size_t len, char *err, size_
 			goto bad;
 		}
 		break;
+	/*
+	 * The others carry names, which the engine checks: a bad one gets EINVAL
+	 * and a sentence, the frame being well formed either way.
+	 */
 	case SLUBD__REQUEST__BODY_ATTACH:
-		break;
 	case SLUBD__REQUEST__BODY_CREATE:
-		name = r->create->name;
-		break;
 	case SLUBD__REQUEST__BODY_DESTROY:
-		name = r->destroy->name;
-		break;
 	case SLUBD__REQUEST__BODY_STATS:
-		name = r->stats->name;
-		break;
 	case SLUBD__REQUEST__BODY_SHRINK:
-		name = r->shrink->name;
-		break;
 	case SLUBD__REQUEST__BODY_VALIDATE:
-		name = r->validate->name;
 		break;
 	default:
 		snprintf(err, errlen, "request %u carries no known request type", r->id);
 		goto bad;
 	}
-	/*
-	 * A name is checked by the engine, which answers a bad one with EINVAL
-	 * and a sentence; the frame is well formed either way.
-	 */
-	(void)name;
 	return r;
 bad:
 	slubd__request__free_unpacked(r, NULL);

@@ -54,7 +54,6 @@
 
 #define SLUB_MAX_NODES		64
 #define SLUB_MAX_CPUS		1024
-#define SLUB_MAX_CACHES		1024			/* ids for process-local ctor tables */
 #define SLUB_MAX_SLAB_ORDER	3			/* slub_max_order (PAGE_ALLOC_COSTLY_ORDER) */
 #define SLUB_MIN_SLAB_ORDER	0			/* slub_min_order */
 #define MAX_OBJS_PER_SLAB	32767			/* counters hold 16 bits; keep one spare */

@@ -37,6 +37,7 @@ typedef unsigned int gfp_t;
 #define SLUB_NAME_MAX		31		/* bytes in a cache name, without the NUL */
 #define SLUB_MAX_OBJECT_SIZE	(1u << 20)	/* largest kmem_cache object */
 #define KMALLOC_MAX_CACHE_SIZE	8192u		/* above: kmalloc_large */
+#define SLUB_MAX_CACHES		1024		/* caches an arena holds, its own included */
 #define ARENA_DEFAULT_BASE	0x600000000000UL
 #define ARENA_DEFAULT_SIZE	(256UL << 20)
 #define ARENA_MIN_SIZE		(8UL << 20)

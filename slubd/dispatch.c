@@ -23,7 +23,6 @@
 #include "slubd.h"
 
 #define SHOWN_MAX 170	/* 40 bytes, each at most \\xNN */
-#define SLUB_MAX_CACHES_ALL 1024	/* cache ids of an arena (layout.h SLUB_MAX_CACHES) */
 
 struct dispatch_scratch {
 	Slubd__HelloReply hello;
@@ -251,7 +250,6 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
 	struct conn_ref *ref;
 	aoff_t off;
-	int rc = 0;
 
 	if (!k) {
 		fail(resp, x, ENOENT, "destroy %s: no such pool", shown(r->name, nm));
@@ -268,7 +266,7 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		/* the caller's own reference */
 		if (--ref->count == 0)
 			ref_remove(c, ref);
-		rc = slab_cache_destroy(s->arena, k);
+		slab_cache_destroy(s->arena, k);	/* -EBUSY: it stays, the reply says so */
 	} else if (!(r->has_force && r->force)) {
 		/* no reference of this connection to drop (a forked child, say) */
 	} else if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
@@ -293,7 +291,7 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 				break;
 		}
 		if (slab_cache_find(s->arena, r->name) == k)
-			rc = slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
+			slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
 	}
 	slubd__destroy_reply__init(&x->destroy);
 	x->destroy.has_removed = 1;
@@ -306,11 +304,10 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	resp->destroy = &x->destroy;
 	if (x->destroy.removed)
 		log_msg("pool %s removed by pid %d uid %u", r->name, (int)c->pid, (unsigned)c->uid);
-	(void)rc;	/* -EBUSY: it stays with its objects; the reply says so */
 }
 
 struct cache_list {
-	struct kmem_cache *k[SLUB_MAX_CACHES_ALL];	/* an arena holds no more */
+	struct kmem_cache *k[SLUB_MAX_CACHES];	/* an arena holds no more */
 	unsigned int n;
 };
 
@@ -318,7 +315,7 @@ static int collect(struct kmem_cache *k, void *arg)
 {
 	struct cache_list *l = arg;
 
-	if (l->n < SLUB_MAX_CACHES_ALL)
+	if (l->n < SLUB_MAX_CACHES)
 		l->k[l->n++] = k;
 	return 0;
 }
