@@ -365,6 +365,62 @@ int kmem_cache_shrink(struct kmem_cache *s)
 	return slab_shrink(g_arena, s);
 }
 
+int kmem_cache_set_limit(struct kmem_cache *s, uint64_t max_objects, uint64_t max_bytes)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__SetLimitRequest lr = SLUBD__SET_LIMIT_REQUEST__INIT;
+	Slubd__Response *resp;
+	char name[SLUB_NAME_MAX + 1];
+	int rc = -ENOTCONN;
+
+	pthread_mutex_lock(&g_lock);
+	if (!g_arena)
+		goto out;
+	rc = -EINVAL;
+	if (!s || slab_cache_at(g_arena, arena_offset(g_arena, s)) != s)
+		goto out;
+	snprintf(name, sizeof(name), "%s", slab_cache_name(s));
+	lr.name = name;
+	lr.has_max_objects = lr.has_max_bytes = 1;
+	lr.max_objects = max_objects;
+	lr.max_bytes = max_bytes;
+	req.body_case = SLUBD__REQUEST__BODY_SET_LIMIT;
+	req.set_limit = &lr;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = ensure_connected();
+		if (!rc)
+			rc = call(&req, &resp, NULL);
+		if (!connection_lost(rc) || !g_arena)
+			break;
+	}
+	if (!rc) {
+		/* ENOENT: the pool went (destroyed by its creator) under this process */
+		rc = resp->err == ENOENT ? -EINVAL : -resp->err;
+		slubd__response__free_unpacked(resp, NULL);
+	}
+out:
+	pthread_mutex_unlock(&g_lock);
+	if (rc == -ECONNRESET || rc == -EPIPE || rc == -EBADMSG)
+		rc = -ENOTCONN;
+	return rc;
+}
+
+int kmem_cache_give(struct kmem_cache *s, void *obj, pid_t pid)
+{
+	if (!g_arena)
+		return -ENOTCONN;
+	if (pid <= 0)
+		return -ESRCH;
+	return slab_give(g_arena, s, obj, (uint32_t)pid);
+}
+
+pid_t kmem_cache_owner(struct kmem_cache *s, const void *obj)
+{
+	if (!g_arena)
+		return 0;
+	return (pid_t)slab_owner(g_arena, s, obj);
+}
+
 unsigned int kmem_cache_size(struct kmem_cache *s)
 {
 	return slab_cache_size(s);

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,13 @@ typedef unsigned int gfp_t;
 #define SLAB_POISON		0x00000800UL	/* fill free objects: catch writes after free */
 #define SLAB_HWCACHE_ALIGN	0x00002000UL	/* align objects to a cache line */
 #define SLAB_STORE_USER		0x00010000UL	/* record the last alloc and free of each object */
+/*
+ * slubd's own flag: each object belongs to the process that allocated it (or
+ * was given it, kmem_cache_give()); when that process dies, slubd frees the
+ * objects it held.  Implies SLAB_STORE_USER (allocation and free then take
+ * the pool's node lock: slower than a plain pool).
+ */
+#define SLAB_RECLAIM_DEAD	0x80000000UL
 
 #define ZERO_SIZE_PTR		((void *)16)	/* kmalloc(0): a unique non-NULL pointer */
 #define ZERO_OR_NULL_PTR(x)	((unsigned long)(x) <= (unsigned long)ZERO_SIZE_PTR)
@@ -70,7 +78,8 @@ SLUB_API void slub_detach(void);
  * @name:  1..31 bytes of [A-Za-z0-9._:-]
  * @size:  object size, 1 .. 1 MiB
  * @align: 0 or a power of two up to 4096
- * @flags: SLAB_HWCACHE_ALIGN, SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER
+ * @flags: SLAB_HWCACHE_ALIGN, SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER,
+ *         SLAB_RECLAIM_DEAD
  * @ctor:  run on every object of each new slab, in whichever process
  *         creates the slab; processes sharing a pool pass equivalent ctors.
  *
@@ -90,13 +99,18 @@ SLUB_API struct kmem_cache *kmem_cache_create(const char *name, size_t size, siz
 /**
  * kmem_cache_destroy - drop this process's reference to @s.  The pool goes
  * away when no process references it and it holds no objects; a pool that
- * still holds objects stays (slubctl shows it).  Do not use @s afterwards.
+ * still holds objects stays (slubctl shows it).  Do not use @s afterwards:
+ * an allocation or free through a pool that went away is caught (reported
+ * as "destroyed cache used", allocation fails with EINVAL) as long as its
+ * descriptor is among the last 32 destroyed, which slubd keeps for that.
  */
 SLUB_API void kmem_cache_destroy(struct kmem_cache *s);
 
 /**
  * kmem_cache_alloc - an object of @s.  @flags: GFP_KERNEL or __GFP_ZERO.
- * Return: the object, or NULL with errno ENOMEM (pool or arena exhausted).
+ * Return: the object, or NULL with errno ENOMEM (the arena is exhausted),
+ * EDQUOT (the pool's cap, kmem_cache_set_limit(), is reached) or EINVAL
+ * (the pool was destroyed).
  */
 SLUB_API void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags);
 
@@ -115,8 +129,30 @@ SLUB_API void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags);
 SLUB_API void kmem_cache_free(struct kmem_cache *s, void *obj);
 
 /**
+ * kmem_cache_give - hand the ownership of @obj, an object of @s that this
+ * process holds, to the process @pid, before passing it the pointer.  In a
+ * pool made with SLAB_RECLAIM_DEAD (or SLAB_STORE_USER, where it decides
+ * whose leak a dead process's object is), an object belongs to one process;
+ * when it dies its objects are freed.  An object passed on without this call
+ * stays its allocator's, and is freed under the receiver if the allocator
+ * dies first.
+ *
+ * Return: 0; -EINVAL when @s does not track owners (no SLAB_STORE_USER or
+ * SLAB_RECLAIM_DEAD) or @obj is not an allocated object of @s; -EPERM when
+ * @obj belongs to another process; -ESRCH when no process @pid lives.
+ */
+SLUB_API int kmem_cache_give(struct kmem_cache *s, void *obj, pid_t pid);
+
+/**
+ * kmem_cache_owner - the process that holds @obj, an allocated object of @s.
+ * Return: its pid; 0 when @s does not track owners or @obj is not an
+ * allocated object of @s.
+ */
+SLUB_API pid_t kmem_cache_owner(struct kmem_cache *s, const void *obj);
+
+/**
  * kmem_cache_alloc_bulk - @nr objects into @p.
- * Return: @nr, or 0 having allocated nothing (errno ENOMEM).
+ * Return: @nr, or 0 having allocated nothing (errno ENOMEM or EDQUOT, as kmem_cache_alloc).
  */
 SLUB_API int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t nr, void **p);
 
@@ -128,6 +164,20 @@ SLUB_API void kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **p);
  * Return: 0; -EINVAL for a bad cache; -ENOTCONN when not attached.
  */
 SLUB_API int kmem_cache_shrink(struct kmem_cache *s);
+
+/**
+ * kmem_cache_set_limit - cap the pool @s at @max_objects objects and
+ * @max_bytes bytes of slab memory (0: no cap), for every process using it.
+ * A cap counts whole slabs: once the pool's slabs hold as many objects (or
+ * bytes) as allowed, an allocation that needs a new slab fails with EDQUOT,
+ * so the objects allocated never exceed @max_objects.  Objects left free on
+ * another CPU's slab count against the cap until kmem_cache_shrink().  A cap
+ * below what the pool holds now frees nothing; it stops growth.
+ *
+ * Return: 0; -EPERM unless this process's user made the pool (or is root);
+ * -EINVAL for a bad cache; -ENOTCONN when slubd is unreachable.
+ */
+SLUB_API int kmem_cache_set_limit(struct kmem_cache *s, uint64_t max_objects, uint64_t max_bytes);
 
 /** kmem_cache_size - the object size @s was created with. */
 SLUB_API unsigned int kmem_cache_size(struct kmem_cache *s);

@@ -365,9 +365,12 @@ const char *arena_backing_name(const struct arena *a)
 	return a->backing == ARENA_BACKING_HUGETLB ? "hugetlb" : "shm";
 }
 
+/* from the header, which anyone may have scribbled on: never more than the arena */
 uint64_t arena_free_bytes(const struct arena *a)
 {
-	return atomic_load_relaxed(&a->hdr->zone.nr_free_pages) << PAGE_SHIFT;
+	uint64_t pages = atomic_load_relaxed(&a->hdr->zone.nr_free_pages);
+
+	return pages < a->nr_pages ? pages << PAGE_SHIFT : a->size;
 }
 
 uint64_t arena_used_bytes(const struct arena *a)

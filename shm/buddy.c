@@ -24,6 +24,14 @@
  * buddy_scrub.  So a death can leak at most the block being changed until
  * the next scrub, never lose or double-hand a page.
  *
+ * Corruption.  The pages the buddy manages are [a->first_pfn, a->nr_pages),
+ * the process's own copy checked when the arena was opened: the zone's
+ * first_pfn and end_pfn in the header are never trusted (buddy_check says
+ * when they differ).  Every order read from a page descriptor is checked
+ * (head_ok) before it sizes a block, indexes a free area or moves a walk,
+ * and a free of something that is no allocated block is reported and
+ * ignored.
+ *
  * Backing.  Memory goes back to the host a chunk (2 MiB) at a time: when a
  * free block of at least a chunk forms, the freeing process keeps it
  * (PG_TRANSIT), drops the lock, punches the hole, marks the chunk HOLE, and
@@ -44,13 +52,15 @@ static struct buddy_zone *zone(struct arena *a)
 	return &a->hdr->zone;
 }
 
+/* pfn starts a block whose order fits the arena (pfn itself checked by the caller) */
 static bool head_ok(struct arena *a, uint32_t pfn)
 {
 	struct page_desc *pd = pd_of_pfn(a, pfn);
+	unsigned int order = pd->order;
 
-	return (pd->flags & PG_HEAD) && pd->order <= BUDDY_MAX_ORDER &&
-	       (pfn & ((1u << pd->order) - 1)) == 0 &&
-	       pfn + (1u << pd->order) <= zone(a)->end_pfn;
+	return (pd->flags & PG_HEAD) && order <= BUDDY_MAX_ORDER &&
+	       (pfn & ((1u << order) - 1)) == 0 && pfn >= a->first_pfn &&
+	       (uint64_t)pfn + (1u << order) <= a->nr_pages;
 }
 
 static void area_add(struct arena *a, uint32_t pfn, unsigned int order)
@@ -90,15 +100,13 @@ static bool chunks_backed_any(struct arena *a, uint32_t pfn, unsigned int order)
 static uint32_t free_locked(struct arena *a, uint32_t pfn, unsigned int order,
 			    unsigned int *order_out)
 {
-	struct buddy_zone *z = zone(a);
-
 	pd_of_pfn(a, pfn)->flags = PG_HEAD | PG_TRANSIT;
 	pd_of_pfn(a, pfn)->owner = os_pid();
 	while (order < BUDDY_MAX_ORDER) {
 		uint32_t buddy = pfn ^ (1u << order);
 		struct page_desc *b;
 
-		if (buddy < z->first_pfn || buddy + (1u << order) > z->end_pfn)
+		if (buddy < a->first_pfn || buddy + (1u << order) > a->nr_pages)
 			break;
 		b = pd_of_pfn(a, buddy);
 		if ((b->flags & (PG_HEAD | PG_FREE)) != (PG_HEAD | PG_FREE) || b->order != order)
@@ -135,7 +143,7 @@ static void zone_repair(void *arg)
 		z->area[o].nr_free = 0;
 	}
 	z->nr_free_pages = 0;
-	for (pfn = z->first_pfn; pfn < z->end_pfn;) {
+	for (pfn = a->first_pfn; pfn < a->nr_pages;) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
 		if (!head_ok(a, pfn)) {
@@ -150,7 +158,7 @@ static void zone_repair(void *arg)
 			pd->flags = PG_HEAD | PG_REPAIR;
 		pfn += 1u << pd->order;
 	}
-	for (pfn = z->first_pfn; pfn < z->end_pfn;) {
+	for (pfn = a->first_pfn; pfn < a->nr_pages;) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 		unsigned int order = pd->order, span = 1u << order;
 
@@ -179,15 +187,15 @@ static void zone_unlock(struct arena *a)
 void buddy_init(struct arena *a)
 {
 	struct buddy_zone *z = zone(a);
-	uint32_t pfn = z->first_pfn;
+	uint32_t pfn = a->first_pfn;
 
 	shm_lock_init(&z->lock);
 	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++)
 		olist_init(a, &z->area[o].free_list);
-	while (pfn < z->end_pfn) {
+	while (pfn < a->nr_pages) {
 		unsigned int order = BUDDY_MAX_ORDER;
 
-		while ((pfn & ((1u << order) - 1)) || pfn + (1u << order) > z->end_pfn)
+		while ((pfn & ((1u << order) - 1)) || pfn + (1u << order) > a->nr_pages)
 			order--;
 		area_add(a, pfn, order);
 		z->nr_free_pages += 1u << order;
@@ -314,9 +322,18 @@ void buddy_run_deferred(void)
 void buddy_free(struct arena *a, uint32_t pfn)
 {
 	struct buddy_zone *z = zone(a);
-	unsigned int order = pd_of_pfn(a, pfn)->order, freed = order;
+	unsigned int order, freed;
 	uint32_t head;
 
+	if (unlikely(pfn < a->first_pfn || pfn >= a->nr_pages || !head_ok(a, pfn) ||
+		     (pd_of_pfn(a, pfn)->flags & PG_FREE))) {
+		slab_report(a, NULL, SLAB_ERR_PAGE, pfn_off(pfn),
+			    "freeing block %u: no allocated block starts there (flags %#x, order %u): "
+			    "leaked", pfn, pfn < a->nr_pages ? pd_of_pfn(a, pfn)->flags : 0,
+			    pfn < a->nr_pages ? pd_of_pfn(a, pfn)->order : 0);
+		return;
+	}
+	order = freed = pd_of_pfn(a, pfn)->order;
 	zone_lock(a);
 	head = free_locked(a, pfn, order, &order);
 	if (order >= CHUNK_ORDER && a->backing == ARENA_BACKING_SHM &&
@@ -373,14 +390,14 @@ int buddy_info(struct arena *a, struct buddy_info *bi)
 
 	memset(bi, 0, sizeof(*bi));
 	zone_lock(a);
-	bi->nr_pages = z->end_pfn - z->first_pfn;
+	bi->nr_pages = a->nr_pages - a->first_pfn;
 	bi->nr_free = z->nr_free_pages;
 	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++)
 		bi->free_blocks[o] = z->area[o].nr_free;
 	bi->punches = z->punches;
 	zone_unlock(a);
-	bi->chunks_total = a->hdr->nr_chunks;
-	for (uint32_t c = 0; c < a->hdr->nr_chunks; c++)
+	bi->chunks_total = a->size / CHUNK_SIZE;	/* ours, not the header's */
+	for (uint32_t c = 0; c < bi->chunks_total; c++)
 		bi->chunks_backed += atomic_load_relaxed(&a->chunks[c]) == CHUNK_BACKED;
 	return 0;
 }
@@ -389,14 +406,21 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 {
 	struct buddy_zone *z = zone(a);
 	uint64_t free_pages = 0, heads[BUDDY_MAX_ORDER + 1] = { 0 };
-	uint32_t pfn = z->first_pfn;
+	uint32_t pfn = a->first_pfn;
 	int rc = 0;
 
-#define BAD(...) do { if (!rc) snprintf(err, errlen, __VA_ARGS__); rc = -EUCLEAN; } while (0)
+#define BAD(...) do { \
+	if (!rc && err && errlen) \
+		snprintf(err, errlen, __VA_ARGS__); \
+	rc = -EUCLEAN; \
+} while (0)
 	if (err && errlen)
 		err[0] = 0;
 	zone_lock(a);
-	while (pfn < z->end_pfn) {
+	if (z->first_pfn != a->first_pfn || z->end_pfn != a->nr_pages)
+		BAD("the zone says pages %u..%u, the arena has %u..%u", z->first_pfn, z->end_pfn,
+		    a->first_pfn, a->nr_pages);
+	while (pfn < a->nr_pages) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
 		if (!head_ok(a, pfn)) {
@@ -409,8 +433,8 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 
 			free_pages += 1u << pd->order;
 			heads[pd->order]++;
-			if (pd->order < BUDDY_MAX_ORDER && buddy >= z->first_pfn &&
-			    buddy + (1u << pd->order) <= z->end_pfn && head_ok(a, buddy) &&
+			if (pd->order < BUDDY_MAX_ORDER && buddy >= a->first_pfn &&
+			    buddy + (1u << pd->order) <= a->nr_pages && head_ok(a, buddy) &&
 			    (pd_of_pfn(a, buddy)->flags & PG_FREE) &&
 			    pd_of_pfn(a, buddy)->order == pd->order)
 				BAD("free blocks %u and %u of order %u were not merged", pfn, buddy,
@@ -420,15 +444,35 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 	}
 	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++) {
 		struct olist *h = &z->area[o].free_list, *n = h;
+		aoff_t hoff = arena_off_of(a, h), prev = hoff;
 		uint64_t count = 0;
 
-		while ((n = olist_next(a, h, n)) && count <= a->nr_pages) {
-			struct page_desc *pd = pd_of_lru(a, arena_off_of(a, n));
+		/* bounded: a list that loops counts more blocks than there are */
+		while (count <= a->nr_pages) {
+			aoff_t next = atomic_load_relaxed(&n->next);
+			struct page_desc *pd;
 
-			if (!pd || !(pd->flags & PG_FREE) || pd->order != o)
-				BAD("free list %u holds a block that is not free of that order", o);
+			if (next == hoff)
+				break;
+			n = olist_next(a, h, n);
+			if (!n) {
+				BAD("free list %u: a link leaves the arena (%#llx)", o,
+				    (unsigned long long)next);
+				break;
+			}
+			pd = pd_of_lru(a, arena_off_of(a, n));
+			if (!pd || !(pd->flags & PG_FREE) || pd->order != o) {
+				BAD("free list %u holds %#llx, no free block of that order", o,
+				    (unsigned long long)next);
+				break;
+			}
+			if (n->prev != prev)
+				BAD("free list %u: the back link of block %u is wrong", o, pd_pfn(a, pd));
+			prev = next;
 			count++;
 		}
+		if (count <= a->nr_pages && h->prev != prev)
+			BAD("free list %u: the head's back link is wrong", o);
 		if (count != z->area[o].nr_free || count != heads[o])
 			BAD("free list %u: %llu on the list, count says %llu, %llu free heads", o,
 			    (unsigned long long)count, (unsigned long long)z->area[o].nr_free,
@@ -445,27 +489,30 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 /*
  * buddy_scrub - free the blocks that dead processes held in transit: a
  * split, merge or punch they did not finish, or a slab they allocated and
- * never gave to their cache.
+ * never gave to their cache.  Only what those leave behind is taken: a head
+ * whose flags are exactly PG_TRANSIT, or exactly PG_SLAB with no cache on
+ * no list; a descriptor with more bits set is corrupt (validate says so),
+ * and freeing it could hand out pages still in use.
  */
 int buddy_scrub(struct arena *a, uint64_t *returned)
 {
-	struct buddy_zone *z = zone(a);
 	uint32_t pfn;
 
 	*returned = 0;
-	for (;;) {
+	for (uint32_t rounds = 0; rounds <= a->nr_pages; rounds++) {
 		uint32_t victim = 0;
 
 		zone_lock(a);
-		for (pfn = z->first_pfn; pfn < z->end_pfn;) {
+		for (pfn = a->first_pfn; pfn < a->nr_pages;) {
 			struct page_desc *pd = pd_of_pfn(a, pfn);
+			uint16_t flags = pd->flags;
 
 			if (!head_ok(a, pfn)) {
 				pfn++;
 				continue;
 			}
-			if (((pd->flags & PG_TRANSIT) ||
-			     ((pd->flags & PG_SLAB) && pd->cache == 0)) &&
+			if ((flags == (PG_HEAD | PG_TRANSIT) ||
+			     (flags == (PG_HEAD | PG_SLAB) && pd->cache == 0 && pd->list == SL_NONE)) &&
 			    !os_pid_alive(pd->owner)) {
 				victim = pfn;
 				pd->flags = PG_HEAD | PG_META;	/* ours now */

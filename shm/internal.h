@@ -218,6 +218,34 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
 
 void slab_bootstrap(struct arena *a);	/* kmem_cache_init */
 struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
+/*
+ * cache_unusable - s is no live cache: destroyed (in quarantine), or not a
+ * descriptor at all.  Slow paths only: the fast paths of a destroyed cache
+ * fall through to them, since destroy empties every cpu freelist.  Reports
+ * (SLAB_ERR_DESTROYED) and sets errno EINVAL when true.
+ */
+bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
+/*
+ * cache_check - is the descriptor s (cache_of_off() passed) fit to be
+ * walked: CPU and node counts, the per-CPU array in a per-CPU block, each
+ * node descriptor an object of the kmem_cache_node cache, and a geometry
+ * that keeps every object, free pointer and owner record inside its slab.
+ * 0, or a SLAB_ERR_* kind with the reason in why.  Slow paths only.
+ */
+int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len);
+bool cache_name_ok(const struct kmem_cache *s);	/* NUL-terminated, of name_ok's bytes */
+/* s's name for a message: at most SLUB_NAME_MAX bytes, others shown as '?' */
+const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1]);
+/*
+ * cache_walkable - cache_check, and with s's locks taken (and dropped),
+ * that what flush_all_cpus and discard_empty follow is whole: its node
+ * and cpu partial lists end, through slabs of s, its cpu slabs and the
+ * heads of their freelists lie where they say.  0, or a SLAB_ERR_* kind.
+ */
+int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len);
+/* the list of caches and the header's own caches, each problem to err() */
+void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
+		      void *arg);
 struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
 struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
 void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, aoff_t obj,

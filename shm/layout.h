@@ -35,7 +35,7 @@
 #include "shm.h"
 
 #define ARENA_MAGIC		0x414e455241425553ULL	/* "SUBARENA" little-endian */
-#define ARENA_LAYOUT_VERSION	1u
+#define ARENA_LAYOUT_VERSION	2u
 #if defined(__x86_64__)
 #define ARENA_ARCH		1u
 #elif defined(__aarch64__)
@@ -267,16 +267,26 @@ struct kmem_cache {
 	/* line 2 */
 	struct olist list;		/* slab_caches (slab_mutex) */
 	uint64_t errors[SLAB_ERR_NR];	/* atomic */
+	/*
+	 * Caps (kmem_cache_set_limit): 0 is none.  charged_* count the objects
+	 * and pages of every slab of the cache, all nodes; a new slab is
+	 * charged by a compare-and-swap that checks the cap, so that racing
+	 * processes cannot together pass it (atomic, no lock).
+	 */
+	uint64_t max_objects, max_bytes;
+	uint64_t charged_objects, charged_pages;
 	aoff_t node[SLUB_MAX_NODES];	/* kmem_cache_node, first nr_nodes used */
 };
 _Static_assert(offsetof(struct kmem_cache, align) == CACHE_LINE, "hot line first");
 _Static_assert(offsetof(struct kmem_cache, name) == CACHE_LINE + 56, "line 1");
 
-_Static_assert(offsetof(struct kmem_cache, node) == 256, "kmem_cache layout");
+_Static_assert(offsetof(struct kmem_cache, node) == 304, "kmem_cache layout");
 #define KMEM_CACHE_SIZE(nr_nodes) (offsetof(struct kmem_cache, node) + (nr_nodes) * sizeof(aoff_t))
 
 #define CACHE_ACTIVE	1
 #define CACHE_BOOT	2	/* a boot descriptor, before bootstrap() */
+#define CACHE_DEAD	8	/* destroyed, its descriptor in quarantine */
+#define CACHE_QUARANTINE 32	/* destroyed descriptors kept, to catch their use */
 
 /* SLAB_STORE_USER: one record for the last alloc and one for the last free */
 struct slab_track {
@@ -325,6 +335,12 @@ struct arena_hdr {
 	aoff_t kmem_cache_node;		/* descriptor of the "kmem_cache_node" cache */
 	aoff_t kmalloc_caches[NR_KMALLOC];
 	uint8_t cache_ids[SLUB_MAX_CACHES / 8];	/* ids in use */
+	/* destroyed caches, kept (state CACHE_DEAD, no slab, every cpu
+	 * freelist empty) so that a process still using one is told, not
+	 * handed another cache's memory; a ring, oldest released first */
+	aoff_t dead_caches[CACHE_QUARANTINE];
+	uint32_t dead_next;
+	uint32_t dead_pad;
 
 	uint64_t report_head;		/* tickets handed out (atomic) */
 	struct report_slot reports[REPORT_RING];
@@ -333,7 +349,7 @@ struct arena_hdr {
 	struct kmem_cache boot_kmem_cache_node;
 };
 _Static_assert(sizeof(struct arena_hdr) <= ARENA_HDR_SIZE, "header fits its region");
-_Static_assert(sizeof(struct arena_hdr) == 12160, "arena_hdr layout");
+_Static_assert(sizeof(struct arena_hdr) == 12480, "arena_hdr layout");
 
 _Static_assert(offsetof(struct arena_hdr, zone) % CACHE_LINE == 0, "zone aligned");
 

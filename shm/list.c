@@ -10,6 +10,13 @@
  * The forward chain changes in one store (the last), so after a death the
  * forward chain from the head is always a valid list; repair rebuilds the
  * back links from it.
+ *
+ * A corrupted list.  An update writes into a neighbour only when that
+ * neighbour is a node inside the arena that links back where the update
+ * expects (next->prev is the node before, prev->next the node after): a
+ * scribbled link is never followed into a write, it only leaves the list
+ * as broken as it was, for validate to report and repair to mend.  Every
+ * walk checks each link (olist_next) and is bounded by its caller.
  */
 #include "internal.h"
 
@@ -28,14 +35,26 @@ bool olist_empty(struct arena *a, const struct olist *head)
 	return head->next == arena_off_of(a, head);
 }
 
+static bool node_in_arena(struct arena *a, aoff_t off)
+{
+	return arena_range_ok(a, off, sizeof(struct olist)) && off % 8 == 0;
+}
+
+/*
+ * link n between prev and next, which were adjacent: prev->next == next and
+ * next->prev == prev.  A neighbour that is no node, or does not link back,
+ * is left alone (see the top).
+ */
 static void link_between(struct arena *a, struct olist *n, aoff_t prev, aoff_t next)
 {
 	aoff_t noff = arena_off_of(a, n);
 
 	n->next = next;
 	n->prev = prev;
-	at(a, next)->prev = noff;
-	atomic_store_release(&at(a, prev)->next, noff);
+	if (likely(node_in_arena(a, next) && at(a, next)->prev == prev))
+		at(a, next)->prev = noff;
+	if (likely(node_in_arena(a, prev) && at(a, prev)->next == next))
+		atomic_store_release(&at(a, prev)->next, noff);
 }
 
 void olist_add(struct arena *a, struct olist *head, struct olist *n)
@@ -50,16 +69,13 @@ void olist_add_tail(struct arena *a, struct olist *head, struct olist *n)
 
 void olist_del(struct arena *a, struct olist *n)
 {
-	aoff_t next = n->next, prev = n->prev;
+	aoff_t noff = arena_off_of(a, n), next = n->next, prev = n->prev;
 
-	at(a, next)->prev = prev;
-	atomic_store_release(&at(a, prev)->next, next);
+	if (likely(node_in_arena(a, next) && at(a, next)->prev == noff))
+		at(a, next)->prev = prev;
+	if (likely(node_in_arena(a, prev) && at(a, prev)->next == noff))
+		atomic_store_release(&at(a, prev)->next, next);
 	n->next = n->prev = 0;
-}
-
-static bool node_in_arena(struct arena *a, aoff_t off)
-{
-	return arena_range_ok(a, off, sizeof(struct olist)) && off % 8 == 0;
 }
 
 struct olist *olist_next(struct arena *a, struct olist *head, struct olist *n)

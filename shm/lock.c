@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <string.h>
 
 #include "internal.h"
@@ -51,9 +52,38 @@ int shm_lock_init(struct shm_lock *l)
 	return -err;
 }
 
+/*
+ * lock_wait - the contended case.  A robust mutex wakes one waiter per
+ * unlock; a waiter woken and then killed before it takes the lock passes
+ * the wakeup on to no one, and the others would sleep until some later
+ * unlock.  So waits are timed: every LOCK_RECHECK_NS a waiter looks at the
+ * lock again itself, which bounds what such a death costs the others.
+ */
+#define LOCK_RECHECK_NS 20000000L	/* 20 ms */
+
+static int lock_wait(struct shm_lock *l)
+{
+	struct timespec ts;
+	int err;
+
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += LOCK_RECHECK_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		err = pthread_mutex_clocklock(&l->m, CLOCK_MONOTONIC, &ts);
+	} while (err == ETIMEDOUT);
+	return err;
+}
+
 int shm_lock_acquire(struct shm_lock *l, void (*repair)(void *arg), void *arg)
 {
-	int err = pthread_mutex_lock(&l->m);
+	int err = pthread_mutex_trylock(&l->m);
+
+	if (unlikely(err == EBUSY))
+		err = lock_wait(l);
 
 	if (likely(err == 0)) {
 		shm_lock_depth++;

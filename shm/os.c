@@ -202,12 +202,35 @@ uint64_t os_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* does the process pid exist?  (EPERM: it exists, owned by another user) */
+/*
+ * does the process pid live?  kill(pid, 0) says whether it exists (EPERM:
+ * owned by another user); a zombie exists but will never run again, so it
+ * counts as dead: its parent may take its time to reap it, and what it held
+ * should not wait for that.  Where /proc cannot be read, existing is living.
+ */
 bool os_pid_alive(uint32_t pid)
 {
-	if (pid == 0)
+	char path[32], buf[512];
+	const char *paren;
+	ssize_t n;
+	int fd;
+
+	if (pid == 0 || pid > INT32_MAX)
 		return false;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold ')' itself; the state follows the last */
+	paren = strrchr(buf, ')');
+	return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
 }
 
 /*

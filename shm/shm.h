@@ -28,8 +28,10 @@ typedef unsigned int gfp_t;
 #define SLAB_POISON		0x00000800UL	/* fill free objects with 0x6b */
 #define SLAB_HWCACHE_ALIGN	0x00002000UL	/* align objects to a cache line */
 #define SLAB_STORE_USER		0x00010000UL	/* record last alloc and free */
+/* slubd's own: free the objects of a process when it dies (implies STORE_USER) */
+#define SLAB_RECLAIM_DEAD	0x80000000UL
 #define SLAB_DEBUG_FLAGS	(SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER)
-#define SLAB_USER_FLAGS		(SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN)
+#define SLAB_USER_FLAGS		(SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_DEAD)
 
 #define ZERO_SIZE_PTR		((void *)16)
 #define ZERO_OR_NULL_PTR(x)	((unsigned long)(x) <= (unsigned long)ZERO_SIZE_PTR)
@@ -116,6 +118,7 @@ int buddy_check(struct arena *a, char *err, size_t errlen);
 /*
  * slab_cache_create - open the cache called name if it exists with the same
  * size, align and flags (its refcount goes up), else create it.
+ * SLAB_RECLAIM_DEAD adds SLAB_STORE_USER to flags.
  * -EINVAL: bad name (empty, > 31 bytes, a byte outside [A-Za-z0-9._:-]),
  *          size 0 or > SLUB_MAX_OBJECT_SIZE, align not 0 or a power of two
  *          (or > 4096), unknown flags;
@@ -128,7 +131,10 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
 /*
  * slab_cache_destroy - drop one reference.  When none remain, the cache's
  * empty slabs are freed and, if it holds no objects, the cache goes away
- * (returns 0).  A cache that still holds objects stays, unreferenced, and
+ * (returns 0): its descriptor is quarantined (the last CACHE_QUARANTINE
+ * destroyed caches are kept), so that an allocation or free through it is
+ * reported (SLAB_ERR_DESTROYED) and fails instead of touching another
+ * cache.  A cache that still holds objects stays, unreferenced, and
  * -EBUSY is returned; destroying such a cache again (once its objects are
  * freed) removes it, or says -EBUSY again.  -EINVAL: not a cache, or one of
  * the arena's own (kmem_cache, kmem_cache_node, kmalloc-*).
@@ -163,6 +169,15 @@ uint32_t slab_cache_kept(struct arena *a, struct kmem_cache *s);
  */
 int slab_adopt(struct arena *a);
 bool slab_cache_is_system(const struct kmem_cache *s);
+/*
+ * slab_cache_set_limits - cap s at max_objects objects and max_bytes bytes
+ * of slabs (0: no cap).  Counted in whole slabs, over all nodes: a new slab
+ * that would pass a cap is refused, and allocation fails with EDQUOT (after
+ * giving back the CPU slabs once, so that free objects stranded there count).
+ * 0 or -EINVAL.
+ */
+int slab_cache_set_limits(struct arena *a, struct kmem_cache *s, uint64_t max_objects,
+			  uint64_t max_bytes);
 struct kmem_cache *slab_cache_find(struct arena *a, const char *name);
 const char *slab_cache_name(const struct kmem_cache *s);
 unsigned int slab_cache_size(const struct kmem_cache *s);	/* object_size */
@@ -170,9 +185,12 @@ unsigned int slab_cache_size(const struct kmem_cache *s);	/* object_size */
 void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align,
 			 unsigned long *flags, bool *has_ctor);
 
+/* slab_alloc: NULL with errno ENOMEM (arena full), EDQUOT (a cap of s),
+ * ENOEXEC (objects need a ctor this process never registered) or EINVAL (s
+ * was destroyed: reported) */
 void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp);
 void slab_free(struct arena *a, struct kmem_cache *s, void *obj);
-/* returns nr, or 0 having allocated nothing (errno ENOMEM) */
+/* returns nr, or 0 having allocated nothing (errno as slab_alloc) */
 int slab_alloc_bulk(struct arena *a, struct kmem_cache *s, gfp_t gfp, size_t nr, void **p);
 void slab_free_bulk(struct arena *a, struct kmem_cache *s, size_t nr, void **p);
 /* slab_shrink - flush CPU slabs, free empty slabs: 0 or -errno */
@@ -199,6 +217,8 @@ enum slab_error {
 	SLAB_ERR_LIST,			/* a list link or list membership is wrong */
 	SLAB_ERR_PAGE,			/* a page descriptor is inconsistent */
 	SLAB_ERR_ORPHAN,		/* a slab on no list, owned by no live process */
+	SLAB_ERR_DESTROYED,		/* a destroyed cache used */
+	SLAB_ERR_LEAK,			/* objects held by a process that died */
 	SLAB_ERR_NR
 };
 const char *slab_error_name(enum slab_error e);
@@ -244,6 +264,7 @@ struct slab_cache_info {
 	uint64_t active_objs;		/* allocated: exact while quiescent */
 	uint64_t active_slabs;		/* slabs with an allocated object */
 	uint64_t nr_partial;		/* on node partial lists */
+	uint64_t max_objects, max_bytes;	/* caps, 0: none */
 	uint64_t stat[NR_SLAB_STATS];
 	uint64_t errors[SLAB_ERR_NR];
 };
@@ -270,14 +291,29 @@ struct slab_scrub_result {
 	uint64_t orphans;		/* slabs put back on a list or freed */
 	uint64_t transit_blocks;	/* page blocks of dead processes returned */
 	uint64_t leaked_objects;	/* objects held by dead processes (SLAB_STORE_USER) */
+	uint64_t reclaimed_objects;	/* of which freed (SLAB_RECLAIM_DEAD) */
+	uint32_t dead_pids;		/* processes found dead holding objects */
 };
 /*
  * slab_scrub - find slabs orphaned by dead processes (neither a CPU slab, nor
  * on a list, nor full, and not in the hands of a live process) and put them
- * back; return page blocks a dead process held in transit.  Safe while other
- * processes allocate.  0 or -errno.
+ * back; return page blocks a dead process held in transit.  In caches with
+ * SLAB_STORE_USER, count the objects whose owner (last allocator, or the
+ * process given them) is dead, and report each dead owner once
+ * (SLAB_ERR_LEAK, with its pid and count); with SLAB_RECLAIM_DEAD, free
+ * them.  Safe while other processes allocate.  0 or -errno.
  */
 int slab_scrub(struct arena *a, struct slab_scrub_result *r);
+
+/*
+ * slab_give - the object obj of s, held by this process, now belongs to the
+ * process pid (see SLAB_RECLAIM_DEAD).  -EINVAL: s keeps no owners, or obj
+ * is no allocated object of s; -EPERM: another process holds it; -ESRCH: no
+ * such live process.
+ */
+int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid);
+/* slab_owner - the pid holding obj, an allocated object of s; 0 if unknown */
+uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj);
 
 /* ---- test hooks ---------------------------------------------------------
  * Deterministic points inside slow paths, so that tests can stop or kill a

@@ -155,6 +155,31 @@ static bool node_list_valid(struct arena *a, aoff_t off, void *arg)
 	return pd && (pd->flags & PG_SLAB) && pd->cache == ctx->s->self;
 }
 
+/*
+ * node_repair_debug - a debug cache's allocator pops an object and then, if
+ * the slab is now full, moves it to the full list, both under the node
+ * lock: one that died between left a partial slab with no free object.
+ * Move such slabs where they belong (bounded by the count just made).
+ */
+static void node_repair_debug(struct arena *a, struct kmem_cache_node *n)
+{
+	struct olist *it = olist_next(a, &n->partial, &n->partial);
+
+	for (uint64_t i = 0; it && i < n->nr_partial + 1; i++) {
+		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
+		struct olist *next = olist_next(a, &n->partial, it);
+
+		if (pd && !atomic_load_relaxed(&pd->slab.lo)) {
+			olist_del(a, &pd->lru);
+			n->nr_partial--;
+			olist_add(a, &n->full, &pd->lru);
+			pd->list = SL_FULL;
+			n->nr_full++;
+		}
+		it = next;
+	}
+}
+
 static void node_repair(void *arg)
 {
 	struct node_ctx *ctx = arg;
@@ -162,6 +187,8 @@ static void node_repair(void *arg)
 
 	n->nr_partial = olist_repair(ctx->a, &n->partial, node_list_valid, ctx, ctx->a->nr_pages);
 	n->nr_full = olist_repair(ctx->a, &n->full, node_list_valid, ctx, ctx->a->nr_pages);
+	if (ctx->s->flags & SLAB_DEBUG_FLAGS)
+		node_repair_debug(ctx->a, n);
 }
 
 static void add_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd, bool tail)
@@ -192,6 +219,8 @@ static void discard_slab(struct arena *a, struct kmem_cache *s, struct page_desc
 
 	atomic_sub_relaxed(&n->nr_slabs, 1);
 	atomic_sub_relaxed(&n->total_objects, objects);
+	atomic_sub_relaxed(&s->charged_objects, objects);
+	atomic_sub_relaxed(&s->charged_pages, 1ULL << pd->order);
 	pd->cache = 0;
 	pd->list = SL_NONE;
 	pd->flags = PG_HEAD | PG_META;
@@ -217,6 +246,41 @@ static uint32_t shuffle_rand(void)
 }
 
 /*
+ * cap_charge - add n to *ctr unless that passes max (0: no cap).  A CAS
+ * loop, so that processes racing for the last slab under a cap cannot both
+ * pass it.  A process dying between the charge and the slab's publication
+ * (a few instructions, no lock held) leaves the charge behind: the cap then
+ * counts one slab too many, which errs on the side of the cap.
+ */
+static bool cap_charge(uint64_t *ctr, uint64_t max, uint64_t n)
+{
+	uint64_t cur = atomic_load_relaxed(ctr);
+
+	do {
+		if (max && cur + n > max)
+			return false;
+	} while (!atomic_cas_full(ctr, &cur, cur + n));
+	return true;
+}
+
+/* charge a slab of objects in 2^order pages to s's caps; false: EDQUOT */
+static bool slab_charge(struct kmem_cache *s, unsigned int objects, unsigned int order)
+{
+	uint64_t max_bytes = atomic_load_relaxed(&s->max_bytes);
+	uint64_t max_pages = max_bytes >> PAGE_SHIFT;
+
+	if (max_bytes && !max_pages)
+		return false;		/* a cap under one page: no slab fits */
+	if (!cap_charge(&s->charged_objects, atomic_load_relaxed(&s->max_objects), objects))
+		return false;
+	if (!cap_charge(&s->charged_pages, max_pages, 1ULL << order)) {
+		atomic_sub_relaxed(&s->charged_objects, objects);
+		return false;
+	}
+	return true;
+}
+
+/*
  * new_slab - a slab of fresh pages, its objects constructed and linked in a
  * random order (freelist randomization), returned frozen and owned by this
  * process (counters.owner), its full freelist in page_desc.slab.  No lock
@@ -235,14 +299,29 @@ static struct page_desc *new_slab(struct arena *a, struct kmem_cache *s, unsigne
 		errno = ENOEXEC;	/* this process never registered the ctor */
 		return NULL;
 	}
-	if (buddy_alloc(a, order, PG_SLAB, &pfn)) {
-		order = oo_order(s->min);
-		objects = oo_objects(s->min);
-		if (buddy_alloc(a, order, PG_SLAB, &pfn)) {
-			errno = ENOMEM;
-			return NULL;
-		}
+	/* the preferred order, else the smallest: for want of pages or of cap */
+	if (buddy_alloc(a, order, PG_SLAB, &pfn) == 0) {
+		if (slab_charge(s, objects, order))
+			goto charged;
+		buddy_free(a, pfn);
+		errno = EDQUOT;
+	} else {
+		errno = ENOMEM;
 	}
+	if (s->min == s->oo)
+		return NULL;
+	order = oo_order(s->min);
+	objects = oo_objects(s->min);
+	if (buddy_alloc(a, order, PG_SLAB, &pfn)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!slab_charge(s, objects, order)) {
+		buddy_free(a, pfn);
+		errno = EDQUOT;
+		return NULL;
+	}
+charged:
 	pd = pd_of_pfn(a, pfn);
 	start = slab_start(pfn);
 	for (unsigned int i = 0; i < objects; i++) {
@@ -749,6 +828,7 @@ static noinline void *slab_alloc_slow(struct arena *a, struct kmem_cache *s)
 	struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
 	struct page_desc *pd = NULL;
 	aoff_t fl, obj, next;
+	bool flushed = false;
 
 	shm_hook(HOOK_CPU_LOCKED);
 	stat_add(c, ALLOC_SLOWPATH);
@@ -799,6 +879,13 @@ again:
 		/* no lock across the page allocator's fallocate and the ctor */
 		cpu_unlock(c);
 		pd = new_slab(a, s, node);
+		if (!pd && errno == EDQUOT && !flushed) {
+			/* at the cap: free objects may sit on other CPUs' slabs */
+			flushed = true;
+			flush_all_cpus(a, s);
+			c = cpu_lock(a, s, this_cpu(a, s));
+			goto again;
+		}
 		if (!pd)
 			return NULL;
 		shm_hook(HOOK_NEW_SLAB);
@@ -858,10 +945,15 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 static noinline void *alloc_slow_entry(struct arena *a, struct kmem_cache *s, gfp_t gfp,
 				       void *caller)
 {
-	void *p = cache_debug(s) ? slab_alloc_debug(a, s, caller) : slab_alloc_slow(a, s);
+	void *p;
 
+	if (unlikely(cache_unusable(a, s, 0)))
+		return NULL;
+	errno = 0;
+	p = cache_debug(s) ? slab_alloc_debug(a, s, caller) : slab_alloc_slow(a, s);
 	if (unlikely(!p)) {
-		errno = ENOMEM;
+		if (!errno)
+			errno = ENOMEM;
 		return NULL;
 	}
 	if (gfp & __GFP_ZERO)
@@ -1004,6 +1096,8 @@ static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_
 {
 	struct page_desc *pd = slab_of(a, NULL, off);
 
+	if (cache_unusable(a, s, off))
+		return;
 	if (!pd || (pd->flags & PG_CORRUPT)) {
 		slab_report(a, s, SLAB_ERR_BAD_POINTER, off,
 			    pd ? "object %#llx lies in a quarantined slab" :
@@ -1075,9 +1169,11 @@ int slab_alloc_bulk(struct arena *a, struct kmem_cache *s, gfp_t gfp, size_t nr,
 	for (size_t i = 0; i < nr; i++) {
 		p[i] = slab_alloc_inline(a, s, gfp, caller);
 		if (unlikely(!p[i])) {
+			int err = errno;	/* ENOMEM, EDQUOT, ...: the first failure's */
+
 			for (size_t j = 0; j < i; j++)
 				slab_free_inline(a, s, p[j], caller);
-			errno = ENOMEM;
+			errno = err;
 			return 0;
 		}
 	}
@@ -1155,6 +1251,8 @@ int slab_shrink(struct arena *a, struct kmem_cache *s)
 {
 	if (!s)
 		return -EINVAL;
+	if (cache_walkable(a, s, NULL, 0))
+		return -EUCLEAN;	/* a corrupt descriptor or list: validate says what */
 	flush_all_cpus(a, s);
 	discard_empty(a, s);
 	return 0;

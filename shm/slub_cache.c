@@ -10,9 +10,17 @@
  * unlinked under it and its memory freed after.  If its owner dies,
  * slab_mutex_repair() mends the list's back links and rebuilds the id map
  * from the caches on the list.
+ *
+ * A corrupted descriptor.  cache_of_off() is the cheap test the paths use
+ * (the offset, self, state); cache_check() is the whole one, for whatever
+ * walks a cache's structures on another's behalf (stats, validate, scrub,
+ * destroy): the per-CPU array and the node descriptors must be where such
+ * things are, and the geometry must keep every object inside its slab.  A
+ * cache that fails it is reported, never walked.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -39,6 +47,8 @@ static unsigned int fls32(unsigned int x)
 	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
 }
 
+#define CACHE_SYSTEM 0x100	/* boot and kmalloc caches: never destroyed */
+
 struct kmem_cache *cache_of_off(struct arena *a, aoff_t off)
 {
 	struct kmem_cache *s;
@@ -51,9 +61,157 @@ struct kmem_cache *cache_of_off(struct arena *a, aoff_t off)
 	return s;
 }
 
+bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj)
+{
+	aoff_t off = arena_off_of(a, s);
+	uint32_t state;
+
+	if (off && off % 8 == 0 && arena_range_ok(a, off, sizeof(*s)) && s->self == off) {
+		state = atomic_load_acquire(&s->state);
+		if (state & (CACHE_ACTIVE | CACHE_BOOT))
+			return false;
+		if (state == CACHE_DEAD) {
+			char nm[SLUB_NAME_MAX + 1];
+
+			slab_report(a, s, SLAB_ERR_DESTROYED, obj,
+				    "cache %s used after it was destroyed", cache_name_safe(s, nm));
+			errno = EINVAL;
+			return true;
+		}
+	}
+	slab_report(a, NULL, SLAB_ERR_DESTROYED, obj,
+		    "%#llx is no cache (destroyed long ago, or never one)", (unsigned long long)off);
+	errno = EINVAL;
+	return true;
+}
+
 static struct kmem_cache *cache_of_list(struct arena *a, struct olist *l)
 {
 	return cache_of_off(a, arena_off_of(a, l) - offsetof(struct kmem_cache, list));
+}
+
+/* ---- checking a descriptor ------------------------------------------------ */
+
+static bool name_char_ok(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '.' || ch == '_' || ch == ':' || ch == '-';
+}
+
+bool cache_name_ok(const struct kmem_cache *s)
+{
+	size_t len = strnlen(s->name, sizeof(s->name));
+
+	if (len == 0 || len > SLUB_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!name_char_ok(s->name[i]))
+			return false;
+	return true;
+}
+
+const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1])
+{
+	size_t i;
+
+	for (i = 0; i < SLUB_NAME_MAX && s->name[i]; i++)
+		buf[i] = name_char_ok(s->name[i]) ? s->name[i] : '?';
+	if (i == 0)
+		buf[i++] = '?';		/* no name at all */
+	buf[i] = 0;
+	return buf;
+}
+
+/* order << 16 | objects: a block the buddy can give, holding the objects */
+static bool oo_fits(uint32_t oo, uint32_t size)
+{
+	unsigned int order = oo_order(oo), objects = oo_objects(oo);
+
+	return order <= BUDDY_MAX_ORDER && objects >= 1 && objects <= MAX_OBJS_PER_SLAB &&
+	       (uint64_t)objects * size <= PAGE_SIZE << order;
+}
+
+/* node descriptor off: an object of the kmem_cache_node cache, in one of its slabs */
+static bool node_desc_ok(struct arena *a, aoff_t off)
+{
+	const struct kmem_cache *nc;
+	struct page_desc *hp;
+	uint32_t head;
+	aoff_t start;
+
+	if (!arena_range_ok(a, off, sizeof(struct kmem_cache_node)) || off % 8)
+		return false;
+	head = pd_of_off(a, off)->head;
+	if (head < a->first_pfn || head >= a->nr_pages)
+		return false;
+	hp = pd_of_pfn(a, head);
+	if ((hp->flags & (PG_HEAD | PG_SLAB | PG_FREE)) != (PG_HEAD | PG_SLAB) ||
+	    hp->order > BUDDY_MAX_ORDER || (uint64_t)head + (1u << hp->order) > a->nr_pages)
+		return false;
+	nc = cache_of_off(a, hp->cache);
+	start = pfn_off(head);
+	return nc && (nc->state & CACHE_SYSTEM) && nc->object_size == sizeof(struct kmem_cache_node) &&
+	       nc->size >= nc->object_size && off >= start + nc->red_left_pad &&
+	       (off - start) % nc->size == nc->red_left_pad &&
+	       off - start + sizeof(struct kmem_cache_node) <= PAGE_SIZE << hp->order;
+}
+
+int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len)
+{
+	uint64_t cpu_bytes = (uint64_t)a->nr_cpus * sizeof(struct kmem_cache_cpu);
+	uint32_t size = s->size, pad = s->red_left_pad, pfn;
+	struct page_desc *pd;
+
+#define BAD(...) do { \
+	if (why && len) \
+		snprintf(why, len, __VA_ARGS__); \
+	return SLAB_ERR_PAGE; \
+} while (0)
+	if (s->nr_cpus != a->nr_cpus || s->nr_nodes != a->nr_nodes)
+		BAD("descriptor says %u CPUs and %u nodes, the arena has %u and %u", s->nr_cpus,
+		    s->nr_nodes, a->nr_cpus, a->nr_nodes);
+	if (size < 8 || size > (1u << 22) || size % 8)
+		BAD("descriptor: object stride %u", size);
+	if (!s->align || (s->align & (s->align - 1)) || s->align > PAGE_SIZE || size % s->align)
+		BAD("descriptor: alignment %u for stride %u", s->align, size);
+	if (s->reciprocal != ((1ULL << 44) + size - 1) / size)
+		BAD("descriptor: the reciprocal of the stride is wrong (%#llx)",
+		    (unsigned long long)s->reciprocal);
+	if (!s->object_size || s->object_size > s->inuse || (uint64_t)pad + s->inuse > size)
+		BAD("descriptor: object size %u, in use %u, left red zone %u do not fit stride %u",
+		    s->object_size, s->inuse, pad, size);
+	if (pad % 8)
+		BAD("descriptor: left red zone of %u bytes", pad);
+	if (s->offset % 8 || (uint64_t)pad + s->offset + sizeof(uint64_t) > size)
+		BAD("descriptor: free pointer at %u does not fit stride %u", s->offset, size);
+	if ((s->flags & SLAB_STORE_USER) &&
+	    (s->track_off % 8 || (uint64_t)pad + s->track_off + 2 * sizeof(struct slab_track) > size))
+		BAD("descriptor: owner records at %u do not fit stride %u", s->track_off, size);
+	if (s->flags & ~SLAB_USER_FLAGS)
+		BAD("descriptor: unknown flags %#x", s->flags);
+	if (!oo_fits(s->oo, size) || !oo_fits(s->min, size))
+		BAD("descriptor: slab geometry %#x / %#x does not fit stride %u", s->oo, s->min, size);
+	if (s->id >= SLUB_MAX_CACHES)
+		BAD("descriptor: id %u", s->id);
+	pfn = (uint32_t)(s->cpu_slab >> PAGE_SHIFT);
+	if (s->cpu_slab % PAGE_SIZE || s->cpu_slab >= a->size || pfn < a->first_pfn)
+		BAD("descriptor: per-CPU array at %#llx", (unsigned long long)s->cpu_slab);
+	pd = pd_of_pfn(a, pfn);
+	if ((pd->flags & (PG_HEAD | PG_PERCPU | PG_FREE)) != (PG_HEAD | PG_PERCPU) ||
+	    pd->order > BUDDY_MAX_ORDER || (PAGE_SIZE << pd->order) < cpu_bytes ||
+	    (uint64_t)pfn + (1u << pd->order) > a->nr_pages)
+		BAD("descriptor: per-CPU array at %#llx is in no per-CPU block",
+		    (unsigned long long)s->cpu_slab);
+	for (unsigned int node = 0; node < a->nr_nodes; node++) {
+		if (!node_desc_ok(a, s->node[node]))
+			BAD("descriptor: node %u at %#llx is no node descriptor", node,
+			    (unsigned long long)s->node[node]);
+		for (unsigned int k = 0; k < node; k++)
+			if (s->node[k] == s->node[node])
+				BAD("descriptor: nodes %u and %u share a descriptor", k, node);
+	}
+	return 0;
+#undef BAD
 }
 
 /* ---- geometry ----------------------------------------------------------- */
@@ -213,6 +371,19 @@ static struct kmem_cache *kmem_cache_node_cache(struct arena *a)
 static struct kmem_cache *kmem_cache_cache(struct arena *a)
 {
 	return arena_at(a, a->hdr->kmem_cache);
+}
+
+/*
+ * the arena's own caches, checked whole (their lists too): before a create
+ * or a release allocates or frees through them, on slow paths that trust
+ * what they follow (slub.c).  No lock but slab_mutex held.
+ */
+static bool system_caches_ok(struct arena *a)
+{
+	struct kmem_cache *k = cache_of_off(a, a->hdr->kmem_cache);
+	struct kmem_cache *n = cache_of_off(a, a->hdr->kmem_cache_node);
+
+	return k && n && !cache_walkable(a, k, NULL, 0) && !cache_walkable(a, n, NULL, 0);
 }
 
 /*
@@ -376,8 +547,6 @@ static int link_locked(struct arena *a, struct kmem_cache *s, int32_t refcount, 
 
 /* ---- the bootstrap (kmem_cache_init) ------------------------------------ */
 
-#define CACHE_SYSTEM 0x100	/* boot and kmalloc caches: never destroyed */
-
 static void create_boot_cache(struct arena *a, struct kmem_cache *s, const char *name,
 			      size_t size)
 {
@@ -464,13 +633,9 @@ static bool name_ok(const char *name)
 	len = strnlen(name, SLUB_NAME_MAX + 1);
 	if (len == 0 || len > SLUB_NAME_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+	for (size_t i = 0; i < len; i++)
+		if (!name_char_ok(name[i]))
 			return false;
-	}
 	return true;
 }
 
@@ -507,16 +672,24 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	*created = false;
 	if (!slab_cache_args_ok(name, size, align, flags))
 		return -EINVAL;
+	if (flags & SLAB_RECLAIM_DEAD)
+		flags |= SLAB_STORE_USER;	/* owners are what it reclaims by */
 
 	slab_mutex_lock(a);
 	found = find_locked(a, name);
 	rc = found ? open_locked(found, size, align, flags, has_ctor) : 0;
+	if (found && !rc && cache_check(a, found, NULL, 0)) {
+		found->refcount--;	/* a corrupt descriptor: no one gets it */
+		rc = -EUCLEAN;
+	}
 	slab_mutex_unlock(a);
 	if (found) {
 		if (!rc)
 			*out = found;
 		return rc;
 	}
+	if (!system_caches_ok(a))
+		return -EUCLEAN;	/* validate says what is wrong */
 
 	/* build it outside the lock (it may allocate pages), link it under */
 	s = slab_alloc(a, kmem_cache_cache(a), __GFP_ZERO);
@@ -622,6 +795,16 @@ int slab_adopt(struct arena *a)
 	return pools;
 }
 
+int slab_cache_set_limits(struct arena *a, struct kmem_cache *s, uint64_t max_objects,
+			  uint64_t max_bytes)
+{
+	if (!s || !cache_of_off(a, arena_off_of(a, s)))
+		return -EINVAL;
+	atomic_store_relaxed(&s->max_objects, max_objects);
+	atomic_store_relaxed(&s->max_bytes, max_bytes);
+	return 0;
+}
+
 bool slab_cache_is_system(const struct kmem_cache *s)
 {
 	return s->state & CACHE_SYSTEM;
@@ -636,9 +819,40 @@ static uint64_t cache_slabs(struct arena *a, struct kmem_cache *s)
 	return n;
 }
 
+/*
+ * quarantine_locked - keep the destroyed s (state CACHE_DEAD, no slab, its
+ * cpu freelists empty, so every use of it reaches a slow path that says so)
+ * and release the oldest quarantined descriptor.  slab_mutex held: the
+ * release only frees into lower-order locks.  A process dying halfway
+ * leaves at worst that one old descriptor allocated.
+ */
+static void quarantine_locked(struct arena *a, struct kmem_cache *s)
+{
+	struct arena_hdr *h = a->hdr;
+	aoff_t *slot = &h->dead_caches[h->dead_next % CACHE_QUARANTINE];
+	aoff_t old = *slot;
+
+	*slot = s->self;
+	h->dead_next++;
+	if (old && old % 8 == 0 && arena_range_ok(a, old, sizeof(struct kmem_cache))) {
+		struct kmem_cache *t = arena_at(a, old);
+
+		if (t->self != old || t->state != CACHE_DEAD || cache_check(a, t, NULL, 0) ||
+		    !system_caches_ok(a))
+			return;		/* not what was put there: leave it */
+		cache_release_pages(a, t);
+		t->self = 0;
+		t->state = 0;
+		slab_free(a, kmem_cache_cache(a), t);
+	}
+}
+
 int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 {
 	bool last, gone = false;
+
+	char why[120], nm[SLUB_NAME_MAX + 1];
+	int kind;
 
 	if (!s || !cache_of_off(a, arena_off_of(a, s)))
 		return -EINVAL;
@@ -653,6 +867,17 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	if (!last)
 		return 0;
 
+	/*
+	 * Flushing follows the cache's lists and freelists (slub.c), which
+	 * trusts them: a cache found corrupt stays, unreferenced, reported, as a
+	 * busy one does (validate says what is wrong; destroy again retries).
+	 */
+	kind = cache_walkable(a, s, why, sizeof(why));
+	if (kind) {
+		slab_report(a, s, (enum slab_error)kind, 0, "destroy %s: %s: kept",
+			    cache_name_safe(s, nm), why);
+		return -EUCLEAN;
+	}
 	flush_all_cpus(a, s);
 	discard_empty(a, s);
 	slab_mutex_lock(a);
@@ -660,16 +885,12 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 		olist_del(a, &s->list);
 		id_free_locked(a, s->id);
 		a->ctor[s->id] = NULL;
-		atomic_store_release(&s->state, 0);
+		atomic_store_release(&s->state, CACHE_DEAD);
+		quarantine_locked(a, s);
 		gone = true;
 	}
 	slab_mutex_unlock(a);
-	if (!gone)
-		return -EBUSY;
-	cache_release_pages(a, s);
-	s->self = 0;
-	slab_free(a, kmem_cache_cache(a), s);
-	return 0;
+	return gone ? 0 : -EBUSY;
 }
 
 struct kmem_cache *slab_cache_find(struct arena *a, const char *name)
@@ -703,23 +924,167 @@ void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align
 	*has_ctor = s->has_ctor;
 }
 
+/*
+ * The cache list, walked by a reader: every link checked (olist_next), each
+ * entry that is no cache skipped, and the walk bounded: it ends at a link
+ * that leaves the arena, at an entry seen before (a loop that misses the
+ * head), or after 2 * SLUB_MAX_CACHES entries.  slab_mutex held.
+ */
+#define LIST_WALK_MAX (2 * SLUB_MAX_CACHES)
+
+static bool seen_before(const aoff_t *seen, unsigned int n, aoff_t off)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (seen[i] == off)
+			return true;
+	return false;
+}
+
 int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *arg), void *arg)
 {
 	struct kmem_cache *list[SLUB_MAX_CACHES];
 	struct olist *it = &a->hdr->slab_caches;
+	aoff_t *seen = malloc(LIST_WALK_MAX * sizeof(*seen));
+	unsigned int nseen = 0;
 	int n = 0, rc = 0;
 
+	if (!seen)
+		return -ENOMEM;
 	slab_mutex_lock(a);
-	while ((it = olist_next(a, &a->hdr->slab_caches, it)) && n < SLUB_MAX_CACHES) {
-		struct kmem_cache *s = cache_of_list(a, it);
+	while ((it = olist_next(a, &a->hdr->slab_caches, it)) && n < SLUB_MAX_CACHES &&
+	       nseen < LIST_WALK_MAX) {
+		aoff_t off = arena_off_of(a, it);
+		struct kmem_cache *s;
 
+		if (seen_before(seen, nseen, off))
+			break;
+		seen[nseen++] = off;
+		s = cache_of_list(a, it);
 		if (s)
 			list[n++] = s;
 	}
 	slab_mutex_unlock(a);
+	free(seen);
 	for (int i = 0; i < n && !rc; i++)
 		rc = fn(list[i], arg);
 	return rc;
+}
+
+/*
+ * cache_list_check - the list of caches and what the header says of it:
+ * every entry a cache, every back link right, no loop, as many caches as
+ * cache ids in use, and the header's own caches live.  Each problem goes to
+ * err(arg, kind, message).
+ */
+void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
+		      void *arg)
+{
+	struct arena_hdr *h = a->hdr;
+	struct olist *head = &h->slab_caches, *it = head;
+	aoff_t hoff = arena_off_of(a, head), prev = hoff;
+	aoff_t *seen = malloc(LIST_WALK_MAX * sizeof(*seen));
+	char msg[160], nm[SLUB_NAME_MAX + 1] = "the head";
+	unsigned int nseen = 0, count = 0, ids = 0;
+	bool whole = false;
+
+	if (!seen) {
+		err(arg, SLAB_ERR_LIST, "cache list: out of memory to check it");
+		return;
+	}
+	slab_mutex_lock(a);
+	while (nseen < LIST_WALK_MAX) {
+		aoff_t next = atomic_load_relaxed(&it->next);
+		struct kmem_cache *s;
+
+		if (next == hoff) {
+			whole = true;
+			break;
+		}
+		it = olist_next(a, head, it);
+		if (!it) {
+			snprintf(msg, sizeof(msg), "cache list: the link after %s leaves the arena (%#llx)",
+				 nm, (unsigned long long)next);
+			err(arg, SLAB_ERR_LIST, msg);
+			break;
+		}
+		if (seen_before(seen, nseen, next)) {
+			snprintf(msg, sizeof(msg), "cache list: loops after %s (back to %#llx)", nm,
+				 (unsigned long long)next);
+			err(arg, SLAB_ERR_LIST, msg);
+			break;
+		}
+		seen[nseen++] = next;
+		s = cache_of_list(a, it);
+		if (!s) {
+			aoff_t d = next - offsetof(struct kmem_cache, list);
+
+			if (arena_range_ok(a, d, sizeof(struct kmem_cache))) {
+				struct kmem_cache *t = arena_at(a, d);
+				char tn[SLUB_NAME_MAX + 1];
+
+				snprintf(msg, sizeof(msg), "cache list: after %s, %s at %#llx is no live cache "
+					 "(self %#llx, state %#x)", nm, cache_name_safe(t, tn),
+					 (unsigned long long)d, (unsigned long long)t->self, t->state);
+			} else {
+				snprintf(msg, sizeof(msg), "cache list: after %s, %#llx is no cache", nm,
+					 (unsigned long long)next);
+			}
+			err(arg, SLAB_ERR_LIST, msg);
+			snprintf(nm, sizeof(nm), "%#llx", (unsigned long long)next);
+		} else {
+			if (it->prev != prev) {
+				snprintf(msg, sizeof(msg), "cache list: the back link of %s is %#llx, not %#llx",
+					 cache_name_safe(s, nm), (unsigned long long)it->prev,
+					 (unsigned long long)prev);
+				err(arg, SLAB_ERR_LIST, msg);
+			}
+			cache_name_safe(s, nm);
+			count++;
+		}
+		prev = next;
+	}
+	if (whole && head->prev != prev) {
+		snprintf(msg, sizeof(msg), "cache list: the head's back link is %#llx, not %#llx (%s)",
+			 (unsigned long long)head->prev, (unsigned long long)prev, nm);
+		err(arg, SLAB_ERR_LIST, msg);
+	}
+	for (unsigned int i = 0; i < sizeof(h->cache_ids); i++)
+		ids += (unsigned int)__builtin_popcount(h->cache_ids[i]);
+	if (whole && ids != count) {
+		snprintf(msg, sizeof(msg), "cache list: %u caches listed, %u cache ids in use", count, ids);
+		err(arg, SLAB_ERR_LIST, msg);
+	}
+	/* the quarantine: empty slots, or destroyed descriptors */
+	for (unsigned int i = 0; i < CACHE_QUARANTINE; i++) {
+		aoff_t d = h->dead_caches[i];
+		const struct kmem_cache *t = d && arena_range_ok(a, d, sizeof(*t)) && d % 8 == 0 ?
+					     arena_at(a, d) : NULL;
+
+		if (d && (!t || t->self != d || t->state != CACHE_DEAD)) {
+			snprintf(msg, sizeof(msg), "arena header: quarantine slot %u holds %#llx, no "
+				 "destroyed cache", i, (unsigned long long)d);
+			err(arg, SLAB_ERR_PAGE, msg);
+			break;
+		}
+	}
+	slab_mutex_unlock(a);
+	free(seen);
+
+	if (!cache_of_off(a, h->kmem_cache) || !cache_of_off(a, h->kmem_cache_node)) {
+		snprintf(msg, sizeof(msg), "arena header: the kmem_cache (%#llx) or kmem_cache_node "
+			 "(%#llx) cache is gone", (unsigned long long)h->kmem_cache,
+			 (unsigned long long)h->kmem_cache_node);
+		err(arg, SLAB_ERR_PAGE, msg);
+	}
+	for (int i = 1; i < NR_KMALLOC; i++) {
+		if (i > 2 && i < KMALLOC_SHIFT_LOW)
+			continue;
+		if (!cache_of_off(a, h->kmalloc_caches[i])) {
+			snprintf(msg, sizeof(msg), "arena header: %s at %#llx is no cache", kmalloc_names[i],
+				 (unsigned long long)h->kmalloc_caches[i]);
+			err(arg, SLAB_ERR_PAGE, msg);
+		}
+	}
 }
 
 /* ---- kmalloc -------------------------------------------------------------- */

@@ -12,6 +12,18 @@
  * node locks (ascending), so that no slow path moves a slab while they look;
  * the lockless paths still run, so their counts are exact only while no
  * process allocates or frees.
+ *
+ * A corrupted arena.  Validate, scrub and stats read what any process (or a
+ * stray write) may have scribbled on, so each of them: checks a cache's
+ * descriptor whole (cache_check) before it takes the cache's locks or
+ * follows its offsets, and only reports a cache that fails; checks a slab's
+ * page descriptor (slab_shape) before it sizes anything by it; follows a
+ * link only after olist_next or pd_of_lru checked it, and stops each walk
+ * at a bound (the pages of the arena, the objects of the slab) and at the
+ * first entry seen twice; prints names through cache_name_safe.  Scrub
+ * repairs only what it understands: it puts back an orphan whose slab is
+ * whole, on a cache whose lists were found whole, and leaves anything else
+ * for validate to report.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -48,6 +60,8 @@ static const char *const error_names[SLAB_ERR_NR] = {
 	[SLAB_ERR_LIST] = "slab list wrong",
 	[SLAB_ERR_PAGE] = "page descriptor wrong",
 	[SLAB_ERR_ORPHAN] = "orphaned slab",
+	[SLAB_ERR_DESTROYED] = "destroyed cache used",
+	[SLAB_ERR_LEAK] = "objects of a dead process",
 };
 
 const char *slab_error_name(enum slab_error e)
@@ -71,7 +85,7 @@ void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, ao
 	r.object = obj;
 	r.time_ns = os_now_ns();
 	if (s)
-		snprintf(r.cache_name, sizeof(r.cache_name), "%s", s->name);
+		cache_name_safe(s, r.cache_name);
 	va_start(ap, fmt);
 	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
 	va_end(ap);
@@ -94,16 +108,25 @@ int slab_reports(struct arena *a, struct slab_report *out, int max, uint64_t *cu
 	uint64_t head = atomic_load_acquire(&h->report_head), t = *cursor;
 	int n = 0;
 
-	if (head > REPORT_RING && t < head - REPORT_RING)
-		t = head - REPORT_RING;
+	/*
+	 * At most the last REPORT_RING tickets, whatever head says: a cursor
+	 * past head (head went back: the ring was scribbled on) starts over at
+	 * the oldest slot that can still be whole.
+	 */
+	if (t > head || (head > REPORT_RING && t < head - REPORT_RING))
+		t = head > REPORT_RING ? head - REPORT_RING : 0;
 	for (; t < head && n < max; t++) {
 		struct report_slot *slot = &h->reports[t % REPORT_RING];
 
 		if (atomic_load_acquire(&slot->seq) != t + 1)
 			continue;
 		out[n] = slot->r;
-		if (atomic_load_acquire(&slot->seq) == t + 1)
+		if (atomic_load_acquire(&slot->seq) == t + 1) {
+			/* the strings of a slot another process wrote: terminated here */
+			out[n].cache_name[sizeof(out[n].cache_name) - 1] = 0;
+			out[n].detail[sizeof(out[n].detail) - 1] = 0;
 			n++;
+		}
 	}
 	*cursor = t;
 	return n;
@@ -222,18 +245,59 @@ bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *ca
 	return true;
 }
 
+/*
+ * pair_set - a debug slab's {freelist, counters}, changed under its node
+ * lock, in one 16-byte CAS from the values read under that lock, so that a
+ * process dying here leaves the old pair or the new one, never half.  The
+ * CAS fails only if something wrote the pair without the lock (corruption):
+ * then plain stores, as before.
+ */
+static void pair_set(atomic_pair_t *p, uint64_t old_lo, uint64_t old_hi, uint64_t lo, uint64_t hi)
+{
+	if (!cas128_full(p, old_lo, old_hi, lo, hi)) {
+		atomic_store_relaxed(&p->lo, lo);
+		atomic_store_relaxed(&p->hi, hi);
+	}
+}
+
 /* ---- the debug caches' paths ---------------------------------------------- */
 
+/*
+ * x is an object of the slab whose head is pd: at an object boundary, below
+ * the slab's objects, and inside the slab's pages and the arena whatever
+ * its counters and order say (s itself passed cache_check, or is a cache
+ * the engine uses).
+ */
 static bool in_slab(struct arena *a, const struct kmem_cache *s, struct page_desc *pd, aoff_t x)
 {
-	aoff_t start = pfn_off(pd_pfn(a, pd));
+	uint32_t pfn = pd_pfn(a, pd);
+	aoff_t start = pfn_off(pfn);
 	uint64_t bytes = (uint64_t)CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi)) * s->size;
+	unsigned int order = pd->order;
 
-	return x >= start && x - start < bytes && (x - start) % s->size == s->red_left_pad;
+	if (order > BUDDY_MAX_ORDER)
+		return false;
+	if (bytes > PAGE_SIZE << order)
+		bytes = PAGE_SIZE << order;
+	if (start + bytes > a->size)
+		bytes = start < a->size ? a->size - start : 0;
+	return s->size && x >= start && x - start < bytes &&
+	       (x - start) % s->size == s->red_left_pad &&
+	       x - start - s->red_left_pad + s->size <= bytes;
 }
 
 void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller);
 void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *caller);
+
+/* the list node at off is the lru of a slab of arg (a struct kmem_cache) on a node partial list */
+static bool debug_list_valid(struct arena *a, aoff_t off, void *arg)
+{
+	const struct kmem_cache *s = arg;
+	struct page_desc *pd = pd_of_lru(a, off);
+
+	return pd && (pd->flags & (PG_HEAD | PG_SLAB | PG_FREE)) == (PG_HEAD | PG_SLAB) &&
+	       pd->cache == s->self && pd->list == SL_NODE_PARTIAL;
+}
 
 void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 {
@@ -249,6 +313,15 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		node_lock(a, s, n);
 		it = olist_next(a, &n->partial, &n->partial);
 		pd = it ? pd_of_lru(a, arena_off_of(a, it)) : NULL;
+		if (pd && !debug_list_valid(a, pd_lru_off(a, pd), s)) {
+			/* not a slab of s: cut the list there, never take its objects */
+			slab_report(a, s, SLAB_ERR_LIST, pfn_off(pd_pfn(a, pd)),
+				    "node %u partial list holds page %u, no slab of this cache: cut",
+				    node, pd_pfn(a, pd));
+			n->nr_partial = olist_repair(a, &n->partial, debug_list_valid, s, a->nr_pages);
+			node_unlock(n);
+			continue;
+		}
 		if (pd)
 			break;
 		node_unlock(n);
@@ -275,8 +348,9 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		node_unlock(n);
 		return slab_alloc_debug(a, s, caller);
 	}
-	atomic_store_relaxed(&pd->slab.lo, next);
-	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(CNT_INUSE(cnt) + 1, CNT_OBJECTS(cnt), 0, 0));
+	/* the owner first: one that dies after the pop leaves its own pid there */
+	track(a, s, arena_at(a, fl), 0, caller);
+	pair_set(&pd->slab, fl, cnt, next, CNT_MAKE(CNT_INUSE(cnt) + 1, CNT_OBJECTS(cnt), 0, 0));
 	if (!next) {
 		olist_del(a, &pd->lru);
 		n->nr_partial--;
@@ -294,13 +368,11 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 	return arena_at(a, fl);
 }
 
-void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *caller)
+/* the head page of the slab of s holding off, checked (reported if not) */
+static struct page_desc *debug_slab_of(struct arena *a, struct kmem_cache *s, aoff_t off,
+				       bool report)
 {
 	struct page_desc *pd = off < a->size ? pd_of_off(a, off) : NULL;
-	struct kmem_cache_node *n;
-	uint64_t fl, cnt;
-	uint32_t inuse, steps = 0;
-	bool discard = false;
 
 	if (pd && pd->head >= a->first_pfn && pd->head < a->nr_pages)
 		pd = pd_of_pfn(a, pd->head);
@@ -308,48 +380,71 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 		pd = NULL;
 	if (!pd || (pd->flags & (PG_HEAD | PG_SLAB)) != (PG_HEAD | PG_SLAB) ||
 	    (pd->flags & PG_CORRUPT)) {
-		slab_report(a, s, SLAB_ERR_BAD_POINTER, off, "%#llx is not an object of any slab",
-			    (unsigned long long)off);
-		return;
+		if (report)
+			slab_report(a, s, SLAB_ERR_BAD_POINTER, off, "%#llx is not an object of any slab",
+				    (unsigned long long)off);
+		return NULL;
 	}
 	if (pd->cache != s->self) {
 		struct kmem_cache *t = cache_of_off(a, pd->cache);
 
-		slab_report(a, s, SLAB_ERR_WRONG_CACHE, off, "object %#llx of cache %s freed into %s",
-			    (unsigned long long)off, t ? t->name : "?", s->name);
-		return;
+		char tn[SLUB_NAME_MAX + 1] = "?", sn[SLUB_NAME_MAX + 1];
+
+		if (report)
+			slab_report(a, s, SLAB_ERR_WRONG_CACHE, off,
+				    "object %#llx of cache %s freed into %s", (unsigned long long)off,
+				    t ? cache_name_safe(t, tn) : tn, cache_name_safe(s, sn));
+		return NULL;
 	}
 	if (!in_slab(a, s, pd, off)) {
-		slab_report(a, s, SLAB_ERR_BAD_POINTER, off, "%#llx is inside an object, not at its start",
-			    (unsigned long long)off);
-		return;
+		if (report)
+			slab_report(a, s, SLAB_ERR_BAD_POINTER, off,
+				    "%#llx is inside an object, not at its start", (unsigned long long)off);
+		return NULL;
 	}
-	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[FREE_SLOWPATH]);
-	n = slab_node(a, s, pd);
-	node_lock(a, s, n);
-	load128_atomic(&pd->slab, &fl, &cnt);
-	for (aoff_t x = fl; x && steps <= CNT_OBJECTS(cnt); steps++) {
-		if (x == off) {
-			char who[96];
+	return pd;
+}
 
-			slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off, "object %#llx freed twice%s",
-				    (unsigned long long)off,
-				    owner_text(s, arena_at(a, off), who, sizeof(who)));
-			node_unlock(n);
-			return;
-		}
+/* is off on its slab's freelist?  The slab's node lock held */
+static bool debug_is_free(struct arena *a, struct kmem_cache *s, struct page_desc *pd, aoff_t off)
+{
+	uint64_t fl = atomic_load_relaxed(&pd->slab.lo);
+	uint32_t objects = CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi)), steps = 0;
+
+	for (aoff_t x = fl; x && steps <= objects; steps++) {
+		if (x == off)
+			return true;
 		if (!in_slab(a, s, pd, x))
 			break;
 		x = get_freepointer(a, s, x);
 	}
-	if (!debug_free_check(a, s, arena_at(a, off), caller)) {
-		node_unlock(n);
-		return;
+	return false;
+}
+
+/*
+ * debug_free_locked - free off, an object of slab pd (checked), with pd's
+ * node n locked.  Returns true when pd became empty and was taken off its
+ * list: the caller discards it once the lock is released.
+ */
+static bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
+			      struct kmem_cache_node *n, aoff_t off, void *caller)
+{
+	uint64_t fl, cnt;
+	uint32_t inuse;
+
+	if (debug_is_free(a, s, pd, off)) {
+		char who[96];
+
+		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off, "object %#llx freed twice%s",
+			    (unsigned long long)off, owner_text(s, arena_at(a, off), who, sizeof(who)));
+		return false;
 	}
+	if (!debug_free_check(a, s, arena_at(a, off), caller))
+		return false;
+	load128_atomic(&pd->slab, &fl, &cnt);
 	inuse = CNT_INUSE(cnt) ? CNT_INUSE(cnt) - 1 : 0;
 	set_freepointer(a, s, off, fl);
-	atomic_store_relaxed(&pd->slab.lo, off);
-	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, 0));
+	pair_set(&pd->slab, fl, cnt, off, CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, 0));
 	if (pd->list == SL_FULL) {
 		olist_del(a, &pd->lru);
 		n->nr_full--;
@@ -361,11 +456,95 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 		olist_del(a, &pd->lru);
 		n->nr_partial--;
 		pd->list = SL_NONE;
-		discard = true;
+		/* ours until discarded: scrub must not take it for an orphan */
+		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(cnt), 0, os_pid()));
+		return true;
 	}
+	return false;
+}
+
+void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *caller)
+{
+	struct kmem_cache_node *n;
+	struct page_desc *pd;
+	bool discard;
+
+	if (cache_unusable(a, s, off))
+		return;
+	pd = debug_slab_of(a, s, off, true);
+	if (!pd)
+		return;
+	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[FREE_SLOWPATH]);
+	n = slab_node(a, s, pd);
+	node_lock(a, s, n);
+	discard = debug_free_locked(a, s, pd, n, off, caller);
 	node_unlock(n);
 	if (discard)
 		slab_discard(a, s, pd);
+}
+
+/* ---- owners: who holds an object of a SLAB_STORE_USER cache ---------------- */
+
+/*
+ * Owners are the alloc track's pid (struct slab_track[0]), written under the
+ * slab's node lock by the allocating process, or by slab_give().  A debug
+ * cache allocates and frees only under that lock, so a walker holding it
+ * sees each object either free (on its slab's freelist) or allocated with
+ * its owner: never between.
+ */
+#define TRACK_LEAK_SEEN 0x80000000u	/* in slab_track[0].cpu: dead owner reported */
+
+static struct slab_track *alloc_track(struct kmem_cache *s, void *obj)
+{
+	return (struct slab_track *)((char *)obj + s->track_off);
+}
+
+int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid)
+{
+	aoff_t off = arena_off_of(a, obj);
+	struct kmem_cache_node *n;
+	struct page_desc *pd;
+	int rc = 0;
+
+	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !(s->flags & SLAB_STORE_USER) || !off)
+		return -EINVAL;
+	if (!os_pid_alive(pid))		/* before the lock: a system call */
+		return -ESRCH;
+	pd = debug_slab_of(a, s, off, false);
+	if (!pd)
+		return -EINVAL;
+	n = slab_node(a, s, pd);
+	node_lock(a, s, n);
+	if (debug_is_free(a, s, pd, off))
+		rc = -EINVAL;
+	else if (alloc_track(s, obj)->pid != os_pid())
+		rc = -EPERM;
+	else {
+		alloc_track(s, obj)->pid = pid;
+		alloc_track(s, obj)->cpu &= ~TRACK_LEAK_SEEN;
+	}
+	node_unlock(n);
+	return rc;
+}
+
+uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj)
+{
+	aoff_t off = arena_off_of(a, obj);
+	struct kmem_cache_node *n;
+	struct page_desc *pd;
+	uint32_t pid = 0;
+
+	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !(s->flags & SLAB_STORE_USER) || !off)
+		return 0;
+	pd = debug_slab_of(a, s, off, false);
+	if (!pd)
+		return 0;
+	n = slab_node(a, s, pd);
+	node_lock(a, s, n);
+	if (!debug_is_free(a, s, pd, off))
+		pid = alloc_track(s, (void *)obj)->pid;
+	node_unlock(n);
+	return pid;
 }
 
 /* ---- walking a cache ------------------------------------------------------ */
@@ -409,7 +588,7 @@ static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
 
 static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
 {
-	char msg[160];
+	char msg[160], nm[SLUB_NAME_MAX + 1];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -419,7 +598,7 @@ static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
 	w->r->nr_errors++;
 	if (!w->r->first_error[0])
 		snprintf(w->r->first_error, sizeof(w->r->first_error), "%s: %.120s",
-			 w->s ? w->s->name : "arena", msg);
+			 w->s ? cache_name_safe(w->s, nm) : "arena", msg);
 	if (w->report)
 		slab_report(w->a, w->s, kind, 0, "validate: %s", msg);
 }
@@ -440,11 +619,21 @@ static void unlock_cache(struct arena *a, struct kmem_cache *s)
 		shm_lock_release(&cache_cpu(a, s, cpu)->lock);
 }
 
-/* mark where each slab of s is listed; count list errors */
-static void mark_lists(struct walk *w)
+static bool is_slab_head(const struct page_desc *pd)
+{
+	return (pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB);
+}
+
+/*
+ * mark where each slab of s is listed; count list errors.  Every link is
+ * checked before it is followed, and each walk ends at its first bad entry
+ * or at a slab seen before.  Returns true when every list was found whole.
+ */
+static bool mark_lists(struct walk *w)
 {
 	struct arena *a = w->a;
 	struct kmem_cache *s = w->s;
+	uint64_t errors = w->r->nr_errors;
 
 	for (unsigned int node = 0; node < s->nr_nodes; node++) {
 		struct kmem_cache_node *n = cache_node(a, s, node);
@@ -452,51 +641,113 @@ static void mark_lists(struct walk *w)
 		uint64_t want[2] = { n->nr_partial, n->nr_full };
 
 		for (int k = 0; k < 2; k++) {
-			struct olist *it = heads[k];
+			const char *lname = k ? "full" : "partial";
+			uint8_t expect = k ? SL_FULL : SL_NODE_PARTIAL, mark = k ? W_FULL : W_NODE;
+			struct olist *h = heads[k], *it = h;
+			aoff_t hoff = arena_off_of(a, h), prev = hoff;
 			uint64_t count = 0;
+			bool whole = false;
 
-			while ((it = olist_next(a, heads[k], it)) && count <= a->nr_pages) {
-				struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
-				uint8_t expect = k ? SL_FULL : SL_NODE_PARTIAL;
+			while (count <= a->nr_pages) {
+				aoff_t next = atomic_load_relaxed(&it->next);
+				struct page_desc *pd;
+				uint32_t pfn;
 
-				if (!pd || pd->cache != s->self || pd->list != expect) {
-					walk_err(w, SLAB_ERR_LIST, "node %u %s list holds a foreign entry",
-						 node, k ? "full" : "partial");
+				if (next == hoff) {
+					whole = true;
 					break;
 				}
-				if (w->where[pd_pfn(a, pd)])
-					walk_err(w, SLAB_ERR_LIST, "slab %u is on two lists", pd_pfn(a, pd));
-				w->where[pd_pfn(a, pd)] = k ? W_FULL : W_NODE;
+				it = olist_next(a, h, it);
+				pd = it ? pd_of_lru(a, next) : NULL;
+				if (!pd || !is_slab_head(pd) || pd->cache != s->self || pd->list != expect) {
+					walk_err(w, SLAB_ERR_LIST, "node %u %s list holds %#llx, no %s slab of "
+						 "this cache", node, lname, (unsigned long long)next, lname);
+					break;
+				}
+				pfn = pd_pfn(a, pd);
+				if (w->where[pfn]) {
+					if (w->where[pfn] == mark)
+						walk_err(w, SLAB_ERR_LIST, "node %u %s list loops at slab %u",
+							 node, lname, pfn);
+					else
+						walk_err(w, SLAB_ERR_LIST, "slab %u is on two lists", pfn);
+					break;
+				}
+				if (it->prev != prev)
+					walk_err(w, SLAB_ERR_LIST, "node %u %s list: the back link of slab %u "
+						 "is wrong", node, lname, pfn);
+				if (pd->node != node)
+					walk_err(w, SLAB_ERR_LIST, "slab %u on node %u's %s list says node %u",
+						 pfn, node, lname, pd->node);
+				w->where[pfn] = mark;
+				prev = next;
 				count++;
 			}
+			if (whole && h->prev != prev)
+				walk_err(w, SLAB_ERR_LIST, "node %u %s list: the head's back link is wrong",
+					 node, lname);
 			if (count != want[k])
 				walk_err(w, SLAB_ERR_LIST, "node %u: %llu slabs on the %s list, count says %llu",
-					 node, (unsigned long long)count, k ? "full" : "partial",
+					 node, (unsigned long long)count, lname,
 					 (unsigned long long)want[k]);
 		}
 	}
 	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
 		struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
+		uint32_t spfn = c->slab_pfn, count = 0;
 		aoff_t link = c->partial;
-		uint32_t count = 0;
 
-		if (c->slab_pfn) {
-			if (c->slab_pfn < a->nr_pages) {
-				w->where[c->slab_pfn] = W_CPU;
-				w->cpu_of[c->slab_pfn] = (uint16_t)cpu;
-			} else {
-				walk_err(w, SLAB_ERR_LIST, "cpu %u: slab %u is outside the arena", cpu,
-					 c->slab_pfn);
+		/* with c's lock held no deactivation is half done (a dead owner's
+		 * was finished when the lock was taken), and the bounds the free
+		 * fast path reads are the cpu slab's */
+		if (atomic_load_relaxed(&c->intent) != INTENT_NONE)
+			walk_err(w, SLAB_ERR_LIST, "cpu %u: a deactivation (intent %u) is left half done",
+				 cpu, c->intent);
+		if (spfn) {
+			struct page_desc *pd = spfn >= a->first_pfn && spfn < a->nr_pages ?
+					       pd_of_pfn(a, spfn) : NULL;
+
+			if (!pd || !is_slab_head(pd) || pd->cache != s->self)
+				walk_err(w, SLAB_ERR_LIST, "cpu %u: its slab %u is no slab of this cache",
+					 cpu, spfn);
+			else if (w->where[spfn])
+				walk_err(w, SLAB_ERR_LIST, "cpu %u: its slab %u is on a list too", cpu, spfn);
+			else {
+				w->where[spfn] = W_CPU;
+				w->cpu_of[spfn] = (uint16_t)cpu;
+				if (atomic_load_relaxed(&c->slab_start) != pfn_off(spfn) ||
+				    atomic_load_relaxed(&c->slab_bytes) !=
+				    (uint64_t)CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi)) * s->size)
+					walk_err(w, SLAB_ERR_LIST, "cpu %u: the bounds of its slab %u are "
+						 "wrong (%#llx, %u bytes)", cpu, spfn,
+						 (unsigned long long)c->slab_start, c->slab_bytes);
 			}
+		} else if (atomic_load_relaxed(&c->slab_bytes)) {
+			walk_err(w, SLAB_ERR_LIST, "cpu %u: no cpu slab, but bounds of %u bytes", cpu,
+				 c->slab_bytes);
 		}
 		while (link && count <= a->nr_pages) {
 			struct page_desc *pd = pd_of_lru(a, link);
+			uint32_t pfn;
 
-			if (!pd || pd->cache != s->self || pd->list != SL_CPU_PARTIAL) {
-				walk_err(w, SLAB_ERR_LIST, "cpu %u partial list holds a foreign entry", cpu);
+			if (!pd || !is_slab_head(pd) || pd->cache != s->self || pd->list != SL_CPU_PARTIAL) {
+				walk_err(w, SLAB_ERR_LIST, "cpu %u partial list holds %#llx, no cpu partial "
+					 "slab of this cache", cpu, (unsigned long long)link);
 				break;
 			}
-			w->where[pd_pfn(a, pd)] = W_CPU_PARTIAL;
+			pfn = pd_pfn(a, pd);
+			if (w->where[pfn]) {
+				if (w->where[pfn] == W_CPU_PARTIAL)
+					walk_err(w, SLAB_ERR_LIST, "cpu %u partial list loops at slab %u",
+						 cpu, pfn);
+				else
+					walk_err(w, SLAB_ERR_LIST, "slab %u is on two lists", pfn);
+				break;
+			}
+			if (pd->cpu != cpu)
+				walk_err(w, SLAB_ERR_LIST, "slab %u on cpu %u's partial list says cpu %u",
+					 pfn, cpu, pd->cpu);
+			w->where[pfn] = W_CPU_PARTIAL;
 			count++;
 			link = pd->lru.next;
 		}
@@ -504,6 +755,45 @@ static void mark_lists(struct walk *w)
 			walk_err(w, SLAB_ERR_LIST, "cpu %u: %u slabs on the partial list, count says %u",
 				 cpu, count, c->partial_slabs);
 	}
+	return w->r->nr_errors == errors;
+}
+
+/*
+ * slab_shape - can the slab whose head is pd (a PG_SLAB head of s) be
+ * walked: only slab flags, an order and object count that s makes, aligned
+ * and inside the arena, every page pointing at its head, a node that is.
+ * NULL, or what is wrong (in buf).
+ */
+static const char *slab_shape(struct arena *a, const struct kmem_cache *s, const struct page_desc *pd,
+			      char *buf, size_t len)
+{
+	uint32_t pfn = pd_pfn(a, pd), objects = CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
+	unsigned int order = pd->order;
+
+	if (pd->flags & ~(PG_HEAD | PG_SLAB | PG_CORRUPT)) {
+		snprintf(buf, len, "flags %#x are no slab's", pd->flags);
+		return buf;
+	}
+	if ((objects != oo_objects(s->oo) || order != oo_order(s->oo)) &&
+	    (objects != oo_objects(s->min) || order != oo_order(s->min))) {
+		snprintf(buf, len, "order %u with %u objects fits neither oo nor min", order, objects);
+		return buf;
+	}
+	if ((pfn & ((1u << order) - 1)) || (uint64_t)pfn + (1u << order) > a->nr_pages) {
+		snprintf(buf, len, "a block of order %u cannot start there", order);
+		return buf;
+	}
+	for (uint32_t p = pfn; p < pfn + (1u << order); p++)
+		if (pd_of_pfn(a, p)->head != pfn) {
+			snprintf(buf, len, "page %u says its block starts at page %u", p,
+				 pd_of_pfn(a, p)->head);
+			return buf;
+		}
+	if (pd->node >= s->nr_nodes) {
+		snprintf(buf, len, "node %u", pd->node);
+		return buf;
+	}
+	return NULL;
 }
 
 /*
@@ -549,22 +839,21 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 	uint32_t objects, inuse;
 	long nfree, ncpu = 0;
 	bool frozen;
+	char why[96];
 
 	load128_atomic(&pd->slab, &fl, &cnt);
 	objects = CNT_OBJECTS(cnt);
 	inuse = CNT_INUSE(cnt);
 	frozen = CNT_FROZEN(cnt);
 	w->r->slabs++;
+	if (slab_shape(a, s, pd, why, sizeof(why))) {
+		walk_err(w, SLAB_ERR_PAGE, "slab %u: %s", pfn, why);
+		return;
+	}
 	if (pd->flags & PG_CORRUPT) {
 		walk_err(w, SLAB_ERR_FREELIST, "slab %u is quarantined after a corrupt free pointer", pfn);
 		w->r->objects += objects;
 		w->r->allocated += objects;
-		return;
-	}
-	if ((objects != oo_objects(s->oo) || pd->order != oo_order(s->oo)) &&
-	    (objects != oo_objects(s->min) || pd->order != oo_order(s->min))) {
-		walk_err(w, SLAB_ERR_PAGE, "slab %u: order %u with %u objects fits neither oo nor min",
-			 pfn, pd->order, objects);
 		return;
 	}
 	w->r->objects += objects;
@@ -604,9 +893,12 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 		if (w->where[pfn] != W_FULL)
 			walk_err(w, SLAB_ERR_LIST, "slab %u says full but is not on the full list", pfn);
 		break;
-	default:
+	case SL_NONE:
 		if (!frozen && fl && w->where[pfn] == W_NONE && !os_pid_alive(CNT_OWNER(cnt)))
 			walk_err(w, SLAB_ERR_ORPHAN, "slab %u has free objects but is on no list", pfn);
+		break;
+	default:
+		walk_err(w, SLAB_ERR_LIST, "slab %u says list %u, which is none", pfn, pd->list);
 	}
 
 	if (s->flags & (SLAB_RED_ZONE | SLAB_POISON)) {
@@ -626,20 +918,41 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 	}
 }
 
+/*
+ * the descriptor of s, before anything is followed from it: an error (and
+ * true) when it cannot be walked
+ */
+static bool descriptor_bad(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
+{
+	struct walk w = { a, s, NULL, NULL, r, true, NULL };
+	char why[120];
+	int kind;
+
+	if (!cache_name_ok(s))
+		walk_err(&w, SLAB_ERR_PAGE, "descriptor: the name is not 1..%d bytes of "
+			 "[A-Za-z0-9._:-] and a NUL", SLUB_NAME_MAX);
+	kind = cache_check(a, s, why, sizeof(why));
+	if (kind)
+		walk_err(&w, (enum slab_error)kind, "%s: not walked", why);
+	return kind != 0;
+}
+
 static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
 {
 	struct walk w;
 	uint64_t slabs = 0, objs = 0, counted_slabs = r->slabs, counted_objs = r->objects;
 
+	r->caches++;
+	if (descriptor_bad(a, s, r))
+		return 0;
 	if (walk_init(&w, a, s, r, true))
 		return -ENOMEM;
-	r->caches++;
 	lock_cache(a, s);
 	mark_lists(&w);
 	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
-		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) && pd->cache == s->self)
+		if (is_slab_head(pd) && pd->cache == s->self)
 			check_slab(&w, pd, w.seen);
 	}
 	for (unsigned int node = 0; node < s->nr_nodes; node++) {
@@ -668,6 +981,34 @@ static int validate_one(struct kmem_cache *s, void *arg)
 	return validate_cache(v->a, s, v->r);
 }
 
+static void arena_err(void *arg, enum slab_error kind, const char *msg)
+{
+	walk_err(arg, kind, "%s", msg);
+}
+
+/* what the header says of the arena against what this process mapped and trusts */
+static void validate_header(struct arena *a, struct walk *w)
+{
+	const struct arena_hdr *h = a->hdr;
+	uint32_t nr_chunks = (uint32_t)(a->size / CHUNK_SIZE);
+
+	if (h->magic != ARENA_MAGIC || h->version != ARENA_LAYOUT_VERSION || h->arch != ARENA_ARCH ||
+	    h->state != ARENA_READY || h->hdr_size != sizeof(*h))
+		walk_err(w, SLAB_ERR_PAGE, "arena header: magic, version, architecture or state "
+			 "overwritten");
+	if (h->size != a->size || h->page_size != PAGE_SIZE || h->nr_pages != a->nr_pages ||
+	    h->pd_off != arena_off_of(a, a->pd) || h->chunk_off != arena_off_of(a, a->chunks) ||
+	    h->nr_chunks != nr_chunks || h->nr_cpus != a->nr_cpus || h->nr_nodes != a->nr_nodes)
+		walk_err(w, SLAB_ERR_PAGE, "arena header: its geometry is not the one mapped (%llu bytes, "
+			 "%u pages, %u CPUs, %u nodes)", (unsigned long long)a->size, a->nr_pages,
+			 a->nr_cpus, a->nr_nodes);
+	for (uint32_t c = 0; c < nr_chunks; c++)
+		if (a->chunks[c] != CHUNK_HOLE && a->chunks[c] != CHUNK_BACKED) {
+			walk_err(w, SLAB_ERR_PAGE, "arena header: chunk %u has state %u", c, a->chunks[c]);
+			break;
+		}
+}
+
 int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
 {
 	int rc;
@@ -679,24 +1020,22 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 		rc = validate_cache(a, s, r);
 	} else {
 		struct validate_all v = { a, r };
+		struct walk w = { a, NULL, NULL, NULL, r, true, NULL };
 		char err[160];
 
+		validate_header(a, &w);
+		cache_list_check(a, arena_err, &w);
 		rc = slab_for_each_cache(a, validate_one, &v);
-		if (!rc && buddy_check(a, err, sizeof(err))) {
-			struct walk w = { a, NULL, NULL, NULL, r, true, NULL };
-
+		if (!rc && buddy_check(a, err, sizeof(err)))
 			walk_err(&w, SLAB_ERR_PAGE, "%s", err);
-		}
 		/* every slab page belongs to a live cache or to a live process in transit */
 		for (uint32_t pfn = a->first_pfn; !rc && pfn < a->nr_pages; pfn++) {
 			struct page_desc *pd = pd_of_pfn(a, pfn);
 
-			if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
-			    !cache_of_off(a, pd->cache) && !(pd->cache == 0 && os_pid_alive(pd->owner))) {
-				struct walk w = { a, NULL, NULL, NULL, r, true, NULL };
-
-				walk_err(&w, SLAB_ERR_PAGE, "slab %u belongs to no cache", pfn);
-			}
+			if (is_slab_head(pd) && !cache_of_off(a, pd->cache) &&
+			    !(pd->cache == 0 && os_pid_alive(pd->owner)))
+				walk_err(&w, SLAB_ERR_PAGE, "slab %u belongs to no cache (%#llx)", pfn,
+					 (unsigned long long)pd->cache);
 		}
 	}
 	if (rc)
@@ -704,39 +1043,234 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 	return r->nr_errors ? -EUCLEAN : 0;
 }
 
+/*
+ * walkable_locked - what the engine's flush and discard (slub.c) will follow
+ * of s, every lock of s held: each node list and cpu partial list reaches
+ * its end in at most nr_pages steps through slabs of s that say they are
+ * there, each cpu slab is a slab of s, and each lockless freelist starts
+ * inside the slab it belongs to (count_list checks every link after it).
+ */
+static int walkable_locked(struct arena *a, struct kmem_cache *s, char *why, size_t len)
+{
+	char shape[96];
+
+#define BAD(...) do { \
+	if (why && len) \
+		snprintf(why, len, __VA_ARGS__); \
+	return SLAB_ERR_LIST; \
+} while (0)
+	for (unsigned int node = 0; node < s->nr_nodes; node++) {
+		struct kmem_cache_node *n = cache_node(a, s, node);
+		struct olist *heads[2] = { &n->partial, &n->full };
+
+		for (int k = 0; k < 2; k++) {
+			struct olist *h = heads[k], *it = h;
+			aoff_t hoff = arena_off_of(a, h);
+			uint64_t steps = 0;
+
+			while (atomic_load_relaxed(&it->next) != hoff) {
+				struct page_desc *pd;
+
+				it = olist_next(a, h, it);
+				pd = it ? pd_of_lru(a, arena_off_of(a, it)) : NULL;
+				if (!pd || !is_slab_head(pd) || pd->cache != s->self ||
+				    pd->list != (k ? SL_FULL : SL_NODE_PARTIAL))
+					BAD("node %u %s list holds what is no slab of it", node,
+					    k ? "full" : "partial");
+				if (++steps > a->nr_pages)
+					BAD("node %u %s list loops", node, k ? "full" : "partial");
+			}
+		}
+	}
+	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
+		struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
+		uint32_t spfn = c->slab_pfn;
+		aoff_t fl = atomic_load_relaxed(&c->fl.lo), link = c->partial;
+		struct page_desc *pd = NULL;
+		uint64_t steps = 0;
+
+		if (spfn) {
+			pd = spfn >= a->first_pfn && spfn < a->nr_pages ? pd_of_pfn(a, spfn) : NULL;
+			if (!pd || !is_slab_head(pd) || pd->cache != s->self ||
+			    slab_shape(a, s, pd, shape, sizeof(shape)))
+				BAD("cpu %u: its slab %u is no slab of it", cpu, spfn);
+		} else if (fl) {
+			uint32_t head = fl < a->size ? pd_of_off(a, fl)->head : 0;
+
+			pd = head >= a->first_pfn && head < a->nr_pages ? pd_of_pfn(a, head) : NULL;
+			if (pd && (!is_slab_head(pd) || pd->cache != s->self ||
+				   slab_shape(a, s, pd, shape, sizeof(shape))))
+				pd = NULL;
+		}
+		if (fl && (!pd || !in_slab(a, s, pd, fl)))
+			BAD("cpu %u: its freelist starts at %#llx, outside its slab", cpu,
+			    (unsigned long long)fl);
+		while (link) {
+			pd = pd_of_lru(a, link);
+			if (!pd || !is_slab_head(pd) || pd->cache != s->self || pd->list != SL_CPU_PARTIAL ||
+			    slab_shape(a, s, pd, shape, sizeof(shape)))
+				BAD("cpu %u partial list holds what is no cpu partial slab of it", cpu);
+			if (++steps > a->nr_pages)
+				BAD("cpu %u partial list loops", cpu);
+			link = pd->lru.next;
+		}
+	}
+	return 0;
+#undef BAD
+}
+
+int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
+{
+	int kind = cache_check(a, s, why, len);
+
+	if (kind)
+		return kind;
+	lock_cache(a, s);
+	kind = walkable_locked(a, s, why, len);
+	unlock_cache(a, s);
+	return kind;
+}
+
 /* ---- scrub ---------------------------------------------------------------- */
 
+/* the dead owners a scrub of one cache found; pid 0 stands for the rest */
+#define SCRUB_PIDS 16
+struct dead_owner {
+	uint32_t pid, objects, freed, unreported;
+	aoff_t first;			/* one of its objects, for the report */
+};
+struct dead_owners {
+	unsigned int nr;
+	struct dead_owner o[SCRUB_PIDS + 1];
+	uint32_t alive[SCRUB_PIDS];	/* pids found alive: no second kill() */
+	unsigned int nr_alive;
+};
+
+static struct dead_owner *dead_owner(struct dead_owners *d, uint32_t pid)
+{
+	for (unsigned int i = 0; i < d->nr; i++)
+		if (d->o[i].pid == pid)
+			return &d->o[i];
+	for (unsigned int i = 0; i < d->nr_alive; i++)
+		if (d->alive[i] == pid)
+			return NULL;
+	if (os_pid_alive(pid)) {
+		if (d->nr_alive < SCRUB_PIDS)
+			d->alive[d->nr_alive++] = pid;
+		return NULL;
+	}
+	if (d->nr >= SCRUB_PIDS)
+		pid = 0;		/* too many dead owners to name: pool the rest in o[SCRUB_PIDS] */
+	for (unsigned int i = 0; i < d->nr; i++)
+		if (d->o[i].pid == pid)
+			return &d->o[i];
+	d->o[d->nr] = (struct dead_owner){ .pid = pid };
+	return &d->o[d->nr++];
+}
+
+/*
+ * scrub_owners - every lock of the cache held (lock_cache): count the
+ * allocated objects whose owner is dead, mark them seen so that each dead
+ * owner is reported once, and free them if the cache has SLAB_RECLAIM_DEAD.
+ * Slabs that become empty go on *empty (through lru.next) to be discarded
+ * after the locks.  With the locks held, no other process is between an
+ * object's alloc and its owner's record (see "owners" above), and no one
+ * frees concurrently, so an object is freed once.
+ */
+static void scrub_owners(struct walk *w, aoff_t *empty, struct dead_owners *dead)
+{
+	struct arena *a = w->a;
+	struct kmem_cache *s = w->s;
+	bool reclaim = s->flags & SLAB_RECLAIM_DEAD;
+
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+		uint32_t objects;
+		char why[96];
+
+		if ((pd->flags & (PG_HEAD | PG_SLAB | PG_CORRUPT)) != (PG_HEAD | PG_SLAB) ||
+		    pd->cache != s->self || pd->list == SL_NONE)
+			continue;	/* on no list: being discarded by scrub itself */
+		if (slab_shape(a, s, pd, why, sizeof(why)))
+			continue;	/* corrupt: validate reports it; touch nothing */
+		objects = CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
+		memset(w->seen, 0, objects);
+		if (walk_freelist(w, pd, atomic_load_relaxed(&pd->slab.lo), w->seen) < 0)
+			continue;	/* a bad freelist: validate reports it; free nothing */
+		for (uint32_t i = 0; i < objects; i++) {
+			aoff_t off = pfn_off(pfn) + (aoff_t)i * s->size + s->red_left_pad;
+			struct slab_track *t = alloc_track(s, arena_at(a, off));
+			struct dead_owner *d;
+
+			if (w->seen[i] || !t->pid || !(d = dead_owner(dead, t->pid)))
+				continue;
+			d->objects++;
+			if (!d->first)
+				d->first = off;
+			if (reclaim) {
+				struct kmem_cache_node *n = slab_node(a, s, pd);
+
+				d->freed++;
+				if (debug_free_locked(a, s, pd, n, off, NULL)) {
+					pd->lru.next = *empty;
+					*empty = pd_lru_off(a, pd);
+					break;	/* empty: nothing more here */
+				}
+			} else if (!(t->cpu & TRACK_LEAK_SEEN)) {
+				t->cpu |= TRACK_LEAK_SEEN;
+				d->unreported++;
+			}
+		}
+	}
+}
+
+/*
+ * scrub_cache - put back the orphans of s and deal with its dead owners.
+ * Only on a cache whose descriptor passes cache_check and whose lists
+ * mark_lists found whole: on a broken list an orphan cannot be told from a
+ * slab the break hides, so nothing is moved (validate reports the break).
+ * Only slabs whose page descriptor and freelist are whole are put back.
+ */
 static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
 {
 	struct slab_validate_result dummy;
+	struct dead_owners dead = { 0 };
 	struct walk w;
 	aoff_t empty = 0;
-	uint8_t *seen;
+	bool whole;
 
+	if (cache_check(a, s, NULL, 0))
+		return;			/* validate says why */
 	memset(&dummy, 0, sizeof(dummy));
 	if (walk_init(&w, a, s, &dummy, false))
 		return;
-	seen = w.seen;
 	lock_cache(a, s);
-	mark_lists(&w);
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+	whole = mark_lists(&w);
+	for (uint32_t pfn = a->first_pfn; whole && pfn < a->nr_pages; pfn++) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 		struct kmem_cache_node *n;
 		uint64_t fl, cnt;
+		long nfree;
+		char why[96];
 
-		if ((pd->flags & (PG_HEAD | PG_SLAB)) != (PG_HEAD | PG_SLAB) || pd->cache != s->self ||
-		    (pd->flags & PG_CORRUPT))
+		if (!is_slab_head(pd) || pd->cache != s->self || (pd->flags & PG_CORRUPT))
 			continue;
 		load128_atomic(&pd->slab, &fl, &cnt);
-		if (w.where[pfn] != W_NONE) {
+		if (w.where[pfn] != W_NONE)
 			continue;
-		}
+		if (slab_shape(a, s, pd, why, sizeof(why)))
+			continue;		/* corrupt: validate reports it */
 		if (pd->list != SL_NONE)
 			pd->list = SL_NONE;	/* it says it is on a list it is not on */
-		if (!CNT_FROZEN(cnt) && !fl)
+		if (!CNT_FROZEN(cnt) && !fl && !(s->flags & SLAB_DEBUG_FLAGS))
 			continue;		/* full: legitimately on no list */
+		/* a full debug slab belongs on the full list: on none, its mover died */
 		if (os_pid_alive(CNT_OWNER(cnt)))
 			continue;		/* a live process is moving it */
+		memset(w.seen, 0, CNT_OBJECTS(cnt));
+		nfree = walk_freelist(&w, pd, fl, w.seen);
+		if (nfree < 0 || CNT_INUSE(cnt) + (uint64_t)nfree != CNT_OBJECTS(cnt))
+			continue;		/* its freelist or counters are corrupt */
 		/* an orphan: unfreeze it, ours now, and put it where it belongs */
 		while (!cas128_full(&pd->slab, fl, cnt, fl,
 				    CNT_MAKE(CNT_INUSE(cnt), CNT_OBJECTS(cnt), 0, os_pid())))
@@ -756,30 +1290,23 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 			n->nr_full++;
 		}
 	}
-	/* objects held by processes that are gone (known with SLAB_STORE_USER) */
-	if (s->flags & SLAB_STORE_USER) {
-		for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
-			struct page_desc *pd = pd_of_pfn(a, pfn);
-			uint64_t fl, cnt;
-			uint32_t objects;
-
-			if ((pd->flags & (PG_HEAD | PG_SLAB)) != (PG_HEAD | PG_SLAB) || pd->cache != s->self)
-				continue;
-			load128_atomic(&pd->slab, &fl, &cnt);
-			objects = CNT_OBJECTS(cnt);
-			memset(seen, 0, objects);
-			if (walk_freelist(&w, pd, fl, seen) < 0)
-				continue;
-			for (uint32_t i = 0; i < objects; i++) {
-				char *obj = arena_at(a, pfn_off(pfn) + (aoff_t)i * s->size + s->red_left_pad);
-				const struct slab_track *t = (const struct slab_track *)(obj + s->track_off);
-
-				if (!seen[i] && t[0].pid && !os_pid_alive(t[0].pid))
-					r->leaked_objects++;
-			}
-		}
-	}
+	if ((s->flags & SLAB_STORE_USER) && whole)
+		scrub_owners(&w, &empty, &dead);
 	unlock_cache(a, s);
+	/* reports after the locks: a report callback may print */
+	for (unsigned int i = 0; i < dead.nr; i++) {
+		struct dead_owner *d = &dead.o[i];
+
+		r->leaked_objects += d->objects;
+		r->reclaimed_objects += d->freed;
+		r->dead_pids++;
+		if (d->freed)
+			slab_report(a, s, SLAB_ERR_LEAK, d->first,
+				    "pid %u died holding %u objects: freed", d->pid, d->freed);
+		else if (d->unreported)
+			slab_report(a, s, SLAB_ERR_LEAK, d->first,
+				    "pid %u died holding %u objects (leaked)", d->pid, d->objects);
+	}
 	while (empty) {
 		struct page_desc *pd = pd_of_lru(a, empty);
 
@@ -833,14 +1360,19 @@ const char *slab_stat_name(enum slab_stat st)
 /*
  * slab_cache_info - /proc/slabinfo's figures and the counters.  The object
  * counts walk the cache's slabs without locks: exact while nothing
- * allocates or frees, never a wild read (every link is checked).
+ * allocates or frees, never a wild read (every link is checked).  A cache
+ * whose descriptor fails cache_check is shown with what the descriptor
+ * says and one more error of the kind found (validate tells what): nothing
+ * is followed from it.
  */
 int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out)
 {
+	int bad;
+
 	memset(out, 0, sizeof(*out));
 	if (!s || !cache_of_off(a, arena_off_of(a, s)))
 		return -EINVAL;
-	snprintf(out->name, sizeof(out->name), "%s", s->name);
+	cache_name_safe(s, out->name);
 	out->offset = s->self;
 	out->flags = s->flags;
 	out->object_size = s->object_size;
@@ -849,14 +1381,21 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 	out->offset_fp = s->offset;
 	out->red_left_pad = s->red_left_pad;
 	out->inuse = s->inuse;
-	out->order = oo_order(s->oo);
+	out->order = oo_order(s->oo) <= BUDDY_MAX_ORDER ? oo_order(s->oo) : 0;
 	out->objs_per_slab = oo_objects(s->oo);
-	out->min_order = oo_order(s->min);
+	out->min_order = oo_order(s->min) <= BUDDY_MAX_ORDER ? oo_order(s->min) : 0;
 	out->min_partial = s->min_partial;
 	out->cpu_partial = s->cpu_partial;
 	out->refcount = s->refcount;
+	out->max_objects = atomic_load_relaxed(&s->max_objects);
+	out->max_bytes = atomic_load_relaxed(&s->max_bytes);
 	for (int e = 0; e < SLAB_ERR_NR; e++)
 		out->errors[e] = atomic_load_relaxed(&s->errors[e]);
+	bad = cache_check(a, s, NULL, 0);
+	if (bad) {
+		out->errors[bad]++;
+		return 0;
+	}
 	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
 		struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
 
@@ -887,7 +1426,7 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 			struct page_desc *pd = pd_of_pfn(a, pfn);
 			uint64_t before;
 
-			if ((pd->flags & (PG_HEAD | PG_SLAB)) != (PG_HEAD | PG_SLAB) || pd->cache != s->self)
+			if (!is_slab_head(pd) || pd->cache != s->self)
 				continue;
 			before = r.allocated;
 			check_slab(&w, pd, w.seen);

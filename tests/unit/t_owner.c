@@ -1,0 +1,402 @@
+/*
+ * t_owner.c - what the engine does for a process that dies or misuses a
+ * pool: objects of dead owners counted and reported by pid
+ * (SLAB_STORE_USER) or freed (SLAB_RECLAIM_DEAD), ownership handed over
+ * with slab_give, the use of a destroyed cache caught, and per-cache caps.
+ */
+#include <sys/prctl.h>
+
+#include "unit.h"
+
+#define MAXREP 64
+static struct slab_report rep[MAXREP];
+static int nrep;
+
+static void collect(const struct slab_report *r, void *arg)
+{
+	(void)arg;
+	if (nrep < MAXREP)
+		rep[nrep] = *r;
+	nrep++;
+}
+
+static void reports_reset(void)
+{
+	nrep = 0;
+	memset(rep, 0, sizeof(rep));
+	slab_set_report_fn(collect, NULL);
+}
+
+static int count_kind(enum slab_error k)
+{
+	int n = 0;
+
+	for (int i = 0; i < nrep && i < MAXREP; i++)
+		n += rep[i].kind == (uint32_t)k;
+	return n;
+}
+
+static const struct slab_report *find_kind(enum slab_error k)
+{
+	for (int i = 0; i < nrep && i < MAXREP; i++)
+		if (rep[i].kind == (uint32_t)k)
+			return &rep[i];
+	return NULL;
+}
+
+/* a shared page through which a child tells the parent what it did */
+struct child_out {
+	uint64_t given[16];		/* offsets of objects given to the parent */
+	int nr_given;
+	int allocated;
+	volatile int ready;
+};
+
+static struct child_out *shared_out(void)
+{
+	struct child_out *o = mmap(NULL, sizeof(*o), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CHECKF(o != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (o == MAP_FAILED)
+		return NULL;
+	memset(o, 0, sizeof(*o));
+	return o;
+}
+
+/*
+ * a child allocates n objects of s, stamps them, gives `give` of them to the
+ * parent, says so, and then stops for good: the parent kills it.
+ */
+static pid_t child_holding(struct arena *a, struct kmem_cache *s, int n, int give,
+			   struct child_out *o)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	for (int i = 0; i < n; i++) {
+		uint64_t *p = slab_alloc(a, s, 0);
+
+		if (!p)
+			_exit(3);
+		p[0] = 0xc0ffee00u + (uint64_t)i;
+		o->allocated++;
+		if (i < give) {
+			if (slab_give(a, s, p, (uint32_t)parent))
+				_exit(4);
+			o->given[o->nr_given++] = arena_offset(a, p);
+		}
+	}
+	o->ready = 1;
+	for (;;)
+		pause();
+}
+
+static bool wait_ready(struct child_out *o)
+{
+	for (int i = 0; i < 5000 && !o->ready; i++)
+		usleep(1000);
+	CHECKF(o->ready, "the child never got ready (allocated %d)", o->allocated);
+	return o->ready;
+}
+
+/* kill pid and wait until it is a zombie, without reaping it */
+static void kill_leave_zombie(pid_t pid)
+{
+	siginfo_t si;
+
+	kill(pid, SIGKILL);
+	memset(&si, 0, sizeof(si));
+	CHECK(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == 0);
+}
+
+ISOLATED(reclaim_dead_owner)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "owned", 72, 0, SLAB_RECLAIM_DEAD, NULL) : NULL;
+	struct child_out *o = shared_out();
+	struct slab_scrub_result r;
+	struct slab_cache_info ci;
+	struct slab_validate_result v;
+	const struct slab_report *lr;
+	char want[64];
+	pid_t pid;
+
+	if (!s || !o)
+		return;
+	reports_reset();
+	pid = child_holding(a, s, 300, 10, o);
+	if (!wait_ready(o))
+		return;
+	CHECK(slab_owner(a, s, arena_ptr(a, o->given[0])) == (uint32_t)getpid());
+	kill_leave_zombie(pid);
+	/* a zombie is dead: its objects need not wait for it to be reaped */
+	CHECK(slab_scrub(a, &r) == 0);
+	CHECKF(r.leaked_objects == 290 && r.reclaimed_objects == 290 && r.dead_pids == 1,
+	       "scrub: leaked %llu reclaimed %llu dead pids %u (want 290, 290, 1)",
+	       (unsigned long long)r.leaked_objects, (unsigned long long)r.reclaimed_objects,
+	       r.dead_pids);
+	lr = find_kind(SLAB_ERR_LEAK);
+	snprintf(want, sizeof(want), "pid %d died holding 290 objects: freed", (int)pid);
+	CHECKF(lr && !strcmp(lr->detail, want) && !strcmp(lr->cache_name, "owned"),
+	       "report: '%s' in '%s' (want '%s')", lr ? lr->detail : "none",
+	       lr ? lr->cache_name : "", want);
+	waitpid(pid, NULL, 0);
+	unit_info(a, s, &ci);
+	CHECKF(ci.active_objs == 10, "active %llu (want the 10 given away)",
+	       (unsigned long long)ci.active_objs);
+	for (int i = 0; i < o->nr_given; i++) {
+		uint64_t *p = arena_ptr(a, o->given[i]);
+
+		CHECKF(p[0] == 0xc0ffee00u + (uint64_t)i, "given object %d changed", i);
+		slab_free(a, s, p);
+	}
+	CHECK(unit_validate(a, NULL, &v) == 0);
+	unit_info(a, s, &ci);
+	CHECK(ci.active_objs == 0);
+	/* once freed, nothing more to find or report */
+	CHECK(slab_scrub(a, &r) == 0 && r.leaked_objects == 0 && r.reclaimed_objects == 0);
+	CHECKF(count_kind(SLAB_ERR_LEAK) == 1 && nrep == 1, "%d reports", nrep);
+	arena_close(a);
+}
+
+ISOLATED(store_user_leak_reported_once)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "tracked", 100, 0, SLAB_STORE_USER, NULL) : NULL;
+	struct child_out *o = shared_out();
+	struct slab_scrub_result r;
+	struct slab_cache_info ci;
+	char want[64];
+	pid_t pid;
+
+	if (!s || !o)
+		return;
+	reports_reset();
+	pid = child_holding(a, s, 50, 0, o);
+	if (!wait_ready(o))
+		return;
+	CHECK(slab_scrub(a, &r) == 0 && r.leaked_objects == 0);	/* alive: not a leak */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	CHECK(slab_scrub(a, &r) == 0);
+	CHECKF(r.leaked_objects == 50 && r.reclaimed_objects == 0 && r.dead_pids == 1,
+	       "leaked %llu reclaimed %llu", (unsigned long long)r.leaked_objects,
+	       (unsigned long long)r.reclaimed_objects);
+	snprintf(want, sizeof(want), "pid %d died holding 50 objects (leaked)", (int)pid);
+	CHECKF(nrep == 1 && !strcmp(rep[0].detail, want), "report '%s' (want '%s'), %d reports",
+	       rep[0].detail, want, nrep);
+	/* still leaked, still counted, but told once */
+	CHECK(slab_scrub(a, &r) == 0 && r.leaked_objects == 50);
+	CHECKF(nrep == 1, "%d reports after a second scrub", nrep);
+	unit_info(a, s, &ci);
+	CHECK(ci.active_objs == 50);
+	arena_close(a);
+}
+
+ISOLATED(give_and_owner_errors)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *plain = a ? unit_cache(a, "plain", 64, 0, 0, NULL) : NULL;
+	struct kmem_cache *s = a ? unit_cache(a, "owned", 64, 0, SLAB_RECLAIM_DEAD, NULL) : NULL;
+	struct slab_cache_info ci;
+	void *p, *q, *x;
+
+	if (!plain || !s)
+		return;
+	unit_info(a, s, &ci);
+	CHECKF(ci.flags & SLAB_STORE_USER, "SLAB_RECLAIM_DEAD implies SLAB_STORE_USER");
+	p = slab_alloc(a, plain, 0);
+	q = slab_alloc(a, s, 0);
+	x = slab_alloc(a, s, 0);
+	CHECK(p && q && x);
+	CHECK(slab_give(a, plain, p, (uint32_t)getpid()) == -EINVAL);	/* no owners kept */
+	CHECK(slab_owner(a, plain, p) == 0);
+	CHECK(slab_owner(a, s, q) == (uint32_t)getpid());
+	CHECK(slab_give(a, s, q, 0x7ffffff0u) == -ESRCH);
+	CHECK(slab_give(a, s, (char *)q + 8, (uint32_t)getpid()) == -EINVAL);	/* interior */
+	CHECK(slab_give(a, s, p, (uint32_t)getpid()) == -EINVAL);	/* another cache's */
+	CHECK(slab_give(a, s, q, (uint32_t)getppid()) == 0);
+	CHECK(slab_owner(a, s, q) == (uint32_t)getppid());
+	CHECK(slab_give(a, s, q, (uint32_t)getpid()) == -EPERM);	/* not ours any more */
+	slab_free(a, s, x);
+	CHECK(slab_give(a, s, x, (uint32_t)getpid()) == -EINVAL);	/* free */
+	CHECK(slab_owner(a, s, x) == 0);
+	slab_free(a, s, q);
+	slab_free(a, plain, p);
+	arena_close(a);
+}
+
+ISOLATED(destroyed_cache_use_caught)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s, *t;
+	struct slab_validate_result v;
+	uint64_t used0, used1;
+	void *p;
+
+	if (!a)
+		return;
+	reports_reset();
+	s = unit_cache(a, "short.lived", 128, 0, 0, NULL);
+	t = unit_cache(a, "other", 128, 0, 0, NULL);
+	if (!s || !t)
+		return;
+	p = slab_alloc(a, s, 0);
+	slab_free(a, s, p);
+	CHECK(slab_cache_destroy(a, s) == 0);
+	errno = 0;
+	CHECKF(slab_alloc(a, s, 0) == NULL && errno == EINVAL, "alloc from a destroyed cache: %s",
+	       strerror(errno));
+	p = slab_alloc(a, t, 0);
+	slab_free(a, s, p);		/* an object freed into the destroyed cache */
+	CHECKF(count_kind(SLAB_ERR_DESTROYED) == 2 && nrep == 2, "%d reports", nrep);
+	CHECK(!strcmp(rep[0].cache_name, "short.lived"));
+	CHECK(strstr(rep[0].detail, "destroyed") != NULL);
+	CHECK(rep[1].object == arena_offset(a, p));
+	slab_free(a, t, p);		/* p was untouched: it still belongs to t */
+	CHECK(slab_cache_destroy(a, s) == -EINVAL);	/* twice */
+	CHECK(unit_validate(a, NULL, &v) == 0);
+	/* the quarantine is bounded: many caches made and destroyed use no more */
+	used0 = arena_used_bytes(a);
+	for (int i = 0; i < 300; i++) {
+		struct kmem_cache *c = unit_cache(a, "churn", 64 + (size_t)(i % 5) * 8, 0, 0, NULL);
+
+		if (!c)
+			return;
+		p = slab_alloc(a, c, 0);
+		slab_free(a, c, p);
+		CHECK(slab_cache_destroy(a, c) == 0);
+		if (i == 100)
+			used0 = arena_used_bytes(a);
+	}
+	used1 = arena_used_bytes(a);
+	CHECKF(used1 <= used0, "arena used grew from %llu to %llu over 200 create/destroy",
+	       (unsigned long long)used0, (unsigned long long)used1);
+	CHECK(unit_validate(a, NULL, &v) == 0);
+	CHECK(slab_cache_find(a, "churn") == NULL);
+	arena_close(a);
+}
+
+ISOLATED(cap_objects)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "capped", 64, 0, 0, NULL) : NULL;
+	struct slab_cache_info ci;
+	void **p;
+	uint64_t per, want;
+	size_t n = 0;
+
+	if (!s)
+		return;
+	unit_info(a, s, &ci);
+	per = ci.objs_per_slab;
+	CHECK(slab_cache_set_limits(a, s, 3 * per + per / 2, 0) == 0);
+	unit_info(a, s, &ci);
+	CHECK(ci.max_objects == 3 * per + per / 2 && ci.max_bytes == 0);
+	want = 3 * per;			/* whole slabs: 3.5 slabs' worth allows 3 */
+	p = calloc(want + 10, sizeof(*p));
+	for (;;) {
+		errno = 0;
+		void *x = slab_alloc(a, s, 0);
+
+		if (!x)
+			break;
+		if (n < want + 10)
+			p[n] = x;
+		n++;
+		if (n > want + 10)
+			break;
+	}
+	CHECKF(n == want && errno == EDQUOT, "allocated %zu (want %llu), then errno %s", n,
+	       (unsigned long long)want, strerror(errno));
+	slab_free(a, s, p[0]);
+	p[0] = slab_alloc(a, s, 0);
+	CHECK(p[0] != NULL);
+	CHECK(slab_alloc(a, s, 0) == NULL && errno == EDQUOT);
+	CHECK(slab_alloc_bulk(a, s, 0, 2, p + want) == 0 && errno == EDQUOT);
+	CHECK(slab_cache_set_limits(a, s, 0, 0) == 0);	/* lifted */
+	p[want] = slab_alloc(a, s, 0);
+	CHECK(p[want] != NULL);
+	for (size_t i = 0; i <= want && i < n + 1; i++)
+		if (p[i])
+			slab_free(a, s, p[i]);
+	free(p);
+	arena_close(a);
+}
+
+ISOLATED(cap_bytes)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "capped.b", 512, 0, 0, NULL) : NULL;
+	struct slab_cache_info ci;
+	uint64_t slab_bytes, want;
+	size_t n = 0;
+
+	if (!s)
+		return;
+	unit_info(a, s, &ci);
+	slab_bytes = 4096ull << ci.order;
+	CHECK(slab_cache_set_limits(a, s, 0, 100) == 0);	/* under a page: nothing */
+	errno = 0;
+	CHECK(slab_alloc(a, s, 0) == NULL && errno == EDQUOT);
+	CHECK(slab_cache_set_limits(a, s, 0, 2 * slab_bytes + 100) == 0);
+	want = 2 * (uint64_t)ci.objs_per_slab;
+	while (slab_alloc(a, s, 0))
+		n++;
+	CHECKF(n == want && errno == EDQUOT, "allocated %zu (want %llu): %s", n,
+	       (unsigned long long)want, strerror(errno));
+	unit_info(a, s, &ci);
+	CHECK(ci.num_objs == want);
+	arena_close(a);
+}
+
+/* processes racing for the last slabs under a cap cannot together pass it */
+ISOLATED(cap_races)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "capped.r", 32, 0, 0, NULL) : NULL;
+	struct slab_cache_info ci;
+	uint64_t *got = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint64_t total = 0, cap;
+	pid_t kids[4];
+
+	if (!s || got == MAP_FAILED)
+		return;
+	unit_info(a, s, &ci);
+	cap = 10 * (uint64_t)ci.objs_per_slab;
+	CHECK(slab_cache_set_limits(a, s, cap, 0) == 0);
+	for (int k = 0; k < 4; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			uint64_t n = 0;
+
+			while (slab_alloc(a, s, 0))
+				n++;
+			got[k] = n;
+			_exit(errno == EDQUOT ? 0 : 1);
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		int st = 0;
+
+		waitpid(kids[k], &st, 0);
+		CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: status %#x", k, st);
+		total += got[k];
+	}
+	unit_info(a, s, &ci);
+	CHECKF(total == cap && ci.num_objs == cap && ci.active_objs == cap,
+	       "allocated %llu, slabs hold %llu (cap %llu)", (unsigned long long)total,
+	       (unsigned long long)ci.num_objs, (unsigned long long)cap);
+	arena_close(a);
+}
+
+T_MAIN(T_CASE(reclaim_dead_owner),
+       T_CASE(store_user_leak_reported_once),
+       T_CASE(give_and_owner_errors),
+       T_CASE(destroyed_cache_use_caught),
+       T_CASE(cap_objects),
+       T_CASE(cap_bytes),
+       T_CASE(cap_races))
