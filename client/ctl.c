@@ -100,8 +100,16 @@ int ctl_call(struct ctl_conn *c, Slubd__Request *req, Slubd__Response **resp, in
 	}
 	rc = write_all(c->fd, buf, len);
 	free(buf);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = read_all(c->fd, hdr, sizeof(hdr), fd_out);
+	} else if (rc == -EPIPE || rc == -ECONNRESET) {
+		/* slubd closed: what it said before closing is still there to read */
+		int wrc = rc;
+
+		rc = read_all(c->fd, hdr, sizeof(hdr), fd_out);
+		if (rc)
+			rc = wrc;
+	}
 	if (rc) {
 		snprintf(err, errlen, "slubd connection: %s", strerror(-rc));
 		goto fail;
@@ -122,7 +130,15 @@ int ctl_call(struct ctl_conn *c, Slubd__Request *req, Slubd__Response **resp, in
 		*resp = response_decode(buf, n, err, errlen);
 		if (!*resp)
 			rc = -EBADMSG;
-		else if ((*resp)->id != req->id) {
+		else if ((*resp)->id == 0 && (*resp)->has_err && (*resp)->err > 0) {
+			/* no answer to req: slubd's word on the connection, before it closes it */
+			snprintf(err, errlen, "slubd refused: %s",
+				 (*resp)->error && *(*resp)->error ? (*resp)->error : strerror((*resp)->err));
+			rc = -(*resp)->err;
+			if (rc == -EBADMSG || rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN)
+				rc = -EPROTO;	/* not a broken connection: ours was refused */
+			slubd__response__free_unpacked(*resp, NULL);
+		} else if ((*resp)->id != req->id) {
 			snprintf(err, errlen, "slubd answered request %u, expected %u", (*resp)->id, req->id);
 			slubd__response__free_unpacked(*resp, NULL);
 			rc = -EPROTO;

@@ -29,6 +29,10 @@ int ctl_connect(struct ctl_conn *c, const char *path, const char *who, char *err
  * fd_out is not NULL, a descriptor passed with the response is stored there
  * (else -1).  The response's own err is not turned into a return value:
  * look at (*resp)->err.  Free with slubd__response__free_unpacked().
+ * A response of id 0 with an error is slubd refusing the connection itself
+ * (a malformed frame; slubd then closes it): -err (-EPROTO where err would
+ * read as a broken connection), its text in err.  A response that came
+ * before slubd closed is read even when sending req found the peer gone.
  */
 int ctl_call(struct ctl_conn *c, Slubd__Request *req, Slubd__Response **resp, int *fd_out,
 	     char *err, size_t errlen);

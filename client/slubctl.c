@@ -4,7 +4,9 @@
  *
  *   slubctl [-s SOCKET] stats [NAME] [--json]
  *   slubctl [-s SOCKET] create NAME SIZE [--align N] [--flags LIST]
+ *                       [--max-objects N] [--max-bytes N]
  *   slubctl [-s SOCKET] destroy NAME
+ *   slubctl [-s SOCKET] limit NAME [--objects N] [--bytes N]
  *   slubctl [-s SOCKET] shrink [NAME]
  *   slubctl [-s SOCKET] validate [NAME]
  *
@@ -55,6 +57,8 @@ enum {
 	OPT_JSON = 0x100,
 	OPT_ALIGN,
 	OPT_FLAGS,
+	OPT_OBJECTS,
+	OPT_BYTES,
 };
 
 struct args {
@@ -65,6 +69,8 @@ struct args {
 	bool has_align, has_flags;
 	uint64_t align, flags;
 	uint64_t size;
+	bool has_max_objects, has_max_bytes;	/* limit --objects/--bytes, create --max-* */
+	uint64_t max_objects, max_bytes;
 };
 
 struct command;
@@ -86,7 +92,9 @@ static char socket_buf[SOCKET_PATH_BUF];
 static const char *const short_usage =
 	"usage: slubctl [-s SOCKET] stats [NAME] [--json]\n"
 	"       slubctl [-s SOCKET] create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
+	"                           [--max-objects N] [--max-bytes N]\n"
 	"       slubctl [-s SOCKET] destroy NAME\n"
+	"       slubctl [-s SOCKET] limit NAME [--objects N] [--bytes N]\n"
 	"       slubctl [-s SOCKET] shrink [NAME]\n"
 	"       slubctl [-s SOCKET] validate [NAME]\n"
 	"       slubctl --help\n";
@@ -110,6 +118,7 @@ static void full_usage(FILE *f)
 "      free_slowpath) of the cache NAME, or of every cache: the pools first,\n"
 "      then the arena's own caches (kmem_cache, kmem_cache_node, kmalloc-*).\n"
 "      objsize is the slot an object takes in its slab, with its metadata.\n"
+"      The caps of pools that have one (slubctl limit) follow the table.\n"
 "      --json    print JSON instead of the table:\n"
 "                {\"arena\":{\"size\":N,\"used\":N,\"backing\":\"hugetlb\"|\"shm\",\n"
 "                 \"base\":\"0x...\",\"clients\":N},\n"
@@ -118,11 +127,13 @@ static void full_usage(FILE *f)
 "                 \"num_objs\":N,\"active_slabs\":N,\"num_slabs\":N,\"refcount\":N,\n"
 "                 \"alloc_fastpath\":N,\"alloc_slowpath\":N,\"free_fastpath\":N,\n"
 "                 \"free_slowpath\":N,\"align\":N,\"flags\":N,\"errors\":N,\n"
-"                 \"system\":true|false}]}\n"
-"                (\"clients\", \"align\", \"flags\", \"errors\" and \"system\" when\n"
-"                slubd reports them; more keys may be added).\n"
+"                 \"system\":true|false,\"max_objects\":N,\"max_bytes\":N}]}\n"
+"                (\"clients\", \"align\", \"flags\", \"errors\", \"system\",\n"
+"                \"max_objects\" and \"max_bytes\" (0: no cap) when slubd reports\n"
+"                them; more keys may be added).\n"
 "\n"
-"  create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
+"  create NAME SIZE [--align N] [--flags FLAG[,FLAG...]] [--max-objects N]\n"
+"         [--max-bytes N]\n"
 "      Create the pool NAME of objects of SIZE bytes, or open it when a pool of\n"
 "      that name and geometry exists; print which, and the offset of the\n"
 "      pool's descriptor in the arena.\n"
@@ -131,6 +142,8 @@ static void full_usage(FILE *f)
 "                     poison (fill free objects), store_user (record the last\n"
 "                     alloc and free of each object), hwcache_align (align\n"
 "                     objects to a cache line); or a number (SLAB_* bits)\n"
+"      --max-objects N, --max-bytes N\n"
+"                     then cap the pool, as slubctl limit does\n"
 "      The reference that create takes is slubd's own, not slubctl's: the\n"
 "      pool stays after slubctl exits, until slubctl destroy removes it.\n"
 "\n"
@@ -138,6 +151,15 @@ static void full_usage(FILE *f)
 "      Remove the pool NAME: drop every reference to it, slubd's (create's)\n"
 "      and every program's; only its creator's uid or root may.  A pool that\n"
 "      still holds objects is not removed, and slubctl says so (exit 0).\n"
+"\n"
+"  limit NAME [--objects N] [--bytes N]\n"
+"      Cap the pool NAME at N objects and at N bytes of slab memory, for every\n"
+"      process that uses it; 0 removes a cap, a cap not given stays as it is.\n"
+"      Caps count whole slabs: an allocation that needs one more slab past a\n"
+"      cap fails (EDQUOT), so the pool's slabs never grow past the caps.\n"
+"      A cap below what the pool holds frees nothing: the pool stops growing.\n"
+"      Only the pool's creator's uid or root may.  Caps live in the arena:\n"
+"      they survive a restart of slubd.  Prints the caps in force.\n"
 "\n"
 "  shrink [NAME]\n"
 "      Give the CPU slabs and the empty slabs of NAME (or of every cache)\n"
@@ -161,8 +183,9 @@ static void full_usage(FILE *f)
 "  -s and -h may come before the command; every option may follow it, in any\n"
 "  order with its arguments.  \"--\" ends the options.\n"
 "\n"
-"Numbers (SIZE, --align): bytes in decimal or 0x hexadecimal, optionally with\n"
-"a K, M or G suffix (KiB, MiB, GiB: powers of 1024).\n"
+"Numbers (SIZE, --align, --bytes, --max-bytes): bytes in decimal or 0x\n"
+"hexadecimal, optionally with a K, M or G suffix (KiB, MiB, GiB: powers of\n"
+"1024).  --objects and --max-objects: a plain count.\n"
 "\n"
 "Exit status:\n"
 "  0  success\n"
@@ -463,6 +486,56 @@ static uint64_t col_value(const Slubd__CacheStats *cs, int col)
 	}
 }
 
+static bool capped(const Slubd__CacheStats *cs)
+{
+	return (cs->has_max_objects && cs->max_objects) || (cs->has_max_bytes && cs->max_bytes);
+}
+
+/* "1000" or "none" */
+static const char *cap_text(bool has, uint64_t cap, char *buf, size_t len)
+{
+	if (!has || !cap)
+		return "none";
+	snprintf(buf, len, "%" PRIu64, cap);
+	return buf;
+}
+
+/* "1048576 (1.0 MiB)" or "none" */
+static const char *cap_bytes_text(bool has, uint64_t cap, char *buf, size_t len)
+{
+	char h[32];
+
+	if (!has || !cap)
+		return "none";
+	snprintf(buf, len, "%" PRIu64 " (%s)", cap, human(cap, h, sizeof(h)));
+	return buf;
+}
+
+/* the caps of the pools that have one, under the table: one line each */
+static void print_caps(Slubd__CacheStats **v)
+{
+	int w = 0;
+
+	for (size_t i = 0; v[i]; i++)
+		if (capped(v[i]) && (int)strlen(v[i]->name) > w)
+			w = (int)strlen(v[i]->name);
+	if (!w)
+		return;
+	printf("\ncaps (slubctl limit; objects and bytes count whole slabs):\n");
+	for (size_t i = 0; v[i]; i++) {
+		const Slubd__CacheStats *cs = v[i];
+		char o[32], b[64];
+
+		if (!capped(cs))
+			continue;
+		printf("  %-*s  max_objects %s, max_bytes %s; num_objs %" PRIu64 "%s\n", w, cs->name,
+		       cap_text(cs->has_max_objects, cs->max_objects, o, sizeof(o)),
+		       cap_bytes_text(cs->has_max_bytes, cs->max_bytes, b, sizeof(b)), cs->num_objs,
+		       cs->has_max_objects && cs->max_objects && cs->num_objs >= cs->max_objects ?
+		       " (at its cap)" : "");
+	}
+}
+
 static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 {
 	int width[NR_COLS];
@@ -506,6 +579,7 @@ static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 			printf("\n%s: %" PRIu64 " error%s reported against this cache "
 			       "(slubctl validate %s)\n", v[i]->name, v[i]->errors,
 			       v[i]->errors == 1 ? "" : "s", v[i]->name);
+	print_caps(v);
 }
 
 /* a JSON string even of bytes that are not UTF-8 (those become '?') */
@@ -577,6 +651,10 @@ static json_t *stats_json(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 		if (o)
 			bad |= json_object_set_new(o, "system",
 						   json_boolean(cs->has_system && cs->system));
+		if (o && cs->has_max_objects)
+			bad |= json_object_set_new(o, "max_objects", json_integer(JI(cs->max_objects)));
+		if (o && cs->has_max_bytes)
+			bad |= json_object_set_new(o, "max_bytes", json_integer(JI(cs->max_bytes)));
 		if (bad || json_array_append_new(caches, o)) {
 			if (!bad)
 				o = NULL;	/* append_new freed it */
@@ -620,6 +698,69 @@ static int run_stats(const struct command *cmd, struct args *a, struct ctl_conn 
 
 /* ---- create, destroy ---- */
 
+/* ---- limit ---- */
+
+/* send SetLimit for name with the caps given in a: 0 or an exit code */
+static int send_limit(const struct command *cmd, struct ctl_conn *c, const char *name,
+		      const struct args *a)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__SetLimitRequest lr = SLUBD__SET_LIMIT_REQUEST__INIT;
+	Slubd__Response *resp;
+	int rc;
+
+	lr.name = (char *)name;
+	lr.has_max_objects = a->has_max_objects;
+	lr.max_objects = a->max_objects;
+	lr.has_max_bytes = a->has_max_bytes;
+	lr.max_bytes = a->max_bytes;
+	req.body_case = SLUBD__REQUEST__BODY_SET_LIMIT;
+	req.set_limit = &lr;
+	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY__NOT_SET, &resp, false);
+	if (rc)
+		return rc;
+	slubd__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+/* the caps now in force on name, as stats reports them: 0 or an exit code */
+static int show_caps(const struct command *cmd, struct ctl_conn *c, const char *name)
+{
+	Slubd__Response *resp;
+	Slubd__StatsReply *st;
+	const Slubd__CacheStats *cs;
+	char o[32], b[64];
+	int rc;
+
+	st = get_stats(cmd, c, name, &resp, &rc);
+	if (!st)
+		return rc;
+	if (st->n_caches != 1 || strcmp(st->caches[0]->name, name)) {
+		fprintf(stderr, "slubctl: %s: slubd's stats do not list the pool %s\n", cmd->name, name);
+		slubd__response__free_unpacked(resp, NULL);
+		return EXIT_UNREACHABLE;
+	}
+	cs = st->caches[0];
+	printf("pool %s: max_objects %s, max_bytes %s; caps count whole slabs of %" PRIu64
+	       " object%s, %" PRIu64 " page%s\n", name,
+	       cap_text(cs->has_max_objects, cs->max_objects, o, sizeof(o)),
+	       cap_bytes_text(cs->has_max_bytes, cs->max_bytes, b, sizeof(b)), cs->objs_per_slab,
+	       cs->objs_per_slab == 1 ? "" : "s", cs->pages_per_slab,
+	       cs->pages_per_slab == 1 ? "" : "s");
+	if (cs->has_max_objects && cs->max_objects && cs->num_objs > cs->max_objects)
+		printf("pool %s holds %" PRIu64 " objects in its slabs, above max_objects: nothing is "
+		       "freed, it stops growing\n", name, cs->num_objs);
+	slubd__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+static int run_limit(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	int rc = send_limit(cmd, c, a->pos[0], a);
+
+	return rc ? rc : show_caps(cmd, c, a->pos[0]);
+}
+
 static int run_create(const struct command *cmd, struct args *a, struct ctl_conn *c)
 {
 	Slubd__Request req = SLUBD__REQUEST__INIT;
@@ -644,7 +785,12 @@ static int run_create(const struct command *cmd, struct args *a, struct ctl_conn
 	       resp->create->has_created && resp->create->created ? "created" : "opened existing",
 	       a->pos[0], a->size, resp->create->offset);
 	slubd__response__free_unpacked(resp, NULL);
-	return 0;
+	if (a->has_max_objects || a->has_max_bytes) {
+		rc = send_limit(cmd, c, a->pos[0], a);
+		if (!rc)
+			rc = show_caps(cmd, c, a->pos[0]);
+	}
+	return rc;
 }
 
 static int run_destroy(const struct command *cmd, struct args *a, struct ctl_conn *c)
@@ -800,6 +946,16 @@ static const struct option stats_opts[] = {
 static const struct option create_opts[] = {
 	{ "align",	required_argument,	NULL, OPT_ALIGN },
 	{ "flags",	required_argument,	NULL, OPT_FLAGS },
+	{ "max-objects", required_argument,	NULL, OPT_OBJECTS },
+	{ "max-bytes",	required_argument,	NULL, OPT_BYTES },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option limit_opts[] = {
+	{ "objects",	required_argument,	NULL, OPT_OBJECTS },
+	{ "bytes",	required_argument,	NULL, OPT_BYTES },
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -813,9 +969,10 @@ static const struct option plain_opts[] = {
 
 static const struct command commands[] = {
 	{ "stats", "stats [NAME] [--json]", 0, 1, { NULL }, stats_opts, run_stats },
-	{ "create", "create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]", 2, 2,
-	  { "NAME", "SIZE" }, create_opts, run_create },
+	{ "create", "create NAME SIZE [--align N] [--flags FLAG[,FLAG...]] [--max-objects N] "
+	  "[--max-bytes N]", 2, 2, { "NAME", "SIZE" }, create_opts, run_create },
 	{ "destroy", "destroy NAME", 1, 1, { "NAME" }, plain_opts, run_destroy },
+	{ "limit", "limit NAME [--objects N] [--bytes N]", 1, 1, { "NAME" }, limit_opts, run_limit },
 	{ "shrink", "shrink [NAME]", 0, 1, { NULL }, plain_opts, run_shrink },
 	{ "validate", "validate [NAME]", 0, 1, { NULL }, plain_opts, run_validate },
 };
@@ -875,6 +1032,24 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 				goto out;
 			a->has_flags = true;
 			break;
+		case OPT_OBJECTS:
+			if (parse_num(optarg, false, &a->max_objects)) {
+				rc = usage_error(cmd, "%s: bad count '%s' (a number of objects; 0: no cap)",
+						 cmd->run == run_limit ? "--objects" : "--max-objects",
+						 optarg);
+				goto out;
+			}
+			a->has_max_objects = true;
+			break;
+		case OPT_BYTES:
+			if (parse_size(optarg, &a->max_bytes)) {
+				rc = usage_error(cmd, "%s: bad number '%s' (bytes, or a number with K, "
+						 "M or G; 0: no cap)",
+						 cmd->run == run_limit ? "--bytes" : "--max-bytes", optarg);
+				goto out;
+			}
+			a->has_max_bytes = true;
+			break;
 		default:	/* '?': getopt said what */
 			rc = usage_error(cmd, NULL);
 			goto out;
@@ -901,6 +1076,10 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 	}
 	if (cmd->run == run_create && parse_size(a->pos[1], &a->size)) {
 		rc = usage_error(cmd, "bad SIZE '%s' (bytes, or a number with K, M or G)", a->pos[1]);
+		goto out;
+	}
+	if (cmd->run == run_limit && !a->has_max_objects && !a->has_max_bytes) {
+		rc = usage_error(cmd, "no cap given: --objects N and/or --bytes N (0 removes a cap)");
 		goto out;
 	}
 out:

@@ -78,6 +78,13 @@ Slubd__Request *request_decode(const uint8_t *body, size_t len, char *err, size_
 	case SLUBD__REQUEST__BODY_SHRINK:
 	case SLUBD__REQUEST__BODY_VALIDATE:
 		break;
+	case SLUBD__REQUEST__BODY_SET_LIMIT:
+		if (!r->set_limit->has_max_objects && !r->set_limit->has_max_bytes) {
+			snprintf(err, errlen, "set_limit: neither max_objects nor max_bytes given "
+				 "(0 removes a cap)");
+			goto bad;
+		}
+		break;
 	default:
 		snprintf(err, errlen, "request %u carries no known request type", r->id);
 		goto bad;
@@ -107,6 +114,7 @@ const char *request_name(const Slubd__Request *r)
 	case SLUBD__REQUEST__BODY_STATS: return "stats";
 	case SLUBD__REQUEST__BODY_SHRINK: return "shrink";
 	case SLUBD__REQUEST__BODY_VALIDATE: return "validate";
+	case SLUBD__REQUEST__BODY_SET_LIMIT: return "set_limit";
 	default: return "unknown";
 	}
 }

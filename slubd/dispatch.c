@@ -370,6 +370,9 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		for (int e = 0; e < SLAB_ERR_NR; e++)
 			c->errors += ci.errors[e];
 		c->system = slab_cache_is_system(l->k[i]);
+		c->has_max_objects = c->has_max_bytes = 1;
+		c->max_objects = ci.max_objects;
+		c->max_bytes = ci.max_bytes;
 		x->csp[n] = c;
 		n++;
 	}
@@ -412,6 +415,48 @@ static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Re
 	} else {
 		slab_for_each_cache(s->arena, shrink_one, s->arena);
 	}
+}
+
+/*
+ * do_set_limit - cap a pool (its creator's uid or root); an absent cap stays
+ * as it is.  The reply has no body: stats shows the caps in force.
+ */
+static void do_set_limit(struct server *s, struct conn *c, const Slubd__SetLimitRequest *r,
+			 Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX];
+	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+	struct slab_cache_info ci;
+	uint64_t objs, bytes;
+
+	if (!k) {
+		fail(resp, x, ENOENT, "set_limit %s: no such pool", shown(r->name, nm));
+		return;
+	}
+	if (slab_cache_is_system(k)) {
+		fail(resp, x, EPERM, "set_limit %s: the arena's own caches cannot be capped",
+		     shown(r->name, nm));
+		return;
+	}
+	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
+		fail(resp, x, EPERM, "set_limit %s: only its creator (uid %u) or root may cap this "
+		     "pool (you are uid %u)", shown(r->name, nm), slab_cache_owner(k),
+		     (unsigned)c->uid);
+		return;
+	}
+	if (slab_cache_info(s->arena, k, &ci)) {
+		fail(resp, x, EINVAL, "set_limit %s: the pool cannot be read", shown(r->name, nm));
+		return;
+	}
+	objs = r->has_max_objects ? r->max_objects : ci.max_objects;
+	bytes = r->has_max_bytes ? r->max_bytes : ci.max_bytes;
+	if (slab_cache_set_limits(s->arena, k, objs, bytes)) {
+		fail(resp, x, EINVAL, "set_limit %s: not a pool of this arena", shown(r->name, nm));
+		return;
+	}
+	log_msg("pool %s: caps max_objects %llu, max_bytes %llu (0: none), set by pid %d uid %u",
+		r->name, (unsigned long long)objs, (unsigned long long)bytes, (int)c->pid,
+		(unsigned)c->uid);
 }
 
 static void do_validate(struct server *s, const Slubd__ValidateRequest *r, Slubd__Response *resp,
@@ -493,6 +538,9 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		break;
 	case SLUBD__REQUEST__BODY_VALIDATE:
 		do_validate(s, req->validate, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_SET_LIMIT:
+		do_set_limit(s, c, req->set_limit, resp, x);
 		break;
 	default:
 		fail(resp, x, EINVAL, "unknown request type %d", (int)req->body_case);

@@ -166,6 +166,22 @@ static void validate(const char *name)
 	send_req(&r);
 }
 
+/* a cap < 0: absent (left as it is) */
+static void set_limit(const char *name, int64_t max_objects, int64_t max_bytes)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__SetLimitRequest l = SLUBD__SET_LIMIT_REQUEST__INIT;
+
+	l.name = (char *)name;
+	l.has_max_objects = max_objects >= 0;
+	l.max_objects = max_objects >= 0 ? (uint64_t)max_objects : 0;
+	l.has_max_bytes = max_bytes >= 0;
+	l.max_bytes = max_bytes >= 0 ? (uint64_t)max_bytes : 0;
+	r.body_case = SLUBD__REQUEST__BODY_SET_LIMIT;
+	r.set_limit = &l;
+	send_req(&r);
+}
+
 static void raw(const void *p, size_t n)
 {
 	put(p, n);
@@ -380,6 +396,38 @@ int main(int argc, char **argv)
 	create("l0", 16, 0, 0, -1, -1, 5);	/* above max_refs */
 	create("l1", 24, 0, 0, -1, -1, 4);
 	end("limits");
+
+	/* per-pool caps: set, change one, remove; refusals; then a SetLimit with no cap */
+	begin(SEL_ROOT | SEL_OBJECTS);
+	hello();
+	pool("capped", 64);
+	set_limit("capped", 128, -1);
+	set_limit("capped", -1, 1 << 20);
+	stats("capped");
+	set_limit("capped", 1, 100);		/* under one slab, under one page */
+	pool("capped", 64);			/* opened again: its slab has room still */
+	pool("qbig", 1 << 20);
+	set_limit("qbig", 1, -1);
+	for (int i = 0; i < 5; i++)
+		pool("qbig", 1 << 20);		/* the client's allocation meets EDQUOT */
+	set_limit("capped", 0, -1);
+	set_limit("capped", -1, 0);
+	set_limit("kmalloc-64", 10, 0);		/* EPERM: the arena's own */
+	set_limit("missing", 10, 0);		/* ENOENT */
+	set_limit("bad name", 10, 0);
+	set_limit("capped", -1, -1);		/* the decoder refuses it: closed */
+	stats(NULL);
+	end("set_limit");
+
+	/* someone else's pool: EPERM for an allowed uid, its own pool is fine */
+	begin(SEL_ALLOWED | SEL_OTHER | SEL_KEPT);
+	hello();
+	set_limit("bystander", 10, 0);		/* uid 7777's */
+	set_limit("kept", 0, 4096);
+	pool("mine", 32);
+	set_limit("mine", 64, 8192);
+	stats(NULL);
+	end("set_limit_other");
 
 	return 0;
 }
