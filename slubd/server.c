@@ -5,10 +5,16 @@
  *
  * A connection reads whole frames only: a header announcing more than
  * SLUBD_MAX_REQUEST, or a body that does not decode, closes that connection
- * (after an error reply when one can be sent) and nothing else.  Replies a
- * client does not read are bounded (SLUBD_MAX_OUTBUF); past that the
- * connection is cut.  The attach reply carries the arena's fd in SCM_RIGHTS,
- * sent with sendmsg() once everything before it has been written.
+ * (after an error reply when one can be sent) and nothing else.  What one
+ * connection holds in slubd is bounded: its input by the read watermark (a
+ * few frames), its replies by OUT_PAUSE: once that much is waiting to be
+ * sent, slubd stops reading from the connection (its requests wait in the
+ * socket, and a client that writes on without reading blocks) until its
+ * replies have gone out.  A client that never reads costs a slot and
+ * OUT_PAUSE plus one reply, no more; SLUBD_MAX_OUTBUF, past which a
+ * connection is cut, is a second line that this keeps from being reached.
+ * The attach reply carries the arena's fd in SCM_RIGHTS, sent with sendmsg()
+ * once everything before it has been written.
  *
  * When a connection closes, its pool references are dropped; a short timer
  * later (once an exiting process is gone), the scrubber thread runs
@@ -31,6 +37,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <systemd/sd-daemon.h>
@@ -44,6 +51,14 @@
 #include <unistd.h>
 
 #include "slubd.h"
+
+/* unsent replies past which a connection is not read until they have gone out */
+#define OUT_PAUSE (64u << 10)
+/*
+ * frames answered in one turn of a connection: then the others' turn (a
+ * stats or validate walks the arena, and a client may queue hundreds)
+ */
+#define FRAMES_PER_TURN 16
 
 void log_msg(const char *fmt, ...)
 {
@@ -216,7 +231,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	unsigned int frames = 0;
 
+	/* paused (a deferred turn may come after the pause): write_cb reads on */
+	if (!(bufferevent_get_enabled(bev) & EV_READ))
+		return;
 	while (c->state != CONN_CLOSING) {
 		uint8_t hdr[SLUBD_FRAME_HDR], body[SLUBD_MAX_REQUEST];
 		char err[160], msg[200];
@@ -230,6 +249,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 		if (evbuffer_get_length(in) < SLUBD_FRAME_HDR)
 			return;
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_PAUSE) {
+			/* replies back up: read on once they are out (write_cb) */
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		rc = frame_length(hdr, SLUBD_MAX_REQUEST, &len);
 		if (rc) {
@@ -241,6 +265,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_get_length(in) < SLUBD_FRAME_HDR + len)
 			return;
+		if (frames++ == FRAMES_PER_TURN) {
+			/* go on after the connections that wait: run again, deferred */
+			bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+			return;
+		}
 		evbuffer_drain(in, SLUBD_FRAME_HDR);
 		evbuffer_remove(in, body, len);
 		req = request_decode(body, len, err, sizeof(err));
@@ -258,12 +287,20 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* the output drained (the write low watermark is 0) */
 static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->state == CONN_CLOSING) {
 		conn_close(c, NULL);
+	} else if (!(bufferevent_get_enabled(bev) & EV_READ)) {
+		/* paused by read_cb: read again, starting with what waits in the input */
+		bufferevent_enable(bev, EV_READ);
+		read_cb(bev, c);
+	}
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -279,6 +316,36 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, NULL);
 }
 
+/*
+ * refuse_conn - tell a connection that is not served why (a Response of id 0,
+ * the client's to show), and close it.  Best effort: a fresh socket's send
+ * buffer takes one small frame without blocking.
+ */
+static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
+{
+	Slubd__Response resp = SLUBD__RESPONSE__INIT;
+	char msg[160];
+	uint8_t *buf;
+	size_t len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	resp.has_err = 1;
+	resp.err = err;
+	resp.error = msg;
+	if (frame_pack(&resp.base, &buf, &len) == 0) {
+		if (send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			log_msg("refusing a connection: %s", strerror(errno));
+		free(buf);
+	}
+	evutil_closesocket(fd);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		      void *arg)
 {
@@ -292,7 +359,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)salen;
 	if (s->nr_conns >= s->cfg.max_clients) {
 		log_msg("refusing a connection: %u clients already (max_clients)", s->nr_conns);
-		evutil_closesocket(fd);
+		refuse_conn(fd, EUSERS, "slubd serves %u clients already (max_clients): try again "
+			    "later", s->nr_conns);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
@@ -377,6 +445,11 @@ static void *scrubber(void *arg)
 				"blocks; %llu objects held by dead processes",
 				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
 				(unsigned long long)r.leaked_objects);
+		/*
+		 * clients left: what their buffers took goes back to the system, so
+		 * that a burst of connections leaves no lasting mark on slubd's size
+		 */
+		malloc_trim(0);
 		pthread_mutex_lock(&s->scrub_lock);
 	}
 	pthread_mutex_unlock(&s->scrub_lock);

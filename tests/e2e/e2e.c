@@ -23,12 +23,21 @@
 
 #include "e2e.h"
 
+/* a slubd run under $SLUBD_WRAPPER, and the log its valgrind writes */
+struct e2e_wrapped {
+	pid_t pid;
+	int checked;		/* its log was read (after it was reaped, or at the cleanup) */
+	char log[256];
+};
+
 /* what a case child shares with the test program, for the cleanup after it */
 struct e2e_state {
 	int used[E2E_MAX_DAEMONS];
 	struct e2e_slubd d[E2E_MAX_DAEMONS];
 	int log_shown;		/* a daemon log was printed already */
 	char skip[512];		/* why the case skipped */
+	int nr_wrapped;
+	struct e2e_wrapped w[E2E_MAX_WRAPPED];
 };
 
 static struct e2e_state *st;
@@ -147,6 +156,294 @@ const char *e2e_need_bin(const char *env, const char *rel)
 	return p;
 }
 
+/* ---- a wrapper around slubd (valgrind) ------------------------------------ */
+
+#define WRAP_MAX_ARGS 32
+
+static struct {
+	int parsed;
+	int argc;
+	char *argv[WRAP_MAX_ARGS];
+	int log_arg;		/* the index of --log-file=, or -1 */
+	int valgrind;		/* argv[0] is valgrind: its log is read */
+	int error_exitcode;	/* --error-exitcode=N; 0: none */
+	char bad[256];		/* why $SLUBD_WRAPPER cannot be used; "" if it can */
+} wrap;
+
+const char *e2e_wrapper(void)
+{
+	const char *w = getenv("SLUBD_WRAPPER");
+
+	return w && w[strspn(w, " \t")] ? w : NULL;
+}
+
+int e2e_scale_ms(int ms)
+{
+	const char *e = getenv("E2E_TIMEOUT_SCALE");
+	long f = e && *e ? strtol(e, NULL, 10) : e2e_wrapper() ? 10 : 1;
+
+	if (f < 1 || f > 1000)
+		f = 1;
+	return ms > INT_MAX / (int)f ? INT_MAX : ms * (int)f;
+}
+
+/* split $SLUBD_WRAPPER once; 0 usable (wrap.argc 0: none), -1 wrap.bad says why */
+static int wrap_parse(void)
+{
+	const char *w = e2e_wrapper();
+	char *copy, *save = NULL, *tok;
+
+	if (wrap.parsed)
+		return wrap.bad[0] ? -1 : 0;
+	wrap.parsed = 1;
+	wrap.log_arg = -1;
+	if (!w)
+		return 0;
+	copy = strdup(w);
+	if (!copy) {
+		snprintf(wrap.bad, sizeof(wrap.bad), "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (wrap.argc >= WRAP_MAX_ARGS - 1) {
+			snprintf(wrap.bad, sizeof(wrap.bad), "more than %d words", WRAP_MAX_ARGS - 1);
+			return -1;
+		}
+		if (!strncmp(tok, "--log-file=", 11))
+			wrap.log_arg = wrap.argc;
+		if (!strncmp(tok, "--error-exitcode=", 17))
+			wrap.error_exitcode = atoi(tok + 17);
+		wrap.argv[wrap.argc++] = tok;
+	}
+	{
+		const char *base = strrchr(wrap.argv[0], '/');
+
+		wrap.valgrind = strstr(base ? base + 1 : wrap.argv[0], "valgrind") != NULL;
+	}
+	if (wrap.valgrind && (wrap.log_arg < 0 || !strstr(wrap.argv[wrap.log_arg], "%p")))
+		snprintf(wrap.bad, sizeof(wrap.bad), "valgrind without --log-file=PATH with %%p in "
+			 "PATH: each slubd needs a log of its own, for the helpers to read");
+	else if (wrap.valgrind && wrap.error_exitcode == 0)
+		snprintf(wrap.bad, sizeof(wrap.bad), "valgrind without --error-exitcode=N (N not 0): "
+			 "slubd's exit status would not show what valgrind found");
+	return wrap.bad[0] ? -1 : 0;
+}
+
+/*
+ * wrap_argv - the wrapper's words, then inner (NULL-terminated), into out
+ * (room for WRAP_MAX_ARGS + ninner + 1); %p of --log-file= replaced with a
+ * name no earlier run took (the file is created here, empty, to claim it):
+ * its path in log.  0, or -1 with a failed check.
+ */
+static int wrap_argv(char *const inner[], char **out, char *logarg, size_t logarglen, char *log,
+		     size_t loglen)
+{
+	static unsigned int seq;
+	int n = 0;
+
+	log[0] = 0;
+	if (wrap_parse()) {
+		CHECKF(0, "SLUBD_WRAPPER=\"%s\": %s", e2e_wrapper(), wrap.bad);
+		return -1;
+	}
+	for (int i = 0; i < wrap.argc; i++)
+		out[n++] = wrap.argv[i];
+	if (wrap.log_arg >= 0) {
+		const char *t = wrap.argv[wrap.log_arg] + 11, *pp = strstr(t, "%p");
+		int fd = -1;
+
+		for (int tries = 0; fd < 0 && tries < 1000; tries++) {
+			snprintf(log, loglen, "%.*s%s.%d.%u%s", (int)(pp ? pp - t : (long)strlen(t)), t,
+				 program_invocation_short_name, (int)getpid(), ++seq, pp ? pp + 2 : "");
+			fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (fd < 0 && errno != EEXIST)
+				break;
+		}
+		if (fd < 0) {
+			CHECKF(0, "SLUBD_WRAPPER: cannot create the log %s: %s", log, strerror(errno));
+			return -1;
+		}
+		close(fd);
+		snprintf(logarg, logarglen, "--log-file=%s", log);
+		out[wrap.log_arg] = logarg;
+	}
+	for (int i = 0; inner[i]; i++)
+		out[n++] = inner[i];
+	out[n] = NULL;
+	return 0;
+}
+
+/* record a wrapped run so that its log is read even if no helper reaps it */
+static void wrapped_add(pid_t pid, const char *log)
+{
+	if (!st || !log[0])
+		return;
+	if (st->nr_wrapped >= E2E_MAX_WRAPPED) {
+		CHECKF(0, "more than %d slubd runs under SLUBD_WRAPPER in one case: the log of pid %d "
+		       "(%s) is not read", E2E_MAX_WRAPPED, (int)pid, log);
+		return;
+	}
+	st->w[st->nr_wrapped].pid = pid;
+	st->w[st->nr_wrapped].checked = 0;
+	snprintf(st->w[st->nr_wrapped].log, sizeof(st->w[0].log), "%s", log);
+	st->nr_wrapped++;
+}
+
+/* the first lines of a valgrind log, after its banner, indented */
+static void show_vg_log(const char *path, int lines)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0, skipped = 0;
+
+	if (fd < 0)
+		return;
+	e2e_read_all(fd, &buf, &len, 5000);
+	close(fd);
+	printf("  --- valgrind log (%s) ---\n", path);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "Copyright (C)") || strstr(line, "Using Valgrind-") ||
+		    strstr(line, "rerun with -h"))
+			continue;
+		if (n++ < lines)
+			printf("  | %s\n", line);
+		else
+			skipped++;
+	}
+	if (skipped)
+		printf("  | ... %d more lines\n", skipped);
+	printf("  --- end of valgrind log ---\n");
+	fflush(stdout);
+	free(buf);
+}
+
+/* a number as valgrind prints it, with thousands separators */
+static unsigned long long vg_num(const char *p)
+{
+	unsigned long long v = 0;
+
+	while (*p == ' ')
+		p++;
+	for (; (*p >= '0' && *p <= '9') || *p == ','; p++)
+		if (*p != ',')
+			v = v * 10 + (unsigned long long)(*p - '0');
+	return v;
+}
+
+/* the text of a valgrind line after its "==PID== " prefix, or NULL */
+static const char *vg_body(const char *line)
+{
+	const char *p = line;
+
+	if (strncmp(p, "==", 2))
+		return NULL;
+	p += 2;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (strncmp(p, "== ", 3))
+		return strncmp(p, "==", 2) ? NULL : p + 2;
+	return p + 3;
+}
+
+/*
+ * check_wrapped - read the valgrind log of a wrapped slubd that has ended
+ * (status: its wait status, or -1 unknown: killed, or reaped elsewhere).  1
+ * clean, 0 with a failed check and the log shown.
+ */
+static int check_wrapped(struct e2e_wrapped *w, int status, const char *when)
+{
+	char *buf = NULL, *line, *save = NULL, how[96];
+	size_t len = 0;
+	long errors = -1;
+	unsigned long long definite = 0, indirect = 0;
+	int leak_checked = 0, traces = 0, prev_stack = 0, fd, clean, exit_says = 0, fds = 0, fd_pending = 0;
+
+	w->checked = 1;
+	wrap_parse();	/* the test program reads the logs its case children left, too */
+	if (!wrap.valgrind)
+		return 1;	/* another wrapper: its exit status is all there is */
+	fd = open(w->log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		CHECKF(0, "valgrind log of slubd pid %d (%s): %s", (int)w->pid, w->log, strerror(errno));
+		return 0;
+	}
+	e2e_read_all(fd, &buf, &len, 5000);
+	close(fd);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *b = vg_body(line), *p;
+		int stack;
+
+		if (!b)
+			continue;
+		stack = !strncmp(b, "   at 0x", 8) || !strncmp(b, "   by 0x", 8);
+		/* --track-fds=yes: a descriptor open at exit that slubd did not inherit */
+		if (fd_pending && !strstr(b, "inherited from parent"))
+			fds++;
+		fd_pending = !strncmp(b, "Open ", 5);
+		/* an error (or a leak record) is a message, then its stack */
+		if (!strncmp(b, "   at 0x", 8) && !prev_stack)
+			traces++;
+		prev_stack = stack;
+		if ((p = strstr(b, "ERROR SUMMARY: ")))
+			errors = (long)vg_num(p + 15);
+		else if ((p = strstr(b, "definitely lost: ")) && !strstr(b, "loss record"))
+			definite = vg_num(p + 17), leak_checked = 1;
+		else if ((p = strstr(b, "indirectly lost: ")) && !strstr(b, "loss record"))
+			indirect = vg_num(p + 17), leak_checked = 1;
+		else if (strstr(b, "All heap blocks were freed"))
+			leak_checked = 1;
+	}
+	free(buf);
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == wrap.error_exitcode)
+		exit_says = 1;
+	if (errors >= 0)	/* valgrind finished: its summary is what counts */
+		clean = errors == 0 && definite == 0 && indirect == 0 && fds == 0 && !exit_says;
+	else			/* killed: what it reported before */
+		clean = traces == 0 && !exit_says;
+	if (!clean) {
+		if (errors >= 0)
+			CHECKF(0, "valgrind: slubd pid %d %s: ERROR SUMMARY %ld (leak records included), %llu "
+			       "bytes definitely and %llu indirectly lost, %d descriptors open at exit%s%s; %s",
+			       (int)w->pid, when, errors, definite, indirect, fds,
+			       leak_checked ? "" : " (no leak check ran)",
+			       exit_says ? ", exit status --error-exitcode" : "", w->log);
+		else
+			CHECKF(0, "valgrind: slubd pid %d %s (%s, no summary: killed): %d stack traces of "
+			       "errors reported before it ended; %s", (int)w->pid, when,
+			       status == -1 ? "status unknown" : e2e_status_str(status, how, sizeof(how)),
+			       traces, w->log);
+		show_vg_log(w->log, 200);
+	}
+	return clean;
+}
+
+/* the unchecked wrapped run of pid, or NULL */
+static struct e2e_wrapped *wrapped_find(pid_t pid)
+{
+	for (int i = 0; st && pid > 0 && i < st->nr_wrapped; i++)
+		if (st->w[i].pid == pid && !st->w[i].checked)
+			return &st->w[i];
+	return NULL;
+}
+
+/* slubd pid was reaped (status, or -1 if killed after a timeout): read its log if it was wrapped */
+static void reaped(pid_t pid, int status, const char *when)
+{
+	struct e2e_wrapped *w = wrapped_find(pid);
+
+	if (w)
+		check_wrapped(w, status, when);
+}
+
+/* argv[0] is the slubd the helpers start */
+static int is_slubd(const char *path)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	const char *bin = e2e_bin("SLUBD", "slubd");
+
+	return realpath(path, a) && realpath(bin, b) && !strcmp(a, b);
+}
+
 /* ---- the daemon -------------------------------------------------------- */
 
 void e2e_show_log(const struct e2e_slubd *d, int lines)
@@ -223,6 +520,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	const char *size;
 	struct e2e_slubd *d = NULL;
 	char *argv[16], lasterr[256] = "no attempt yet", dir[sizeof(d->dir)];
+	char *fargv[WRAP_MAX_ARGS + 16], logarg[300], vglog[256];
 	uint64_t deadline;
 	int argc = 0, slot = -1, sock_ok = 0, ready = 0;
 	pid_t pid;
@@ -283,6 +581,8 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 		argv[argc++] = d->conf;
 	}
 	argv[argc] = NULL;
+	if (wrap_argv(argv, fargv, logarg, sizeof(logarg), vglog, sizeof(vglog)))
+		return NULL;
 
 	fflush(stdout);
 	fflush(stderr);
@@ -305,11 +605,12 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 		sigemptyset(&none_blocked);
 		sigprocmask(SIG_SETMASK, &none_blocked, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execv(bin, argv);
-		fprintf(stderr, "e2e: exec %s: %s\n", bin, strerror(errno));
+		execvp(fargv[0], fargv);
+		fprintf(stderr, "e2e: exec %s: %s\n", fargv[0], strerror(errno));
 		_exit(127);
 	}
 	d->pid = pid;
+	wrapped_add(pid, vglog);
 
 	/* serving: the socket answers a Hello, and the log says "ready" */
 	deadline = e2e_now_ms() + E2E_START_TIMEOUT_MS;
@@ -322,8 +623,9 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 
 			d->pid = 0;
 			CHECKF(0, "slubd exited during startup: %s (%s)", e2e_status_str(status, how, sizeof(how)),
-			       bin);
+			       fargv[0]);
 			e2e_show_log(d, 40);
+			reaped(pid, status, "exited during startup");
 			return NULL;
 		}
 		if (!sock_ok) {
@@ -350,6 +652,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 			waitpid(pid, NULL, 0);
 			d->pid = 0;
 			e2e_show_log(d, 40);
+			reaped(pid, -1, "killed: did not serve in time");
 			return NULL;
 		}
 		e2e_sleep_ms(5);
@@ -374,9 +677,10 @@ int e2e_alive(struct e2e_slubd *d, const char *when)
 		CHECKF(0, "waitpid(slubd %d) %s: %s", (int)d->pid, when, strerror(errno));
 		return 0;
 	}
-	d->pid = 0;
 	CHECKF(0, "slubd died %s: %s", when, e2e_status_str(status, how, sizeof(how)));
 	e2e_show_log(d, 60);
+	reaped(d->pid, status, "found dead");
+	d->pid = 0;
 	return 0;
 }
 
@@ -403,9 +707,14 @@ void e2e_stop(struct e2e_slubd *d)
 	} else if (r < 0) {
 		CHECKF(0, "waitpid(slubd): %s", strerror(errno));
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		CHECKF(0, "slubd after SIGTERM: %s, expected exit 0", e2e_status_str(status, how, sizeof(how)));
+		CHECKF(0, "slubd after SIGTERM: %s, expected exit 0%s", e2e_status_str(status, how, sizeof(how)),
+		       wrap.error_exitcode && WIFEXITED(status) && WEXITSTATUS(status) == wrap.error_exitcode ?
+		       " (the wrapper's --error-exitcode)" : "");
 		e2e_show_log(d, 40);
 	}
+	if (r >= 0)
+		reaped(d->pid, r == 0 ? -1 : status, r == 0 ? "killed: still ran after SIGTERM" :
+		       "after SIGTERM");
 	d->pid = 0;
 }
 
@@ -416,7 +725,9 @@ static unsigned int case_timeout(void)
 	const char *e = getenv("E2E_TIMEOUT");
 	long v = e ? strtol(e, NULL, 10) : 0;
 
-	return v > 0 ? (unsigned int)v : E2E_CASE_TIMEOUT_S;
+	if (v <= 0)
+		v = E2E_CASE_TIMEOUT_S;
+	return (unsigned int)(e2e_scale_ms((int)(v > 2000000 ? 2000000 : v) * 1000) / 1000);
 }
 
 /* kill and reap what a case left behind, show logs when it failed, remove its directories */
@@ -440,6 +751,10 @@ static void case_cleanup(pid_t pgid)
 			break;
 		e2e_sleep_ms(2);
 	}
+	/* wrapped runs no helper reaped: SIGKILLed by the case, or by the kill above */
+	for (int i = 0; i < st->nr_wrapped && i < E2E_MAX_WRAPPED; i++)
+		if (!st->w[i].checked)
+			check_wrapped(&st->w[i], -1, "not reaped by a helper (killed, or ended by the case)");
 	for (int i = 0; i < E2E_MAX_DAEMONS; i++) {
 		if (!st->used[i])
 			continue;
@@ -580,7 +895,7 @@ pid_t e2e_spawn(char *const argv[], int *out_fd)
 		close_from(3);
 		sigemptyset(&none_blocked);
 		sigprocmask(SIG_SETMASK, &none_blocked, NULL);
-		execv(argv[0], argv);
+		execvp(argv[0], argv);
 		fprintf(stderr, "e2e: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
@@ -618,10 +933,9 @@ static int read_more(int fd, char **buf, size_t *len, int timeout_ms)
 	return 1;
 }
 
-int e2e_read_all(int fd, char **buf, size_t *len, int timeout_ms)
+/* e2e_read_all by an absolute deadline (not scaled) */
+static int read_all_by(int fd, char **buf, size_t *len, uint64_t deadline)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)timeout_ms;
-
 	if (!*buf) {
 		*buf = calloc(1, 1);
 		*len = 0;
@@ -638,9 +952,14 @@ int e2e_read_all(int fd, char **buf, size_t *len, int timeout_ms)
 	}
 }
 
+int e2e_read_all(int fd, char **buf, size_t *len, int timeout_ms)
+{
+	return read_all_by(fd, buf, len, e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms));
+}
+
 int e2e_read_until(int fd, char **buf, size_t *len, const char *needle, int timeout_ms)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 
 	if (!*buf) {
 		*buf = calloc(1, 1);
@@ -655,9 +974,9 @@ int e2e_read_until(int fd, char **buf, size_t *len, const char *needle, int time
 	return 0;
 }
 
-int e2e_waitpid_timeout(pid_t pid, int timeout_ms)
+/* e2e_waitpid_timeout by an absolute deadline (not scaled) */
+static int waitpid_by(pid_t pid, uint64_t deadline)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)timeout_ms;
 	int status;
 	pid_t r;
 
@@ -670,22 +989,37 @@ int e2e_waitpid_timeout(pid_t pid, int timeout_ms)
 	return -1;
 }
 
+int e2e_waitpid_timeout(pid_t pid, int timeout_ms)
+{
+	return waitpid_by(pid, e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms));
+}
+
 int e2e_run(char *const argv[], char **out, int timeout_ms)
 {
-	uint64_t t0 = e2e_now_ms();
-	char *buf = NULL, how[96];
+	uint64_t deadline = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	char *buf = NULL, how[96], *fargv[WRAP_MAX_ARGS + 32], logarg[300], vglog[256] = "";
 	size_t len = 0;
-	int fd, status, left;
-	pid_t pid = e2e_spawn(argv, &fd);
+	int fd, status, n;
+	pid_t pid;
 
 	if (out)
 		*out = NULL;
+	for (n = 0; argv[n]; n++)
+		;
+	if (e2e_wrapper() && st && n < 32 && is_slubd(argv[0])) {
+		/* slubd, under the wrapper */
+		if (wrap_argv(argv, fargv, logarg, sizeof(logarg), vglog, sizeof(vglog)))
+			return -1;
+		argv = fargv;
+	}
+	pid = e2e_spawn(argv, &fd);
 	if (pid < 0)
 		return -1;
-	e2e_read_all(fd, &buf, &len, timeout_ms);
+	wrapped_add(pid, vglog);
+	read_all_by(fd, &buf, &len, deadline);
 	close(fd);
-	left = timeout_ms - (int)(e2e_now_ms() - t0);
-	status = e2e_waitpid_timeout(pid, left > 100 ? left : 100);
+	status = waitpid_by(pid, deadline > e2e_now_ms() + 100 ? deadline : e2e_now_ms() + 100);
+	reaped(pid, status, "run by e2e_run");
 	if (status == -1 || !WIFEXITED(status)) {
 		CHECKF(0, "%s: %s; its output:\n%s", argv[0], e2e_status_str(status, how, sizeof(how)),
 		       buf ? buf : "");
@@ -807,9 +1141,9 @@ static int recv_exact(int fd, uint8_t *p, size_t n, uint64_t deadline, int *fd_o
 	return 0;
 }
 
-int e2e_recv(int fd, int timeout_ms, Slubd__Response **resp, int *fd_out)
+/* e2e_recv, by an absolute deadline (not scaled) */
+static int recv_by(int fd, uint64_t deadline, Slubd__Response **resp, int *fd_out)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	uint8_t hdr[SLUBD_FRAME_HDR], *body;
 	char err[256];
 	size_t got;
@@ -851,14 +1185,21 @@ int e2e_recv(int fd, int timeout_ms, Slubd__Response **resp, int *fd_out)
 	return 1;
 }
 
+int e2e_recv(int fd, int timeout_ms, Slubd__Response **resp, int *fd_out)
+{
+	return recv_by(fd, e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms > 0 ? timeout_ms : 0), resp,
+		       fd_out);
+}
+
 int e2e_expect_closed(int fd, int timeout_ms, const char *what)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline;
 
+	timeout_ms = e2e_scale_ms(timeout_ms);
+	deadline = e2e_now_ms() + (uint64_t)timeout_ms;
 	for (;;) {
-		int64_t left = (int64_t)(deadline - e2e_now_ms());
 		Slubd__Response *r;
-		int rc = e2e_recv(fd, left > 0 ? (int)left : 0, &r, NULL);
+		int rc = recv_by(fd, deadline, &r, NULL);
 
 		if (rc == 1) {
 			int bad = r->err == 0;
@@ -965,7 +1306,7 @@ int e2e_cache_stats(const char *sock, const char *name, struct e2e_cache *out,
 int e2e_wait_listed(const char *sock, const char *name, int want, int timeout_ms,
 		    struct e2e_cache *out)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	int r;
 
 	while ((r = e2e_cache_stats(sock, name, out, NULL)) >= 0 && r != want &&
@@ -977,7 +1318,7 @@ int e2e_wait_listed(const char *sock, const char *name, int want, int timeout_ms
 int e2e_wait_refcount(const char *sock, const char *name, int32_t refcount, int timeout_ms,
 		      struct e2e_cache *out)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	struct e2e_cache c;
 	int r;
 

@@ -26,10 +26,12 @@
 #include "ctl.h"
 #include "frame.h"
 
+/* the limits below are stretched by e2e_scale_ms() (see "a wrapper around slubd") */
 #define E2E_CASE_TIMEOUT_S	60	/* a case still running then is killed */
-#define E2E_START_TIMEOUT_MS	10000	/* slubd must serve within this */
-#define E2E_STOP_TIMEOUT_MS	5000	/* and exit within this after SIGTERM */
+#define E2E_START_TIMEOUT_MS	e2e_scale_ms(10000)	/* slubd must serve within this */
+#define E2E_STOP_TIMEOUT_MS	e2e_scale_ms(5000)	/* and exit within this after SIGTERM */
 #define E2E_MAX_DAEMONS		4	/* at once, per case */
+#define E2E_MAX_WRAPPED		32	/* slubd runs under $SLUBD_WRAPPER, per case */
 
 struct e2e_slubd {
 	pid_t pid;		/* 0: not running (stopped, or found dead) */
@@ -44,6 +46,32 @@ struct e2e_opts {
 	const char *arena_size;	/* --arena-size; NULL: "64M"; "": none (the config's) */
 	int open_dir;		/* make the directory 0711, for peers of other uids */
 };
+
+/* ---- a wrapper around slubd (valgrind) ------------------------------------ */
+
+/*
+ * $SLUBD_WRAPPER - a command line (words split at blanks, no quoting) that
+ * every slubd the helpers start runs under: e2e_start(), and e2e_run() when
+ * its argv[0] is slubd.  For valgrind it must hold --error-exitcode=N (N not
+ * 0) and --log-file=PATH with %p in PATH; the helpers replace %p with a name
+ * of their own, unique to that slubd run (test program, pid, count), so that
+ * each slubd has its own log and no run overwrites another's.  Wherever a
+ * helper reaps a wrapped slubd (e2e_stop, e2e_alive, e2e_start, e2e_run), and
+ * at the end of the case for those it did not reap (SIGKILLed on purpose,
+ * or by the cleanup), it reads that log: an error valgrind reported, a
+ * definitely or indirectly lost byte, a descriptor left open at exit (with
+ * --track-fds=yes), or the exit status --error-exitcode names fails the
+ * case, with the log shown.  A slubd killed by SIGKILL never reaches its
+ * leak check: only the errors it reported before are seen.
+ *
+ * $E2E_TIMEOUT_SCALE - an integer factor (1..1000) for every limit the
+ * helpers wait by (start, stop, a reply, a close, a read, a wait for a
+ * process, e2e_run, the case's timeout): they are upper bounds, never
+ * durations asserted; default 1, and 10 when $SLUBD_WRAPPER is set.
+ */
+int e2e_scale_ms(int ms);
+/* $SLUBD_WRAPPER when set and not empty, else NULL */
+const char *e2e_wrapper(void);
 
 /* ---- cases ---------------------------------------------------------------- */
 
@@ -73,7 +101,10 @@ const char *e2e_need_bin(const char *env, const char *rel);
 struct e2e_slubd *e2e_start(const struct e2e_opts *o);
 /* 1 if slubd still runs; else 0 with a failed check, how it ended and its log */
 int e2e_alive(struct e2e_slubd *d, const char *when);
-/* check that it is alive, SIGTERM it, check that it exits 0 within 5 s */
+/*
+ * check that it is alive, SIGTERM it, check that it exits 0 within 5 s (and,
+ * under a wrapper, that valgrind found no error and no leak)
+ */
 void e2e_stop(struct e2e_slubd *d);
 /* print the last lines of the daemon's log, indented */
 void e2e_show_log(const struct e2e_slubd *d, int lines);
@@ -102,7 +133,10 @@ int e2e_read_all(int fd, char **buf, size_t *len, int timeout_ms);
 int e2e_read_until(int fd, char **buf, size_t *len, const char *needle, int timeout_ms);
 /* wait for pid up to timeout_ms (then SIGKILL); the wait status, or -1 when it had to be killed */
 int e2e_waitpid_timeout(pid_t pid, int timeout_ms);
-/* e2e_spawn + e2e_read_all + wait: the exit code (or -1 with a failed check); *out malloc'd */
+/*
+ * e2e_spawn + e2e_read_all + wait: the exit code (or -1 with a failed check);
+ * *out malloc'd.  argv[0] slubd: under $SLUBD_WRAPPER, with a scaled timeout.
+ */
 int e2e_run(char *const argv[], char **out, int timeout_ms);
 /* a wait status in words: "exit 1", "signal 11 (Segmentation fault)" */
 const char *e2e_status_str(int status, char *buf, size_t len);
