@@ -5,7 +5,9 @@
 #   make bench                run the benchmarks (figures and ratios, never pass/fail)
 #   make SANITIZER=address,undefined test    the same suite under sanitizers
 #   make DEBUG=1 test         -O0 and the engine's expensive assertions
-#   make soak KILLS=N         N kills inside slow paths, and a long multi-process run
+#   make soak KILLS=N         N kills inside slow paths (engine), N kills of slubd's
+#                             clients (t_chaos), and a long multi-process run
+#   make valgrind             the e2e tests with slubd under valgrind: no error, no leak
 #   make fuzz FUZZ_SECONDS=N  libFuzzer on slubd's control path (clang)
 #
 # Builds with other SANITIZER= or DEBUG= settings go to their own folder under
@@ -75,7 +77,7 @@ EX_BIN    := $(patsubst client/examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 PROGS     := $(if $(SLUBD_SRC),$(BUILD)/slubd) $(if $(wildcard client/slubctl.c),$(BUILD)/slubctl)
 LIBS      := $(BUILD)/libshm.a $(if $(wildcard client/libslub.c),$(BUILD)/libslub.a $(BUILD)/libslub.so)
 
-.PHONY: all test bench clean deps cross-aarch64 run install soak fuzz
+.PHONY: all test bench clean deps cross-aarch64 run install soak fuzz valgrind
 all: $(LIBS) $(PROGS) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN) $(EX_BIN)
 
 # install missing build dependencies (Debian, apt-get as root); a no-op when present
@@ -153,9 +155,18 @@ fuzz:
 
 # kills at the slow paths' hook points, spread over the 8 points (CI: 1000)
 KILLS ?= 1000
-soak: $(BUILD)/tests/mp/t_kill $(BUILD)/tests/mp/t_mp
+soak: $(BUILD)/tests/mp/t_kill $(BUILD)/tests/mp/t_mp $(BUILD)/tests/e2e/t_chaos $(BUILD)/slubd \
+      $(BUILD)/slubctl
 	T_KILL_REPEAT=$$(( ($(KILLS) + 7) / 8 )) tests/run.sh $(BUILD)/tests/mp/t_kill
 	T_MP_CHILDREN=6 T_MP_OPS=500000 tests/run.sh $(BUILD)/tests/mp/t_mp
+	T_CHAOS_KILLS=$(KILLS) TEST_TIMEOUT=$$(( 120 + $(KILLS) )) tests/run.sh $(BUILD)/tests/e2e/t_chaos
+
+# the end-to-end tests with every slubd under valgrind (memcheck): no error,
+# no definite or indirect leak, no descriptor left open; valgrind is required
+valgrind: all
+	$(if $(SANITIZER),$(error make valgrind: not with SANITIZER= (ASan and valgrind do not mix)))
+	@scripts/deps.sh --bench
+	BUILD=$(BUILD) tests/valgrind/run.sh
 
 # build and start slubd in the foreground with its embedded defaults
 run: deps
