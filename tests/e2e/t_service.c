@@ -266,6 +266,12 @@ static int try_hello(const char *sock, int *fd_out)
 	req.hello = &h;
 	e2e_send_req(fd, &req);
 	rc = e2e_recv(fd, 5000, &r, NULL);
+	if (rc == 1 && r->err == EUSERS) {
+		/* refused, with the reason (max_clients) */
+		slubd__response__free_unpacked(r, NULL);
+		close(fd);
+		return 0;
+	}
 	if (rc == 1) {
 		rc = r->err == 0 ? 1 : -1;
 		slubd__response__free_unpacked(r, NULL);
