@@ -425,6 +425,18 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 
 /* ---- recovery and signals --------------------------------------------------- */
 
+/*
+ * what the engine reports in slubd's own threads: the dead owners its scrub
+ * finds (once each, by pid) go to the log; the rest (validate's findings)
+ * are answered to whoever asked and counted per pool, not logged one by one
+ */
+static void report_cb(const struct slab_report *r, void *arg)
+{
+	(void)arg;
+	if (r->kind == SLAB_ERR_LEAK)
+		log_msg("pool %s: %s", r->cache_name, r->detail);
+}
+
 static void *scrubber(void *arg)
 {
 	struct server *s = arg;
@@ -442,9 +454,10 @@ static void *scrubber(void *arg)
 		if (slab_scrub(s->arena, &r) == 0 &&
 		    (r.orphans || r.transit_blocks || r.leaked_objects))
 			log_msg("recovered after a client left: %llu orphaned slabs, %llu page "
-				"blocks; %llu objects held by dead processes",
+				"blocks; %llu objects held by %u dead processes, %llu of them freed",
 				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
-				(unsigned long long)r.leaked_objects);
+				(unsigned long long)r.leaked_objects, r.dead_pids,
+				(unsigned long long)r.reclaimed_objects);
 		/*
 		 * clients left: what their buffers took goes back to the system, so
 		 * that a burst of connections leaves no lasting mark on slubd's size
@@ -754,6 +767,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up signal handling");
 		return -ENOMEM;
 	}
+	slab_set_report_fn(report_cb, NULL);
 	rc = pthread_create(&s->scrubber, NULL, scrubber, s);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the scrubber thread: %s", strerror(rc));
