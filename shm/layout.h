@@ -285,7 +285,7 @@ _Static_assert(offsetof(struct kmem_cache, node) == 304, "kmem_cache layout");
 
 #define CACHE_ACTIVE	1
 #define CACHE_BOOT	2	/* a boot descriptor, before bootstrap() */
-#define CACHE_DEAD	8	/* destroyed, its descriptor in quarantine */
+#define CACHE_DEAD	8	/* destroyed; stays until the descriptor is reused */
 #define CACHE_QUARANTINE 32	/* destroyed descriptors kept, to catch their use */
 
 /* SLAB_STORE_USER: one record for the last alloc and one for the last free */
@@ -335,9 +335,8 @@ struct arena_hdr {
 	aoff_t kmem_cache_node;		/* descriptor of the "kmem_cache_node" cache */
 	aoff_t kmalloc_caches[NR_KMALLOC];
 	uint8_t cache_ids[SLUB_MAX_CACHES / 8];	/* ids in use */
-	/* destroyed caches, kept (state CACHE_DEAD, no slab, every cpu
-	 * freelist empty) so that a process still using one is told, not
-	 * handed another cache's memory; a ring, oldest released first */
+	/* reserved, always zero: a ring of destroyed descriptors kept for
+	 * detection was tried and withdrawn (see slab_cache_destroy) */
 	aoff_t dead_caches[CACHE_QUARANTINE];
 	uint32_t dead_next;
 	uint32_t dead_pad;

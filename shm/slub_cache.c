@@ -819,34 +819,6 @@ static uint64_t cache_slabs(struct arena *a, struct kmem_cache *s)
 	return n;
 }
 
-/*
- * quarantine_locked - keep the destroyed s (state CACHE_DEAD, no slab, its
- * cpu freelists empty, so every use of it reaches a slow path that says so)
- * and release the oldest quarantined descriptor.  slab_mutex held: the
- * release only frees into lower-order locks.  A process dying halfway
- * leaves at worst that one old descriptor allocated.
- */
-static void quarantine_locked(struct arena *a, struct kmem_cache *s)
-{
-	struct arena_hdr *h = a->hdr;
-	aoff_t *slot = &h->dead_caches[h->dead_next % CACHE_QUARANTINE];
-	aoff_t old = *slot;
-
-	*slot = s->self;
-	h->dead_next++;
-	if (old && old % 8 == 0 && arena_range_ok(a, old, sizeof(struct kmem_cache))) {
-		struct kmem_cache *t = arena_at(a, old);
-
-		if (t->self != old || t->state != CACHE_DEAD || cache_check(a, t, NULL, 0) ||
-		    !system_caches_ok(a))
-			return;		/* not what was put there: leave it */
-		cache_release_pages(a, t);
-		t->self = 0;
-		t->state = 0;
-		slab_free(a, kmem_cache_cache(a), t);
-	}
-}
-
 int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 {
 	bool last, gone = false;
@@ -886,11 +858,16 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 		id_free_locked(a, s->id);
 		a->ctor[s->id] = NULL;
 		atomic_store_release(&s->state, CACHE_DEAD);
-		quarantine_locked(a, s);
 		gone = true;
 	}
 	slab_mutex_unlock(a);
-	return gone ? 0 : -EBUSY;
+	if (!gone)
+		return -EBUSY;
+	/* state CACHE_DEAD stays until the descriptor is reused: a use of s
+	 * meanwhile is caught (cache_unusable) */
+	cache_release_pages(a, s);
+	slab_free(a, kmem_cache_cache(a), s);
+	return 0;
 }
 
 struct kmem_cache *slab_cache_find(struct arena *a, const char *name)

@@ -259,7 +259,7 @@ ISOLATED(destroyed_cache_use_caught)
 	slab_free(a, t, p);		/* p was untouched: it still belongs to t */
 	CHECK(slab_cache_destroy(a, s) == -EINVAL);	/* twice */
 	CHECK(unit_validate(a, NULL, &v) == 0);
-	/* the quarantine is bounded: many caches made and destroyed use no more */
+	/* destroyed caches give their memory back: many made and destroyed use no more */
 	used0 = arena_used_bytes(a);
 	for (int i = 0; i < 300; i++) {
 		struct kmem_cache *c = unit_cache(a, "churn", 64 + (size_t)(i % 5) * 8, 0, 0, NULL);
