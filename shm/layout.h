@@ -286,7 +286,6 @@ _Static_assert(offsetof(struct kmem_cache, node) == 304, "kmem_cache layout");
 #define CACHE_ACTIVE	1
 #define CACHE_BOOT	2	/* a boot descriptor, before bootstrap() */
 #define CACHE_DEAD	8	/* destroyed; stays until the descriptor is reused */
-#define CACHE_QUARANTINE 32	/* destroyed descriptors kept, to catch their use */
 
 /* SLAB_STORE_USER: one record for the last alloc and one for the last free */
 struct slab_track {
@@ -335,11 +334,6 @@ struct arena_hdr {
 	aoff_t kmem_cache_node;		/* descriptor of the "kmem_cache_node" cache */
 	aoff_t kmalloc_caches[NR_KMALLOC];
 	uint8_t cache_ids[SLUB_MAX_CACHES / 8];	/* ids in use */
-	/* reserved, always zero: a ring of destroyed descriptors kept for
-	 * detection was tried and withdrawn (see slab_cache_destroy) */
-	aoff_t dead_caches[CACHE_QUARANTINE];
-	uint32_t dead_next;
-	uint32_t dead_pad;
 
 	uint64_t report_head;		/* tickets handed out (atomic) */
 	struct report_slot reports[REPORT_RING];
@@ -348,7 +342,7 @@ struct arena_hdr {
 	struct kmem_cache boot_kmem_cache_node;
 };
 _Static_assert(sizeof(struct arena_hdr) <= ARENA_HDR_SIZE, "header fits its region");
-_Static_assert(sizeof(struct arena_hdr) == 12480, "arena_hdr layout");
+_Static_assert(sizeof(struct arena_hdr) == 12224, "arena_hdr layout");
 
 _Static_assert(offsetof(struct arena_hdr, zone) % CACHE_LINE == 0, "zone aligned");
 

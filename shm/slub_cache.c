@@ -1031,19 +1031,6 @@ void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error ki
 		snprintf(msg, sizeof(msg), "cache list: %u caches listed, %u cache ids in use", count, ids);
 		err(arg, SLAB_ERR_LIST, msg);
 	}
-	/* the quarantine: empty slots, or destroyed descriptors */
-	for (unsigned int i = 0; i < CACHE_QUARANTINE; i++) {
-		aoff_t d = h->dead_caches[i];
-		const struct kmem_cache *t = d && arena_range_ok(a, d, sizeof(*t)) && d % 8 == 0 ?
-					     arena_at(a, d) : NULL;
-
-		if (d && (!t || t->self != d || t->state != CACHE_DEAD)) {
-			snprintf(msg, sizeof(msg), "arena header: quarantine slot %u holds %#llx, no "
-				 "destroyed cache", i, (unsigned long long)d);
-			err(arg, SLAB_ERR_PAGE, msg);
-			break;
-		}
-	}
 	slab_mutex_unlock(a);
 	free(seen);
 

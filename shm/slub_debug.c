@@ -1135,6 +1135,7 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 
 /* the dead owners a scrub of one cache found; pid 0 stands for the rest */
 #define SCRUB_PIDS 16
+#define SCRUB_MEMO 64
 struct dead_owner {
 	uint32_t pid, objects, freed, unreported;
 	aoff_t first;			/* one of its objects, for the report */
@@ -1142,8 +1143,11 @@ struct dead_owner {
 struct dead_owners {
 	unsigned int nr;
 	struct dead_owner o[SCRUB_PIDS + 1];
-	uint32_t alive[SCRUB_PIDS];	/* pids found alive: no second kill() */
-	unsigned int nr_alive;
+	/* pids already looked up, so that the system calls of os_pid_alive()
+	 * run once per pid, not once per object, while the cache's locks are held */
+	uint32_t alive[SCRUB_MEMO];	/* found alive */
+	uint32_t pooled[SCRUB_MEMO];	/* found dead, counted under pid 0 */
+	unsigned int nr_alive, nr_pooled;
 };
 
 static struct dead_owner *dead_owner(struct dead_owners *d, uint32_t pid)
@@ -1154,13 +1158,20 @@ static struct dead_owner *dead_owner(struct dead_owners *d, uint32_t pid)
 	for (unsigned int i = 0; i < d->nr_alive; i++)
 		if (d->alive[i] == pid)
 			return NULL;
+	for (unsigned int i = 0; i < d->nr_pooled; i++)
+		if (d->pooled[i] == pid)
+			return dead_owner(d, 0);
 	if (os_pid_alive(pid)) {
-		if (d->nr_alive < SCRUB_PIDS)
+		if (d->nr_alive < SCRUB_MEMO)
 			d->alive[d->nr_alive++] = pid;
 		return NULL;
 	}
-	if (d->nr >= SCRUB_PIDS)
-		pid = 0;		/* too many dead owners to name: pool the rest in o[SCRUB_PIDS] */
+	if (d->nr >= SCRUB_PIDS && pid) {
+		/* too many dead owners to name: pool the rest in o[SCRUB_PIDS] */
+		if (d->nr_pooled < SCRUB_MEMO)
+			d->pooled[d->nr_pooled++] = pid;
+		pid = 0;
+	}
 	for (unsigned int i = 0; i < d->nr; i++)
 		if (d->o[i].pid == pid)
 			return &d->o[i];

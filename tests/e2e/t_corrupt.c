@@ -1016,13 +1016,6 @@ static int k_hdr_reports(struct cr *c)
 	node0(c, c->plain)->nr_partial += 3;
 	return 1;
 }
-static int k_hdr_dead_caches(struct cr *c)
-{
-	for (int i = 0; i < CACHE_QUARANTINE; i++)
-		c->h->dead_caches[i] = (aoff_t)i * 0x1111 + 3;
-	c->h->dead_next = ~0u;
-	return 1;
-}
 static int k_zone_list_junk(struct cr *c) { c->h->zone.area[0].free_list.next = 0x4000 + 24; return 1; }
 static int k_zone_list_out(struct cr *c) { c->h->zone.area[3].free_list.prev = ~0ULL; return 1; }
 static int k_zone_list_loop(struct cr *c)
@@ -1083,7 +1076,6 @@ static int k_hdr_chunks(struct cr *c)
 	X(hdr, hdr_kmalloc, X_ANY, 0) \
 	X(hdr, hdr_cache_ids, X_ANY, 0) \
 	X(hdr, hdr_reports, X_NAMED, 0) \
-	X(hdr, hdr_dead_caches, X_ANY, 0) \
 	X(hdr, zone_list_junk, X_ANY, 0) \
 	X(hdr, zone_list_out, X_ANY, 0) \
 	X(hdr, zone_list_loop, X_ANY, 0) \

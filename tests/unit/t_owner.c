@@ -8,34 +8,6 @@
 
 #include "unit.h"
 
-#define MAXREP 64
-static struct slab_report rep[MAXREP];
-static int nrep;
-
-static void collect(const struct slab_report *r, void *arg)
-{
-	(void)arg;
-	if (nrep < MAXREP)
-		rep[nrep] = *r;
-	nrep++;
-}
-
-static void reports_reset(void)
-{
-	nrep = 0;
-	memset(rep, 0, sizeof(rep));
-	slab_set_report_fn(collect, NULL);
-}
-
-static int count_kind(enum slab_error k)
-{
-	int n = 0;
-
-	for (int i = 0; i < nrep && i < MAXREP; i++)
-		n += rep[i].kind == (uint32_t)k;
-	return n;
-}
-
 static const struct slab_report *find_kind(enum slab_error k)
 {
 	for (int i = 0; i < nrep && i < MAXREP; i++)

@@ -147,4 +147,36 @@ static inline uint64_t unit_rand(uint64_t *st)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
+/*
+ * Reports: reports_reset() points the engine's report callback at rep[],
+ * which keeps the first MAXREP; nrep counts them all.
+ */
+#define MAXREP 64
+static __attribute__((unused)) struct slab_report rep[MAXREP];
+static __attribute__((unused)) int nrep;
+
+static __attribute__((unused)) void collect(const struct slab_report *r, void *arg)
+{
+	(void)arg;
+	if (nrep < MAXREP)
+		rep[nrep] = *r;
+	nrep++;
+}
+
+static __attribute__((unused)) void reports_reset(void)
+{
+	nrep = 0;
+	memset(rep, 0, sizeof(rep));
+	slab_set_report_fn(collect, NULL);
+}
+
+static __attribute__((unused)) int count_kind(enum slab_error k)
+{
+	int n = 0;
+
+	for (int i = 0; i < nrep && i < MAXREP; i++)
+		n += rep[i].kind == (uint32_t)k;
+	return n;
+}
+
 #endif
