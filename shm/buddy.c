@@ -24,6 +24,18 @@
  * buddy_scrub.  So a death can leak at most the block being changed until
  * the next scrub, never lose or double-hand a page.
  *
+ * Slab accounting.  A slab's block is counted for its cache (the node's
+ * nr_slabs and total_objects, the cache's charged_objects and
+ * charged_pages; caps checked) in the same locked section that takes it
+ * from a free list, and uncounted in the one that gives it back.  Between
+ * the two its head names the cache (pd.cache): published slabs (PG_SLAB)
+ * and blocks on their way in or out (PG_TRANSIT, pd.owner the process
+ * moving it).  Each count step is logged (struct acct_log) so that a death
+ * inside it is finished or undone by the next locker; a process that dies
+ * outside the lock with a block in transit leaves a counted PG_TRANSIT
+ * block, which buddy_scrub frees, uncounting it.  So the counts are exact
+ * whenever the zone lock is free, and validate checks them under it.
+ *
  * Corruption.  The pages the buddy manages are [a->first_pfn, a->nr_pages),
  * the process's own copy checked when the arena was opened: the zone's
  * first_pfn and end_pfn in the header are never trusted (buddy_check says
@@ -126,6 +138,86 @@ static uint32_t free_locked(struct arena *a, uint32_t pfn, unsigned int order,
 	return pfn;
 }
 
+/* ---- slab accounting (zone lock held) ----------------------------------- */
+
+/* the node descriptor a count of s on node goes to, or NULL if s cannot say */
+static struct kmem_cache_node *acct_node(struct arena *a, struct kmem_cache *s, unsigned int node)
+{
+	aoff_t off;
+
+	if (!s || node >= s->nr_nodes || node >= SLUB_MAX_NODES)
+		return NULL;
+	off = s->node[node];
+	if (off % 8 || !arena_range_ok(a, off, sizeof(struct kmem_cache_node)))
+		return NULL;
+	return arena_at(a, off);
+}
+
+/* set the four counts from the log: before, plus the delta if committed */
+static void acct_set(struct arena *a, struct acct_log *l, bool committed)
+{
+	struct kmem_cache *s = cache_of_off(a, l->cache);
+	struct kmem_cache_node *n = acct_node(a, s, l->node);
+	int64_t k = committed ? l->dir : 0;
+
+	if (!n)
+		return;		/* the descriptor went bad: validate reports the counts */
+	atomic_store_relaxed(&n->nr_slabs, l->nr_slabs + (uint64_t)k);
+	atomic_store_relaxed(&n->total_objects, l->total_objects + (uint64_t)k * l->objects);
+	atomic_store_relaxed(&s->charged_objects, l->charged_objects + (uint64_t)k * l->objects);
+	atomic_store_relaxed(&s->charged_pages, l->charged_pages + (uint64_t)k * l->pages);
+}
+
+/*
+ * acct_step - count (dir +1) or uncount (-1) the block pd for cache s on
+ * node n, with pd.cache as the commit.  The log is written whole before it
+ * is marked active, and marked inactive only after the counts: a death at
+ * any point leaves either an inactive log with the step done or not begun,
+ * or an active one that acct_finish completes from pd.cache.
+ */
+static void acct_step(struct arena *a, struct page_desc *pd, struct kmem_cache *s,
+		      struct kmem_cache_node *n, unsigned int node, int dir, uint32_t objects)
+{
+	struct acct_log *l = &zone(a)->acct;
+
+	l->dir = dir;
+	l->pfn = pd_pfn(a, pd);
+	l->node = node;
+	l->cache = s->self;
+	l->objects = objects;
+	l->pages = 1ULL << pd->order;
+	l->nr_slabs = atomic_load_relaxed(&n->nr_slabs);
+	l->total_objects = atomic_load_relaxed(&n->total_objects);
+	l->charged_objects = atomic_load_relaxed(&s->charged_objects);
+	l->charged_pages = atomic_load_relaxed(&s->charged_pages);
+	atomic_store_release(&l->active, 1);
+	if (dir > 0) {
+		pd->acct_objects = objects;
+		pd->node = (uint16_t)node;
+	}
+	atomic_store_release(&pd->cache, dir > 0 ? s->self : 0);	/* the commit */
+	shm_hook(HOOK_SLAB_ACCT);
+	acct_set(a, l, true);
+	atomic_store_release(&l->active, 0);
+}
+
+/* the zone lock's owner died: finish or undo the count step it was in */
+static void acct_finish(struct arena *a)
+{
+	struct acct_log *l = &zone(a)->acct;
+	bool committed;
+
+	if (!atomic_load_acquire(&l->active))
+		return;
+	if (l->pfn >= a->first_pfn && l->pfn < a->nr_pages) {
+		aoff_t now = atomic_load_relaxed(&pd_of_pfn(a, l->pfn)->cache);
+
+		committed = l->dir > 0 ? now == l->cache : now == 0;
+		acct_set(a, l, committed);
+	}
+	atomic_store_release(&l->active, 0);
+}
+
 /*
  * zone_repair - the zone lock's owner died: rebuild the free lists from the
  * page descriptors.  Pass 1 marks every free head, and every position that no
@@ -138,6 +230,7 @@ static void zone_repair(void *arg)
 	struct buddy_zone *z = zone(a);
 	uint32_t pfn;
 
+	acct_finish(a);
 	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++) {
 		olist_init(a, &z->area[o].free_list);
 		z->area[o].nr_free = 0;
@@ -221,9 +314,16 @@ static int ensure_backed(struct arena *a, uint32_t pfn, unsigned int order)
 	return 0;
 }
 
-int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *out)
+/*
+ * alloc_block - a block of 2^order pages, flags PG_HEAD | flags, or with s a
+ * slab's block: checked against s's caps and counted for s on node (objects
+ * objects), in transit (PG_TRANSIT, ours) until the caller publishes it.
+ */
+static int alloc_block(struct arena *a, unsigned int order, uint16_t flags, struct kmem_cache *s,
+		       unsigned int node, unsigned int objects, uint32_t *out)
 {
 	struct buddy_zone *z = zone(a);
+	struct kmem_cache_node *n = NULL;
 	unsigned int o;
 	uint32_t pfn = 0;
 	struct page_desc *pd = NULL;
@@ -232,6 +332,22 @@ int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *o
 	if (order > BUDDY_MAX_ORDER)
 		return -ENOMEM;
 	zone_lock(a);
+	if (s) {
+		uint64_t max_objects = atomic_load_relaxed(&s->max_objects);
+		uint64_t max_bytes = atomic_load_relaxed(&s->max_bytes);
+
+		n = acct_node(a, s, node);
+		if (!n) {
+			zone_unlock(a);
+			return -EINVAL;
+		}
+		if ((max_objects && atomic_load_relaxed(&s->charged_objects) + objects > max_objects) ||
+		    (max_bytes && (atomic_load_relaxed(&s->charged_pages) + (1ULL << order)) *
+				  PAGE_SIZE > max_bytes)) {
+			zone_unlock(a);
+			return -EDQUOT;
+		}
+	}
 	for (o = order; o <= BUDDY_MAX_ORDER; o++) {
 		struct olist *first;
 
@@ -262,7 +378,13 @@ int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *o
 	}
 	z->nr_free_pages -= 1u << order;
 	pd->order = (uint8_t)order;
-	pd->flags = PG_HEAD | flags;
+	if (s) {
+		acct_step(a, pd, s, n, node, +1, objects);	/* stays PG_TRANSIT, ours */
+	} else {
+		pd->cache = 0;
+		pd->acct_objects = 0;
+		pd->flags = PG_HEAD | flags;
+	}
 	zone_unlock(a);
 
 	for (uint32_t p = pfn; p < pfn + (1u << order); p++) {
@@ -277,6 +399,17 @@ int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *o
 	}
 	*out = pfn;
 	return 0;
+}
+
+int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *out)
+{
+	return alloc_block(a, order, flags, NULL, 0, 0, out);
+}
+
+int buddy_alloc_slab(struct arena *a, struct kmem_cache *s, unsigned int node, unsigned int order,
+		     unsigned int objects, uint32_t *out)
+{
+	return alloc_block(a, order, 0, s, node, objects, out);
 }
 
 /*
@@ -323,6 +456,7 @@ void buddy_free(struct arena *a, uint32_t pfn)
 {
 	struct buddy_zone *z = zone(a);
 	unsigned int order, freed;
+	aoff_t bad_cache = 0;
 	uint32_t head;
 
 	if (unlikely(pfn < a->first_pfn || pfn >= a->nr_pages || !head_ok(a, pfn) ||
@@ -335,6 +469,19 @@ void buddy_free(struct arena *a, uint32_t pfn)
 	}
 	order = freed = pd_of_pfn(a, pfn)->order;
 	zone_lock(a);
+	if (pd_of_pfn(a, pfn)->cache) {
+		/* a slab's block (or one on its way): uncount it */
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+		struct kmem_cache *s = cache_of_off(a, pd->cache);
+		struct kmem_cache_node *n = acct_node(a, s, pd->node);
+
+		if (n) {
+			acct_step(a, pd, s, n, pd->node, -1, pd->acct_objects);
+		} else {
+			bad_cache = pd->cache;
+			atomic_store_release(&pd->cache, 0);
+		}
+	}
 	head = free_locked(a, pfn, order, &order);
 	if (order >= CHUNK_ORDER && a->backing == ARENA_BACKING_SHM &&
 	    chunks_backed_any(a, head, order) && (shm_lock_depth == 1 || nr_deferred < DEFER_MAX)) {
@@ -346,15 +493,19 @@ void buddy_free(struct arena *a, uint32_t pfn)
 			deferred[nr_deferred].pfn = head;
 			nr_deferred++;
 			zone_unlock(a);
-			return;
+		} else {
+			zone_unlock(a);
+			punch_and_free(a, head, order);
 		}
+	} else {
+		area_add(a, head, order);
+		z->nr_free_pages += 1u << freed;
 		zone_unlock(a);
-		punch_and_free(a, head, order);
-		return;
 	}
-	area_add(a, head, order);
-	z->nr_free_pages += 1u << freed;
-	zone_unlock(a);
+	if (bad_cache)
+		slab_report(a, NULL, SLAB_ERR_COUNTERS, pfn_off(pfn),
+			    "freeing block %u: it names no valid cache (%#llx): no count to take back",
+			    pfn, (unsigned long long)bad_cache);
 }
 
 void *buddy_alloc_pages(struct arena *a, unsigned int order)
@@ -488,11 +639,12 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 
 /*
  * buddy_scrub - free the blocks that dead processes held in transit: a
- * split, merge or punch they did not finish, or a slab they allocated and
- * never gave to their cache.  Only what those leave behind is taken: a head
- * whose flags are exactly PG_TRANSIT, or exactly PG_SLAB with no cache on
- * no list; a descriptor with more bits set is corrupt (validate says so),
- * and freeing it could hand out pages still in use.
+ * split, merge or punch they did not finish, or a slab's block they were
+ * making or discarding (still counted for its cache: buddy_free uncounts
+ * it).  Only a head whose flags are exactly PG_TRANSIT is taken; a
+ * descriptor with more bits set is corrupt (validate says so), and freeing
+ * it could hand out pages still in use.  The victim stays PG_TRANSIT, ours
+ * now, until freed: if we die too, the next scrub takes it.
  */
 int buddy_scrub(struct arena *a, uint64_t *returned)
 {
@@ -505,18 +657,16 @@ int buddy_scrub(struct arena *a, uint64_t *returned)
 		zone_lock(a);
 		for (pfn = a->first_pfn; pfn < a->nr_pages;) {
 			struct page_desc *pd = pd_of_pfn(a, pfn);
-			uint16_t flags = pd->flags;
 
 			if (!head_ok(a, pfn)) {
 				pfn++;
 				continue;
 			}
-			if ((flags == (PG_HEAD | PG_TRANSIT) ||
-			     (flags == (PG_HEAD | PG_SLAB) && pd->cache == 0 && pd->list == SL_NONE)) &&
+			/* acquire: a discarder's pd.owner is seen with its PG_TRANSIT */
+			if (atomic_load_acquire(&pd->flags) == (PG_HEAD | PG_TRANSIT) &&
 			    !os_pid_alive(pd->owner)) {
 				victim = pfn;
-				pd->flags = PG_HEAD | PG_META;	/* ours now */
-				pd->owner = os_pid();
+				pd->owner = os_pid();	/* ours now */
 				break;
 			}
 			pfn += 1u << pd->order;
@@ -528,4 +678,52 @@ int buddy_scrub(struct arena *a, uint64_t *returned)
 		(*returned)++;
 	}
 	return 0;
+}
+
+int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *why, size_t len)
+{
+	uint64_t slabs[SLUB_MAX_NODES] = { 0 }, objs[SLUB_MAX_NODES] = { 0 }, pages = 0, all = 0;
+	unsigned int nodes = s->nr_nodes < SLUB_MAX_NODES ? s->nr_nodes : SLUB_MAX_NODES;
+	int rc = 0;
+
+#define BAD(...) do { \
+	if (!rc && why && len) \
+		snprintf(why, len, __VA_ARGS__); \
+	rc = -EUCLEAN; \
+} while (0)
+	zone_lock(a);
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages;) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		if (!head_ok(a, pfn)) {
+			pfn++;
+			continue;
+		}
+		if (!(pd->flags & PG_FREE) && pd->cache == s->self) {
+			if (pd->node >= nodes)
+				BAD("slab %u is counted on node %u of %u", pfn, pd->node, nodes);
+			else {
+				slabs[pd->node]++;
+				objs[pd->node] += pd->acct_objects;
+			}
+			pages += 1u << pd->order;
+			all += pd->acct_objects;
+		}
+		pfn += 1u << pd->order;
+	}
+	for (unsigned int node = 0; node < nodes; node++) {
+		struct kmem_cache_node *n = acct_node(a, s, node);
+
+		if (n && (n->nr_slabs != slabs[node] || n->total_objects != objs[node]))
+			BAD("node %u counts %llu slabs / %llu objects, %llu / %llu found", node,
+			    (unsigned long long)n->nr_slabs, (unsigned long long)n->total_objects,
+			    (unsigned long long)slabs[node], (unsigned long long)objs[node]);
+	}
+	if (s->charged_objects != all || s->charged_pages != pages)
+		BAD("charged %llu objects / %llu pages, %llu / %llu found",
+		    (unsigned long long)s->charged_objects, (unsigned long long)s->charged_pages,
+		    (unsigned long long)all, (unsigned long long)pages);
+	zone_unlock(a);
+#undef BAD
+	return rc;
 }

@@ -210,6 +210,23 @@ uint64_t arena_min_pages_for(uint64_t size);
 void buddy_init(struct arena *a);
 /* the block's head pfn, or -errno; block flags set to flags (PG_SLAB ...) */
 int buddy_alloc(struct arena *a, unsigned int order, uint16_t flags, uint32_t *pfn);
+/*
+ * buddy_alloc_slab - a block for a slab of s on node holding objects
+ * objects: checked against s's caps (-EDQUOT) and counted for s in one
+ * locked step (struct acct_log).  It comes back PG_HEAD | PG_TRANSIT, ours
+ * (pd.owner), pd.cache and pd.node set; the caller publishes it by setting
+ * PG_HEAD | PG_SLAB, or gives it back with buddy_free (which uncounts it).
+ * -ENOMEM: no block; -EINVAL: s names no node descriptor.
+ */
+int buddy_alloc_slab(struct arena *a, struct kmem_cache *s, unsigned int node, unsigned int order,
+		     unsigned int objects, uint32_t *pfn);
+/*
+ * buddy_acct_check - s's slab counts against the blocks that name s,
+ * counted under the zone lock, where both are exact.  0, or -EUCLEAN with
+ * the first difference in why.
+ */
+int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *why, size_t len);
+/* give a block back; a slab's block (pd.cache set) is uncounted first */
 void buddy_free(struct arena *a, uint32_t pfn);
 int buddy_scrub(struct arena *a, uint64_t *returned);
 void buddy_run_deferred(void);	/* punches queued while locks were held */

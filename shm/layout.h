@@ -35,7 +35,7 @@
 #include "shm.h"
 
 #define ARENA_MAGIC		0x414e455241425553ULL	/* "SUBARENA" little-endian */
-#define ARENA_LAYOUT_VERSION	2u
+#define ARENA_LAYOUT_VERSION	3u
 #if defined(__x86_64__)
 #define ARENA_ARCH		1u
 #elif defined(__aarch64__)
@@ -103,7 +103,8 @@ struct page_desc {
 	atomic_pair_t slab;
 	struct olist lru;	/* node partial/full list; zone free list;
 				 * cpu partial list uses lru.next only */
-	aoff_t cache;		/* owning kmem_cache (slab heads) */
+	aoff_t cache;		/* owning kmem_cache (slab heads; set and cleared under
+				 * the zone lock: see struct acct_log) */
 	uint32_t head;		/* pfn of this page's block head */
 	uint16_t flags;		/* PG_* */
 	uint8_t order;		/* block order (heads) */
@@ -111,7 +112,8 @@ struct page_desc {
 	uint32_t owner;		/* pid holding the block in transit (PG_TRANSIT) */
 	uint16_t node;		/* NUMA node the slab belongs to */
 	uint16_t cpu;		/* CPU of SL_CPU_PARTIAL */
-	uint64_t reserved;
+	uint32_t acct_objects;	/* objects counted for cache (zone lock; see struct acct_log) */
+	uint32_t pad;
 };
 _Static_assert(sizeof(struct page_desc) == 64, "page_desc is one cache line");
 _Static_assert(offsetof(struct page_desc, slab) == 0, "slab pair first, 16-aligned");
@@ -147,10 +149,36 @@ struct free_area {
 };
 
 /*
+ * struct acct_log - slab accounting's undo record (shm/buddy.c).
+ *
+ * A cache's slab counts - nr_slabs and total_objects of each node,
+ * charged_objects and charged_pages of the cache - count exactly the
+ * allocated block heads whose pd.cache names the cache (its slabs, and
+ * blocks on their way to or from being one), pd.acct_objects objects and
+ * 2^order pages each.  Counts and pd.cache change together, only under the
+ * zone lock, in one step that this record describes while it runs: what the
+ * counts were before, and which block.  The step's commit is the write of
+ * pd.cache; a locker that finds the lock's owner dead (zone_repair) and
+ * active set sets the counts to before + delta if pd.cache shows the commit,
+ * else to before.  So a death anywhere in the step neither loses nor
+ * doubles a slab's count.
+ */
+struct acct_log {
+	uint32_t active;		/* 1 while a step runs */
+	int32_t dir;			/* +1: block counted for cache; -1: uncounted */
+	uint32_t pfn;			/* the block's head */
+	uint32_t node;			/* its node */
+	aoff_t cache;			/* the cache counted */
+	uint64_t objects, pages;	/* the step's delta */
+	uint64_t nr_slabs, total_objects;	/* the node's counts before */
+	uint64_t charged_objects, charged_pages;	/* the cache's counts before */
+};
+
+/*
  * struct buddy_zone - the page allocator's state.
  *   sum over orders of nr_free[o] << o == nr_free_pages
  * lock: see shm/buddy.c; protects every field and the PG_FREE/order/lru of
- * free heads.
+ * free heads, and the slab counts (struct acct_log).
  */
 struct buddy_zone {
 	struct shm_lock lock;		/* lock order 4 (innermost): all below; buddy.c */
@@ -159,7 +187,7 @@ struct buddy_zone {
 	uint32_t first_pfn;		/* first page the buddy manages */
 	uint32_t end_pfn;		/* one past the last */
 	uint64_t punches;		/* chunks given back to the host */
-	uint8_t pad[8];
+	struct acct_log acct;		/* the slab count step under way */
 };
 
 /*
@@ -217,8 +245,8 @@ struct kmem_cache_node {
 	struct olist partial;		/* page_desc.lru, slabs with free objects */
 	struct olist full;		/* debug caches: slabs with none free */
 	uint64_t nr_full;
-	uint64_t nr_slabs;		/* all slabs of this node (atomic) */
-	uint64_t total_objects;		/* their objects (atomic) */
+	uint64_t nr_slabs;		/* all slabs of this node (zone lock: acct_log) */
+	uint64_t total_objects;		/* their objects (zone lock: acct_log) */
 	uint8_t pad[CACHE_LINE - 64];
 };
 _Static_assert(sizeof(struct kmem_cache_node) == 2 * CACHE_LINE, "node is 2 lines");
@@ -270,8 +298,9 @@ struct kmem_cache {
 	/*
 	 * Caps (kmem_cache_set_limit): 0 is none.  charged_* count the objects
 	 * and pages of every slab of the cache, all nodes; a new slab is
-	 * charged by a compare-and-swap that checks the cap, so that racing
-	 * processes cannot together pass it (atomic, no lock).
+	 * counted, and checked against the caps, under the zone lock (struct
+	 * acct_log), so racing processes cannot together pass a cap and a
+	 * death cannot leave a charge behind.
 	 */
 	uint64_t max_objects, max_bytes;
 	uint64_t charged_objects, charged_pages;
@@ -342,7 +371,7 @@ struct arena_hdr {
 	struct kmem_cache boot_kmem_cache_node;
 };
 _Static_assert(sizeof(struct arena_hdr) <= ARENA_HDR_SIZE, "header fits its region");
-_Static_assert(sizeof(struct arena_hdr) == 12224, "arena_hdr layout");
+_Static_assert(sizeof(struct arena_hdr) == 12288, "arena_hdr layout");
 
 _Static_assert(offsetof(struct arena_hdr, zone) % CACHE_LINE == 0, "zone aligned");
 

@@ -328,7 +328,10 @@ enum shm_hook {
 	HOOK_NEW_SLAB,		/* a new slab made, not yet installed */
 	HOOK_FREE_TRANSIT,	/* a full slab unfrozen by a free, not yet on a list */
 	HOOK_PUNCH,		/* a free chunk held while its memory goes back */
+	HOOK_SLAB_ACCT,		/* a slab's count half changed, holding the page allocator's lock */
+	HOOK_DISCARD,		/* an empty slab leaving its cache, not yet given back */
 };
+#define HOOK_NR		(HOOK_DISCARD + 1)
 extern void (*shm_test_hook)(enum shm_hook where);
 
 #endif /* SHM_SHM_H */

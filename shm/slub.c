@@ -180,6 +180,25 @@ static void node_repair_debug(struct arena *a, struct kmem_cache_node *n)
 	}
 }
 
+/*
+ * node_relist - each slab on list head (count of them) says so in pd.list.
+ * A slab is linked first and marked after (add_partial, the debug paths),
+ * so one whose mover died between is on a list its pd.list does not name;
+ * left so, the next move would take it off one list while counting it off
+ * the other.
+ */
+static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint64_t count)
+{
+	struct olist *it = head;
+
+	for (uint64_t i = 0; i < count && (it = olist_next(a, head, it)); i++) {
+		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
+
+		if (pd)
+			pd->list = list;
+	}
+}
+
 static void node_repair(void *arg)
 {
 	struct node_ctx *ctx = arg;
@@ -187,6 +206,8 @@ static void node_repair(void *arg)
 
 	n->nr_partial = olist_repair(ctx->a, &n->partial, node_list_valid, ctx, ctx->a->nr_pages);
 	n->nr_full = olist_repair(ctx->a, &n->full, node_list_valid, ctx, ctx->a->nr_pages);
+	node_relist(ctx->a, &n->partial, SL_NODE_PARTIAL, n->nr_partial);
+	node_relist(ctx->a, &n->full, SL_FULL, n->nr_full);
 	if (ctx->s->flags & SLAB_DEBUG_FLAGS)
 		node_repair_debug(ctx->a, n);
 }
@@ -211,19 +232,21 @@ static void remove_partial(struct arena *a, struct kmem_cache_node *n, struct pa
 /*
  * discard_slab - give an empty slab, which the caller owns (on no list,
  * inuse 0), back to the page allocator.  No lock held.
+ *
+ * The slab first becomes a block in transit, ours (pd.owner written before
+ * the flags, with release: buddy_scrub reads them in the other order), so
+ * that a kfree through a stale pointer no longer finds a slab, and a death
+ * before buddy_free leaves a PG_TRANSIT block of a dead process, still
+ * counted for s, that buddy_scrub frees and uncounts.  A death before that
+ * leaves an empty slab owned by a dead process: slab_scrub's orphan.
  */
 static void discard_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
 {
-	struct kmem_cache_node *n = slab_node(a, s, pd);
-	uint32_t objects = slab_objects(pd);
-
-	atomic_sub_relaxed(&n->nr_slabs, 1);
-	atomic_sub_relaxed(&n->total_objects, objects);
-	atomic_sub_relaxed(&s->charged_objects, objects);
-	atomic_sub_relaxed(&s->charged_pages, 1ULL << pd->order);
-	pd->cache = 0;
+	(void)s;
+	pd->owner = os_pid();
 	pd->list = SL_NONE;
-	pd->flags = PG_HEAD | PG_META;
+	atomic_store_release(&pd->flags, PG_HEAD | PG_TRANSIT);
+	shm_hook(HOOK_DISCARD);
 	buddy_free(a, pd_pfn(a, pd));
 }
 
@@ -246,41 +269,6 @@ static uint32_t shuffle_rand(void)
 }
 
 /*
- * cap_charge - add n to *ctr unless that passes max (0: no cap).  A CAS
- * loop, so that processes racing for the last slab under a cap cannot both
- * pass it.  A process dying between the charge and the slab's publication
- * (a few instructions, no lock held) leaves the charge behind: the cap then
- * counts one slab too many, which errs on the side of the cap.
- */
-static bool cap_charge(uint64_t *ctr, uint64_t max, uint64_t n)
-{
-	uint64_t cur = atomic_load_relaxed(ctr);
-
-	do {
-		if (max && cur + n > max)
-			return false;
-	} while (!atomic_cas_full(ctr, &cur, cur + n));
-	return true;
-}
-
-/* charge a slab of objects in 2^order pages to s's caps; false: EDQUOT */
-static bool slab_charge(struct kmem_cache *s, unsigned int objects, unsigned int order)
-{
-	uint64_t max_bytes = atomic_load_relaxed(&s->max_bytes);
-	uint64_t max_pages = max_bytes >> PAGE_SHIFT;
-
-	if (max_bytes && !max_pages)
-		return false;		/* a cap under one page: no slab fits */
-	if (!cap_charge(&s->charged_objects, atomic_load_relaxed(&s->max_objects), objects))
-		return false;
-	if (!cap_charge(&s->charged_pages, max_pages, 1ULL << order)) {
-		atomic_sub_relaxed(&s->charged_objects, objects);
-		return false;
-	}
-	return true;
-}
-
-/*
  * new_slab - a slab of fresh pages, its objects constructed and linked in a
  * random order (freelist randomization), returned frozen and owned by this
  * process (counters.owner), its full freelist in page_desc.slab.  No lock
@@ -294,34 +282,24 @@ static struct page_desc *new_slab(struct arena *a, struct kmem_cache *s, unsigne
 	struct page_desc *pd;
 	aoff_t start, first = 0, prev = 0;
 	uint32_t pfn;
+	int rc;
 
 	if (s->has_ctor && !ctor) {
 		errno = ENOEXEC;	/* this process never registered the ctor */
 		return NULL;
 	}
-	/* the preferred order, else the smallest: for want of pages or of cap */
-	if (buddy_alloc(a, order, PG_SLAB, &pfn) == 0) {
-		if (slab_charge(s, objects, order))
-			goto charged;
-		buddy_free(a, pfn);
-		errno = EDQUOT;
-	} else {
-		errno = ENOMEM;
+	/* the preferred order, else the smallest: for want of pages or of cap
+	 * (both checked, and the slab counted, by the page allocator) */
+	rc = buddy_alloc_slab(a, s, node, order, objects, &pfn);
+	if (rc && s->min != s->oo) {
+		order = oo_order(s->min);
+		objects = oo_objects(s->min);
+		rc = buddy_alloc_slab(a, s, node, order, objects, &pfn);
 	}
-	if (s->min == s->oo)
-		return NULL;
-	order = oo_order(s->min);
-	objects = oo_objects(s->min);
-	if (buddy_alloc(a, order, PG_SLAB, &pfn)) {
-		errno = ENOMEM;
+	if (rc) {
+		errno = -rc;
 		return NULL;
 	}
-	if (!slab_charge(s, objects, order)) {
-		buddy_free(a, pfn);
-		errno = EDQUOT;
-		return NULL;
-	}
-charged:
 	pd = pd_of_pfn(a, pfn);
 	start = slab_start(pfn);
 	for (unsigned int i = 0; i < objects; i++) {
@@ -364,16 +342,14 @@ charged:
 		}
 		set_freepointer(a, s, prev, 0);
 	}
-	pd->node = (uint16_t)node;
 	pd->list = SL_NONE;
 	pd->cpu = 0;
 	pd->lru.next = pd->lru.prev = 0;
 	atomic_store_relaxed(&pd->slab.lo, first);
 	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, objects, 1, os_pid()));
-	atomic_add_relaxed(&cache_node(a, s, node)->nr_slabs, 1);
-	atomic_add_relaxed(&cache_node(a, s, node)->total_objects, objects);
-	/* last: from here kfree() and scrub see a slab of s */
-	atomic_store_release(&pd->cache, s->self);
+	/* last: from here kfree() and scrub see a slab of s (pd.cache and
+	 * pd.node were set, and the slab counted, by buddy_alloc_slab) */
+	atomic_store_release(&pd->flags, PG_HEAD | PG_SLAB);
 	return pd;
 }
 

@@ -351,12 +351,17 @@ static int early_node_alloc(struct arena *a, struct kmem_cache *s, unsigned int 
 	n = arena_at(a, first);
 	init_node(a, n);
 	s->node[node] = first;
+	/* counted by hand (struct acct_log): the node it counts in lives in
+	 * this very slab; the arena is still its creator's alone */
 	pd->node = (uint16_t)node;
 	pd->cache = s->self;
+	pd->acct_objects = objects;
 	atomic_store_relaxed(&pd->slab.lo, objects > 1 ? first + s->size : 0);
 	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(1, objects, 0, 0));
 	n->nr_slabs = 1;
 	n->total_objects = objects;
+	s->charged_objects += objects;
+	s->charged_pages += 1ULL << order;
 	olist_add(a, &n->partial, &pd->lru);
 	pd->list = SL_NODE_PARTIAL;
 	n->nr_partial = 1;

@@ -940,7 +940,7 @@ static bool descriptor_bad(struct arena *a, struct kmem_cache *s, struct slab_va
 static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
 {
 	struct walk w;
-	uint64_t slabs = 0, objs = 0, counted_slabs = r->slabs, counted_objs = r->objects;
+	char why[160];
 
 	r->caches++;
 	if (descriptor_bad(a, s, r))
@@ -955,16 +955,10 @@ static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_val
 		if (is_slab_head(pd) && pd->cache == s->self)
 			check_slab(&w, pd, w.seen);
 	}
-	for (unsigned int node = 0; node < s->nr_nodes; node++) {
-		slabs += atomic_load_relaxed(&cache_node(a, s, node)->nr_slabs);
-		objs += atomic_load_relaxed(&cache_node(a, s, node)->total_objects);
-	}
 	unlock_cache(a, s);
-	if (slabs != r->slabs - counted_slabs || objs != r->objects - counted_objs)
-		walk_err(&w, SLAB_ERR_COUNTERS, "node counters say %llu slabs / %llu objects, found %llu / %llu",
-			 (unsigned long long)slabs, (unsigned long long)objs,
-			 (unsigned long long)(r->slabs - counted_slabs),
-			 (unsigned long long)(r->objects - counted_objs));
+	/* the counts: exact under the zone lock (blocks in transit included) */
+	if (buddy_acct_check(a, s, why, sizeof(why)))
+		walk_err(&w, SLAB_ERR_COUNTERS, "%s", why);
 	walk_fini(&w);
 	return 0;
 }

@@ -14,8 +14,8 @@
  *
  *                  The test kills T_CHAOS_KILLS clients (200), one at a time,
  *                  and starts a new client in the dead one's place each time.
- *                  T_CHAOS_HOOK_PCT percent of the kills (100) land at one of
- *                  the seven hook points a client reaches (taken in turn;
+ *                  T_CHAOS_HOOK_PCT percent of the kills (50) land at one of
+ *                  the nine hook points a client reaches (taken in turn;
  *                  HOOK_SLAB_MUTEX is slubd's own): the victim is told to
  *                  stop itself there (raise(SIGSTOP) from the hook), the test
  *                  sees it stopped (waitpid WUNTRACED) and SIGKILLs it in
@@ -128,7 +128,7 @@ static const unsigned int held_cap[K_NR] = { 0, 64, 32, 256, 48, 0 };
 /* the hook points a client reaches (HOOK_SLAB_MUTEX is slubd's: pools are made there) */
 static const enum shm_hook ch_hooks[] = {
 	HOOK_CPU_LOCKED, HOOK_CPU_DEACTIVATE, HOOK_LIST_LOCKED, HOOK_ZONE_LOCKED,
-	HOOK_NEW_SLAB, HOOK_FREE_TRANSIT, HOOK_PUNCH,
+	HOOK_NEW_SLAB, HOOK_FREE_TRANSIT, HOOK_PUNCH, HOOK_SLAB_ACCT, HOOK_DISCARD,
 };
 #define CH_NR_HOOKS	((int)(sizeof(ch_hooks) / sizeof(ch_hooks[0])))
 
@@ -143,6 +143,8 @@ static const char *hook_name(int h)
 	case HOOK_NEW_SLAB: return "new_slab";
 	case HOOK_FREE_TRANSIT: return "free_transit";
 	case HOOK_PUNCH: return "punch";
+	case HOOK_SLAB_ACCT: return "slab_acct";
+	case HOOK_DISCARD: return "discard";
 	}
 	return "?";
 }
@@ -718,7 +720,11 @@ static void hook_op(int h)
 			free_one();
 		alloc_keep(K_USER);
 		break;
-	default:	/* CPU_LOCKED, NEW_SLAB, ZONE_LOCKED, FREE_TRANSIT */
+	case HOOK_DISCARD:
+		burst(CH_BURST_MAX);
+		kmem_cache_shrink(C.pool[K_PLAIN]);
+		break;
+	default:	/* CPU_LOCKED, NEW_SLAB, ZONE_LOCKED, FREE_TRANSIT, SLAB_ACCT */
 		burst(CH_BURST_MAX);
 		break;
 	}
@@ -1055,7 +1061,7 @@ static struct {
 	struct ch_client cl[CH_MAX_CLIENTS];
 	uint32_t next_token;
 	int32_t *token_slot;		/* token -> slot while it lives; -1 dead */
-	unsigned long nkills, hook_kills[HOOK_PUNCH + 1], unreached[HOOK_PUNCH + 1], random_kills;
+	unsigned long nkills, hook_kills[HOOK_NR], unreached[HOOK_NR], random_kills;
 	unsigned long rounds, hook_turn, large_kills;
 	int hooks[CH_NR_HOOKS], nhooks;	/* the hook points used, taken in turn */
 	unsigned long verbose;
@@ -1865,10 +1871,7 @@ E2E_CASE(chaos_kills)
 	memset(&O, 0, sizeof(O));
 	O.n = (int)env_ul("T_CHAOS_CLIENTS", 4);
 	O.kills = env_ul("T_CHAOS_KILLS", 200);
-	/* 100 by default: kills at random moments (T_CHAOS_HOOK_PCT=50) still
-	 * find a node's slab counters one slab off now and then (a kill between
-	 * a counter update and the slab's publication: an open engine bug) */
-	O.hook_pct = env_ul("T_CHAOS_HOOK_PCT", 100);
+	O.hook_pct = env_ul("T_CHAOS_HOOK_PCT", 50);
 	O.round_every = env_ul("T_CHAOS_ROUND", 50);
 	O.stall_ms = env_ul("T_CHAOS_STALL_MS", 2000);
 	O.reach_ms = env_ul("T_CHAOS_REACH_MS", 2000);

@@ -622,6 +622,8 @@ static int k_full_prev(struct cr *c) { node0(c, c->dbg)->full.prev = c->size; re
 static int k_nr_full(struct cr *c) { node0(c, c->dbg)->nr_full = 77777; return 1; }
 static int k_nr_slabs(struct cr *c) { node0(c, c->plain)->nr_slabs += 1000; return 1; }
 static int k_total_objects(struct cr *c) { node0(c, c->plain)->total_objects = ~0ULL; return 1; }
+static int k_charged_objects(struct cr *c) { c->plain->charged_objects += 3; return 1; }
+static int k_charged_pages(struct cr *c) { c->plain->charged_pages = 0; return 1; }
 
 #define NODE_KINDS(X) \
 	X(node, partial_next_junk, X_NAMED, 0) \
@@ -635,7 +637,9 @@ static int k_total_objects(struct cr *c) { node0(c, c->plain)->total_objects = ~
 	X(node, full_prev, X_NAMED, 1) \
 	X(node, nr_full, X_NAMED, 1) \
 	X(node, nr_slabs, X_NAMED, 0) \
-	X(node, total_objects, X_NAMED, 0)
+	X(node, total_objects, X_NAMED, 0) \
+	X(node, charged_objects, X_NAMED, 0) \
+	X(node, charged_pages, X_NAMED, 0)
 
 NODE_KINDS(DEF_CASE)
 
@@ -816,6 +820,12 @@ static int k_pg_fake_slab_frozen(struct cr *c)
 {
 	return fake_slab(c, c->dbg, CNT_MAKE(1, c->dbg->oo & 0xffff, 1, 0x7ffffff0u));
 }
+static int k_pg_acct_objects(struct cr *c)
+{
+	struct page_desc *p = partial_slab(c);
+
+	return p ? (p->acct_objects += 7, 1) : 0;
+}
 static int k_pg_transit(struct cr *c)
 {
 	struct page_desc *p = partial_slab(c);
@@ -853,6 +863,7 @@ static int k_pg_transit(struct cr *c)
 	X(page, pg_fake_slab_dbg, X_NAMED, 1) \
 	X(page, pg_fake_slab_ok, X_NAMED, 0) \
 	X(page, pg_fake_slab_frozen, X_NAMED, 1) \
+	X(page, pg_acct_objects, X_NAMED, 0) \
 	X(page, pg_transit, X_NAMED, 0)
 
 PAGE_KINDS(DEF_CASE)

@@ -323,6 +323,8 @@ static const char *hook_name(enum shm_hook h)
 	case HOOK_NEW_SLAB: return "HOOK_NEW_SLAB";
 	case HOOK_FREE_TRANSIT: return "HOOK_FREE_TRANSIT";
 	case HOOK_PUNCH: return "HOOK_PUNCH";
+	case HOOK_SLAB_ACCT: return "HOOK_SLAB_ACCT";
+	case HOOK_DISCARD: return "HOOK_DISCARD";
 	}
 	return "?";
 }
@@ -589,13 +591,16 @@ KILL_CASE(kill_slab_mutex, HOOK_SLAB_MUTEX)
 KILL_CASE(kill_new_slab, HOOK_NEW_SLAB)
 KILL_CASE(kill_free_transit, HOOK_FREE_TRANSIT)
 KILL_CASE(kill_punch, HOOK_PUNCH)
+KILL_CASE(kill_slab_acct, HOOK_SLAB_ACCT)
+KILL_CASE(kill_discard, HOOK_DISCARD)
 
 int main(int argc, char **argv)
 {
 	static const struct t_case cases[] = {
 		T_CASE(kill_cpu_locked), T_CASE(kill_cpu_deactivate), T_CASE(kill_list_locked),
 		T_CASE(kill_zone_locked), T_CASE(kill_slab_mutex), T_CASE(kill_new_slab),
-		T_CASE(kill_free_transit), T_CASE(kill_punch),
+		T_CASE(kill_free_transit), T_CASE(kill_punch), T_CASE(kill_slab_acct),
+		T_CASE(kill_discard),
 	};
 	char *rest[64];
 	int nrest = 0;

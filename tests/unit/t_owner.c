@@ -365,10 +365,89 @@ ISOLATED(cap_races)
 	arena_close(a);
 }
 
+/* dies at the countdown-th time it reaches kill_at: inside a slab's count step
+ * (HOOK_SLAB_ACCT, holding the zone lock) or discarding an empty slab */
+static enum shm_hook kill_at;
+static int kill_countdown;
+
+static void kill_hook(enum shm_hook where)
+{
+	if (where == kill_at && --kill_countdown == 0)
+		kill(getpid(), SIGKILL);
+}
+
+/*
+ * a process that dies while a slab is being counted for a capped pool, or
+ * uncounted, leaves no charge behind: once the scrub has run, the pool's
+ * counts are exact (validate) and the cap admits exactly as many objects as
+ * before, round after round.
+ */
+ISOLATED_T(cap_kills, 60)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "capped.k", 64, 0, SLAB_RECLAIM_DEAD, NULL) : NULL;
+	struct slab_cache_info ci;
+	uint64_t cap, per, seen[2] = { 0, 0 };
+
+	if (!s)
+		return;
+	unit_info(a, s, &ci);
+	per = ci.objs_per_slab;
+	cap = 6 * per;
+	CHECK(slab_cache_set_limits(a, s, cap, 0) == 0);
+	for (int round = 0; round < 24 && !t_failed; round++) {
+		struct slab_scrub_result sr;
+		struct slab_validate_result vr;
+		void **p = calloc(cap + 1, sizeof(*p));
+		uint64_t n = 0;
+		int st = 0;
+		pid_t kid = fork();
+
+		if (kid == 0) {
+			kill_at = round % 2 ? HOOK_DISCARD : HOOK_SLAB_ACCT;
+			kill_countdown = 1 + round / 2 % 5;
+			shm_test_hook = kill_hook;
+			for (int pass = 0; pass < 4; pass++) {
+				uint64_t k = 0;
+
+				while (k < 4 * per && (p[k] = slab_alloc(a, s, 0)))
+					k++;
+				while (k)
+					slab_free(a, s, p[--k]);
+				slab_shrink(a, s);
+			}
+			_exit(0);	/* the hook never came: the parent says so */
+		}
+		waitpid(kid, &st, 0);
+		CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		       "round %d: the child was not killed at its hook (status %#x)", round, st);
+		seen[round % 2] += WIFSIGNALED(st);
+		CHECK(slab_scrub(a, &sr) == 0);
+		memset(&vr, 0, sizeof(vr));
+		CHECKF(slab_validate(a, s, &vr) == 0 && vr.nr_errors == 0,
+		       "round %d: validate: %llu errors, first: %s", round,
+		       (unsigned long long)vr.nr_errors, vr.first_error);
+		errno = 0;
+		while (n < cap + 1 && (p[n] = slab_alloc(a, s, 0)))
+			n++;
+		CHECKF(n == cap && errno == EDQUOT, "round %d: %llu objects under a cap of %llu (%s)",
+		       round, (unsigned long long)n, (unsigned long long)cap, strerror(errno));
+		while (n)
+			slab_free(a, s, p[--n]);
+		slab_shrink(a, s);
+		free(p);
+	}
+	printf("  %llu kills while counting a slab, %llu while discarding one; the cap held %llu "
+	       "objects after each\n", (unsigned long long)seen[0], (unsigned long long)seen[1],
+	       (unsigned long long)cap);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(store_user_leak_reported_once),
        T_CASE(give_and_owner_errors),
        T_CASE(destroyed_cache_use_caught),
        T_CASE(cap_objects),
        T_CASE(cap_bytes),
-       T_CASE(cap_races))
+       T_CASE(cap_races),
+       T_CASE(cap_kills))
