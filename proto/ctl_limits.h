@@ -14,6 +14,7 @@
 #define SLUBD_MAX_POOLS		1000u		/* pools (an arena holds SLUB_MAX_CACHES, some its own) */
 #define SLUBD_MAX_CLIENT_TEXT	64u		/* Hello.client */
 #define SLUBD_HELLO_TIMEOUT_MS	10000u		/* a connection that says nothing is closed */
+#define SLUBD_SCRUB_INTERVAL_S	30u		/* scrub this often, besides when a client leaves */
 #define SLUBD_SOCKET_NAME	"slubd.sock"
 #define SLUBD_RUN_DIR		"/run/slubd"	/* root's default socket directory */
 

@@ -6,6 +6,7 @@
  *   [access]  socket_mode = 0660   allow_uids = 1000 alice  allow_gids = 100 slubd
  *   [limits]  max_clients = 256    max_refs = 1024    max_caches = 1000
  *             hello_timeout = 10   (seconds a new connection has to say Hello)
+ *             scrub_interval = 30  (seconds between scrubs; 0: only when a client leaves)
  */
 #include <errno.h>
 #include <grp.h>
@@ -28,6 +29,7 @@ void config_defaults(struct config *c)
 	c->max_refs = SLUBD_MAX_REFS;
 	c->max_caches = SLUBD_MAX_POOLS;
 	c->hello_timeout_ms = SLUBD_HELLO_TIMEOUT_MS;
+	c->scrub_interval_s = SLUBD_SCRUB_INTERVAL_S;
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -140,6 +142,11 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		if (!rc && (n < 1 || n > 3600))
 			rc = -EINVAL;
 		c->hello_timeout_ms = (unsigned int)n * 1000;
+	} else if (!strcmp(section, "limits") && !strcmp(key, "scrub_interval")) {
+		rc = parse_size(value, &n);	/* seconds; 0: off */
+		if (!rc && n > 86400)
+			rc = -EINVAL;
+		c->scrub_interval_s = (unsigned int)n;
 	} else if (!strcmp(section, "limits") && !strcmp(key, "max_refs")) {
 		rc = parse_size(value, &n);
 		if (!rc && (n < 1 || n > 1u << 20))

@@ -453,7 +453,7 @@ static void *scrubber(void *arg)
 		pthread_mutex_unlock(&s->scrub_lock);
 		if (slab_scrub(s->arena, &r) == 0 &&
 		    (r.orphans || r.transit_blocks || r.leaked_objects))
-			log_msg("recovered after a client left: %llu orphaned slabs, %llu page "
+			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
 				"blocks; %llu objects held by %u dead processes, %llu of them freed",
 				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
 				(unsigned long long)r.leaked_objects, r.dead_pids,
@@ -480,6 +480,29 @@ static void scrub_cb(evutil_socket_t fd, short what, void *arg)
 	s->scrub_wanted = true;
 	pthread_cond_signal(&s->scrub_cond);
 	pthread_mutex_unlock(&s->scrub_lock);
+}
+
+/*
+ * (re)arm the periodic scrub: a process that maps the arena but never
+ * connected (a client's forked child) has no connection whose close would
+ * trigger one, so its death is noticed at the next tick
+ */
+static void scrub_tick_arm(struct server *s)
+{
+	struct timeval tv = { (time_t)s->cfg.scrub_interval_s, 0 };
+
+	if (!s->scrub_tick)
+		return;
+	evtimer_del(s->scrub_tick);
+	if (s->cfg.scrub_interval_s)
+		evtimer_add(s->scrub_tick, &tv);
+}
+
+static void scrub_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scrub_cb(-1, 0, arg);
 }
 
 void server_schedule_scrub(struct server *s)
@@ -518,6 +541,10 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		s->cfg.max_refs = c.max_refs;
 		s->cfg.max_caches = c.max_caches;
 		s->cfg.hello_timeout_ms = c.hello_timeout_ms;
+		if (s->cfg.scrub_interval_s != c.scrub_interval_s) {
+			s->cfg.scrub_interval_s = c.scrub_interval_s;
+			scrub_tick_arm(s);
+		}
 		/* a socket from systemd has the unit's mode: not ours to change */
 		if (!s->socket_from_systemd && c.socket_mode != s->cfg.socket_mode &&
 		    chmod(s->cfg.socket, c.socket_mode) == 0)
@@ -761,7 +788,8 @@ int server_init(struct server *s, char *err, size_t errlen)
 	s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
 	s->sig_hup = evsignal_new(s->base, SIGHUP, signal_cb, s);
 	s->scrub_timer = evtimer_new(s->base, scrub_cb, s);
-	if (!s->sig_term || !s->sig_int || !s->sig_hup || !s->scrub_timer ||
+	s->scrub_tick = event_new(s->base, -1, EV_PERSIST, scrub_tick_cb, s);
+	if (!s->sig_term || !s->sig_int || !s->sig_hup || !s->scrub_timer || !s->scrub_tick ||
 	    evsignal_add(s->sig_term, NULL) || evsignal_add(s->sig_int, NULL) ||
 	    evsignal_add(s->sig_hup, NULL)) {
 		snprintf(err, errlen, "cannot set up signal handling");
@@ -774,6 +802,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 		return -rc;
 	}
 	s->scrubber_started = true;
+	scrub_tick_arm(s);
 	return 0;
 }
 
@@ -821,6 +850,8 @@ void server_fini(struct server *s)
 		event_free(s->sig_hup);
 	if (s->scrub_timer)
 		event_free(s->scrub_timer);
+	if (s->scrub_tick)
+		event_free(s->scrub_tick);
 	if (s->base)
 		event_base_free(s->base);
 	if (s->arena)

@@ -29,6 +29,7 @@ struct config {
 	unsigned int max_refs;		/* pool references per connection */
 	unsigned int max_caches;	/* pools (not counting the arena's own caches) */
 	unsigned int hello_timeout_ms;	/* a connection that sends no Hello is closed */
+	unsigned int scrub_interval_s;	/* periodic scrub; 0: only when a client leaves */
 	char arena_file[256];		/* the arena's backing file; "" for the default */
 	char config_file[256];
 };
@@ -70,6 +71,7 @@ struct server {
 	struct evconnlistener *listener;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *scrub_timer;
+	struct event *scrub_tick;	/* every scrub_interval_s: processes that never connected */
 	struct arena *arena;
 	struct config cfg;
 	struct conn *conns;		/* every open connection */

@@ -2122,7 +2122,112 @@ E2E_CASE(command_line)
 	e2e_stop(d);
 }
 
+/* does slubd's log say needle? */
+static int log_says(const struct e2e_slubd *d, const char *needle)
+{
+	FILE *f = fopen(d->log, "r");
+	char line[512];
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* a forked child that never connects allocates from a SLAB_RECLAIM_DEAD pool and dies */
+static pid_t scrub_victim(struct kmem_cache *s, int n)
+{
+	int pfd[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		for (int i = 0; i < n; i++)
+			if (!kmem_cache_alloc(s, GFP_KERNEL))
+				_exit(2);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &c, 1) != 1)
+		pid = -1;
+	close(pfd[0]);
+	return pid;
+}
+
+/*
+ * [limits] scrub_interval: slubd scrubs on its own every so often, so that a
+ * process without a connection of its own (a client's forked child) is
+ * noticed once it dies, while its parent stays attached; with 0 only a
+ * connection's close scrubs.
+ */
+E2E_CASE(scrub_interval)
+{
+	for (int interval = 1; interval >= 0; interval--) {
+		struct e2e_opts o = { .config = interval ? "[limits]\nscrub_interval = 1\n"
+							 : "[limits]\nscrub_interval = 0\n" };
+		struct e2e_slubd *d = e2e_start(&o);
+		struct e2e_cache c = { .active_objs = ~0ULL };
+		struct kmem_cache *s;
+		char want[64];
+		uint64_t t0;
+		pid_t pid;
+		int st = 0;
+
+		REQUIRE(d != NULL);
+		REQUIRE(slub_attach(d->sock) == 0);
+		s = kmem_cache_create("e2e.scrub", 48, 0, SLAB_RECLAIM_DEAD, NULL);
+		REQUIRE(s != NULL);
+		pid = scrub_victim(s, 300);
+		REQUIRE(pid > 0);
+		CHECK(e2e_cache_stats(d->sock, "e2e.scrub", &c, NULL) == 1 && c.active_objs == 300);
+		/* that connection's close scrubs 200 ms later: let it pass first */
+		e2e_sleep_ms(e2e_scale_ms(1000));
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		snprintf(want, sizeof(want), "pid %d died holding 300 objects: freed", (int)pid);
+		t0 = e2e_now_ms();
+		/*
+		 * the parent stays attached and nothing else connects (a stats
+		 * connection's close would scrub): only slubd's log is watched
+		 */
+		while (!log_says(d, want) &&
+		       e2e_now_ms() - t0 < (uint64_t)e2e_scale_ms(interval ? 5000 : 3000))
+			e2e_sleep_ms(20);
+		if (interval) {
+			uint64_t ms = e2e_now_ms() - t0;
+
+			CHECKF(log_says(d, want), "scrub_interval = 1: no scrub found the dead child "
+			       "within %llu ms (log: \"%s\")", (unsigned long long)ms, want);
+			CHECK(e2e_cache_stats(d->sock, "e2e.scrub", &c, NULL) == 1 && c.active_objs == 0);
+			printf("  scrub_interval = 1: the dead child's 300 objects freed %llu ms after "
+			       "its death, its parent still attached\n", (unsigned long long)ms);
+		} else {
+			CHECKF(!log_says(d, want), "scrub_interval = 0: a scrub ran with no connection "
+			       "closed");
+			/* the parent's connection closes: that scrub finds the child */
+			slub_detach();
+			t0 = e2e_now_ms();
+			while (!log_says(d, want) && e2e_now_ms() - t0 < (uint64_t)e2e_scale_ms(5000))
+				e2e_sleep_ms(50);
+			CHECKF(log_says(d, want), "scrub_interval = 0: no scrub after the client left");
+			REQUIRE(slub_attach(d->sock) == 0);
+			CHECK(e2e_cache_stats(d->sock, "e2e.scrub", &c, NULL) == 1 && c.active_objs == 0);
+		}
+		slub_detach();
+		e2e_stop(d);
+	}
+}
+
 T_MAIN(T_CASE(shared_pool), T_CASE(create_errors), T_CASE(access_refused), T_CASE(fork_child),
        T_CASE(garbage), T_CASE(destroy_lifetime), T_CASE(validate_corrupt), T_CASE(config_limits),
        T_CASE(config_file), T_CASE(config_max_caches), T_CASE(command_line),
-       T_CASE(ctor_per_process))
+       T_CASE(ctor_per_process), T_CASE(scrub_interval))
