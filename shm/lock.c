@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <time.h>
 #include <string.h>
 
@@ -53,17 +54,62 @@ int shm_lock_init(struct shm_lock *l)
 }
 
 /*
+ * A lock word that names no thread.  A robust mutex's word is the kernel's
+ * robust-futex ABI: the owner's thread id in its low 30 bits, FUTEX_WAITERS
+ * and FUTEX_OWNER_DIED above.  When an owner dies the kernel clears the id
+ * and sets OWNER_DIED, and the next locker gets EOWNERDEAD.  A word that
+ * names a thread that does not exist (scribbled over, or an owner the kernel
+ * never got to mark) would make every locker wait forever.  So a waiter that
+ * has seen the same word for LOCK_STALE_NS, naming a thread that is gone,
+ * does what the kernel does for a dead owner: one compare-and-swap from the
+ * word it saw to OWNER_DIED (keeping WAITERS).  If anything took or released
+ * the lock meanwhile the word changed and the swap fails; else its next try
+ * gets EOWNERDEAD and runs the lock's repair, as after any death.  Thread ids
+ * are those of the pid namespace the arena's users share (the scrub assumes
+ * the same of pids).
+ */
+#define LOCK_STALE_NS	1000000000L	/* 1 s */
+#define FUTEX_TID_BITS	0x3fffffffu
+#define FUTEX_DIED_BIT	0x40000000u
+#define FUTEX_WAIT_BIT	0x80000000u
+
+#ifdef __GLIBC__
+_Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "the futex word leads the mutex");
+
+static bool stale_break(struct shm_lock *l, uint32_t seen)
+{
+	uint32_t *word = (uint32_t *)&l->m;
+	uint32_t tid = seen & FUTEX_TID_BITS;
+
+	if (!tid || (seen & FUTEX_DIED_BIT) || os_pid_alive(tid))
+		return false;
+	return atomic_cas_full(word, &seen, (seen & FUTEX_WAIT_BIT) | FUTEX_DIED_BIT);
+}
+
+static uint32_t lock_word(struct shm_lock *l)
+{
+	return atomic_load_acquire((uint32_t *)&l->m);
+}
+#else
+static bool stale_break(struct shm_lock *l, uint32_t seen) { (void)l; (void)seen; return false; }
+static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
+#endif
+
+/*
  * lock_wait - the contended case.  A robust mutex wakes one waiter per
  * unlock; a waiter woken and then killed before it takes the lock passes
  * the wakeup on to no one, and the others would sleep until some later
  * unlock.  So waits are timed: every LOCK_RECHECK_NS a waiter looks at the
- * lock again itself, which bounds what such a death costs the others.
+ * lock again itself, which bounds what such a death costs the others; and
+ * every LOCK_STALE_NS it looks for a word that names no thread (above).
  */
 #define LOCK_RECHECK_NS 20000000L	/* 20 ms */
 
 static int lock_wait(struct shm_lock *l)
 {
 	struct timespec ts;
+	uint32_t seen = lock_word(l);
+	long waited = 0;
 	int err;
 
 	do {
@@ -74,6 +120,15 @@ static int lock_wait(struct shm_lock *l)
 			ts.tv_nsec -= 1000000000L;
 		}
 		err = pthread_mutex_clocklock(&l->m, CLOCK_MONOTONIC, &ts);
+		if (err == ETIMEDOUT && (waited += LOCK_RECHECK_NS) >= LOCK_STALE_NS) {
+			uint32_t now = lock_word(l);
+
+			/* unchanged for a second (waiters bit aside): is its owner gone? */
+			if (((now ^ seen) & ~FUTEX_WAIT_BIT) == 0)
+				stale_break(l, now);
+			seen = now;
+			waited = 0;
+		}
 	} while (err == ETIMEDOUT);
 	return err;
 }
