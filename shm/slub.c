@@ -10,7 +10,9 @@
  *                                    order: validate and scrub)
  *   3. kmem_cache_node.list_lock     a node's partial and full lists
  *                                    (several: ascending node order)
- *   4. buddy_zone.lock               the page allocator (buddy.c)
+ *   4. buddy_zone.lock               the page allocator (buddy.c), and each
+ *                                    cache's slab counts and charges
+ *                                    (struct acct_log in layout.h)
  *
  * No lock is held across a system call or a constructor: allocating a new
  * slab (which may fallocate and runs the ctor) drops the CPU lock first.
@@ -25,8 +27,9 @@
  *
  * kmem_cache_node.list_lock protects partial, nr_partial, full, nr_full and
  * the list field of the slabs on them.  If its owner dies, node_repair()
- * rebuilds the back links from the forward chain and recounts; slabs cut off
- * are found by scrub.
+ * rebuilds the back links from the forward chain, recounts, and re-marks the
+ * list field of every slab it found on each list; slabs cut off are found by
+ * scrub.
  *
  * The lockless fast path.  Each cache has one kmem_cache_cpu per CPU of the
  * machine, shared by all processes.  Alloc reads tid, then the freelist head,
@@ -56,7 +59,9 @@
  * unfrozen, moved or freed) carries its mover's pid in counters.owner,
  * written by the same CAS that changes its state.  slab_scrub() puts back
  * slabs that are on no list, are frozen or have free objects, and whose
- * owner no longer lives.
+ * owner no longer lives.  A slab being made or discarded is a PG_TRANSIT
+ * block of its maker (pd.owner), already counted for its cache: buddy_scrub
+ * frees such a block of a dead process and takes its count back.
  */
 #include <errno.h>
 #include <string.h>
