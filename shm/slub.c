@@ -28,8 +28,8 @@
  * kmem_cache_node.list_lock protects partial, nr_partial, full, nr_full and
  * the list field of the slabs on them.  If its owner dies, node_repair()
  * rebuilds the back links from the forward chain, recounts, and re-marks the
- * list field of every slab it found on each list; slabs cut off are found by
- * scrub.
+ * list field of every slab of the node (SL_NONE unless found on a list);
+ * slabs cut off or left between lists are orphans that scrub puts back.
  *
  * The lockless fast path.  Each cache has one kmem_cache_cpu per CPU of the
  * machine, shared by all processes.  Alloc reads tid, then the freelist head,
@@ -204,6 +204,28 @@ static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint6
 	}
 }
 
+/*
+ * node_unlist - every slab of s on n that says it is on one of n's lists
+ * says SL_NONE, until node_relist marks the ones that are.  A mover that
+ * died between unlinking a slab and linking it elsewhere (or after linking
+ * it but before marking it) leaves a slab on no list that names one: left
+ * so, a later free would unlink it from a list it is not on while counting
+ * it off that list.  Marked SL_NONE it is an orphan, which scrub puts back.
+ */
+static void node_unlist(struct node_ctx *ctx)
+{
+	struct arena *a = ctx->a;
+
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
+		    pd->cache == ctx->s->self && slab_node(a, ctx->s, pd) == ctx->n &&
+		    (pd->list == SL_NODE_PARTIAL || pd->list == SL_FULL))
+			pd->list = SL_NONE;
+	}
+}
+
 static void node_repair(void *arg)
 {
 	struct node_ctx *ctx = arg;
@@ -211,6 +233,7 @@ static void node_repair(void *arg)
 
 	n->nr_partial = olist_repair(ctx->a, &n->partial, node_list_valid, ctx, ctx->a->nr_pages);
 	n->nr_full = olist_repair(ctx->a, &n->full, node_list_valid, ctx, ctx->a->nr_pages);
+	node_unlist(ctx);
 	node_relist(ctx->a, &n->partial, SL_NODE_PARTIAL, n->nr_partial);
 	node_relist(ctx->a, &n->full, SL_FULL, n->nr_full);
 	if (ctx->s->flags & SLAB_DEBUG_FLAGS)
