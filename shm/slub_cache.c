@@ -1080,20 +1080,49 @@ struct kmem_cache *slab_kmalloc_cache(struct arena *a, size_t size)
 	return i > 0 ? arena_at(a, a->hdr->kmalloc_caches[i]) : NULL;
 }
 
+/*
+ * kmalloc_large - a block of its own.  It stays PG_TRANSIT, ours (pd.owner),
+ * until it is ready to return: a death while it is taken, backed or zeroed
+ * leaves a transit block that buddy_scrub frees.  Once PG_LARGE it has no
+ * owner (kmalloc memory is handed around freely): a death between that store
+ * and the caller's use of the pointer leaks it, a window of a few
+ * instructions.
+ */
 static void *kmalloc_large(struct arena *a, size_t size, gfp_t gfp)
 {
 	unsigned int order = size <= BLOCK_MAX_SIZE ? get_order(size) : BUDDY_MAX_ORDER + 1;
 	uint32_t pfn;
 	void *p;
 
-	if (order > BUDDY_MAX_ORDER || buddy_alloc(a, order, PG_LARGE, &pfn)) {
+	if (order > BUDDY_MAX_ORDER || buddy_alloc(a, order, PG_TRANSIT, &pfn)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	p = arena_at(a, pfn_off(pfn));
 	if (gfp & __GFP_ZERO)
 		memset(p, 0, PAGE_SIZE << order);
+	atomic_store_release(&pd_of_pfn(a, pfn)->flags, PG_HEAD | PG_LARGE);
 	return p;
+}
+
+/*
+ * kfree of a large block: ours (pd.owner, then PG_TRANSIT by a CAS from
+ * PG_LARGE) before it goes back, so that a death on the way leaves a transit
+ * block buddy_scrub frees, and a second kfree racing this one finds no large
+ * block (reported) instead of freeing it twice.
+ */
+static void kfree_large(struct arena *a, struct page_desc *pd, aoff_t off)
+{
+	uint16_t want = PG_HEAD | PG_LARGE;
+
+	pd->owner = os_pid();
+	if (!atomic_cas_full(&pd->flags, &want, (uint16_t)(PG_HEAD | PG_TRANSIT))) {
+		slab_report(a, NULL, SLAB_ERR_DOUBLE_FREE, off,
+			    "kfree(%#llx): the large block is being freed already (flags %#x)",
+			    (unsigned long long)off, want);
+		return;
+	}
+	buddy_free(a, pd_pfn(a, pd));
 }
 
 void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
@@ -1151,7 +1180,7 @@ void slab_kfree(struct arena *a, const void *p)
 	if (!pd)
 		return;
 	if (pd->flags & PG_LARGE) {
-		buddy_free(a, pd_pfn(a, pd));
+		kfree_large(a, pd, off);
 		return;
 	}
 	s = cache_of_off(a, pd->cache);
