@@ -1069,6 +1069,7 @@ static struct {
 	 * slubd reported of it (objects), whether the reports were checked */
 	int32_t *token_pid;
 	uint32_t *due_reclaim, *rep_user, *rep_reclaim, *dead_user;
+	uint32_t *pend_kind;		/* per token: the kind it was handing over as it died */
 	uint8_t *verified;
 	uint32_t *pid_token;		/* pid -> token, pid_max entries */
 	uint32_t pid_max, mon_done, first_unverified;
@@ -1244,13 +1245,29 @@ static void settle_large(int slot)
 		O.large_kills++;	/* stuck there?  the progress check will tell */
 }
 
+/* before the kill: no one hands it anything more */
 static void mark_dead(int slot)
 {
-	uint64_t due = reclaim_held_by(slot, O.cl[slot].token);
+	__atomic_store_n(&dead[O.cl[slot].token], 1, __ATOMIC_SEQ_CST);
+}
 
+/*
+ * after the kill: what slubd must free as the dead client's, counted once it
+ * can no longer change.  An object it was handing over is in its count,
+ * though the give may have made the receiver its owner already (its
+ * successor settles which): not one slubd must free as the dead client's.
+ */
+static void count_dead(int slot)
+{
+	uint64_t due = reclaim_held_by(slot, O.cl[slot].token);
+	const struct ch_pending *pe = &sh->slot[slot].pend;
+	uint32_t pend = __atomic_load_n(&pe->active, __ATOMIC_SEQ_CST) ? pe->kind : 0;
+
+	if (pend == K_RECLAIM && due)
+		due--;
+	O.pend_kind[O.cl[slot].token] = pend;
 	O.reclaim_due += due;
 	O.due_reclaim[O.cl[slot].token] = (uint32_t)due;
-	__atomic_store_n(&dead[O.cl[slot].token], 1, __ATOMIC_SEQ_CST);
 }
 
 /* run gdb on pid with the commands; print the lines that start with one of keep */
@@ -1515,6 +1532,7 @@ static void kill_one(void)
 	}
 	mark_dead(v);
 	kill_and_reap(v);
+	count_dead(v);
 	O.nkills++;
 	check_progress(v, what);
 	retire_counts(v);
@@ -1660,8 +1678,10 @@ static bool reports_complete(bool complain)
 		if (complain && O.rep_user[t] &&
 		    (O.rep_user[t] < O.dead_user[t] || O.rep_user[t] > O.dead_user[t] + 2))
 			CHECKF(0, "client token %u (pid %d) left %u objects of %s; slubd reported %u "
-			       "(seed %llu)", t, (int)O.token_pid[t], O.dead_user[t], kind_name[K_USER],
-			       O.rep_user[t], (unsigned long long)O.seed);
+			       "(it was handing over: %s) (seed %llu)", t, (int)O.token_pid[t],
+			       O.dead_user[t], kind_name[K_USER], O.rep_user[t],
+			       O.pend_kind[t] ? kind_name[O.pend_kind[t]] : "nothing",
+			       (unsigned long long)O.seed);
 	}
 	if (complain && said > 5)
 		CHECKF(0, "and %u more dead clients of which slubd said nothing", said - 5);
@@ -1934,6 +1954,7 @@ E2E_CASE(chaos_kills)
 	O.rep_user = calloc(max_tokens, sizeof(*O.rep_user));
 	O.rep_reclaim = calloc(max_tokens, sizeof(*O.rep_reclaim));
 	O.dead_user = calloc(max_tokens, sizeof(*O.dead_user));
+	O.pend_kind = calloc(max_tokens, sizeof(*O.pend_kind));
 	O.verified = calloc(max_tokens, 1);
 	{
 		FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
@@ -1947,7 +1968,7 @@ E2E_CASE(chaos_kills)
 	}
 	O.pid_token = calloc(O.pid_max, sizeof(*O.pid_token));
 	REQUIRE(table != NULL && dead != NULL && O.token_slot != NULL && O.token_pid && O.due_reclaim &&
-		O.rep_user && O.rep_reclaim && O.dead_user && O.verified && O.pid_token);
+		O.rep_user && O.rep_reclaim && O.dead_user && O.pend_kind && O.verified && O.pid_token);
 	O.next_token = 1;
 	O.first_unverified = 1;
 
