@@ -101,8 +101,8 @@ SLUB_API struct kmem_cache *kmem_cache_create(const char *name, size_t size, siz
  * away when no process references it and it holds no objects; a pool that
  * still holds objects stays (slubctl shows it).  Do not use @s afterwards:
  * an allocation or free through a pool that went away is caught (reported
- * as "destroyed cache used", allocation fails with EINVAL) until a pool
- * made later reuses its descriptor.
+ * as "destroyed cache used", allocation fails with EINVAL) as long as its
+ * descriptor is among the last 32 destroyed, which the arena keeps for that.
  */
 SLUB_API void kmem_cache_destroy(struct kmem_cache *s);
 

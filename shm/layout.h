@@ -314,7 +314,8 @@ _Static_assert(offsetof(struct kmem_cache, node) == 304, "kmem_cache layout");
 
 #define CACHE_ACTIVE	1
 #define CACHE_BOOT	2	/* a boot descriptor, before bootstrap() */
-#define CACHE_DEAD	8	/* destroyed; stays until the descriptor is reused */
+#define CACHE_DEAD	8	/* destroyed, its descriptor in quarantine */
+#define CACHE_QUARANTINE 32	/* destroyed descriptors kept, to catch their use */
 
 /* SLAB_STORE_USER: one record for the last alloc and one for the last free */
 struct slab_track {
@@ -363,6 +364,11 @@ struct arena_hdr {
 	aoff_t kmem_cache_node;		/* descriptor of the "kmem_cache_node" cache */
 	aoff_t kmalloc_caches[NR_KMALLOC];
 	uint8_t cache_ids[SLUB_MAX_CACHES / 8];	/* ids in use */
+	/* destroyed caches, kept (state CACHE_DEAD, no slab, every cpu
+	 * freelist empty) so that a process still using one is told, not
+	 * handed another cache's objects; a ring, oldest released first */
+	aoff_t dead_caches[CACHE_QUARANTINE];
+	uint64_t dead_next;
 
 	uint64_t report_head;		/* tickets handed out (atomic) */
 	struct report_slot reports[REPORT_RING];
@@ -371,7 +377,7 @@ struct arena_hdr {
 	struct kmem_cache boot_kmem_cache_node;
 };
 _Static_assert(sizeof(struct arena_hdr) <= ARENA_HDR_SIZE, "header fits its region");
-_Static_assert(sizeof(struct arena_hdr) == 12288, "arena_hdr layout");
+_Static_assert(sizeof(struct arena_hdr) == 12544, "arena_hdr layout");
 
 _Static_assert(offsetof(struct arena_hdr, zone) % CACHE_LINE == 0, "zone aligned");
 

@@ -131,9 +131,10 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
 /*
  * slab_cache_destroy - drop one reference.  When none remain, the cache's
  * empty slabs are freed and, if it holds no objects, the cache goes away
- * (returns 0): its descriptor is marked dead before it is freed, so that
- * an allocation or free through it is reported (SLAB_ERR_DESTROYED) and
- * fails, until the descriptor's memory is reused by another cache.  A cache that still holds objects stays, unreferenced, and
+ * (returns 0): its descriptor is marked dead and quarantined (the last
+ * CACHE_QUARANTINE destroyed caches are kept), so that an allocation or
+ * free through it is reported (SLAB_ERR_DESTROYED) and fails instead of
+ * touching another cache.  A cache that still holds objects stays, unreferenced, and
  * -EBUSY is returned; destroying such a cache again (once its objects are
  * freed) removes it, or says -EBUSY again.  -EINVAL: not a cache, or one of
  * the arena's own (kmem_cache, kmem_cache_node, kmalloc-*).

@@ -49,11 +49,22 @@ static unsigned int fls32(unsigned int x)
 
 #define CACHE_SYSTEM 0x100	/* boot and kmalloc caches: never destroyed */
 
+/*
+ * The bytes of a descriptor: an object of the kmem_cache cache holds only the
+ * first nr_nodes entries of node[] (KMEM_CACHE_SIZE).  A range check against
+ * sizeof(struct kmem_cache), which counts SLUB_MAX_NODES of them, failed a
+ * live descriptor in the last object of the arena's last page.
+ */
+static inline uint64_t desc_bytes(const struct arena *a)
+{
+	return KMEM_CACHE_SIZE(a->nr_nodes);
+}
+
 struct kmem_cache *cache_of_off(struct arena *a, aoff_t off)
 {
 	struct kmem_cache *s;
 
-	if (!arena_range_ok(a, off, sizeof(struct kmem_cache)) || off % 8)
+	if (!arena_range_ok(a, off, desc_bytes(a)) || off % 8)
 		return NULL;
 	s = arena_at(a, off);
 	if (s->self != off || !(s->state & (CACHE_ACTIVE | CACHE_BOOT)))
@@ -66,7 +77,7 @@ bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj)
 	aoff_t off = arena_off_of(a, s);
 	uint32_t state;
 
-	if (off && off % 8 == 0 && arena_range_ok(a, off, sizeof(*s)) && s->self == off) {
+	if (off && off % 8 == 0 && arena_range_ok(a, off, desc_bytes(a)) && s->self == off) {
 		state = atomic_load_acquire(&s->state);
 		if (state & (CACHE_ACTIVE | CACHE_BOOT))
 			return false;
@@ -824,10 +835,52 @@ static uint64_t cache_slabs(struct arena *a, struct kmem_cache *s)
 	return n;
 }
 
+/*
+ * quarantine_locked - keep the destroyed s and take the oldest quarantined
+ * descriptor out of the ring, for the caller to release once slab_mutex is
+ * dropped (quarantine_release).  slab_mutex held.
+ *
+ * Death: the slot is written before dead_next moves on, and the old
+ * descriptor is released only after both: one that dies between leaves s in
+ * the slot the next destroy takes (s's quarantine is cut short) and the
+ * overwritten descriptor allocated; one that dies after leaves the old one
+ * allocated.  A descriptor is never released twice.  What allows the
+ * quarantine at all: a destroyed cache has no block left that names it (the
+ * slab counts are exact, and destroy waits for them to reach 0), so nothing
+ * reaches the descriptor through a page once its memory is reused.
+ */
+static aoff_t quarantine_locked(struct arena *a, struct kmem_cache *s)
+{
+	struct arena_hdr *h = a->hdr;
+	aoff_t *slot = &h->dead_caches[h->dead_next % CACHE_QUARANTINE];
+	aoff_t old = *slot;
+
+	*slot = s->self;
+	h->dead_next++;
+	return old;
+}
+
+/* release a descriptor quarantine_locked gave back, if it still is one */
+static void quarantine_release(struct arena *a, aoff_t old)
+{
+	struct kmem_cache *t;
+
+	if (!old || old % 8 || !arena_range_ok(a, old, desc_bytes(a)))
+		return;
+	t = arena_at(a, old);
+	if (t->self != old || atomic_load_acquire(&t->state) != CACHE_DEAD ||
+	    cache_check(a, t, NULL, 0) || !system_caches_ok(a))
+		return;		/* not what was put there: leave it */
+	cache_release_pages(a, t);
+	t->self = 0;
+	atomic_store_release(&t->state, 0);
+	slab_free(a, kmem_cache_cache(a), t);
+}
+
 int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 {
 	bool last, gone = false;
-
+	aoff_t old = 0;
 	char why[120], nm[SLUB_NAME_MAX + 1];
 	int kind;
 
@@ -863,15 +916,15 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 		id_free_locked(a, s->id);
 		a->ctor[s->id] = NULL;
 		atomic_store_release(&s->state, CACHE_DEAD);
+		old = quarantine_locked(a, s);
 		gone = true;
 	}
 	slab_mutex_unlock(a);
 	if (!gone)
 		return -EBUSY;
-	/* state CACHE_DEAD stays until the descriptor is reused: a use of s
-	 * meanwhile is caught (cache_unusable) */
-	cache_release_pages(a, s);
-	slab_free(a, kmem_cache_cache(a), s);
+	/* s stays, CACHE_DEAD, through the next CACHE_QUARANTINE destroys: a
+	 * use of it meanwhile is caught (cache_unusable) */
+	quarantine_release(a, old);
 	return 0;
 }
 
@@ -1000,7 +1053,7 @@ void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error ki
 		if (!s) {
 			aoff_t d = next - offsetof(struct kmem_cache, list);
 
-			if (arena_range_ok(a, d, sizeof(struct kmem_cache))) {
+			if (arena_range_ok(a, d, desc_bytes(a))) {
 				struct kmem_cache *t = arena_at(a, d);
 				char tn[SLUB_NAME_MAX + 1];
 

@@ -6,7 +6,13 @@
  */
 #include <sys/prctl.h>
 
+#include "layout.h"	/* CACHE_QUARANTINE */
 #include "unit.h"
+
+static unsigned int oo_objects_of(const struct kmem_cache *s)
+{
+	return s->oo & 0xffff;
+}
 
 static const struct slab_report *find_kind(enum slab_error k)
 {
@@ -231,6 +237,29 @@ ISOLATED(destroyed_cache_use_caught)
 	slab_free(a, t, p);		/* p was untouched: it still belongs to t */
 	CHECK(slab_cache_destroy(a, s) == -EINVAL);	/* twice */
 	CHECK(unit_validate(a, NULL, &v) == 0);
+	/* pools made after it do not take its descriptor: the use is still caught
+	 * (without the quarantine the very next pool would reuse that memory) */
+	{
+		struct kmem_cache *later[CACHE_QUARANTINE - 1];
+
+		reports_reset();
+		for (int i = 0; i < CACHE_QUARANTINE - 1; i++) {
+			char nm[32];
+
+			snprintf(nm, sizeof(nm), "later.%d", i);
+			later[i] = unit_cache(a, nm, 128, 0, 0, NULL);
+			if (!later[i])
+				return;
+			CHECKF(later[i] != s, "pool %s reuses the destroyed one's descriptor", nm);
+		}
+		errno = 0;
+		CHECKF(slab_alloc(a, s, 0) == NULL && errno == EINVAL && nrep == 1 &&
+		       count_kind(SLAB_ERR_DESTROYED) == 1 && !strcmp(rep[0].cache_name, "short.lived"),
+		       "after %d pools made: alloc from the destroyed cache: %s, %d reports",
+		       CACHE_QUARANTINE - 1, strerror(errno), nrep);
+		for (int i = 0; i < CACHE_QUARANTINE - 1; i++)
+			CHECK(slab_cache_destroy(a, later[i]) == 0);
+	}
 	/* destroyed caches give their memory back: many made and destroyed use no more */
 	used0 = arena_used_bytes(a);
 	for (int i = 0; i < 300; i++) {
@@ -365,6 +394,56 @@ ISOLATED(cap_races)
 	arena_close(a);
 }
 
+/*
+ * a pool whose descriptor is the last object of the arena's last page is a
+ * pool like any other: found, allocated from, validated, destroyed (a range
+ * check once took the descriptor to be as long as SLUB_MAX_NODES nodes make
+ * it, past the arena's end)
+ */
+ISOLATED(cache_at_arena_end)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *kc = a ? slab_cache_find(a, "kmem_cache") : NULL, *s = NULL;
+	uint64_t size = a ? arena_size(a) : 0;
+	size_t n = 0, max = size / 4096;
+	void **pages = calloc(max, sizeof(*pages)), *last = NULL, *p = NULL;
+	struct slab_validate_result v;
+	aoff_t want;
+
+	if (!a)
+		return;
+	REQUIRE(kc != NULL && pages != NULL);
+	/* every free page ours, then only the arena's last one free again */
+	while (n < max && (pages[n] = buddy_alloc_pages(a, 0)))
+		if (arena_offset(a, pages[n++]) == size - 4096)
+			last = pages[n - 1];
+	REQUIRE(last != NULL);
+	buddy_free_pages(a, last, 0);
+	/* descriptors until one lands in that page's last slot; give that one back */
+	want = size - 4096 + (aoff_t)(oo_objects_of(kc) - 1) * kc->size;
+	for (int i = 0; i < 1000 && (p = slab_alloc(a, kc, 0)); i++)
+		if (arena_offset(a, p) == want)
+			break;
+	REQUIRE(p && arena_offset(a, p) == want);
+	slab_free(a, kc, p);
+	for (size_t i = 0; i < n; i++)
+		if (pages[i] != last)
+			buddy_free_pages(a, pages[i], 0);
+	free(pages);
+	s = unit_cache(a, "at.the.end", 100, 0, 0, NULL);
+	REQUIRE(s != NULL);
+	CHECKF(arena_offset(a, s) == want, "the pool's descriptor is at %#llx, not %#llx",
+	       (unsigned long long)arena_offset(a, s), (unsigned long long)want);
+	CHECK(slab_cache_find(a, "at.the.end") == s);
+	p = slab_alloc(a, s, 0);
+	CHECKF(p != NULL, "alloc from it: %s", strerror(errno));
+	slab_free(a, s, p);
+	CHECK(unit_validate(a, NULL, &v) == 0);
+	CHECK(slab_cache_destroy(a, s) == 0);
+	CHECK(unit_validate(a, NULL, &v) == 0);
+	arena_close(a);
+}
+
 /* dies at the countdown-th time it reaches kill_at: inside a slab's count step
  * (HOOK_SLAB_ACCT, holding the zone lock) or discarding an empty slab */
 static enum shm_hook kill_at;
@@ -450,4 +529,5 @@ T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(cap_objects),
        T_CASE(cap_bytes),
        T_CASE(cap_races),
-       T_CASE(cap_kills))
+       T_CASE(cap_kills),
+       T_CASE(cache_at_arena_end))
