@@ -553,6 +553,13 @@ int buddy_info(struct arena *a, struct buddy_info *bi)
 	return 0;
 }
 
+/* the checks' reports: the first failure's text in err (when given), -EUCLEAN in rc */
+#define BAD(...) do { \
+	if (!rc && err && errlen) \
+		snprintf(err, errlen, __VA_ARGS__); \
+	rc = -EUCLEAN; \
+} while (0)
+
 int buddy_check(struct arena *a, char *err, size_t errlen)
 {
 	struct buddy_zone *z = zone(a);
@@ -560,11 +567,6 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 	uint32_t pfn = a->first_pfn;
 	int rc = 0;
 
-#define BAD(...) do { \
-	if (!rc && err && errlen) \
-		snprintf(err, errlen, __VA_ARGS__); \
-	rc = -EUCLEAN; \
-} while (0)
 	if (err && errlen)
 		err[0] = 0;
 	zone_lock(a);
@@ -633,7 +635,6 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 		BAD("%llu pages in free blocks, zone says %llu", (unsigned long long)free_pages,
 		    (unsigned long long)z->nr_free_pages);
 	zone_unlock(a);
-#undef BAD
 	return rc;
 }
 
@@ -680,17 +681,12 @@ int buddy_scrub(struct arena *a, uint64_t *returned)
 	return 0;
 }
 
-int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *why, size_t len)
+int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *err, size_t errlen)
 {
 	uint64_t slabs[SLUB_MAX_NODES] = { 0 }, objs[SLUB_MAX_NODES] = { 0 }, pages = 0, all = 0;
 	unsigned int nodes = s->nr_nodes < SLUB_MAX_NODES ? s->nr_nodes : SLUB_MAX_NODES;
 	int rc = 0;
 
-#define BAD(...) do { \
-	if (!rc && why && len) \
-		snprintf(why, len, __VA_ARGS__); \
-	rc = -EUCLEAN; \
-} while (0)
 	zone_lock(a);
 	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages;) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
@@ -724,6 +720,5 @@ int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *why, size_t le
 		    (unsigned long long)s->charged_objects, (unsigned long long)s->charged_pages,
 		    (unsigned long long)all, (unsigned long long)pages);
 	zone_unlock(a);
-#undef BAD
 	return rc;
 }

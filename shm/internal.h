@@ -223,9 +223,9 @@ int buddy_alloc_slab(struct arena *a, struct kmem_cache *s, unsigned int node, u
 /*
  * buddy_acct_check - s's slab counts against the blocks that name s,
  * counted under the zone lock, where both are exact.  0, or -EUCLEAN with
- * the first difference in why.
+ * the first difference in err.
  */
-int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *why, size_t len);
+int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *err, size_t errlen);
 /* give a block back; a slab's block (pd.cache set) is uncounted first */
 void buddy_free(struct arena *a, uint32_t pfn);
 int buddy_scrub(struct arena *a, uint64_t *returned);
@@ -279,7 +279,7 @@ bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *c
 bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
 void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
 struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
-void slab_discard(struct arena *a, struct kmem_cache *s, struct page_desc *pd);
+void slab_discard(struct arena *a, struct page_desc *pd);
 void cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu);
 void node_unlock(struct kmem_cache_node *n);
 

@@ -366,7 +366,9 @@ struct arena_hdr {
 	uint8_t cache_ids[SLUB_MAX_CACHES / 8];	/* ids in use */
 	/* destroyed caches, kept (state CACHE_DEAD, no slab, every cpu
 	 * freelist empty) so that a process still using one is told, not
-	 * handed another cache's objects; a ring, oldest released first */
+	 * handed another cache's objects; a ring, oldest released first
+	 * (slab_mutex; a death mid-update leaks one descriptor, never frees
+	 * one twice: quarantine_locked in slub_cache.c) */
 	aoff_t dead_caches[CACHE_QUARANTINE];
 	uint64_t dead_next;
 

@@ -268,9 +268,8 @@ static void remove_partial(struct arena *a, struct kmem_cache_node *n, struct pa
  * counted for s, that buddy_scrub frees and uncounts.  A death before that
  * leaves an empty slab owned by a dead process: slab_scrub's orphan.
  */
-static void discard_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
+static void discard_slab(struct arena *a, struct page_desc *pd)
 {
-	(void)s;
 	pd->owner = os_pid();
 	pd->list = SL_NONE;
 	atomic_store_release(&pd->flags, PG_HEAD | PG_TRANSIT);
@@ -464,7 +463,7 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 	if (inuse == 0 && atomic_load_relaxed(&n->nr_partial) >= s->min_partial) {
 		stat_add(c, DEACTIVATE_EMPTY);
 		stat_add(c, FREE_SLAB);
-		discard_slab(a, s, pd);
+		discard_slab(a, pd);
 	} else if (new_fl) {
 		node_lock(a, s, n);
 		if (pd->list == SL_NONE)
@@ -605,8 +604,7 @@ static void put_partials_locked(struct arena *a, struct kmem_cache *s, aoff_t ch
 	}
 }
 
-static void discard_chain(struct arena *a, struct kmem_cache *s, aoff_t empty,
-			  struct kmem_cache_cpu *c)
+static void discard_chain(struct arena *a, aoff_t empty, struct kmem_cache_cpu *c)
 {
 	while (empty) {
 		struct page_desc *pd = cpu_partial_pd(a, empty);
@@ -615,7 +613,7 @@ static void discard_chain(struct arena *a, struct kmem_cache *s, aoff_t empty,
 			break;
 		empty = pd->lru.next;
 		stat_add(c, FREE_SLAB);
-		discard_slab(a, s, pd);
+		discard_slab(a, pd);
 	}
 }
 
@@ -673,7 +671,7 @@ static void put_cpu_partial(struct arena *a, struct kmem_cache *s, struct page_d
 	c->partial_slabs++;
 	stat_add(c, CPU_PARTIAL_FREE);
 	cpu_unlock(c);
-	discard_chain(a, s, empty, c);
+	discard_chain(a, empty, c);
 }
 
 static bool cpu_partial_valid(struct arena *a, struct kmem_cache *s, struct kmem_cache_cpu *c,
@@ -1089,7 +1087,7 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 	node_unlock(n);
 	stat_add(c, FREE_REMOVE_PARTIAL);
 	stat_add(c, FREE_SLAB);
-	discard_slab(a, s, pd);
+	discard_slab(a, pd);
 }
 
 /*
@@ -1208,7 +1206,7 @@ void flush_all_cpus(struct arena *a, struct kmem_cache *s)
 		c->partial_slabs = 0;
 		put_partials_locked(a, s, chain, &empty, c);
 		cpu_unlock(c);
-		discard_chain(a, s, empty, c);
+		discard_chain(a, empty, c);
 	}
 }
 
@@ -1244,7 +1242,7 @@ int discard_empty(struct arena *a, struct kmem_cache *s)
 			if (!pd)
 				break;
 			empty = pd->lru.next;
-			discard_slab(a, s, pd);
+			discard_slab(a, pd);
 			freed++;
 		}
 	}
@@ -1274,9 +1272,9 @@ struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsi
 	return pd;
 }
 
-void slab_discard(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
+void slab_discard(struct arena *a, struct page_desc *pd)
 {
-	discard_slab(a, s, pd);
+	discard_slab(a, pd);
 }
 
 void cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu)

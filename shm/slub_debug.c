@@ -480,7 +480,7 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 	discard = debug_free_locked(a, s, pd, n, off, caller);
 	node_unlock(n);
 	if (discard)
-		slab_discard(a, s, pd);
+		slab_discard(a, pd);
 }
 
 /* ---- owners: who holds an object of a SLAB_STORE_USER cache ---------------- */
@@ -1318,7 +1318,7 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 		if (!pd)
 			break;
 		empty = pd->lru.next;
-		slab_discard(a, s, pd);
+		slab_discard(a, pd);
 	}
 	walk_fini(&w);
 }

@@ -469,6 +469,16 @@ static void *scrubber(void *arg)
 	return NULL;
 }
 
+/* wake the scrubber thread for one more scrub */
+static void scrub_request(struct server *s)
+{
+	pthread_mutex_lock(&s->scrub_lock);
+	s->scrub_wanted = true;
+	pthread_cond_signal(&s->scrub_cond);
+	pthread_mutex_unlock(&s->scrub_lock);
+}
+
+/* the one-shot timer server_schedule_scrub armed */
 static void scrub_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
@@ -476,10 +486,7 @@ static void scrub_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	s->scrub_pending = false;
-	pthread_mutex_lock(&s->scrub_lock);
-	s->scrub_wanted = true;
-	pthread_cond_signal(&s->scrub_cond);
-	pthread_mutex_unlock(&s->scrub_lock);
+	scrub_request(s);
 }
 
 /*
@@ -502,7 +509,7 @@ static void scrub_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	scrub_cb(-1, 0, arg);
+	scrub_request(arg);
 }
 
 void server_schedule_scrub(struct server *s)

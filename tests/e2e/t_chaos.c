@@ -1270,6 +1270,23 @@ static void count_dead(int slot)
 	O.due_reclaim[O.cl[slot].token] = (uint32_t)due;
 }
 
+/* the process a thread belongs to (Tgid in /proc/TID/status), or 0 */
+static pid_t tgid_of(int tid)
+{
+	char path[64], line[128];
+	pid_t tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (!tgid && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Tgid:", 5))
+			tgid = (pid_t)atoi(line + 5);
+	fclose(f);
+	return tgid;
+}
+
 /* run gdb on pid with the commands; print the lines that start with one of keep */
 static void gdb_show(pid_t pid, const char *const *cmds, int ncmds, const char *keep, char *last,
 		     size_t lastlen)
@@ -1359,19 +1376,11 @@ static void show_stuck(int slot)
 	       (unsigned int)word[0], word[2]);
 	if ((word[0] & 0x3fffffff) > 0) {
 		int tid = word[0] & 0x3fffffff;
-		char line[128], tgid[128] = "";
-		FILE *f;
+		pid_t tgid = tgid_of(tid);
 
 		show_task("the lock's owner, thread", tid);
-		snprintf(path, sizeof(path), "/proc/%d/status", tid);
-		if ((f = fopen(path, "r"))) {
-			while (fgets(line, sizeof(line), f))
-				if (!strncmp(line, "Tgid:", 5))
-					snprintf(tgid, sizeof(tgid), "%s", line + 5);
-			fclose(f);
-		}
-		if (tgid[0])
-			gdb_show((pid_t)atoi(tgid), all, 1, "#T", NULL, 0);
+		if (tgid > 0)
+			gdb_show(tgid, all, 1, "#T", NULL, 0);
 	}
 }
 
@@ -1385,8 +1394,9 @@ static void show_waiting(int slot)
 {
 	static const char *const all[] = { "thread apply all bt 14" };
 	pid_t pid = O.cl[slot].pid;
-	char path[64], line[256] = "", tgid[256] = "";
+	char path[64], line[256] = "";
 	unsigned long long nr = 0, addr = 0;
+	pid_t tgid;
 	uint32_t word = 0;
 	FILE *f;
 	int fd, tid;
@@ -1413,21 +1423,15 @@ static void show_waiting(int slot)
 	if (!tid)
 		return;
 	show_task("  the owner, thread", tid);
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if ((f = fopen(path, "r"))) {
-		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, "Tgid:", 5))
-				snprintf(tgid, sizeof(tgid), "%s", line + 5);
-		fclose(f);
-	}
+	tgid = tgid_of(tid);
 	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
 	if ((f = fopen(path, "r"))) {
 		if (fgets(line, sizeof(line), f))
 			printf("    its system call: %s", line);
 		fclose(f);
 	}
-	if (tgid[0])
-		gdb_show((pid_t)atoi(tgid), all, 1, "#T", NULL, 0);
+	if (tgid > 0)
+		gdb_show(tgid, all, 1, "#T", NULL, 0);
 }
 
 /* every client but skip does progress_ops operations within stall_ms */

@@ -226,21 +226,36 @@ static int restart(struct e2e_slubd *d)
 
 /* ---- caps ------------------------------------------------------------------------ */
 
+/*
+ * the cases' start: a slubd, this process attached, a pool called name of
+ * OBJ-byte objects; *ops its objects per slab.  NULL after a failed check.
+ */
+static struct e2e_slubd *lim_start(const char *name, struct kmem_cache **s, uint64_t *ops)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+
+	CHECK(d != NULL);
+	if (!d)
+		return NULL;
+	CHECK(slub_attach(d->sock) == 0);
+	*s = t_failed ? NULL : kmem_cache_create(name, OBJ, 0, 0, NULL);
+	CHECKF(*s != NULL, "kmem_cache_create(%s): %s", name, strerror(errno));
+	*ops = *s ? per_slab(d->sock, name) : 0;
+	CHECK(*ops > 0);
+	return t_failed ? NULL : d;
+}
+
 E2E_CASE(cap_objects)
 {
 	static void *o[MAXOBJ];
-	struct e2e_slubd *d = e2e_start(NULL);
+	struct e2e_slubd *d;
 	struct kmem_cache *s;
 	struct lim l;
 	uint64_t ops, cap, want;
 	int n = 0, e;
 
+	d = lim_start("lim.obj", &s, &ops);
 	REQUIRE(d != NULL);
-	REQUIRE(slub_attach(d->sock) == 0);
-	s = kmem_cache_create("lim.obj", OBJ, 0, 0, NULL);
-	REQUIRE(s != NULL);
-	ops = per_slab(d->sock, "lim.obj");
-	REQUIRE(ops > 0);
 	cap = 3 * ops + ops / 2;	/* half a slab more than 3: that half is never given */
 	want = 3 * ops;
 	REQUIRE(kmem_cache_set_limit(s, cap, 0) == 0);
@@ -283,19 +298,15 @@ E2E_CASE(cap_objects)
 E2E_CASE(cap_bytes)
 {
 	static void *o[MAXOBJ];
-	struct e2e_slubd *d = e2e_start(NULL);
+	struct e2e_slubd *d;
 	struct kmem_cache *s;
 	struct lim l;
 	uint64_t ops;
 	char *out = NULL;
 	int n = 0, e, rc;
 
+	d = lim_start("lim.bytes", &s, &ops);
 	REQUIRE(d != NULL);
-	REQUIRE(slub_attach(d->sock) == 0);
-	s = kmem_cache_create("lim.bytes", OBJ, 0, 0, NULL);
-	REQUIRE(s != NULL);
-	ops = per_slab(d->sock, "lim.bytes");
-	REQUIRE(ops > 0);
 	rc = e2e_slubctl(d, &out, "limit", "lim.bytes", "--bytes", "20K", NULL);
 	CHECKF(rc == 0 && has(out, "max_bytes 20480 (20.0 KiB)") && has(out, "max_objects none"),
 	       "slubctl limit lim.bytes --bytes 20K: exit %d:\n%s", rc, out ? out : "");
@@ -324,19 +335,15 @@ E2E_CASE(cap_bytes)
 E2E_CASE(cap_below_usage)
 {
 	static void *o[MAXOBJ];
-	struct e2e_slubd *d = e2e_start(NULL);
+	struct e2e_slubd *d;
 	struct kmem_cache *s;
 	struct lim before, l;
 	uint64_t ops;
 	char cap[32], *out = NULL;
 	int n = 0, e, rc;
 
+	d = lim_start("lim.below", &s, &ops);
 	REQUIRE(d != NULL);
-	REQUIRE(slub_attach(d->sock) == 0);
-	s = kmem_cache_create("lim.below", OBJ, 0, 0, NULL);
-	REQUIRE(s != NULL);
-	ops = per_slab(d->sock, "lim.below");
-	REQUIRE(ops > 0);
 	REQUIRE(fill(s, o, &n, (int)(5 * ops)) == 0);
 	REQUIRE(lim_stats(d->sock, "lim.below", &before) == 1);
 	CHECK(before.num_slabs == 5 && before.active_objs == 5 * ops);
@@ -381,18 +388,14 @@ E2E_CASE(cap_below_usage)
 E2E_CASE(cap_bulk)
 {
 	static void *o[MAXOBJ], *more[MAXOBJ];
-	struct e2e_slubd *d = e2e_start(NULL);
+	struct e2e_slubd *d;
 	struct kmem_cache *s;
 	struct lim l;
 	uint64_t ops;
 	int rc;
 
+	d = lim_start("lim.bulk", &s, &ops);
 	REQUIRE(d != NULL);
-	REQUIRE(slub_attach(d->sock) == 0);
-	s = kmem_cache_create("lim.bulk", OBJ, 0, 0, NULL);
-	REQUIRE(s != NULL);
-	ops = per_slab(d->sock, "lim.bulk");
-	REQUIRE(ops > 0);
 	REQUIRE(kmem_cache_set_limit(s, 2 * ops, 0) == 0);
 	REQUIRE(kmem_cache_alloc_bulk(s, GFP_KERNEL, ops, o) == (int)ops);
 	errno = 0;
@@ -417,19 +420,15 @@ E2E_CASE(cap_bulk)
 E2E_CASE(cap_remove)
 {
 	static void *o[MAXOBJ];
-	struct e2e_slubd *d = e2e_start(NULL);
+	struct e2e_slubd *d;
 	struct kmem_cache *s;
 	struct lim l;
 	uint64_t ops;
 	char *out = NULL;
 	int n = 0, e, rc;
 
+	d = lim_start("lim.rm", &s, &ops);
 	REQUIRE(d != NULL);
-	REQUIRE(slub_attach(d->sock) == 0);
-	s = kmem_cache_create("lim.rm", OBJ, 0, 0, NULL);
-	REQUIRE(s != NULL);
-	ops = per_slab(d->sock, "lim.rm");
-	REQUIRE(ops > 0);
 
 	/* libslub: set, then 0 lifts it */
 	REQUIRE(kmem_cache_set_limit(s, ops, 0) == 0);
@@ -588,19 +587,15 @@ E2E_CASE(cap_permission)
 E2E_CASE(cap_survives_restart)
 {
 	static void *o[MAXOBJ];
-	struct e2e_slubd *d = e2e_start(NULL);
+	struct e2e_slubd *d;
 	struct kmem_cache *s;
 	struct lim l;
 	uint64_t ops, v = 0;
 	char *out = NULL;
 	int n = 0, e, rc;
 
+	d = lim_start("lim.keep", &s, &ops);
 	REQUIRE(d != NULL);
-	REQUIRE(slub_attach(d->sock) == 0);
-	s = kmem_cache_create("lim.keep", OBJ, 0, 0, NULL);
-	REQUIRE(s != NULL);
-	ops = per_slab(d->sock, "lim.keep");
-	REQUIRE(ops > 0);
 	REQUIRE(kmem_cache_set_limit(s, 3 * ops, 8 * PAGE) == 0);
 	e = fill(s, o, &n, MAXOBJ);
 	CHECKF(n == (int)(3 * ops) && e == EDQUOT, "before the restart: %d objects, then %s", n,
