@@ -3,7 +3,10 @@
  *
  * Layout (offsets):
  *   0                 struct arena_hdr (in a 64 KiB header region)
- *   ARENA_HDR_SIZE    struct page_desc[nr_pages], one per page of the arena
+ *   IDENT_OFF         struct proc_slot[NR_PROC_SLOTS], struct thread_life[NR_LIVES]
+ *                     (process identity, ident.c; in the first chunk, which
+ *                     each process maps a second time for its life words)
+ *   pd_off            struct page_desc[nr_pages], one per page of the arena
  *   chunk_off         uint8_t chunk state[nr_chunks], one per 2 MiB
  *   first_pfn << 12   pages managed by the buddy allocator, to the end
  *
@@ -49,7 +52,7 @@ static void geometry_of(uint64_t size, struct geometry *g)
 	g->size = size;
 	g->nr_pages = (uint32_t)(size >> PAGE_SHIFT);
 	g->nr_chunks = (uint32_t)(size / CHUNK_SIZE);
-	g->pd_off = ARENA_HDR_SIZE;
+	g->pd_off = IDENT_OFF + IDENT_SIZE;
 	g->chunk_off = g->pd_off + (aoff_t)g->nr_pages * sizeof(struct page_desc);
 	g->first_pfn = (uint32_t)(ALIGN_UP(g->chunk_off + g->nr_chunks, PAGE_SIZE) >> PAGE_SHIFT);
 }
@@ -230,9 +233,19 @@ int arena_create(const struct arena_opts *o, struct arena **out, char *err, size
 		a->pd[p].flags = PG_RESERVED;
 		a->pd[p].head = p;
 	}
+	rc = ident_format(a);
+	if (!rc)
+		rc = ident_open(a);
+	if (rc) {
+		fail(err, errlen, rc, "cannot set up the arena's process slots: %s", strerror(-rc));
+		os_unmap(base, size);
+		free(a);
+		goto out_close;
+	}
 	buddy_init(a);
 	slab_bootstrap(a);
 	atomic_store_release(&a->hdr->state, ARENA_READY);
+	(void)arena_self(a);	/* attached: our slot, so that others may give to us */
 	*out = a;
 	if (err && errlen)
 		snprintf(err, errlen, "arena of %llu MiB backed by %s at %p%s",
@@ -334,6 +347,13 @@ int arena_open(int fd, struct arena **out, char *err, size_t errlen)
 		return fail(err, errlen, -EPROTO, "arena header says %s but the file is not",
 			    copy.backing == ARENA_BACKING_HUGETLB ? "hugetlb" : "shm");
 	}
+	rc = ident_open(a);
+	if (rc) {
+		arena_close(a);
+		return fail(err, errlen, rc, "cannot map the arena's process slots: %s",
+			    strerror(-rc));
+	}
+	(void)arena_self(a);	/* attached: our slot, so that others may give to us */
 	*out = a;
 	if (err && errlen)
 		snprintf(err, errlen, "arena of %llu MiB backed by %s at %p%s",
@@ -346,6 +366,7 @@ void arena_close(struct arena *a)
 {
 	if (!a)
 		return;
+	ident_close(a);
 	os_unmap(a->base, a->size);
 	close(a->fd);
 	free(a);

@@ -113,7 +113,7 @@ static uint32_t free_locked(struct arena *a, uint32_t pfn, unsigned int order,
 			    unsigned int *order_out)
 {
 	pd_of_pfn(a, pfn)->flags = PG_HEAD | PG_TRANSIT;
-	pd_of_pfn(a, pfn)->owner = os_pid();
+	pd_of_pfn(a, pfn)->owner = arena_self(a);
 	while (order < BUDDY_MAX_ORDER) {
 		uint32_t buddy = pfn ^ (1u << order);
 		struct page_desc *b;
@@ -129,7 +129,7 @@ static uint32_t free_locked(struct arena *a, uint32_t pfn, unsigned int order,
 			pd_of_pfn(a, pfn)->flags = 0;
 			pfn = buddy;
 			pd_of_pfn(a, pfn)->flags = PG_HEAD | PG_TRANSIT;
-			pd_of_pfn(a, pfn)->owner = os_pid();
+			pd_of_pfn(a, pfn)->owner = arena_self(a);
 		}
 		order++;
 	}
@@ -268,7 +268,7 @@ static void zone_repair(void *arg)
 
 static void zone_lock(struct arena *a)
 {
-	shm_lock_acquire(&zone(a)->lock, zone_repair, a);
+	shm_lock_acquire(a, &zone(a)->lock, zone_repair, a);
 	shm_hook(HOOK_ZONE_LOCKED);
 }
 
@@ -371,7 +371,7 @@ static int alloc_block(struct arena *a, unsigned int order, uint16_t flags, stru
 	}
 	area_del(a, pfn);
 	pd->flags = PG_HEAD | PG_TRANSIT;
-	pd->owner = os_pid();
+	pd->owner = arena_self(a);
 	while (o > order) {
 		o--;
 		area_add(a, pfn + (1u << o), o);
@@ -665,9 +665,9 @@ int buddy_scrub(struct arena *a, uint64_t *returned)
 			}
 			/* acquire: a discarder's pd.owner is seen with its PG_TRANSIT */
 			if (atomic_load_acquire(&pd->flags) == (PG_HEAD | PG_TRANSIT) &&
-			    !os_pid_alive(pd->owner)) {
+			    !ident_alive(a, pd->owner)) {
 				victim = pfn;
-				pd->owner = os_pid();	/* ours now */
+				pd->owner = arena_self(a);	/* ours now */
 				break;
 			}
 			pfn += 1u << pd->order;

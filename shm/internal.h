@@ -54,6 +54,7 @@ struct arena {
 	struct page_desc *pd;
 	uint8_t *chunks;
 	void (*ctor[SLUB_MAX_CACHES])(void *);	/* this process's constructors */
+	struct ident_map *im;		/* this process's lives here (ident.c) */
 };
 
 /* ---- checked offsets ---------------------------------------------------- */
@@ -167,8 +168,39 @@ unsigned int os_nr_nodes(void);
 unsigned int os_current_node(unsigned int nr_nodes);
 uint64_t os_random64(void);
 uint64_t os_now_ns(void);
-bool os_pid_alive(uint32_t pid);
-uint32_t os_pid(void);
+uint32_t os_pid(void);		/* getpid(), cached: for reports only */
+uint64_t os_pidns(void);	/* inode of our pid namespace; 0: unknown */
+
+/* ---- shm/ident.c: who is alive (owner ids, layout.h) ------------------- */
+
+int ident_format(struct arena *a);	/* a new arena: every life unlocked */
+int ident_open(struct arena *a);	/* map the lives: 0 or -errno */
+void ident_close(struct arena *a);	/* this thread's life back; unmap when none held */
+uint32_t ident_enter(struct arena *a);
+/*
+ * arena_self - this process's owner id in a, its thread holding a life
+ * there: taken on the thread's first call, so before any shared lock
+ * (shm_lock_acquire calls it).  Never 0; OWNER_UNKNOWN when the arena's
+ * slots or lives are exhausted.  One thread-local compare after the first.
+ */
+struct ident_map;
+extern __thread struct ident_map *ident_tl_last;
+uint32_t ident_self_of(const struct ident_map *m);
+static inline uint32_t arena_self(struct arena *a)
+{
+	if (likely(ident_tl_last == a->im))
+		return ident_self_of(a->im);
+	return ident_enter(a);
+}
+/* does the process of owner id live?  (no system call; O(NR_LIVES)) */
+bool ident_alive(struct arena *a, uint32_t id);
+/* does a live thread that entered a hold the thread id tid (its own namespace's)? */
+bool ident_tid_alive(struct arena *a, uint32_t tid);
+/* the pid of id as this process sees it; 0: gone, or another pid namespace's */
+uint32_t ident_pid(struct arena *a, uint32_t id);
+bool ident_foreign(struct arena *a, uint32_t id);	/* id's pid is another namespace's */
+/* the id of the live process pid (this process's pid namespace); 0: none */
+uint32_t ident_of_pid(struct arena *a, uint32_t pid);
 
 /* ---- shm/lock.c ------------------------------------------------------- */
 
@@ -177,7 +209,7 @@ int shm_lock_init(struct shm_lock *l);
  * shm_lock_acquire - lock; when the previous owner died holding it, call
  * repair(arg) while holding it, then mark it consistent.  0 or -errno.
  */
-int shm_lock_acquire(struct shm_lock *l, void (*repair)(void *arg), void *arg);
+int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *arg), void *arg);
 void shm_lock_release(struct shm_lock *l);
 extern __thread int shm_lock_depth;	/* shared locks this thread holds */
 void shm_hook(enum shm_hook where);

@@ -35,7 +35,7 @@
 #include "shm.h"
 
 #define ARENA_MAGIC		0x414e455241425553ULL	/* "SUBARENA" little-endian */
-#define ARENA_LAYOUT_VERSION	3u
+#define ARENA_LAYOUT_VERSION	4u
 #if defined(__x86_64__)
 #define ARENA_ARCH		1u
 #elif defined(__aarch64__)
@@ -50,6 +50,11 @@
 #define CHUNK_SIZE		(PAGE_SIZE << CHUNK_ORDER)
 #define BLOCK_MAX_SIZE		(PAGE_SIZE << BUDDY_MAX_ORDER)	/* 4 MiB */
 #define ARENA_HDR_SIZE		(64UL << 10)		/* header region, pages 0..15 */
+#define IDENT_OFF		ARENA_HDR_SIZE		/* process slots, then thread lives */
+#define NR_PROC_SLOTS		1024
+#define NR_LIVES		4096
+#define IDENT_SIZE		((NR_PROC_SLOTS + NR_LIVES) * 64UL)	/* 320 KiB */
+#define IDENT_MAP_SIZE		(2UL << 20)		/* the first chunk: holds the ident region */
 #define CACHE_LINE		64
 
 #define SLUB_MAX_NODES		64
@@ -98,7 +103,8 @@ struct page_desc {
 	/*
 	 * The slab pair, changed together by one 16-byte CAS.
 	 * lo: offset of the first free object of the slab (0: none).
-	 * hi: counters: inuse [0,16) objects [16,32) frozen [32] owner [33,64).
+	 * hi: counters: inuse [0,16) objects [16,32) frozen [32] owner [33,64)
+	 *     (an owner id: struct proc_slot).
 	 */
 	atomic_pair_t slab;
 	struct olist lru;	/* node partial/full list; zone free list;
@@ -109,7 +115,7 @@ struct page_desc {
 	uint16_t flags;		/* PG_* */
 	uint8_t order;		/* block order (heads) */
 	uint8_t list;		/* SL_*: which slab list holds it (slab heads) */
-	uint32_t owner;		/* pid holding the block in transit (PG_TRANSIT) */
+	uint32_t owner;		/* owner id holding the block in transit (PG_TRANSIT) */
 	uint16_t node;		/* NUMA node the slab belongs to */
 	uint16_t cpu;		/* CPU of SL_CPU_PARTIAL */
 	uint32_t acct_objects;	/* objects counted for cache (zone lock; see struct acct_log) */
@@ -309,7 +315,7 @@ struct kmem_cache {
 _Static_assert(offsetof(struct kmem_cache, align) == CACHE_LINE, "hot line first");
 _Static_assert(offsetof(struct kmem_cache, name) == CACHE_LINE + 56, "line 1");
 
-_Static_assert(offsetof(struct kmem_cache, node) == 304, "kmem_cache layout");
+_Static_assert(offsetof(struct kmem_cache, node) == 312, "kmem_cache layout");
 #define KMEM_CACHE_SIZE(nr_nodes) (offsetof(struct kmem_cache, node) + (nr_nodes) * sizeof(aoff_t))
 
 #define CACHE_ACTIVE	1
@@ -321,7 +327,7 @@ _Static_assert(offsetof(struct kmem_cache, node) == 304, "kmem_cache layout");
 struct slab_track {
 	uint64_t addr;			/* caller, in the caller's address space */
 	uint64_t time_ns;
-	uint32_t pid;
+	uint32_t owner;			/* owner id (struct proc_slot); alloc track: the holder */
 	uint32_t cpu;
 };
 _Static_assert(sizeof(struct slab_track) == 24, "track");
@@ -330,6 +336,66 @@ struct report_slot {
 	uint64_t seq;			/* ticket + 1 once written */
 	struct slab_report r;
 };
+
+/*
+ * Process identity (shm/ident.c has the whole reasoning).
+ *
+ * Who holds what - a slab in transit (counters.owner), a page block in
+ * transit (page_desc.owner), an object of a SLAB_STORE_USER cache
+ * (slab_track.owner) - is an owner id: a process slot's index and the
+ * generation of the process that claimed it, never a pid.  A process is
+ * alive while one of the thread lives that name its slot is alive; a life
+ * is a robust mutex that its thread holds for as long as it lives, so the
+ * kernel itself marks it (FUTEX_OWNER_DIED) when the thread dies, however
+ * it dies, whatever its uid or pid namespace.  A stopped thread holds its
+ * life: it is alive.
+ *
+ * Owner id: gen << OWNER_SLOT_BITS | slot, gen in [1, OWNER_GEN_MAX]; 0 is
+ * no owner.  OWNER_UNKNOWN (no slot could be had) is never dead.
+ */
+#define OWNER_SLOT_BITS		10
+#define OWNER_GEN_MAX		((1u << 21) - 2)
+#define OWNER_UNKNOWN		0x7fffffffu
+#define OWNER_SLOT(id)		((id) & (NR_PROC_SLOTS - 1))
+#define OWNER_GEN(id)		((id) >> OWNER_SLOT_BITS)
+#define OWNER_MAKE(gen, slot)	((uint32_t)(gen) << OWNER_SLOT_BITS | (uint32_t)(slot))
+_Static_assert(NR_PROC_SLOTS == 1u << OWNER_SLOT_BITS, "slot bits");
+_Static_assert(OWNER_MAKE(OWNER_GEN_MAX, NR_PROC_SLOTS - 1) < OWNER_UNKNOWN, "ids fit 31 bits");
+
+/*
+ * struct proc_slot - one per process that touched the arena, reused by
+ * generation.  gen is the generation of its last claimer, changed only by a
+ * CAS (ident.c: claiming); the rest is written by that claimer, for reports
+ * (the pid as its own pid namespace sees it, and that namespace).
+ */
+struct proc_slot {
+	uint32_t gen;
+	uint32_t pid;
+	uint64_t pidns;			/* inode of its pid namespace; 0: unknown */
+	uint64_t claimed_ns;
+	uint8_t pad[CACHE_LINE - 24];
+};
+_Static_assert(sizeof(struct proc_slot) == CACHE_LINE, "slot is a line");
+
+/*
+ * struct thread_life - one per live thread that touched the arena.  m is
+ * the life word: a process-shared robust mutex its thread locked and holds
+ * until it exits (or its process detaches).  owner: the slot id it keeps
+ * alive; claiming: the slot id its thread is claiming (ident.c); tid: its
+ * thread's id as the thread's own pid namespace sees it (the value its
+ * life word and every lock word it holds carry).
+ */
+struct thread_life {
+	union {
+		pthread_mutex_t m;
+		char mpad[48];
+	};
+	uint32_t owner;
+	uint32_t claiming;
+	uint32_t tid;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct thread_life) == CACHE_LINE, "life is a line");
 
 /*
  * struct arena_hdr - at offset 0.  Written once by the creator (before
@@ -372,6 +438,8 @@ struct arena_hdr {
 	aoff_t dead_caches[CACHE_QUARANTINE];
 	uint64_t dead_next;
 
+	uint32_t slot_hint;		/* where the next slot claim starts looking (relaxed) */
+	uint32_t pad_ident;
 	uint64_t report_head;		/* tickets handed out (atomic) */
 	struct report_slot reports[REPORT_RING];
 
@@ -379,7 +447,8 @@ struct arena_hdr {
 	struct kmem_cache boot_kmem_cache_node;
 };
 _Static_assert(sizeof(struct arena_hdr) <= ARENA_HDR_SIZE, "header fits its region");
-_Static_assert(sizeof(struct arena_hdr) == 12544, "arena_hdr layout");
+_Static_assert(sizeof(struct arena_hdr) == 12608, "arena_hdr layout");
+_Static_assert(IDENT_OFF + IDENT_SIZE <= IDENT_MAP_SIZE, "the ident region lies in the first chunk");
 
 _Static_assert(offsetof(struct arena_hdr, zone) % CACHE_LINE == 0, "zone aligned");
 

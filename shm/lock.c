@@ -58,15 +58,20 @@ int shm_lock_init(struct shm_lock *l)
  * robust-futex ABI: the owner's thread id in its low 30 bits, FUTEX_WAITERS
  * and FUTEX_OWNER_DIED above.  When an owner dies the kernel clears the id
  * and sets OWNER_DIED, and the next locker gets EOWNERDEAD.  A word that
- * names a thread that does not exist (scribbled over, or an owner the kernel
- * never got to mark) would make every locker wait forever.  So a waiter that
- * has seen the same word for LOCK_STALE_NS, naming a thread that is gone,
- * does what the kernel does for a dead owner: one compare-and-swap from the
- * word it saw to OWNER_DIED (keeping WAITERS).  If anything took or released
- * the lock meanwhile the word changed and the swap fails; else its next try
- * gets EOWNERDEAD and runs the lock's repair, as after any death.  Thread ids
- * are those of the pid namespace the arena's users share (the scrub assumes
- * the same of pids).
+ * names a thread that never took it (scribbled over) would make every
+ * locker wait forever.  So a waiter that has seen the same word for
+ * LOCK_STALE_NS asks who holds it - not the pid namespace it happens to run
+ * in, nor /proc, but the arena's thread lives (ident.c): every thread takes
+ * its life before it takes any shared lock, and its life word carries the
+ * same thread id as the lock words it holds, as its own namespace sees it.
+ * A live life with that id - a running, stopped or traced holder, or a
+ * thread of another namespace with the same number - is a held lock: the
+ * waiter waits on.  No live life with that id: the word is not a holder's;
+ * it is reported as corruption, and the waiter does what the kernel does for
+ * a dead owner: one compare-and-swap from the word it saw to OWNER_DIED
+ * (keeping WAITERS).  If anything took or released the lock meanwhile the
+ * word changed and the swap fails; else its next try gets EOWNERDEAD and
+ * runs the lock's repair, as after any death.
  */
 #define LOCK_STALE_NS	1000000000L	/* 1 s */
 #define FUTEX_TID_BITS	0x3fffffffu
@@ -76,14 +81,19 @@ int shm_lock_init(struct shm_lock *l)
 #ifdef __GLIBC__
 _Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "the futex word leads the mutex");
 
-static bool stale_break(struct shm_lock *l, uint32_t seen)
+static bool stale_break(struct arena *a, struct shm_lock *l, uint32_t seen)
 {
 	uint32_t *word = (uint32_t *)&l->m;
 	uint32_t tid = seen & FUTEX_TID_BITS;
 
-	if (!tid || (seen & FUTEX_DIED_BIT) || os_pid_alive(tid))
+	if (!tid || (seen & FUTEX_DIED_BIT) || ident_tid_alive(a, tid))
 		return false;
-	return atomic_cas_full(word, &seen, (seen & FUTEX_WAIT_BIT) | FUTEX_DIED_BIT);
+	if (!atomic_cas_full(word, &seen, (seen & FUTEX_WAIT_BIT) | FUTEX_DIED_BIT))
+		return false;
+	slab_report(a, NULL, SLAB_ERR_LOCK, arena_off_of(a, l),
+		    "lock at %#llx named thread %u, which holds no life: broken",
+		    (unsigned long long)arena_off_of(a, l), tid);
+	return true;
 }
 
 static uint32_t lock_word(struct shm_lock *l)
@@ -91,7 +101,13 @@ static uint32_t lock_word(struct shm_lock *l)
 	return atomic_load_acquire((uint32_t *)&l->m);
 }
 #else
-static bool stale_break(struct shm_lock *l, uint32_t seen) { (void)l; (void)seen; return false; }
+static bool stale_break(struct arena *a, struct shm_lock *l, uint32_t seen)
+{
+	(void)a;
+	(void)l;
+	(void)seen;
+	return false;
+}
 static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
 #endif
 
@@ -105,7 +121,7 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
  */
 #define LOCK_RECHECK_NS 20000000L	/* 20 ms */
 
-static int lock_wait(struct shm_lock *l)
+static int lock_wait(struct arena *a, struct shm_lock *l)
 {
 	struct timespec ts;
 	uint32_t seen = lock_word(l);
@@ -125,7 +141,7 @@ static int lock_wait(struct shm_lock *l)
 
 			/* unchanged for a second (waiters bit aside): is its owner gone? */
 			if (((now ^ seen) & ~FUTEX_WAIT_BIT) == 0)
-				stale_break(l, now);
+				stale_break(a, l, now);
 			seen = now;
 			waited = 0;
 		}
@@ -133,12 +149,14 @@ static int lock_wait(struct shm_lock *l)
 	return err;
 }
 
-int shm_lock_acquire(struct shm_lock *l, void (*repair)(void *arg), void *arg)
+int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *arg), void *arg)
 {
-	int err = pthread_mutex_trylock(&l->m);
+	int err;
 
+	(void)arena_self(a);	/* our life first: a holder's word names a life */
+	err = pthread_mutex_trylock(&l->m);
 	if (unlikely(err == EBUSY))
-		err = lock_wait(l);
+		err = lock_wait(a, l);
 
 	if (likely(err == 0)) {
 		shm_lock_depth++;

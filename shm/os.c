@@ -1,7 +1,7 @@
 /*
  * os.c - the one OS layer of shm/: memfd_create, mmap, madvise, fallocate,
  * and the few facts about the machine the allocator needs (CPUs, nodes, huge
- * pages, randomness, time, whether a process lives).  Every call returns 0 or
+ * pages, randomness, time, our pid).  Every call returns 0 or
  * -errno; nothing here prints.
  */
 #include <dirent.h>
@@ -203,40 +203,9 @@ uint64_t os_now_ns(void)
 }
 
 /*
- * does the process pid live?  kill(pid, 0) says whether it exists (EPERM:
- * owned by another user); a zombie exists but will never run again, so it
- * counts as dead: its parent may take its time to reap it, and what it held
- * should not wait for that.  Where /proc cannot be read, existing is living.
- */
-bool os_pid_alive(uint32_t pid)
-{
-	char path[32], buf[512];
-	const char *paren;
-	ssize_t n;
-	int fd;
-
-	if (pid == 0 || pid > INT32_MAX)
-		return false;
-	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno != ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
-	/* "pid (comm) S ...": comm may hold ')' itself; the state follows the last */
-	paren = strrchr(buf, ')');
-	return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
-}
-
-/*
- * getpid() is a system call since glibc 2.25; the engine wants the pid under
+ * getpid() is a system call since glibc 2.25; reports want the pid under
  * locks, where no system call may be made.  Cached, and reset in the child
- * after fork().
+ * after fork().  A pid is for people to read: who is alive is ident.c's.
  */
 static uint32_t cached_pid;
 

@@ -219,6 +219,7 @@ enum slab_error {
 	SLAB_ERR_ORPHAN,		/* a slab on no list, owned by no live process */
 	SLAB_ERR_DESTROYED,		/* a destroyed cache used */
 	SLAB_ERR_LEAK,			/* objects held by a process that died */
+	SLAB_ERR_LOCK,			/* a lock or life word that names no live thread */
 	SLAB_ERR_NR
 };
 const char *slab_error_name(enum slab_error e);

@@ -143,7 +143,7 @@ void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
 {
 	struct node_ctx ctx = { a, s, n };
 
-	shm_lock_acquire(&n->list_lock, node_repair, &ctx);
+	shm_lock_acquire(a, &n->list_lock, node_repair, &ctx);
 	shm_hook(HOOK_LIST_LOCKED);
 }
 
@@ -270,7 +270,7 @@ static void remove_partial(struct arena *a, struct kmem_cache_node *n, struct pa
  */
 static void discard_slab(struct arena *a, struct page_desc *pd)
 {
-	pd->owner = os_pid();
+	pd->owner = arena_self(a);
 	pd->list = SL_NONE;
 	atomic_store_release(&pd->flags, PG_HEAD | PG_TRANSIT);
 	shm_hook(HOOK_DISCARD);
@@ -373,7 +373,7 @@ static struct page_desc *new_slab(struct arena *a, struct kmem_cache *s, unsigne
 	pd->cpu = 0;
 	pd->lru.next = pd->lru.prev = 0;
 	atomic_store_relaxed(&pd->slab.lo, first);
-	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, objects, 1, os_pid()));
+	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, objects, 1, arena_self(a)));
 	/* last: from here kfree() and scrub see a slab of s (pd.cache and
 	 * pd.node were set, and the slab counted, by buddy_alloc_slab) */
 	atomic_store_release(&pd->flags, PG_HEAD | PG_SLAB);
@@ -394,7 +394,7 @@ static aoff_t get_freelist(struct arena *a, struct page_desc *pd, struct kmem_ca
 	for (;;) {
 		load128_relaxed(&pd->slab, &fl, &cnt);
 		if (cas128_full(&pd->slab, fl, cnt, 0,
-				CNT_MAKE(CNT_OBJECTS(cnt), CNT_OBJECTS(cnt), fl != 0, os_pid())))
+				CNT_MAKE(CNT_OBJECTS(cnt), CNT_OBJECTS(cnt), fl != 0, arena_self(a))))
 			return fl;
 		stat_add(c, CMPXCHG_DOUBLE_FAIL);
 	}
@@ -456,7 +456,7 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 			inuse = inuse >= free_delta ? inuse - free_delta : 0;
 		}
 		if (cas128_full(&pd->slab, old_fl, cnt, new_fl,
-				CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, os_pid())))
+				CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, arena_self(a))))
 			break;
 		stat_add(c, CMPXCHG_DOUBLE_FAIL);
 	}
@@ -593,7 +593,7 @@ static void put_partials_locked(struct arena *a, struct kmem_cache *s, aoff_t ch
 		    n->nr_partial >= s->min_partial) {
 			/* empty and on no list: only we can reach it now */
 			atomic_store_relaxed(&pd->slab.hi,
-					     CNT_MAKE(0, slab_objects(pd), 0, os_pid()));
+					     CNT_MAKE(0, slab_objects(pd), 0, arena_self(a)));
 			pd->lru.next = *empty;
 			*empty = pd_lru_off(a, pd);
 		} else {
@@ -630,7 +630,7 @@ static struct kmem_cache_cpu *cpu_lock(struct arena *a, struct kmem_cache *s, un
 	struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
 	struct cpu_ctx ctx = { a, s, c };
 
-	shm_lock_acquire(&c->lock, cpu_repair, &ctx);
+	shm_lock_acquire(a, &c->lock, cpu_repair, &ctx);
 	return c;
 }
 
@@ -1061,7 +1061,7 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 				node_lock(a, s, n);
 			} else {
 				/* full -> partial: we own it until it is on our partial list */
-				newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), 0, os_pid());
+				newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), 0, arena_self(a));
 			}
 		}
 		if (cas128_full(&pd->slab, prior, counters, head, newcnt))
@@ -1083,7 +1083,7 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 		return;
 	}
 	remove_partial(a, n, pd);
-	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(counters), 0, os_pid()));
+	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(counters), 0, arena_self(a)));
 	node_unlock(n);
 	stat_add(c, FREE_REMOVE_PARTIAL);
 	stat_add(c, FREE_SLAB);
@@ -1230,7 +1230,7 @@ int discard_empty(struct arena *a, struct kmem_cache *s)
 			if (CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) == 0) {
 				remove_partial(a, n, pd);
 				atomic_store_relaxed(&pd->slab.hi,
-						     CNT_MAKE(0, slab_objects(pd), 0, os_pid()));
+						     CNT_MAKE(0, slab_objects(pd), 0, arena_self(a)));
 				pd->lru.next = empty;
 				empty = pd_lru_off(a, pd);
 			}
@@ -1268,7 +1268,7 @@ struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsi
 	struct page_desc *pd = new_slab(a, s, node);
 
 	if (pd)
-		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, slab_objects(pd), 0, os_pid()));
+		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, slab_objects(pd), 0, arena_self(a)));
 	return pd;
 }
 

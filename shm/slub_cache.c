@@ -508,7 +508,7 @@ static void slab_mutex_repair(void *arg)
 
 static void slab_mutex_lock(struct arena *a)
 {
-	shm_lock_acquire(&a->hdr->slab_mutex, slab_mutex_repair, a);
+	shm_lock_acquire(a, &a->hdr->slab_mutex, slab_mutex_repair, a);
 	shm_hook(HOOK_SLAB_MUTEX);
 }
 
@@ -1168,7 +1168,7 @@ static void kfree_large(struct arena *a, struct page_desc *pd, aoff_t off)
 {
 	uint16_t want = PG_HEAD | PG_LARGE;
 
-	pd->owner = os_pid();
+	pd->owner = arena_self(a);
 	if (!atomic_cas_full(&pd->flags, &want, (uint16_t)(PG_HEAD | PG_TRANSIT))) {
 		slab_report(a, NULL, SLAB_ERR_DOUBLE_FREE, off,
 			    "kfree(%#llx): the large block is being freed already (flags %#x)",

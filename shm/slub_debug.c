@@ -62,6 +62,7 @@ static const char *const error_names[SLAB_ERR_NR] = {
 	[SLAB_ERR_ORPHAN] = "orphaned slab",
 	[SLAB_ERR_DESTROYED] = "destroyed cache used",
 	[SLAB_ERR_LEAK] = "objects of a dead process",
+	[SLAB_ERR_LOCK] = "lock word",
 };
 
 const char *slab_error_name(enum slab_error e)
@@ -180,22 +181,23 @@ static void track(struct arena *a, struct kmem_cache *s, char *obj, int which, v
 	if (!(s->flags & SLAB_STORE_USER))
 		return;
 	t = (struct slab_track *)(obj + s->track_off) + which;
-	(void)a;
 	t->addr = (uint64_t)(uintptr_t)caller;
 	t->time_ns = os_now_ns();
-	t->pid = os_pid();
+	t->owner = arena_self(a);
 	t->cpu = shm_current_cpu();
 }
 
-static const char *owner_text(struct kmem_cache *s, const char *obj, char *buf, size_t len)
+static const char *owner_text(struct arena *a, struct kmem_cache *s, const char *obj, char *buf,
+			      size_t len)
 {
 	const struct slab_track *t;
 
 	if (!(s->flags & SLAB_STORE_USER))
 		return "";
 	t = (const struct slab_track *)(obj + s->track_off);
-	snprintf(buf, len, " (last alloc pid %u at %#llx, last free pid %u at %#llx)", t[0].pid,
-		 (unsigned long long)t[0].addr, t[1].pid, (unsigned long long)t[1].addr);
+	snprintf(buf, len, " (last alloc pid %u at %#llx, last free pid %u at %#llx)",
+		 ident_pid(a, t[0].owner), (unsigned long long)t[0].addr, ident_pid(a, t[1].owner),
+		 (unsigned long long)t[1].addr);
 	return buf;
 }
 
@@ -208,13 +210,13 @@ bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *c
 	if (poisoned(s) && !poison_ok(s, obj)) {
 		slab_report(a, s, SLAB_ERR_POISON, off,
 			    "free object %#llx was written to: withheld%s",
-			    (unsigned long long)off, owner_text(s, obj, who, sizeof(who)));
+			    (unsigned long long)off, owner_text(a, s, obj, who, sizeof(who)));
 		ok = false;
 	}
 	if (ok && (s->flags & SLAB_RED_ZONE) && !redzone_ok(s, obj, RED_INACTIVE)) {
 		slab_report(a, s, SLAB_ERR_REDZONE, off,
 			    "red zone of free object %#llx overwritten: withheld%s",
-			    (unsigned long long)off, owner_text(s, obj, who, sizeof(who)));
+			    (unsigned long long)off, owner_text(a, s, obj, who, sizeof(who)));
 		ok = false;
 	}
 	debug_init_object(s, obj, true);
@@ -236,7 +238,7 @@ bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *ca
 		slab_report(a, s, SLAB_ERR_REDZONE, off,
 			    "red zone of object %#llx overwritten (write past its %u bytes): "
 			    "object kept allocated%s",
-			    (unsigned long long)off, s->object_size, owner_text(s, obj, who, sizeof(who)));
+			    (unsigned long long)off, s->object_size, owner_text(a, s, obj, who, sizeof(who)));
 		debug_init_object(s, obj, true);
 		return false;
 	}
@@ -348,7 +350,7 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		node_unlock(n);
 		return slab_alloc_debug(a, s, caller);
 	}
-	/* the owner first: one that dies after the pop leaves its own pid there */
+	/* the owner first: one that dies after the pop leaves its own id there */
 	track(a, s, arena_at(a, fl), 0, caller);
 	pair_set(&pd->slab, fl, cnt, next, CNT_MAKE(CNT_INUSE(cnt) + 1, CNT_OBJECTS(cnt), 0, 0));
 	if (!next) {
@@ -436,7 +438,7 @@ static bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page
 		char who[96];
 
 		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off, "object %#llx freed twice%s",
-			    (unsigned long long)off, owner_text(s, arena_at(a, off), who, sizeof(who)));
+			    (unsigned long long)off, owner_text(a, s, arena_at(a, off), who, sizeof(who)));
 		return false;
 	}
 	if (!debug_free_check(a, s, arena_at(a, off), caller))
@@ -457,7 +459,7 @@ static bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page
 		n->nr_partial--;
 		pd->list = SL_NONE;
 		/* ours until discarded: scrub must not take it for an orphan */
-		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(cnt), 0, os_pid()));
+		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(cnt), 0, arena_self(a)));
 		return true;
 	}
 	return false;
@@ -486,7 +488,8 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 /* ---- owners: who holds an object of a SLAB_STORE_USER cache ---------------- */
 
 /*
- * Owners are the alloc track's pid (struct slab_track[0]), written under the
+ * Owners are the alloc track's owner id (struct slab_track[0]; ident.c),
+ * written under the
  * slab's node lock by the allocating process, or by slab_give().  A debug
  * cache allocates and frees only under that lock, so a walker holding it
  * sees each object either free (on its slab's freelist) or allocated with
@@ -502,13 +505,15 @@ static struct slab_track *alloc_track(struct kmem_cache *s, void *obj)
 int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid)
 {
 	aoff_t off = arena_off_of(a, obj);
+	uint32_t to;
 	struct kmem_cache_node *n;
 	struct page_desc *pd;
 	int rc = 0;
 
 	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !(s->flags & SLAB_STORE_USER) || !off)
 		return -EINVAL;
-	if (!os_pid_alive(pid))		/* before the lock: a system call */
+	to = ident_of_pid(a, pid);	/* a process that entered the arena, alive */
+	if (!to)
 		return -ESRCH;
 	pd = debug_slab_of(a, s, off, false);
 	if (!pd)
@@ -517,10 +522,10 @@ int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid)
 	node_lock(a, s, n);
 	if (debug_is_free(a, s, pd, off))
 		rc = -EINVAL;
-	else if (alloc_track(s, obj)->pid != os_pid())
+	else if (alloc_track(s, obj)->owner != arena_self(a))
 		rc = -EPERM;
 	else {
-		alloc_track(s, obj)->pid = pid;
+		alloc_track(s, obj)->owner = to;
 		alloc_track(s, obj)->cpu &= ~TRACK_LEAK_SEEN;
 	}
 	node_unlock(n);
@@ -532,7 +537,7 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj)
 	aoff_t off = arena_off_of(a, obj);
 	struct kmem_cache_node *n;
 	struct page_desc *pd;
-	uint32_t pid = 0;
+	uint32_t owner = 0;
 
 	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !(s->flags & SLAB_STORE_USER) || !off)
 		return 0;
@@ -542,9 +547,9 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj)
 	n = slab_node(a, s, pd);
 	node_lock(a, s, n);
 	if (!debug_is_free(a, s, pd, off))
-		pid = alloc_track(s, (void *)obj)->pid;
+		owner = alloc_track(s, (void *)obj)->owner;
 	node_unlock(n);
-	return pid;
+	return ident_pid(a, owner);
 }
 
 /* ---- walking a cache ------------------------------------------------------ */
@@ -865,7 +870,7 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 		ncpu = walk_freelist(w, pd, atomic_load_relaxed(&c->fl.lo), seen);
 		if (!frozen)
 			walk_err(w, SLAB_ERR_COUNTERS, "cpu slab %u is not frozen", pfn);
-	} else if (frozen && os_pid_alive(CNT_OWNER(cnt)) == false) {
+	} else if (frozen && !ident_alive(a, CNT_OWNER(cnt))) {
 		walk_err(w, SLAB_ERR_ORPHAN, "slab %u is frozen but no CPU's slab (owner %u is gone)",
 			 pfn, CNT_OWNER(cnt));
 	}
@@ -894,7 +899,7 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 			walk_err(w, SLAB_ERR_LIST, "slab %u says full but is not on the full list", pfn);
 		break;
 	case SL_NONE:
-		if (!frozen && fl && w->where[pfn] == W_NONE && !os_pid_alive(CNT_OWNER(cnt)))
+		if (!frozen && fl && w->where[pfn] == W_NONE && !ident_alive(a, CNT_OWNER(cnt)))
 			walk_err(w, SLAB_ERR_ORPHAN, "slab %u has free objects but is on no list", pfn);
 		break;
 	default:
@@ -1027,7 +1032,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 			struct page_desc *pd = pd_of_pfn(a, pfn);
 
 			if (is_slab_head(pd) && !cache_of_off(a, pd->cache) &&
-			    !(pd->cache == 0 && os_pid_alive(pd->owner)))
+			    !(pd->cache == 0 && ident_alive(a, pd->owner)))
 				walk_err(&w, SLAB_ERR_PAGE, "slab %u belongs to no cache (%#llx)", pfn,
 					 (unsigned long long)pd->cache);
 		}
@@ -1127,50 +1132,69 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 
 /* ---- scrub ---------------------------------------------------------------- */
 
-/* the dead owners a scrub of one cache found; pid 0 stands for the rest */
+/* the dead owners a scrub of one cache found; id 0 stands for the rest */
 #define SCRUB_PIDS 16
 #define SCRUB_MEMO 64
 struct dead_owner {
-	uint32_t pid, objects, freed, unreported;
+	uint32_t id, objects, freed, unreported;
+	uint32_t pid;			/* its pid as we see it; 0: unknown */
+	bool foreign;			/* a pid of another pid namespace */
 	aoff_t first;			/* one of its objects, for the report */
 };
 struct dead_owners {
 	unsigned int nr;
 	struct dead_owner o[SCRUB_PIDS + 1];
-	/* pids already looked up, so that the system calls of os_pid_alive()
-	 * run once per pid, not once per object, while the cache's locks are held */
+	/* owners already looked up, so that ident_alive()'s walk of the lives
+	 * runs once per owner, not once per object, while the locks are held */
 	uint32_t alive[SCRUB_MEMO];	/* found alive */
-	uint32_t pooled[SCRUB_MEMO];	/* found dead, counted under pid 0 */
+	uint32_t pooled[SCRUB_MEMO];	/* found dead, counted under id 0 */
 	unsigned int nr_alive, nr_pooled;
 };
 
-static struct dead_owner *dead_owner(struct dead_owners *d, uint32_t pid)
+static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uint32_t id)
 {
 	for (unsigned int i = 0; i < d->nr; i++)
-		if (d->o[i].pid == pid)
+		if (d->o[i].id == id)
 			return &d->o[i];
 	for (unsigned int i = 0; i < d->nr_alive; i++)
-		if (d->alive[i] == pid)
+		if (d->alive[i] == id)
 			return NULL;
 	for (unsigned int i = 0; i < d->nr_pooled; i++)
-		if (d->pooled[i] == pid)
-			return dead_owner(d, 0);
-	if (os_pid_alive(pid)) {
+		if (d->pooled[i] == id)
+			return dead_owner(a, d, 0);
+	if (ident_alive(a, id)) {
 		if (d->nr_alive < SCRUB_MEMO)
-			d->alive[d->nr_alive++] = pid;
+			d->alive[d->nr_alive++] = id;
 		return NULL;
 	}
-	if (d->nr >= SCRUB_PIDS && pid) {
+	if (d->nr >= SCRUB_PIDS && id) {
 		/* too many dead owners to name: pool the rest in o[SCRUB_PIDS] */
 		if (d->nr_pooled < SCRUB_MEMO)
-			d->pooled[d->nr_pooled++] = pid;
-		pid = 0;
+			d->pooled[d->nr_pooled++] = id;
+		id = 0;
 	}
 	for (unsigned int i = 0; i < d->nr; i++)
-		if (d->o[i].pid == pid)
+		if (d->o[i].id == id)
 			return &d->o[i];
-	d->o[d->nr] = (struct dead_owner){ .pid = pid };
+	d->o[d->nr] = (struct dead_owner){ .id = id };
+	if (id) {
+		/* the slot keeps its dead claimer's pid until it is claimed again */
+		struct proc_slot *P = (struct proc_slot *)arena_at(a, IDENT_OFF) + OWNER_SLOT(id);
+
+		d->o[d->nr].pid = atomic_load_acquire(&P->gen) == OWNER_GEN(id) ? P->pid : 0;
+		d->o[d->nr].foreign = ident_foreign(a, id);
+	}
 	return &d->o[d->nr++];
+}
+
+/* "pid 42", "pid 42 of another pid namespace", "a process": a dead owner, for a report */
+static const char *dead_owner_text(const struct dead_owner *d, char *buf, size_t len)
+{
+	if (!d->pid)
+		snprintf(buf, len, "%s", d->id ? "a process" : "processes");
+	else
+		snprintf(buf, len, "pid %u%s", d->pid, d->foreign ? " of another pid namespace" : "");
+	return buf;
 }
 
 /*
@@ -1207,7 +1231,7 @@ static void scrub_owners(struct walk *w, aoff_t *empty, struct dead_owners *dead
 			struct slab_track *t = alloc_track(s, arena_at(a, off));
 			struct dead_owner *d;
 
-			if (w->seen[i] || !t->pid || !(d = dead_owner(dead, t->pid)))
+			if (w->seen[i] || !t->owner || !(d = dead_owner(a, dead, t->owner)))
 				continue;
 			d->objects++;
 			if (!d->first)
@@ -1270,7 +1294,7 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 		if (!CNT_FROZEN(cnt) && !fl && !(s->flags & SLAB_DEBUG_FLAGS))
 			continue;		/* full: legitimately on no list */
 		/* a full debug slab belongs on the full list: on none, its mover died */
-		if (os_pid_alive(CNT_OWNER(cnt)))
+		if (ident_alive(a, CNT_OWNER(cnt)))
 			continue;		/* a live process is moving it */
 		memset(w.seen, 0, CNT_OBJECTS(cnt));
 		nfree = walk_freelist(&w, pd, fl, w.seen);
@@ -1278,7 +1302,7 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 			continue;		/* its freelist or counters are corrupt */
 		/* an orphan: unfreeze it, ours now, and put it where it belongs */
 		while (!cas128_full(&pd->slab, fl, cnt, fl,
-				    CNT_MAKE(CNT_INUSE(cnt), CNT_OBJECTS(cnt), 0, os_pid())))
+				    CNT_MAKE(CNT_INUSE(cnt), CNT_OBJECTS(cnt), 0, arena_self(a))))
 			load128_atomic(&pd->slab, &fl, &cnt);
 		r->orphans++;
 		n = slab_node(a, s, pd);
@@ -1301,16 +1325,17 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 	/* reports after the locks: a report callback may print */
 	for (unsigned int i = 0; i < dead.nr; i++) {
 		struct dead_owner *d = &dead.o[i];
+		char who[48];
 
 		r->leaked_objects += d->objects;
 		r->reclaimed_objects += d->freed;
 		r->dead_pids++;
 		if (d->freed)
-			slab_report(a, s, SLAB_ERR_LEAK, d->first,
-				    "pid %u died holding %u objects: freed", d->pid, d->freed);
+			slab_report(a, s, SLAB_ERR_LEAK, d->first, "%s died holding %u objects: freed",
+				    dead_owner_text(d, who, sizeof(who)), d->freed);
 		else if (d->unreported)
-			slab_report(a, s, SLAB_ERR_LEAK, d->first,
-				    "pid %u died holding %u objects (leaked)", d->pid, d->objects);
+			slab_report(a, s, SLAB_ERR_LEAK, d->first, "%s died holding %u objects (leaked)",
+				    dead_owner_text(d, who, sizeof(who)), d->objects);
 	}
 	while (empty) {
 		struct page_desc *pd = pd_of_lru(a, empty);

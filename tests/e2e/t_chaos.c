@@ -57,7 +57,8 @@
  *                  - slubd reported each dead client that held objects of
  *                    chaos.user by its pid, with their number (SLAB_ERR_LEAK
  *                    "pid P died holding N objects (leaked)"; or, past 16 dead
- *                    owners in one scrub, in a report of "the rest"), and each
+ *                    owners in one scrub, in a report of the rest, "processes
+ *                    died holding N objects"), and each
  *                    that held objects of chaos.reclaim ("...: freed"); and
  *                    never a live client.
  *                  Then one live client frees what dead clients left in
@@ -971,8 +972,11 @@ static void monitor_main(void *arg)
 				     !strcmp(r[i].cache_name, kind_name[K_RECLAIM]) ? K_RECLAIM : K_NONE;
 
 			m->seen++;
+			/* "pid P died holding N objects", or for the rest "processes died ..." */
+			pid = 0;
 			if (r[i].kind == SLAB_ERR_LEAK && k != K_NONE &&
-			    sscanf(r[i].detail, "pid %u died holding %u objects", &pid, &objects) == 2) {
+			    (sscanf(r[i].detail, "pid %u died holding %u objects", &pid, &objects) == 2 ||
+			     sscanf(r[i].detail, "processes died holding %u objects", &objects) == 1)) {
 				/* a ring: the test takes them at each round, far fewer */
 				m->rep[m->nrep % CH_MON_MAX] = (struct ch_report){ pid, objects, k,
 							strstr(r[i].detail, "freed") != NULL };

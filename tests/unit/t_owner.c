@@ -196,9 +196,32 @@ ISOLATED(give_and_owner_errors)
 	CHECK(slab_give(a, s, q, 0x7ffffff0u) == -ESRCH);
 	CHECK(slab_give(a, s, (char *)q + 8, (uint32_t)getpid()) == -EINVAL);	/* interior */
 	CHECK(slab_give(a, s, p, (uint32_t)getpid()) == -EINVAL);	/* another cache's */
-	CHECK(slab_give(a, s, q, (uint32_t)getppid()) == 0);
-	CHECK(slab_owner(a, s, q) == (uint32_t)getppid());
-	CHECK(slab_give(a, s, q, (uint32_t)getpid()) == -EPERM);	/* not ours any more */
+	/* a process is given objects once it has entered the arena (its slot) */
+	{
+		int go[2];
+		char c = 0;
+		pid_t peer = -1, idle = fork();
+
+		if (idle == 0)
+			pause();	/* forked, never entered: no slot */
+		CHECK(pipe(go) == 0 && (peer = fork()) >= 0);
+		if (peer == 0) {
+			slab_free(a, s, slab_alloc(a, s, 0));	/* enters */
+			c = write(go[1], "x", 1) == 1;
+			pause();
+		}
+		CHECK(read(go[0], &c, 1) == 1);
+		CHECK(slab_give(a, s, q, (uint32_t)idle) == -ESRCH);
+		CHECK(slab_give(a, s, q, (uint32_t)peer) == 0);
+		CHECK(slab_owner(a, s, q) == (uint32_t)peer);
+		CHECK(slab_give(a, s, q, (uint32_t)getpid()) == -EPERM);	/* not ours any more */
+		kill(peer, SIGKILL);
+		kill(idle, SIGKILL);
+		waitpid(peer, NULL, 0);
+		waitpid(idle, NULL, 0);
+		close(go[0]);
+		close(go[1]);
+	}
 	slab_free(a, s, x);
 	CHECK(slab_give(a, s, x, (uint32_t)getpid()) == -EINVAL);	/* free */
 	CHECK(slab_owner(a, s, x) == 0);

@@ -1,0 +1,515 @@
+/*
+ * ident.c - who is alive: process slots and thread lives.
+ *
+ * Everything that frees memory or breaks a lock on behalf of a dead process
+ * (slab_scrub, buddy_scrub, a waiter that finds a lock word naming nobody)
+ * rests on one answer: is this owner dead?  The answer must be the kernel's
+ * word, right whatever the uid, the /proc mount options (hidepid), the pid
+ * namespace, pid reuse, or which thread of the process still runs; and a
+ * process that is merely stopped is alive.  kill(pid, 0) and /proc give none
+ * of that.  So:
+ *
+ *   - A thread life (struct thread_life, in the arena) is a process-shared
+ *     robust mutex.  A thread locks one before its first shared lock or
+ *     owner record in the arena and holds it until it exits (a TSD destructor
+ *     releases it) or its process detaches.  The kernel walks a dying
+ *     thread's robust list, however the thread dies, and marks the word
+ *     FUTEX_OWNER_DIED: a life word that names a thread and is not marked
+ *     belongs to a thread that has not exited.  Stopped, traced or preempted,
+ *     it still holds its life.
+ *   - A process slot (struct proc_slot) is claimed by the first thread of a
+ *     process to need it, by a CAS of its generation; the owner id
+ *     gen << 10 | slot is what the arena records as an owner.  A process is
+ *     alive while a live life names its id (thread_life.owner, or .claiming
+ *     while the claim runs).  Pid reuse cannot keep a dead owner's objects:
+ *     a new process has a new id.  A forked child claims its own slot on its
+ *     first use (pthread_atfork): what its parent holds stays the parent's.
+ *   - Pids appear only in what people read (reports, kmem_cache_owner,
+ *     kmem_cache_give): each slot records its claimer's pid as its own pid
+ *     namespace sees it, and that namespace; a reader in another namespace
+ *     gets 0 (unknown) rather than a pid that means another process there.
+ *
+ * Claiming a slot.  The claimer holds its life L.  It picks a slot whose
+ * current id (gen, s) is dead, stores L.claiming = (gen + 1, s), then CASes
+ * the slot's gen from gen to gen + 1: of two claimers one wins; the loser
+ * moves on.  After the CAS it stores L.owner = id, then L.claiming = 0, both
+ * with release.  A reader (ident_alive) loads gen with acquire, then each
+ * life's claiming, then its owner, with acquire: if it reads the slot at the
+ * new gen it sees the claiming store (made before the CAS), and if it reads
+ * claiming == 0 it sees the owner store (made before that).  So a process
+ * is never seen dead while it claims.  A claimer that dies leaves a life
+ * marked dead by the kernel, and the slot's id dead with it.
+ *
+ * A new thread of a process that has a slot joins it (L.owner = the id) only
+ * while another thread of the process holds a life naming it (holders > 0,
+ * counted process-locally): then the id cannot be dead meanwhile.  When the
+ * process's last life is gone (every thread that touched the arena exited,
+ * while threads that never touched it run on), the process is dead to the
+ * arena; a thread that comes later claims a new slot.  slubd's scrub may
+ * have freed what the old id held in SLAB_RECLAIM_DEAD pools: such a process
+ * hands its objects to a thread that has used the arena (README).
+ *
+ * What can fool this.  A client that scribbles on the ident region can
+ * make a dead process look alive (its objects leak) and, by writing what the
+ * kernel writes, a live one dead; it is trusted with the arena's contents
+ * (DESIGN.md).  The cheap scribbles are caught: a life word of 0 that still
+ * names an owner (a release clears the owner first) counts as alive and is
+ * reported; a life whose mutex kind is not ours is never taken.  Generation
+ * wrap (OWNER_GEN_MAX claims of one slot) can make an old dead id look like
+ * a live one: a leak, never a double hand-out.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define FUTEX_TID_BITS	0x3fffffffu
+#define FUTEX_DIED_BIT	0x40000000u
+
+/*
+ * struct ident_map - one per arena handle of this process: a second mapping
+ * of the arena's first chunk, where the lives are locked.  It outlives its
+ * arena handle while threads of this process hold lives in it: a robust
+ * list entry must stay mapped until its thread releases it or exits, or the
+ * kernel's walk of that list at exit stops there.
+ */
+struct ident_map {
+	char *base;
+	struct proc_slot *slots;
+	struct thread_life *lives;
+	struct arena_hdr *hdr;		/* in the same mapping */
+	uint32_t self;			/* this process's owner id; 0: none yet */
+	int holders;			/* threads of this process holding a life here */
+	bool closed;			/* its arena handle is closed */
+	struct ident_map *next;		/* maps_all */
+};
+
+/* process-local: maps_all, and every map's self, holders and closed */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ident_map *maps_all;
+
+/* this thread's lives, one per map it used (maps_lock for the maps they name) */
+struct tl_life {
+	struct ident_map *m;
+	struct thread_life *life;
+	struct tl_life *next;
+};
+static __thread struct tl_life *tl_lives;
+__thread struct ident_map *ident_tl_last;	/* the fast check: a life held here */
+#define tl_last ident_tl_last
+static pthread_key_t tl_key;
+static int life_kind;			/* the mutex kind of a life, as formatted */
+
+static uint32_t life_word(const struct thread_life *L)
+{
+	return atomic_load_acquire((const uint32_t *)&L->m);
+}
+
+static bool word_alive(uint32_t w)
+{
+	return (w & FUTEX_TID_BITS) && !(w & FUTEX_DIED_BIT);
+}
+
+static uint32_t os_tid(void)
+{
+	return (uint32_t)syscall(SYS_gettid);
+}
+
+/* ---- pid namespaces, for the pids people read ---------------------------- */
+
+static uint64_t my_pidns;		/* 0: not looked up (reset in a forked child) */
+
+uint64_t os_pidns(void)
+{
+	struct stat st;
+
+	if (!my_pidns)
+		my_pidns = stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 1;
+	return my_pidns == 1 ? 0 : my_pidns;
+}
+
+/* ---- formatting and mapping ------------------------------------------------ */
+
+static int life_init(struct thread_life *L)
+{
+	pthread_mutexattr_t at;
+	int err;
+
+	memset(L, 0, sizeof(*L));
+	if ((err = pthread_mutexattr_init(&at)))
+		return -err;
+	err = pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
+	if (!err)
+		err = pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
+	if (!err)
+		err = pthread_mutex_init(&L->m, &at);
+	pthread_mutexattr_destroy(&at);
+	return -err;
+}
+
+#ifdef __GLIBC__
+static int mutex_kind(const pthread_mutex_t *m) { return m->__data.__kind; }
+#else
+static int mutex_kind(const pthread_mutex_t *m) { (void)m; return 0; }
+#endif
+
+static void tl_destructor(void *arg);
+
+static void ident_atfork_prepare(void) { pthread_mutex_lock(&maps_lock); }
+static void ident_atfork_parent(void) { pthread_mutex_unlock(&maps_lock); }
+
+/*
+ * In a forked child only the forking thread runs, and it holds no life: the
+ * robust mutexes are its parent thread's (glibc empties the child's robust
+ * list).  Forget them; the child claims its own slot on first use.
+ */
+static void ident_atfork_child(void)
+{
+	struct tl_life *t = tl_lives;
+
+	pthread_mutex_init(&maps_lock, NULL);
+	while (t) {
+		struct tl_life *next = t->next;
+
+		free(t);
+		t = next;
+	}
+	tl_lives = NULL;
+	tl_last = NULL;
+	pthread_setspecific(tl_key, NULL);
+	for (struct ident_map *m = maps_all; m; m = m->next) {
+		m->self = 0;
+		m->holders = 0;
+	}
+	my_pidns = 0;
+}
+
+__attribute__((constructor)) static void ident_init(void)
+{
+	struct thread_life probe;
+
+	pthread_key_create(&tl_key, tl_destructor);
+	pthread_atfork(ident_atfork_prepare, ident_atfork_parent, ident_atfork_child);
+	if (life_init(&probe) == 0) {
+		life_kind = mutex_kind(&probe.m);
+		pthread_mutex_destroy(&probe.m);
+	}
+}
+
+int ident_format(struct arena *a)
+{
+	struct thread_life *lives = (struct thread_life *)(a->base + IDENT_OFF +
+							   NR_PROC_SLOTS * sizeof(struct proc_slot));
+
+	memset(a->base + IDENT_OFF, 0, NR_PROC_SLOTS * sizeof(struct proc_slot));
+	for (unsigned int i = 0; i < NR_LIVES; i++) {
+		int rc = life_init(&lives[i]);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ident_open(struct arena *a)
+{
+	struct ident_map *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	m->base = os_map(a->fd, IDENT_MAP_SIZE, 0, &rc);
+	if (!m->base) {
+		free(m);
+		return rc;
+	}
+	m->hdr = (struct arena_hdr *)m->base;
+	m->slots = (struct proc_slot *)(m->base + IDENT_OFF);
+	m->lives = (struct thread_life *)(m->base + IDENT_OFF +
+					  NR_PROC_SLOTS * sizeof(struct proc_slot));
+	pthread_mutex_lock(&maps_lock);
+	m->next = maps_all;
+	maps_all = m;
+	pthread_mutex_unlock(&maps_lock);
+	a->im = m;
+	return 0;
+}
+
+/* maps_lock held: m is closed and no thread holds a life in it */
+static void map_free_locked(struct ident_map *m)
+{
+	for (struct ident_map **pp = &maps_all; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	os_unmap(m->base, IDENT_MAP_SIZE);
+	free(m);
+}
+
+/*
+ * life_release - the calling thread leaves m: its life names no owner
+ * (first, so that a released life is never read as a scribbled one), then
+ * its mutex is unlocked.  maps_lock held.
+ */
+static void life_release_locked(struct ident_map *m, struct thread_life *L)
+{
+	atomic_store_release(&L->owner, 0);
+	pthread_mutex_unlock(&L->m);
+	m->holders--;
+	if (tl_last == m)
+		tl_last = NULL;
+	if (m->holders == 0 && m->closed)
+		map_free_locked(m);
+}
+
+/* at thread exit: every life the thread holds goes back */
+static void tl_destructor(void *arg)
+{
+	struct tl_life *t = tl_lives;
+
+	(void)arg;	/* tl_lives itself */
+	pthread_mutex_lock(&maps_lock);
+	while (t) {
+		struct tl_life *next = t->next;
+
+		life_release_locked(t->m, t->life);
+		free(t);
+		t = next;
+	}
+	tl_lives = NULL;
+	pthread_mutex_unlock(&maps_lock);
+}
+
+void ident_close(struct arena *a)
+{
+	struct ident_map *m = a->im;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&maps_lock);
+	for (struct tl_life **pp = &tl_lives; *pp; pp = &(*pp)->next) {
+		struct tl_life *t = *pp;
+
+		if (t->m == m) {
+			*pp = t->next;
+			life_release_locked(m, t->life);
+			free(t);
+			break;
+		}
+	}
+	pthread_setspecific(tl_key, tl_lives);
+	m->closed = true;
+	if (m->holders == 0)
+		map_free_locked(m);
+	pthread_mutex_unlock(&maps_lock);
+	a->im = NULL;
+}
+
+uint32_t ident_self_of(const struct ident_map *m)
+{
+	return atomic_load_relaxed(&m->self);
+}
+
+/* ---- liveness ----------------------------------------------------------- */
+
+static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
+{
+	uint32_t slot = OWNER_SLOT(id), gen = OWNER_GEN(id);
+
+	if (id == 0)
+		return false;
+	if (id == OWNER_UNKNOWN)
+		return true;
+	if (gen == 0 || gen > OWNER_GEN_MAX)
+		return false;
+	if (atomic_load_acquire(&m->slots[slot].gen) != gen)
+		return false;	/* claimed again since: the id's process is gone */
+	for (unsigned int i = 0; i < NR_LIVES; i++) {
+		struct thread_life *L = &m->lives[i];
+		uint32_t claiming = atomic_load_acquire(&L->claiming);
+		uint32_t owner = atomic_load_acquire(&L->owner);
+		uint32_t w;
+
+		if (owner != id && claiming != id)
+			continue;
+		w = life_word(L);
+		if (word_alive(w))
+			return true;
+		if (w == 0 && owner == id) {
+			/* a release clears the owner before the word: scribbled */
+			slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
+				    "life %u of owner %#x is unlocked but names it: counted alive",
+				    i, id);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ident_alive(struct arena *a, uint32_t id)
+{
+	return map_alive(a, a->im, id);
+}
+
+bool ident_tid_alive(struct arena *a, uint32_t tid)
+{
+	struct ident_map *m = a->im;
+
+	for (unsigned int i = 0; i < NR_LIVES; i++) {
+		uint32_t w = life_word(&m->lives[i]);
+
+		if (word_alive(w) && (w & FUTEX_TID_BITS) == tid)
+			return true;
+	}
+	return false;
+}
+
+/* ---- entering: a life for this thread, a slot for this process ----------- */
+
+/* lock a free or dead life; NULL if every life is held by a live thread */
+static struct thread_life *life_take(struct ident_map *m)
+{
+	unsigned int start = os_tid() % NR_LIVES;
+
+	for (unsigned int k = 0; k < NR_LIVES; k++) {
+		struct thread_life *L = &m->lives[(start + k) % NR_LIVES];
+		int rc;
+
+		if (word_alive(life_word(L)) || mutex_kind(&L->m) != life_kind)
+			continue;
+		rc = pthread_mutex_trylock(&L->m);
+		if (rc == EOWNERDEAD)
+			rc = pthread_mutex_consistent(&L->m);
+		if (rc == 0) {
+			L->tid = os_tid();
+			return L;
+		}
+	}
+	return NULL;
+}
+
+/* a new slot for this process, kept alive by L; OWNER_UNKNOWN if none is dead */
+static uint32_t slot_claim(struct arena *a, struct ident_map *m, struct thread_life *L)
+{
+	uint32_t start = atomic_fetch_add_relaxed(&m->hdr->slot_hint, 1);
+
+	for (unsigned int k = 0; k < NR_PROC_SLOTS; k++) {
+		uint32_t s = (start + k) % NR_PROC_SLOTS;
+		struct proc_slot *P = &m->slots[s];
+		uint32_t gen = atomic_load_acquire(&P->gen), ngen, id;
+
+		if (gen && gen <= OWNER_GEN_MAX && map_alive(a, m, OWNER_MAKE(gen, s)))
+			continue;
+		ngen = gen >= OWNER_GEN_MAX ? 1 : gen + 1;
+		id = OWNER_MAKE(ngen, s);
+		atomic_store_release(&L->claiming, id);	/* before the CAS publishes gen */
+		if (!atomic_cas_full(&P->gen, &gen, ngen))
+			continue;
+		P->pid = os_pid();
+		P->pidns = os_pidns();
+		P->claimed_ns = os_now_ns();
+		atomic_store_release(&L->owner, id);
+		atomic_store_release(&L->claiming, 0);
+		return id;
+	}
+	atomic_store_release(&L->claiming, 0);
+	return OWNER_UNKNOWN;
+}
+
+uint32_t ident_enter(struct arena *a)
+{
+	struct ident_map *m = a->im;
+	struct thread_life *L;
+	struct tl_life *t;
+	uint32_t id;
+
+	for (t = tl_lives; t; t = t->next)
+		if (t->m == m) {
+			tl_last = m;
+			return atomic_load_relaxed(&m->self);
+		}
+	t = malloc(sizeof(*t));
+	pthread_mutex_lock(&maps_lock);
+	L = t ? life_take(m) : NULL;
+	if (!L) {
+		/* no life to be had: an owner that never counts as dead */
+		pthread_mutex_unlock(&maps_lock);
+		free(t);
+		return OWNER_UNKNOWN;
+	}
+	id = m->self;
+	if (id && id != OWNER_UNKNOWN && m->holders > 0) {
+		/* join: another thread of ours keeps id alive meanwhile */
+		(void)atomic_exchange_full(&L->owner, id);	/* stored before gen is read */
+		if (atomic_load_acquire(&m->slots[OWNER_SLOT(id)].gen) != OWNER_GEN(id))
+			id = 0;	/* taken from under a thread that died without its destructor */
+	} else {
+		id = 0;
+	}
+	if (!id) {
+		atomic_store_release(&L->owner, 0);
+		id = slot_claim(a, m, L);
+		m->self = id;
+	}
+	m->holders++;
+	t->m = m;
+	t->life = L;
+	t->next = tl_lives;
+	tl_lives = t;
+	tl_last = m;
+	pthread_setspecific(tl_key, tl_lives);
+	pthread_mutex_unlock(&maps_lock);
+	return id;
+}
+
+/* ---- pids, as people read them -------------------------------------------- */
+
+uint32_t ident_pid(struct arena *a, uint32_t id)
+{
+	struct proc_slot *P;
+	uint64_t ns, mine = os_pidns();
+
+	if (id == 0 || id == OWNER_UNKNOWN)
+		return 0;
+	P = &a->im->slots[OWNER_SLOT(id)];
+	if (atomic_load_acquire(&P->gen) != OWNER_GEN(id))
+		return 0;
+	ns = P->pidns;
+	return ns && mine && ns != mine ? 0 : P->pid;
+}
+
+bool ident_foreign(struct arena *a, uint32_t id)
+{
+	uint64_t mine = os_pidns(), ns;
+
+	if (id == 0 || id == OWNER_UNKNOWN)
+		return false;
+	ns = a->im->slots[OWNER_SLOT(id)].pidns;
+	return ns && mine && ns != mine;
+}
+
+uint32_t ident_of_pid(struct arena *a, uint32_t pid)
+{
+	struct ident_map *m = a->im;
+	uint64_t mine = os_pidns();
+
+	if (pid == 0)
+		return 0;
+	for (unsigned int s = 0; s < NR_PROC_SLOTS; s++) {
+		struct proc_slot *P = &m->slots[s];
+		uint32_t gen = atomic_load_acquire(&P->gen);
+
+		if (!gen || gen > OWNER_GEN_MAX || P->pid != pid ||
+		    (P->pidns && mine && P->pidns != mine))
+			continue;
+		if (map_alive(a, m, OWNER_MAKE(gen, s)))
+			return OWNER_MAKE(gen, s);
+	}
+	return 0;
+}
