@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -555,6 +556,10 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 		CHECKF(0, "chmod %s: %s", d->dir, strerror(errno));
 		return NULL;
 	}
+	if (o->run_as && chown(d->dir, o->run_as, o->run_as)) {
+		CHECKF(0, "chown %s to %u: %s", d->dir, (unsigned)o->run_as, strerror(errno));
+		return NULL;
+	}
 	memcpy(dir, d->dir, sizeof(dir));
 	snprintf(d->sock, sizeof(d->sock), "%s/slubd.sock", dir);
 	snprintf(d->log, sizeof(d->log), "%s/slubd.log", dir);
@@ -604,6 +609,11 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 		close_from(3);
 		sigemptyset(&none_blocked);
 		sigprocmask(SIG_SETMASK, &none_blocked, NULL);
+		if (o->run_as && (setgroups(0, NULL) || setgid(o->run_as) || setuid(o->run_as))) {
+			fprintf(stderr, "e2e: cannot run slubd as uid %u: %s\n", (unsigned)o->run_as,
+				strerror(errno));
+			_exit(126);
+		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execvp(fargv[0], fargv);
 		fprintf(stderr, "e2e: exec %s: %s\n", fargv[0], strerror(errno));

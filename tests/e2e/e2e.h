@@ -45,6 +45,8 @@ struct e2e_opts {
 	const char *config;	/* ini text for --config; NULL: no config file */
 	const char *arena_size;	/* --arena-size; NULL: "64M"; "": none (the config's) */
 	int open_dir;		/* make the directory 0711, for peers of other uids */
+	uid_t run_as;		/* 0: as we run; else slubd runs as this uid and gid
+				 * (setuid before exec), its directory given to it */
 };
 
 /* ---- a wrapper around slubd (valgrind) ------------------------------------ */
