@@ -137,16 +137,29 @@ SLUB_API void kmem_cache_free(struct kmem_cache *s, void *obj);
  * stays its allocator's, and is freed under the receiver if the allocator
  * dies first.
  *
+ * @pid is a pid as this process sees it (its pid namespace), of a live
+ * process that has attached to the arena (or, forked from one, has used
+ * it): a process is known to the arena by the slot it takes then, not by
+ * its pid.
+ *
+ * A process is alive to the arena while one of its threads that used the
+ * arena runs (stopped or traced is alive); whatever its uid, /proc or pid
+ * namespace.  A process whose every such thread has exited is dead to it,
+ * even if other threads run on: hand objects to a thread that has used
+ * the arena.
+ *
  * Return: 0; -EINVAL when @s does not track owners (no SLAB_STORE_USER or
  * SLAB_RECLAIM_DEAD) or @obj is not an allocated object of @s; -EPERM when
- * @obj belongs to another process; -ESRCH when no process @pid lives.
+ * @obj belongs to another process; -ESRCH when no live process @pid has
+ * attached.
  */
 SLUB_API int kmem_cache_give(struct kmem_cache *s, void *obj, pid_t pid);
 
 /**
  * kmem_cache_owner - the process that holds @obj, an allocated object of @s.
- * Return: its pid; 0 when @s does not track owners or @obj is not an
- * allocated object of @s.
+ * Return: its pid, as this process sees it; 0 when @s does not track
+ * owners, @obj is not an allocated object of @s, or its owner's pid is not
+ * one this process can see (another pid namespace's, or gone).
  */
 SLUB_API pid_t kmem_cache_owner(struct kmem_cache *s, const void *obj);
 
