@@ -97,6 +97,34 @@ void *e2e_shared(size_t size)
 	return p;
 }
 
+/* copy file from to to (mode): 0 or -errno */
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0;
+	ssize_t n;
+
+	if (in < 0)
+		return -errno;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(in);
+	if (close(out) && !rc)
+		rc = -errno;
+	return rc;
+}
+
 static void close_from(int lowfd)
 {
 	for (int fd = lowfd; fd < 4096; fd++)
@@ -563,6 +591,19 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	memcpy(dir, d->dir, sizeof(dir));
 	snprintf(d->sock, sizeof(d->sock), "%s/slubd.sock", dir);
 	snprintf(d->log, sizeof(d->log), "%s/slubd.log", dir);
+	if (o->run_as) {
+		/* the build folder may be closed to that uid (a clone in a 0700 folder) */
+		static char copy[200];
+		int rc;
+
+		snprintf(copy, sizeof(copy), "%s/slubd", dir);
+		rc = copy_file(bin, copy, 0755);
+		if (rc) {
+			CHECKF(0, "copying %s to %s: %s", bin, copy, strerror(-rc));
+			return NULL;
+		}
+		bin = copy;
+	}
 	argv[argc++] = (char *)bin;
 	argv[argc++] = "--foreground";
 	argv[argc++] = "--socket";
@@ -588,6 +629,13 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	argv[argc] = NULL;
 	if (wrap_argv(argv, fargv, logarg, sizeof(logarg), vglog, sizeof(vglog)))
 		return NULL;
+	if (o->run_as && vglog[0]) {
+		/* slubd's uid may not reach the log's folder: the wrapper writes to fd 3,
+		 * opened here (see the child below) */
+		for (int i = 0; fargv[i]; i++)
+			if (!strncmp(fargv[i], "--log-file=", 11))
+				fargv[i] = "--log-fd=3";
+	}
 
 	fflush(stdout);
 	fflush(stderr);
@@ -601,12 +649,18 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 		int nul = open("/dev/null", O_RDONLY);
 		sigset_t none_blocked;
 
-		if (fd < 0 || nul < 0)
+		int vfd = o->run_as && vglog[0] ? open(vglog, O_WRONLY | O_APPEND) : -1;
+
+		if (fd < 0 || nul < 0 || (o->run_as && vglog[0] && vfd < 0))
 			_exit(126);
 		dup2(nul, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		close_from(3);
+		if (vfd >= 0 && vfd != 3) {
+			dup2(vfd, 3);
+			close(vfd);
+		}
+		close_from(vfd >= 0 ? 4 : 3);
 		sigemptyset(&none_blocked);
 		sigprocmask(SIG_SETMASK, &none_blocked, NULL);
 		if (o->run_as && (setgroups(0, NULL) || setgid(o->run_as) || setuid(o->run_as))) {
