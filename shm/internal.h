@@ -309,6 +309,7 @@ int discard_empty(struct arena *a, struct kmem_cache *s);
 void debug_init_object(struct kmem_cache *s, char *obj, bool active);
 bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
 bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
+void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
 void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
 struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
 void slab_discard(struct arena *a, struct page_desc *pd);

@@ -119,7 +119,8 @@ struct page_desc {
 	uint16_t node;		/* NUMA node the slab belongs to */
 	uint16_t cpu;		/* CPU of SL_CPU_PARTIAL */
 	uint32_t acct_objects;	/* objects counted for cache (zone lock; see struct acct_log) */
-	uint32_t pad;
+	uint32_t debug_step;	/* debug slabs, under the node lock: the object step under
+				 * way (slub_debug.c, "debug steps"); 0: none */
 };
 _Static_assert(sizeof(struct page_desc) == 64, "page_desc is one cache line");
 _Static_assert(offsetof(struct page_desc, slab) == 0, "slab pair first, 16-aligned");

@@ -29,7 +29,10 @@
  * the list field of the slabs on them.  If its owner dies, node_repair()
  * rebuilds the back links from the forward chain, recounts, and re-marks the
  * list field of every slab of the node (SL_NONE unless found on a list);
- * slabs cut off or left between lists are orphans that scrub puts back.
+ * slabs cut off or left between lists are orphans that scrub puts back.  In
+ * a debug cache it also finishes the object step (alloc or free) its owner
+ * recorded and died in, so that an object's red zones and poison agree with
+ * its freelist (debug_step_repair, "debug steps" in slub_debug.c).
  *
  * The lockless fast path.  Each cache has one kmem_cache_cpu per CPU of the
  * machine, shared by all processes.  Alloc reads tid, then the freelist head,
@@ -236,8 +239,10 @@ static void node_repair(void *arg)
 	node_unlist(ctx);
 	node_relist(ctx->a, &n->partial, SL_NODE_PARTIAL, n->nr_partial);
 	node_relist(ctx->a, &n->full, SL_FULL, n->nr_full);
-	if (ctx->s->flags & SLAB_DEBUG_FLAGS)
+	if (ctx->s->flags & SLAB_DEBUG_FLAGS) {
 		node_repair_debug(ctx->a, n);
+		debug_step_repair(ctx->a, ctx->s, n);	/* an object half made: slub_debug.c */
+	}
 }
 
 static void add_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd, bool tail)
@@ -371,6 +376,7 @@ static struct page_desc *new_slab(struct arena *a, struct kmem_cache *s, unsigne
 	}
 	pd->list = SL_NONE;
 	pd->cpu = 0;
+	pd->debug_step = 0;	/* no debug step under way (slub_debug.c) */
 	pd->lru.next = pd->lru.prev = 0;
 	atomic_store_relaxed(&pd->slab.lo, first);
 	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, objects, 1, arena_self(a)));

@@ -4,9 +4,10 @@
  *
  * Debug caches (SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER) use no CPU
  * slabs, as the kernel's debug caches do since 6.2: every alloc and free
- * runs under the node's list_lock, where each object can be checked whole.
- * Their slabs are on the node's partial list or, with no free object, on its
- * full list.
+ * runs under the node's list_lock, where each object can be checked whole
+ * (and a process that dies inside one leaves a step the next locker
+ * finishes: "debug steps" below).  Their slabs are on the node's partial
+ * list or, with no free object, on its full list.
  *
  * validate and scrub take every CPU lock of a cache (ascending) and then its
  * node locks (ascending), so that no slow path moves a slab while they look;
@@ -227,7 +228,8 @@ bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *c
 /*
  * debug_free_check - an object whose red zone was overwritten is not freed
  * (as in the kernel): it stays allocated, its red zone restored, so that the
- * write that hit it cannot spread into the free list.
+ * write that hit it cannot spread into the free list.  A sound object's
+ * bytes become a free object's in the free step itself (debug_push).
  */
 bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller)
 {
@@ -243,7 +245,6 @@ bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *ca
 		return false;
 	}
 	track(a, s, obj, 1, caller);
-	debug_init_object(s, obj, false);
 	return true;
 }
 
@@ -260,6 +261,86 @@ static void pair_set(atomic_pair_t *p, uint64_t old_lo, uint64_t old_hi, uint64_
 		atomic_store_relaxed(&p->lo, lo);
 		atomic_store_relaxed(&p->hi, hi);
 	}
+}
+
+/*
+ * Debug steps.  Under its node lock, an object of a debug cache changes
+ * from free to allocated (slab_alloc_debug) or back (debug_free_locked) in
+ * two parts that no single instruction can join: its freelist membership,
+ * committed by one pair_set, and its bytes - the red zones (RED_INACTIVE on
+ * a free object, RED_ACTIVE on an allocated one) and the poison of a free
+ * object - written by plain stores.  validate checks the bytes against the
+ * membership, so a process killed between the two parts would leave an
+ * object that looks overrun though nothing wrote outside it: on alloc, one
+ * popped with its red zone still inactive; on free, one poisoned and
+ * inactive but not yet pushed.
+ *
+ * So each step is recorded in its slab's page descriptor (debug_step: the
+ * object's index + 1 and the direction, set and cleared by one store each)
+ * before any of its writes, and cleared after the last.  The order within
+ * a step is fixed so that the membership tells how far a dead process got:
+ *   alloc: pop (pair_set), then the red zone made active.  Still on the
+ *          freelist: nothing validate checks has changed (the alloc track
+ *          may already name the dead process; it is read only for an
+ *          allocated object).  Off it: the allocation happened, only the
+ *          red zone may lag.
+ *   free:  the bytes made a free object's (red zone inactive, poison),
+ *          then push (pair_set).  On the freelist: the bytes are whole.  Off
+ *          it: the free had passed its checks, only the push may lag.
+ * Every step runs under the node lock, so a process dying inside one leaves
+ * that lock to its next locker, which runs node_repair() before anything
+ * else - validate and scrub too (they lock every node first).
+ * node_repair() calls debug_step_repair(), which rolls the recorded step
+ * forward: an allocated object gets its active red zone (it is the dead
+ * allocator's, its pid already the owner: scrub reports or reclaims it), a
+ * half-freed one is freed.  Thus no death leaves an object whose bytes and
+ * membership disagree, and validate's red zone and poison checks need not
+ * excuse anything: any disagreement they find was written by something,
+ * never left by a death.  Only the recorded object is touched: an overrun
+ * of any other, or of this one before its step began (the free and alloc
+ * checks report it), is still seen.
+ */
+#define DEBUG_STEP_ALLOC	1u
+#define DEBUG_STEP_FREE		2u
+
+static void debug_step_begin(struct arena *a, const struct kmem_cache *s, struct page_desc *pd,
+			     aoff_t off, uint32_t step)
+{
+	uint32_t idx = (uint32_t)((off - pfn_off(pd_pfn(a, pd))) / s->size);
+
+	atomic_store_relaxed(&pd->debug_step, (idx + 1) << 2 | step);
+	atomic_fence_full();		/* the record before any write of the step */
+}
+
+static void debug_step_end(struct page_desc *pd)
+{
+	atomic_store_release(&pd->debug_step, 0);	/* after every write of the step */
+}
+
+/*
+ * debug_push - the free step's writes, off checked and not on pd's
+ * freelist: the bytes of a free object first, then the push; a full slab
+ * goes back to the partial list.  The slab's inuse after the push.
+ */
+static uint32_t debug_push(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
+			   struct kmem_cache_node *n, aoff_t off)
+{
+	uint64_t fl, cnt;
+	uint32_t inuse;
+
+	debug_init_object(s, arena_at(a, off), false);
+	load128_atomic(&pd->slab, &fl, &cnt);
+	inuse = CNT_INUSE(cnt) ? CNT_INUSE(cnt) - 1 : 0;
+	set_freepointer(a, s, off, fl);
+	pair_set(&pd->slab, fl, cnt, off, CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, 0));
+	if (pd->list == SL_FULL) {
+		olist_del(a, &pd->lru);
+		n->nr_full--;
+		olist_add_tail(a, &n->partial, &pd->lru);
+		pd->list = SL_NODE_PARTIAL;
+		n->nr_partial++;
+	}
+	return inuse;
 }
 
 /* ---- the debug caches' paths ---------------------------------------------- */
@@ -309,6 +390,7 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 	struct olist *it;
 	uint64_t fl, cnt;
 	aoff_t next;
+	bool ok;
 
 	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[ALLOC_SLOWPATH]);
 	for (;;) {
@@ -350,6 +432,8 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		node_unlock(n);
 		return slab_alloc_debug(a, s, caller);
 	}
+	/* an alloc step ("debug steps" above): pop, then the bytes */
+	debug_step_begin(a, s, pd, fl, DEBUG_STEP_ALLOC);
 	/* the owner first: one that dies after the pop leaves its own id there */
 	track(a, s, arena_at(a, fl), 0, caller);
 	pair_set(&pd->slab, fl, cnt, next, CNT_MAKE(CNT_INUSE(cnt) + 1, CNT_OBJECTS(cnt), 0, 0));
@@ -360,7 +444,9 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		pd->list = SL_FULL;
 		n->nr_full++;
 	}
-	if (!debug_alloc_check(a, s, arena_at(a, fl), caller)) {
+	ok = debug_alloc_check(a, s, arena_at(a, fl), caller);
+	debug_step_end(pd);
+	if (!ok) {
 		/* written to while free: keep it out of use (allocated, never handed
 		 * out), as the kernel does, and take another */
 		node_unlock(n);
@@ -431,7 +517,6 @@ static bool debug_is_free(struct arena *a, struct kmem_cache *s, struct page_des
 static bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
 			      struct kmem_cache_node *n, aoff_t off, void *caller)
 {
-	uint64_t fl, cnt;
 	uint32_t inuse;
 
 	if (debug_is_free(a, s, pd, off)) {
@@ -443,26 +528,74 @@ static bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page
 	}
 	if (!debug_free_check(a, s, arena_at(a, off), caller))
 		return false;
-	load128_atomic(&pd->slab, &fl, &cnt);
-	inuse = CNT_INUSE(cnt) ? CNT_INUSE(cnt) - 1 : 0;
-	set_freepointer(a, s, off, fl);
-	pair_set(&pd->slab, fl, cnt, off, CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, 0));
-	if (pd->list == SL_FULL) {
-		olist_del(a, &pd->lru);
-		n->nr_full--;
-		olist_add_tail(a, &n->partial, &pd->lru);
-		pd->list = SL_NODE_PARTIAL;
-		n->nr_partial++;
-	}
+	/* a free step ("debug steps" above): the bytes, then the push */
+	debug_step_begin(a, s, pd, off, DEBUG_STEP_FREE);
+	inuse = debug_push(a, s, pd, n, off);
+	debug_step_end(pd);
 	if (inuse == 0 && n->nr_partial > s->min_partial && pd->list == SL_NODE_PARTIAL) {
 		olist_del(a, &pd->lru);
 		n->nr_partial--;
 		pd->list = SL_NONE;
 		/* ours until discarded: scrub must not take it for an orphan */
-		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(cnt), 0, arena_self(a)));
+		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi)),
+							     0, arena_self(a)));
 		return true;
 	}
 	return false;
+}
+
+static const char *slab_shape(struct arena *a, const struct kmem_cache *s, const struct page_desc *pd,
+			      char *buf, size_t len);
+
+/*
+ * debug_step_repair - node n of debug cache s was locked by a process that
+ * died: roll forward the step it recorded, if any ("debug steps" above).
+ * Called by node_repair(), n's lists already rebuilt.  A record is only
+ * followed to an object of a slab of s on n whose freelist is whole;
+ * anything else is left for validate to report.
+ */
+void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
+{
+	char why[96];
+
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+		uint32_t rec = atomic_load_relaxed(&pd->debug_step), idx, objects, steps = 0;
+		bool on_freelist = false, whole = false;
+		aoff_t off, x;
+
+		if (!rec)
+			continue;
+		if ((pd->flags & (PG_HEAD | PG_SLAB | PG_CORRUPT)) != (PG_HEAD | PG_SLAB) ||
+		    pd->cache != s->self || slab_node(a, s, pd) != n)
+			continue;	/* no slab of s on n: not this repair's */
+		atomic_store_relaxed(&pd->debug_step, 0);
+		objects = CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
+		idx = (rec >> 2) - 1;
+		if (slab_shape(a, s, pd, why, sizeof(why)) || (rec >> 2) == 0 || idx >= objects)
+			continue;
+		off = pfn_off(pfn) + (aoff_t)idx * s->size + s->red_left_pad;
+		for (x = atomic_load_relaxed(&pd->slab.lo); steps <= objects; steps++) {
+			if (!x) {
+				whole = true;
+				break;
+			}
+			if (!in_slab(a, s, pd, x))
+				break;
+			if (x == off) {
+				on_freelist = whole = true;
+				break;
+			}
+			x = get_freepointer(a, s, x);
+		}
+		if (!whole || on_freelist)
+			continue;	/* unknown, or the bytes are whole (see above) */
+		if ((rec & 3) == DEBUG_STEP_ALLOC)
+			debug_init_object(s, arena_at(a, off), true);
+		else if ((rec & 3) == DEBUG_STEP_FREE &&
+			 CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) > 0)
+			debug_push(a, s, pd, n, off);
+	}
 }
 
 void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *caller)

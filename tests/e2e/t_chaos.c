@@ -4,13 +4,17 @@
  * deterministic points inside slow paths that hold locks (shm_test_hook).
  *
  *   chaos_kills    one slubd; T_CHAOS_CLIENTS clients (4), each attached on
- *                  its own, opening three pools - chaos.plain (no flags),
- *                  chaos.user (SLAB_STORE_USER), chaos.reclaim
- *                  (SLAB_RECLAIM_DEAD) - and using kmalloc (16 B .. 2 KiB,
- *                  now and then a 2 MiB block).  A client allocates, frees,
- *                  hands objects to the others through rings in shared
- *                  memory (kmem_cache_give first in the pools that track
- *                  owners), takes what it is handed, runs bursts, shrinks.
+ *                  its own, opening four pools - chaos.plain (no flags),
+ *                  chaos.user (SLAB_STORE_USER), chaos.debug (1000-byte
+ *                  objects, SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER:
+ *                  a client writes every byte of such an object and none
+ *                  past it, so validate's red zone and poison checks must
+ *                  find nothing), chaos.reclaim (SLAB_RECLAIM_DEAD) - and
+ *                  using kmalloc (16 B .. 2 KiB, now and then a 2 MiB
+ *                  block).  A client allocates, frees, hands objects to the
+ *                  others through rings in shared memory (kmem_cache_give
+ *                  first in the pools that track owners), takes what it is
+ *                  handed, runs bursts, shrinks.
  *
  *                  The test kills T_CHAOS_KILLS clients (200), one at a time,
  *                  and starts a new client in the dead one's place each time.
@@ -49,9 +53,10 @@
  *                  - validate: 0 errors;
  *                  - chaos.reclaim holds exactly the objects the table gives
  *                    to live clients: what dead clients held is back;
- *                  - chaos.plain, chaos.user and kmalloc hold what live and
- *                    dead clients hold, plus at most one object per kill (the
- *                    one a victim had allocated but not yet recorded);
+ *                  - chaos.plain, chaos.user, chaos.debug and kmalloc hold
+ *                    what live and dead clients hold, plus at most one object
+ *                    per kill (the one a victim had allocated but not yet
+ *                    recorded);
  *                  - each live client holds, or has waiting in its rings,
  *                    exactly the objects the table gives it: nothing lost;
  *                  - slubd reported each dead client that held objects of
@@ -60,9 +65,11 @@
  *                    owners in one scrub, in a report of the rest, "processes
  *                    died holding N objects"), and each
  *                    that held objects of chaos.reclaim ("...: freed"); and
- *                    never a live client.
+ *                    never a live client (nor in chaos.debug, whose leak
+ *                    reports are not counted otherwise).
  *                  Then one live client frees what dead clients left in
- *                  chaos.plain, chaos.user and kmalloc (any process may free
+ *                  chaos.plain, chaos.user, chaos.debug and kmalloc (any
+ *                  process may free
  *                  any object), so that memory stays bounded however many
  *                  kills are asked.  At the end the clients free everything,
  *                  chaos.reclaim must be empty, and once the clients are gone
@@ -117,14 +124,23 @@
 #define CH_START_MS	15000		/* a new client must be up within */
 #define CH_SCRUB_MS	5000		/* slubd's scrub must have run within */
 
-enum ch_kind { K_NONE, K_PLAIN, K_USER, K_RECLAIM, K_KMALLOC, K_LARGE, K_NR };
+/* the pools are K_PLAIN .. K_RECLAIM; those that do not reclaim, K_PLAIN .. K_DEBUG */
+enum ch_kind { K_NONE, K_PLAIN, K_USER, K_DEBUG, K_RECLAIM, K_KMALLOC, K_LARGE, K_NR };
 
 static const char *const kind_name[K_NR] = {
-	"-", "chaos.plain", "chaos.user", "chaos.reclaim", "kmalloc", "kmalloc-large",
+	"-", "chaos.plain", "chaos.user", "chaos.debug", "chaos.reclaim", "kmalloc", "kmalloc-large",
 };
-static const unsigned int pool_size[K_NR] = { 0, 64, 96, 128, 0, 0 };
-static const unsigned long pool_flags[K_NR] = { 0, 0, SLAB_STORE_USER, SLAB_RECLAIM_DEAD, 0, 0 };
-static const unsigned int held_cap[K_NR] = { 0, 64, 32, 256, 48, 0 };
+static const unsigned int pool_size[K_NR] = { 0, 64, 96, 1000, 128, 0, 0 };
+static const unsigned long pool_flags[K_NR] = {
+	0, 0, SLAB_STORE_USER, SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER, SLAB_RECLAIM_DEAD, 0, 0
+};
+static const unsigned int held_cap[K_NR] = { 0, 64, 32, 32, 256, 48, 0 };
+
+/* the pools that track owners: a hand-over gives the object first */
+static bool tracks_owner(uint32_t kind)
+{
+	return kind == K_USER || kind == K_DEBUG || kind == K_RECLAIM;
+}
 
 /* the hook points a client reaches (HOOK_SLAB_MUTEX is slubd's: pools are made there) */
 static const enum shm_hook ch_hooks[] = {
@@ -204,7 +220,7 @@ struct ch_slot {
 #define CH_MON_MSGS	6
 struct ch_report {			/* SLAB_ERR_LEAK: "pid P died holding N objects" */
 	uint32_t pid, objects;
-	uint32_t kind;			/* K_USER or K_RECLAIM */
+	uint32_t kind;			/* K_USER, K_DEBUG or K_RECLAIM */
 	uint32_t freed;			/* the objects were freed (SLAB_RECLAIM_DEAD) */
 };
 
@@ -446,6 +462,8 @@ static void *obj_new(uint32_t kind, uint32_t *lenp)
 		return NULL;
 	if ((kind == K_KMALLOC || kind == K_LARGE) && ksize(p) < len)
 		problem("client token %u: ksize %zu of a kmalloc(%u)", C.token, ksize(p), len);
+	if (kind == K_DEBUG)	/* every byte of it, up to its red zone and not one past */
+		memset(p, 0x5a, len);
 	stamp(p, kind, len);
 	if (!claim(p, kind, kind == K_KMALLOC || kind == K_LARGE ? "kmalloc" : "kmem_cache_alloc"))
 		return NULL;	/* left alone: its holder frees it */
@@ -517,7 +535,7 @@ static bool obj_send(int i)
 	me->pend.dst = dst;
 	me->pend.head = head;
 	__atomic_store_n(&me->pend.active, 1, __ATOMIC_SEQ_CST);
-	if (o.kind == K_USER || o.kind == K_RECLAIM) {
+	if (tracks_owner(o.kind)) {
 		int rc = kmem_cache_give(C.pool[o.kind], o.p, pid);
 
 		if (rc) {
@@ -667,9 +685,11 @@ static uint32_t random_kind(void)
 
 	if (r < 30)
 		return K_PLAIN;
-	if (r < 45)
+	if (r < 42)
 		return K_USER;
-	if (r < 75)
+	if (r < 57)
+		return K_DEBUG;
+	if (r < 80)
 		return K_RECLAIM;
 	return K_KMALLOC;
 }
@@ -716,11 +736,14 @@ static void hook_op(int h)
 		alloc_keep(K_PLAIN);
 		kmem_cache_shrink(C.pool[K_PLAIN]);
 		break;
-	case HOOK_LIST_LOCKED:
-		if (held_of_kind(K_USER) >= (int)held_cap[K_USER])
+	case HOOK_LIST_LOCKED: {
+		uint32_t k = crand() % 2 ? K_USER : K_DEBUG;
+
+		if (held_of_kind(k) >= (int)held_cap[k])
 			free_one();
-		alloc_keep(K_USER);
+		alloc_keep(k);
 		break;
+	}
 	case HOOK_DISCARD:
 		burst(CH_BURST_MAX);
 		kmem_cache_shrink(C.pool[K_PLAIN]);
@@ -778,7 +801,7 @@ static void resolve_predecessor(void)
 		goto out;
 	if (cur == ENTRY(pd.from, pd.kind)) {
 		/* the entry never moved: did the give happen? */
-		if (pd.kind == K_USER || pd.kind == K_RECLAIM) {
+		if (tracks_owner(pd.kind)) {
 			pid_t owner = kmem_cache_owner(C.pool[pd.kind], slub_ptr(pd.off));
 
 			if (owner == pd.pid) {
@@ -969,6 +992,7 @@ static void monitor_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			unsigned int pid, objects;
 			uint32_t k = !strcmp(r[i].cache_name, kind_name[K_USER]) ? K_USER :
+				     !strcmp(r[i].cache_name, kind_name[K_DEBUG]) ? K_DEBUG :
 				     !strcmp(r[i].cache_name, kind_name[K_RECLAIM]) ? K_RECLAIM : K_NONE;
 
 			m->seen++;
@@ -1079,6 +1103,7 @@ static struct {
 	uint32_t pid_max, mon_done, first_unverified;
 	uint64_t pooled_user, pooled_reclaim;	/* reports of "the rest" (pid 0) */
 	uint64_t rep_user_objs, rep_reclaim_objs, rep_user_n, rep_reclaim_n, rep_bad;
+	uint64_t rep_debug_objs, rep_debug_n;	/* of chaos.debug */
 	pid_t mon_pid;
 	uint64_t worst_progress_ms, worst_reach_ms, worst_start_ms, worst_scrub_ms;
 	uint64_t reclaim_due;		/* chaos.reclaim objects dead clients held */
@@ -1616,6 +1641,10 @@ static void take_reports(void)
 		if (r->kind == K_USER) {
 			O.rep_user_n++;
 			O.rep_user_objs += r->objects;
+		} else if (r->kind == K_DEBUG) {
+			/* chaos.debug's leaks: only checked to name dead clients, not left */
+			O.rep_debug_n++;
+			O.rep_debug_objs += r->objects;
 		} else {
 			O.rep_reclaim_n++;
 			O.rep_reclaim_objs += r->objects;
@@ -1623,7 +1652,7 @@ static void take_reports(void)
 		if (r->pid == 0) {	/* too many dead owners at once: "the rest" */
 			if (r->kind == K_USER)
 				O.pooled_user++;
-			else
+			else if (r->kind == K_RECLAIM)
 				O.pooled_reclaim++;
 			continue;
 		}
@@ -1799,7 +1828,7 @@ static void round_check(bool final)
 	       "clients held is not back (seed %llu)", O.rounds + 1,
 	       (unsigned long long)st.active[K_RECLAIM], (unsigned long long)c.live[K_RECLAIM],
 	       (unsigned long long)O.reclaim_due, (unsigned long long)O.seed);
-	for (int k = K_PLAIN; k <= K_USER; k++) {
+	for (int k = K_PLAIN; k <= K_DEBUG; k++) {
 		uint64_t tracked = c.live[k] + c.dead[k];
 
 		CHECKF(st.active[k] >= tracked && st.active[k] - tracked <= untracked,
@@ -1818,11 +1847,13 @@ static void round_check(bool final)
 	       (unsigned long long)untracked);
 	if (O.verbose)
 		printf("  round %lu after %lu kills: arena used %.1f MiB; live clients hold %llu/%llu/%llu/"
-		       "%llu, dead ones left %llu/%llu/%llu (plain/user/reclaim/kmalloc); the scrub "
-		       "took %llu ms\n", O.rounds + 1, O.nkills, (double)st.arena_used / 1048576.0,
+		       "%llu/%llu, dead ones left %llu/%llu/%llu/%llu (plain/user/debug/reclaim/kmalloc); "
+		       "the scrub took %llu ms\n", O.rounds + 1, O.nkills, (double)st.arena_used / 1048576.0,
 		       (unsigned long long)c.live[K_PLAIN], (unsigned long long)c.live[K_USER],
+		       (unsigned long long)c.live[K_DEBUG],
 		       (unsigned long long)c.live[K_RECLAIM], (unsigned long long)c.live[K_KMALLOC],
 		       (unsigned long long)c.dead[K_PLAIN], (unsigned long long)c.dead[K_USER],
+		       (unsigned long long)c.dead[K_DEBUG],
 		       (unsigned long long)c.dead[K_KMALLOC], (unsigned long long)(e2e_now_ms() - t0));
 	for (int k = K_PLAIN; k < K_NR; k++)
 		O.leaked_seen[k] += c.dead[k];
@@ -1865,7 +1896,7 @@ static void round_check(bool final)
 		       v.err, (unsigned long long)v.errors, v.first_error);
 		CHECKF(st.active[K_RECLAIM] == 0, "at the end: chaos.reclaim holds %llu objects, "
 		       "want 0", (unsigned long long)st.active[K_RECLAIM]);
-		for (int k = K_PLAIN; k <= K_USER; k++)
+		for (int k = K_PLAIN; k <= K_DEBUG; k++)
 			CHECKF(st.active[k] <= untracked, "at the end: %s holds %llu objects, more than "
 			       "the %llu a victim may have taken unrecorded", kind_name[k],
 			       (unsigned long long)st.active[k], (unsigned long long)untracked);
@@ -1873,10 +1904,11 @@ static void round_check(bool final)
 		       st.active[K_KMALLOC] - O.kmalloc_base <= untracked,
 		       "at the end: the kmalloc caches hold %llu objects, %llu before the clients",
 		       (unsigned long long)st.active[K_KMALLOC], (unsigned long long)O.kmalloc_base);
-		printf("  at the end: %s %llu, %s %llu, %s %llu, kmalloc %llu (+%llu) objects left; "
-		       "arena used %.1f MiB\n", kind_name[K_PLAIN],
+		printf("  at the end: %s %llu, %s %llu, %s %llu, %s %llu, kmalloc %llu (+%llu) objects "
+		       "left; arena used %.1f MiB\n", kind_name[K_PLAIN],
 		       (unsigned long long)st.active[K_PLAIN], kind_name[K_USER],
-		       (unsigned long long)st.active[K_USER], kind_name[K_RECLAIM],
+		       (unsigned long long)st.active[K_USER], kind_name[K_DEBUG],
+		       (unsigned long long)st.active[K_DEBUG], kind_name[K_RECLAIM],
 		       (unsigned long long)st.active[K_RECLAIM],
 		       (unsigned long long)(st.active[K_KMALLOC] - O.kmalloc_base),
 		       (unsigned long long)O.kmalloc_base, (double)st.arena_used / 1048576.0);
@@ -2066,7 +2098,8 @@ E2E_CASE(chaos_kills)
 
 		for (;;) {
 			REQUIRE(get_stats(&st) == 0);
-			if ((!st.listed[K_PLAIN] && !st.listed[K_USER] && !st.listed[K_RECLAIM]) ||
+			if ((!st.listed[K_PLAIN] && !st.listed[K_USER] && !st.listed[K_DEBUG] &&
+			     !st.listed[K_RECLAIM]) ||
 			    e2e_now_ms() - t0 > 3000)
 				break;
 			e2e_sleep_ms(20);
@@ -2113,16 +2146,19 @@ E2E_CASE(chaos_kills)
 	       (unsigned long long)O.worst_progress_ms, (double)O.max_op_ns / 1e6,
 	       (unsigned long long)O.worst_start_ms, (unsigned long long)O.worst_scrub_ms);
 	printf("  slubd's reports of dead clients: %llu in %s (%llu objects leaked), %llu in %s (%llu "
-	       "objects freed); %llu reports read, %llu lost\n", (unsigned long long)O.rep_user_n,
-	       kind_name[K_USER], (unsigned long long)O.rep_user_objs,
+	       "objects leaked), %llu in %s (%llu objects freed); %llu reports read, %llu lost\n",
+	       (unsigned long long)O.rep_user_n, kind_name[K_USER], (unsigned long long)O.rep_user_objs,
+	       (unsigned long long)O.rep_debug_n, kind_name[K_DEBUG],
+	       (unsigned long long)O.rep_debug_objs,
 	       (unsigned long long)O.rep_reclaim_n, kind_name[K_RECLAIM],
 	       (unsigned long long)O.rep_reclaim_objs, (unsigned long long)sh->mon.seen,
 	       (unsigned long long)sh->mon.lost);
-	printf("  dead clients left (seen at rounds): %s %llu, %s %llu, kmalloc %llu; freed by a "
-	       "live client: %llu; hand-overs finished for a dead sender: %llu; reclaimed objects "
+	printf("  dead clients left (seen at rounds): %s %llu, %s %llu, %s %llu, kmalloc %llu; freed "
+	       "by a live client: %llu; hand-overs finished for a dead sender: %llu; reclaimed objects "
 	       "allocated again: %llu\n", kind_name[K_PLAIN],
 	       (unsigned long long)O.leaked_seen[K_PLAIN], kind_name[K_USER],
-	       (unsigned long long)O.leaked_seen[K_USER], (unsigned long long)O.leaked_seen[K_KMALLOC],
+	       (unsigned long long)O.leaked_seen[K_USER], kind_name[K_DEBUG],
+	       (unsigned long long)O.leaked_seen[K_DEBUG], (unsigned long long)O.leaked_seen[K_KMALLOC],
 	       (unsigned long long)collected, (unsigned long long)forward, (unsigned long long)reused);
 	printf("chaos: %lu kills (%lu at hooks: %s; %lu at random points%s%s%s), %d clients, %llu ops, "
 	       "%llu hand-overs, %llu objects twice, worst stall %llu ms, %lu rounds validated, "

@@ -5,6 +5,9 @@
  * Every case expects exact report counts, and checks afterwards that caches
  * it did not touch still validate.
  */
+#include <sched.h>
+#include <sys/prctl.h>
+
 #include "unit.h"
 
 static void dump_reports(void)
@@ -902,6 +905,86 @@ ISOLATED(store_user_clean)
 	arena_close(a);
 }
 
+/*
+ * a process SIGKILLed at random moments while it allocates and frees on a
+ * red-zoned, poisoned pool, writing every byte of its objects and none past
+ * them, leaves nothing that validate takes for an overrun: the step it dies
+ * in (an object popped but its red zone not yet active, or poisoned but not
+ * yet pushed) is finished by the next locker of the node ("debug steps" in
+ * slub_debug.c).  The one real overrun - a byte past an object the case
+ * holds - is still found after every kill, and alone, and on its free.
+ */
+ISOLATED_T(redzone_kills, 120)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s;
+	struct slab_cache_info ci;
+	struct slab_validate_result r;
+	uint64_t *ops, rnd = 0x5eedf00dULL, total = 0;
+	char want[64];
+	unsigned char *x;
+	int bad = 0, rounds = 200, round;
+
+	REQUIRE(a);
+	s = unit_cache(a, "rz-kill", 1000, 0, SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER, NULL);
+	REQUIRE(s);
+	REQUIRE(unit_info(a, s, &ci) == 0);
+	ops = mmap(NULL, sizeof(*ops), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(ops != MAP_FAILED);
+	x = slab_alloc(a, s, GFP_KERNEL);
+	REQUIRE(x);
+	memset(x, 0x22, ci.object_size);
+	x[ci.object_size] = 0x55;		/* the real overrun */
+	snprintf(want, sizeof(want), "object %#llx: red zone", (unsigned long long)arena_offset(a, x));
+	for (round = 0; round < rounds && !t_failed; round++) {
+		uint64_t base = __atomic_load_n(ops, __ATOMIC_ACQUIRE), t0 = 0;
+		pid_t kid = fork();
+		int st;
+
+		REQUIRE(kid >= 0);
+		if (kid == 0) {
+			uint64_t k = (uint64_t)round * 0x9e3779b97f4a7c15ULL | 1;
+			void *held[16] = { 0 };
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;) {
+				unsigned int i = (unsigned int)(unit_rand(&k) % 16);
+
+				if (held[i]) {
+					slab_free(a, s, held[i]);
+					held[i] = NULL;
+				} else if ((held[i] = slab_alloc(a, s, GFP_KERNEL))) {
+					memset(held[i], 0x5a, ci.object_size);
+				}
+				__atomic_add_fetch(ops, 1, __ATOMIC_RELEASE);
+			}
+		}
+		/* under way, then killed a random while later */
+		while (__atomic_load_n(ops, __ATOMIC_ACQUIRE) < base + 50 && t0++ < 1000000)
+			sched_yield();
+		usleep((useconds_t)(unit_rand(&rnd) % 400));
+		kill(kid, SIGKILL);
+		waitpid(kid, &st, 0);
+		total += __atomic_load_n(ops, __ATOMIC_ACQUIRE) - base;
+		validate_rc(a, s, &r);
+		if (r.nr_errors != 1 || r.errors[SLAB_ERR_REDZONE] != 1 || !strstr(r.first_error, want)) {
+			CHECKF(0, "round %d: validate: %llu errors (%llu red zone), first: %s; want only "
+			       "\"%s\"", round, (unsigned long long)r.nr_errors,
+			       (unsigned long long)r.errors[SLAB_ERR_REDZONE], r.first_error, want);
+			if (++bad >= 3)
+				break;
+		}
+	}
+	printf("  %d kills, %llu operations of the killed processes; %s\n", round,
+	       (unsigned long long)total, bad ? "validate saw more than the one overrun" :
+	       "validate found the one overrun after each kill, nothing else");
+	reports_reset();
+	slab_free(a, s, x);
+	expect_reports(1, SLAB_ERR_REDZONE, 1, "freeing the overrun object after the kills");
+	munmap(ops, sizeof(*ops));
+	arena_close(a);
+}
+
 ISOLATED(error_names)
 {
 	for (int k = SLAB_ERR_DOUBLE_FREE; k < SLAB_ERR_NR; k++) {
@@ -931,4 +1014,5 @@ T_MAIN(T_CASE(double_free_plain),
        T_CASE(wrong_cache),
        T_CASE(kfree_cache_object),
        T_CASE(store_user_clean),
+       T_CASE(redzone_kills),
        T_CASE(error_names))
