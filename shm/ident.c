@@ -102,6 +102,7 @@ struct tl_life {
 static __thread struct tl_life *tl_lives;
 __thread struct ident_map *ident_tl_last;	/* the fast check: a life held here */
 #define tl_last ident_tl_last
+static __thread struct ident_map *tl_lifeless;	/* found no life there (reported) */
 static pthread_key_t tl_key;
 static int life_kind;			/* the mutex kind of a life, as formatted */
 
@@ -160,13 +161,14 @@ static int mutex_kind(const pthread_mutex_t *m) { (void)m; return 0; }
 
 static void tl_destructor(void *arg);
 
-static void ident_atfork_prepare(void) { pthread_mutex_lock(&maps_lock); }
-static void ident_atfork_parent(void) { pthread_mutex_unlock(&maps_lock); }
-
 /*
  * In a forked child only the forking thread runs, and it holds no life: the
  * robust mutexes are its parent thread's (glibc empties the child's robust
- * list).  Forget them; the child claims its own slot on first use.
+ * list).  Forget them; the child claims its own slot on first use.  No
+ * prepare handler takes maps_lock (another library's prepare handler may
+ * take a lock that a thread holds while it waits for maps_lock): the child
+ * makes maps_lock anew, and reads maps_all, which is changed by single
+ * pointer stores, so a fork amid a change leaves it whole.
  */
 static void ident_atfork_child(void)
 {
@@ -194,7 +196,7 @@ __attribute__((constructor)) static void ident_init(void)
 	struct thread_life probe;
 
 	pthread_key_create(&tl_key, tl_destructor);
-	pthread_atfork(ident_atfork_prepare, ident_atfork_parent, ident_atfork_child);
+	pthread_atfork(NULL, NULL, ident_atfork_child);
 	if (life_init(&probe) == 0) {
 		life_kind = mutex_kind(&probe.m);
 		pthread_mutex_destroy(&probe.m);
@@ -318,9 +320,18 @@ uint32_t ident_self_of(const struct ident_map *m)
 
 /* ---- liveness ----------------------------------------------------------- */
 
+/* lives ever taken: scans stop there */
+static unsigned int lives_used(const struct ident_map *m)
+{
+	uint32_t n = atomic_load_acquire(&m->hdr->lives_hwm);
+
+	return n < NR_LIVES ? n : NR_LIVES;
+}
+
 static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
 {
 	uint32_t slot = OWNER_SLOT(id), gen = OWNER_GEN(id);
+	unsigned int used = lives_used(m);
 
 	if (id == 0)
 		return false;
@@ -330,7 +341,7 @@ static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
 		return false;
 	if (atomic_load_acquire(&m->slots[slot].gen) != gen)
 		return false;	/* claimed again since: the id's process is gone */
-	for (unsigned int i = 0; i < NR_LIVES; i++) {
+	for (unsigned int i = 0; i < used; i++) {
 		struct thread_life *L = &m->lives[i];
 		uint32_t claiming = atomic_load_acquire(&L->claiming);
 		uint32_t owner = atomic_load_acquire(&L->owner);
@@ -341,8 +352,12 @@ static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
 		w = life_word(L);
 		if (word_alive(w))
 			return true;
-		if (w == 0 && owner == id) {
-			/* a release clears the owner before the word: scribbled */
+		/*
+		 * A release clears the owner, then unlocks: read again after the
+		 * word (acquire), a released life names no owner.  Unlocked and
+		 * still naming it: scribbled.
+		 */
+		if (w == 0 && atomic_load_acquire(&L->owner) == id) {
 			slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
 				    "life %u of owner %#x is unlocked but names it: counted alive",
 				    i, id);
@@ -359,9 +374,13 @@ bool ident_alive(struct arena *a, uint32_t id)
 
 bool ident_tid_alive(struct arena *a, uint32_t tid)
 {
-	struct ident_map *m = a->im;
+	if (atomic_load_relaxed(&a->im->hdr->lifeless))
+		return true;	/* a thread without a life may hold it: cannot tell */
 
-	for (unsigned int i = 0; i < NR_LIVES; i++) {
+	struct ident_map *m = a->im;
+	unsigned int used = lives_used(m);
+
+	for (unsigned int i = 0; i < used; i++) {
 		uint32_t w = life_word(&m->lives[i]);
 
 		if (word_alive(w) && (w & FUTEX_TID_BITS) == tid)
@@ -372,13 +391,16 @@ bool ident_tid_alive(struct arena *a, uint32_t tid)
 
 /* ---- entering: a life for this thread, a slot for this process ----------- */
 
-/* lock a free or dead life; NULL if every life is held by a live thread */
+/*
+ * lock a free or dead life, the lowest first (so that scans stop at the
+ * high-water mark, raised before the life is used); NULL if every life is
+ * held by a live thread
+ */
 static struct thread_life *life_take(struct ident_map *m)
 {
-	unsigned int start = os_tid() % NR_LIVES;
-
-	for (unsigned int k = 0; k < NR_LIVES; k++) {
-		struct thread_life *L = &m->lives[(start + k) % NR_LIVES];
+	for (uint32_t i = 0; i < NR_LIVES; i++) {
+		struct thread_life *L = &m->lives[i];
+		uint32_t hwm;
 		int rc;
 
 		if (word_alive(life_word(L)) || mutex_kind(&L->m) != life_kind)
@@ -386,10 +408,13 @@ static struct thread_life *life_take(struct ident_map *m)
 		rc = pthread_mutex_trylock(&L->m);
 		if (rc == EOWNERDEAD)
 			rc = pthread_mutex_consistent(&L->m);
-		if (rc == 0) {
-			L->tid = os_tid();
-			return L;
-		}
+		if (rc != 0)
+			continue;
+		hwm = atomic_load_acquire(&m->hdr->lives_hwm);
+		while (hwm < i + 1 && !atomic_cas_full(&m->hdr->lives_hwm, &hwm, i + 1))
+			;
+		L->tid = os_tid();
+		return L;
 	}
 	return NULL;
 }
@@ -438,9 +463,20 @@ uint32_t ident_enter(struct arena *a)
 	pthread_mutex_lock(&maps_lock);
 	L = t ? life_take(m) : NULL;
 	if (!L) {
-		/* no life to be had: an owner that never counts as dead */
+		/*
+		 * No life to be had: what we hold has an owner that never counts
+		 * as dead, and the locks we take cannot be told from scribbled
+		 * ones, so none is broken from now on (lock.c).  Once per thread.
+		 */
 		pthread_mutex_unlock(&maps_lock);
 		free(t);
+		if (tl_lifeless != m) {
+			tl_lifeless = m;
+			atomic_add_relaxed(&m->hdr->lifeless, 1);
+			slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
+				    "thread %u found no free life of %u: its owner never counts as dead",
+				    os_tid(), NR_LIVES);
+		}
 		return OWNER_UNKNOWN;
 	}
 	id = m->self;

@@ -52,8 +52,8 @@
 #define ARENA_HDR_SIZE		(64UL << 10)		/* header region, pages 0..15 */
 #define IDENT_OFF		ARENA_HDR_SIZE		/* process slots, then thread lives */
 #define NR_PROC_SLOTS		1024
-#define NR_LIVES		4096
-#define IDENT_SIZE		((NR_PROC_SLOTS + NR_LIVES) * 64UL)	/* 320 KiB */
+#define NR_LIVES		16384
+#define IDENT_SIZE		((NR_PROC_SLOTS + NR_LIVES) * 64UL)	/* 1088 KiB */
 #define IDENT_MAP_SIZE		(2UL << 20)		/* the first chunk: holds the ident region */
 #define CACHE_LINE		64
 
@@ -439,7 +439,13 @@ struct arena_hdr {
 	aoff_t dead_caches[CACHE_QUARANTINE];
 	uint64_t dead_next;
 
-	uint32_t slot_hint;		/* where the next slot claim starts looking (relaxed) */
+	/* ident.c: where the next slot claim starts looking; lives ever used
+	 * (a high-water mark: lives are taken lowest first, and scans stop
+	 * there); threads that found no free life (their locks are never
+	 * broken: nobody can tell them from a scribble).  All atomic. */
+	uint32_t slot_hint;
+	uint32_t lives_hwm;
+	uint32_t lifeless;
 	uint32_t pad_ident;
 	uint64_t report_head;		/* tickets handed out (atomic) */
 	struct report_slot reports[REPORT_RING];
