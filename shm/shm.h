@@ -331,8 +331,9 @@ enum shm_hook {
 	HOOK_PUNCH,		/* a free chunk held while its memory goes back */
 	HOOK_SLAB_ACCT,		/* a slab's count half changed, holding the page allocator's lock */
 	HOOK_DISCARD,		/* an empty slab leaving its cache, not yet given back */
+	HOOK_CPU_DETACH,	/* taking a CPU freelist: intent logged, pair loaded, CAS not done */
 };
-#define HOOK_NR		(HOOK_DISCARD + 1)
+#define HOOK_NR		(HOOK_CPU_DETACH + 1)
 extern void (*shm_test_hook)(enum shm_hook where);
 
 #endif /* SHM_SHM_H */

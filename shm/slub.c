@@ -498,6 +498,7 @@ static aoff_t cpu_detach_locked(struct kmem_cache_cpu *c)
 		load128_relaxed(&c->fl, &fl, &tid);
 		c->intent_freelist = fl;
 		c->intent_tid = tid + 1;
+		shm_hook(HOOK_CPU_DETACH);
 		if (cas128_full(&c->fl, fl, tid, 0, tid + 1))
 			return fl;
 	}

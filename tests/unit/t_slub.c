@@ -1073,6 +1073,110 @@ ISOLATED(threads_kmalloc_mixed)
 	mt_run(0);
 }
 
+/*
+ * cpu_repair_race (issue 10, item 5) - a lock holder that has loaded the CPU
+ * freelist {X, tid} in cpu_detach_locked, X the last free object of the cpu
+ * slab (its free pointer 0), stops there (HOOK_CPU_DETACH: intent logged,
+ * CAS not done).  Meanwhile another process pops X on the lock-free fast
+ * path and writes into it; then the holder is killed.  The next locker
+ * repairs.  X is in use: it must never be handed out again, nor written.
+ * One CPU structure (nr_cpus 1) so that every process uses the same one; the
+ * cache is capped at one slab, so the slab that held X is all there is.
+ */
+static int race_fd = -1;
+
+static void race_hook(enum shm_hook where)
+{
+	char c = (char)where;
+
+	if (where != HOOK_CPU_DETACH)
+		return;
+	if (write(race_fd, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();	/* holding the CPU lock, {X, tid} loaded: SIGKILL comes */
+}
+
+ISOLATED_T(cpu_repair_race, 60)
+{
+	struct arena_opts o = { .size = 32u << 20, .huge = ARENA_HUGE_OFF, .base = 1, .nr_cpus = 1 };
+	struct arena *a = NULL;
+	struct kmem_cache *s;
+	struct slab_cache_info ci;
+	struct slab_validate_result r;
+	static void *held[4096];
+	char err[256] = "", c = 0;
+	unsigned int per, n = 0, more = 0;
+	int pfd[2], status;
+	unsigned char *x;
+	pid_t pid;
+
+	REQUIRE(arena_create(&o, &a, err, sizeof(err)) == 0);
+	REQUIRE((s = unit_cache(a, "race", 64, 0, 0, NULL)) != NULL);
+	REQUIRE(unit_info(a, s, &ci) == 0);
+	per = ci.objs_per_slab;
+	REQUIRE(per >= 2 && per < 4096);
+	REQUIRE(slab_cache_set_limits(a, s, per, 0) == 0);
+	/* all but one object of the first slab: the CPU freelist is {X, tid}, X's next 0 */
+	for (; n < per - 1; n++)
+		REQUIRE((held[n] = slab_alloc(a, s, 0)) != NULL);
+	reports_reset();
+
+	REQUIRE(pipe(pfd) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		race_fd = pfd[1];
+		shm_test_hook = race_hook;
+		slab_shrink(a, s);	/* flush: detaches the cpu slab's freelist */
+		_exit(2);		/* never reached the hook */
+	}
+	close(pfd[1]);
+	CHECKF(read(pfd[0], &c, 1) == 1 && c == (char)HOOK_CPU_DETACH,
+	       "the holder never reached HOOK_CPU_DETACH");
+	close(pfd[0]);
+
+	/* the lock-free pop of the last object, between the holder's load and CAS */
+	x = slab_alloc(a, s, 0);
+	CHECK(x != NULL);
+	if (x)
+		memset(x, 0xa5, 64);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (!x)
+		return;
+
+	/* the next locker repairs; whatever it hands out, never X */
+	while (n + more < sizeof(held) / sizeof(held[0]) && more <= per) {
+		void *p = slab_alloc(a, s, 0);
+
+		if (!p)
+			break;
+		CHECKF(p != x, "object %p handed out twice (after the repair)", (void *)x);
+		held[n + more++] = p;
+	}
+	CHECKF(more == 0, "%u objects allocated past the cap of one slab of %u", more, per);
+	for (int i = 0; i < 64; i++)
+		if (x[i] != 0xa5) {
+			CHECKF(0, "byte %d of the live object overwritten: %#x", i, x[i]);
+			break;
+		}
+	CHECKF(nrep == 0, "%d reports, the first: %s %s", nrep,
+	       nrep ? slab_error_name(rep[0].kind) : "", nrep ? rep[0].detail : "");
+
+	for (unsigned int i = 0; i < n + more; i++)
+		if (held[i] != x)
+			slab_free(a, s, held[i]);
+	slab_free(a, s, x);
+	memset(&r, 0, sizeof(r));
+	CHECKF(slab_validate(a, s, &r) == 0 && r.nr_errors == 0, "validate: %llu errors, first: %s",
+	       (unsigned long long)r.nr_errors, r.first_error);
+	CHECKF(r.allocated == 0, "validate counts %llu allocated after every free",
+	       (unsigned long long)r.allocated);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(create_bad_args),
        T_CASE(create_same_name),
        T_CASE(many_objects_64),
@@ -1090,4 +1194,5 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(for_each_cache),
        T_CASE(scrub_quiet),
        T_CASE(threads_one_cache),
-       T_CASE(threads_kmalloc_mixed))
+       T_CASE(threads_kmalloc_mixed),
+       T_CASE(cpu_repair_race))
