@@ -430,12 +430,24 @@ static uint32_t count_list(struct arena *a, struct kmem_cache *s, struct page_de
 	return n;
 }
 
+static void cpu_intent_done(struct kmem_cache_cpu *c)
+{
+	atomic_store_release(&c->intent, INTENT_NONE);
+}
+
 /*
  * deactivate_slab - a slab leaves its CPU: splice the CPU's freelist fl
  * (objects of this slab) onto the slab's own freelist and unfreeze it in one
  * CAS, then put it where it belongs: back to the page allocator if empty and
  * the node has enough partial slabs, on the node partial list if it has free
  * objects, nowhere if full.
+ *
+ * c's lock is held and its intent log names this deactivation.  The log is
+ * closed as soon as the CAS has unfrozen the slab: from there the slab is an
+ * ordinary one of ours on no list (a death leaves an orphan, which scrub puts
+ * back), and others may reach it (a free to a full slab, then a partial list,
+ * then another CPU freezes it again), so a repairer must no longer take it
+ * for our half-deactivated cpu slab and splice fl into it a second time.
  */
 static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd, aoff_t fl,
 			    struct kmem_cache_cpu *c)
@@ -460,6 +472,7 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 			break;
 		stat_add(c, CMPXCHG_DOUBLE_FAIL);
 	}
+	cpu_intent_done(c);
 	if (inuse == 0 && atomic_load_relaxed(&n->nr_partial) >= s->min_partial) {
 		stat_add(c, DEACTIVATE_EMPTY);
 		stat_add(c, FREE_SLAB);
@@ -476,10 +489,57 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 }
 
 /*
+ * cpu_take_locked - with c's lock held and slab_bytes 0: take c's lockless
+ * freelist, leaving {0, tid + TID_TAKE}, the take recorded in the intent log
+ * (intent_tid, then intent_freelist) before the CAS.
+ *
+ * How a repairer tells whether the take happened (cpu_repair).  While c's
+ * lock is held (by us, or by us dead), c->fl changes only by fast-path CASes,
+ * each adding 1 to tid, and by our take.  Few fast ones can succeed: allocs
+ * only pop what is on the list, and frees push only while slab_bytes is not
+ * 0 (a free that read tid before slab_bytes was cleared has one CAS to win;
+ * any later change fails it, and its retry sees 0 and goes the slow way).
+ * So from a load of {fl, T} the fast paths reach {x, T + k} with k bounded
+ * by the objects of one slab and the threads, never T + TID_TAKE (2^62 + 1);
+ * after our CAS the pair stays {0, T + TID_TAKE}: allocs see 0, frees see
+ * slab_bytes 0.  Hence "c->fl == {0, intent_tid}" at repair time means the
+ * CAS of the take recorded in the log happened, and intent_freelist is what
+ * it took; anything else means it did not, and c->fl still holds the list,
+ * less what fast allocs popped meanwhile.  (A take may not add 1 like the
+ * fast paths: an alloc that pops the last object, next 0, between our load
+ * and our CAS leaves exactly {0, T + 1}, and a repairer that took that for
+ * our take would link the object it handed out back onto the slab.)
+ *
+ * A death between the stores: intent_tid is written first, with release
+ * before intent_freelist, so a log with the new intent_freelist always has
+ * the new intent_tid.  One with the new intent_tid and an older
+ * intent_freelist cannot match: its CAS did not happen.  One older than
+ * this take (the loop's first pass not yet logged) names the tid an earlier
+ * take left, which has moved on unless c->fl is still {0, that tid}: then
+ * nothing is there to take, and cpu_detach_locked cleared intent_freelist
+ * before it opened the log, so the repairer takes 0 (an earlier take is
+ * never finished twice).  A retry (the CAS failed) logs again: the pair has
+ * moved on from the tid the failed pass logged.
+ */
+static aoff_t cpu_take_locked(struct kmem_cache_cpu *c)
+{
+	uint64_t fl, tid;
+
+	for (;;) {
+		load128_relaxed(&c->fl, &fl, &tid);
+		c->intent_tid = tid + TID_TAKE;
+		atomic_store_release(&c->intent_freelist, fl);
+		shm_hook(HOOK_CPU_DETACH);
+		if (cas128_full(&c->fl, fl, tid, 0, tid + TID_TAKE))
+			return fl;
+	}
+}
+
+/*
  * cpu_detach_locked - with c's lock held: stop fast frees into the cpu slab
- * (slab_bytes = 0) and take the lockless freelist, leaving {0, tid + 1}.
- * The take is recorded in the intent log before the CAS, with the tid the
- * CAS will leave, so that a repairer can tell whether it happened.
+ * (slab_bytes = 0) and take the lockless freelist (cpu_take_locked), the
+ * deactivation of the cpu slab opened in the intent log first, so that a
+ * repairer can finish it.
  *
  * Ordering: slab_bytes is cleared before the CAS (a full barrier), and the
  * free fast path reads tid before slab_bytes: a free that saw the old
@@ -489,24 +549,11 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
  */
 static aoff_t cpu_detach_locked(struct kmem_cache_cpu *c)
 {
-	uint64_t fl, tid;
-
 	c->intent_pfn = c->slab_pfn;
+	c->intent_freelist = 0;
 	atomic_store_release(&c->intent, INTENT_DEACTIVATE);
 	atomic_store_release(&c->slab_bytes, 0);
-	for (;;) {
-		load128_relaxed(&c->fl, &fl, &tid);
-		c->intent_freelist = fl;
-		c->intent_tid = tid + 1;
-		shm_hook(HOOK_CPU_DETACH);
-		if (cas128_full(&c->fl, fl, tid, 0, tid + 1))
-			return fl;
-	}
-}
-
-static void cpu_intent_done(struct kmem_cache_cpu *c)
-{
-	atomic_store_release(&c->intent, INTENT_NONE);
+	return cpu_take_locked(c);
 }
 
 /*
@@ -688,6 +735,17 @@ static bool cpu_partial_valid(struct arena *a, struct kmem_cache *s, struct kmem
  * (or deactivate a half-installed cpu slab), then cut the partial list at
  * its first bad entry.  Idempotent: a repairer that dies leaves a state this
  * function accepts again.
+ *
+ * A recorded deactivation: the intent log says which slab (intent_pfn) and,
+ * through intent_tid, whether the owner's take of the lockless list
+ * happened (cpu_take_locked says why {0, intent_tid} in c->fl proves it,
+ * whatever fast-path allocs and frees raced with it, and whichever store the
+ * owner died after).  If it did, intent_freelist is what it took; if not,
+ * the repairer takes what c->fl still holds itself, never an object a fast
+ * path has handed out since.  The repairer's own take is logged in turn, so
+ * that a repairer that dies is finished by the next.  The slab is
+ * deactivated only while still frozen: deactivate_slab closes the log as
+ * soon as it has unfrozen it.
  */
 static void cpu_repair(void *arg)
 {
@@ -705,24 +763,20 @@ static void cpu_repair(void *arg)
 		pfn = c->intent_pfn;
 		load128_atomic(&c->fl, &fl, &tid);
 		if (fl == 0 && tid == c->intent_tid) {
-			taken = c->intent_freelist;	/* the dead owner's CAS happened */
+			/* the logged take happened (see cpu_take_locked): finish it */
+			taken = c->intent_freelist;
 		} else {
+			/* it did not: what is left of the list is still in c->fl */
 			atomic_store_release(&c->slab_bytes, 0);
-			do
-				load128_relaxed(&c->fl, &fl, &tid);
-			while (!cas128_full(&c->fl, fl, tid, 0, tid + 1));
-			taken = fl;
+			taken = cpu_take_locked(c);
 		}
 	} else {
-		atomic_store_release(&c->slab_bytes, 0);
-		do
-			load128_relaxed(&c->fl, &fl, &tid);
-		while (!cas128_full(&c->fl, fl, tid, 0, tid + 1));
-		taken = fl;
+		taken = cpu_detach_locked(c);
 		if (!pfn && taken) {
 			struct page_desc *pd = slab_of(a, s, taken);
 
 			pfn = pd ? pd_pfn(a, pd) : 0;
+			c->intent_pfn = pfn;
 		}
 	}
 	atomic_store_release(&c->slab_bytes, 0);
