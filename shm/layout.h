@@ -35,7 +35,7 @@
 #include "shm.h"
 
 #define ARENA_MAGIC		0x414e455241425553ULL	/* "SUBARENA" little-endian */
-#define ARENA_LAYOUT_VERSION	3u
+#define ARENA_LAYOUT_VERSION	4u
 #if defined(__x86_64__)
 #define ARENA_ARCH		1u
 #elif defined(__aarch64__)
@@ -318,7 +318,7 @@ struct kmem_cache {
 _Static_assert(offsetof(struct kmem_cache, align) == CACHE_LINE, "hot line first");
 _Static_assert(offsetof(struct kmem_cache, name) == CACHE_LINE + 56, "line 1");
 
-_Static_assert(offsetof(struct kmem_cache, node) == 304, "kmem_cache layout");
+_Static_assert(offsetof(struct kmem_cache, node) == 312, "kmem_cache layout");
 #define KMEM_CACHE_SIZE(nr_nodes) (offsetof(struct kmem_cache, node) + (nr_nodes) * sizeof(aoff_t))
 
 #define CACHE_ACTIVE	1
@@ -388,7 +388,7 @@ struct arena_hdr {
 	struct kmem_cache boot_kmem_cache_node;
 };
 _Static_assert(sizeof(struct arena_hdr) <= ARENA_HDR_SIZE, "header fits its region");
-_Static_assert(sizeof(struct arena_hdr) == 12544, "arena_hdr layout");
+_Static_assert(sizeof(struct arena_hdr) == 12608, "arena_hdr layout");
 
 _Static_assert(offsetof(struct arena_hdr, zone) % CACHE_LINE == 0, "zone aligned");
 

@@ -139,12 +139,32 @@ struct node_ctx {
 	struct kmem_cache_node *n;
 };
 
-void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
+/* which node of s n is, for a report (nr_nodes if none) */
+static unsigned int node_index(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
+{
+	unsigned int node = 0;
+
+	while (node < s->nr_nodes && node < SLUB_MAX_NODES && s->node[node] != arena_off_of(a, n))
+		node++;
+	return node;
+}
+
+/*
+ * node_lock - take n's list_lock, repairing after a dead owner.  0, or
+ * -errno (the lock cannot be taken, reported): then nothing it protects may
+ * be touched, and the caller fails or skips its step.
+ */
+int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
 {
 	struct node_ctx ctx = { a, s, n };
+	int rc = shm_lock_acquire(&n->list_lock, node_repair, &ctx);
 
-	shm_lock_acquire(&n->list_lock, node_repair, &ctx);
+	if (unlikely(rc)) {
+		lock_failed(a, s, rc, "node %u list_lock", node_index(a, s, n));
+		return rc;
+	}
 	shm_hook(HOOK_LIST_LOCKED);
+	return 0;
 }
 
 void node_unlock(struct kmem_cache_node *n)
@@ -478,7 +498,9 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 		stat_add(c, FREE_SLAB);
 		discard_slab(a, pd);
 	} else if (new_fl) {
-		node_lock(a, s, n);
+		/* if n's lock cannot be taken, the slab stays on no list: leaked */
+		if (node_lock(a, s, n))
+			return;
 		if (pd->list == SL_NONE)
 			add_partial(a, n, pd, true);
 		node_unlock(n);
@@ -635,7 +657,10 @@ static void put_partials_locked(struct arena *a, struct kmem_cache *s, aoff_t ch
 			break;
 		chain = pd->lru.next;
 		n = slab_node(a, s, pd);
-		node_lock(a, s, n);
+		if (node_lock(a, s, n)) {
+			pd->list = SL_NONE;	/* off c's list, on none: leaked */
+			continue;
+		}
 		pd->list = SL_NONE;
 		if (CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) == 0 &&
 		    n->nr_partial >= s->min_partial) {
@@ -673,12 +698,23 @@ struct cpu_ctx {
 	struct kmem_cache_cpu *c;
 };
 
-static struct kmem_cache_cpu *cpu_lock(struct arena *a, struct kmem_cache *s, unsigned int cpu)
+/*
+ * cpu_lock - take the lock of s's CPU cpu, repairing after a dead owner.
+ * NULL with errno set if it cannot be taken (reported): then the caller
+ * touches nothing it protects, and fails or skips its step.
+ */
+static must_check struct kmem_cache_cpu *cpu_lock(struct arena *a, struct kmem_cache *s,
+						  unsigned int cpu)
 {
 	struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
 	struct cpu_ctx ctx = { a, s, c };
+	int rc = shm_lock_acquire(&c->lock, cpu_repair, &ctx);
 
-	shm_lock_acquire(&c->lock, cpu_repair, &ctx);
+	if (unlikely(rc)) {
+		lock_failed(a, s, rc, "cpu %u lock", cpu);
+		errno = -rc;
+		return NULL;
+	}
 	return c;
 }
 
@@ -706,6 +742,8 @@ static void put_cpu_partial(struct arena *a, struct kmem_cache *s, struct page_d
 	struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
 	aoff_t drain = 0, empty = 0;
 
+	if (!c)
+		return;		/* the slab stays on no list, ours: leaked */
 	if (c->partial_slabs >= s->cpu_partial_slabs) {
 		drain = c->partial;
 		c->partial = 0;
@@ -808,10 +846,11 @@ static void cpu_repair(void *arg)
 /*
  * get_partial - with c locked: take a slab from the node's partial list for
  * the cpu slab (frozen, its freelist returned in *fl), and move up to half
- * the cpu partial budget more slabs to c's partial list.
+ * the cpu partial budget more slabs to c's partial list.  NULL with *err
+ * set if the node's lock cannot be taken.
  */
 static struct page_desc *get_partial(struct arena *a, struct kmem_cache *s, unsigned int node,
-				     struct kmem_cache_cpu *c, aoff_t *fl)
+				     struct kmem_cache_cpu *c, aoff_t *fl, int *err)
 {
 	struct kmem_cache_node *n = cache_node(a, s, node);
 	struct page_desc *got = NULL;
@@ -820,7 +859,9 @@ static struct page_desc *get_partial(struct arena *a, struct kmem_cache *s, unsi
 	*fl = 0;
 	if (!atomic_load_relaxed(&n->nr_partial))
 		return NULL;
-	node_lock(a, s, n);
+	*err = node_lock(a, s, n);
+	if (*err)
+		return NULL;
 	while ((it = olist_next(a, &n->partial, &n->partial))) {
 		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
 
@@ -877,7 +918,8 @@ static void quarantine(struct arena *a, struct page_desc *pd)
  * slab_alloc_slow - the cpu freelist is empty (or its head's free pointer
  * failed the check).  Under the CPU's lock: refill from the cpu slab's own
  * freelist (remote frees), else from the cpu partial list, else the node
- * partial list; else drop the lock, make a new slab, and install it.
+ * partial list; else drop the lock, make a new slab, and install it.  A
+ * lock that cannot be taken fails the allocation (NULL, errno from the lock).
  */
 static noinline void *slab_alloc_slow(struct arena *a, struct kmem_cache *s)
 {
@@ -886,7 +928,10 @@ static noinline void *slab_alloc_slow(struct arena *a, struct kmem_cache *s)
 	struct page_desc *pd = NULL;
 	aoff_t fl, obj, next;
 	bool flushed = false;
+	int err = 0;
 
+	if (!c)
+		return NULL;
 	shm_hook(HOOK_CPU_LOCKED);
 	stat_add(c, ALLOC_SLOWPATH);
 again:
@@ -928,9 +973,14 @@ again:
 			goto again;
 	}
 	if (!fl) {
-		pd = get_partial(a, s, node, c, &fl);
+		pd = get_partial(a, s, node, c, &fl, &err);
 		if (pd)
 			stat_add(c, ALLOC_FROM_PARTIAL);
+		if (err) {
+			cpu_unlock(c);
+			errno = -err;
+			return NULL;
+		}
 	}
 	if (!fl) {
 		/* no lock across the page allocator's fallocate and the ctor */
@@ -941,6 +991,8 @@ again:
 			flushed = true;
 			flush_all_cpus(a, s);
 			c = cpu_lock(a, s, this_cpu(a, s));
+			if (!c)
+				return NULL;
 			goto again;
 		}
 		if (!pd)
@@ -948,6 +1000,13 @@ again:
 		shm_hook(HOOK_NEW_SLAB);
 		cpu = this_cpu(a, s);
 		c = cpu_lock(a, s, cpu);
+		if (!c) {
+			/* the new slab is ours alone (frozen, on no list): give it back */
+			err = errno;
+			discard_slab(a, pd);
+			errno = err;
+			return NULL;
+		}
 		stat_add(c, ALLOC_SLAB);
 		cpu_flush_locked(a, s, c);
 		c->slab_pfn = pd_pfn(a, pd);	/* a repairer finds it from here */
@@ -1084,7 +1143,7 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 	struct kmem_cache_cpu *c = cache_cpu(a, s, this_cpu(a, s));
 	uint64_t prior, counters, newcnt;
 	uint32_t inuse;
-	bool was_frozen;
+	bool was_frozen, no_node_lock = false;
 
 	stat_add(c, FREE_SLOWPATH);
 	for (;;) {
@@ -1112,8 +1171,13 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 		newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), was_frozen, CNT_OWNER(counters));
 		if ((!inuse || !prior) && !was_frozen) {
 			if (prior) {
-				n = slab_node(a, s, pd);
-				node_lock(a, s, n);
+				/* to take it off the node list if empty; without the
+				 * lock (reported) it stays there, empty: still a free */
+				n = no_node_lock ? NULL : slab_node(a, s, pd);
+				if (n && node_lock(a, s, n)) {
+					n = NULL;
+					no_node_lock = true;
+				}
 			} else {
 				/* full -> partial: we own it until it is on our partial list */
 				newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), 0, os_pid());
@@ -1248,13 +1312,20 @@ void slab_free_bulk(struct arena *a, struct kmem_cache *s, size_t nr, void **p)
 
 /* ---- flushing and shrinking --------------------------------------------- */
 
-/* give back every CPU's slab and partial list of s */
-void flush_all_cpus(struct arena *a, struct kmem_cache *s)
+/* give back every CPU's slab and partial list of s (a CPU whose lock cannot
+ * be taken is skipped, reported, and its error returned) */
+int flush_all_cpus(struct arena *a, struct kmem_cache *s)
 {
+	int rc = 0;
+
 	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
 		struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
 		aoff_t chain, empty = 0;
 
+		if (!c) {
+			rc = rc ? rc : -errno;
+			continue;
+		}
 		cpu_flush_locked(a, s, c);
 		chain = c->partial;
 		c->partial = 0;
@@ -1263,19 +1334,25 @@ void flush_all_cpus(struct arena *a, struct kmem_cache *s)
 		cpu_unlock(c);
 		discard_chain(a, empty, c);
 	}
+	return rc;
 }
 
-/* free every empty slab on the node partial lists */
+/* free every empty slab on the node partial lists: how many, or the first
+ * -errno of a node lock that cannot be taken (that node is skipped) */
 int discard_empty(struct arena *a, struct kmem_cache *s)
 {
-	int freed = 0;
+	int freed = 0, rc = 0;
 
 	for (unsigned int node = 0; node < s->nr_nodes; node++) {
 		struct kmem_cache_node *n = cache_node(a, s, node);
 		aoff_t empty = 0;
 		struct olist *it, *nx;
+		int err = node_lock(a, s, n);
 
-		node_lock(a, s, n);
+		if (err) {
+			rc = rc ? rc : err;
+			continue;
+		}
 		for (it = olist_next(a, &n->partial, &n->partial); it; it = nx) {
 			struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
 
@@ -1301,18 +1378,23 @@ int discard_empty(struct arena *a, struct kmem_cache *s)
 			freed++;
 		}
 	}
-	return freed;
+	return rc ? rc : freed;
 }
 
 int slab_shrink(struct arena *a, struct kmem_cache *s)
 {
+	int kind, rc, rc2;
+
 	if (!s)
 		return -EINVAL;
-	if (cache_walkable(a, s, NULL, 0))
+	kind = cache_walkable(a, s, NULL, 0);
+	if (kind == SLAB_ERR_LOCK)
+		return -errno;		/* a lock of s cannot be taken (reported) */
+	if (kind)
 		return -EUCLEAN;	/* a corrupt descriptor or list: validate says what */
-	flush_all_cpus(a, s);
-	discard_empty(a, s);
-	return 0;
+	rc = flush_all_cpus(a, s);
+	rc2 = discard_empty(a, s);
+	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }
 
 /* ---- for slub_debug.c ----------------------------------------------------- */
@@ -1332,7 +1414,7 @@ void slab_discard(struct arena *a, struct page_desc *pd)
 	discard_slab(a, pd);
 }
 
-void cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu)
+int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu)
 {
-	cpu_lock(a, s, cpu);
+	return cpu_lock(a, s, cpu) ? 0 : -errno;
 }
