@@ -153,11 +153,11 @@ fuzz:
 	@scripts/deps.sh --fuzz
 	FUZZ_REQUIRED=1 FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) tests/fuzz/run.sh
 
-# kills at the slow paths' hook points, spread over the 10 points (CI: 1000)
+# kills at the slow paths' hook points, spread over the 11 points (CI: 1000)
 KILLS ?= 1000
 soak: $(BUILD)/tests/mp/t_kill $(BUILD)/tests/mp/t_mp $(BUILD)/tests/e2e/t_chaos $(BUILD)/slubd \
       $(BUILD)/slubctl
-	T_KILL_REPEAT=$$(( ($(KILLS) + 9) / 10 )) tests/run.sh $(BUILD)/tests/mp/t_kill
+	T_KILL_REPEAT=$$(( ($(KILLS) + 10) / 11 )) tests/run.sh $(BUILD)/tests/mp/t_kill
 	T_MP_CHILDREN=6 T_MP_OPS=500000 tests/run.sh $(BUILD)/tests/mp/t_mp
 	T_CHAOS_KILLS=$(KILLS) TEST_TIMEOUT=$$(( 120 + $(KILLS) )) tests/run.sh $(BUILD)/tests/e2e/t_chaos
 

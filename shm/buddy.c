@@ -266,10 +266,17 @@ static void zone_repair(void *arg)
 		z->nr_free_pages += z->area[o].nr_free << o;
 }
 
-static void zone_lock(struct arena *a)
+/* 0, or -errno: the zone lock cannot be taken (reported), the caller fails */
+static must_check int zone_lock(struct arena *a)
 {
-	shm_lock_acquire(a, &zone(a)->lock, zone_repair, a);
+	int rc = shm_lock_acquire(a, &zone(a)->lock, zone_repair, a);
+
+	if (unlikely(rc)) {
+		lock_failed(a, NULL, rc, "zone lock (the page allocator)");
+		return rc;
+	}
 	shm_hook(HOOK_ZONE_LOCKED);
+	return 0;
 }
 
 static void zone_unlock(struct arena *a)
@@ -331,7 +338,9 @@ static int alloc_block(struct arena *a, unsigned int order, uint16_t flags, stru
 
 	if (order > BUDDY_MAX_ORDER)
 		return -ENOMEM;
-	zone_lock(a);
+	rc = zone_lock(a);
+	if (rc)
+		return rc;
 	if (s) {
 		uint64_t max_objects = atomic_load_relaxed(&s->max_objects);
 		uint64_t max_bytes = atomic_load_relaxed(&s->max_bytes);
@@ -435,7 +444,8 @@ static void punch_and_free(struct arena *a, uint32_t head, unsigned int order)
 			atomic_store_release(&a->chunks[c], CHUNK_HOLE);
 		atomic_add_relaxed(&z->punches, 1);
 	}
-	zone_lock(a);
+	if (zone_lock(a))
+		return;		/* reported: the block stays in transit, ours (leaked) */
 	head = free_locked(a, head, order, &order);
 	area_add(a, head, order);
 	z->nr_free_pages += 1u << freed;
@@ -468,7 +478,8 @@ void buddy_free(struct arena *a, uint32_t pfn)
 		return;
 	}
 	order = freed = pd_of_pfn(a, pfn)->order;
-	zone_lock(a);
+	if (zone_lock(a))
+		return;		/* reported: the block is not given back (leaked) */
 	if (pd_of_pfn(a, pfn)->cache) {
 		/* a slab's block (or one on its way): uncount it */
 		struct page_desc *pd = pd_of_pfn(a, pfn);
@@ -538,9 +549,12 @@ void buddy_free_pages(struct arena *a, void *p, unsigned int order)
 int buddy_info(struct arena *a, struct buddy_info *bi)
 {
 	struct buddy_zone *z = zone(a);
+	int rc;
 
 	memset(bi, 0, sizeof(*bi));
-	zone_lock(a);
+	rc = zone_lock(a);
+	if (rc)
+		return rc;
 	bi->nr_pages = a->nr_pages - a->first_pfn;
 	bi->nr_free = z->nr_free_pages;
 	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++)
@@ -569,7 +583,10 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
 
 	if (err && errlen)
 		err[0] = 0;
-	zone_lock(a);
+	if (zone_lock(a)) {
+		BAD("the zone lock cannot be taken: not checked");
+		return rc;
+	}
 	if (z->first_pfn != a->first_pfn || z->end_pfn != a->nr_pages)
 		BAD("the zone says pages %u..%u, the arena has %u..%u", z->first_pfn, z->end_pfn,
 		    a->first_pfn, a->nr_pages);
@@ -654,8 +671,10 @@ int buddy_scrub(struct arena *a, uint64_t *returned)
 	*returned = 0;
 	for (uint32_t rounds = 0; rounds <= a->nr_pages; rounds++) {
 		uint32_t victim = 0;
+		int rc = zone_lock(a);
 
-		zone_lock(a);
+		if (rc)
+			return rc;
 		for (pfn = a->first_pfn; pfn < a->nr_pages;) {
 			struct page_desc *pd = pd_of_pfn(a, pfn);
 
@@ -687,7 +706,10 @@ int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *err, size_t er
 	unsigned int nodes = s->nr_nodes < SLUB_MAX_NODES ? s->nr_nodes : SLUB_MAX_NODES;
 	int rc = 0;
 
-	zone_lock(a);
+	if (zone_lock(a)) {
+		BAD("the zone lock cannot be taken: counts not checked");
+		return rc;
+	}
 	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages;) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 

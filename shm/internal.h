@@ -19,6 +19,7 @@
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define noinline	__attribute__((noinline))
+#define must_check	__attribute__((warn_unused_result))
 #define ALIGN_UP(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ARRAY_SIZE(x)	(sizeof(x) / sizeof((x)[0]))
 
@@ -207,9 +208,13 @@ uint32_t ident_of_pid(struct arena *a, uint32_t pid);
 int shm_lock_init(struct shm_lock *l);
 /*
  * shm_lock_acquire - lock; when the previous owner died holding it, call
- * repair(arg) while holding it, then mark it consistent.  0 or -errno.
+ * repair(arg) while holding it, then mark it consistent.  0, or -errno with
+ * the lock not held (EDEADLK, EINVAL, ENOTRECOVERABLE: a scribbled lock, or
+ * one whose repair could not be made to hold): the caller must not enter
+ * what the lock protects, and says which lock failed (lock_failed).
  */
-int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *arg), void *arg);
+int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *arg), void *arg)
+	must_check;
 void shm_lock_release(struct shm_lock *l);
 extern __thread int shm_lock_depth;	/* shared locks this thread holds */
 void shm_hook(enum shm_hook where);
@@ -289,7 +294,8 @@ const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX +
  * cache_walkable - cache_check, and with s's locks taken (and dropped),
  * that what flush_all_cpus and discard_empty follow is whole: its node
  * and cpu partial lists end, through slabs of s, its cpu slabs and the
- * heads of their freelists lie where they say.  0, or a SLAB_ERR_* kind.
+ * heads of their freelists lie where they say.  0, or a SLAB_ERR_* kind;
+ * SLAB_ERR_LOCK (errno set) when one of s's locks cannot be taken.
  */
 int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len);
 /* the list of caches and the header's own caches, each problem to err() */
@@ -299,10 +305,18 @@ struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsign
 struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
 void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, aoff_t obj,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * lock_failed - report (SLAB_ERR_LOCK) that a lock of s (NULL: one of the
+ * arena's) could not be taken: shm_lock_acquire said rc; fmt names the lock.
+ */
+void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
 		size_t align, unsigned long flags, bool has_ctor);
 void cache_release_pages(struct arena *a, struct kmem_cache *s);
-void flush_all_cpus(struct arena *a, struct kmem_cache *s);
+/* flush_all_cpus, discard_empty: 0, or the first -errno of a lock not taken
+ * (what it guards is skipped, reported) */
+int flush_all_cpus(struct arena *a, struct kmem_cache *s);
 int discard_empty(struct arena *a, struct kmem_cache *s);
 
 /* debug (slub_debug.c) */
@@ -310,10 +324,11 @@ void debug_init_object(struct kmem_cache *s, char *obj, bool active);
 bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
 bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
 void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
-void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
+/* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
+int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
 struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
 void slab_discard(struct arena *a, struct page_desc *pd);
-void cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu);
+int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
 void node_unlock(struct kmem_cache_node *n);
 
 /*

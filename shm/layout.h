@@ -202,9 +202,10 @@ struct buddy_zone {
  *
  * The lockless pair {freelist, tid} is changed only by cas128: the fast
  * paths pop and push objects; the slow path (holding lock) takes the whole
- * list or installs a new one.  Every successful change increments tid, so a
- * process that read the pair, was preempted or migrated, and comes back finds
- * its CAS failing instead of corrupting the list (the ABA guard).
+ * list or installs a new one.  Every successful change moves tid on (by 1,
+ * and by TID_TAKE for a take), so a process that read the pair, was preempted
+ * or migrated, and comes back finds its CAS failing instead of corrupting
+ * the list (the ABA guard): a value of tid comes back only after 2^62 changes.
  *
  * slab_start/slab_bytes: the cpu slab's object area, read by the free fast
  * path to decide whether an object belongs to the cpu slab.  slab_bytes == 0:
@@ -228,7 +229,7 @@ struct kmem_cache_cpu {
 	/* lines 2..5: protected by lock, but the counters (relaxed, approximate) */
 	uint64_t stat[NR_SLAB_STATS];	/* [ALLOC_FASTPATH], [FREE_FASTPATH] unused */
 	aoff_t intent_freelist;		/* the freelist taken from fl */
-	uint64_t intent_tid;		/* the tid that take leaves behind */
+	uint64_t intent_tid;		/* the tid that take leaves behind (+ TID_TAKE) */
 	uint32_t intent_pfn;		/* the slab being deactivated */
 	uint8_t pad1[4 * CACHE_LINE - NR_SLAB_STATS * 8 - 20];
 };
@@ -238,6 +239,14 @@ _Static_assert(offsetof(struct kmem_cache_cpu, partial) + 16 == CACHE_LINE, "fas
 
 #define INTENT_NONE		0
 #define INTENT_DEACTIVATE	1	/* intent_pfn is leaving this CPU */
+
+/*
+ * TID_TAKE - what taking the whole freelist (cpu_detach_locked) adds to tid;
+ * every other change adds 1.  A take's tid is one that no run of fewer than
+ * 2^62 other changes reaches, so a repairer that finds {0, intent_tid} knows
+ * that the take happened (see cpu_repair in slub.c).
+ */
+#define TID_TAKE		((1ULL << 62) + 1)
 
 /*
  * struct kmem_cache_node - one per NUMA node per cache.

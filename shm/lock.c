@@ -149,6 +149,27 @@ static int lock_wait(struct arena *a, struct shm_lock *l)
 	return err;
 }
 
+/*
+ * trylock_unclaim - glibc's pthread_mutex_trylock (2.36 at least) answers
+ * ENOTRECOVERABLE having left the lock word holding our thread id (it
+ * compares the old word, 0, with our id before it puts it back), so that the
+ * mutex looks held by a live thread: every later locker, this thread
+ * included, would wait for it for ever.  Put the word back to free; waiters
+ * look again within LOCK_RECHECK_NS, and get ENOTRECOVERABLE themselves.
+ */
+static void trylock_unclaim(struct shm_lock *l)
+{
+#ifdef __GLIBC__
+	uint32_t *word = (uint32_t *)&l->m, me = (uint32_t)gettid();
+	uint32_t seen = atomic_load_acquire(word);
+
+	while ((seen & FUTEX_TID_BITS) == me && !atomic_cas_full(word, &seen, 0))
+		;
+#else
+	(void)l;
+#endif
+}
+
 int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *arg), void *arg)
 {
 	int err;
@@ -157,6 +178,8 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 	err = pthread_mutex_trylock(&l->m);
 	if (unlikely(err == EBUSY))
 		err = lock_wait(a, l);
+	else if (unlikely(err == ENOTRECOVERABLE))
+		trylock_unclaim(l);
 
 	if (likely(err == 0)) {
 		shm_lock_depth++;
@@ -164,12 +187,27 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 	}
 	if (err == EOWNERDEAD) {
 		shm_lock_depth++;
-		if (repair)
+		if (likely(repair != NULL)) {
 			repair(arg);
-		pthread_mutex_consistent(&l->m);
-		return 0;
+			err = pthread_mutex_consistent(&l->m);
+			if (likely(err == 0))
+				return 0;
+		} else {
+			err = ENOTRECOVERABLE;	/* nothing can mend what it protects */
+		}
+		/*
+		 * Held, but not to be vouched for (consistent refused: the mutex
+		 * was scribbled on meanwhile).  Unlocked without consistent, it
+		 * says ENOTRECOVERABLE to every later locker, unless the scribble
+		 * left it looking consistent (then pthread unlocks it plainly).
+		 */
+		shm_lock_release(l);
+		return -err;
 	}
-	/* ENOTRECOVERABLE cannot happen: nothing unlocks without consistent */
+	/*
+	 * Not taken: EDEADLK, EINVAL, ENOTRECOVERABLE (a scribbled mutex, or one
+	 * given up above), EAGAIN.  The caller must not enter its section.
+	 */
 	return -err;
 }
 

@@ -123,6 +123,8 @@ int buddy_check(struct arena *a, char *err, size_t errlen);
  *          size 0 or > SLUB_MAX_OBJECT_SIZE, align not 0 or a power of two
  *          (or > 4096), unknown flags;
  * -EEXIST: that name with other geometry;  -ENOMEM.
+ * -EINVAL, -EDEADLK, -ENOTRECOVERABLE also: a lock of the arena cannot be
+ * taken (a scribbled or unrecoverable mutex), reported (SLAB_ERR_LOCK).
  * The ctor belongs to the calling process (and the children it forks); it
  * runs on every object of each new slab that this process creates.
  */
@@ -137,7 +139,9 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
  * touching another cache.  A cache that still holds objects stays, unreferenced, and
  * -EBUSY is returned; destroying such a cache again (once its objects are
  * freed) removes it, or says -EBUSY again.  -EINVAL: not a cache, or one of
- * the arena's own (kmem_cache, kmem_cache_node, kmalloc-*).
+ * the arena's own (kmem_cache, kmem_cache_node, kmalloc-*).  -EINVAL,
+ * -EDEADLK, -ENOTRECOVERABLE also: a lock of the arena or of s cannot be
+ * taken (reported, SLAB_ERR_LOCK); the cache stays, as a busy one does.
  */
 int slab_cache_destroy(struct arena *a, struct kmem_cache *s);
 /* would slab_cache_create accept these (else it answers -EINVAL)? */
@@ -187,7 +191,9 @@ void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align
 
 /* slab_alloc: NULL with errno ENOMEM (arena full), EDQUOT (a cap of s),
  * ENOEXEC (objects need a ctor this process never registered) or EINVAL (s
- * was destroyed: reported) */
+ * was destroyed: reported); or EINVAL, EDEADLK, ENOTRECOVERABLE: a lock the
+ * allocation needs cannot be taken (reported, SLAB_ERR_LOCK, naming it).
+ * A free that needs such a lock reports it and leaks the object. */
 void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp);
 void slab_free(struct arena *a, struct kmem_cache *s, void *obj);
 /* returns nr, or 0 having allocated nothing (errno as slab_alloc) */
@@ -219,7 +225,8 @@ enum slab_error {
 	SLAB_ERR_ORPHAN,		/* a slab on no list, owned by no live process */
 	SLAB_ERR_DESTROYED,		/* a destroyed cache used */
 	SLAB_ERR_LEAK,			/* objects held by a process that died */
-	SLAB_ERR_LOCK,			/* a lock or life word that names no live thread */
+	SLAB_ERR_LOCK,			/* a lock that cannot be taken (the operation failed),
+					 * or a lock or life word naming no live thread */
 	SLAB_ERR_NR
 };
 const char *slab_error_name(enum slab_error e);
@@ -332,8 +339,9 @@ enum shm_hook {
 	HOOK_PUNCH,		/* a free chunk held while its memory goes back */
 	HOOK_SLAB_ACCT,		/* a slab's count half changed, holding the page allocator's lock */
 	HOOK_DISCARD,		/* an empty slab leaving its cache, not yet given back */
+	HOOK_CPU_DETACH,	/* taking a CPU freelist: intent logged, pair loaded, CAS not done */
 };
-#define HOOK_NR		(HOOK_DISCARD + 1)
+#define HOOK_NR		(HOOK_CPU_DETACH + 1)
 extern void (*shm_test_hook)(enum shm_hook where);
 
 #endif /* SHM_SHM_H */

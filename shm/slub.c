@@ -142,12 +142,32 @@ struct node_ctx {
 	struct kmem_cache_node *n;
 };
 
-void node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
+/* which node of s n is, for a report (nr_nodes if none) */
+static unsigned int node_index(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
+{
+	unsigned int node = 0;
+
+	while (node < s->nr_nodes && node < SLUB_MAX_NODES && s->node[node] != arena_off_of(a, n))
+		node++;
+	return node;
+}
+
+/*
+ * node_lock - take n's list_lock, repairing after a dead owner.  0, or
+ * -errno (the lock cannot be taken, reported): then nothing it protects may
+ * be touched, and the caller fails or skips its step.
+ */
+int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
 {
 	struct node_ctx ctx = { a, s, n };
+	int rc = shm_lock_acquire(a, &n->list_lock, node_repair, &ctx);
 
-	shm_lock_acquire(a, &n->list_lock, node_repair, &ctx);
+	if (unlikely(rc)) {
+		lock_failed(a, s, rc, "node %u list_lock", node_index(a, s, n));
+		return rc;
+	}
 	shm_hook(HOOK_LIST_LOCKED);
+	return 0;
 }
 
 void node_unlock(struct kmem_cache_node *n)
@@ -436,12 +456,24 @@ static uint32_t count_list(struct arena *a, struct kmem_cache *s, struct page_de
 	return n;
 }
 
+static void cpu_intent_done(struct kmem_cache_cpu *c)
+{
+	atomic_store_release(&c->intent, INTENT_NONE);
+}
+
 /*
  * deactivate_slab - a slab leaves its CPU: splice the CPU's freelist fl
  * (objects of this slab) onto the slab's own freelist and unfreeze it in one
  * CAS, then put it where it belongs: back to the page allocator if empty and
  * the node has enough partial slabs, on the node partial list if it has free
  * objects, nowhere if full.
+ *
+ * c's lock is held and its intent log names this deactivation.  The log is
+ * closed as soon as the CAS has unfrozen the slab: from there the slab is an
+ * ordinary one of ours on no list (a death leaves an orphan, which scrub puts
+ * back), and others may reach it (a free to a full slab, then a partial list,
+ * then another CPU freezes it again), so a repairer must no longer take it
+ * for our half-deactivated cpu slab and splice fl into it a second time.
  */
 static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_desc *pd, aoff_t fl,
 			    struct kmem_cache_cpu *c)
@@ -466,12 +498,15 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 			break;
 		stat_add(c, CMPXCHG_DOUBLE_FAIL);
 	}
+	cpu_intent_done(c);
 	if (inuse == 0 && atomic_load_relaxed(&n->nr_partial) >= s->min_partial) {
 		stat_add(c, DEACTIVATE_EMPTY);
 		stat_add(c, FREE_SLAB);
 		discard_slab(a, pd);
 	} else if (new_fl) {
-		node_lock(a, s, n);
+		/* if n's lock cannot be taken, the slab stays on no list: leaked */
+		if (node_lock(a, s, n))
+			return;
 		if (pd->list == SL_NONE)
 			add_partial(a, n, pd, true);
 		node_unlock(n);
@@ -482,10 +517,57 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 }
 
 /*
+ * cpu_take_locked - with c's lock held and slab_bytes 0: take c's lockless
+ * freelist, leaving {0, tid + TID_TAKE}, the take recorded in the intent log
+ * (intent_tid, then intent_freelist) before the CAS.
+ *
+ * How a repairer tells whether the take happened (cpu_repair).  While c's
+ * lock is held (by us, or by us dead), c->fl changes only by fast-path CASes,
+ * each adding 1 to tid, and by our take.  Few fast ones can succeed: allocs
+ * only pop what is on the list, and frees push only while slab_bytes is not
+ * 0 (a free that read tid before slab_bytes was cleared has one CAS to win;
+ * any later change fails it, and its retry sees 0 and goes the slow way).
+ * So from a load of {fl, T} the fast paths reach {x, T + k} with k bounded
+ * by the objects of one slab and the threads, never T + TID_TAKE (2^62 + 1);
+ * after our CAS the pair stays {0, T + TID_TAKE}: allocs see 0, frees see
+ * slab_bytes 0.  Hence "c->fl == {0, intent_tid}" at repair time means the
+ * CAS of the take recorded in the log happened, and intent_freelist is what
+ * it took; anything else means it did not, and c->fl still holds the list,
+ * less what fast allocs popped meanwhile.  (A take may not add 1 like the
+ * fast paths: an alloc that pops the last object, next 0, between our load
+ * and our CAS leaves exactly {0, T + 1}, and a repairer that took that for
+ * our take would link the object it handed out back onto the slab.)
+ *
+ * A death between the stores: intent_tid is written first, with release
+ * before intent_freelist, so a log with the new intent_freelist always has
+ * the new intent_tid.  One with the new intent_tid and an older
+ * intent_freelist cannot match: its CAS did not happen.  One older than
+ * this take (the loop's first pass not yet logged) names the tid an earlier
+ * take left, which has moved on unless c->fl is still {0, that tid}: then
+ * nothing is there to take, and cpu_detach_locked cleared intent_freelist
+ * before it opened the log, so the repairer takes 0 (an earlier take is
+ * never finished twice).  A retry (the CAS failed) logs again: the pair has
+ * moved on from the tid the failed pass logged.
+ */
+static aoff_t cpu_take_locked(struct kmem_cache_cpu *c)
+{
+	uint64_t fl, tid;
+
+	for (;;) {
+		load128_relaxed(&c->fl, &fl, &tid);
+		c->intent_tid = tid + TID_TAKE;
+		atomic_store_release(&c->intent_freelist, fl);
+		shm_hook(HOOK_CPU_DETACH);
+		if (cas128_full(&c->fl, fl, tid, 0, tid + TID_TAKE))
+			return fl;
+	}
+}
+
+/*
  * cpu_detach_locked - with c's lock held: stop fast frees into the cpu slab
- * (slab_bytes = 0) and take the lockless freelist, leaving {0, tid + 1}.
- * The take is recorded in the intent log before the CAS, with the tid the
- * CAS will leave, so that a repairer can tell whether it happened.
+ * (slab_bytes = 0) and take the lockless freelist (cpu_take_locked), the
+ * deactivation of the cpu slab opened in the intent log first, so that a
+ * repairer can finish it.
  *
  * Ordering: slab_bytes is cleared before the CAS (a full barrier), and the
  * free fast path reads tid before slab_bytes: a free that saw the old
@@ -495,23 +577,11 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
  */
 static aoff_t cpu_detach_locked(struct kmem_cache_cpu *c)
 {
-	uint64_t fl, tid;
-
 	c->intent_pfn = c->slab_pfn;
+	c->intent_freelist = 0;
 	atomic_store_release(&c->intent, INTENT_DEACTIVATE);
 	atomic_store_release(&c->slab_bytes, 0);
-	for (;;) {
-		load128_relaxed(&c->fl, &fl, &tid);
-		c->intent_freelist = fl;
-		c->intent_tid = tid + 1;
-		if (cas128_full(&c->fl, fl, tid, 0, tid + 1))
-			return fl;
-	}
-}
-
-static void cpu_intent_done(struct kmem_cache_cpu *c)
-{
-	atomic_store_release(&c->intent, INTENT_NONE);
+	return cpu_take_locked(c);
 }
 
 /*
@@ -593,7 +663,10 @@ static void put_partials_locked(struct arena *a, struct kmem_cache *s, aoff_t ch
 			break;
 		chain = pd->lru.next;
 		n = slab_node(a, s, pd);
-		node_lock(a, s, n);
+		if (node_lock(a, s, n)) {
+			pd->list = SL_NONE;	/* off c's list, on none: leaked */
+			continue;
+		}
 		pd->list = SL_NONE;
 		if (CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) == 0 &&
 		    n->nr_partial >= s->min_partial) {
@@ -631,12 +704,23 @@ struct cpu_ctx {
 	struct kmem_cache_cpu *c;
 };
 
-static struct kmem_cache_cpu *cpu_lock(struct arena *a, struct kmem_cache *s, unsigned int cpu)
+/*
+ * cpu_lock - take the lock of s's CPU cpu, repairing after a dead owner.
+ * NULL with errno set if it cannot be taken (reported): then the caller
+ * touches nothing it protects, and fails or skips its step.
+ */
+static must_check struct kmem_cache_cpu *cpu_lock(struct arena *a, struct kmem_cache *s,
+						  unsigned int cpu)
 {
 	struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
 	struct cpu_ctx ctx = { a, s, c };
+	int rc = shm_lock_acquire(a, &c->lock, cpu_repair, &ctx);
 
-	shm_lock_acquire(a, &c->lock, cpu_repair, &ctx);
+	if (unlikely(rc)) {
+		lock_failed(a, s, rc, "cpu %u lock", cpu);
+		errno = -rc;
+		return NULL;
+	}
 	return c;
 }
 
@@ -664,6 +748,8 @@ static void put_cpu_partial(struct arena *a, struct kmem_cache *s, struct page_d
 	struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
 	aoff_t drain = 0, empty = 0;
 
+	if (!c)
+		return;		/* the slab stays on no list, ours: leaked */
 	if (c->partial_slabs >= s->cpu_partial_slabs) {
 		drain = c->partial;
 		c->partial = 0;
@@ -693,6 +779,17 @@ static bool cpu_partial_valid(struct arena *a, struct kmem_cache *s, struct kmem
  * (or deactivate a half-installed cpu slab), then cut the partial list at
  * its first bad entry.  Idempotent: a repairer that dies leaves a state this
  * function accepts again.
+ *
+ * A recorded deactivation: the intent log says which slab (intent_pfn) and,
+ * through intent_tid, whether the owner's take of the lockless list
+ * happened (cpu_take_locked says why {0, intent_tid} in c->fl proves it,
+ * whatever fast-path allocs and frees raced with it, and whichever store the
+ * owner died after).  If it did, intent_freelist is what it took; if not,
+ * the repairer takes what c->fl still holds itself, never an object a fast
+ * path has handed out since.  The repairer's own take is logged in turn, so
+ * that a repairer that dies is finished by the next.  The slab is
+ * deactivated only while still frozen: deactivate_slab closes the log as
+ * soon as it has unfrozen it.
  */
 static void cpu_repair(void *arg)
 {
@@ -710,24 +807,20 @@ static void cpu_repair(void *arg)
 		pfn = c->intent_pfn;
 		load128_atomic(&c->fl, &fl, &tid);
 		if (fl == 0 && tid == c->intent_tid) {
-			taken = c->intent_freelist;	/* the dead owner's CAS happened */
+			/* the logged take happened (see cpu_take_locked): finish it */
+			taken = c->intent_freelist;
 		} else {
+			/* it did not: what is left of the list is still in c->fl */
 			atomic_store_release(&c->slab_bytes, 0);
-			do
-				load128_relaxed(&c->fl, &fl, &tid);
-			while (!cas128_full(&c->fl, fl, tid, 0, tid + 1));
-			taken = fl;
+			taken = cpu_take_locked(c);
 		}
 	} else {
-		atomic_store_release(&c->slab_bytes, 0);
-		do
-			load128_relaxed(&c->fl, &fl, &tid);
-		while (!cas128_full(&c->fl, fl, tid, 0, tid + 1));
-		taken = fl;
+		taken = cpu_detach_locked(c);
 		if (!pfn && taken) {
 			struct page_desc *pd = slab_of(a, s, taken);
 
 			pfn = pd ? pd_pfn(a, pd) : 0;
+			c->intent_pfn = pfn;
 		}
 	}
 	atomic_store_release(&c->slab_bytes, 0);
@@ -759,10 +852,11 @@ static void cpu_repair(void *arg)
 /*
  * get_partial - with c locked: take a slab from the node's partial list for
  * the cpu slab (frozen, its freelist returned in *fl), and move up to half
- * the cpu partial budget more slabs to c's partial list.
+ * the cpu partial budget more slabs to c's partial list.  NULL with *err
+ * set if the node's lock cannot be taken.
  */
 static struct page_desc *get_partial(struct arena *a, struct kmem_cache *s, unsigned int node,
-				     struct kmem_cache_cpu *c, aoff_t *fl)
+				     struct kmem_cache_cpu *c, aoff_t *fl, int *err)
 {
 	struct kmem_cache_node *n = cache_node(a, s, node);
 	struct page_desc *got = NULL;
@@ -771,7 +865,9 @@ static struct page_desc *get_partial(struct arena *a, struct kmem_cache *s, unsi
 	*fl = 0;
 	if (!atomic_load_relaxed(&n->nr_partial))
 		return NULL;
-	node_lock(a, s, n);
+	*err = node_lock(a, s, n);
+	if (*err)
+		return NULL;
 	while ((it = olist_next(a, &n->partial, &n->partial))) {
 		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
 
@@ -828,7 +924,8 @@ static void quarantine(struct arena *a, struct page_desc *pd)
  * slab_alloc_slow - the cpu freelist is empty (or its head's free pointer
  * failed the check).  Under the CPU's lock: refill from the cpu slab's own
  * freelist (remote frees), else from the cpu partial list, else the node
- * partial list; else drop the lock, make a new slab, and install it.
+ * partial list; else drop the lock, make a new slab, and install it.  A
+ * lock that cannot be taken fails the allocation (NULL, errno from the lock).
  */
 static noinline void *slab_alloc_slow(struct arena *a, struct kmem_cache *s)
 {
@@ -837,7 +934,10 @@ static noinline void *slab_alloc_slow(struct arena *a, struct kmem_cache *s)
 	struct page_desc *pd = NULL;
 	aoff_t fl, obj, next;
 	bool flushed = false;
+	int err = 0;
 
+	if (!c)
+		return NULL;
 	shm_hook(HOOK_CPU_LOCKED);
 	stat_add(c, ALLOC_SLOWPATH);
 again:
@@ -879,9 +979,14 @@ again:
 			goto again;
 	}
 	if (!fl) {
-		pd = get_partial(a, s, node, c, &fl);
+		pd = get_partial(a, s, node, c, &fl, &err);
 		if (pd)
 			stat_add(c, ALLOC_FROM_PARTIAL);
+		if (err) {
+			cpu_unlock(c);
+			errno = -err;
+			return NULL;
+		}
 	}
 	if (!fl) {
 		/* no lock across the page allocator's fallocate and the ctor */
@@ -892,6 +997,8 @@ again:
 			flushed = true;
 			flush_all_cpus(a, s);
 			c = cpu_lock(a, s, this_cpu(a, s));
+			if (!c)
+				return NULL;
 			goto again;
 		}
 		if (!pd)
@@ -899,6 +1006,13 @@ again:
 		shm_hook(HOOK_NEW_SLAB);
 		cpu = this_cpu(a, s);
 		c = cpu_lock(a, s, cpu);
+		if (!c) {
+			/* the new slab is ours alone (frozen, on no list): give it back */
+			err = errno;
+			discard_slab(a, pd);
+			errno = err;
+			return NULL;
+		}
 		stat_add(c, ALLOC_SLAB);
 		cpu_flush_locked(a, s, c);
 		c->slab_pfn = pd_pfn(a, pd);	/* a repairer finds it from here */
@@ -1035,7 +1149,7 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 	struct kmem_cache_cpu *c = cache_cpu(a, s, this_cpu(a, s));
 	uint64_t prior, counters, newcnt;
 	uint32_t inuse;
-	bool was_frozen;
+	bool was_frozen, no_node_lock = false;
 
 	stat_add(c, FREE_SLOWPATH);
 	for (;;) {
@@ -1063,8 +1177,13 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 		newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), was_frozen, CNT_OWNER(counters));
 		if ((!inuse || !prior) && !was_frozen) {
 			if (prior) {
-				n = slab_node(a, s, pd);
-				node_lock(a, s, n);
+				/* to take it off the node list if empty; without the
+				 * lock (reported) it stays there, empty: still a free */
+				n = no_node_lock ? NULL : slab_node(a, s, pd);
+				if (n && node_lock(a, s, n)) {
+					n = NULL;
+					no_node_lock = true;
+				}
 			} else {
 				/* full -> partial: we own it until it is on our partial list */
 				newcnt = CNT_MAKE(inuse, CNT_OBJECTS(counters), 0, arena_self(a));
@@ -1199,13 +1318,20 @@ void slab_free_bulk(struct arena *a, struct kmem_cache *s, size_t nr, void **p)
 
 /* ---- flushing and shrinking --------------------------------------------- */
 
-/* give back every CPU's slab and partial list of s */
-void flush_all_cpus(struct arena *a, struct kmem_cache *s)
+/* give back every CPU's slab and partial list of s (a CPU whose lock cannot
+ * be taken is skipped, reported, and its error returned) */
+int flush_all_cpus(struct arena *a, struct kmem_cache *s)
 {
+	int rc = 0;
+
 	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
 		struct kmem_cache_cpu *c = cpu_lock(a, s, cpu);
 		aoff_t chain, empty = 0;
 
+		if (!c) {
+			rc = rc ? rc : -errno;
+			continue;
+		}
 		cpu_flush_locked(a, s, c);
 		chain = c->partial;
 		c->partial = 0;
@@ -1214,19 +1340,25 @@ void flush_all_cpus(struct arena *a, struct kmem_cache *s)
 		cpu_unlock(c);
 		discard_chain(a, empty, c);
 	}
+	return rc;
 }
 
-/* free every empty slab on the node partial lists */
+/* free every empty slab on the node partial lists: how many, or the first
+ * -errno of a node lock that cannot be taken (that node is skipped) */
 int discard_empty(struct arena *a, struct kmem_cache *s)
 {
-	int freed = 0;
+	int freed = 0, rc = 0;
 
 	for (unsigned int node = 0; node < s->nr_nodes; node++) {
 		struct kmem_cache_node *n = cache_node(a, s, node);
 		aoff_t empty = 0;
 		struct olist *it, *nx;
+		int err = node_lock(a, s, n);
 
-		node_lock(a, s, n);
+		if (err) {
+			rc = rc ? rc : err;
+			continue;
+		}
 		for (it = olist_next(a, &n->partial, &n->partial); it; it = nx) {
 			struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
 
@@ -1252,18 +1384,23 @@ int discard_empty(struct arena *a, struct kmem_cache *s)
 			freed++;
 		}
 	}
-	return freed;
+	return rc ? rc : freed;
 }
 
 int slab_shrink(struct arena *a, struct kmem_cache *s)
 {
+	int kind, rc, rc2;
+
 	if (!s)
 		return -EINVAL;
-	if (cache_walkable(a, s, NULL, 0))
+	kind = cache_walkable(a, s, NULL, 0);
+	if (kind == SLAB_ERR_LOCK)
+		return -errno;		/* a lock of s cannot be taken (reported) */
+	if (kind)
 		return -EUCLEAN;	/* a corrupt descriptor or list: validate says what */
-	flush_all_cpus(a, s);
-	discard_empty(a, s);
-	return 0;
+	rc = flush_all_cpus(a, s);
+	rc2 = discard_empty(a, s);
+	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }
 
 /* ---- for slub_debug.c ----------------------------------------------------- */
@@ -1283,7 +1420,7 @@ void slab_discard(struct arena *a, struct page_desc *pd)
 	discard_slab(a, pd);
 }
 
-void cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu)
+int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu)
 {
-	cpu_lock(a, s, cpu);
+	return cpu_lock(a, s, cpu) ? 0 : -errno;
 }

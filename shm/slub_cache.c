@@ -506,10 +506,17 @@ static void slab_mutex_repair(void *arg)
 	}
 }
 
-static void slab_mutex_lock(struct arena *a)
+/* 0, or -errno: slab_mutex cannot be taken (reported), the caller fails */
+static must_check int slab_mutex_lock(struct arena *a)
 {
-	shm_lock_acquire(a, &a->hdr->slab_mutex, slab_mutex_repair, a);
+	int rc = shm_lock_acquire(a, &a->hdr->slab_mutex, slab_mutex_repair, a);
+
+	if (unlikely(rc)) {
+		lock_failed(a, NULL, rc, "slab_mutex (the list of caches)");
+		return rc;
+	}
 	shm_hook(HOOK_SLAB_MUTEX);
+	return 0;
 }
 
 static void slab_mutex_unlock(struct arena *a)
@@ -678,6 +685,13 @@ static int open_locked(struct kmem_cache *s, size_t size, size_t align, unsigned
 	return 0;
 }
 
+/* what making a cache's parts failed with, as create says it: the error of a
+ * lock that cannot be taken (reported) as it is, anything else ENOMEM */
+static int setup_error(int rc)
+{
+	return rc == -EINVAL || rc == -EDEADLK || rc == -ENOTRECOVERABLE ? rc : -ENOMEM;
+}
+
 int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align,
 		    unsigned long flags, bool has_ctor, uint32_t owner_uid, struct kmem_cache **out,
 		    bool *created)
@@ -691,7 +705,9 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	if (flags & SLAB_RECLAIM_DEAD)
 		flags |= SLAB_STORE_USER;	/* owners are what it reclaims by */
 
-	slab_mutex_lock(a);
+	rc = slab_mutex_lock(a);
+	if (rc)
+		return rc;
 	found = find_locked(a, name);
 	rc = found ? open_locked(found, size, align, flags, has_ctor) : 0;
 	if (found && !rc && cache_check(a, found, NULL, 0)) {
@@ -710,15 +726,20 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	/* build it outside the lock (it may allocate pages), link it under */
 	s = slab_alloc(a, kmem_cache_cache(a), __GFP_ZERO);
 	if (!s)
-		return -ENOMEM;
+		return setup_error(-errno);
 	rc = cache_setup(a, s, name, size, align, flags, has_ctor);
 	s->owner_uid = owner_uid;
 	if (rc) {
 		cache_release_pages(a, s);
 		slab_free(a, kmem_cache_cache(a), s);
-		return rc == -EINVAL ? -EINVAL : -ENOMEM;
+		return setup_error(rc);
 	}
-	slab_mutex_lock(a);
+	rc = slab_mutex_lock(a);
+	if (rc) {
+		cache_release_pages(a, s);
+		slab_free(a, kmem_cache_cache(a), s);
+		return rc;
+	}
 	found = find_locked(a, name);
 	if (found)
 		rc = open_locked(found, size, align, flags, has_ctor);
@@ -762,9 +783,10 @@ struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off)
 
 int32_t slab_cache_refcount(struct arena *a, struct kmem_cache *s)
 {
-	int32_t r;
+	int32_t r = slab_mutex_lock(a);
 
-	slab_mutex_lock(a);
+	if (r)
+		return r;	/* -errno: slab_mutex cannot be taken (reported) */
 	r = s->refcount;
 	slab_mutex_unlock(a);
 	return r;
@@ -777,7 +799,8 @@ uint32_t slab_cache_owner(const struct kmem_cache *s)
 
 void slab_cache_keep(struct arena *a, struct kmem_cache *s, int delta)
 {
-	slab_mutex_lock(a);
+	if (slab_mutex_lock(a))
+		return;		/* reported: the count stays */
 	if (delta > 0 || s->kept > 0)
 		s->kept += (uint32_t)delta;
 	slab_mutex_unlock(a);
@@ -787,7 +810,8 @@ uint32_t slab_cache_kept(struct arena *a, struct kmem_cache *s)
 {
 	uint32_t k;
 
-	slab_mutex_lock(a);
+	if (slab_mutex_lock(a))
+		return 0;	/* reported */
 	k = s->kept;
 	slab_mutex_unlock(a);
 	return k;
@@ -796,9 +820,10 @@ uint32_t slab_cache_kept(struct arena *a, struct kmem_cache *s)
 int slab_adopt(struct arena *a)
 {
 	struct olist *it = &a->hdr->slab_caches;
-	int pools = 0;
+	int pools = slab_mutex_lock(a);
 
-	slab_mutex_lock(a);
+	if (pools)
+		return pools;	/* -errno, reported */
 	while ((it = olist_next(a, &a->hdr->slab_caches, it))) {
 		struct kmem_cache *s = cache_of_list(a, it);
 
@@ -882,11 +907,13 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	bool last, gone = false;
 	aoff_t old = 0;
 	char why[120], nm[SLUB_NAME_MAX + 1];
-	int kind;
+	int kind, rc;
 
 	if (!s || !cache_of_off(a, arena_off_of(a, s)))
 		return -EINVAL;
-	slab_mutex_lock(a);
+	rc = slab_mutex_lock(a);
+	if (rc)
+		return rc;
 	if ((s->state & CACHE_SYSTEM) || s->refcount < 0) {
 		slab_mutex_unlock(a);
 		return -EINVAL;
@@ -903,14 +930,21 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	 * busy one does (validate says what is wrong; destroy again retries).
 	 */
 	kind = cache_walkable(a, s, why, sizeof(why));
+	if (kind == SLAB_ERR_LOCK)
+		return -errno;	/* a lock of s cannot be taken (reported): kept */
 	if (kind) {
 		slab_report(a, s, (enum slab_error)kind, 0, "destroy %s: %s: kept",
 			    cache_name_safe(s, nm), why);
 		return -EUCLEAN;
 	}
-	flush_all_cpus(a, s);
-	discard_empty(a, s);
-	slab_mutex_lock(a);
+	rc = flush_all_cpus(a, s);
+	if (!rc)
+		rc = discard_empty(a, s);
+	if (rc < 0)
+		return rc;	/* kept, unreferenced: a destroy again retries */
+	rc = slab_mutex_lock(a);
+	if (rc)
+		return rc;
 	if (s->refcount == 0 && cache_slabs(a, s) == 0) {
 		olist_del(a, &s->list);
 		id_free_locked(a, s->id);
@@ -934,7 +968,8 @@ struct kmem_cache *slab_cache_find(struct arena *a, const char *name)
 
 	if (!name_ok(name))
 		return NULL;
-	slab_mutex_lock(a);
+	if (slab_mutex_lock(a))
+		return NULL;	/* reported */
 	s = find_locked(a, name);
 	slab_mutex_unlock(a);
 	return s;
@@ -985,7 +1020,11 @@ int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *a
 
 	if (!seen)
 		return -ENOMEM;
-	slab_mutex_lock(a);
+	rc = slab_mutex_lock(a);
+	if (rc) {
+		free(seen);
+		return rc;
+	}
 	while ((it = olist_next(a, &a->hdr->slab_caches, it)) && n < SLUB_MAX_CACHES &&
 	       nseen < LIST_WALK_MAX) {
 		aoff_t off = arena_off_of(a, it);
@@ -1026,7 +1065,11 @@ void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error ki
 		err(arg, SLAB_ERR_LIST, "cache list: out of memory to check it");
 		return;
 	}
-	slab_mutex_lock(a);
+	if (slab_mutex_lock(a)) {
+		err(arg, SLAB_ERR_LOCK, "cache list: slab_mutex cannot be taken: not checked");
+		free(seen);
+		return;
+	}
 	while (nseen < LIST_WALK_MAX) {
 		aoff_t next = atomic_load_relaxed(&it->next);
 		struct kmem_cache *s;
@@ -1146,9 +1189,10 @@ static void *kmalloc_large(struct arena *a, size_t size, gfp_t gfp)
 	unsigned int order = size <= BLOCK_MAX_SIZE ? get_order(size) : BUDDY_MAX_ORDER + 1;
 	uint32_t pfn;
 	void *p;
+	int rc = order > BUDDY_MAX_ORDER ? -ENOMEM : buddy_alloc(a, order, PG_TRANSIT, &pfn);
 
-	if (order > BUDDY_MAX_ORDER || buddy_alloc(a, order, PG_TRANSIT, &pfn)) {
-		errno = ENOMEM;
+	if (rc) {
+		errno = -rc;	/* ENOMEM, or the page allocator's lock's error */
 		return NULL;
 	}
 	p = arena_at(a, pfn_off(pfn));

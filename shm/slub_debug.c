@@ -63,7 +63,7 @@ static const char *const error_names[SLAB_ERR_NR] = {
 	[SLAB_ERR_ORPHAN] = "orphaned slab",
 	[SLAB_ERR_DESTROYED] = "destroyed cache used",
 	[SLAB_ERR_LEAK] = "objects of a dead process",
-	[SLAB_ERR_LOCK] = "lock word",
+	[SLAB_ERR_LOCK] = "lock",
 };
 
 const char *slab_error_name(enum slab_error e)
@@ -102,6 +102,29 @@ void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, ao
 	atomic_store_release(&slot->seq, ticket + 1);
 	if (report_fn)
 		report_fn(&r, report_arg);
+}
+
+static const char *lock_errname(int err)
+{
+	switch (err) {
+	case EDEADLK: return "EDEADLK";
+	case EINVAL: return "EINVAL";
+	case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
+	case EAGAIN: return "EAGAIN";
+	case EPERM: return "EPERM";
+	default: return "error";
+	}
+}
+
+void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
+{
+	char name[48];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	slab_report(a, s, SLAB_ERR_LOCK, 0, "%s not taken: %s (%d)", name, lock_errname(-rc), -rc);
 }
 
 int slab_reports(struct arena *a, struct slab_report *out, int max, uint64_t *cursor)
@@ -394,7 +417,12 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 
 	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[ALLOC_SLOWPATH]);
 	for (;;) {
-		node_lock(a, s, n);
+		int rc = node_lock(a, s, n);
+
+		if (rc) {
+			errno = -rc;	/* reported: the allocation fails */
+			return NULL;
+		}
 		it = olist_next(a, &n->partial, &n->partial);
 		pd = it ? pd_of_lru(a, arena_off_of(a, it)) : NULL;
 		if (pd && !debug_list_valid(a, pd_lru_off(a, pd), s)) {
@@ -412,7 +440,12 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		pd = slab_new_for_debug(a, s, node);
 		if (!pd)
 			return NULL;
-		node_lock(a, s, n);
+		rc = node_lock(a, s, n);
+		if (rc) {
+			slab_discard(a, pd);	/* ours alone, on no list */
+			errno = -rc;
+			return NULL;
+		}
 		olist_add(a, &n->partial, &pd->lru);
 		pd->list = SL_NODE_PARTIAL;
 		n->nr_partial++;
@@ -611,7 +644,8 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 		return;
 	stat_inc_relaxed(&cache_cpu(a, s, shm_current_cpu() % s->nr_cpus)->stat[FREE_SLOWPATH]);
 	n = slab_node(a, s, pd);
-	node_lock(a, s, n);
+	if (node_lock(a, s, n))
+		return;		/* reported: the object stays allocated, leaked */
 	discard = debug_free_locked(a, s, pd, n, off, caller);
 	node_unlock(n);
 	if (discard)
@@ -652,7 +686,9 @@ int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid)
 	if (!pd)
 		return -EINVAL;
 	n = slab_node(a, s, pd);
-	node_lock(a, s, n);
+	rc = node_lock(a, s, n);
+	if (rc)
+		return rc;
 	if (debug_is_free(a, s, pd, off))
 		rc = -EINVAL;
 	else if (alloc_track(s, obj)->owner != arena_self(a))
@@ -678,7 +714,8 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj)
 	if (!pd)
 		return 0;
 	n = slab_node(a, s, pd);
-	node_lock(a, s, n);
+	if (node_lock(a, s, n))
+		return 0;	/* reported */
 	if (!debug_is_free(a, s, pd, off))
 		owner = alloc_track(s, (void *)obj)->owner;
 	node_unlock(n);
@@ -741,12 +778,35 @@ static void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
 		slab_report(w->a, w->s, kind, 0, "validate: %s", msg);
 }
 
-static void lock_cache(struct arena *a, struct kmem_cache *s)
+/*
+ * lock_cache - every lock of s, CPUs then nodes, ascending.  0, or -errno
+ * when one cannot be taken (reported; its name in why): then none is held,
+ * and the caller skips s.
+ */
+static int lock_cache(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 {
-	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++)
-		cpu_lock_for_walk(a, s, cpu);
-	for (unsigned int node = 0; node < s->nr_nodes; node++)
-		node_lock(a, s, cache_node(a, s, node));
+	unsigned int cpu, node = 0;
+	int rc = 0;
+
+	for (cpu = 0; cpu < s->nr_cpus && !rc; cpu++)
+		if ((rc = cpu_lock_for_walk(a, s, cpu)) && why)
+			snprintf(why, len, "the lock of cpu %u cannot be taken (%d)", cpu, -rc);
+	if (!rc)
+		for (; node < s->nr_nodes && !rc; node++)
+			if ((rc = node_lock(a, s, cache_node(a, s, node))) && why)
+				snprintf(why, len, "the list_lock of node %u cannot be taken (%d)",
+					 node, -rc);
+	if (!rc)
+		return 0;
+	/* give back what was taken: the failed one is not held */
+	if (node)
+		for (node--; node-- > 0;)
+			node_unlock(cache_node(a, s, node));
+	else
+		cpu--;
+	while (cpu-- > 0)
+		shm_lock_release(&cache_cpu(a, s, cpu)->lock);
+	return rc;
 }
 
 static void unlock_cache(struct arena *a, struct kmem_cache *s)
@@ -1085,15 +1145,20 @@ static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_val
 		return 0;
 	if (walk_init(&w, a, s, r, true))
 		return -ENOMEM;
-	lock_cache(a, s);
-	mark_lists(&w);
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
-		struct page_desc *pd = pd_of_pfn(a, pfn);
+	if (lock_cache(a, s, why, sizeof(why))) {
+		w.report = false;	/* lock_failed reported it, naming the lock */
+		walk_err(&w, SLAB_ERR_LOCK, "%s: not walked", why);
+		w.report = true;
+	} else {
+		mark_lists(&w);
+		for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+			struct page_desc *pd = pd_of_pfn(a, pfn);
 
-		if (is_slab_head(pd) && pd->cache == s->self)
-			check_slab(&w, pd, w.seen);
+			if (is_slab_head(pd) && pd->cache == s->self)
+				check_slab(&w, pd, w.seen);
+		}
+		unlock_cache(a, s);
 	}
-	unlock_cache(a, s);
 	/* the counts: exact under the zone lock (blocks in transit included) */
 	if (buddy_acct_check(a, s, why, sizeof(why)))
 		walk_err(&w, SLAB_ERR_COUNTERS, "%s", why);
@@ -1253,11 +1318,15 @@ static int walkable_locked(struct arena *a, struct kmem_cache *s, char *why, siz
 
 int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 {
-	int kind = cache_check(a, s, why, len);
+	int kind = cache_check(a, s, why, len), rc;
 
 	if (kind)
 		return kind;
-	lock_cache(a, s);
+	rc = lock_cache(a, s, why, len);
+	if (rc) {
+		errno = -rc;
+		return SLAB_ERR_LOCK;
+	}
 	kind = walkable_locked(a, s, why, len);
 	unlock_cache(a, s);
 	return kind;
@@ -1406,7 +1475,10 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 	memset(&dummy, 0, sizeof(dummy));
 	if (walk_init(&w, a, s, &dummy, false))
 		return;
-	lock_cache(a, s);
+	if (lock_cache(a, s, NULL, 0)) {
+		walk_fini(&w);
+		return;			/* reported: s is skipped */
+	}
 	whole = mark_lists(&w);
 	for (uint32_t pfn = a->first_pfn; whole && pfn < a->nr_pages; pfn++) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);

@@ -31,6 +31,8 @@
  *                    unterminated text), read in this process
  *   lock_word*       a lock word naming a thread that does not exist (a node's,
  *                    the zone's, slab_mutex, a CPU's): lock.c breaks it
+ *   lock_kind*       a mutex's kind scribbled (pthread: EINVAL), the same
+ *                    locks: what needs it fails, a report names the lock
  *
  * Each scribble is an E2E case of its own, in a fresh slubd and arena (e2e
  * allows 4 daemons a case): slubctl stats (table and --json) and slubctl
@@ -1215,6 +1217,58 @@ E2E_CASE(lock_word_zone) { lock_case("lock_word_zone", lk_zone); }
 E2E_CASE(lock_word_slab_mutex) { lock_case("lock_word_slab_mutex", lk_slab_mutex); }
 E2E_CASE(lock_word_cpu) { lock_case("lock_word_cpu", lk_cpu); }
 
+/*
+ * A lock that cannot be taken (issue 10, item 7): the mutex's kind field
+ * scribbled, so that pthread answers EINVAL to every locker.  What needs the
+ * lock fails (validate, scrub, create, destroy, a client's allocation) and
+ * is never run without it; a report in the arena's ring names the lock; the
+ * usual checks all answer, and slubd stays up.
+ */
+static void kind_case(const char *nm, struct shm_lock *(*which)(struct cr *c), const char *lock)
+{
+	struct slab_report out[REPORT_RING];
+	char path[200], err[200];
+	struct arena *a = NULL;
+	uint64_t cursor = 0;
+	struct shm_lock *l;
+	bool named = false;
+	struct cr c;
+	int fd, n;
+
+	REQUIRE(cr_setup(&c, NULL) == 0);
+	l = which(&c);
+	REQUIRE(l != NULL);
+#ifdef __GLIBC__
+	l->m.__data.__kind = 0x7f;	/* no mutex type: EINVAL */
+#else
+	SKIP("needs glibc's mutex fields");
+#endif
+	cr_check(&c, &(const struct kind){ nm, NULL, X_NONE, 0 });
+	snprintf(path, sizeof(path), "%s/slubd.arena", c.d->dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	CHECKF(fd >= 0 && arena_open(fd, &a, err, sizeof(err)) == 0, "arena_open: %s", err);
+	if (fd >= 0)
+		close(fd);
+	n = a ? slab_reports(a, out, REPORT_RING, &cursor) : 0;
+	for (int i = 0; i < n && !named; i++)
+		if (out[i].kind == SLAB_ERR_LOCK && strstr(out[i].detail, lock)) {
+			named = true;
+			printf("  %-24s report: %s: %s\n", nm,
+			       out[i].cache_name[0] ? out[i].cache_name : "(arena)", out[i].detail);
+		}
+	CHECKF(named, "%s: no report names '%s' (%d reports)", nm, lock, n);
+	if (a)
+		arena_close(a);
+	if (c.d->pid)
+		e2e_stop(c.d);
+}
+
+E2E_CASE(lock_kind) { kind_case("lock_kind", lk_node, "list_lock"); }
+E2E_CASE(lock_kind_dbg) { kind_case("lock_kind_dbg", lk_node_dbg, "list_lock"); }
+E2E_CASE(lock_kind_zone) { kind_case("lock_kind_zone", lk_zone, "zone lock"); }
+E2E_CASE(lock_kind_slab_mutex) { kind_case("lock_kind_slab_mutex", lk_slab_mutex, "slab_mutex"); }
+E2E_CASE(lock_kind_cpu) { kind_case("lock_kind_cpu", lk_cpu, "lock"); }
+
 /* ---- random scribbles ----------------------------------------------------------- */
 
 struct region {
@@ -1458,5 +1512,7 @@ E2E_CASE(restart_scrub)
 
 T_MAIN(CACHE_KINDS(LIST_CASE) NODE_KINDS(LIST_CASE) PAGE_KINDS(LIST_CASE) CPU_KINDS(LIST_CASE)
        HDR_KINDS(LIST_CASE) T_CASE(report_ring), T_CASE(random_scribbles), T_CASE(restart_scrub),
+       T_CASE(lock_kind), T_CASE(lock_kind_dbg), T_CASE(lock_kind_zone),
+       T_CASE(lock_kind_slab_mutex), T_CASE(lock_kind_cpu),
        T_CASE(lock_word), T_CASE(lock_word_dbg), T_CASE(lock_word_zone),
        T_CASE(lock_word_slab_mutex), T_CASE(lock_word_cpu))

@@ -1073,6 +1073,133 @@ ISOLATED(threads_kmalloc_mixed)
 	mt_run(0);
 }
 
+/*
+ * The repair of a CPU lock whose holder died while taking the CPU freelist
+ * (issue 10, item 5).  The holder (a forked process, flushing the cpu slab)
+ * stops at a hook point holding the CPU lock; the freelist is {X, tid} with
+ * X the last free object of the cpu slab (its free pointer 0).  Then, with
+ * pop, another process takes X on the lock-free fast path and writes into
+ * it; then the holder is killed and the next locker repairs.  One CPU
+ * structure (nr_cpus 1) so that every process uses the same one; the cache
+ * is capped at one slab, so the slab that held X is all there is.
+ *
+ *   cpu_repair_race: stopped between the load and the CAS (HOOK_CPU_DETACH),
+ *     X popped meanwhile.  X is in use: it must never be handed out again,
+ *     nor written by the repair.
+ *   cpu_repair_untaken: stopped there, no pop before the kill: the take
+ *     never happened, X is still on the CPU freelist, and it is handed out
+ *     once after the kill (the next alloc pops it lock-free, and the repair
+ *     behind it must not take that pop for the dead holder's take).
+ *   cpu_repair_taken: stopped after the CAS (HOOK_CPU_DEACTIVATE): the repair
+ *     finishes the take, and X is handed out once more.
+ */
+static int race_fd = -1;
+static enum shm_hook race_at;
+
+static void race_hook(enum shm_hook where)
+{
+	char c = (char)where;
+
+	if (where != race_at)
+		return;
+	if (write(race_fd, &c, 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();	/* holding the CPU lock: SIGKILL comes */
+}
+
+static void repair_race(enum shm_hook stop_at, bool pop)
+{
+	struct arena_opts o = { .size = 32u << 20, .huge = ARENA_HUGE_OFF, .base = 1, .nr_cpus = 1 };
+	struct arena *a = NULL;
+	struct kmem_cache *s;
+	struct slab_cache_info ci;
+	struct slab_validate_result r;
+	static void *held[4096];
+	char err[256] = "", c = 0;
+	unsigned int per, n = 0, more = 0;
+	int pfd[2], status;
+	unsigned char *x = NULL;
+	pid_t pid;
+
+	REQUIRE(arena_create(&o, &a, err, sizeof(err)) == 0);
+	REQUIRE((s = unit_cache(a, "race", 64, 0, 0, NULL)) != NULL);
+	REQUIRE(unit_info(a, s, &ci) == 0);
+	per = ci.objs_per_slab;
+	REQUIRE(per >= 2 && per < 4096);
+	REQUIRE(slab_cache_set_limits(a, s, per, 0) == 0);
+	/* all but one object of the first slab: the CPU freelist is {X, tid}, X's next 0 */
+	for (; n < per - 1; n++)
+		REQUIRE((held[n] = slab_alloc(a, s, 0)) != NULL);
+	reports_reset();
+
+	REQUIRE(pipe(pfd) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		race_fd = pfd[1];
+		race_at = stop_at;
+		shm_test_hook = race_hook;
+		slab_shrink(a, s);	/* flush: deactivates the cpu slab */
+		_exit(2);		/* never reached the hook */
+	}
+	close(pfd[1]);
+	CHECKF(read(pfd[0], &c, 1) == 1 && c == (char)stop_at, "the holder never reached hook %d",
+	       (int)stop_at);
+	close(pfd[0]);
+
+	if (pop) {
+		/* the lock-free pop of the last object, between the holder's load and CAS */
+		x = slab_alloc(a, s, 0);
+		CHECK(x != NULL);
+		if (x)
+			memset(x, 0xa5, 64);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (pop && !x)
+		return;
+
+	/* the next locker repairs; whatever it hands out, never X */
+	while (n + more + 1 < sizeof(held) / sizeof(held[0]) && more <= per) {
+		void *p = slab_alloc(a, s, 0);
+
+		if (!p)
+			break;
+		CHECKF(p != x, "object %p handed out twice (after the repair)", (void *)x);
+		held[n + more++] = p;
+	}
+	CHECKF(more == (pop ? 0u : 1u), "%u objects allocated after the repair, want %u (a slab of %u)",
+	       more, pop ? 0u : 1u, per);
+	for (int i = 0; x && i < 64; i++)
+		if (x[i] != 0xa5) {
+			CHECKF(0, "byte %d of the live object overwritten: %#x", i, x[i]);
+			break;
+		}
+	CHECKF(nrep == 0, "%d reports, the first: %s %s", nrep,
+	       nrep ? slab_error_name(rep[0].kind) : "", nrep ? rep[0].detail : "");
+	if (x)
+		held[n + more++] = x;
+	qsort(held, n + more, sizeof(held[0]), cmp_ptr);
+	for (unsigned int i = 1; i < n + more; i++)
+		CHECKF(held[i] != held[i - 1], "object %p handed out twice", held[i]);
+
+	for (unsigned int i = 0; i < n + more; i++)
+		if (i == 0 || held[i] != held[i - 1])
+			slab_free(a, s, held[i]);
+	memset(&r, 0, sizeof(r));
+	CHECKF(slab_validate(a, s, &r) == 0 && r.nr_errors == 0, "validate: %llu errors, first: %s",
+	       (unsigned long long)r.nr_errors, r.first_error);
+	CHECKF(r.allocated == 0, "validate counts %llu allocated after every free",
+	       (unsigned long long)r.allocated);
+	arena_close(a);
+}
+
+ISOLATED_T(cpu_repair_race, 60) { repair_race(HOOK_CPU_DETACH, true); }
+ISOLATED_T(cpu_repair_untaken, 60) { repair_race(HOOK_CPU_DETACH, false); }
+ISOLATED_T(cpu_repair_taken, 60) { repair_race(HOOK_CPU_DEACTIVATE, false); }
+
 T_MAIN(T_CASE(create_bad_args),
        T_CASE(create_same_name),
        T_CASE(many_objects_64),
@@ -1090,4 +1217,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(for_each_cache),
        T_CASE(scrub_quiet),
        T_CASE(threads_one_cache),
-       T_CASE(threads_kmalloc_mixed))
+       T_CASE(threads_kmalloc_mixed),
+       T_CASE(cpu_repair_race),
+       T_CASE(cpu_repair_untaken),
+       T_CASE(cpu_repair_taken))
