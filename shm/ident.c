@@ -40,28 +40,50 @@
  * is never seen dead while it claims.  A claimer that dies leaves a life
  * marked dead by the kernel, and the slot's id dead with it.
  *
- * A new thread of a process that has a slot joins it (L.owner = the id) only
- * while another thread of the process holds a life naming it (holders > 0,
- * counted process-locally): then the id cannot be dead meanwhile.  When the
- * process's last life is gone (every thread that touched the arena exited,
- * while threads that never touched it run on), the process is dead to the
- * arena; a thread that comes later claims a new slot.  slubd's scrub may
- * have freed what the old id held in SLAB_RECLAIM_DEAD pools: such a process
- * hands its objects to a thread that has used the arena (README).
+ * Joining.  A new thread of a process that has a slot joins it (L.owner =
+ * the id) only while another thread of the process holds a life naming it
+ * (members, under maps_lock): then the id is not dead meanwhile.  A reader
+ * walks the lives one after another, though: it could pass the joiner's
+ * life before the join and reach the other's after that thread left, and
+ * see no life at all.  So a joiner, after its owner store, bumps the slot's
+ * seq; a leaver clears its owner under maps_lock, after any join made while
+ * it was a member.  A reader loads seq (acquire) before its walk and again
+ * (after a full fence) when the walk found no life: a reader that saw the
+ * leaver's clear sees the joiner's bump, and walks again; one whose first
+ * load saw the bump sees the joiner's owner.  A walk retried 8 times
+ * answers alive.  When the process's last life is gone (every thread that
+ * touched the arena exited, while threads that never touched it run on),
+ * the process is dead to the arena; a thread that comes later claims a new
+ * slot.  slubd's scrub may have freed what the old id held in
+ * SLAB_RECLAIM_DEAD pools: such a process hands its objects to a thread
+ * that has used the arena (README).  Whenever this process's id changes
+ * (a claim after OWNER_UNKNOWN, or a slot taken from under threads that
+ * left without their destructor), every member life is made to name the
+ * new id before the id is used.
+ *
+ * Forks.  pthread_atfork resets a child; a child made without the handlers
+ * (_Fork(), clone() without CLONE_VM) is caught by a private page the
+ * kernel wipes in every child (MADV_WIPEONFORK), checked with the fast
+ * test.  A thread whose C library state does not match the kernel's (no
+ * robust list, or another thread id cached: a raw clone()) takes no life
+ * and no shared lock: its operations fail with ENOLCK (lock.c).
  *
  * What can fool this.  A client that scribbles on the ident region can
  * make a dead process look alive (its objects leak) and, by writing what the
  * kernel writes, a live one dead; it is trusted with the arena's contents
  * (DESIGN.md).  The cheap scribbles are caught: a life word of 0 that still
  * names an owner (a release clears the owner first) counts as alive and is
- * reported; a life whose mutex kind is not ours is never taken.  Generation
+ * reported; a life whose mutex kind is not ours is never taken; an owner
+ * id of no possible generation is reported and counts as alive.  Generation
  * wrap (OWNER_GEN_MAX claims of one slot) can make an old dead id look like
  * a live one: a leak, never a double hand-out.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -84,26 +106,31 @@ struct ident_map {
 	struct thread_life *lives;
 	struct arena_hdr *hdr;		/* in the same mapping */
 	uint32_t self;			/* this process's owner id; 0: none yet */
-	int holders;			/* threads of this process holding a life here */
+	struct tl_life *members;	/* this process's lives here (tl_life.mnext) */
 	bool closed;			/* its arena handle is closed */
 	struct ident_map *next;		/* maps_all */
 };
 
-/* process-local: maps_all, and every map's self, holders and closed */
+/* process-local: maps_all, and every map's self, members and closed */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ident_map *maps_all;
 
-/* this thread's lives, one per map it used (maps_lock for the maps they name) */
+/* a life this process holds: on its thread's list (next) and its map's (mnext, maps_lock) */
 struct tl_life {
 	struct ident_map *m;
 	struct thread_life *life;
 	struct tl_life *next;
+	struct tl_life *mnext;
 };
 static __thread struct tl_life *tl_lives;
 __thread struct ident_map *ident_tl_last;	/* the fast check: a life held here */
 #define tl_last ident_tl_last
 static __thread struct ident_map *tl_lifeless;	/* found no life there (reported) */
+__thread bool ident_tl_broken;		/* this thread's C library state is not the kernel's */
 static pthread_key_t tl_key;
+static const uint32_t token_one = 1;	/* where fork detection is unavailable */
+const volatile uint32_t *ident_fork_token = &token_one;	/* 0 in a new child (WIPEONFORK) */
+static volatile uint32_t *fork_page;
 static int life_kind;			/* the mutex kind of a life, as formatted */
 
 static uint32_t life_word(const struct thread_life *L)
@@ -183,17 +210,23 @@ static void ident_atfork_child(void)
 	}
 	tl_lives = NULL;
 	tl_last = NULL;
+	tl_lifeless = NULL;
+	ident_tl_broken = false;
 	pthread_setspecific(tl_key, NULL);
 	for (struct ident_map *m = maps_all; m; m = m->next) {
 		m->self = 0;
-		m->holders = 0;
+		m->members = NULL;
 	}
 	my_pidns = 0;
+	os_pid_refresh();
+	if (fork_page)
+		*fork_page = 1;
 }
 
 __attribute__((constructor)) static void ident_init(void)
 {
 	struct thread_life probe;
+	void *pg;
 
 	pthread_key_create(&tl_key, tl_destructor);
 	pthread_atfork(NULL, NULL, ident_atfork_child);
@@ -201,6 +234,54 @@ __attribute__((constructor)) static void ident_init(void)
 		life_kind = mutex_kind(&probe.m);
 		pthread_mutex_destroy(&probe.m);
 	}
+	pg = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pg != MAP_FAILED && madvise(pg, 4096, MADV_WIPEONFORK) == 0) {
+		fork_page = pg;
+		*fork_page = 1;
+		ident_fork_token = fork_page;
+	} else if (pg != MAP_FAILED) {
+		munmap(pg, 4096);	/* before Linux 4.14: pthread_atfork alone */
+	}
+}
+
+/* a child made without the atfork handlers: reset as they would have */
+static void forked_unseen(void)
+{
+	ident_atfork_child();
+}
+
+/*
+ * Does this thread's C library agree with the kernel?  glibc keeps the
+ * thread id it writes into lock words, and registers the robust list the
+ * kernel walks at exit; a thread made by a raw clone() has its parent's id
+ * and no list, so a lock it held would never be marked when it dies.
+ */
+static bool runtime_sane(void)
+{
+	struct robust_list_head *head = NULL;
+	pthread_mutexattr_t at;
+	pthread_mutex_t probe;
+	size_t len = 0;
+	bool ok = true;
+
+	if (syscall(SYS_get_robust_list, 0, &head, &len) == 0 && !head)
+		return false;
+#ifdef __GLIBC__
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ERRORCHECK);
+	if (pthread_mutex_init(&probe, &at) == 0) {
+		if (pthread_mutex_lock(&probe) == 0) {
+			ok = (uint32_t)probe.__data.__owner == os_tid();
+			pthread_mutex_unlock(&probe);
+		}
+		pthread_mutex_destroy(&probe);
+	}
+	pthread_mutexattr_destroy(&at);
+#else
+	(void)at;
+	(void)probe;
+#endif
+	return ok;
 }
 
 int ident_format(struct arena *a)
@@ -259,14 +340,18 @@ static void map_free_locked(struct ident_map *m)
  * (first, so that a released life is never read as a scribbled one), then
  * its mutex is unlocked.  maps_lock held.
  */
-static void life_release_locked(struct ident_map *m, struct thread_life *L)
+static void life_release_locked(struct ident_map *m, struct tl_life *t)
 {
-	atomic_store_release(&L->owner, 0);
-	pthread_mutex_unlock(&L->m);
-	m->holders--;
+	atomic_store_release(&t->life->owner, 0);
+	pthread_mutex_unlock(&t->life->m);
+	for (struct tl_life **pp = &m->members; *pp; pp = &(*pp)->mnext)
+		if (*pp == t) {
+			*pp = t->mnext;
+			break;
+		}
 	if (tl_last == m)
 		tl_last = NULL;
-	if (m->holders == 0 && m->closed)
+	if (!m->members && m->closed)
 		map_free_locked(m);
 }
 
@@ -280,7 +365,7 @@ static void tl_destructor(void *arg)
 	while (t) {
 		struct tl_life *next = t->next;
 
-		life_release_locked(t->m, t->life);
+		life_release_locked(t->m, t);
 		free(t);
 		t = next;
 	}
@@ -300,14 +385,14 @@ void ident_close(struct arena *a)
 
 		if (t->m == m) {
 			*pp = t->next;
-			life_release_locked(m, t->life);
+			life_release_locked(m, t);
 			free(t);
 			break;
 		}
 	}
 	pthread_setspecific(tl_key, tl_lives);
 	m->closed = true;
-	if (m->holders == 0)
+	if (!m->members)
 		map_free_locked(m);
 	pthread_mutex_unlock(&maps_lock);
 	a->im = NULL;
@@ -328,24 +413,19 @@ static unsigned int lives_used(const struct ident_map *m)
 	return n < NR_LIVES ? n : NR_LIVES;
 }
 
-static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
+/* one walk of the lives: does a live one name id? */
+static bool walk_alive(struct arena *a, struct ident_map *m, uint32_t id)
 {
-	uint32_t slot = OWNER_SLOT(id), gen = OWNER_GEN(id);
 	unsigned int used = lives_used(m);
 
-	if (id == 0)
-		return false;
-	if (id == OWNER_UNKNOWN)
-		return true;
-	if (gen == 0 || gen > OWNER_GEN_MAX)
-		return false;
-	if (atomic_load_acquire(&m->slots[slot].gen) != gen)
-		return false;	/* claimed again since: the id's process is gone */
 	for (unsigned int i = 0; i < used; i++) {
 		struct thread_life *L = &m->lives[i];
-		uint32_t claiming = atomic_load_acquire(&L->claiming);
-		uint32_t owner = atomic_load_acquire(&L->owner);
-		uint32_t w;
+		uint32_t claiming, owner, w;
+
+		if (unlikely(shm_test_hook != NULL))
+			shm_hook(HOOK_IDENT_WALK);
+		claiming = atomic_load_acquire(&L->claiming);
+		owner = atomic_load_acquire(&L->owner);
 
 		if (owner != id && claiming != id)
 			continue;
@@ -365,6 +445,34 @@ static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
 		}
 	}
 	return false;
+}
+
+static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
+{
+	uint32_t slot = OWNER_SLOT(id), gen = OWNER_GEN(id);
+	struct proc_slot *P = &m->slots[slot];
+
+	if (id == 0)
+		return false;
+	if (id == OWNER_UNKNOWN)
+		return true;
+	if (gen == 0 || gen > OWNER_GEN_MAX) {
+		slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
+			    "owner id %#x names no possible process: counted alive", id);
+		return true;
+	}
+	for (int tries = 0; tries < 8; tries++) {
+		uint32_t seq = atomic_load_acquire(&P->seq);
+
+		if (atomic_load_acquire(&P->gen) != gen)
+			return false;	/* claimed again since: the id's process is gone */
+		if (walk_alive(a, m, id))
+			return true;
+		atomic_fence_full();
+		if (atomic_load_acquire(&P->seq) == seq)
+			return false;	/* no join raced the walk (see "Joining") */
+	}
+	return true;
 }
 
 bool ident_alive(struct arena *a, uint32_t id)
@@ -413,6 +521,9 @@ static struct thread_life *life_take(struct ident_map *m)
 		hwm = atomic_load_acquire(&m->hdr->lives_hwm);
 		while (hwm < i + 1 && !atomic_cas_full(&m->hdr->lives_hwm, &hwm, i + 1))
 			;
+		/* a dead claimer's or owner's id must not live on in it */
+		atomic_store_release(&L->claiming, 0);
+		atomic_store_release(&L->owner, 0);
 		L->tid = os_tid();
 		return L;
 	}
@@ -447,6 +558,19 @@ static uint32_t slot_claim(struct arena *a, struct ident_map *m, struct thread_l
 	return OWNER_UNKNOWN;
 }
 
+/*
+ * every member life of this process names id (0 for OWNER_UNKNOWN), then
+ * the slot's seq says lives joined it ("Joining"); maps_lock held
+ */
+static void self_set_locked(struct ident_map *m, uint32_t id)
+{
+	for (struct tl_life *t = m->members; t; t = t->mnext)
+		(void)atomic_exchange_full(&t->life->owner, id == OWNER_UNKNOWN ? 0 : id);
+	if (id != OWNER_UNKNOWN)
+		(void)__atomic_fetch_add(&m->slots[OWNER_SLOT(id)].seq, 1, __ATOMIC_SEQ_CST);
+	m->self = id;
+}
+
 uint32_t ident_enter(struct arena *a)
 {
 	struct ident_map *m = a->im;
@@ -454,11 +578,22 @@ uint32_t ident_enter(struct arena *a)
 	struct tl_life *t;
 	uint32_t id;
 
+	if (!*ident_fork_token)
+		forked_unseen();	/* a child of _Fork() or clone() */
 	for (t = tl_lives; t; t = t->next)
 		if (t->m == m) {
 			tl_last = m;
 			return atomic_load_relaxed(&m->self);
 		}
+	if (tl_lifeless == m || ident_tl_broken)
+		return OWNER_UNKNOWN;
+	if (!runtime_sane()) {
+		ident_tl_broken = true;
+		slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
+			    "thread %u has no robust list or another thread's id (a raw clone()?): "
+			    "it may take no lock", os_tid());
+		return OWNER_UNKNOWN;
+	}
 	t = malloc(sizeof(*t));
 	pthread_mutex_lock(&maps_lock);
 	L = t ? life_take(m) : NULL;
@@ -470,34 +605,36 @@ uint32_t ident_enter(struct arena *a)
 		 */
 		pthread_mutex_unlock(&maps_lock);
 		free(t);
-		if (tl_lifeless != m) {
-			tl_lifeless = m;
-			atomic_add_relaxed(&m->hdr->lifeless, 1);
-			slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
-				    "thread %u found no free life of %u: its owner never counts as dead",
-				    os_tid(), NR_LIVES);
-		}
+		tl_lifeless = m;
+		atomic_add_relaxed(&m->hdr->lifeless, 1);
+		slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
+			    "thread %u found no free life of %u: its owner never counts as dead",
+			    os_tid(), NR_LIVES);
 		return OWNER_UNKNOWN;
 	}
 	id = m->self;
-	if (id && id != OWNER_UNKNOWN && m->holders > 0) {
-		/* join: another thread of ours keeps id alive meanwhile */
-		(void)atomic_exchange_full(&L->owner, id);	/* stored before gen is read */
-		if (atomic_load_acquire(&m->slots[OWNER_SLOT(id)].gen) != OWNER_GEN(id))
-			id = 0;	/* taken from under a thread that died without its destructor */
+	if (id && id != OWNER_UNKNOWN && m->members) {
+		/* join: a member of ours keeps id alive meanwhile; then say so */
+		struct proc_slot *P = &m->slots[OWNER_SLOT(id)];
+
+		(void)atomic_exchange_full(&L->owner, id);
+		(void)__atomic_fetch_add(&P->seq, 1, __ATOMIC_SEQ_CST);
+		if (atomic_load_acquire(&P->gen) != OWNER_GEN(id))
+			id = 0;	/* taken from under threads that left without their destructor */
 	} else {
-		id = 0;
+		id = 0;	/* none yet, none left, or OWNER_UNKNOWN: a slot may be free now */
 	}
 	if (!id) {
 		atomic_store_release(&L->owner, 0);
 		id = slot_claim(a, m, L);
-		m->self = id;
+		self_set_locked(m, id);
 	}
-	m->holders++;
 	t->m = m;
 	t->life = L;
 	t->next = tl_lives;
 	tl_lives = t;
+	t->mnext = m->members;
+	m->members = t;
 	tl_last = m;
 	pthread_setspecific(tl_key, tl_lives);
 	pthread_mutex_unlock(&maps_lock);

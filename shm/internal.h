@@ -170,6 +170,7 @@ unsigned int os_current_node(unsigned int nr_nodes);
 uint64_t os_random64(void);
 uint64_t os_now_ns(void);
 uint32_t os_pid(void);		/* getpid(), cached: for reports only */
+void os_pid_refresh(void);	/* in a child the atfork handlers did not see */
 uint64_t os_pidns(void);	/* inode of our pid namespace; 0: unknown */
 
 /* ---- shm/ident.c: who is alive (owner ids, layout.h) ------------------- */
@@ -186,10 +187,12 @@ uint32_t ident_enter(struct arena *a);
  */
 struct ident_map;
 extern __thread struct ident_map *ident_tl_last;
+extern const volatile uint32_t *ident_fork_token;	/* 0 in a child no atfork handler saw */
+extern __thread bool ident_tl_broken;	/* this thread may take no shared lock */
 uint32_t ident_self_of(const struct ident_map *m);
 static inline uint32_t arena_self(struct arena *a)
 {
-	if (likely(ident_tl_last == a->im))
+	if (likely(ident_tl_last == a->im && *ident_fork_token))
 		return ident_self_of(a->im);
 	return ident_enter(a);
 }

@@ -375,15 +375,17 @@ _Static_assert(OWNER_MAKE(OWNER_GEN_MAX, NR_PROC_SLOTS - 1) < OWNER_UNKNOWN, "id
 /*
  * struct proc_slot - one per process that touched the arena, reused by
  * generation.  gen is the generation of its last claimer, changed only by a
- * CAS (ident.c: claiming); the rest is written by that claimer, for reports
- * (the pid as its own pid namespace sees it, and that namespace).
+ * CAS (ident.c: claiming); seq is bumped each time one more life comes to
+ * name the slot (ident.c: joining); the rest is written by the claimer, for
+ * reports (the pid as its own pid namespace sees it, and that namespace).
  */
 struct proc_slot {
 	uint32_t gen;
 	uint32_t pid;
 	uint64_t pidns;			/* inode of its pid namespace; 0: unknown */
 	uint64_t claimed_ns;
-	uint8_t pad[CACHE_LINE - 24];
+	uint32_t seq;			/* bumped after a life comes to name the slot */
+	uint8_t pad[CACHE_LINE - 28];
 };
 _Static_assert(sizeof(struct proc_slot) == CACHE_LINE, "slot is a line");
 

@@ -175,6 +175,8 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 	int err;
 
 	(void)arena_self(a);	/* our life first: a holder's word names a life */
+	if (unlikely(ident_tl_broken))
+		return -ENOLCK;	/* a lock we held would never be marked at our death */
 	err = pthread_mutex_trylock(&l->m);
 	if (unlikely(err == EBUSY))
 		err = lock_wait(a, l);

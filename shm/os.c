@@ -209,15 +209,15 @@ uint64_t os_now_ns(void)
  */
 static uint32_t cached_pid;
 
-static void pid_reset(void)
+void os_pid_refresh(void)
 {
 	cached_pid = (uint32_t)getpid();
 }
 
 __attribute__((constructor)) static void pid_init(void)
 {
-	pid_reset();
-	pthread_atfork(NULL, NULL, pid_reset);
+	os_pid_refresh();
+	pthread_atfork(NULL, NULL, os_pid_refresh);
 }
 
 uint32_t os_pid(void)

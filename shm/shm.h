@@ -340,8 +340,9 @@ enum shm_hook {
 	HOOK_SLAB_ACCT,		/* a slab's count half changed, holding the page allocator's lock */
 	HOOK_DISCARD,		/* an empty slab leaving its cache, not yet given back */
 	HOOK_CPU_DETACH,	/* taking a CPU freelist: intent logged, pair loaded, CAS not done */
+	HOOK_IDENT_WALK,	/* before each life a liveness walk reads (ident.c) */
 };
-#define HOOK_NR		(HOOK_CPU_DETACH + 1)
+#define HOOK_NR		(HOOK_IDENT_WALK + 1)
 extern void (*shm_test_hook)(enum shm_hook where);
 
 #endif /* SHM_SHM_H */

@@ -24,6 +24,14 @@
  *                          32 objects; a new process is made to get pid 2
  *                          (ns_last_pid); a scrub in that namespace frees
  *                          the dead one's 32 objects all the same
+ *   handoff_during_walk    a process whose only arena thread hands over to a
+ *                          new one (which takes a lower life) while a
+ *                          liveness walk is stopped between the two lives:
+ *                          the walk must still find it alive
+ *   fork_without_handlers  a child of _Fork() (no atfork handlers) owns what
+ *                          it allocates, not its parent; a child of a raw
+ *                          clone() (no robust list, its parent's thread id)
+ *                          takes no lock: its allocation fails with ENOLCK
  *   stopped_lock_holders   a process SIGSTOPped holding each kind of lock
  *                          (a CPU's, a node's, the page allocator's, the
  *                          cache list's) for 5 s while a validate of uid
@@ -48,7 +56,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "shm.h"
+#include "internal.h"	/* arena_self, ident_alive, the ident region */
 
 #define NOBODY		65534
 #define HELD		32
@@ -64,6 +72,12 @@ struct sh {
 	uint64_t reclaimed;		/* what a scrub freed, where the parent cannot scrub */
 	int scrubbed;			/* that scrub ran */
 	int done;			/* stopped_lock_holders: the waiter's validate returned */
+	uint32_t id;			/* a process's owner id */
+	int life;			/* a thread's life index */
+	int early_left, joined, left, leave;	/* handoff_during_walk */
+	int alive;			/* what a walk answered */
+	pid_t owner_seen;		/* fork_without_handlers: the owner a child read */
+	int err;			/* errno of a failed call */
 };
 
 static struct sh *sh;
@@ -473,6 +487,163 @@ static void pid_reuse(void)
 	teardown();
 }
 
+
+/* ---- handoff_during_walk ----------------------------------------------------- */
+
+static int walk_calls, walk_stop_at = -1;
+
+static void walk_hook(enum shm_hook where)
+{
+	if (where == HOOK_IDENT_WALK && walk_stop_at >= 0 && walk_calls++ == walk_stop_at) {
+		walk_stop_at = -1;
+		raise(SIGSTOP);
+	}
+}
+
+/* the index of the life the calling thread holds, or -1 */
+static int my_life(void)
+{
+	struct thread_life *lives = (struct thread_life *)((char *)arena_base(ar) + IDENT_OFF +
+							   NR_PROC_SLOTS * sizeof(struct proc_slot));
+	uint32_t tid = (uint32_t)gettid();
+
+	for (int i = 0; i < NR_LIVES; i++)
+		if ((*(volatile uint32_t *)&lives[i].m & 0x3fffffffu) == tid)
+			return i;
+	return -1;
+}
+
+static int early_entered, early_go;
+
+/* takes the lowest free life and keeps it until told, then leaves it */
+static void *early_thread(void *arg)
+{
+	(void)arg;
+	(void)arena_self(ar);
+	set_flag(&early_entered);
+	wait_flag(&early_go, 30000);
+	return NULL;
+}
+
+static void *first_holder(void *arg)
+{
+	(void)arg;
+	sh->id = arena_self(ar);
+	sh->life = my_life();
+	hold(HELD);		/* publishes ready */
+	wait_flag(&sh->leave, 30000);
+	return NULL;		/* leaves: its destructor releases its life */
+}
+
+static void *second_holder(void *arg)
+{
+	(void)arg;
+	if (arena_self(ar) != sh->id)
+		bad("the second thread did not join its process's slot");
+	if (my_life() >= sh->life)
+		bad("the second thread's life is not below the first's");
+	set_flag(&sh->joined);
+	pause();
+	return NULL;
+}
+
+static void handoff_during_walk(void)
+{
+	pid_t p, r;
+	int st;
+
+	REQUIRE(setup() == 0);
+	p = fork();
+	if (p == 0) {
+		pthread_t e, t1, t2;
+
+		/* a life below the first holder's, free again when the second comes */
+		pthread_create(&e, NULL, early_thread, NULL);
+		wait_flag(&early_entered, 30000);
+		pthread_create(&t1, NULL, first_holder, NULL);
+		wait_flag(&sh->ready, 30000);
+		set_flag(&early_go);
+		pthread_join(e, NULL);
+		set_flag(&sh->early_left);
+		wait_flag(&sh->go, 30000);
+		pthread_create(&t2, NULL, second_holder, NULL);
+		wait_flag(&sh->joined, 30000);
+		set_flag(&sh->leave);
+		pthread_join(t1, NULL);
+		set_flag(&sh->left);
+		pause();	/* main never touched the arena: the second thread keeps it alive */
+	}
+	REQUIRE(p > 0 && wait_flag(&sh->early_left, 10000) && sh->life > 0);
+	r = fork();
+	if (r == 0) {
+		walk_calls = 0;
+		walk_stop_at = sh->life;	/* stop before reading the first holder's life */
+		shm_test_hook = walk_hook;
+		sh->alive = ident_alive(ar, sh->id);
+		set_flag(&sh->done);
+		_exit(0);
+	}
+	REQUIRE(r > 0);
+	CHECKF(waitpid(r, &st, WUNTRACED) == r && WIFSTOPPED(st), "the walk never stopped");
+	set_flag(&sh->go);	/* the second thread joins below, then the first leaves */
+	CHECK(wait_flag(&sh->left, 10000));
+	CHECKF(!sh->bad, "%s", sh->why);
+	kill(r, SIGCONT);
+	CHECK(exited_ok(r) && sh->done);
+	CHECKF(sh->alive, "a walk that passed the second thread's life before it joined, and "
+	       "reached the first's after it left, found process %#x dead", sh->id);
+	CHECKF(scrub_reclaimed() == 0, "a scrub freed objects of the live process");
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	CHECK(scrub_reclaimed() == HELD);
+	teardown();
+}
+
+/* ---- fork_without_handlers ------------------------------------------------- */
+
+static int raw_clone_child(void *arg)
+{
+	void *o;
+
+	(void)arg;
+	errno = 0;
+	o = slab_alloc(ar, cache, 0);	/* a SLAB_RECLAIM_DEAD pool: takes its node lock */
+	sh->err = o ? 0 : errno;
+	return 0;
+}
+
+static void fork_without_handlers(void)
+{
+	static char stack[256 << 10];
+	pid_t q, c;
+
+	REQUIRE(setup() == 0);
+	q = fork();
+	if (q == 0) {
+		slab_free(ar, cache, slab_alloc(ar, cache, 0));	/* the parent enters */
+		c = _Fork();
+		if (c == 0) {
+			void *o = slab_alloc(ar, cache, 0);
+
+			sh->owner_seen = o ? (pid_t)slab_owner(ar, cache, o) : -1;
+			sh->pid = getpid();
+			_exit(0);
+		}
+		_exit(c > 0 && exited_ok(c) ? 0 : 1);
+	}
+	CHECK(exited_ok(q));
+	CHECKF(sh->owner_seen == sh->pid, "a child of _Fork() (pid %d) allocated an object owned "
+	       "by pid %d", (int)sh->pid, (int)sh->owner_seen);
+
+	sh->err = -1;
+	c = clone(raw_clone_child, stack + sizeof(stack), SIGCHLD, NULL);
+	REQUIRE(c > 0);
+	CHECK(exited_ok(c));
+	CHECKF(sh->err == ENOLCK, "a child of a raw clone() allocated from a locked pool: %s",
+	       sh->err ? strerror(sh->err) : "it succeeded");
+	teardown();
+}
+
 /* ---- stopped_lock_holders -------------------------------------------------- */
 
 static enum shm_hook stop_at;
@@ -588,4 +759,5 @@ static void stopped_lock_holders(void)
 }
 
 T_MAIN(T_CASE(hidden_proc_other_uid), T_CASE(main_thread_exit), T_CASE(other_pid_namespace),
-       T_CASE(pid_reuse), T_CASE(stopped_lock_holders))
+       T_CASE(pid_reuse), T_CASE(handoff_during_walk), T_CASE(fork_without_handlers),
+       T_CASE(stopped_lock_holders))

@@ -326,6 +326,7 @@ static const char *hook_name(enum shm_hook h)
 	case HOOK_SLAB_ACCT: return "HOOK_SLAB_ACCT";
 	case HOOK_DISCARD: return "HOOK_DISCARD";
 	case HOOK_CPU_DETACH: return "HOOK_CPU_DETACH";
+	case HOOK_IDENT_WALK: return "HOOK_IDENT_WALK";
 	}
 	return "?";
 }
