@@ -480,6 +480,21 @@ bool ident_alive(struct arena *a, uint32_t id)
 	return map_alive(a, a->im, id);
 }
 
+void ident_snapshot(struct arena *a, uint32_t gens[NR_PROC_SLOTS])
+{
+	struct ident_map *m = a->im;
+	unsigned int used = lives_used(m);
+
+	memset(gens, 0, NR_PROC_SLOTS * sizeof(gens[0]));
+	for (unsigned int i = 0; i < used; i++) {
+		struct thread_life *L = &m->lives[i];
+		uint32_t owner = atomic_load_acquire(&L->owner);
+
+		if (owner && owner != OWNER_UNKNOWN && word_alive(life_word(L)))
+			gens[OWNER_SLOT(owner)] = OWNER_GEN(owner);
+	}
+}
+
 bool ident_tid_alive(struct arena *a, uint32_t tid)
 {
 	if (atomic_load_relaxed(&a->im->hdr->lifeless))

@@ -198,6 +198,12 @@ static inline uint32_t arena_self(struct arena *a)
 }
 /* does the process of owner id live?  (no system call; O(NR_LIVES)) */
 bool ident_alive(struct arena *a, uint32_t id);
+/*
+ * ident_snapshot - one walk of the lives: gens[slot] = the generation a live
+ * life names there, else 0.  A process found there was alive; one not found
+ * may have joined since (or be between two threads): ask ident_alive.
+ */
+void ident_snapshot(struct arena *a, uint32_t gens[NR_PROC_SLOTS]);
 /* does a live thread that entered a hold the thread id tid (its own namespace's)? */
 bool ident_tid_alive(struct arena *a, uint32_t tid);
 /* the pid of id as this process sees it; 0: gone, or another pid namespace's */

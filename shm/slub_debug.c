@@ -1346,11 +1346,14 @@ struct dead_owner {
 struct dead_owners {
 	unsigned int nr;
 	struct dead_owner o[SCRUB_PIDS + 1];
-	/* owners already looked up, so that ident_alive()'s walk of the lives
-	 * runs once per owner, not once per object, while the locks are held */
+	/* owners already looked up, so that a walk of the lives runs once per
+	 * dead owner, not once per object, while the locks are held; live ones
+	 * are found in one snapshot */
 	uint32_t alive[SCRUB_MEMO];	/* found alive */
 	uint32_t pooled[SCRUB_MEMO];	/* found dead, counted under id 0 */
 	unsigned int nr_alive, nr_pooled;
+	bool snapped;
+	uint32_t snap[NR_PROC_SLOTS];	/* ident_snapshot: alive at its walk */
 };
 
 static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uint32_t id)
@@ -1364,7 +1367,12 @@ static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uin
 	for (unsigned int i = 0; i < d->nr_pooled; i++)
 		if (d->pooled[i] == id)
 			return dead_owner(a, d, 0);
-	if (ident_alive(a, id)) {
+	if (!d->snapped) {
+		/* one walk of the lives for all the live owners, however many */
+		ident_snapshot(a, d->snap);
+		d->snapped = true;
+	}
+	if (id && (d->snap[OWNER_SLOT(id)] == OWNER_GEN(id) || ident_alive(a, id))) {
 		if (d->nr_alive < SCRUB_MEMO)
 			d->alive[d->nr_alive++] = id;
 		return NULL;
