@@ -101,6 +101,7 @@
  * kernel's walk of that list at exit stops there.
  */
 struct ident_map {
+	uint64_t serial;		/* unique in this process (maps_lock): never reused */
 	char *base;
 	struct proc_slot *slots;
 	struct thread_life *lives;
@@ -119,13 +120,15 @@ static struct ident_map *maps_all;
 struct tl_life {
 	struct ident_map *m;
 	struct thread_life *life;
+	uint32_t tid;			/* its thread */
 	struct tl_life *next;
 	struct tl_life *mnext;
 };
 static __thread struct tl_life *tl_lives;
 __thread struct ident_map *ident_tl_last;	/* the fast check: a life held here */
 #define tl_last ident_tl_last
-static __thread struct ident_map *tl_lifeless;	/* found no life there (reported) */
+static __thread uint64_t tl_lifeless;	/* serial of a map it found no life in */
+static uint64_t maps_serial;		/* maps_lock */
 __thread bool ident_tl_broken;		/* this thread's C library state is not the kernel's */
 static pthread_key_t tl_key;
 static const uint32_t token_one = 1;	/* where fork detection is unavailable */
@@ -147,6 +150,8 @@ static uint32_t os_tid(void)
 {
 	return (uint32_t)syscall(SYS_gettid);
 }
+
+static void members_prune_locked(struct ident_map *m);
 
 /* ---- pid namespaces, for the pids people read ---------------------------- */
 
@@ -210,7 +215,7 @@ static void ident_atfork_child(void)
 	}
 	tl_lives = NULL;
 	tl_last = NULL;
-	tl_lifeless = NULL;
+	tl_lifeless = 0;
 	ident_tl_broken = false;
 	pthread_setspecific(tl_key, NULL);
 	for (struct ident_map *m = maps_all; m; m = m->next) {
@@ -316,6 +321,7 @@ int ident_open(struct arena *a)
 	m->lives = (struct thread_life *)(m->base + IDENT_OFF +
 					  NR_PROC_SLOTS * sizeof(struct proc_slot));
 	pthread_mutex_lock(&maps_lock);
+	m->serial = ++maps_serial;
 	m->next = maps_all;
 	maps_all = m;
 	pthread_mutex_unlock(&maps_lock);
@@ -392,6 +398,7 @@ void ident_close(struct arena *a)
 	}
 	pthread_setspecific(tl_key, tl_lives);
 	m->closed = true;
+	members_prune_locked(m);
 	if (!m->members)
 		map_free_locked(m);
 	pthread_mutex_unlock(&maps_lock);
@@ -579,11 +586,42 @@ static uint32_t slot_claim(struct arena *a, struct ident_map *m, struct thread_l
  */
 static void self_set_locked(struct ident_map *m, uint32_t id)
 {
-	for (struct tl_life *t = m->members; t; t = t->mnext)
-		(void)atomic_exchange_full(&t->life->owner, id == OWNER_UNKNOWN ? 0 : id);
+	uint32_t was = m->self == OWNER_UNKNOWN ? 0 : m->self;
+
+	for (struct tl_life *t = m->members; t; t = t->mnext) {
+		uint32_t expect = was;
+
+		/* from what we set only: a life that is no longer ours is left alone */
+		(void)atomic_cas_full(&t->life->owner, &expect, id == OWNER_UNKNOWN ? 0 : id);
+	}
 	if (id != OWNER_UNKNOWN)
 		(void)__atomic_fetch_add(&m->slots[OWNER_SLOT(id)].seq, 1, __ATOMIC_SEQ_CST);
 	m->self = id;
+}
+
+/*
+ * members_prune_locked - forget member lives whose thread is gone without
+ * its destructor (a raw exit; a destructor of another library that came
+ * back to the arena after ours ran): the kernel marked such a life, and
+ * another thread, of any process, may hold it now.  A member counts only
+ * while its life word names its thread, and that thread is one of ours.
+ * The node is left to its thread (if it somehow runs, it frees it).
+ */
+static void members_prune_locked(struct ident_map *m)
+{
+	pid_t me = getpid();
+
+	for (struct tl_life **pp = &m->members; *pp;) {
+		struct tl_life *t = *pp;
+		uint32_t w = life_word(t->life);
+
+		if (word_alive(w) && (w & FUTEX_TID_BITS) == t->tid &&
+		    syscall(SYS_tgkill, me, (pid_t)t->tid, 0) == 0) {
+			pp = &t->mnext;
+			continue;
+		}
+		*pp = t->mnext;
+	}
 }
 
 uint32_t ident_enter(struct arena *a)
@@ -600,7 +638,7 @@ uint32_t ident_enter(struct arena *a)
 			tl_last = m;
 			return atomic_load_relaxed(&m->self);
 		}
-	if (tl_lifeless == m || ident_tl_broken)
+	if (tl_lifeless == m->serial || ident_tl_broken)
 		return OWNER_UNKNOWN;
 	if (!runtime_sane()) {
 		ident_tl_broken = true;
@@ -620,7 +658,7 @@ uint32_t ident_enter(struct arena *a)
 		 */
 		pthread_mutex_unlock(&maps_lock);
 		free(t);
-		tl_lifeless = m;
+		tl_lifeless = m->serial;
 		atomic_add_relaxed(&m->hdr->lifeless, 1);
 		slab_report(a, NULL, SLAB_ERR_LOCK, IDENT_OFF,
 			    "thread %u found no free life of %u: its owner never counts as dead",
@@ -628,6 +666,7 @@ uint32_t ident_enter(struct arena *a)
 		return OWNER_UNKNOWN;
 	}
 	id = m->self;
+	members_prune_locked(m);	/* only live members keep id alive for a join */
 	if (id && id != OWNER_UNKNOWN && m->members) {
 		/* join: a member of ours keeps id alive meanwhile; then say so */
 		struct proc_slot *P = &m->slots[OWNER_SLOT(id)];
@@ -646,6 +685,7 @@ uint32_t ident_enter(struct arena *a)
 	}
 	t->m = m;
 	t->life = L;
+	t->tid = L->tid;
 	t->next = tl_lives;
 	tl_lives = t;
 	t->mnext = m->members;
