@@ -170,19 +170,8 @@ uint64_t os_pidns(void)
 
 static int life_init(struct thread_life *L)
 {
-	pthread_mutexattr_t at;
-	int err;
-
 	memset(L, 0, sizeof(*L));
-	if ((err = pthread_mutexattr_init(&at)))
-		return -err;
-	err = pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
-	if (!err)
-		err = pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
-	if (!err)
-		err = pthread_mutex_init(&L->m, &at);
-	pthread_mutexattr_destroy(&at);
-	return -err;
+	return shm_robust_mutex_init(&L->m);
 }
 
 #ifdef __GLIBC__

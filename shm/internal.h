@@ -214,6 +214,7 @@ uint32_t ident_of_pid(struct arena *a, uint32_t pid);
 
 /* ---- shm/lock.c ------------------------------------------------------- */
 
+int shm_robust_mutex_init(pthread_mutex_t *m);	/* process-shared, robust: 0 or -errno */
 int shm_lock_init(struct shm_lock *l);
 /*
  * shm_lock_acquire - lock; when the previous owner died holding it, call

@@ -36,21 +36,26 @@ void shm_hook(enum shm_hook where)
 		fn(where);
 }
 
-int shm_lock_init(struct shm_lock *l)
+int shm_robust_mutex_init(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t at;
 	int err;
 
-	memset(l, 0, sizeof(*l));
 	if ((err = pthread_mutexattr_init(&at)))
 		return -err;
 	err = pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
 	if (!err)
 		err = pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
 	if (!err)
-		err = pthread_mutex_init(&l->m, &at);
+		err = pthread_mutex_init(m, &at);
 	pthread_mutexattr_destroy(&at);
 	return -err;
+}
+
+int shm_lock_init(struct shm_lock *l)
+{
+	memset(l, 0, sizeof(*l));
+	return shm_robust_mutex_init(&l->m);
 }
 
 /*
