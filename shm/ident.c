@@ -59,7 +59,10 @@
  * that has used the arena (README).  Whenever this process's id changes
  * (a claim after OWNER_UNKNOWN, or a slot taken from under threads that
  * left without their destructor), every member life is made to name the
- * new id before the id is used.
+ * new id before the id is used.  Members are those lives whose word names
+ * their thread, a thread of ours: one whose thread left without its
+ * destructor (a raw exit) is dropped before a join, since the kernel freed
+ * its life for anyone to take.
  *
  * Forks.  pthread_atfork resets a child; a child made without the handlers
  * (_Fork(), clone() without CLONE_VM) is caught by a private page the
@@ -76,7 +79,11 @@
  * reported; a life whose mutex kind is not ours is never taken; an owner
  * id of no possible generation is reported and counts as alive.  Generation
  * wrap (OWNER_GEN_MAX claims of one slot) can make an old dead id look like
- * a live one: a leak, never a double hand-out.
+ * a live one: a leak, never a double hand-out.  Not caught (open): glibc
+ * follows the robust-list links stored inside a held mutex when it unlocks
+ * one, so a scribble on those links can fault the thread that unlocks it,
+ * as it always could for the arena's locks; and a lock word scribbled to
+ * name a live thread waits for it, as for a live holder.
  */
 #include <errno.h>
 #include <linux/futex.h>
