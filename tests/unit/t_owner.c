@@ -433,9 +433,17 @@ ISOLATED(cache_at_arena_end)
 	struct slab_validate_result v;
 	aoff_t want;
 
+	cpu_set_t one;
+
 	if (!a)
 		return;
 	REQUIRE(kc != NULL && pages != NULL);
+	/* on one CPU: the descriptor freed below must be the one the next
+	 * allocation takes from that CPU's freelist (a migration between the two
+	 * took another CPU's: 1 run of CI's in several failed so) */
+	CPU_ZERO(&one);
+	CPU_SET((unsigned int)sched_getcpu(), &one);
+	REQUIRE(sched_setaffinity(0, sizeof(one), &one) == 0);
 	/* every free page ours, then only the arena's last one free again */
 	while (n < max && (pages[n] = buddy_alloc_pages(a, 0)))
 		if (arena_offset(a, pages[n++]) == size - 4096)
