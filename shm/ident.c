@@ -97,8 +97,6 @@
 
 #include "internal.h"
 
-#define FUTEX_TID_BITS	0x3fffffffu
-#define FUTEX_DIED_BIT	0x40000000u
 
 /*
  * struct ident_map - one per arena handle of this process: a second mapping
@@ -155,7 +153,7 @@ static bool word_alive(uint32_t w)
 
 static uint32_t os_tid(void)
 {
-	return (uint32_t)syscall(SYS_gettid);
+	return (uint32_t)gettid();
 }
 
 static void members_prune_locked(struct ident_map *m);
@@ -694,28 +692,29 @@ uint32_t ident_enter(struct arena *a)
 
 /* ---- pids, as people read them -------------------------------------------- */
 
-uint32_t ident_pid(struct arena *a, uint32_t id)
+uint32_t ident_slot_pid(struct arena *a, uint32_t id, bool *foreign)
 {
 	struct proc_slot *P;
 	uint64_t ns, mine = os_pidns();
 
+	*foreign = false;
 	if (id == 0 || id == OWNER_UNKNOWN)
 		return 0;
+	/* a slot keeps its claimer's pid, dead or alive, until it is claimed again */
 	P = &a->im->slots[OWNER_SLOT(id)];
 	if (atomic_load_acquire(&P->gen) != OWNER_GEN(id))
 		return 0;
 	ns = P->pidns;
-	return ns && mine && ns != mine ? 0 : P->pid;
+	*foreign = ns && mine && ns != mine;
+	return P->pid;
 }
 
-bool ident_foreign(struct arena *a, uint32_t id)
+uint32_t ident_pid(struct arena *a, uint32_t id)
 {
-	uint64_t mine = os_pidns(), ns;
+	bool foreign;
+	uint32_t pid = ident_slot_pid(a, id, &foreign);
 
-	if (id == 0 || id == OWNER_UNKNOWN)
-		return false;
-	ns = a->im->slots[OWNER_SLOT(id)].pidns;
-	return ns && mine && ns != mine;
+	return foreign ? 0 : pid;
 }
 
 uint32_t ident_of_pid(struct arena *a, uint32_t pid)

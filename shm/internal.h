@@ -206,14 +206,22 @@ bool ident_alive(struct arena *a, uint32_t id);
 void ident_snapshot(struct arena *a, uint32_t gens[NR_PROC_SLOTS]);
 /* does a live thread that entered a hold the thread id tid (its own namespace's)? */
 bool ident_tid_alive(struct arena *a, uint32_t tid);
-/* the pid of id as this process sees it; 0: gone, or another pid namespace's */
+/*
+ * ident_slot_pid - the pid id's process had, as its own pid namespace saw it
+ * (0: unknown, or its slot claimed again since); *foreign: that namespace
+ * is not ours.  ident_pid - the same as this process sees it: 0 if foreign.
+ */
+uint32_t ident_slot_pid(struct arena *a, uint32_t id, bool *foreign);
 uint32_t ident_pid(struct arena *a, uint32_t id);
-bool ident_foreign(struct arena *a, uint32_t id);	/* id's pid is another namespace's */
 /* the id of the live process pid (this process's pid namespace); 0: none */
 uint32_t ident_of_pid(struct arena *a, uint32_t pid);
 
 /* ---- shm/lock.c ------------------------------------------------------- */
 
+/* a robust mutex's word: the kernel's robust-futex ABI (lock.c, ident.c) */
+#define FUTEX_TID_BITS	0x3fffffffu	/* the owner's thread id, its own namespace's */
+#define FUTEX_DIED_BIT	0x40000000u	/* FUTEX_OWNER_DIED: the kernel saw it die */
+#define FUTEX_WAIT_BIT	0x80000000u	/* FUTEX_WAITERS */
 int shm_robust_mutex_init(pthread_mutex_t *m);	/* process-shared, robust: 0 or -errno */
 int shm_lock_init(struct shm_lock *l);
 /*

@@ -79,9 +79,6 @@ int shm_lock_init(struct shm_lock *l)
  * runs the lock's repair, as after any death.
  */
 #define LOCK_STALE_NS	1000000000L	/* 1 s */
-#define FUTEX_TID_BITS	0x3fffffffu
-#define FUTEX_DIED_BIT	0x40000000u
-#define FUTEX_WAIT_BIT	0x80000000u
 
 #ifdef __GLIBC__
 _Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "the futex word leads the mutex");

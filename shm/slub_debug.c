@@ -1387,13 +1387,7 @@ static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uin
 		if (d->o[i].id == id)
 			return &d->o[i];
 	d->o[d->nr] = (struct dead_owner){ .id = id };
-	if (id) {
-		/* the slot keeps its dead claimer's pid until it is claimed again */
-		struct proc_slot *P = (struct proc_slot *)arena_at(a, IDENT_OFF) + OWNER_SLOT(id);
-
-		d->o[d->nr].pid = atomic_load_acquire(&P->gen) == OWNER_GEN(id) ? P->pid : 0;
-		d->o[d->nr].foreign = ident_foreign(a, id);
-	}
+	d->o[d->nr].pid = ident_slot_pid(a, id, &d->o[d->nr].foreign);
 	return &d->o[d->nr++];
 }
 
