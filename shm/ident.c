@@ -243,12 +243,6 @@ __attribute__((constructor)) static void ident_init(void)
 	}
 }
 
-/* a child made without the atfork handlers: reset as they would have */
-static void forked_unseen(void)
-{
-	ident_atfork_child();
-}
-
 /*
  * Does this thread's C library agree with the kernel?  glibc keeps the
  * thread id it writes into lock words, and registers the robust list the
@@ -626,7 +620,7 @@ uint32_t ident_enter(struct arena *a)
 	uint32_t id;
 
 	if (!*ident_fork_token)
-		forked_unseen();	/* a child of _Fork() or clone() */
+		ident_atfork_child();	/* a child of _Fork() or clone(): no handler ran */
 	for (t = tl_lives; t; t = t->next)
 		if (t->m == m) {
 			tl_last = m;

@@ -1372,7 +1372,8 @@ static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uin
 		ident_snapshot(a, d->snap);
 		d->snapped = true;
 	}
-	if (id && (d->snap[OWNER_SLOT(id)] == OWNER_GEN(id) || ident_alive(a, id))) {
+	if (id && ((OWNER_GEN(id) && d->snap[OWNER_SLOT(id)] == OWNER_GEN(id)) ||
+		   ident_alive(a, id))) {
 		if (d->nr_alive < SCRUB_MEMO)
 			d->alive[d->nr_alive++] = id;
 		return NULL;

@@ -32,6 +32,11 @@
  *                          it allocates, not its parent; a child of a raw
  *                          clone() (no robust list, its parent's thread id)
  *                          takes no lock: its allocation fails with ENOLCK
+ *   scribbled_ident        a client scribbles a live holder's life word to 0,
+ *                          and an allocated object's owner to an id of no
+ *                          possible generation: both are reported, and a
+ *                          scrub frees neither the holder's objects nor that
+ *                          object
  *   stopped_lock_holders   a process SIGSTOPped holding each kind of lock
  *                          (a CPU's, a node's, the page allocator's, the
  *                          cache list's) for 5 s while a validate of uid
@@ -644,6 +649,44 @@ static void fork_without_handlers(void)
 	teardown();
 }
 
+/* ---- scribbled_ident --------------------------------------------------------- */
+
+static int lock_reports(uint64_t *cursor);
+
+static void scribbled_ident(void)
+{
+	struct thread_life *lives;
+	struct slab_track *t;
+	uint64_t cursor = 0;
+	uint64_t *mine;
+	pid_t h;
+
+	REQUIRE(setup() == 0);
+	lives = (struct thread_life *)((char *)arena_base(ar) + IDENT_OFF +
+				       NR_PROC_SLOTS * sizeof(struct proc_slot));
+	h = fork();
+	if (h == 0) {
+		hold(HELD);
+		sh->life = my_life();
+		set_flag(&sh->go);
+		pause();
+	}
+	REQUIRE(h > 0 && wait_flag(&sh->go, 10000) && sh->life > 0);
+	lock_reports(&cursor);
+	__atomic_store_n((uint32_t *)&lives[sh->life].m, 0, __ATOMIC_RELEASE);	/* the life "released" */
+	mine = slab_alloc(ar, cache, 0);
+	REQUIRE(mine != NULL);
+	t = (struct slab_track *)((char *)mine + cache->track_off);
+	t->owner = OWNER_MAKE(OWNER_GEN_MAX + 1, 5);			/* no such generation */
+	CHECKF(scrub_reclaimed() == 0, "a scrub freed objects of a live process whose life word, "
+	       "or one owner word, was scribbled");
+	CHECKF(lock_reports(&cursor) >= 2, "the scribbled life word and owner id were not both "
+	       "reported");
+	kill(h, SIGKILL);
+	waitpid(h, NULL, 0);
+	teardown();
+}
+
 /* ---- stopped_lock_holders -------------------------------------------------- */
 
 static enum shm_hook stop_at;
@@ -760,4 +803,4 @@ static void stopped_lock_holders(void)
 
 T_MAIN(T_CASE(hidden_proc_other_uid), T_CASE(main_thread_exit), T_CASE(other_pid_namespace),
        T_CASE(pid_reuse), T_CASE(handoff_during_walk), T_CASE(fork_without_handlers),
-       T_CASE(stopped_lock_holders))
+       T_CASE(scribbled_ident), T_CASE(stopped_lock_holders))
