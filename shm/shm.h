@@ -301,7 +301,12 @@ struct slab_scrub_result {
 	uint64_t leaked_objects;	/* objects held by dead processes (SLAB_STORE_USER) */
 	uint64_t reclaimed_objects;	/* of which freed (SLAB_RECLAIM_DEAD) */
 	uint32_t dead_pids;		/* processes found dead holding objects */
+	/* each arena lock is held for bounded steps: how many, and the longest
+	 * (an upper bound: from before taking the locks to after dropping them) */
+	uint64_t locked_steps;
+	uint64_t max_hold_ns;
 };
+#define SLAB_SCRUB_HOLD_NS 1		/* slab_scrub_result has max_hold_ns */
 /*
  * slab_scrub - find slabs orphaned by dead processes (neither a CPU slab, nor
  * on a list, nor full, and not in the hands of a live process) and put them
@@ -309,7 +314,10 @@ struct slab_scrub_result {
  * SLAB_STORE_USER, count the objects whose owner (last allocator, or the
  * process given them) is dead, and report each dead owner once
  * (SLAB_ERR_LEAK, with its pid and count); with SLAB_RECLAIM_DEAD, free
- * them.  Safe while other processes allocate.  0 or -errno.
+ * them.  Safe while other processes allocate: it holds each lock for a
+ * bounded step (a chunk of one cache's slabs, or one page block), never for
+ * a walk of the arena's pages, and makes no system call holding one; what
+ * changes between its steps the next scrub finds.  0 or -errno.
  */
 int slab_scrub(struct arena *a, struct slab_scrub_result *r);
 
