@@ -440,6 +440,7 @@ static void report_cb(const struct slab_report *r, void *arg)
 static void *scrubber(void *arg)
 {
 	struct server *s = arg;
+	const uint64_t slow_step_ns = 100000000;	/* 100 ms: worth a line in the log */
 
 	pthread_mutex_lock(&s->scrub_lock);
 	for (;;) {
@@ -451,6 +452,11 @@ static void *scrubber(void *arg)
 			break;
 		s->scrub_wanted = false;
 		pthread_mutex_unlock(&s->scrub_lock);
+		/*
+		 * The scrub holds each arena lock for a bounded step (a chunk of a
+		 * pool's slabs, one page block) and makes no system call holding
+		 * one; its reports reach report_cb (which logs) after the locks.
+		 */
 		if (slab_scrub(s->arena, &r) == 0 &&
 		    (r.orphans || r.transit_blocks || r.leaked_objects))
 			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
@@ -458,6 +464,12 @@ static void *scrubber(void *arg)
 				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
 				(unsigned long long)r.leaked_objects, r.dead_pids,
 				(unsigned long long)r.reclaimed_objects);
+		/* r is zeroed first, so read even after an error; a long step is
+		 * a client holding a lock the step waited for, or a starved host */
+		if (r.max_hold_ns > slow_step_ns)
+			log_msg("scrub: one of its %llu locked steps took %llu ms, locks taken and held",
+				(unsigned long long)r.locked_steps,
+				(unsigned long long)(r.max_hold_ns / 1000000));
 		/*
 		 * clients left: what their buffers took goes back to the system, so
 		 * that a burst of connections leaves no lasting mark on slubd's size
