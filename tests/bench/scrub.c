@@ -250,9 +250,9 @@ int main(int argc, char **argv)
 	qsort(total, reps, sizeof(*total), cmp_u64);
 	qsort(wait, reps, sizeof(*wait), cmp_u64);
 	qsort(hold, reps, sizeof(*hold), cmp_u64);
-	printf("scrub %lu GiB / %u pools: total %.3f s (median of %lu; worst %.3f s); longest lock wait "
-	       "%.3f ms (median; worst %.3f ms)",
-	       gib, nr_pools, (double)total[reps / 2] / 1e9, reps, (double)total[reps - 1] / 1e9,
+	printf("scrub %lu GiB / %u pools: total %.1f ms (median of %lu; worst %.1f ms); longest lock "
+	       "wait %.3f ms (median; worst %.3f ms)",
+	       gib, nr_pools, (double)total[reps / 2] / 1e6, reps, (double)total[reps - 1] / 1e6,
 	       (double)wait[reps / 2] / 1e6, (double)wait[reps - 1] / 1e6);
 #ifdef SLAB_SCRUB_HOLD_NS
 	printf("; longest hold %.3f ms (median; worst %.3f ms)", (double)hold[reps / 2] / 1e6,
