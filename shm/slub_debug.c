@@ -1816,10 +1816,10 @@ static int nominate(struct scrub_ctx *x)
 		if (list == SL_NODE_PARTIAL || list == SL_FULL) {
 			if (!(s->flags & SLAB_STORE_USER) || !CNT_INUSE(hi))
 				continue;	/* listed, and no owner to check */
-		} else if (!CNT_FROZEN(hi) && !atomic_load_relaxed(&pd->slab.lo) &&
+		} else if (list == SL_NONE && !CNT_FROZEN(hi) && !atomic_load_relaxed(&pd->slab.lo) &&
 			   !(s->flags & SLAB_DEBUG_FLAGS)) {
 			continue;		/* full, on no list: where it belongs */
-		}
+		}	/* (one that names a CPU list may be on none: its field is put right) */
 		if (x->nr_nom == x->cap_nom) {
 			size_t cap = x->cap_nom ? 2 * x->cap_nom : 4096;
 			struct scrub_nominee *n = realloc(x->nom, cap * sizeof(*n));
