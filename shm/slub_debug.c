@@ -1409,7 +1409,7 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
  * became an orphan after the walk passed it, or whose descriptor the walk
  * read mid-change, and an owner that died after its check.  None of these
  * changes until a scrub deals with it - an orphan's mover is dead, a dead
- * owner stays dead (ids are not reused, layout.h) - so the next scrub (a
+ * owner stays dead (a slot's next claim is a new id, layout.h) - so the next scrub (a
  * client leaving, or every scrub_interval) finds it.  Nothing is freed
  * twice: an orphan is put back by the CAS that makes it ours (a live id),
  * which any later look skips; a dead owner's object is freed under its
@@ -1422,8 +1422,9 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
  * the slab's back links are followed (node_linked) up to SCRUB_LINK_STEPS:
  * a slab that some list links to, as far as they tell, is left alone (a
  * slab taken off a list by olist_del has no links; the tail a repair cut
- * off a broken list is linked to no head, so after the cut it is told in
- * one step more than its place in that tail).
+ * off a broken list is linked to no head: its n-th slab is told in n
+ * steps, and once the one before it is put back, in one, so a tail longer
+ * than SCRUB_LINK_STEPS goes back over a few scrubs).
  */
 #define SCRUB_CHUNK_SLABS	64	/* slabs examined per locked step */
 #define SCRUB_CHUNK_OBJECTS	8192	/* objects whose owner is checked per locked step */
