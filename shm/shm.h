@@ -243,7 +243,10 @@ struct slab_report {
 /*
  * slab_set_report_fn - called in the detecting process for each report (the
  * library prints nothing by itself).  Reports also go to the arena's ring,
- * read with slab_reports(), and are counted per cache.
+ * read with slab_reports(), and are counted per cache.  A report made while
+ * the thread holds arena locks reaches fn once it has dropped the last one
+ * (fn may print: no system call is made under a lock); past 32 in one locked
+ * section, only the ring and the counts get them.
  */
 void slab_set_report_fn(void (*fn)(const struct slab_report *r, void *arg), void *arg);
 /* copy up to max reports newer than *cursor; returns how many, advances *cursor */
