@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,11 @@ static void usage(FILE *f)
 "                              [limits] max_clients = 256, max_refs = 1024,\n"
 "                                       max_caches = 1000, hello_timeout = 10,\n"
 "                                       scrub_interval = 30 (0: only when a client leaves)\n"
-"                            the command line wins over the file\n"
+"                              [arena NAME]  one more arena (NAME: a-z 0-9 _ -), with\n"
+"                                       the keys of all three and socket = PATH\n"
+"                                       (default DIR/NAME.sock, next to the default\n"
+"                                       socket); one slubd each, supervised\n"
+"                            the command line wins over the file (default arena)\n"
 "  -h, --help                this text\n"
 "\n"
 "Who may attach: root, slubd's own user, and the uids and gids the config allows;\n"
@@ -87,6 +92,16 @@ int serve(struct config *cfg)
 			srv.cfg.arena_name, err);
 		server_fini(&srv);
 		return 1;
+	}
+	{
+		/* a supervisor's server blocked these until its handlers were set (tenants.c) */
+		sigset_t m;
+
+		sigemptyset(&m);
+		sigaddset(&m, SIGTERM);
+		sigaddset(&m, SIGINT);
+		sigaddset(&m, SIGHUP);
+		sigprocmask(SIG_UNBLOCK, &m, NULL);
 	}
 	if (!srv.cfg.foreground) {
 		ready_fd = go_background();

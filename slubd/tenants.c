@@ -134,7 +134,19 @@ static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(1);
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	/*
+	 * SIGTERM, SIGINT and SIGHUP stay blocked until the server has its
+	 * handlers (serve() unblocks them after server_init): one that comes
+	 * while it starts then stops it cleanly, its socket removed
+	 */
+	{
+		sigset_t m = old_mask;
+
+		sigaddset(&m, SIGTERM);
+		sigaddset(&m, SIGINT);
+		sigaddset(&m, SIGHUP);
+		sigprocmask(SIG_SETMASK, &m, NULL);
+	}
 	/*
 	 * a listening socket from systemd (slubd.socket) is the default arena's:
 	 * pass it on to that server alone (sd_listen_fds checks LISTEN_PID)

@@ -19,8 +19,12 @@
  *   default_unchanged  without [arena NAME] sections slubd is one process
  *                      (the pid answering the socket is slubd's own), as before;
  *                      with them the default arena still answers its socket
- *   bad_names          [arena Bad], [arena slubd], two arenas on one socket:
- *                      refused at start with the reason, exit 2
+ *   bad_names          [arena Bad], [arena slubd], two arenas on one socket,
+ *                      bad or unknown keys in a named section: refused at
+ *                      start with the reason, exit 2
+ *   server_fails_start a named arena's server cannot start (its socket's
+ *                      directory cannot be made): every server stops, the
+ *                      supervisor exits 1 naming that arena
  *   squatted_tmp_dir   /tmp/slubd-65533 made by uid 65534 (0777, then 0755),
  *                      its slubd.sock a link to 65534's own slubd: uid 65533's
  *                      slub_attach(NULL) and slubctl refuse it, saying why;
@@ -427,6 +431,38 @@ E2E_CASE(bad_names)
 	refused_conf("[arena a]\nsize = lots\n", "bad value for [arena a] size");
 	refused_conf("[arena a]\nmax_clients = 0\n", "bad value for [arena a] max_clients");
 	refused_conf("[arena a]\nflavour = 1\n", "unknown setting [arena a] flavour");
+	refused_conf("[arena a]\nsocket = relative/a.sock\n", "bad value for [arena a] socket");
+}
+
+/* a server that cannot start while the supervisor starts: all stop, exit 1, saying which */
+E2E_CASE(server_fails_start)
+{
+	char dir[] = "/tmp/t_names.XXXXXX", path[64], sock[64], *out = NULL;
+	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", sock,
+			 "--hugepages", "off", "--arena-size", "16M", "--config", path, NULL };
+	FILE *f;
+	int rc;
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	f = fopen(path, "w");
+	REQUIRE(f != NULL);
+	/* a directory that cannot be made: its server fails, the default one had started */
+	fputs("[arena a]\nsize = 16M\nsocket = /proc/self/no/a.sock\n", f);
+	fclose(f);
+	rc = e2e_run(argv, &out, 10000);
+	CHECKF(rc == 1 && out && strstr(out, "arena a: slubd pid") &&
+	       strstr(out, "could not start") && strstr(out, "stopped: every arena's slubd has ended"),
+	       "slubd: exit %d, want 1 and the failing arena named:\n%s", rc, out ? out : "");
+	CHECKF(access(sock, F_OK) != 0, "the default arena's socket is left");
+	free(out);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/slubd.arena", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/a.arena", dir);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* ---- what a client connects to ---- */
@@ -592,5 +628,6 @@ E2E_CASE(size_overflow)
 }
 
 T_MAIN(T_CASE(two_tenants), T_CASE(restart_child), T_CASE(sigterm_stops_all),
-       T_CASE(default_unchanged), T_CASE(bad_names), T_CASE(squatted_tmp_dir),
+       T_CASE(default_unchanged), T_CASE(bad_names), T_CASE(server_fails_start),
+       T_CASE(squatted_tmp_dir),
        T_CASE(foreign_peer), T_CASE(size_overflow))
