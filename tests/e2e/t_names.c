@@ -122,31 +122,54 @@ static int log_has(const struct e2e_slubd *d, const char *needle)
 }
 
 /*
- * a private mount namespace with its own /tmp (a tmpfs), so that the
- * built-in default directories /tmp/slubd-UID are the case's own; the
- * daemons' directories go to /dev/shm, outside it
+ * The built-in default directory /tmp/slubd-UID of a tenant uid, made the
+ * case's own: in a private mount namespace, something is mounted over it (a
+ * tmpfs, or the daemon's directory), so that nothing outside the case sees
+ * it.  The mount point itself is an empty directory of root's in /tmp,
+ * removed when the case ends (made only if absent; a root-owned empty
+ * directory is what a client trusts anyway).
  */
-static int private_tmp(void)
+static char mps[2][32];
+static int nr_mps;
+
+static void mps_cleanup(void)
+{
+	for (int i = 0; i < nr_mps; i++) {
+		umount2(mps[i], MNT_DETACH);
+		rmdir(mps[i]);
+	}
+	nr_mps = 0;
+}
+
+static int private_ns(void)
 {
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
 		printf("  unshare/mount: %s\n", strerror(errno));
 		return -1;
 	}
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")) {
-		printf("  mount tmpfs on /tmp: %s\n", strerror(errno));
+	return 0;
+}
+
+/* the mount point /tmp/slubd-UID; its path in buf */
+static int mount_point(uid_t uid, char *buf, size_t len)
+{
+	snprintf(buf, len, "/tmp/slubd-%u", (unsigned)uid);
+	if (mkdir(buf, 0755) == 0) {
+		if (nr_mps < 2)
+			snprintf(mps[nr_mps++], sizeof(mps[0]), "%s", buf);
+	} else if (errno != EEXIST) {
+		printf("  mkdir %s: %s\n", buf, strerror(errno));
 		return -1;
 	}
-	setenv("TMPDIR", "/dev/shm", 1);
 	return 0;
 }
 
 /* make /tmp/slubd-UID the daemon's directory itself (a bind mount: its owner and mode) */
 static int default_dir_is(const struct e2e_slubd *d, uid_t uid)
 {
-	char dir[64];
+	char dir[32];
 
-	snprintf(dir, sizeof(dir), "/tmp/slubd-%u", (unsigned)uid);
-	if (mkdir(dir, 0755) || mount(d->dir, dir, NULL, MS_BIND, NULL)) {
+	if (mount_point(uid, dir, sizeof(dir)) || mount(d->dir, dir, NULL, MS_BIND, NULL)) {
 		printf("  bind %s on %s: %s\n", d->dir, dir, strerror(errno));
 		return -1;
 	}
@@ -230,7 +253,7 @@ static void tenant(void *arg)
 	}
 }
 
-E2E_CASE(two_tenants)
+static void two_tenants_in_ns(void)
 {
 	struct e2e_opts o = { .config = two_conf, .open_dir = 1 };
 	struct tenant_arg ta = { "a", "b", UID_A, "names.a.secret" };
@@ -244,7 +267,7 @@ E2E_CASE(two_tenants)
 
 	if (geteuid() != 0)
 		SKIP("needs root (slubd as root, clients as uids 65534 and 65533, a mount namespace)");
-	REQUIRE(private_tmp() == 0);
+	REQUIRE(private_ns() == 0);
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
 	sock_of(d, "a", sa, sizeof(sa));
@@ -288,6 +311,13 @@ E2E_CASE(two_tenants)
 	       e2e_cache_stats(d->sock, tb.pool, NULL, NULL) == 0, "the default arena lists a pool "
 	       "of a tenant");
 	e2e_stop(d);
+}
+
+/* the mount points go whatever happened (REQUIRE returns early; the case ends with _exit) */
+E2E_CASE(two_tenants)
+{
+	two_tenants_in_ns();
+	mps_cleanup();
 }
 
 /* ---- the supervisor ---- */
@@ -535,7 +565,7 @@ static void victim_slubctl(void *arg)
 	free(out);
 }
 
-E2E_CASE(squatted_tmp_dir)
+static void squatted_in_ns(void)
 {
 	/* the squatter's slubd, which lets the victim in */
 	struct e2e_opts o = {
@@ -543,7 +573,7 @@ E2E_CASE(squatted_tmp_dir)
 		.open_dir = 1,
 		.run_as = UID_A,
 	};
-	const char *dir = "/tmp/slubd-65533", *link = "/tmp/slubd-65533/slubd.sock";
+	char dir[32], link[64];
 	struct victim_arg dir_open = { "mode 0777", NULL, NULL, -EPERM };
 	struct victim_arg dir_foreign = { "belongs to uid 65534", NULL, NULL, -EPERM };
 	struct victim_arg sock_link = { "symbolic link", NULL, NULL, -EPERM };
@@ -551,11 +581,14 @@ E2E_CASE(squatted_tmp_dir)
 
 	if (geteuid() != 0)
 		SKIP("needs root (uids 65534 and 65533, a mount namespace)");
-	REQUIRE(private_tmp() == 0);
+	REQUIRE(private_ns() == 0);
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
 	/* uid 65534 squats uid 65533's default directory, a link to its own slubd in it */
-	REQUIRE(mkdir(dir, 0777) == 0 && chown(dir, UID_A, UID_A) == 0 && chmod(dir, 0777) == 0);
+	REQUIRE(mount_point(UID_B, dir, sizeof(dir)) == 0);
+	REQUIRE(mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0777") == 0);
+	REQUIRE(chown(dir, UID_A, UID_A) == 0 && chmod(dir, 0777) == 0);
+	snprintf(link, sizeof(link), "%s/slubd.sock", dir);
 	REQUIRE(symlink(d->sock, link) == 0 && lchown(link, UID_A, UID_A) == 0);
 	REQUIRE(copy_slubctl(d->dir) == 0);
 
@@ -573,6 +606,12 @@ E2E_CASE(squatted_tmp_dir)
 	CHECKF(e2e_cache_stats(d->sock, "victim.secret", NULL, NULL) == 0,
 	       "the victim's pool is in the squatter's arena");
 	e2e_stop(d);
+}
+
+E2E_CASE(squatted_tmp_dir)
+{
+	squatted_in_ns();
+	mps_cleanup();
 }
 
 E2E_CASE(foreign_peer)
