@@ -34,9 +34,9 @@ struct config {
 	char arena_name[33];		/* "": the default arena; else the NAME of its
 					 * [arena NAME] section (one slubd serves it) */
 	char config_file[256];
-	int ready_fd;			/* -1; a server of the supervisor (tenants.c): one
-					 * byte written here once it serves, in place of
-					 * READY=1 (the supervisor says it once all serve) */
+	bool supervised;		/* one server of the supervisor's (tenants.c): it,
+					 * not this process, says READY=1 and STOPPING=1 */
+	int ready_fd;			/* supervised: one byte written here once serving */
 };
 
 #define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd" */

@@ -168,6 +168,7 @@ static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 		}
 	}
 	t->cfg.foreground = true;
+	t->cfg.supervised = true;
 	t->cfg.ready_fd = ready_wr;
 	_exit(serve(&t->cfg));
 }
@@ -342,8 +343,10 @@ int tenants_run(const struct config *dflt, const char *config_file,
 			/* a byte: it serves; EOF: it ended before serving (SIGCHLD says how) */
 			if (read(t->ready_rd, &c, 1) == 1) {
 				t->served = true;
-				if (t->ever_served)
+				if (t->ever_served) {
 					log_msg("arena %s: serving again (restart %u)", t->label, t->restarts);
+					sd_status();
+				}
 				t->ever_served = true;
 			}
 			close(t->ready_rd);

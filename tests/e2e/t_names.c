@@ -16,6 +16,11 @@
  *                      pools; the default arena's server never changed
  *   sigterm_stops_all  SIGTERM to the supervisor: every server exits, every
  *                      socket is gone, the supervisor exits 0 after them
+ *   notify_supervised  under NOTIFY_SOCKET: READY=1 once, from the supervisor,
+ *                      when every arena serves; a server killed and
+ *                      restarted says neither READY=1 nor STOPPING=1 (which
+ *                      would make systemd stop the whole service); STOPPING=1
+ *                      once, from the supervisor, at the end
  *   default_unchanged  without [arena NAME] sections slubd is one process
  *                      (the pid answering the socket is slubd's own), as before;
  *                      with them the default arena still answers its socket
@@ -50,6 +55,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -393,6 +399,100 @@ E2E_CASE(sigterm_stops_all)
 	       "missing");
 }
 
+/* the notify datagrams: text "pid:MSG|" for each, appended to all */
+static void notify_drain(int fd, char *all, size_t cap, int ms)
+{
+	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(ms);
+
+	do {
+		char buf[512], cbuf[CMSG_SPACE(sizeof(struct ucred))];
+		struct iovec iov = { buf, sizeof(buf) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		pid_t pid = 0;
+
+		if (n <= 0) {
+			e2e_sleep_ms(10);
+			continue;
+		}
+		buf[n] = 0;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+				struct ucred cr;
+
+				memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
+				pid = cr.pid;
+			}
+		snprintf(all + strlen(all), cap - strlen(all), "%d:%s|", (int)pid, buf);
+	} while (e2e_now_ms() < end);
+}
+
+static int count_of(const char *all, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = all; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+E2E_CASE(notify_supervised)
+{
+	struct e2e_opts o = { .config = two_conf };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/t_names-notify.XXXXXX", sk[160], want[32];
+	static char all[16384];
+	struct e2e_slubd *d;
+	int fd, one = 1;
+	pid_t a0, a1 = 0;
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	REQUIRE(setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == 0);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	d = e2e_start(&o);
+	unsetenv("NOTIFY_SOCKET");
+	REQUIRE(d != NULL);
+	/* READY=1 once, from the supervisor, when every arena serves */
+	for (int i = 0; i < 100 && !strstr(all, "READY=1"); i++)
+		notify_drain(fd, all, sizeof(all), 50);
+	snprintf(want, sizeof(want), "%d:READY=1", (int)d->pid);
+	CHECKF(strstr(all, want) != NULL, "no READY=1 from the supervisor (pid %d): %s", (int)d->pid,
+	       all);
+	sock_of(d, "a", sk, sizeof(sk));
+	a0 = server_pid(sk, 100);
+	CHECKF(a0 > 0, "READY=1 came before arena a served");
+	sock_of(d, "b", sk, sizeof(sk));
+	CHECKF(server_pid(sk, 100) > 0, "READY=1 came before arena b served");
+	/* a server dies and comes back: no READY=1 again, and no STOPPING=1 (the service's end) */
+	if (a0 > 0) {
+		uint64_t end;
+
+		REQUIRE(kill(a0, SIGKILL) == 0);
+		sock_of(d, "a", sk, sizeof(sk));
+		end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+		do {
+			notify_drain(fd, all, sizeof(all), 50);
+			a1 = server_pid(sk, 50);
+		} while ((a1 == 0 || a1 == a0) && e2e_now_ms() < end);
+		CHECKF(a1 > 0 && a1 != a0, "arena a not served again");
+		notify_drain(fd, all, sizeof(all), 300);
+		CHECKF(count_of(all, "READY=1") == 1 && !strstr(all, "STOPPING=1"), "a server's restart "
+		       "said READY=1 again or STOPPING=1 to the service manager: %s", all);
+	}
+	snprintf(want, sizeof(want), "%d:STOPPING=1", (int)d->pid);
+	e2e_stop(d);
+	notify_drain(fd, all, sizeof(all), 300);
+	CHECKF(strstr(all, want) && count_of(all, "STOPPING=1") == 1, "STOPPING=1 not once, from the "
+	       "supervisor: %s", all);
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 E2E_CASE(default_unchanged)
 {
 	struct e2e_opts plain = { .config = "[access]\nsocket_mode = 0666\n" };
@@ -667,6 +767,6 @@ E2E_CASE(size_overflow)
 }
 
 T_MAIN(T_CASE(two_tenants), T_CASE(restart_child), T_CASE(sigterm_stops_all),
-       T_CASE(default_unchanged), T_CASE(bad_names), T_CASE(server_fails_start),
+       T_CASE(notify_supervised), T_CASE(default_unchanged), T_CASE(bad_names), T_CASE(server_fails_start),
        T_CASE(squatted_tmp_dir),
        T_CASE(foreign_peer), T_CASE(size_overflow))
