@@ -16,6 +16,9 @@
  *                      pools; the default arena's server never changed
  *   sigterm_stops_all  SIGTERM to the supervisor: every server exits, every
  *                      socket is gone, the supervisor exits 0 after them
+ *   sighup_named       [arena b]'s list extended in the file, SIGHUP to the
+ *                      supervisor: b's server applies it (uid 65534, refused
+ *                      before, attaches)
  *   notify_supervised  under NOTIFY_SOCKET: READY=1 once, from the supervisor,
  *                      when every arena serves; a server killed and
  *                      restarted says neither READY=1 nor STOPPING=1 (which
@@ -399,6 +402,52 @@ E2E_CASE(sigterm_stops_all)
 	       "missing");
 }
 
+/* uid 65534 attaches to arena NAME of sock's directory: slub_attach's answer */
+static void attach_as_a(void *arg)
+{
+	int *rc = arg;
+
+	be(UID_A);
+	*rc = slub_attach(getenv("T_NAMES_SOCK"));
+	if (*rc == 0)
+		slub_detach();
+}
+
+E2E_CASE(sighup_named)
+{
+	struct e2e_opts o = { .config = two_conf, .open_dir = 1 };
+	char sb[160], line[256];
+	struct e2e_slubd *d;
+	int *rc = e2e_shared(sizeof(int));
+	FILE *f;
+
+	if (geteuid() != 0)
+		SKIP("needs root (slubd as root, a client as uid 65534)");
+	d = e2e_start(&o);
+	REQUIRE(d != NULL && rc != NULL);
+	sock_of(d, "b", sb, sizeof(sb));
+	REQUIRE(server_pid(sb, 10000) > 0);
+	setenv("T_NAMES_SOCK", sb, 1);
+	e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching to arena b");
+	CHECKF(*rc == -EACCES, "uid 65534 attached to arena b before it was allowed: %d", *rc);
+	/* arena b's list now names 65534: SIGHUP to the supervisor, passed on to b's server */
+	f = fopen(d->conf, "a");
+	REQUIRE(f != NULL);
+	fputs("[arena b]\nallow_uids = 65533 65534\n", f);
+	fclose(f);
+	REQUIRE(kill(d->pid, SIGHUP) == 0);
+	for (int i = 0; i < 100; i++) {
+		e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching to arena b");
+		if (*rc == 0)
+			break;
+		e2e_sleep_ms(e2e_scale_ms(50));
+	}
+	CHECKF(*rc == 0, "after SIGHUP, uid 65534 still cannot attach to arena b: %d", *rc);
+	snprintf(line, sizeof(line), "SIGHUP: passed to every arena's slubd");
+	CHECK(log_has(d, line));
+	e2e_stop(d);
+}
+
 /* the notify datagrams: text "pid:MSG|" for each, appended to all */
 static void notify_drain(int fd, char *all, size_t cap, int ms)
 {
@@ -767,6 +816,6 @@ E2E_CASE(size_overflow)
 }
 
 T_MAIN(T_CASE(two_tenants), T_CASE(restart_child), T_CASE(sigterm_stops_all),
-       T_CASE(notify_supervised), T_CASE(default_unchanged), T_CASE(bad_names), T_CASE(server_fails_start),
+       T_CASE(sighup_named), T_CASE(notify_supervised), T_CASE(default_unchanged), T_CASE(bad_names), T_CASE(server_fails_start),
        T_CASE(squatted_tmp_dir),
        T_CASE(foreign_peer), T_CASE(size_overflow))
