@@ -92,12 +92,12 @@ static struct ctl_target target;	/* where slubctl connects (-s, --arena, environ
 
 static const char *const short_usage =
 	"usage: slubctl [-s SOCKET | --arena NAME] stats [NAME] [--json]\n"
-	"       slubctl [-s SOCKET] create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
-	"                           [--max-objects N] [--max-bytes N]\n"
-	"       slubctl [-s SOCKET] destroy NAME\n"
-	"       slubctl [-s SOCKET] limit NAME [--objects N] [--bytes N]\n"
-	"       slubctl [-s SOCKET] shrink [NAME]\n"
-	"       slubctl [-s SOCKET] validate [NAME]\n"
+	"       slubctl [-s SOCKET | --arena NAME] create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
+	"                                          [--max-objects N] [--max-bytes N]\n"
+	"       slubctl [-s SOCKET | --arena NAME] destroy NAME\n"
+	"       slubctl [-s SOCKET | --arena NAME] limit NAME [--objects N] [--bytes N]\n"
+	"       slubctl [-s SOCKET | --arena NAME] shrink [NAME]\n"
+	"       slubctl [-s SOCKET | --arena NAME] validate [NAME]\n"
 	"       slubctl --help\n";
 
 static void full_usage(FILE *f)
@@ -105,7 +105,7 @@ static void full_usage(FILE *f)
 	char dflt[SOCKET_PATH_BUF];
 
 	fprintf(f,
-"usage: slubctl [-s SOCKET] COMMAND [ARGUMENTS] [OPTIONS]\n"
+"usage: slubctl [-s SOCKET | --arena NAME] COMMAND [ARGUMENTS] [OPTIONS]\n"
 "\n"
 "slubctl talks to slubd, the daemon that runs the Linux kernel's SLUB allocator\n"
 "over a shared-memory arena, through its control socket.\n"
@@ -224,7 +224,7 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 		fputc('\n', stderr);
 	}
 	if (cmd)
-		fprintf(stderr, "usage: slubctl [-s SOCKET] %s\n", cmd->synopsis);
+		fprintf(stderr, "usage: slubctl [-s SOCKET | --arena NAME] %s\n", cmd->synopsis);
 	else
 		fputs(short_usage, stderr);
 	fputs("Try 'slubctl --help' for more information.\n", stderr);
