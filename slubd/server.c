@@ -824,7 +824,14 @@ int server_run(struct server *s)
 	log_msg("ready: serving %s (protocol %u, %s, arena %llu MiB %s)", s->cfg.socket,
 		SLUBD_PROTOCOL_VERSION, s->socket_from_systemd ? "socket from systemd" : "own socket",
 		(unsigned long long)(arena_size(s->arena) >> 20), arena_backing_name(s->arena));
-	sd_notify(0, "READY=1");
+	if (s->cfg.supervised) {
+		/* one arena of the supervisor's (tenants.c): it says READY=1 once all serve */
+		(void)!write(s->cfg.ready_fd, "r", 1);
+		close(s->cfg.ready_fd);
+		s->cfg.ready_fd = -1;
+	} else {
+		sd_notify(0, "READY=1");
+	}
 	server_status(s);
 	return event_base_dispatch(s->base) < 0 ? -EIO : 0;
 }
@@ -839,7 +846,9 @@ void server_fini(struct server *s)
 		pthread_join(s->scrubber, NULL);
 		s->scrubber_started = false;
 	}
-	sd_notify(0, "STOPPING=1");
+	/* a supervised server's end is no service's stop: systemd would stop them all */
+	if (!s->cfg.supervised)
+		sd_notify(0, "STOPPING=1");
 	/* the pools outlive slubd: no reference is dropped (see the top) */
 	while (s->conns)
 		conn_free(s->conns, false);

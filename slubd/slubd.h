@@ -34,13 +34,29 @@ struct config {
 	char arena_name[33];		/* "": the default arena; else the NAME of its
 					 * [arena NAME] section (one slubd serves it) */
 	char config_file[256];
+	bool supervised;		/* one server of the supervisor's (tenants.c): it,
+					 * not this process, says READY=1 and STOPPING=1 */
+	int ready_fd;			/* supervised: one byte written here once serving */
 };
+
+#define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd" */
+#define SLUBD_MAX_ARENAS	64	/* named arenas in one config file */
 
 /* config.c */
 void config_defaults(struct config *c);
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 int parse_size(const char *s, uint64_t *out);
 int parse_huge(const char *s, enum arena_huge *out);
+bool config_arena_name_ok(const char *name);
+int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1], int max,
+		       char *err, size_t errlen);
+
+/* tenants.c: the supervisor of one slubd per arena, when the config names arenas */
+int tenants_run(const struct config *dflt, const char *config_file,
+		char (*names)[SLUBD_ARENA_NAME_MAX + 1], int nr);
+int serve(struct config *cfg);	/* main.c: one arena's slubd, to its end; the exit code */
+/* main.c: fork into the background; the parent exits 0 once a byte comes on the fd returned */
+int go_background(void);
 
 /*
  * A connection's life: HELLO (only a Hello is accepted) -> READY -> CLOSING
