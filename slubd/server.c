@@ -103,12 +103,19 @@ void server_status(struct server *s)
 
 /* ---- connections ---------------------------------------------------------- */
 
+static void job_queue(struct server *s, struct job *j);
+
+/*
+ * conn_free - the loop is done with c: off s->conns, its socket closed.  Its
+ * references are the worker's to drop (they take arena locks): a JOB_DROP,
+ * queued behind the request of c the worker may still run, whose completion
+ * frees c.  At shutdown (drop_refs false: the pools outlive slubd) c is
+ * freed here unless the worker may still hold it.
+ */
 static void conn_free(struct conn *c, bool drop_refs)
 {
 	struct server *s = c->srv;
 
-	if (drop_refs)
-		conn_drop_refs(s, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -117,11 +124,26 @@ static void conn_free(struct conn *c, bool drop_refs)
 		c->next->prev = c->prev;
 	s->nr_conns--;
 	bufferevent_free(c->bev);
-	free(c->refs);
-	free(c);
+	c->bev = NULL;
+	c->closed = true;
 	if (drop_refs) {
-		server_schedule_scrub(s);
+		struct job *j = calloc(1, sizeof(*j));
+
+		if (j) {
+			j->kind = JOB_DROP;
+			j->c = c;
+			job_queue(s, j);
+		} else {
+			log_msg("client pid %d: out of memory: its pool references stay", (int)c->pid);
+			if (!c->in_worker && !c->holder) {
+				free(c->refs);
+				free(c);
+			}
+		}
 		server_status(s);
+	} else {
+		free(c->refs);	/* shutdown: server_fini stopped the worker first */
+		free(c);
 	}
 }
 
@@ -233,8 +255,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	unsigned int frames = 0;
 
-	/* paused (a deferred turn may come after the pause): write_cb reads on */
-	if (!(bufferevent_get_enabled(bev) & EV_READ))
+	/*
+	 * paused (a deferred turn may come after the pause): write_cb reads on;
+	 * a request with the worker: its reply, posted back, reads on
+	 */
+	if (!(bufferevent_get_enabled(bev) & EV_READ) || c->in_worker)
 		return;
 	while (c->state != CONN_CLOSING) {
 		uint8_t hdr[SLUBD_FRAME_HDR], body[SLUBD_MAX_REQUEST];
@@ -278,6 +303,28 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		c->requests++;
+		if (c->state == CONN_READY && c->allowed &&
+		    req->body_case != SLUBD__REQUEST__BODY_HELLO) {
+			/*
+			 * It may touch the arena: to the worker.  Nothing more is
+			 * read from c until its reply is back (done_cb).
+			 */
+			struct job *j = calloc(1, sizeof(*j));
+
+			if (!j) {
+				slubd__request__free_unpacked(req, NULL);
+				reject_frame(c, ENOMEM, "slubd is out of memory");
+				return;
+			}
+			j->kind = JOB_REQUEST;
+			j->c = c;
+			j->req = req;
+			c->in_worker = true;
+			bufferevent_disable(bev, EV_READ);
+			job_queue(c->srv, j);
+			return;
+		}
+		/* Hello, and what is refused before or without it: no arena */
 		dispatch(c->srv, c, req, &resp, &scratch, &plan);
 		alive = send_response(c, &resp, &plan);	/* false: c is closing or gone */
 		dispatch_done(scratch);
@@ -296,7 +343,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (c->state == CONN_CLOSING) {
 		conn_close(c, NULL);
-	} else if (!(bufferevent_get_enabled(bev) & EV_READ)) {
+	} else if (!(bufferevent_get_enabled(bev) & EV_READ) && !c->in_worker) {
 		/* paused by read_cb: read again, starting with what waits in the input */
 		bufferevent_enable(bev, EV_READ);
 		read_cb(bev, c);
@@ -421,6 +468,170 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	(void)l;
 	(void)arg;
 	log_msg("accept: %s", strerror(errno));	/* EMFILE and such: keep serving */
+}
+
+/* ---- the request worker ------------------------------------------------------ */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void list_append(struct job **head, struct job **tail, struct job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+/* the loop: hand j to the worker */
+static void job_queue(struct server *s, struct job *j)
+{
+	pthread_mutex_lock(&s->work_lock);
+	list_append(&s->todo, &s->todo_tail, j);
+	pthread_cond_signal(&s->work_cond);
+	pthread_mutex_unlock(&s->work_lock);
+}
+
+/*
+ * serve_request - the one place where a request that touches the arena is
+ * answered (on the worker): its lock attempts give up after
+ * SLUBD_LOCK_WAIT_MS, and dispatch answers "busy" then.
+ */
+static void serve_request(struct server *s, struct job *j)
+{
+	slubd__response__init(&j->resp);
+	slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
+	dispatch(s, j->c, j->req, &j->resp, &j->scratch, &j->plan);
+	slab_lock_deadline(0);
+}
+
+/*
+ * the first job that may run now (a drop that met a busy lock waits its
+ * turn; requests never wait), taken off the list; else NULL and *wait_ms,
+ * how long until one may (0: none waits)
+ */
+static struct job *job_take(struct server *s, uint64_t *wait_ms)
+{
+	uint64_t now = now_ms();
+	struct job *prev = NULL;
+
+	*wait_ms = 0;
+	for (struct job *j = s->todo; j; prev = j, j = j->next) {
+		if (j->not_before_ms > now) {
+			if (!*wait_ms || j->not_before_ms - now < *wait_ms)
+				*wait_ms = j->not_before_ms - now;
+			continue;
+		}
+		if (prev)
+			prev->next = j->next;
+		else
+			s->todo = j->next;
+		if (s->todo_tail == j)
+			s->todo_tail = prev;
+		return j;
+	}
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct server *s = arg;
+
+	pthread_mutex_lock(&s->work_lock);
+	for (;;) {
+		uint64_t wait_ms;
+		struct job *j;
+
+		if (s->worker_stop)
+			break;
+		j = job_take(s, &wait_ms);
+		if (!j) {
+			if (wait_ms) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += (time_t)(wait_ms / 1000);
+				ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&s->work_cond, &s->work_lock, &ts);
+			} else {
+				pthread_cond_wait(&s->work_cond, &s->work_lock);
+			}
+			continue;
+		}
+		pthread_mutex_unlock(&s->work_lock);
+		if (j->kind == JOB_REQUEST) {
+			serve_request(s, j);
+		} else {
+			slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
+			j->done = conn_drop_refs(s, j->c);
+			slab_lock_deadline(0);
+		}
+		pthread_mutex_lock(&s->work_lock);
+		if (j->kind == JOB_DROP && !j->done) {
+			/* a lock of a pool it held is busy: the rest in a second */
+			j->not_before_ms = now_ms() + 1000;
+			list_append(&s->todo, &s->todo_tail, j);
+			continue;
+		}
+		list_append(&s->done, &s->done_tail, j);
+		pthread_mutex_unlock(&s->work_lock);
+		/* a full pipe already has a wakeup in it: EAGAIN is fine */
+		if (write(s->done_pipe[1], "", 1) < 0 && errno != EAGAIN)
+			log_msg("worker: cannot wake the loop: %s", strerror(errno));
+		pthread_mutex_lock(&s->work_lock);
+	}
+	s->worker_exited = true;
+	pthread_cond_broadcast(&s->work_cond);
+	pthread_mutex_unlock(&s->work_lock);
+	return NULL;
+}
+
+/* the loop: what the worker finished - send the replies, free the dropped */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct job *list;
+	char buf[64];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&s->work_lock);
+	list = s->done;
+	s->done = s->done_tail = NULL;
+	pthread_mutex_unlock(&s->work_lock);
+	while (list) {
+		struct job *j = list;
+		struct conn *c = j->c;
+
+		list = j->next;
+		if (j->kind == JOB_DROP) {
+			free(c->refs);
+			free(c);
+			server_schedule_scrub(s);
+		} else {
+			c->in_worker = false;
+			if (!c->closed && send_response(c, &j->resp, &j->plan)) {
+				/* read on, starting with what waits in the input */
+				bufferevent_enable(c->bev, EV_READ);
+				read_cb(c->bev, c);
+			}
+			dispatch_done(j->scratch);
+			slubd__request__free_unpacked(j->req, NULL);
+		}
+		free(j);
+	}
 }
 
 /* ---- recovery and signals --------------------------------------------------- */
@@ -779,6 +990,9 @@ int server_init(struct server *s, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&s->scrub_lock, NULL);
 	pthread_cond_init(&s->scrub_cond, NULL);
+	pthread_mutex_init(&s->work_lock, NULL);
+	pthread_cond_init(&s->work_cond, NULL);
+	s->done_pipe[0] = s->done_pipe[1] = -1;
 	s->base = event_base_new();
 	if (!s->base) {
 		snprintf(err, errlen, "event_base_new failed");
@@ -809,18 +1023,33 @@ int server_init(struct server *s, char *err, size_t errlen)
 		return -rc;
 	}
 	s->scrubber_started = true;
+	if (pipe2(s->done_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	s->done_ev = event_new(s->base, s->done_pipe[0], EV_READ | EV_PERSIST, done_cb, s);
+	if (!s->done_ev || event_add(s->done_ev, NULL)) {
+		snprintf(err, errlen, "cannot watch the worker's pipe");
+		return -ENOMEM;
+	}
+	rc = pthread_create(&s->worker, NULL, worker_main, s);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the request worker: %s", strerror(rc));
+		return -rc;
+	}
+	s->worker_started = true;
 	scrub_tick_arm(s);
 	return 0;
 }
 
 int server_run(struct server *s)
 {
-	struct slab_scrub_result r;
-
-	/* a previous slubd, or its clients, may have died in the middle of things */
-	if (slab_scrub(s->arena, &r) == 0 && (r.orphans || r.transit_blocks))
-		log_msg("recovered at start: %llu orphaned slabs, %llu page blocks",
-			(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks);
+	/*
+	 * a previous slubd, or its clients, may have died in the middle of
+	 * things: the scrubber's first scrub (off the loop: a client may hold a
+	 * lock it needs)
+	 */
+	scrub_request(s);
 	log_msg("ready: serving %s (protocol %u, %s, arena %llu MiB %s)", s->cfg.socket,
 		SLUBD_PROTOCOL_VERSION, s->socket_from_systemd ? "socket from systemd" : "own socket",
 		(unsigned long long)(arena_size(s->arena) >> 20), arena_backing_name(s->arena));
@@ -829,21 +1058,86 @@ int server_run(struct server *s)
 	return event_base_dispatch(s->base) < 0 ? -EIO : 0;
 }
 
+/*
+ * join t within ms; false if it is still running (waiting on an arena lock
+ * a client holds, say): then it is left as it is, and what it may touch
+ * (the arena, the connections) is not freed.  The process exits under it;
+ * a robust lock it held is repaired by its next taker.
+ */
+static bool join_within(pthread_t t, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return pthread_timedjoin_np(t, NULL, &ts) == 0;
+}
+
+static void free_jobs(struct job *j)
+{
+	while (j) {
+		struct job *next = j->next;
+
+		if (j->kind == JOB_REQUEST) {
+			dispatch_done(j->scratch);
+			slubd__request__free_unpacked(j->req, NULL);
+		} else {
+			free(j->c->refs);	/* closed: its drop was its last owner */
+			free(j->c);
+		}
+		free(j);
+		j = next;
+	}
+}
+
 void server_fini(struct server *s)
 {
+	bool quiet = true;	/* no thread of ours touches the arena any more */
+
 	if (s->scrubber_started) {
 		pthread_mutex_lock(&s->scrub_lock);
 		s->stopping = true;
 		pthread_cond_signal(&s->scrub_cond);
 		pthread_mutex_unlock(&s->scrub_lock);
-		pthread_join(s->scrubber, NULL);
+		if (!join_within(s->scrubber, 300)) {
+			log_msg("the scrubber waits on an arena lock: leaving it");
+			quiet = false;
+		}
 		s->scrubber_started = false;
 	}
+	if (s->worker_started) {
+		pthread_mutex_lock(&s->work_lock);
+		s->worker_stop = true;
+		pthread_cond_signal(&s->work_cond);
+		pthread_mutex_unlock(&s->work_lock);
+		/* a request gives up within SLUBD_LOCK_WAIT_MS; the rest of it is short */
+		if (!join_within(s->worker, 300)) {
+			log_msg("the request worker is still busy: leaving it");
+			quiet = false;
+		}
+		s->worker_started = false;
+	}
 	sd_notify(0, "STOPPING=1");
+	if (!quiet) {
+		/* leave the arena and the connections to the exiting process */
+		if (s->listener && !s->socket_from_systemd)
+			unlink(s->cfg.socket);
+		return;
+	}
 	/* the pools outlive slubd: no reference is dropped (see the top) */
+	free_jobs(s->todo);
+	free_jobs(s->done);
+	s->todo = s->done = NULL;
 	while (s->conns)
 		conn_free(s->conns, false);
 	free(s->keeper.refs);
+	if (s->done_ev)
+		event_free(s->done_ev);
+	for (int i = 0; i < 2; i++)
+		if (s->done_pipe[i] >= 0)
+			close(s->done_pipe[i]);
 	if (s->listener) {
 		evconnlistener_free(s->listener);
 		if (!s->socket_from_systemd)
