@@ -662,6 +662,13 @@ static void *scrubber(void *arg)
 			break;
 		s->scrub_wanted = false;
 		pthread_mutex_unlock(&s->scrub_lock);
+		/*
+		 * timed as the worker's requests: a scrub that waited on a
+		 * stopped client's lock while holding another would stall every
+		 * process that needs the one it holds; what it skips, the next
+		 * scrub does
+		 */
+		slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
 		if (slab_scrub(s->arena, &r) == 0 &&
 		    (r.orphans || r.transit_blocks || r.leaked_objects))
 			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
@@ -673,6 +680,7 @@ static void *scrubber(void *arg)
 		 * clients left: what their buffers took goes back to the system, so
 		 * that a burst of connections leaves no lasting mark on slubd's size
 		 */
+		slab_lock_deadline(0);
 		malloc_trim(0);
 		pthread_mutex_lock(&s->scrub_lock);
 	}

@@ -156,7 +156,7 @@ static int send_query(int fd, int q)
  * once: each must be answered within ANSWER_MS of its sending; an answer is
  * a reply or an error that says "busy"
  */
-static void ask_all(const char *sock)
+static void ask_all(const char *sock, pid_t holder)
 {
 	struct ctl_conn c[Q_NR];
 	uint64_t sent[Q_NR];
@@ -183,6 +183,14 @@ static void ask_all(const char *sock)
 			CHECKF(!resp->err || (resp->error && strstr(resp->error, "busy")),
 			       "%s: err %d: %s (an answer or busy was expected)", q_name[q], resp->err,
 			       resp->error ? resp->error : "");
+			if (resp->err && resp->error && strstr(resp->error, "busy")) {
+				char want[32];
+
+				snprintf(want, sizeof(want), "held by pid %d;", (int)holder);
+				CHECKF(strstr(resp->error, want) != NULL, "%s: the busy answer does "
+				       "not name the holder (pid %d): %s", q_name[q], (int)holder,
+				       resp->error);
+			}
 			slubd__response__free_unpacked(resp, NULL);
 		}
 		ctl_close(&c[q]);
@@ -222,6 +230,7 @@ static void stopped_case(int hook, bool term)
 	bs->hook = hook;
 	pid = e2e_fork(holder, d->sock);
 	REQUIRE(pid > 0);
+	printf("  the holder is pid %d, slubd pid %d\n", (int)pid, (int)d->pid);
 	if (!wait_stopped(pid, 20000)) {
 		CHECKF(0, "the client did not stop at hook %d: %s", hook, bs->why);
 		kill_holder(pid);
@@ -239,8 +248,8 @@ static void stopped_case(int hook, bool term)
 			ctl_close(&c);
 		}
 	} else {
-		ask_all(d->sock);
-		ask_all(d->sock);	/* the lock is still held: again */
+		ask_all(d->sock, pid);
+		ask_all(d->sock, pid);	/* the lock is still held: again */
 		CHECK(e2e_alive(d, "after the requests"));
 	}
 	kill_holder(pid);
@@ -316,8 +325,8 @@ E2E_CASE(scribbled_slab_mutex)
 		e2e_stop(d);
 		return;
 	}
-	ask_all(d->sock);
-	ask_all(d->sock);
+	ask_all(d->sock, pid);
+	ask_all(d->sock, pid);
 	CHECK(e2e_alive(d, "after the requests"));
 	term_within(d);
 	kill_holder(pid);
