@@ -125,6 +125,8 @@ static void conn_free(struct conn *c, bool drop_refs)
 	s->nr_conns--;
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	event_free(c->hello_ev);
+	c->hello_ev = NULL;
 	c->closed = true;
 	if (drop_refs) {
 		struct job *j = calloc(1, sizeof(*j));
@@ -326,6 +328,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		}
 		/* Hello, and what is refused before or without it: no arena */
 		dispatch(c->srv, c, req, &resp, &scratch, &plan);
+		if (c->state == CONN_READY)
+			evtimer_del(c->hello_ev);	/* said Hello: no deadline more */
 		alive = send_response(c, &resp, &plan);	/* false: c is closing or gone */
 		dispatch_done(scratch);
 		slubd__request__free_unpacked(req, NULL);
@@ -393,35 +397,148 @@ static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
 	evutil_closesocket(fd);
 }
 
+/*
+ * conn_refuse - tell c why it is closed (a Response of id 0, written at once,
+ * best effort: a small frame fits in the socket's buffer), log it, close it:
+ * its slot is free when this returns
+ */
+static void conn_refuse(struct conn *c, int err, const char *why)
+{
+	Slubd__Response resp = SLUBD__RESPONSE__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	resp.has_err = 1;
+	resp.err = err;
+	resp.error = (char *)why;
+	if (frame_pack(&resp.base, &buf, &len) == 0) {
+		/* after whatever is queued; what does not fit is lost with the close */
+		if (flush_now(c))
+			(void)send(bufferevent_getfd(c->bev), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		free(buf);
+	}
+	conn_close(c, why);
+}
+
+/* hello_timeout after accept, whatever the peer sent meanwhile */
+static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char why[120];
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_HELLO)
+		return;
+	snprintf(why, sizeof(why), "no Hello within %u ms of connecting (hello_timeout): closed",
+		 c->srv->cfg.hello_timeout_ms);
+	conn_refuse(c, ETIMEDOUT, why);
+}
+
+/* the oldest connection still waiting for its Hello (NULL: none) */
+static struct conn *oldest_waiting(struct server *s)
+{
+	struct conn *old = NULL;
+
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->state == CONN_HELLO && !c->in_worker && (!old || c->serial < old->serial))
+			old = c;
+	return old;
+}
+
+/*
+ * peer_allowed - the access policy for the peer of fd, from SO_PEERCRED and
+ * SO_PEERGROUPS.  The groups are used only as far as the kernel gave them: a
+ * failed SO_PEERGROUPS counts none (the uid and primary gid still count).
+ */
+static bool peer_allowed(struct server *s, evutil_socket_t fd, const struct ucred *cred)
+{
+	gid_t small[64], *g = small;
+	socklen_t glen = sizeof(small);
+	unsigned int ng = 0;
+	bool ok;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small, &glen) == 0) {
+		ng = glen / sizeof(gid_t);
+	} else if (errno == ERANGE && glen > sizeof(small) && (g = malloc(glen))) {
+		/* NGROUPS_MAX is 65536: the kernel said the size */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) == 0)
+			ng = glen / sizeof(gid_t);
+	} else {
+		g = small;	/* another error, or no memory: no groups */
+	}
+	ok = policy_allows(&s->cfg, cred->uid, cred->gid, g, ng);
+	if (g != small)
+		free(g);
+	return ok;
+}
+
+/*
+ * accept_cb - a new peer.  Before it takes a slot: its credentials
+ * (SO_PEERCRED) and the access policy (a peer that may not use slubd is
+ * refused, with a reply that says why), the per-uid cap, then max_clients:
+ * when every slot is taken, the oldest connection still waiting for its
+ * Hello is closed for it (it had its chance), so that peers that connect and
+ * say nothing, or trickle, cannot lock out one that says Hello at once.
+ */
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		      void *arg)
 {
 	struct server *s = arg;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
+	unsigned int same_uid = 0;
 	struct conn *c;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
-	if (s->nr_conns >= s->cfg.max_clients) {
-		log_msg("refusing a connection: %u clients already (max_clients)", s->nr_conns);
-		refuse_conn(fd, EUSERS, "slubd serves %u clients already (max_clients): try again "
-			    "later", s->nr_conns);
-		return;
-	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
 		log_msg("SO_PEERCRED: %s", strerror(errno));
-		evutil_closesocket(fd);
+		refuse_conn(fd, EPERM, "slubd cannot read the peer's credentials: refused");
 		return;
+	}
+	if (!peer_allowed(s, fd, &cred)) {
+		log_msg("refusing pid %d uid %u gid %u: not allowed by [access]", (int)cred.pid,
+			(unsigned)cred.uid, (unsigned)cred.gid);
+		refuse_conn(fd, EACCES, "uid %u gid %u may not use this slubd (see [access] in its "
+			    "configuration)", (unsigned)cred.uid, (unsigned)cred.gid);
+		return;
+	}
+	for (struct conn *o = s->conns; o; o = o->next)
+		same_uid += o->uid == cred.uid;
+	if (s->cfg.max_clients_per_uid && same_uid >= s->cfg.max_clients_per_uid) {
+		log_msg("refusing pid %d uid %u: %u connections of that uid already "
+			"(max_clients_per_uid)", (int)cred.pid, (unsigned)cred.uid, same_uid);
+		refuse_conn(fd, EUSERS, "uid %u has %u connections to slubd already "
+			    "(max_clients_per_uid): try again later", (unsigned)cred.uid, same_uid);
+		return;
+	}
+	if (s->nr_conns >= s->cfg.max_clients) {
+		struct conn *old = oldest_waiting(s);
+
+		if (!old) {
+			log_msg("refusing pid %d uid %u: %u clients already (max_clients)",
+				(int)cred.pid, (unsigned)cred.uid, s->nr_conns);
+			refuse_conn(fd, EUSERS, "slubd serves %u clients already (max_clients): try "
+				    "again later", s->nr_conns);
+			return;
+		}
+		conn_refuse(old, EUSERS, "every slot is taken (max_clients) and this connection "
+			    "has not said Hello: closed for a new one");
 	}
 	c = calloc(1, sizeof(*c));
 	if (c)
 		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c || !c->bev) {
+	if (c && c->bev)
+		c->hello_ev = evtimer_new(s->base, hello_timeout_cb, c);
+	if (!c || !c->bev || !c->hello_ev) {
 		log_msg("out of memory for a connection");
+		if (c && c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
 		free(c);
-		evutil_closesocket(fd);
 		return;
 	}
 	c->srv = s;
@@ -429,21 +546,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
-	{
-		/* the peer's supplementary groups (NGROUPS_MAX is 65536: ask for the size) */
-		gid_t small[64], *g = small;
-		socklen_t glen = sizeof(small);
-		unsigned int ng = 0;
-
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) && errno == ERANGE &&
-		    (g = malloc(glen)) && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen))
-			glen = 0;
-		if (g)
-			ng = glen / sizeof(gid_t);
-		c->allowed = policy_allows(&s->cfg, cred.uid, cred.gid, g ? g : small, g ? ng : 0);
-		if (g != small)
-			free(g);
-	}
+	c->allowed = true;
+	c->serial = ++s->accepted;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -453,11 +557,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (SLUBD_FRAME_HDR + SLUBD_MAX_REQUEST));
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	{
-		/* until its Hello: a peer that connects and never speaks holds a slot */
+		/* until its Hello, counted from now: trickling bytes does not extend it */
 		struct timeval tv = { s->cfg.hello_timeout_ms / 1000,
 				      (s->cfg.hello_timeout_ms % 1000) * 1000 };
 
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
+		evtimer_add(c->hello_ev, &tv);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	server_status(s);
@@ -764,6 +868,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		memcpy(s->cfg.allow_gids, c.allow_gids, sizeof(c.allow_gids));
 		s->cfg.nr_allow_gids = c.nr_allow_gids;
 		s->cfg.max_clients = c.max_clients;
+		s->cfg.max_clients_per_uid = c.max_clients_per_uid;
 		s->cfg.max_refs = c.max_refs;
 		s->cfg.max_caches = c.max_caches;
 		s->cfg.hello_timeout_ms = c.hello_timeout_ms;

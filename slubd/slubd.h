@@ -27,6 +27,7 @@ struct config {
 	gid_t allow_gids[MAX_ALLOW];
 	unsigned int nr_allow_gids;
 	unsigned int max_clients;
+	unsigned int max_clients_per_uid;	/* connections of one uid at once; 0: no cap */
 	unsigned int max_refs;		/* pool references per connection */
 	unsigned int max_caches;	/* pools (not counting the arena's own caches) */
 	unsigned int hello_timeout_ms;	/* a connection that sends no Hello is closed */
@@ -71,7 +72,8 @@ struct conn {
 	bool holder;			/* on s->holders */
 	bool in_worker;			/* a request is with the worker: not read meanwhile */
 	bool closed;			/* the loop is done with it; the worker's drop frees it */
-	struct timeval accepted;	/* when accepted (the hello deadline counts from it) */
+	struct event *hello_ev;		/* hello_timeout from accept (absolute), until Hello */
+	uint64_t serial;		/* accept order: the oldest waiting Hello goes first */
 };
 
 /*
@@ -109,6 +111,7 @@ struct server {
 	struct conn *conns;		/* every open connection */
 	struct conn keeper;		/* holds the references of kept pools (slubctl create) */
 	unsigned int nr_conns;
+	uint64_t accepted;		/* connections accepted so far (conn serials) */
 	bool scrub_pending;		/* the timer is armed */
 	bool socket_from_systemd;	/* socket activation: systemd owns the path */
 	char arena_path[320];		/* where the arena lives ("" for a memfd) */
