@@ -16,7 +16,27 @@
  * The attach reply carries the arena's fd in SCM_RIGHTS, sent with sendmsg()
  * once everything before it has been written.
  *
- * When a connection closes, its pool references are dropped; a short timer
+ * The event loop never waits on a lock that a client can hold.  It answers
+ * Hello itself (no arena); every other request goes to the request worker
+ * thread (serve_request, the one place where a request that touches the
+ * arena is answered), and its connection is not read until the reply is
+ * posted back (done_cb, woken through a pipe).  The worker's lock attempts
+ * are timed (slab_lock_deadline): a lock held longer than SLUBD_LOCK_WAIT_MS
+ * - by a client stopped inside it, or a word scribbled to name a live
+ * thread - makes the request answer "busy: LOCK held by pid N", and the
+ * worker moves on to the next.  Stats reads counters only, over slubd's own
+ * list of pools.  On SIGTERM the worker and the scrubber get under a second
+ * to finish; one that does not is left running while the process exits.
+ *
+ * Connection slots: access is checked at accept, from SO_PEERCRED and
+ * SO_PEERGROUPS, before a slot is taken; so is max_clients_per_uid.  A
+ * connection must say Hello within hello_timeout of its accept (an absolute
+ * timer, not an idle one), and when every slot is taken a new connection
+ * closes the oldest one still waiting for its Hello.  Every refusal is
+ * logged and told to the peer in a frame.
+ *
+ * When a connection closes, its pool references are dropped (by the worker:
+ * that takes arena locks; a busy lock makes it try again later); a short timer
  * later (once an exiting process is gone), the scrubber thread runs
  * slab_scrub(), which returns what any dead process held half-done (locks
  * are repaired by whoever takes them next).  It runs apart from the event
@@ -1172,20 +1192,14 @@ int server_run(struct server *s)
 }
 
 /*
- * join t within ms; false if it is still running (waiting on an arena lock
- * a client holds, say): then it is left as it is, and what it may touch
- * (the arena, the connections) is not freed.  The process exits under it;
- * a robust lock it held is repaired by its next taker.
+ * join t by the CLOCK_REALTIME time until; false if it is still running
+ * (waiting on an arena lock a client holds, or walking a large arena): then
+ * it is left as it is, and what it may touch (the arena, the connections)
+ * is not freed.  A robust lock it held is repaired by its next taker.
  */
-static bool join_within(pthread_t t, int ms)
+static bool join_by(pthread_t t, const struct timespec *until)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	return pthread_timedjoin_np(t, NULL, &ts) == 0;
+	return pthread_timedjoin_np(t, NULL, until) == 0;
 }
 
 static void free_jobs(struct job *j)
@@ -1208,36 +1222,51 @@ static void free_jobs(struct job *j)
 void server_fini(struct server *s)
 {
 	bool quiet = true;	/* no thread of ours touches the arena any more */
+	struct timespec until;
 
+	/*
+	 * Both threads are told at once and given one common deadline: each
+	 * gives up a contended lock within SLUBD_LOCK_WAIT_MS, so both are
+	 * normally gone well within a second of SIGTERM.
+	 */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (SLUBD_LOCK_WAIT_MS + 150) * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
 	if (s->scrubber_started) {
 		pthread_mutex_lock(&s->scrub_lock);
 		s->stopping = true;
 		pthread_cond_signal(&s->scrub_cond);
 		pthread_mutex_unlock(&s->scrub_lock);
-		if (!join_within(s->scrubber, 300)) {
-			log_msg("the scrubber waits on an arena lock: leaving it");
-			quiet = false;
-		}
-		s->scrubber_started = false;
 	}
 	if (s->worker_started) {
 		pthread_mutex_lock(&s->work_lock);
 		s->worker_stop = true;
 		pthread_cond_signal(&s->work_cond);
 		pthread_mutex_unlock(&s->work_lock);
-		/* a request gives up within SLUBD_LOCK_WAIT_MS; the rest of it is short */
-		if (!join_within(s->worker, 300)) {
-			log_msg("the request worker is still busy: leaving it");
-			quiet = false;
-		}
-		s->worker_started = false;
 	}
+	if (s->scrubber_started && !join_by(s->scrubber, &until)) {
+		log_msg("the scrubber is still busy: not waiting for it");
+		quiet = false;
+	}
+	s->scrubber_started = false;
+	if (s->worker_started && !join_by(s->worker, &until)) {
+		log_msg("the request worker is still busy: not waiting for it");
+		quiet = false;
+	}
+	s->worker_started = false;
 	sd_notify(0, "STOPPING=1");
 	if (!quiet) {
-		/* leave the arena and the connections to the exiting process */
+		/*
+		 * A thread of ours may still read the arena: nothing it uses may
+		 * be freed or unmapped, not even by exit()'s handlers.  The pools
+		 * outlive slubd; the process ends here.
+		 */
 		if (s->listener && !s->socket_from_systemd)
 			unlink(s->cfg.socket);
-		return;
+		log_msg("exiting");
+		fflush(NULL);
+		_exit(0);
 	}
 	/* the pools outlive slubd: no reference is dropped (see the top) */
 	free_jobs(s->todo);
