@@ -433,12 +433,15 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		struct slab_cache_info ci;
 		Slubd__CacheStats *c = &x->cs[n];
 
-		if (!k || slab_cache_info(s->arena, k, &ci))
+		if (!k)
 			continue;	/* gone since (destroyed), or not a pool now */
+		/* the name first (bounded: a scribbled one may lack its NUL) */
+		if (r->name && strncmp(r->name, slab_cache_name(k), SLUB_NAME_MAX + 1))
+			continue;
+		if (slab_cache_info(s->arena, k, &ci))
+			continue;
 		ci.name[sizeof(ci.name) - 1] = 0;
 		if (r->name && strcmp(r->name, ci.name))
-			continue;
-		if (n && !strcmp(ci.name, x->names[n - 1]))
 			continue;
 		slubd__cache_stats__init(c);
 		memcpy(x->names[n], ci.name, sizeof(ci.name));

@@ -455,13 +455,24 @@ static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	conn_refuse(c, ETIMEDOUT, why);
 }
 
-/* the oldest connection still waiting for its Hello (NULL: none) */
+/*
+ * A connection waiting for its Hello may be closed for a new one once it has
+ * had its chance: EVICT_AFTER_MS after its accept (a client says Hello at
+ * once; a burst of connections accepted together does not close its own).
+ */
+#define EVICT_AFTER_MS 250
+
+static uint64_t now_ms(void);
+
+/* the oldest connection still waiting for its Hello past EVICT_AFTER_MS (NULL: none) */
 static struct conn *oldest_waiting(struct server *s)
 {
+	uint64_t now = now_ms();
 	struct conn *old = NULL;
 
 	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->state == CONN_HELLO && !c->in_worker && (!old || c->serial < old->serial))
+		if (c->state == CONN_HELLO && !c->in_worker && now - c->since_ms >= EVICT_AFTER_MS &&
+		    (!old || c->serial < old->serial))
 			old = c;
 	return old;
 }
@@ -568,6 +579,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->gid = cred.gid;
 	c->allowed = true;
 	c->serial = ++s->accepted;
+	c->since_ms = now_ms();
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;

@@ -74,6 +74,7 @@ struct conn {
 	bool closed;			/* the loop is done with it; the worker's drop frees it */
 	struct event *hello_ev;		/* hello_timeout from accept (absolute), until Hello */
 	uint64_t serial;		/* accept order: the oldest waiting Hello goes first */
+	uint64_t since_ms;		/* accepted then (CLOCK_MONOTONIC) */
 };
 
 /*
