@@ -142,7 +142,7 @@ static void conn_free(struct conn *c, bool drop_refs)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	s->nr_conns--;
+	__atomic_sub_fetch(&s->nr_conns, 1, __ATOMIC_RELAXED);	/* stats reads it (worker) */
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	event_free(c->hello_ev);
@@ -156,11 +156,8 @@ static void conn_free(struct conn *c, bool drop_refs)
 			j->c = c;
 			job_queue(s, j);
 		} else {
+			/* c is left as it is: the worker may still hold it */
 			log_msg("client pid %d: out of memory: its pool references stay", (int)c->pid);
-			if (!c->in_worker && !c->holder) {
-				free(c->refs);
-				free(c);
-			}
 		}
 		server_status(s);
 	} else {
@@ -584,7 +581,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	s->nr_conns++;
+	__atomic_add_fetch(&s->nr_conns, 1, __ATOMIC_RELAXED);
 	/* read no more than a few frames ahead of what is being answered */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (SLUBD_FRAME_HDR + SLUBD_MAX_REQUEST));
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
