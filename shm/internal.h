@@ -215,6 +215,8 @@ uint32_t ident_slot_pid(struct arena *a, uint32_t id, bool *foreign);
 uint32_t ident_pid(struct arena *a, uint32_t id);
 /* the id of the live process pid (this process's pid namespace); 0: none */
 uint32_t ident_of_pid(struct arena *a, uint32_t pid);
+/* the pid (as its own namespace saw it) of the live thread tid's process; 0: none known */
+uint32_t ident_tid_pid(struct arena *a, uint32_t tid);
 
 /* ---- shm/lock.c ------------------------------------------------------- */
 
@@ -235,6 +237,22 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 	must_check;
 void shm_lock_release(struct shm_lock *l);
 extern __thread int shm_lock_depth;	/* shared locks this thread holds */
+/*
+ * Timed attempts (slubd's request worker, lock.c): with shm_lock_deadline_ns
+ * set (CLOCK_MONOTONIC ns; 0: wait as long as it takes), a contended attempt
+ * gives up with -ETIMEDOUT at that time; shm_lock_busy then says which lock
+ * (named by lock_failed through shm_lock_note_busy) and its holder.  A held
+ * lock is not a broken one: it is not reported as corruption.
+ */
+struct shm_lock_busy {
+	bool busy;		/* an attempt gave up since the caller cleared it */
+	uint32_t tid;		/* the thread id the lock word named */
+	uint32_t pid;		/* its process's pid (ident.c); 0: unknown */
+	char lock[48];		/* the lock's name */
+};
+extern __thread uint64_t shm_lock_deadline_ns;
+extern __thread struct shm_lock_busy shm_lock_busy;
+void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);
 
 /* ---- shm/list.c: circular lists of arena offsets ------------------------ */

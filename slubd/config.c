@@ -5,6 +5,7 @@
  *   [arena]   size = 256M          hugepages = auto|on|off   file = /run/slubd/slubd.arena
  *   [access]  socket_mode = 0660   allow_uids = 1000 alice  allow_gids = 100 slubd
  *   [limits]  max_clients = 256    max_refs = 1024    max_caches = 1000
+ *             max_clients_per_uid = 0   (connections of one uid at once; 0: no cap)
  *             hello_timeout = 10   (seconds a new connection has to say Hello)
  *             scrub_interval = 30  (seconds between scrubs; 0: only when a client leaves)
  *
@@ -201,6 +202,11 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		if (!rc && (n < 1 || n > 65536))
 			rc = -EINVAL;
 		c->max_clients = (unsigned int)n;
+	} else if (!strcmp(section, "limits") && !strcmp(key, "max_clients_per_uid")) {
+		rc = parse_size(value, &n);	/* 0: no cap */
+		if (!rc && n > 65536)
+			rc = -EINVAL;
+		c->max_clients_per_uid = (unsigned int)n;
 	} else if (!strcmp(section, "limits") && !strcmp(key, "max_caches")) {
 		rc = parse_size(value, &n);
 		if (!rc && (n < 1 || n > SLUBD_MAX_POOLS))
