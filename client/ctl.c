@@ -4,10 +4,12 @@
  * recvmsg so that a descriptor passed with it is caught).
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -26,6 +28,201 @@ const char *ctl_default_socket(char *buf, size_t len)
 	else
 		snprintf(buf, len, "/tmp/slubd-%u/%s", (unsigned)geteuid(), SLUBD_SOCKET_NAME);
 	return buf;
+}
+
+const char *ctl_default_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0)
+		snprintf(buf, len, "%s", SLUBD_RUN_DIR);
+	else if (xdg && *xdg)
+		snprintf(buf, len, "%s/slubd", xdg);
+	else
+		snprintf(buf, len, "/tmp/slubd-%u", (unsigned)geteuid());
+	return buf;
+}
+
+bool ctl_arena_name_ok(const char *name)
+{
+	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	/* "slubd" is taken: slubd.sock is the default arena's socket */
+	return n >= 1 && n <= CTL_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0;
+}
+
+void ctl_target_path(const char *path, struct ctl_target *t)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	/* for the reader only: the name the file would have as a named arena's socket */
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	t->name_from = CTL_NAME_UNKNOWN;
+	if (!strcmp(base, SLUBD_SOCKET_NAME)) {
+		t->name_from = CTL_NAME_FROM_FILE;
+	} else if (n > 5 && !strcmp(base + n - 5, ".sock") && n - 5 <= CTL_ARENA_NAME_MAX) {
+		snprintf(t->arena, sizeof(t->arena), "%.*s", (int)(n - 5), base);
+		if (ctl_arena_name_ok(t->arena))
+			t->name_from = CTL_NAME_FROM_FILE;
+		else
+			t->arena[0] = 0;
+	}
+}
+
+int ctl_target(const char *arg, struct ctl_target *t, char *err, size_t errlen)
+{
+	const char *sock = getenv("SLUBD_SOCKET"), *from = "";
+	char dir[sizeof(t->path)];
+	int n;
+
+	if (sock && !*sock)
+		sock = NULL;
+	if (!arg && sock) {
+		ctl_target_path(sock, t);
+		return 0;
+	}
+	if (!arg) {
+		arg = getenv("SLUBD_ARENA");
+		from = " (from $SLUBD_ARENA)";
+		if (arg && !*arg)
+			arg = NULL;
+	}
+	memset(t, 0, sizeof(*t));
+	t->name_from = CTL_NAME_GIVEN;
+	if (arg && strchr(arg, '/')) {
+		ctl_target_path(arg, t);
+		return 0;
+	}
+	if (arg && !ctl_arena_name_ok(arg)) {
+		snprintf(err, errlen, "bad arena name '%s'%s: 1 to %d of a-z, 0-9, _ and -, not "
+			 "\"slubd\" (a socket path has a '/')", arg, from, CTL_ARENA_NAME_MAX);
+		return -EINVAL;
+	}
+	/* the default socket's directory: that of $SLUBD_SOCKET, else the built-in one */
+	if (sock) {
+		const char *slash = strrchr(sock, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - sock) : 1, slash ? sock : ".");
+	} else {
+		ctl_default_dir(dir, sizeof(dir));
+		t->builtin_dir = true;
+	}
+	if (arg) {
+		snprintf(t->arena, sizeof(t->arena), "%s", arg);
+		n = snprintf(t->path, sizeof(t->path), "%s/%s.sock", dir, arg);
+	} else {
+		n = snprintf(t->path, sizeof(t->path), "%s/%s", dir, SLUBD_SOCKET_NAME);
+	}
+	if (n < 0 || (size_t)n >= sizeof(t->path)) {
+		snprintf(err, errlen, "the socket path %s/%s.sock is too long", dir, arg ? arg : "slubd");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* slubd's user: $SLUBD_DAEMON_UID (a uid or a name), else the system user "slubd"; -1: none */
+static long daemon_uid(char *how, size_t len)
+{
+	const char *env = getenv("SLUBD_DAEMON_UID");
+	struct passwd *pw;
+
+	if (env && *env) {
+		char *end;
+		unsigned long v = strtoul(env, &end, 10);
+
+		snprintf(how, len, "$SLUBD_DAEMON_UID=%s", env);
+		if (!*end && end != env)
+			return (long)v;
+		pw = getpwnam(env);
+		return pw ? (long)pw->pw_uid : -1;
+	}
+	pw = getpwnam("slubd");
+	snprintf(how, len, pw ? "the user slubd" : "no user slubd, no $SLUBD_DAEMON_UID");
+	return pw ? (long)pw->pw_uid : -1;
+}
+
+static bool uid_trusted(uid_t uid, char *how, size_t len)
+{
+	long d = daemon_uid(how, len);
+
+	return uid == 0 || uid == geteuid() || (d >= 0 && uid == (uid_t)d);
+}
+
+/*
+ * the built-in default directory and the socket in it: ours to trust only
+ * when no other user could have put them there (as ssh-agent and tmux check
+ * theirs); lstat, so that a link planted in the directory's place is seen
+ */
+static int check_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], how[96];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	if (lstat(dir, &st)) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot connect to slubd at %s: %s: %s", path, dir, strerror(errno));
+		return rc;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "refusing the socket directory %s: it is a symbolic link, which "
+			 "anyone who could write its parent may have planted; remove it (slubd makes "
+			 "the directory itself), or name a socket you trust with SLUBD_SOCKET", dir);
+		return -EPERM;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "refusing %s: %s is not a directory", path, dir);
+		return -ENOTDIR;
+	}
+	if (!uid_trusted(st.st_uid, how, sizeof(how))) {
+		snprintf(err, errlen, "refusing the socket directory %s: it belongs to uid %u, not to "
+			 "root, to you (uid %u) or to slubd's user (%s): another user may have made it "
+			 "to catch what you store; have it removed, or set SLUBD_SOCKET (or "
+			 "SLUBD_DAEMON_UID) if you trust that user", dir, (unsigned)st.st_uid,
+			 (unsigned)geteuid(), how);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "refusing the socket directory %s: mode %04o lets %s write in it, "
+			 "and so replace the socket; chmod go-w %s", dir, (unsigned)(st.st_mode & 07777),
+			 st.st_mode & S_IWOTH ? "every user" : "its group", dir);
+		return -EPERM;
+	}
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "refusing the socket %s: it is a symbolic link (slubd makes a "
+			 "socket, never a link); remove it", path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* the daemon answering: root, this user, or slubd's user, never another user's daemon */
+static int check_peer(int fd, const char *path, char *err, size_t errlen)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char how[96];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "SO_PEERCRED on %s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (!uid_trusted(cr.uid, how, sizeof(how))) {
+		snprintf(err, errlen, "refusing slubd at %s: it runs as uid %u (pid %d), neither root, "
+			 "you (uid %u) nor slubd's user (%s), and whoever runs it could read all you "
+			 "store; if it is meant to serve you, set SLUBD_DAEMON_UID=%u", path,
+			 (unsigned)cr.uid, (int)cr.pid, (unsigned)geteuid(), how, (unsigned)cr.uid);
+		return -EPERM;
+	}
+	return 0;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -160,8 +357,20 @@ fail:
 
 int ctl_connect(struct ctl_conn *c, const char *path, const char *who, char *err, size_t errlen)
 {
+	struct ctl_target t;
+	int rc;
+
+	c->fd = -1;
+	c->next_id = 0;
+	rc = ctl_target(path, &t, err, errlen);
+	return rc ? rc : ctl_connect_target(c, &t, who, err, errlen);
+}
+
+int ctl_connect_target(struct ctl_conn *c, const struct ctl_target *t, const char *who, char *err,
+		       size_t errlen)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dflt[sizeof(sa.sun_path)];
+	const char *path = t->path;
 	Slubd__Request req = SLUBD__REQUEST__INIT;
 	Slubd__Hello hello = SLUBD__HELLO__INIT;
 	Slubd__Response *resp;
@@ -169,8 +378,11 @@ int ctl_connect(struct ctl_conn *c, const char *path, const char *who, char *err
 
 	c->fd = -1;
 	c->next_id = 0;
-	if (!path)
-		path = ctl_default_socket(dflt, sizeof(dflt));
+	if (t->builtin_dir) {
+		rc = check_dir(path, err, errlen);
+		if (rc)
+			return rc;
+	}
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
 		return -ENAMETOOLONG;
@@ -185,6 +397,11 @@ int ctl_connect(struct ctl_conn *c, const char *path, const char *who, char *err
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot connect to slubd at %s: %s", path, strerror(errno));
+		ctl_close(c);
+		return rc;
+	}
+	rc = check_peer(c->fd, path, err, errlen);
+	if (rc) {
 		ctl_close(c);
 		return rc;
 	}

@@ -5,6 +5,7 @@
 #ifndef CLIENT_CTL_H
 #define CLIENT_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,47 @@ struct ctl_conn {
  * /tmp/slubd-UID/slubd.sock.  The same rule slubd uses for its default.
  */
 const char *ctl_default_socket(char *buf, size_t len);
-/* connect and exchange Hello; path NULL: ctl_default_socket() */
+/* the built-in default directory: /run/slubd, $XDG_RUNTIME_DIR/slubd or /tmp/slubd-UID */
+const char *ctl_default_dir(char *buf, size_t len);
+
+#define CTL_ARENA_NAME_MAX 32	/* an arena's name: 1 to 32 of a-z 0-9 _ - */
+
+/* what a client connects to */
+struct ctl_target {
+	char path[108];			/* the socket */
+	char arena[CTL_ARENA_NAME_MAX + 1];	/* the arena's name; "" the default one */
+	enum { CTL_NAME_GIVEN, CTL_NAME_FROM_FILE, CTL_NAME_UNKNOWN } name_from;
+					/* given (a name, $SLUBD_ARENA, the default), read
+					 * from a socket path's file name (NAME.sock, and
+					 * slubd.sock for the default), or unknown */
+	bool builtin_dir;		/* in the built-in default directory: checked (below) */
+};
+
+/*
+ * ctl_target - where arg leads.  arg NULL: $SLUBD_SOCKET if set, else the
+ * arena $SLUBD_ARENA names if set, else the default arena.  An arg without
+ * '/' is an arena's name: NAME.sock in the default socket's directory (that
+ * of $SLUBD_SOCKET when set, else the built-in one); else arg is a socket
+ * path.  0, or -EINVAL (a bad name) with a sentence in err.
+ */
+int ctl_target(const char *arg, struct ctl_target *t, char *err, size_t errlen);
+/* a socket path, whatever its form (slubctl -s): its arena guessed from the file name */
+void ctl_target_path(const char *path, struct ctl_target *t);
+bool ctl_arena_name_ok(const char *name);
+
+/*
+ * ctl_connect_target - connect to t and exchange Hello.  Whom a client
+ * trusts (a sentence in err and -EPERM otherwise, saying what to fix):
+ *  - a socket in the built-in default directory: that directory must not be
+ *    a symbolic link, must belong to root, to this user or to slubd's user,
+ *    and be writable by its owner only; the socket must not be a link;
+ *  - every socket: the peer (SO_PEERCRED) must run as root, as this user or
+ *    as slubd's user: $SLUBD_DAEMON_UID (a uid or a user name) if set, else
+ *    the system user "slubd" if there is one.
+ */
+int ctl_connect_target(struct ctl_conn *c, const struct ctl_target *t, const char *who, char *err,
+		       size_t errlen);
+/* ctl_connect_target(ctl_target(path)): path NULL, an arena's name, or a socket path */
 int ctl_connect(struct ctl_conn *c, const char *path, const char *who, char *err, size_t errlen);
 /*
  * ctl_call - send req (its id is filled in), wait for its response.  If

@@ -34,7 +34,9 @@
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena *g_arena;
 static struct ctl_conn g_ctl = { .fd = -1 };
-static char g_path[108];
+static struct ctl_target g_target;	/* what this process attached to */
+/* why this thread's last slub_attach() failed (slub_attach_error) */
+static __thread char t_attach_err[512];
 static uint64_t g_arena_id;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
@@ -99,24 +101,46 @@ static int call(Slubd__Request *req, Slubd__Response **resp, int *fd)
 	return ctl_call(&g_ctl, req, resp, fd, err, sizeof(err));
 }
 
-/* connect and Hello, then Attach; *fd gets the arena's descriptor */
-static int connect_attach(const char *path, int *fd, Slubd__Response **resp)
+/*
+ * connect and Hello, then Attach; *fd gets the arena's descriptor.  err (may
+ * be NULL) gets why it failed.
+ */
+static int connect_attach(const struct ctl_target *t, int *fd, Slubd__Response **resp, char *err,
+			  size_t errlen)
 {
 	Slubd__Request req = SLUBD__REQUEST__INIT;
 	Slubd__AttachRequest at = SLUBD__ATTACH_REQUEST__INIT;
-	char err[256];
+	char buf[512];
 	int rc;
 
-	rc = ctl_connect(&g_ctl, path, "libslub", err, sizeof(err));
-	if (rc)
+	if (!err) {
+		err = buf;
+		errlen = sizeof(buf);
+	}
+	rc = ctl_connect_target(&g_ctl, t, "libslub", err, errlen);
+	if (rc) {
+		if (!strstr(err, t->path)) {	/* a refusal by slubd: say whose */
+			char pre[160];
+			int n = snprintf(pre, sizeof(pre), "slubd at %s: ", t->path);
+			size_t l = strlen(err);
+
+			if (n > 0 && (size_t)n < sizeof(pre) && (size_t)n + l < errlen) {
+				memmove(err + n, err, l + 1);
+				memcpy(err, pre, (size_t)n);
+			}
+		}
 		return rc;
+	}
 	req.body_case = SLUBD__REQUEST__BODY_ATTACH;
 	req.attach = &at;
-	rc = call(&req, resp, fd);
+	rc = ctl_call(&g_ctl, &req, resp, fd, err, errlen);
 	if (rc)
 		return rc;
 	if ((*resp)->err || (*resp)->body_case != SLUBD__RESPONSE__BODY_ATTACH || *fd < 0) {
 		rc = (*resp)->err ? -(*resp)->err : -EPROTO;
+		snprintf(err, errlen, "slubd at %s refused to attach: %s", t->path,
+			 (*resp)->error && *(*resp)->error ? (*resp)->error :
+			 (*resp)->err ? strerror((*resp)->err) : "no arena in its answer");
 		slubd__response__free_unpacked(*resp, NULL);
 		*resp = NULL;
 		if (*fd >= 0)
@@ -194,7 +218,7 @@ static int ensure_connected(void)
 		return -ENOTCONN;
 	if (g_ctl.fd >= 0)
 		return 0;
-	rc = connect_attach(g_path, &fd, &resp);
+	rc = connect_attach(&g_target, &fd, &resp, NULL, 0);
 	if (rc)
 		return rc == -ENOENT || rc == -ECONNREFUSED ? -ENOTCONN : rc;
 	close(fd);	/* the mapping we have is the arena; check that it is the same */
@@ -214,34 +238,47 @@ static bool connection_lost(int rc)
 	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
 }
 
-int slub_attach(const char *socket_path)
+const char *slub_attach_error(void)
 {
-	char dflt[108];
-	char err[256];
+	return t_attach_err;
+}
+
+int slub_attach(const char *arena)
+{
+	char *err = t_attach_err, msg[256];
+	size_t errlen = sizeof(t_attach_err);
+	struct ctl_target t;
 	Slubd__Response *resp;
 	struct arena *a;
 	int fd, rc;
 
 	pthread_once(&g_once, init_once);
-	if (!socket_path)
-		socket_path = ctl_default_socket(dflt, sizeof(dflt));
+	err[0] = 0;
+	rc = ctl_target(arena, &t, err, errlen);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&g_lock);
 	if (g_arena) {
+		/* one arena per process: its mapping sits at the one shared address */
+		snprintf(err, errlen, "already attached to the arena %s (%s): a process is attached to "
+			 "one arena at most; slub_detach() first", g_target.arena[0] ? g_target.arena :
+			 g_target.name_from == CTL_NAME_UNKNOWN ? "of the socket" : "default", g_target.path);
 		pthread_mutex_unlock(&g_lock);
 		return -EISCONN;
 	}
-	rc = connect_attach(socket_path, &fd, &resp);
+	rc = connect_attach(&t, &fd, &resp, err, errlen);
 	if (rc) {
 		pthread_mutex_unlock(&g_lock);
 		return rc;
 	}
-	rc = arena_open(fd, &a, err, sizeof(err));
+	rc = arena_open(fd, &a, msg, sizeof(msg));
 	close(fd);
 	if (rc == 0) {
 		g_arena = a;
 		g_arena_id = resp->attach->arena_id;
-		snprintf(g_path, sizeof(g_path), "%s", socket_path);
+		g_target = t;
 	} else {
+		snprintf(err, errlen, "the arena slubd at %s sent: %s", t.path, msg);
 		ctl_close(&g_ctl);
 	}
 	slubd__response__free_unpacked(resp, NULL);

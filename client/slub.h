@@ -56,16 +56,40 @@ typedef unsigned int gfp_t;
 struct kmem_cache;
 
 /**
- * slub_attach - connect to slubd and map its arena.
- * @socket_path: the control socket; NULL: $SLUBD_SOCKET if set, else the
- *               built-in default (/run/slubd/slubd.sock for root, else
- *               $XDG_RUNTIME_DIR/slubd/slubd.sock, else /tmp/slubd-UID/slubd.sock).
+ * slub_attach - connect to slubd and map an arena's memory.
+ * @arena: which arena.  NULL: the socket $SLUBD_SOCKET names if set, else the
+ *         arena $SLUBD_ARENA names if set, else the default arena.  A string
+ *         without '/' is an arena's name (an [arena NAME] section of slubd's
+ *         config): the socket NAME.sock in the default socket's directory
+ *         (that of $SLUBD_SOCKET when set, else /run/slubd for root, else
+ *         $XDG_RUNTIME_DIR/slubd, else /tmp/slubd-UID).  A string with a '/'
+ *         is a socket path, as before.
+ *
+ * A process is attached to one arena at most: attaching while attached (to
+ * the same arena or another) fails with -EISCONN; slub_detach() first.
+ *
+ * What it trusts: a socket in the built-in directory is used only when that
+ * directory is no symbolic link, belongs to root, to this user or to
+ * slubd's user, and only its owner may write in it, and the socket is no
+ * link; any socket, only when the daemon answering it (SO_PEERCRED) runs as
+ * root, as this user, or as slubd's user: $SLUBD_DAEMON_UID (a uid or a user
+ * name) if set, else the system user "slubd" if there is one.
  *
  * Return: 0; -EISCONN if already attached; -ENOENT or -ECONNREFUSED when no
- * slubd listens there; -EACCES when slubd's policy refuses this user;
- * -EPROTO on a protocol version mismatch or a bad arena; -ENOMEM.
+ * slubd listens there; -EPERM when the socket's directory or the daemon is not
+ * trusted (above); -EACCES when slubd's policy refuses this user (that
+ * arena's access list); -EINVAL for a bad arena name; -EPROTO on a protocol
+ * version mismatch or a bad arena; -ENOMEM.  slub_attach_error() says why,
+ * in a sentence.
  */
-SLUB_API int slub_attach(const char *socket_path);
+SLUB_API int slub_attach(const char *arena);
+
+/**
+ * slub_attach_error - why this thread's last slub_attach() failed: a
+ * sentence naming what was wrong and how to fix it ("" after a success).
+ * The library prints nothing itself.
+ */
+SLUB_API const char *slub_attach_error(void);
 
 /**
  * slub_detach - drop every pool reference this process holds, disconnect

@@ -62,7 +62,8 @@ enum {
 };
 
 struct args {
-	const char *socket;		/* -s, else NULL: ctl_default_socket() */
+	const char *socket;		/* -s, else NULL: ctl_target() */
+	const char *arena;		/* --arena, else NULL */
 	const char *pos[2];		/* positional arguments */
 	int npos;
 	bool json;
@@ -85,18 +86,18 @@ struct command {
 	run_fn run;
 };
 
-static char socket_buf[SOCKET_PATH_BUF];
+static struct ctl_target target;	/* where slubctl connects (-s, --arena, environment) */
 
 /* ---- usage ---- */
 
 static const char *const short_usage =
-	"usage: slubctl [-s SOCKET] stats [NAME] [--json]\n"
-	"       slubctl [-s SOCKET] create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
-	"                           [--max-objects N] [--max-bytes N]\n"
-	"       slubctl [-s SOCKET] destroy NAME\n"
-	"       slubctl [-s SOCKET] limit NAME [--objects N] [--bytes N]\n"
-	"       slubctl [-s SOCKET] shrink [NAME]\n"
-	"       slubctl [-s SOCKET] validate [NAME]\n"
+	"usage: slubctl [-s SOCKET | --arena NAME] stats [NAME] [--json]\n"
+	"       slubctl [-s SOCKET | --arena NAME] create NAME SIZE [--align N] [--flags FLAG[,FLAG...]]\n"
+	"                                          [--max-objects N] [--max-bytes N]\n"
+	"       slubctl [-s SOCKET | --arena NAME] destroy NAME\n"
+	"       slubctl [-s SOCKET | --arena NAME] limit NAME [--objects N] [--bytes N]\n"
+	"       slubctl [-s SOCKET | --arena NAME] shrink [NAME]\n"
+	"       slubctl [-s SOCKET | --arena NAME] validate [NAME]\n"
 	"       slubctl --help\n";
 
 static void full_usage(FILE *f)
@@ -104,7 +105,7 @@ static void full_usage(FILE *f)
 	char dflt[SOCKET_PATH_BUF];
 
 	fprintf(f,
-"usage: slubctl [-s SOCKET] COMMAND [ARGUMENTS] [OPTIONS]\n"
+"usage: slubctl [-s SOCKET | --arena NAME] COMMAND [ARGUMENTS] [OPTIONS]\n"
 "\n"
 "slubctl talks to slubd, the daemon that runs the Linux kernel's SLUB allocator\n"
 "over a shared-memory arena, through its control socket.\n"
@@ -179,6 +180,14 @@ static void full_usage(FILE *f)
 "                       $XDG_RUNTIME_DIR/slubd/%s; else\n"
 "                       /tmp/slubd-UID/%s\n"
 "                       (here and now: %s)\n"
+"      --arena NAME     the arena NAME (an [arena NAME] section of slubd's\n"
+"                       config): NAME.sock in the default socket's directory\n"
+"                       (that of $SLUBD_SOCKET if set).  Default: $SLUBD_ARENA\n"
+"                       when set and $SLUBD_SOCKET is not; else the default arena.\n"
+"  A socket in the built-in directory is used only if that directory is no\n"
+"  link, belongs to root, you or slubd's user and only its owner may write\n"
+"  there; any socket, only if slubd runs as root, you, or slubd's user\n"
+"  ($SLUBD_DAEMON_UID, else the user slubd).\n"
 "  -h, --help           This text.\n"
 "  -s and -h may come before the command; every option may follow it, in any\n"
 "  order with its arguments.  \"--\" ends the options.\n"
@@ -215,7 +224,7 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 		fputc('\n', stderr);
 	}
 	if (cmd)
-		fprintf(stderr, "usage: slubctl [-s SOCKET] %s\n", cmd->synopsis);
+		fprintf(stderr, "usage: slubctl [-s SOCKET | --arena NAME] %s\n", cmd->synopsis);
 	else
 		fputs(short_usage, stderr);
 	fputs("Try 'slubctl --help' for more information.\n", stderr);
@@ -541,6 +550,15 @@ static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 	int width[NR_COLS];
 	char h1[32], h2[32];
 
+	/* which arena this is: named by --arena or $SLUBD_ARENA, else guessed from -s's file name */
+	if (target.name_from == CTL_NAME_GIVEN)
+		printf("arena:         %s (socket %s)\n", target.arena[0] ? target.arena : "default",
+		       target.path);
+	else if (target.name_from == CTL_NAME_FROM_FILE)
+		printf("arena:         %s (by its socket's name: %s)\n",
+		       target.arena[0] ? target.arena : "default", target.path);
+	else
+		printf("arena:         (socket %s)\n", target.path);
 	printf("arena size:    %" PRIu64 " (%s)\n", st->arena_size, human(st->arena_size, h1, sizeof(h1)));
 	printf("arena used:    %" PRIu64 " (%s, %.1f%%)\n", st->arena_used,
 	       human(st->arena_used, h2, sizeof(h2)),
@@ -614,7 +632,10 @@ static json_t *stats_json(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 			  "backing", json_text(st->backing), "base", base);
 	if (!arena)
 		return NULL;
-	if (st->has_clients && json_object_set_new(arena, "clients", json_integer(st->clients))) {
+	if (json_object_set_new(arena, "name", target.name_from == CTL_NAME_UNKNOWN ? json_null() :
+				json_string(target.arena[0] ? target.arena : "default")) ||
+	    json_object_set_new(arena, "socket", json_text(target.path)) ||
+	    (st->has_clients && json_object_set_new(arena, "clients", json_integer(st->clients)))) {
 		json_decref(arena);
 		return NULL;
 	}
@@ -939,6 +960,7 @@ static int run_validate(const struct command *cmd, struct args *a, struct ctl_co
 static const struct option stats_opts[] = {
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "socket",	required_argument,	NULL, 's' },
+	{ "arena",	required_argument,	NULL, 'A' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -949,6 +971,7 @@ static const struct option create_opts[] = {
 	{ "max-objects", required_argument,	NULL, OPT_OBJECTS },
 	{ "max-bytes",	required_argument,	NULL, OPT_BYTES },
 	{ "socket",	required_argument,	NULL, 's' },
+	{ "arena",	required_argument,	NULL, 'A' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -957,12 +980,14 @@ static const struct option limit_opts[] = {
 	{ "objects",	required_argument,	NULL, OPT_OBJECTS },
 	{ "bytes",	required_argument,	NULL, OPT_BYTES },
 	{ "socket",	required_argument,	NULL, 's' },
+	{ "arena",	required_argument,	NULL, 'A' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const struct option plain_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
+	{ "arena",	required_argument,	NULL, 'A' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1000,7 +1025,7 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 		av[i] = argv[i];
 	optind = 0;		/* glibc: start afresh */
 	opterr = 1;
-	while ((opt = getopt_long(argc, av, "-s:h", cmd->longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, av, "-s:A:h", cmd->longopts, NULL)) != -1) {
 		switch (opt) {
 		case 1:
 			if (a->npos >= cmd->max_pos) {
@@ -1011,6 +1036,9 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 			break;
 		case 's':
 			a->socket = optarg;
+			break;
+		case 'A':
+			a->arena = optarg;
 			break;
 		case 'h':
 			full_usage(stdout);
@@ -1089,6 +1117,7 @@ out:
 
 static const struct option global_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
+	{ "arena",	required_argument,	NULL, 'A' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1105,10 +1134,13 @@ int main(int argc, char **argv)
 	/* the options before the command word: stop at the first non-option */
 	argv[0] = (char *)"slubctl";	/* getopt's messages begin with it */
 	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "+s:h", global_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:A:h", global_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			a.socket = optarg;
+			break;
+		case 'A':
+			a.arena = optarg;
 			break;
 		case 'h':
 			full_usage(stdout);
@@ -1137,20 +1169,32 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 
-	if (!a.socket)
-		a.socket = ctl_default_socket(socket_buf, sizeof(socket_buf));
-	if (!*a.socket)
+	if (a.socket && a.arena)
+		return usage_error(cmd, "-s SOCKET and --arena NAME both given: one or the other");
+	if (a.socket && !*a.socket)
 		return usage_error(cmd, "an empty socket path");
-	rc = ctl_connect(&c, a.socket, "slubctl", err, sizeof(err));
+	if (a.socket && strlen(a.socket) >= sizeof(target.path))
+		return usage_error(cmd, "a socket path of %zu bytes (at most %zu)", strlen(a.socket),
+				   sizeof(target.path) - 1);
+	if (a.arena && (!*a.arena || strchr(a.arena, '/')))
+		return usage_error(cmd, "--arena '%s': an arena's name (-s takes a socket path)", a.arena);
+	if (a.socket) {
+		ctl_target_path(a.socket, &target);
+	} else {
+		rc = ctl_target(a.arena, &target, err, sizeof(err));
+		if (rc)
+			return usage_error(cmd, "%s", err);
+	}
+	rc = ctl_connect_target(&c, &target, "slubctl", err, sizeof(err));
 	if (rc) {
 		/* ctl_connect names the path when connect() fails, not when Hello is refused */
-		if (strstr(err, a.socket))
+		if (strstr(err, target.path))
 			fprintf(stderr, "slubctl: %s\n", err);
 		else
-			fprintf(stderr, "slubctl: slubd at %s: %s\n", a.socket, err);
+			fprintf(stderr, "slubctl: slubd at %s: %s\n", target.path, err);
 		if (rc == -ENOENT || rc == -ECONNREFUSED)
 			fprintf(stderr, "slubctl: is slubd running? (-s SOCKET or $SLUBD_SOCKET name "
-				"its socket)\n");
+				"its socket, --arena NAME or $SLUBD_ARENA an arena)\n");
 		return EXIT_UNREACHABLE;
 	}
 	rc = cmd->run(cmd, &a, &c);

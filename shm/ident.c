@@ -511,6 +511,22 @@ bool ident_tid_alive(struct arena *a, uint32_t tid)
 	return false;
 }
 
+uint32_t ident_tid_pid(struct arena *a, uint32_t tid)
+{
+	struct ident_map *m = a->im;
+	unsigned int used = lives_used(m);
+
+	/* for a report only ("held by pid N"): a racing change gives a stale pid */
+	for (unsigned int i = 0; i < used && tid; i++) {
+		uint32_t w = life_word(&m->lives[i]);
+		bool foreign;
+
+		if (word_alive(w) && (w & FUTEX_TID_BITS) == tid)
+			return ident_slot_pid(a, atomic_load_acquire(&m->lives[i].owner), &foreign);
+	}
+	return 0;
+}
+
 /* ---- entering: a life for this thread, a slot for this process ----------- */
 
 /*

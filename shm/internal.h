@@ -215,6 +215,8 @@ uint32_t ident_slot_pid(struct arena *a, uint32_t id, bool *foreign);
 uint32_t ident_pid(struct arena *a, uint32_t id);
 /* the id of the live process pid (this process's pid namespace); 0: none */
 uint32_t ident_of_pid(struct arena *a, uint32_t pid);
+/* the pid (as its own namespace saw it) of the live thread tid's process; 0: none known */
+uint32_t ident_tid_pid(struct arena *a, uint32_t tid);
 
 /* ---- shm/lock.c ------------------------------------------------------- */
 
@@ -250,6 +252,22 @@ static inline void shm_syscall_note(void)
 void slab_report_flush(void);
 /* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
 void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
+/*
+ * Timed attempts (slubd's request worker, lock.c): with shm_lock_deadline_ns
+ * set (CLOCK_MONOTONIC ns; 0: wait as long as it takes), a contended attempt
+ * gives up with -ETIMEDOUT at that time; shm_lock_busy then says which lock
+ * (named by lock_failed through shm_lock_note_busy) and its holder.  A held
+ * lock is not a broken one: it is not reported as corruption.
+ */
+struct shm_lock_busy {
+	bool busy;		/* an attempt gave up since the caller cleared it */
+	uint32_t tid;		/* the thread id the lock word named */
+	uint32_t pid;		/* its process's pid (ident.c); 0: unknown */
+	char lock[48];		/* the lock's name */
+};
+extern __thread uint64_t shm_lock_deadline_ns;
+extern __thread struct shm_lock_busy shm_lock_busy;
+void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);
 
 /* ---- shm/list.c: circular lists of arena offsets ------------------------ */

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <time.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -125,13 +126,101 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
  */
 #define LOCK_RECHECK_NS 20000000L	/* 20 ms */
 
+/*
+ * Timed attempts (slubd).  A thread that must never wait long on a lock that
+ * a client can hold (slubd's request worker) sets shm_lock_deadline_ns: a
+ * CLOCK_MONOTONIC time after which its contended attempts give up with
+ * -ETIMEDOUT.  A lock that is merely held (by a live, perhaps stopped,
+ * process) is not broken: nothing is reported as corruption (lock_failed
+ * notes it with shm_lock_note_busy instead), and the caller skips or fails
+ * its step as it does for any lock it cannot take.  What the thread last
+ * found busy is kept in shm_lock_busy: which lock (by name) and the thread
+ * id its word named, so that the answer can say "held by pid N".
+ *
+ * busy_memo: after one attempt timed out, the same thread's next attempts
+ * on the same lock, while its word still names the same holder, give up at
+ * once for LOCK_MEMO_NS: a request queued behind one that met a stopped
+ * holder does not wait a full deadline more for the same holder.
+ */
+__thread uint64_t shm_lock_deadline_ns;
+__thread struct shm_lock_busy shm_lock_busy;
+#define LOCK_MEMO_NS	2000000000ull	/* 2 s */
+static __thread struct {
+	const struct shm_lock *l;
+	uint32_t tid;
+	uint64_t until;
+} busy_memo;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* a contended attempt gave up: remember the holder for the report and the memo */
+static int lock_gave_up(struct arena *a, struct shm_lock *l, uint32_t word)
+{
+	uint32_t tid = word & FUTEX_TID_BITS;
+
+	shm_lock_busy.busy = true;
+	shm_lock_busy.tid = tid;
+	shm_lock_busy.pid = tid ? ident_tid_pid(a, tid) : 0;
+	shm_lock_busy.lock[0] = 0;	/* lock_failed names it */
+	busy_memo.l = l;
+	busy_memo.tid = tid;
+	busy_memo.until = mono_ns() + LOCK_MEMO_NS;
+	return ETIMEDOUT;
+}
+
+void shm_lock_note_busy(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n >= sizeof(shm_lock_busy.lock))
+		n = sizeof(shm_lock_busy.lock) - 1;
+	memcpy(shm_lock_busy.lock, name, n);
+	shm_lock_busy.lock[n] = 0;
+}
+
+static __thread uint64_t locks_taken;
+
+void slab_lock_deadline(unsigned int ms)
+{
+	shm_lock_deadline_ns = ms ? mono_ns() + (uint64_t)ms * 1000000ull : 0;
+	shm_lock_busy.busy = false;
+}
+
+bool slab_lock_busy(char *buf, size_t len)
+{
+	if (!shm_lock_busy.busy)
+		return false;
+	if (shm_lock_busy.pid)
+		snprintf(buf, len, "%s held by pid %u", shm_lock_busy.lock[0] ? shm_lock_busy.lock :
+			 "a lock", shm_lock_busy.pid);
+	else
+		snprintf(buf, len, "%s held by thread %u (no live process of this arena known)",
+			 shm_lock_busy.lock[0] ? shm_lock_busy.lock : "a lock", shm_lock_busy.tid);
+	return true;
+}
+
+uint64_t slab_lock_taken(void)
+{
+	return locks_taken;
+}
+
 static int lock_wait(struct arena *a, struct shm_lock *l)
 {
 	struct timespec ts;
 	uint32_t seen = lock_word(l);
+	uint64_t deadline = shm_lock_deadline_ns;
 	long waited = 0;
 	int err;
 
+	if (deadline && busy_memo.l == l && busy_memo.tid == (seen & FUTEX_TID_BITS) &&
+	    busy_memo.tid && mono_ns() < busy_memo.until)
+		return lock_gave_up(a, l, seen);	/* the same holder still: at once */
 	do {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += LOCK_RECHECK_NS;
@@ -144,10 +233,30 @@ static int lock_wait(struct arena *a, struct shm_lock *l)
 			uint32_t now = lock_word(l);
 
 			/* unchanged for a second (waiters bit aside): is its owner gone? */
-			if (((now ^ seen) & ~FUTEX_WAIT_BIT) == 0)
-				stale_break(a, l, now);
+			if (((now ^ seen) & ~FUTEX_WAIT_BIT) == 0 && stale_break(a, l, now)) {
+				seen = lock_word(l);
+				waited = 0;
+				continue;	/* broken: the next try gets EOWNERDEAD */
+			}
 			seen = now;
 			waited = 0;
+		}
+		/*
+		 * At its deadline a timed waiter looks for a word that names no
+		 * thread too, when the word has not changed since it looked first
+		 * (its wait is shorter than LOCK_STALE_NS): such a word is broken
+		 * by slubd's requests as by any waiter's.
+		 */
+		if (err == ETIMEDOUT && deadline && mono_ns() >= deadline) {
+			uint32_t now = lock_word(l);
+
+			if (((now ^ seen) & ~FUTEX_WAIT_BIT) == 0 && stale_break(a, l, now)) {
+				/* a little more: EOWNERDEAD, or a new holder's word */
+				deadline = mono_ns() + 5 * LOCK_RECHECK_NS;
+				seen = lock_word(l);
+				continue;
+			}
+			return lock_gave_up(a, l, now);
 		}
 	} while (err == ETIMEDOUT);
 	return err;
@@ -189,10 +298,12 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 
 	if (likely(err == 0)) {
 		shm_lock_depth++;
+		locks_taken++;
 		return 0;
 	}
 	if (err == EOWNERDEAD) {
 		shm_lock_depth++;
+		locks_taken++;
 		if (likely(repair != NULL)) {
 			repair(arg);
 			err = pthread_mutex_consistent(&l->m);

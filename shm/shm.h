@@ -334,6 +334,19 @@ int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid);
 /* slab_owner - the pid holding obj, an allocated object of s; 0 if unknown */
 uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj);
 
+/* ---- timed lock attempts (slubd's request worker; lock.c) -----------------
+ * slab_lock_deadline: from now on, this thread's contended attempts at an
+ * arena lock give up after ms (0: wait as long as it takes) and fail what
+ * they were for as a lock that cannot be taken does, without reporting
+ * corruption; it clears the busy note.  slab_lock_busy: whether an attempt
+ * gave up since, with "LOCK held by pid N" in buf.  slab_lock_taken: the
+ * locks this thread has taken so far (to tell whether a call that gave up
+ * had changed anything).
+ */
+void slab_lock_deadline(unsigned int ms);
+bool slab_lock_busy(char *buf, size_t len);
+uint64_t slab_lock_taken(void);
+
 /* ---- test hooks ---------------------------------------------------------
  * Deterministic points inside slow paths, so that tests can stop or kill a
  * process exactly there.  NULL (the default) costs one predictable branch on

@@ -162,6 +162,11 @@ void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
+	if (rc == -ETIMEDOUT) {
+		/* held, not broken: a timed attempt (slubd) gave up; no report */
+		shm_lock_note_busy(name);
+		return;
+	}
 	slab_report(a, s, SLAB_ERR_LOCK, 0, "%s not taken: %s (%d)", name, lock_errname(-rc), -rc);
 }
 

@@ -5,8 +5,18 @@
  *   [arena]   size = 256M          hugepages = auto|on|off   file = /run/slubd/slubd.arena
  *   [access]  socket_mode = 0660   allow_uids = 1000 alice  allow_gids = 100 slubd
  *   [limits]  max_clients = 256    max_refs = 1024    max_caches = 1000
+ *             max_clients_per_uid = 0   (connections of one uid at once; 0: no cap)
  *             hello_timeout = 10   (seconds a new connection has to say Hello)
  *             scrub_interval = 30  (seconds between scrubs; 0: only when a client leaves)
+ *
+ * Named arenas: a section [arena NAME] (NAME: 1 to 32 of a-z 0-9 _ -, not
+ * "slubd") holds the keys of all three sections for one more arena, served by
+ * its own slubd process (tenants.c), plus "socket" (a path; default
+ * DIR/NAME.sock, DIR being the default socket's directory).  A named arena
+ * takes from the unnamed sections only [limits] and [access] socket_mode;
+ * its size, huge pages, file (default DIR/NAME.arena) and access list are its
+ * own (an empty list: root and slubd's user only).  The unnamed sections are
+ * the default arena, as without named ones.
  */
 #include <errno.h>
 #include <grp.h>
@@ -30,23 +40,29 @@ void config_defaults(struct config *c)
 	c->max_caches = SLUBD_MAX_POOLS;
 	c->hello_timeout_ms = SLUBD_HELLO_TIMEOUT_MS;
 	c->scrub_interval_s = SLUBD_SCRUB_INTERVAL_S;
+	c->ready_fd = -1;
 }
 
 int parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
+	unsigned int shift = 0;
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || end == s || *s == '-')
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	default: break;
 	}
+	/* a value the unit would carry past 64 bits is refused, never wrapped */
+	if (shift && v > (~0ULL >> shift))
+		return -ERANGE;
+	v <<= shift;
 	if (*end == 'i' || *end == 'B')
 		end++;
 	if (*end == 'B')
@@ -96,21 +112,75 @@ static int parse_ids(const char *v, unsigned int *ids, unsigned int *n, bool gro
 	return 0;
 }
 
+bool config_arena_name_ok(const char *name)
+{
+	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	/* "slubd" would be the default arena's slubd.sock and slubd.arena */
+	return n >= 1 && n <= SLUBD_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0;
+}
+
 struct load_ctx {
 	struct config *c;
 	char *err;
 	size_t errlen;
 	int rc;
+	int pass;	/* 1: the unnamed sections; 2: the section [arena c->arena_name] */
 };
+
+/* the section a key of [arena NAME] belongs to, among the unnamed ones */
+static const char *named_key_section(const char *key)
+{
+	if (!strcmp(key, "size") || !strcmp(key, "hugepages") || !strcmp(key, "file") ||
+	    !strcmp(key, "socket"))
+		return "arena";
+	if (!strcmp(key, "socket_mode") || !strcmp(key, "allow_uids") || !strcmp(key, "allow_gids"))
+		return "access";
+	return "limits";
+}
+
+/*
+ * does this key set the config being loaded?  Pass 1: the unnamed sections,
+ * all of them for the default arena, [limits] and socket_mode for a named
+ * one; pass 2: the arena's own [arena NAME] section
+ */
+static bool key_applies(const struct load_ctx *x, const char *name, const char *section,
+			const char *key)
+{
+	if (x->pass == 2)
+		return name && !strcmp(name, x->c->arena_name);
+	return !name && (!x->c->arena_name[0] || !strcmp(section, "limits") ||
+			 (!strcmp(section, "access") && !strcmp(key, "socket_mode")));
+}
 
 static int on_key(void *arg, const char *section, const char *key, const char *value)
 {
 	struct load_ctx *x = arg;
-	struct config *c = x->c;
+	struct config *c = x->c, scratch;
+	const char *shown = section, *name = NULL;
 	uint64_t n;
 	int rc = 0;
 
-	if (!strcmp(section, "arena") && !strcmp(key, "size"))
+	if (!strncmp(section, "arena ", 6)) {
+		name = section + 6;
+		if (!config_arena_name_ok(name)) {
+			if (!x->rc)
+				snprintf(x->err, x->errlen, "bad arena name in [%s]: 1 to %d of a-z, 0-9, _ "
+					 "and -, not \"slubd\"", section, SLUBD_ARENA_NAME_MAX);
+			x->rc = -EINVAL;
+			return 0;
+		}
+		section = named_key_section(key);
+	}
+	/* every key is checked; one that is not this arena's goes to a scratch copy */
+	if (!key_applies(x, name, section, key)) {
+		scratch = *c;
+		c = &scratch;
+	}
+	if (name && !strcmp(key, "socket")) {
+		rc = *value == '/' && strlen(value) < sizeof(c->socket) ? 0 : -EINVAL;
+		snprintf(c->socket, sizeof(c->socket), "%s", value);
+	} else if (!strcmp(section, "arena") && !strcmp(key, "size"))
 		rc = parse_size(value, &c->arena_size);
 	else if (!strcmp(section, "arena") && !strcmp(key, "file")) {
 		rc = *value == '/' && strlen(value) < sizeof(c->arena_file) ? 0 : -EINVAL;
@@ -132,6 +202,11 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		if (!rc && (n < 1 || n > 65536))
 			rc = -EINVAL;
 		c->max_clients = (unsigned int)n;
+	} else if (!strcmp(section, "limits") && !strcmp(key, "max_clients_per_uid")) {
+		rc = parse_size(value, &n);	/* 0: no cap */
+		if (!rc && n > 65536)
+			rc = -EINVAL;
+		c->max_clients_per_uid = (unsigned int)n;
 	} else if (!strcmp(section, "limits") && !strcmp(key, "max_caches")) {
 		rc = parse_size(value, &n);
 		if (!rc && (n < 1 || n > SLUBD_MAX_POOLS))
@@ -153,13 +228,15 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 			rc = -EINVAL;
 		c->max_refs = (unsigned int)n;
 	} else {
-		snprintf(x->err, x->errlen, "unknown setting [%s] %s", section, key);
+		if (!x->rc)
+			snprintf(x->err, x->errlen, "unknown setting [%s] %s", shown, key);
 		x->rc = -EINVAL;
 		return 0;
 	}
 	if (rc && !x->rc) {
-		snprintf(x->err, x->errlen, "bad value for [%s] %s: %s%s", section, key, value,
-			 rc == -ENOENT ? " (no such user or group)" : "");
+		snprintf(x->err, x->errlen, "bad value for [%s] %s: %s%s", shown, key, value,
+			 rc == -ENOENT ? " (no such user or group)" :
+			 rc == -ERANGE ? " (too large)" : "");
 		x->rc = rc;
 	}
 	return rc ? 0 : 1;
@@ -167,7 +244,7 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	struct load_ctx x = { c, err, errlen, 0 };
+	struct load_ctx x = { c, err, errlen, 0, 1 };
 	int line = ini_parse(path, on_key, &x);
 
 	if (line < 0) {
@@ -180,6 +257,73 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: line %d is not an INI line", path, line);
 		return -EINVAL;
 	}
+	if (c->arena_name[0]) {
+		/* then the arena's own section, over what it took from the unnamed ones */
+		char names[SLUBD_MAX_ARENAS][SLUBD_ARENA_NAME_MAX + 1];
+		int nr = config_arena_names(path, names, SLUBD_MAX_ARENAS, err, errlen);
+		bool found = false;
+
+		if (nr < 0)
+			return nr;
+		for (int i = 0; i < nr; i++)
+			found |= !strcmp(names[i], c->arena_name);
+		if (!found) {
+			snprintf(err, errlen, "%s has no section [arena %s]", path, c->arena_name);
+			return -ENOENT;
+		}
+		x.pass = 2;
+		ini_parse(path, on_key, &x);
+		if (x.rc)
+			return x.rc;
+	}
 	snprintf(c->config_file, sizeof(c->config_file), "%s", path);
 	return 0;
+}
+
+/*
+ * config_arena_names - the NAMEs of the [arena NAME] sections of the file, in
+ * order, each once (a section without keys names an arena too, with every
+ * setting at its default).  Their count, or -errno with a sentence in err: a
+ * bad name, more than max.
+ */
+int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1], int max,
+		       char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	int nr = 0, rc = 0, lineno = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+		return -ENOENT;
+	}
+	while (!rc && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t"), *end;
+		bool dup = false;
+
+		lineno++;
+		/* a section line as inih reads it: "[" NAME "]", blanks before "[" only */
+		if (strncmp(p, "[arena ", 7) != 0 || !(end = strchr(p, ']')))
+			continue;
+		*end = 0;
+		p += 7;
+		if (!config_arena_name_ok(p)) {
+			snprintf(err, errlen, "%s: line %d: bad arena name in [arena %s]: 1 to %d of a-z, "
+				 "0-9, _ and -, not \"slubd\"", path, lineno, p, SLUBD_ARENA_NAME_MAX);
+			rc = -EINVAL;
+			break;
+		}
+		for (int i = 0; i < nr; i++)
+			dup |= !strcmp(names[i], p);
+		if (dup)
+			continue;
+		if (nr == max) {
+			snprintf(err, errlen, "%s: more than %d named arenas", path, max);
+			rc = -E2BIG;
+			break;
+		}
+		snprintf(names[nr++], SLUBD_ARENA_NAME_MAX + 1, "%s", p);
+	}
+	fclose(f);
+	return rc ? rc : nr;
 }

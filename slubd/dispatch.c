@@ -85,7 +85,13 @@ static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
 	return NULL;
 }
 
-static int ref_add(struct conn *c, aoff_t cache, unsigned int max, uint32_t count)
+/*
+ * References are the worker's: ref_add, ref_remove, conn_drop_refs and the
+ * forced destroy's walk of s->holders (the connections that ever held one,
+ * until their drop) run on it alone, so they need no lock.
+ */
+static int ref_add(struct server *s, struct conn *c, aoff_t cache, unsigned int max,
+		   uint32_t count)
 {
 	struct conn_ref *r = ref_find(c, cache), *n;
 
@@ -100,6 +106,14 @@ static int ref_add(struct conn *c, aoff_t cache, unsigned int max, uint32_t coun
 		return -ENOMEM;
 	c->refs = n;
 	c->refs[c->nr_refs++] = (struct conn_ref){ cache, count };
+	if (c != &s->keeper && !c->holder) {
+		c->holder = true;
+		c->hprev = NULL;
+		c->hnext = s->holders;
+		if (s->holders)
+			s->holders->hprev = c;
+		s->holders = c;
+	}
 	return 0;
 }
 
@@ -108,16 +122,50 @@ static void ref_remove(struct conn *c, struct conn_ref *r)
 	*r = c->refs[--c->nr_refs];
 }
 
-/* drop every reference c holds; the pools they kept may go */
-void conn_drop_refs(struct server *s, struct conn *c)
+/*
+ * destroy one reference of k: 0 dropped (or nothing left to drop),
+ * -ETIMEDOUT a busy lock stopped it before anything changed (the reference
+ * stays: try again later)
+ */
+static int drop_one(struct server *s, struct kmem_cache *k)
 {
-	for (unsigned int i = 0; i < c->nr_refs; i++) {
-		struct kmem_cache *k = slab_cache_at(s->arena, c->refs[i].cache);
+	uint64_t taken = slab_lock_taken();
+	int rc = slab_cache_destroy(s->arena, k);
 
-		for (uint32_t n = 0; k && n < c->refs[i].count; n++)
-			slab_cache_destroy(s->arena, k);
+	/* slab_mutex, its first lock, not taken: the count is untouched */
+	if (rc == -ETIMEDOUT && slab_lock_taken() == taken)
+		return rc;
+	return 0;
+}
+
+/*
+ * drop every reference c holds; the pools they kept may go.  False when a
+ * busy lock (a client holding it) kept some: they stay recorded, for the
+ * worker to try again.
+ */
+bool conn_drop_refs(struct server *s, struct conn *c)
+{
+	while (c->nr_refs) {
+		struct conn_ref *r = &c->refs[c->nr_refs - 1];
+		struct kmem_cache *k = slab_cache_at(s->arena, r->cache);
+
+		while (k && r->count) {
+			if (drop_one(s, k))
+				return false;
+			r->count--;
+		}
+		c->nr_refs--;
 	}
-	c->nr_refs = 0;
+	if (c->holder) {
+		if (c->hprev)
+			c->hprev->hnext = c->hnext;
+		else
+			s->holders = c->hnext;
+		if (c->hnext)
+			c->hnext->hprev = c->hprev;
+		c->holder = false;
+	}
+	return true;
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -186,6 +234,58 @@ static unsigned int count_pools(struct server *s)
 	return n;
 }
 
+/* ---- the pools slubd knows (stats) ------------------------------------------- */
+
+/*
+ * s->pools - the offsets of the pools slubd last saw: the arena's list, read
+ * whenever slab_mutex is free at a stats request, and every pool created
+ * through slubd since.  It lets stats answer from counters while a client
+ * holds (or has scribbled) slab_mutex.  The worker's alone.  Every offset is
+ * checked again (slab_cache_at: bounds and magic) before it is read.
+ */
+static void pools_note(struct server *s, aoff_t off)
+{
+	for (unsigned int i = 0; i < s->nr_pools; i++)
+		if (s->pools[i] == off)
+			return;
+	if (s->nr_pools < SLUB_MAX_CACHES)
+		s->pools[s->nr_pools++] = off;
+}
+
+struct pools_walk {
+	struct server *s;
+	aoff_t off[SLUB_MAX_CACHES];
+	unsigned int n;
+};
+
+static int pools_one(struct kmem_cache *k, void *arg)
+{
+	struct pools_walk *w = arg;
+	aoff_t off = arena_offset(w->s->arena, k);
+
+	if (off && w->n < SLUB_MAX_CACHES)
+		w->off[w->n++] = off;
+	return 0;
+}
+
+/* read the arena's list again if slab_mutex is free now (no waiting on it) */
+static void pools_refresh(struct server *s)
+{
+	struct pools_walk *w = malloc(sizeof(*w));
+
+	if (!w)
+		return;
+	w->s = s;
+	w->n = 0;
+	slab_lock_deadline(1);	/* a try: a held slab_mutex keeps the last list */
+	if (slab_for_each_cache(s->arena, pools_one, w) == 0) {
+		memcpy(s->pools, w->off, w->n * sizeof(w->off[0]));
+		s->nr_pools = w->n;
+	}
+	slab_lock_deadline(SLUBD_LOCK_WAIT_MS);	/* and stats is not "busy" for it */
+	free(w);
+}
+
 static void do_create(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
 		      Slubd__Response *resp, struct dispatch_scratch *x)
 {
@@ -221,7 +321,8 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 				    c->uid, &k, &again))
 			break;
 	}
-	rc = ref_add(r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
+	pools_note(s, arena_offset(s->arena, k));
+	rc = ref_add(s, r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
 		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs, taken);
 	if (!rc && r->has_keep && r->keep)
 		slab_cache_keep(s->arena, k, (int)taken);	/* survive a restart of slubd */
@@ -263,10 +364,11 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	off = arena_offset(s->arena, k);
 	ref = ref_find(c, off);
 	if (ref) {
-		/* the caller's own reference */
+		/* the caller's own reference (-EBUSY: it stays, the reply says so) */
+		if (drop_one(s, k))
+			return;		/* busy: nothing changed; dispatch says so */
 		if (--ref->count == 0)
 			ref_remove(c, ref);
-		slab_cache_destroy(s->arena, k);	/* -EBUSY: it stays, the reply says so */
 	} else if (!(r->has_force && r->force)) {
 		/* no reference of this connection to drop (a forked child, say) */
 	} else if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
@@ -274,19 +376,24 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		     "pool it does not reference", shown(r->name, nm), slab_cache_owner(k));
 		return;
 	} else {
-		/* the creator or root: every connection's references go, and slubd's */
-		for (struct conn *o = s->conns; ; o = o->next) {
+		/*
+		 * the creator or root: every connection's references go, and
+		 * slubd's (s->holders: those of closed connections not yet
+		 * dropped too)
+		 */
+		for (struct conn *o = s->holders; ; o = o->hnext) {
 			struct conn *holder = o ? o : &s->keeper;
 			struct conn_ref *orf = ref_find(holder, off);
 
-			if (orf) {
-				for (uint32_t n = 0; n < orf->count; n++) {
-					if (holder == &s->keeper)
-						slab_cache_keep(s->arena, k, -1);
-					slab_cache_destroy(s->arena, k);
-				}
-				ref_remove(holder, orf);
+			while (orf && orf->count) {
+				if (drop_one(s, k))
+					return;	/* busy: what was dropped stays dropped */
+				if (holder == &s->keeper)
+					slab_cache_keep(s->arena, k, -1);
+				orf->count--;
 			}
+			if (orf)
+				ref_remove(holder, orf);
 			if (!o)
 				break;
 		}
@@ -306,47 +413,35 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		log_msg("pool %s removed by pid %d uid %u", r->name, (int)c->pid, (unsigned)c->uid);
 }
 
-struct cache_list {
-	struct kmem_cache *k[SLUB_MAX_CACHES];	/* an arena holds no more */
-	unsigned int n;
-};
-
-static int collect(struct kmem_cache *k, void *arg)
-{
-	struct cache_list *l = arg;
-
-	if (l->n < SLUB_MAX_CACHES)
-		l->k[l->n++] = k;
-	return 0;
-}
-
 static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Response *resp,
 		     struct dispatch_scratch *x)
 {
 	char nm[SHOWN_MAX];
-	struct cache_list *l = calloc(1, sizeof(*l));
 	unsigned int n = 0;
 
-	if (!l) {
-		fail(resp, x, ENOMEM, "stats: out of memory");
-		return;
-	}
-	slab_for_each_cache(s->arena, collect, l);
-	x->cs = calloc(l->n + 1, sizeof(*x->cs));
-	x->csp = calloc(l->n + 1, sizeof(*x->csp));
-	x->names = calloc(l->n + 1, sizeof(*x->names));
+	/* counters only: no lock is waited for (s->pools) */
+	pools_refresh(s);
+	x->cs = calloc(s->nr_pools + 1, sizeof(*x->cs));
+	x->csp = calloc(s->nr_pools + 1, sizeof(*x->csp));
+	x->names = calloc(s->nr_pools + 1, sizeof(*x->names));
 	if (!x->cs || !x->csp || !x->names) {
-		free(l);
 		fail(resp, x, ENOMEM, "stats: out of memory");
 		return;
 	}
-	for (unsigned int i = 0; i < l->n; i++) {
+	for (unsigned int i = 0; i < s->nr_pools; i++) {
+		struct kmem_cache *k = slab_cache_at(s->arena, s->pools[i]);
 		struct slab_cache_info ci;
 		Slubd__CacheStats *c = &x->cs[n];
 
-		if (r->name && strcmp(r->name, slab_cache_name(l->k[i])))
+		if (!k)
+			continue;	/* gone since (destroyed), or not a pool now */
+		/* the name first (bounded: a scribbled one may lack its NUL) */
+		if (r->name && strncmp(r->name, slab_cache_name(k), SLUB_NAME_MAX + 1))
 			continue;
-		if (slab_cache_info(s->arena, l->k[i], &ci))
+		if (slab_cache_info(s->arena, k, &ci))
+			continue;
+		ci.name[sizeof(ci.name) - 1] = 0;
+		if (r->name && strcmp(r->name, ci.name))
 			continue;
 		slubd__cache_stats__init(c);
 		memcpy(x->names[n], ci.name, sizeof(ci.name));
@@ -369,14 +464,13 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		c->flags = ci.flags;
 		for (int e = 0; e < SLAB_ERR_NR; e++)
 			c->errors += ci.errors[e];
-		c->system = slab_cache_is_system(l->k[i]);
+		c->system = slab_cache_is_system(k);
 		c->has_max_objects = c->has_max_bytes = 1;
 		c->max_objects = ci.max_objects;
 		c->max_bytes = ci.max_bytes;
 		x->csp[n] = c;
 		n++;
 	}
-	free(l);
 	if (r->name && n == 0) {
 		fail(resp, x, ENOENT, "stats %s: no such pool", shown(r->name, nm));
 		return;
@@ -389,7 +483,7 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 	x->stats.n_caches = n;
 	x->stats.caches = x->csp;
 	x->stats.has_clients = 1;
-	x->stats.clients = s->nr_conns;
+	x->stats.clients = __atomic_load_n(&s->nr_conns, __ATOMIC_RELAXED);	/* the loop's */
 	resp->body_case = SLUBD__RESPONSE__BODY_STATS;
 	resp->stats = &x->stats;
 }
@@ -545,6 +639,18 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 	default:
 		fail(resp, x, EINVAL, "unknown request type %d", (int)req->body_case);
 		break;
+	}
+	/*
+	 * A lock attempt gave up (the worker's deadline): a client holds that
+	 * lock, perhaps stopped.  The answer says so, unless the request did
+	 * what it was for (a create whose reference is recorded).
+	 */
+	{
+		char held[120];
+
+		if (slab_lock_busy(held, sizeof(held)) &&
+		    !(resp->body_case == SLUBD__RESPONSE__BODY_CREATE && !resp->err))
+			fail(resp, x, EBUSY, "busy: %s; try again", held);
 	}
 }
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,11 @@ static void usage(FILE *f)
 "                              [limits] max_clients = 256, max_refs = 1024,\n"
 "                                       max_caches = 1000, hello_timeout = 10,\n"
 "                                       scrub_interval = 30 (0: only when a client leaves)\n"
-"                            the command line wins over the file\n"
+"                              [arena NAME]  one more arena (NAME: a-z 0-9 _ -), with\n"
+"                                       the keys of all three and socket = PATH\n"
+"                                       (default DIR/NAME.sock, next to the default\n"
+"                                       socket); one slubd each, supervised\n"
+"                            the command line wins over the file (default arena)\n"
 "  -h, --help                this text\n"
 "\n"
 "Who may attach: root, slubd's own user, and the uids and gids the config allows;\n"
@@ -49,7 +54,7 @@ static void usage(FILE *f)
 }
 
 /* fork into the background once the socket serves; the parent exits 0 then */
-static int background(void)
+int go_background(void)
 {
 	int p[2];
 	pid_t pid;
@@ -69,70 +74,37 @@ static int background(void)
 	return p[1];
 }
 
-int main(int argc, char **argv)
+/*
+ * serve - one arena's slubd, from set-up to its end: the exit code.  In the
+ * background unless cfg->foreground (the parent exits 0 once it serves).
+ */
+int serve(struct config *cfg)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "arena-size", required_argument, NULL, 'a' },
-		{ "hugepages", required_argument, NULL, 'H' },
-		{ "arena-file", required_argument, NULL, 'A' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct server srv;
-	const char *socket_opt = NULL, *size_opt = NULL, *huge_opt = NULL, *config_opt = NULL;
-	const char *file_opt = NULL;
 	char err[512];
-	int opt, rc, ready_fd = -1;
+	int rc, ready_fd = -1;
 
 	memset(&srv, 0, sizeof(srv));
-	config_defaults(&srv.cfg);
-	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's': socket_opt = optarg; break;
-		case 'a': size_opt = optarg; break;
-		case 'H': huge_opt = optarg; break;
-		case 'A': file_opt = optarg; break;
-		case 'f': srv.cfg.foreground = true; break;
-		case 'c': config_opt = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "slubd: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	if (config_opt && config_load(&srv.cfg, config_opt, err, sizeof(err))) {
-		fprintf(stderr, "slubd: %s\n", err);
-		return 2;
-	}
-	if (size_opt && parse_size(size_opt, &srv.cfg.arena_size)) {
-		fprintf(stderr, "slubd: bad --arena-size: %s (bytes, with K, M or G)\n", size_opt);
-		return 2;
-	}
-	if (huge_opt && parse_huge(huge_opt, &srv.cfg.huge)) {
-		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);
-		return 2;
-	}
-	if (file_opt)
-		snprintf(srv.cfg.arena_file, sizeof(srv.cfg.arena_file), "%s", file_opt);
-	if (socket_opt)
-		snprintf(srv.cfg.socket, sizeof(srv.cfg.socket), "%s", socket_opt);
-	else
-		ctl_default_socket(srv.cfg.socket, sizeof(srv.cfg.socket));
-
+	srv.cfg = *cfg;
 	rc = server_init(&srv, err, sizeof(err));
 	if (rc) {
-		log_msg("cannot start: %s", err);
+		log_msg("cannot start%s%s: %s", srv.cfg.arena_name[0] ? " arena " : "",
+			srv.cfg.arena_name, err);
 		server_fini(&srv);
 		return 1;
 	}
+	{
+		/* a supervisor's server blocked these until its handlers were set (tenants.c) */
+		sigset_t m;
+
+		sigemptyset(&m);
+		sigaddset(&m, SIGTERM);
+		sigaddset(&m, SIGINT);
+		sigaddset(&m, SIGHUP);
+		sigprocmask(SIG_UNBLOCK, &m, NULL);
+	}
 	if (!srv.cfg.foreground) {
-		ready_fd = background();
+		ready_fd = go_background();
 		if (ready_fd < 0) {
 			log_msg("cannot go to the background: %s", strerror(-ready_fd));
 			server_fini(&srv);
@@ -145,4 +117,76 @@ int main(int argc, char **argv)
 	server_fini(&srv);
 	log_msg("stopped");
 	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "arena-size", required_argument, NULL, 'a' },
+		{ "hugepages", required_argument, NULL, 'H' },
+		{ "arena-file", required_argument, NULL, 'A' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config cfg;
+	const char *socket_opt = NULL, *size_opt = NULL, *huge_opt = NULL, *config_opt = NULL;
+	const char *file_opt = NULL;
+	char err[512];
+	int opt, rc;
+
+	config_defaults(&cfg);
+	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': socket_opt = optarg; break;
+		case 'a': size_opt = optarg; break;
+		case 'H': huge_opt = optarg; break;
+		case 'A': file_opt = optarg; break;
+		case 'f': cfg.foreground = true; break;
+		case 'c': config_opt = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "slubd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (config_opt && config_load(&cfg, config_opt, err, sizeof(err))) {
+		fprintf(stderr, "slubd: %s\n", err);
+		return 2;
+	}
+	if (size_opt && (rc = parse_size(size_opt, &cfg.arena_size))) {
+		fprintf(stderr, "slubd: bad --arena-size: %s (%s)\n", size_opt,
+			rc == -ERANGE ? "too large: past 2^64 bytes" : "bytes, with K, M or G");
+		return 2;
+	}
+	if (huge_opt && parse_huge(huge_opt, &cfg.huge)) {
+		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);
+		return 2;
+	}
+	if (file_opt)
+		snprintf(cfg.arena_file, sizeof(cfg.arena_file), "%s", file_opt);
+	if (socket_opt)
+		snprintf(cfg.socket, sizeof(cfg.socket), "%s", socket_opt);
+	else
+		ctl_default_socket(cfg.socket, sizeof(cfg.socket));
+
+	if (config_opt) {
+		/* named arenas: one slubd each, under a supervisor (tenants.c) */
+		char names[SLUBD_MAX_ARENAS][SLUBD_ARENA_NAME_MAX + 1];
+		int nr = config_arena_names(config_opt, names, SLUBD_MAX_ARENAS, err, sizeof(err));
+
+		if (nr < 0) {
+			fprintf(stderr, "slubd: %s\n", err);
+			return 2;
+		}
+		if (nr > 0)
+			return tenants_run(&cfg, config_opt, names, nr);
+	}
+	/* one arena: one process, as always */
+	return serve(&cfg);
 }

@@ -16,7 +16,27 @@
  * The attach reply carries the arena's fd in SCM_RIGHTS, sent with sendmsg()
  * once everything before it has been written.
  *
- * When a connection closes, its pool references are dropped; a short timer
+ * The event loop never waits on a lock that a client can hold.  It answers
+ * Hello itself (no arena); every other request goes to the request worker
+ * thread (serve_request, the one place where a request that touches the
+ * arena is answered), and its connection is not read until the reply is
+ * posted back (done_cb, woken through a pipe).  The worker's lock attempts
+ * are timed (slab_lock_deadline): a lock held longer than SLUBD_LOCK_WAIT_MS
+ * - by a client stopped inside it, or a word scribbled to name a live
+ * thread - makes the request answer "busy: LOCK held by pid N", and the
+ * worker moves on to the next.  Stats reads counters only, over slubd's own
+ * list of pools.  On SIGTERM the worker and the scrubber get under a second
+ * to finish; one that does not is left running while the process exits.
+ *
+ * Connection slots: access is checked at accept, from SO_PEERCRED and
+ * SO_PEERGROUPS, before a slot is taken; so is max_clients_per_uid.  A
+ * connection must say Hello within hello_timeout of its accept (an absolute
+ * timer, not an idle one), and when every slot is taken a new connection
+ * closes the oldest one still waiting for its Hello.  Every refusal is
+ * logged and told to the peer in a frame.
+ *
+ * When a connection closes, its pool references are dropped (by the worker:
+ * that takes arena locks; a busy lock makes it try again later); a short timer
  * later (once an exiting process is gone), the scrubber thread runs
  * slab_scrub(), which returns what any dead process held half-done (locks
  * are repaired by whoever takes them next).  It runs apart from the event
@@ -103,25 +123,46 @@ void server_status(struct server *s)
 
 /* ---- connections ---------------------------------------------------------- */
 
+static void job_queue(struct server *s, struct job *j);
+
+/*
+ * conn_free - the loop is done with c: off s->conns, its socket closed.  Its
+ * references are the worker's to drop (they take arena locks): a JOB_DROP,
+ * queued behind the request of c the worker may still run, whose completion
+ * frees c.  At shutdown (drop_refs false: the pools outlive slubd) c is
+ * freed here unless the worker may still hold it.
+ */
 static void conn_free(struct conn *c, bool drop_refs)
 {
 	struct server *s = c->srv;
 
-	if (drop_refs)
-		conn_drop_refs(s, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	s->nr_conns--;
+	__atomic_sub_fetch(&s->nr_conns, 1, __ATOMIC_RELAXED);	/* stats reads it (worker) */
 	bufferevent_free(c->bev);
-	free(c->refs);
-	free(c);
+	c->bev = NULL;
+	event_free(c->hello_ev);
+	c->hello_ev = NULL;
+	c->closed = true;
 	if (drop_refs) {
-		server_schedule_scrub(s);
+		struct job *j = calloc(1, sizeof(*j));
+
+		if (j) {
+			j->kind = JOB_DROP;
+			j->c = c;
+			job_queue(s, j);
+		} else {
+			/* c is left as it is: the worker may still hold it */
+			log_msg("client pid %d: out of memory: its pool references stay", (int)c->pid);
+		}
 		server_status(s);
+	} else {
+		free(c->refs);	/* shutdown: server_fini stopped the worker first */
+		free(c);
 	}
 }
 
@@ -233,8 +274,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	unsigned int frames = 0;
 
-	/* paused (a deferred turn may come after the pause): write_cb reads on */
-	if (!(bufferevent_get_enabled(bev) & EV_READ))
+	/*
+	 * paused (a deferred turn may come after the pause): write_cb reads on;
+	 * a request with the worker: its reply, posted back, reads on
+	 */
+	if (!(bufferevent_get_enabled(bev) & EV_READ) || c->in_worker)
 		return;
 	while (c->state != CONN_CLOSING) {
 		uint8_t hdr[SLUBD_FRAME_HDR], body[SLUBD_MAX_REQUEST];
@@ -278,7 +322,31 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		c->requests++;
+		if (c->state == CONN_READY && c->allowed &&
+		    req->body_case != SLUBD__REQUEST__BODY_HELLO) {
+			/*
+			 * It may touch the arena: to the worker.  Nothing more is
+			 * read from c until its reply is back (done_cb).
+			 */
+			struct job *j = calloc(1, sizeof(*j));
+
+			if (!j) {
+				slubd__request__free_unpacked(req, NULL);
+				reject_frame(c, ENOMEM, "slubd is out of memory");
+				return;
+			}
+			j->kind = JOB_REQUEST;
+			j->c = c;
+			j->req = req;
+			c->in_worker = true;
+			bufferevent_disable(bev, EV_READ);
+			job_queue(c->srv, j);
+			return;
+		}
+		/* Hello, and what is refused before or without it: no arena */
 		dispatch(c->srv, c, req, &resp, &scratch, &plan);
+		if (c->state == CONN_READY)
+			evtimer_del(c->hello_ev);	/* said Hello: no deadline more */
 		alive = send_response(c, &resp, &plan);	/* false: c is closing or gone */
 		dispatch_done(scratch);
 		slubd__request__free_unpacked(req, NULL);
@@ -296,7 +364,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (c->state == CONN_CLOSING) {
 		conn_close(c, NULL);
-	} else if (!(bufferevent_get_enabled(bev) & EV_READ)) {
+	} else if (!(bufferevent_get_enabled(bev) & EV_READ) && !c->in_worker) {
 		/* paused by read_cb: read again, starting with what waits in the input */
 		bufferevent_enable(bev, EV_READ);
 		read_cb(bev, c);
@@ -346,35 +414,159 @@ static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
 	evutil_closesocket(fd);
 }
 
+/*
+ * conn_refuse - tell c why it is closed (a Response of id 0, written at once,
+ * best effort: a small frame fits in the socket's buffer), log it, close it:
+ * its slot is free when this returns
+ */
+static void conn_refuse(struct conn *c, int err, const char *why)
+{
+	Slubd__Response resp = SLUBD__RESPONSE__INIT;
+	uint8_t *buf;
+	size_t len;
+
+	resp.has_err = 1;
+	resp.err = err;
+	resp.error = (char *)why;
+	if (frame_pack(&resp.base, &buf, &len) == 0) {
+		/* after whatever is queued; what does not fit is lost with the close */
+		if (flush_now(c))
+			(void)send(bufferevent_getfd(c->bev), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		free(buf);
+	}
+	conn_close(c, why);
+}
+
+/* hello_timeout after accept, whatever the peer sent meanwhile */
+static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char why[120];
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_HELLO)
+		return;
+	snprintf(why, sizeof(why), "no Hello within %u ms of connecting (hello_timeout): closed",
+		 c->srv->cfg.hello_timeout_ms);
+	conn_refuse(c, ETIMEDOUT, why);
+}
+
+/*
+ * A connection waiting for its Hello may be closed for a new one once it has
+ * had its chance: EVICT_AFTER_MS after its accept (a client says Hello at
+ * once; a burst of connections accepted together does not close its own).
+ */
+#define EVICT_AFTER_MS 250
+
+static uint64_t now_ms(void);
+
+/* the oldest connection still waiting for its Hello past EVICT_AFTER_MS (NULL: none) */
+static struct conn *oldest_waiting(struct server *s)
+{
+	uint64_t now = now_ms();
+	struct conn *old = NULL;
+
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->state == CONN_HELLO && !c->in_worker && now - c->since_ms >= EVICT_AFTER_MS &&
+		    (!old || c->serial < old->serial))
+			old = c;
+	return old;
+}
+
+/*
+ * peer_allowed - the access policy for the peer of fd, from SO_PEERCRED and
+ * SO_PEERGROUPS.  The groups are used only as far as the kernel gave them: a
+ * failed SO_PEERGROUPS counts none (the uid and primary gid still count).
+ */
+static bool peer_allowed(struct server *s, evutil_socket_t fd, const struct ucred *cred)
+{
+	gid_t small[64], *g = small;
+	socklen_t glen = sizeof(small);
+	unsigned int ng = 0;
+	bool ok;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small, &glen) == 0) {
+		ng = glen / sizeof(gid_t);
+	} else if (errno == ERANGE && glen > sizeof(small) && (g = malloc(glen))) {
+		/* NGROUPS_MAX is 65536: the kernel said the size */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) == 0)
+			ng = glen / sizeof(gid_t);
+	} else {
+		g = small;	/* another error, or no memory: no groups */
+	}
+	ok = policy_allows(&s->cfg, cred->uid, cred->gid, g, ng);
+	if (g != small)
+		free(g);
+	return ok;
+}
+
+/*
+ * accept_cb - a new peer.  Before it takes a slot: its credentials
+ * (SO_PEERCRED) and the access policy (a peer that may not use slubd is
+ * refused, with a reply that says why), the per-uid cap, then max_clients:
+ * when every slot is taken, the oldest connection still waiting for its
+ * Hello is closed for it (it had its chance), so that peers that connect and
+ * say nothing, or trickle, cannot lock out one that says Hello at once.
+ */
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		      void *arg)
 {
 	struct server *s = arg;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
+	unsigned int same_uid = 0;
 	struct conn *c;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
-	if (s->nr_conns >= s->cfg.max_clients) {
-		log_msg("refusing a connection: %u clients already (max_clients)", s->nr_conns);
-		refuse_conn(fd, EUSERS, "slubd serves %u clients already (max_clients): try again "
-			    "later", s->nr_conns);
-		return;
-	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
 		log_msg("SO_PEERCRED: %s", strerror(errno));
-		evutil_closesocket(fd);
+		refuse_conn(fd, EPERM, "slubd cannot read the peer's credentials: refused");
 		return;
+	}
+	if (!peer_allowed(s, fd, &cred)) {
+		log_msg("refusing pid %d uid %u gid %u: not allowed by [access]", (int)cred.pid,
+			(unsigned)cred.uid, (unsigned)cred.gid);
+		refuse_conn(fd, EACCES, "uid %u gid %u may not use this slubd (see [access] in its "
+			    "configuration)", (unsigned)cred.uid, (unsigned)cred.gid);
+		return;
+	}
+	for (struct conn *o = s->conns; o; o = o->next)
+		same_uid += o->uid == cred.uid;
+	if (s->cfg.max_clients_per_uid && same_uid >= s->cfg.max_clients_per_uid) {
+		log_msg("refusing pid %d uid %u: %u connections of that uid already "
+			"(max_clients_per_uid)", (int)cred.pid, (unsigned)cred.uid, same_uid);
+		refuse_conn(fd, EUSERS, "uid %u has %u connections to slubd already "
+			    "(max_clients_per_uid): try again later", (unsigned)cred.uid, same_uid);
+		return;
+	}
+	if (s->nr_conns >= s->cfg.max_clients) {
+		struct conn *old = oldest_waiting(s);
+
+		if (!old) {
+			log_msg("refusing pid %d uid %u: %u clients already (max_clients)",
+				(int)cred.pid, (unsigned)cred.uid, s->nr_conns);
+			refuse_conn(fd, EUSERS, "slubd serves %u clients already (max_clients): try "
+				    "again later", s->nr_conns);
+			return;
+		}
+		conn_refuse(old, EUSERS, "every slot is taken (max_clients) and this connection "
+			    "has not said Hello: closed for a new one");
 	}
 	c = calloc(1, sizeof(*c));
 	if (c)
 		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c || !c->bev) {
+	if (c && c->bev)
+		c->hello_ev = evtimer_new(s->base, hello_timeout_cb, c);
+	if (!c || !c->bev || !c->hello_ev) {
 		log_msg("out of memory for a connection");
+		if (c && c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
 		free(c);
-		evutil_closesocket(fd);
 		return;
 	}
 	c->srv = s;
@@ -382,35 +574,23 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
-	{
-		/* the peer's supplementary groups (NGROUPS_MAX is 65536: ask for the size) */
-		gid_t small[64], *g = small;
-		socklen_t glen = sizeof(small);
-		unsigned int ng = 0;
-
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) && errno == ERANGE &&
-		    (g = malloc(glen)) && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen))
-			glen = 0;
-		if (g)
-			ng = glen / sizeof(gid_t);
-		c->allowed = policy_allows(&s->cfg, cred.uid, cred.gid, g ? g : small, g ? ng : 0);
-		if (g != small)
-			free(g);
-	}
+	c->allowed = true;
+	c->serial = ++s->accepted;
+	c->since_ms = now_ms();
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	s->nr_conns++;
+	__atomic_add_fetch(&s->nr_conns, 1, __ATOMIC_RELAXED);
 	/* read no more than a few frames ahead of what is being answered */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (SLUBD_FRAME_HDR + SLUBD_MAX_REQUEST));
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	{
-		/* until its Hello: a peer that connects and never speaks holds a slot */
+		/* until its Hello, counted from now: trickling bytes does not extend it */
 		struct timeval tv = { s->cfg.hello_timeout_ms / 1000,
 				      (s->cfg.hello_timeout_ms % 1000) * 1000 };
 
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
+		evtimer_add(c->hello_ev, &tv);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	server_status(s);
@@ -421,6 +601,170 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	(void)l;
 	(void)arg;
 	log_msg("accept: %s", strerror(errno));	/* EMFILE and such: keep serving */
+}
+
+/* ---- the request worker ------------------------------------------------------ */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void list_append(struct job **head, struct job **tail, struct job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
+/* the loop: hand j to the worker */
+static void job_queue(struct server *s, struct job *j)
+{
+	pthread_mutex_lock(&s->work_lock);
+	list_append(&s->todo, &s->todo_tail, j);
+	pthread_cond_signal(&s->work_cond);
+	pthread_mutex_unlock(&s->work_lock);
+}
+
+/*
+ * serve_request - the one place where a request that touches the arena is
+ * answered (on the worker): its lock attempts give up after
+ * SLUBD_LOCK_WAIT_MS, and dispatch answers "busy" then.
+ */
+static void serve_request(struct server *s, struct job *j)
+{
+	slubd__response__init(&j->resp);
+	slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
+	dispatch(s, j->c, j->req, &j->resp, &j->scratch, &j->plan);
+	slab_lock_deadline(0);
+}
+
+/*
+ * the first job that may run now (a drop that met a busy lock waits its
+ * turn; requests never wait), taken off the list; else NULL and *wait_ms,
+ * how long until one may (0: none waits)
+ */
+static struct job *job_take(struct server *s, uint64_t *wait_ms)
+{
+	uint64_t now = now_ms();
+	struct job *prev = NULL;
+
+	*wait_ms = 0;
+	for (struct job *j = s->todo; j; prev = j, j = j->next) {
+		if (j->not_before_ms > now) {
+			if (!*wait_ms || j->not_before_ms - now < *wait_ms)
+				*wait_ms = j->not_before_ms - now;
+			continue;
+		}
+		if (prev)
+			prev->next = j->next;
+		else
+			s->todo = j->next;
+		if (s->todo_tail == j)
+			s->todo_tail = prev;
+		return j;
+	}
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct server *s = arg;
+
+	pthread_mutex_lock(&s->work_lock);
+	for (;;) {
+		uint64_t wait_ms;
+		struct job *j;
+
+		if (s->worker_stop)
+			break;
+		j = job_take(s, &wait_ms);
+		if (!j) {
+			if (wait_ms) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += (time_t)(wait_ms / 1000);
+				ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&s->work_cond, &s->work_lock, &ts);
+			} else {
+				pthread_cond_wait(&s->work_cond, &s->work_lock);
+			}
+			continue;
+		}
+		pthread_mutex_unlock(&s->work_lock);
+		if (j->kind == JOB_REQUEST) {
+			serve_request(s, j);
+		} else {
+			slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
+			j->done = conn_drop_refs(s, j->c);
+			slab_lock_deadline(0);
+		}
+		pthread_mutex_lock(&s->work_lock);
+		if (j->kind == JOB_DROP && !j->done) {
+			/* a lock of a pool it held is busy: the rest in a second */
+			j->not_before_ms = now_ms() + 1000;
+			list_append(&s->todo, &s->todo_tail, j);
+			continue;
+		}
+		list_append(&s->done, &s->done_tail, j);
+		pthread_mutex_unlock(&s->work_lock);
+		/* a full pipe already has a wakeup in it: EAGAIN is fine */
+		if (write(s->done_pipe[1], "", 1) < 0 && errno != EAGAIN)
+			log_msg("worker: cannot wake the loop: %s", strerror(errno));
+		pthread_mutex_lock(&s->work_lock);
+	}
+	s->worker_exited = true;
+	pthread_cond_broadcast(&s->work_cond);
+	pthread_mutex_unlock(&s->work_lock);
+	return NULL;
+}
+
+/* the loop: what the worker finished - send the replies, free the dropped */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct job *list;
+	char buf[64];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&s->work_lock);
+	list = s->done;
+	s->done = s->done_tail = NULL;
+	pthread_mutex_unlock(&s->work_lock);
+	while (list) {
+		struct job *j = list;
+		struct conn *c = j->c;
+
+		list = j->next;
+		if (j->kind == JOB_DROP) {
+			free(c->refs);
+			free(c);
+			server_schedule_scrub(s);
+		} else {
+			c->in_worker = false;
+			if (!c->closed && send_response(c, &j->resp, &j->plan)) {
+				/* read on, starting with what waits in the input */
+				bufferevent_enable(c->bev, EV_READ);
+				read_cb(c->bev, c);
+			}
+			dispatch_done(j->scratch);
+			slubd__request__free_unpacked(j->req, NULL);
+		}
+		free(j);
+	}
 }
 
 /* ---- recovery and signals --------------------------------------------------- */
@@ -456,7 +800,12 @@ static void *scrubber(void *arg)
 		 * The scrub holds each arena lock for a bounded step (a chunk of a
 		 * pool's slabs, one page block) and makes no system call holding
 		 * one; its reports reach report_cb (which logs) after the locks.
+		 * Its lock attempts are timed as the worker's requests: a scrub
+		 * that waited on a stopped client's lock while holding another
+		 * would stall every process that needs the one it holds; what it
+		 * skips, the next scrub does
 		 */
+		slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
 		if (slab_scrub(s->arena, &r) == 0 &&
 		    (r.orphans || r.transit_blocks || r.leaked_objects))
 			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
@@ -474,6 +823,7 @@ static void *scrubber(void *arg)
 		 * clients left: what their buffers took goes back to the system, so
 		 * that a burst of connections leaves no lasting mark on slubd's size
 		 */
+		slab_lock_deadline(0);
 		malloc_trim(0);
 		pthread_mutex_lock(&s->scrub_lock);
 	}
@@ -557,6 +907,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		memcpy(s->cfg.allow_gids, c.allow_gids, sizeof(c.allow_gids));
 		s->cfg.nr_allow_gids = c.nr_allow_gids;
 		s->cfg.max_clients = c.max_clients;
+		s->cfg.max_clients_per_uid = c.max_clients_per_uid;
 		s->cfg.max_refs = c.max_refs;
 		s->cfg.max_caches = c.max_caches;
 		s->cfg.hello_timeout_ms = c.hello_timeout_ms;
@@ -791,6 +1142,9 @@ int server_init(struct server *s, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&s->scrub_lock, NULL);
 	pthread_cond_init(&s->scrub_cond, NULL);
+	pthread_mutex_init(&s->work_lock, NULL);
+	pthread_cond_init(&s->work_cond, NULL);
+	s->done_pipe[0] = s->done_pipe[1] = -1;
 	s->base = event_base_new();
 	if (!s->base) {
 		snprintf(err, errlen, "event_base_new failed");
@@ -821,41 +1175,139 @@ int server_init(struct server *s, char *err, size_t errlen)
 		return -rc;
 	}
 	s->scrubber_started = true;
+	if (pipe2(s->done_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	s->done_ev = event_new(s->base, s->done_pipe[0], EV_READ | EV_PERSIST, done_cb, s);
+	if (!s->done_ev || event_add(s->done_ev, NULL)) {
+		snprintf(err, errlen, "cannot watch the worker's pipe");
+		return -ENOMEM;
+	}
+	rc = pthread_create(&s->worker, NULL, worker_main, s);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the request worker: %s", strerror(rc));
+		return -rc;
+	}
+	s->worker_started = true;
 	scrub_tick_arm(s);
 	return 0;
 }
 
 int server_run(struct server *s)
 {
-	struct slab_scrub_result r;
-
-	/* a previous slubd, or its clients, may have died in the middle of things */
-	if (slab_scrub(s->arena, &r) == 0 && (r.orphans || r.transit_blocks))
-		log_msg("recovered at start: %llu orphaned slabs, %llu page blocks",
-			(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks);
+	/*
+	 * a previous slubd, or its clients, may have died in the middle of
+	 * things: the scrubber's first scrub (off the loop: a client may hold a
+	 * lock it needs)
+	 */
+	scrub_request(s);
 	log_msg("ready: serving %s (protocol %u, %s, arena %llu MiB %s)", s->cfg.socket,
 		SLUBD_PROTOCOL_VERSION, s->socket_from_systemd ? "socket from systemd" : "own socket",
 		(unsigned long long)(arena_size(s->arena) >> 20), arena_backing_name(s->arena));
-	sd_notify(0, "READY=1");
+	if (s->cfg.supervised) {
+		/* one arena of the supervisor's (tenants.c): it says READY=1 once all serve */
+		(void)!write(s->cfg.ready_fd, "r", 1);
+		close(s->cfg.ready_fd);
+		s->cfg.ready_fd = -1;
+	} else {
+		sd_notify(0, "READY=1");
+	}
 	server_status(s);
 	return event_base_dispatch(s->base) < 0 ? -EIO : 0;
 }
 
+/*
+ * join t by the CLOCK_REALTIME time until; false if it is still running
+ * (waiting on an arena lock a client holds, or walking a large arena): then
+ * it is left as it is, and what it may touch (the arena, the connections)
+ * is not freed.  A robust lock it held is repaired by its next taker.
+ */
+static bool join_by(pthread_t t, const struct timespec *until)
+{
+	return pthread_timedjoin_np(t, NULL, until) == 0;
+}
+
+static void free_jobs(struct job *j)
+{
+	while (j) {
+		struct job *next = j->next;
+
+		if (j->kind == JOB_REQUEST) {
+			dispatch_done(j->scratch);
+			slubd__request__free_unpacked(j->req, NULL);
+		} else {
+			free(j->c->refs);	/* closed: its drop was its last owner */
+			free(j->c);
+		}
+		free(j);
+		j = next;
+	}
+}
+
 void server_fini(struct server *s)
 {
+	bool quiet = true;	/* no thread of ours touches the arena any more */
+	struct timespec until;
+
+	/*
+	 * Both threads are told at once and given one common deadline: each
+	 * gives up a contended lock within SLUBD_LOCK_WAIT_MS, so both are
+	 * normally gone well within a second of SIGTERM.
+	 */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (SLUBD_LOCK_WAIT_MS + 150) * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
 	if (s->scrubber_started) {
 		pthread_mutex_lock(&s->scrub_lock);
 		s->stopping = true;
 		pthread_cond_signal(&s->scrub_cond);
 		pthread_mutex_unlock(&s->scrub_lock);
-		pthread_join(s->scrubber, NULL);
-		s->scrubber_started = false;
 	}
-	sd_notify(0, "STOPPING=1");
+	if (s->worker_started) {
+		pthread_mutex_lock(&s->work_lock);
+		s->worker_stop = true;
+		pthread_cond_signal(&s->work_cond);
+		pthread_mutex_unlock(&s->work_lock);
+	}
+	if (s->scrubber_started && !join_by(s->scrubber, &until)) {
+		log_msg("the scrubber is still busy: not waiting for it");
+		quiet = false;
+	}
+	s->scrubber_started = false;
+	if (s->worker_started && !join_by(s->worker, &until)) {
+		log_msg("the request worker is still busy: not waiting for it");
+		quiet = false;
+	}
+	s->worker_started = false;
+	/* a supervised server's end is no service's stop: systemd would stop them all */
+	if (!s->cfg.supervised)
+		sd_notify(0, "STOPPING=1");
+	if (!quiet) {
+		/*
+		 * A thread of ours may still read the arena: nothing it uses may
+		 * be freed or unmapped, not even by exit()'s handlers.  The pools
+		 * outlive slubd; the process ends here.
+		 */
+		if (s->listener && !s->socket_from_systemd)
+			unlink(s->cfg.socket);
+		log_msg("exiting");
+		fflush(NULL);
+		_exit(0);
+	}
 	/* the pools outlive slubd: no reference is dropped (see the top) */
+	free_jobs(s->todo);
+	free_jobs(s->done);
+	s->todo = s->done = NULL;
 	while (s->conns)
 		conn_free(s->conns, false);
 	free(s->keeper.refs);
+	if (s->done_ev)
+		event_free(s->done_ev);
+	for (int i = 0; i < 2; i++)
+		if (s->done_pipe[i] >= 0)
+			close(s->done_pipe[i]);
 	if (s->listener) {
 		evconnlistener_free(s->listener);
 		if (!s->socket_from_systemd)

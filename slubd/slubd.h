@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include "frame.h"
@@ -26,6 +27,7 @@ struct config {
 	gid_t allow_gids[MAX_ALLOW];
 	unsigned int nr_allow_gids;
 	unsigned int max_clients;
+	unsigned int max_clients_per_uid;	/* connections of one uid at once; 0: no cap */
 	unsigned int max_refs;		/* pool references per connection */
 	unsigned int max_caches;	/* pools (not counting the arena's own caches) */
 	unsigned int hello_timeout_ms;	/* a connection that sends no Hello is closed */
@@ -34,13 +36,29 @@ struct config {
 	char arena_name[33];		/* "": the default arena; else the NAME of its
 					 * [arena NAME] section (one slubd serves it) */
 	char config_file[256];
+	bool supervised;		/* one server of the supervisor's (tenants.c): it,
+					 * not this process, says READY=1 and STOPPING=1 */
+	int ready_fd;			/* supervised: one byte written here once serving */
 };
+
+#define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd" */
+#define SLUBD_MAX_ARENAS	64	/* named arenas in one config file */
 
 /* config.c */
 void config_defaults(struct config *c);
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 int parse_size(const char *s, uint64_t *out);
 int parse_huge(const char *s, enum arena_huge *out);
+bool config_arena_name_ok(const char *name);
+int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1], int max,
+		       char *err, size_t errlen);
+
+/* tenants.c: the supervisor of one slubd per arena, when the config names arenas */
+int tenants_run(const struct config *dflt, const char *config_file,
+		char (*names)[SLUBD_ARENA_NAME_MAX + 1], int nr);
+int serve(struct config *cfg);	/* main.c: one arena's slubd, to its end; the exit code */
+/* main.c: fork into the background; the parent exits 0 once a byte comes on the fd returned */
+int go_background(void);
 
 /*
  * A connection's life: HELLO (only a Hello is accepted) -> READY -> CLOSING
@@ -61,11 +79,42 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	bool allowed;			/* the policy lets this peer attach (at connect) */
-	struct conn_ref *refs;
+	struct conn_ref *refs;		/* the worker's alone (see struct job) */
 	unsigned int nr_refs;
 	uint64_t requests;
 	char who[SLUBD_MAX_CLIENT_TEXT + 1];
-	struct conn *next, *prev;
+	struct conn *next, *prev;	/* s->conns: the loop's */
+	struct conn *hnext, *hprev;	/* s->holders: the worker's */
+	bool holder;			/* on s->holders */
+	bool in_worker;			/* a request is with the worker: not read meanwhile */
+	bool closed;			/* the loop is done with it; the worker's drop frees it */
+	struct event *hello_ev;		/* hello_timeout from accept (absolute), until Hello */
+	uint64_t serial;		/* accept order: the oldest waiting Hello goes first */
+	uint64_t since_ms;		/* accepted then (CLOCK_MONOTONIC) */
+};
+
+/*
+ * A job for the request worker: a decoded request of a connection, or the
+ * dropping of a closed connection's references.  The loop queues it, the
+ * worker runs it and posts it back (done list and a pipe), and the loop
+ * sends the reply (or frees the closed connection).
+ */
+struct dispatch_scratch;
+struct reply_plan {
+	bool send_fd;
+	bool close_after;
+};
+enum job_kind { JOB_REQUEST, JOB_DROP };
+struct job {
+	enum job_kind kind;
+	struct conn *c;
+	Slubd__Request *req;
+	Slubd__Response resp;
+	struct dispatch_scratch *scratch;
+	struct reply_plan plan;
+	uint64_t not_before_ms;		/* a drop that met a busy lock tries again then */
+	bool done;			/* a drop: every reference dropped */
+	struct job *next;
 };
 
 struct server {
@@ -79,6 +128,7 @@ struct server {
 	struct conn *conns;		/* every open connection */
 	struct conn keeper;		/* holds the references of kept pools (slubctl create) */
 	unsigned int nr_conns;
+	uint64_t accepted;		/* connections accepted so far (conn serials) */
 	bool scrub_pending;		/* the timer is armed */
 	bool socket_from_systemd;	/* socket activation: systemd owns the path */
 	char arena_path[320];		/* where the arena lives ("" for a memfd) */
@@ -93,6 +143,27 @@ struct server {
 	pthread_cond_t scrub_cond;
 	bool scrub_wanted;
 	bool stopping;
+	/*
+	 * The request worker: every request that touches the arena runs there,
+	 * its lock attempts timed (slab_lock_deadline), so that the event loop
+	 * never waits on a lock a client can hold.  work_lock protects the two
+	 * lists and worker_stop; it is slubd's own and held only to move jobs.
+	 * What the worker alone touches: every connection's refs, s->holders,
+	 * s->keeper, s->pools.  The loop alone: s->conns and the bufferevents.
+	 */
+	pthread_t worker;
+	bool worker_started;
+	pthread_mutex_t work_lock;
+	pthread_cond_t work_cond;
+	struct job *todo, *todo_tail;	/* queued for the worker, in order */
+	struct job *done, *done_tail;	/* back to the loop */
+	bool worker_stop;
+	bool worker_exited;		/* the worker left its loop (under work_lock) */
+	int done_pipe[2];		/* the worker writes a byte when a job is done */
+	struct event *done_ev;
+	struct conn *holders;		/* connections that hold references (the worker's) */
+	aoff_t pools[SLUB_MAX_CACHES];	/* the pools slubd last saw listed (the worker's) */
+	unsigned int nr_pools;
 };
 
 /* server.c */
@@ -109,15 +180,14 @@ void server_status(struct server *s);	/* sd_notify STATUS= */
  * into *scratch, freed by dispatch_done) and says whether to pass the arena
  * fd with it and whether to close the connection after it.
  */
-struct dispatch_scratch;
-struct reply_plan {
-	bool send_fd;
-	bool close_after;
-};
+
 void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd__Response *resp,
 	      struct dispatch_scratch **scratch, struct reply_plan *plan);
 void dispatch_done(struct dispatch_scratch *scratch);
-void conn_drop_refs(struct server *s, struct conn *c);
+/* drop c's references; false if a busy lock kept some (try again later) */
+bool conn_drop_refs(struct server *s, struct conn *c);
+/* the worker's request deadline: no lock attempt of one request waits longer */
+#define SLUBD_LOCK_WAIT_MS 750
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -61,7 +61,8 @@ int main(int argc, char **argv)
 
 	rc = slub_attach(sock);
 	if (rc) {
-		fprintf(stderr, "consumer: cannot attach to slubd: %s\n", strerror(-rc));
+		fprintf(stderr, "consumer: cannot attach to slubd: %s\n",
+			*slub_attach_error() ? slub_attach_error() : strerror(-rc));
 		return 1;
 	}
 	/* open the producer's pools: this also keeps them while we use them */

@@ -53,7 +53,8 @@ int main(int argc, char **argv)
 
 	rc = slub_attach(sock);
 	if (rc) {
-		fprintf(stderr, "producer: cannot attach to slubd: %s\n", strerror(-rc));
+		fprintf(stderr, "producer: cannot attach to slubd: %s\n",
+			*slub_attach_error() ? slub_attach_error() : strerror(-rc));
 		return 1;
 	}
 	/* the consumer opens the same pools: same names, same geometry */

@@ -588,6 +588,13 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 		CHECKF(0, "chown %s to %u: %s", d->dir, (unsigned)o->run_as, strerror(errno));
 		return NULL;
 	}
+	if (o->run_as) {
+		/* the case's clients trust a slubd of that uid as slubd's user (ctl.h) */
+		char uid[16];
+
+		snprintf(uid, sizeof(uid), "%u", (unsigned)o->run_as);
+		setenv("SLUBD_DAEMON_UID", uid, 1);
+	}
 	memcpy(dir, d->dir, sizeof(dir));
 	snprintf(d->sock, sizeof(d->sock), "%s/slubd.sock", dir);
 	snprintf(d->log, sizeof(d->log), "%s/slubd.log", dir);

@@ -46,7 +46,9 @@ struct e2e_opts {
 	const char *arena_size;	/* --arena-size; NULL: "64M"; "": none (the config's) */
 	int open_dir;		/* make the directory 0711, for peers of other uids */
 	uid_t run_as;		/* 0: as we run; else slubd runs as this uid and gid
-				 * (setuid before exec), its directory given to it */
+				 * (setuid before exec), its directory given to it,
+				 * and $SLUBD_DAEMON_UID is set to it for the case's
+				 * clients (which trust no other uid's daemon) */
 };
 
 /* ---- a wrapper around slubd (valgrind) ------------------------------------ */

@@ -21,6 +21,9 @@
  *   consistent_refused    a CPU lock whose owner died, its repair done, and
  *                         then pthread_mutex_consistent refuses: the locker
  *                         gives the lock up with the error, the next takes it
+ *   timed_busy            slubd's timed attempts: a held slab_mutex makes a
+ *                         lookup give up (busy, naming the holder's pid), not
+ *                         a report of a broken lock
  */
 #include <pthread.h>
 #include <sched.h>
@@ -422,8 +425,95 @@ ISOLATED_T(consistent_refused, 60)
 #endif
 }
 
+/* ---- timed_busy -------------------------------------------------------------- */
+
+static __thread int tb_is_holder;
+static int tb_in, tb_release;
+
+static void tb_hook(enum shm_hook where)
+{
+	if (where != HOOK_SLAB_MUTEX || !tb_is_holder)
+		return;
+	__atomic_store_n(&tb_in, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&tb_release, __ATOMIC_SEQ_CST))
+		usleep(1000);
+}
+
+static void *tb_holder(void *arg)
+{
+	tb_is_holder = 1;
+	(void)slab_cache_find(arg, "tb.none");	/* stops in tb_hook, holding slab_mutex */
+	return NULL;
+}
+
+static uint64_t tb_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * timed_busy - slubd's timed attempts (slab_lock_deadline): slab_mutex held
+ * by a live thread (of this process) that does not let it go; a lookup with
+ * a 200 ms deadline gives up within 2 s, reports no corruption, and the busy
+ * note names the lock and this process's pid; a second lookup, the same
+ * holder still there, gives up at once; released, the lookup works and
+ * nothing is busy
+ */
+ISOLATED_T(timed_busy, 60)
+{
+	struct arena *a = one_cpu_arena();
+	struct kmem_cache *k = NULL;
+	pthread_t t;
+	char buf[160] = "", want[32];
+	uint64_t t0, dt;
+
+	if (!a)
+		return;
+	CHECK(slab_cache_create(a, "tb.pool", 64, 0, 0, NULL, &k) == 0 && k != NULL);
+	tb_in = tb_release = 0;
+	shm_test_hook = tb_hook;
+	if (pthread_create(&t, NULL, tb_holder, a)) {
+		CHECKF(0, "pthread_create");
+		arena_close(a);
+		return;
+	}
+	while (!__atomic_load_n(&tb_in, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	reports_reset();
+	slab_lock_deadline(200);
+	t0 = tb_ms();
+	CHECK(slab_cache_find(a, "tb.pool") == NULL);
+	dt = tb_ms() - t0;
+	CHECKF(dt < 2000, "the lookup gave up after %llu ms (deadline 200 ms)", (unsigned long long)dt);
+	CHECKF(slab_lock_busy(buf, sizeof(buf)), "no busy note after the lookup gave up");
+	snprintf(want, sizeof(want), "pid %d", (int)getpid());
+	CHECKF(strstr(buf, "slab_mutex") && strstr(buf, want), "busy note: '%s' (want slab_mutex, %s)",
+	       buf, want);
+	CHECKF(lock_report("slab_mutex", NULL) == NULL, "a busy lock was reported as broken: %s",
+	       lock_report("slab_mutex", NULL)->detail);
+	printf("  gave up after %llu ms: %s\n", (unsigned long long)dt, buf);
+	slab_lock_deadline(200);
+	t0 = tb_ms();
+	CHECK(slab_cache_find(a, "tb.pool") == NULL);
+	dt = tb_ms() - t0;
+	CHECKF(dt < 100, "the same holder again: gave up after %llu ms, not at once",
+	       (unsigned long long)dt);
+	__atomic_store_n(&tb_release, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	shm_test_hook = NULL;
+	slab_lock_deadline(200);
+	CHECK(slab_cache_find(a, "tb.pool") == k);
+	CHECK(!slab_lock_busy(buf, sizeof(buf)));
+	slab_lock_deadline(0);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(cpu_lock_einval),
        T_CASE(node_lock_einval),
        T_CASE(zone_unrecoverable),
        T_CASE(slab_mutex_einval),
-       T_CASE(consistent_refused))
+       T_CASE(consistent_refused),
+       T_CASE(timed_busy))

@@ -1,0 +1,452 @@
+/*
+ * tenants.c - named arenas: one slubd process per arena, under a small
+ * supervisor.
+ *
+ * When the config file has [arena NAME] sections, the slubd started is a
+ * supervisor: it forks one server per arena (the default one, of the unnamed
+ * sections, and one per NAME), each an ordinary single-arena slubd (serve())
+ * with its own struct config: its own socket (DIR/NAME.sock, DIR being the
+ * default socket's directory), arena (DIR/NAME.arena), access list and caps.
+ * Tenants are kept apart by the kernel: each arena is its own mapping, sent
+ * only to the peers its server's policy allows, and a client stuck in (or
+ * crashing) one server cannot stall or crash another's.
+ *
+ * The supervisor serves nothing itself and touches no arena.  It
+ *   - reports readiness once every server serves (each writes one byte on a
+ *     pipe where a lone slubd would say READY=1; then the supervisor says
+ *     READY=1, or lets its background parent exit 0);
+ *   - forwards SIGTERM, SIGINT and SIGHUP to its servers (each reads its own
+ *     part of the config again on SIGHUP);
+ *   - restarts a server that dies, after a backoff (100 ms, doubling to 30 s
+ *     while it keeps dying within 30 s of its start), logging each; a server
+ *     that dies before it ever served, while the supervisor starts, stops
+ *     them all (a configuration error would only loop);
+ *   - on SIGTERM or SIGINT exits after its servers, 0 when they all exited 0.
+ * Its servers die with it (PR_SET_PDEATHSIG), so none is left without one.
+ *
+ * One thread; signals arrive through a signalfd, polled with the servers'
+ * readiness pipes, so nothing runs in a signal handler and nothing needs a
+ * lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slubd.h"
+
+#define BACKOFF_MIN_MS	100u
+#define BACKOFF_MAX_MS	30000u
+#define STABLE_MS	30000u	/* a server that ran this long starts the backoff afresh */
+
+struct tenant {
+	struct config cfg;
+	const char *label;	/* "default" or the NAME */
+	pid_t pid;		/* 0: not running */
+	int ready_rd;		/* the readiness pipe's read end; -1 */
+	bool served;		/* served since its last start */
+	bool ever_served;
+	uint64_t started_ms;
+	uint64_t restart_at_ms;	/* 0: no restart scheduled */
+	unsigned int backoff_ms;
+	unsigned int restarts;
+};
+
+static struct tenant *tenants;
+static int nr_tenants;
+static sigset_t old_mask;
+static int sig_fd = -1;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *status_str(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "status 0x%x", (unsigned)st);
+	return buf;
+}
+
+/* the directory of path, "." for a bare name */
+static void dir_of(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, len, ".");
+	else if (slash == path)
+		snprintf(out, len, "/");
+	else
+		snprintf(out, len, "%.*s", (int)(slash - path), path);
+}
+
+/* a named arena's config: its defaults next to the default socket, then the file */
+static int named_config(struct config *c, const struct config *dflt, const char *config_file,
+			const char *name, char *err, size_t errlen)
+{
+	char dir[sizeof(dflt->socket)];
+	int n1, n2;
+
+	dir_of(dflt->socket, dir, sizeof(dir));
+	config_defaults(c);
+	snprintf(c->arena_name, sizeof(c->arena_name), "%s", name);
+	n1 = snprintf(c->socket, sizeof(c->socket), "%s/%s.sock", dir, name);
+	n2 = snprintf(c->arena_file, sizeof(c->arena_file), "%s/%s.arena", dir, name);
+	if (n1 < 0 || (size_t)n1 >= sizeof(c->socket) || n2 < 0 ||
+	    (size_t)n2 >= sizeof(c->arena_file)) {
+		snprintf(err, errlen, "arena %s: its socket %s/%s.sock makes too long a path (a UNIX "
+			 "socket path holds %zu bytes): set [arena %s] socket", name, dir, name,
+			 sizeof(c->socket) - 1, name);
+		return -ENAMETOOLONG;
+	}
+	return config_load(c, config_file, err, errlen);
+}
+
+/* the child: one arena's slubd */
+static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
+{
+	pid_t parent = getppid();
+
+	/* the supervisor's own: its signalfd, the other servers' pipes */
+	close(sig_fd);
+	for (int i = 0; i < nr_tenants; i++)
+		if (tenants[i].ready_rd >= 0)
+			close(tenants[i].ready_rd);
+	/* die with the supervisor (and if it is already gone, now) */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(1);
+	/*
+	 * SIGTERM, SIGINT and SIGHUP stay blocked until the server has its
+	 * handlers (serve() unblocks them after server_init): one that comes
+	 * while it starts then stops it cleanly, its socket removed
+	 */
+	{
+		sigset_t m = old_mask;
+
+		sigaddset(&m, SIGTERM);
+		sigaddset(&m, SIGINT);
+		sigaddset(&m, SIGHUP);
+		sigprocmask(SIG_SETMASK, &m, NULL);
+	}
+	/*
+	 * a listening socket from systemd (slubd.socket) is the default arena's:
+	 * pass it on to that server alone (sd_listen_fds checks LISTEN_PID)
+	 */
+	if (getenv("LISTEN_FDS")) {
+		if (!t->cfg.arena_name[0]) {
+			char pid[24];
+
+			snprintf(pid, sizeof(pid), "%d", (int)getpid());
+			setenv("LISTEN_PID", pid, 1);
+		} else {
+			int n = atoi(getenv("LISTEN_FDS"));
+
+			for (int fd = SD_LISTEN_FDS_START; n > 0 && fd < SD_LISTEN_FDS_START + n; fd++)
+				close(fd);
+			unsetenv("LISTEN_PID");
+			unsetenv("LISTEN_FDS");
+			unsetenv("LISTEN_FDNAMES");
+		}
+	}
+	t->cfg.foreground = true;
+	t->cfg.supervised = true;
+	t->cfg.ready_fd = ready_wr;
+	_exit(serve(&t->cfg));
+}
+
+static int start_server(struct tenant *t)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		log_msg("arena %s: pipe: %s", t->label, strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_msg("arena %s: fork: %s", t->label, strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		run_server(t, p[1]);
+	}
+	close(p[1]);
+	t->pid = pid;
+	t->ready_rd = p[0];
+	t->served = false;
+	t->started_ms = now_ms();
+	t->restart_at_ms = 0;
+	log_msg("arena %s: slubd pid %d serves %s", t->label, (int)pid, t->cfg.socket);
+	return 0;
+}
+
+static void signal_all(int sig)
+{
+	for (int i = 0; i < nr_tenants; i++)
+		if (tenants[i].pid > 0)
+			kill(tenants[i].pid, sig);
+}
+
+static int running(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < nr_tenants; i++)
+		n += tenants[i].pid > 0;
+	return n;
+}
+
+static void sd_status(void)
+{
+	char buf[256];
+	int n = 0, up = 0;
+
+	for (int i = 0; i < nr_tenants; i++)
+		up += tenants[i].pid > 0 && tenants[i].served;
+	n = snprintf(buf, sizeof(buf), "STATUS=%d of %d arenas serving:", up, nr_tenants);
+	for (int i = 0; i < nr_tenants && n > 0 && (size_t)n < sizeof(buf); i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s", tenants[i].label);
+	sd_notify(0, buf);
+}
+
+int tenants_run(const struct config *dflt, const char *config_file,
+		char (*names)[SLUBD_ARENA_NAME_MAX + 1], int nr)
+{
+	sigset_t set;
+	char err[512];
+	int rc = 0, bg_fd = -1;
+	bool all_served = false, stopping = false;
+
+	tenants = calloc((size_t)nr + 1, sizeof(*tenants));
+	if (!tenants) {
+		fprintf(stderr, "slubd: out of memory\n");
+		return 1;
+	}
+	nr_tenants = nr + 1;
+	tenants[0].cfg = *dflt;
+	tenants[0].label = "default";
+	for (int i = 0; i < nr; i++) {
+		struct tenant *t = &tenants[i + 1];
+
+		t->label = names[i];
+		if (named_config(&t->cfg, dflt, config_file, names[i], err, sizeof(err))) {
+			fprintf(stderr, "slubd: %s\n", err);
+			return 2;
+		}
+	}
+	/* two arenas on one socket or one arena file would be one arena twice */
+	for (int i = 0; i < nr_tenants; i++) {
+		for (int j = 0; j < i; j++) {
+			const struct config *a = &tenants[i].cfg, *b = &tenants[j].cfg;
+
+			if (!strcmp(a->socket, b->socket) ||
+			    (a->arena_file[0] && !strcmp(a->arena_file, b->arena_file))) {
+				fprintf(stderr, "slubd: arenas %s and %s share the %s %s: give each its own\n",
+					tenants[j].label, tenants[i].label,
+					strcmp(a->socket, b->socket) ? "arena file" : "socket",
+					strcmp(a->socket, b->socket) ? a->arena_file : a->socket);
+				return 2;
+			}
+		}
+	}
+	for (int i = 0; i < nr_tenants; i++) {
+		tenants[i].ready_rd = -1;
+		tenants[i].backoff_ms = BACKOFF_MIN_MS;
+	}
+	if (!dflt->foreground) {
+		bg_fd = go_background();
+		if (bg_fd < 0) {
+			log_msg("cannot go to the background: %s", strerror(-bg_fd));
+			return 1;
+		}
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &set, &old_mask);
+	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0) {
+		log_msg("signalfd: %s", strerror(errno));
+		return 1;
+	}
+	log_msg("supervising %d arenas (one slubd each), from %s", nr_tenants, config_file);
+	for (int i = 0; i < nr_tenants; i++) {
+		if (start_server(&tenants[i])) {
+			rc = 1;
+			stopping = true;
+			signal_all(SIGTERM);
+			break;
+		}
+	}
+
+	while (!stopping || running() > 0) {
+		struct pollfd pfd[SLUBD_MAX_ARENAS + 2];
+		int who[SLUBD_MAX_ARENAS + 2], npfd = 0, timeout = -1;
+		uint64_t now = now_ms();
+
+		pfd[npfd].fd = sig_fd;
+		pfd[npfd].events = POLLIN;
+		who[npfd++] = -1;
+		for (int i = 0; i < nr_tenants; i++) {
+			struct tenant *t = &tenants[i];
+
+			if (t->ready_rd >= 0) {
+				pfd[npfd].fd = t->ready_rd;
+				pfd[npfd].events = POLLIN;
+				who[npfd++] = i;
+			}
+			if (t->restart_at_ms && !stopping) {
+				uint64_t wait = t->restart_at_ms > now ? t->restart_at_ms - now : 0;
+
+				if (timeout < 0 || wait < (uint64_t)timeout)
+					timeout = (int)wait;
+			}
+		}
+		if (poll(pfd, (nfds_t)npfd, timeout) < 0 && errno != EINTR) {
+			log_msg("poll: %s", strerror(errno));
+			signal_all(SIGTERM);
+			stopping = true;
+			rc = 1;
+		}
+		for (int k = 1; k < npfd; k++) {
+			struct tenant *t = &tenants[who[k]];
+			char c;
+
+			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			/* a byte: it serves; EOF: it ended before serving (SIGCHLD says how) */
+			if (read(t->ready_rd, &c, 1) == 1) {
+				t->served = true;
+				if (t->ever_served) {
+					log_msg("arena %s: serving again (restart %u)", t->label, t->restarts);
+					sd_status();
+				}
+				t->ever_served = true;
+			}
+			close(t->ready_rd);
+			t->ready_rd = -1;
+		}
+		if (!all_served && !stopping) {
+			bool all = true;
+
+			for (int i = 0; i < nr_tenants; i++)
+				all &= tenants[i].served;
+			if (all) {
+				all_served = true;
+				log_msg("ready: all %d arenas serving", nr_tenants);
+				sd_notify(0, "READY=1");
+				if (bg_fd >= 0) {
+					(void)!write(bg_fd, "r", 1);
+					close(bg_fd);
+					bg_fd = -1;
+				}
+			}
+			sd_status();
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				int sig = (int)si.ssi_signo;
+
+				if (sig == SIGHUP) {
+					log_msg("SIGHUP: passed to every arena's slubd");
+					signal_all(SIGHUP);
+				} else if (sig == SIGTERM || sig == SIGINT) {
+					if (!stopping)
+						log_msg("signal %d: stopping every arena's slubd", sig);
+					stopping = true;
+					signal_all(sig);
+				} else if (sig == SIGCHLD) {
+					pid_t pid;
+					int st;
+
+					while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+						struct tenant *t = NULL;
+						char how[64];
+
+						for (int i = 0; i < nr_tenants; i++)
+							if (tenants[i].pid == pid)
+								t = &tenants[i];
+						if (!t)
+							continue;
+						t->pid = 0;
+						if (t->ready_rd >= 0) {
+							close(t->ready_rd);
+							t->ready_rd = -1;
+						}
+						status_str(st, how, sizeof(how));
+						if (stopping) {
+							log_msg("arena %s: slubd pid %d ended (%s)", t->label,
+								(int)pid, how);
+							if (!WIFEXITED(st) || WEXITSTATUS(st))
+								rc = 1;
+						} else if (!all_served && !t->ever_served) {
+							log_msg("arena %s: slubd pid %d could not start (%s): "
+								"stopping every arena", t->label, (int)pid, how);
+							rc = 1;
+							stopping = true;
+							signal_all(SIGTERM);
+						} else {
+							uint64_t ran = now_ms() - t->started_ms;
+
+							if (ran >= STABLE_MS)
+								t->backoff_ms = BACKOFF_MIN_MS;
+							t->restart_at_ms = now_ms() + t->backoff_ms;
+							log_msg("arena %s: slubd pid %d ended (%s) after %llu ms: "
+								"restarting it in %u ms", t->label, (int)pid, how,
+								(unsigned long long)ran, t->backoff_ms);
+							t->backoff_ms = t->backoff_ms * 2 > BACKOFF_MAX_MS ?
+									BACKOFF_MAX_MS : t->backoff_ms * 2;
+							t->served = false;
+							sd_status();
+						}
+					}
+				}
+			}
+		}
+		if (!stopping) {
+			now = now_ms();
+			for (int i = 0; i < nr_tenants; i++) {
+				struct tenant *t = &tenants[i];
+
+				if (t->pid == 0 && t->restart_at_ms && t->restart_at_ms <= now) {
+					t->restarts++;
+					if (start_server(t))
+						t->restart_at_ms = now + t->backoff_ms;
+				}
+			}
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	log_msg("stopped: every arena's slubd has ended");
+	close(sig_fd);
+	free(tenants);
+	return rc;
+}

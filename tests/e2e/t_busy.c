@@ -1,0 +1,336 @@
+/*
+ * t_busy.c - slubd's event loop never waits on a lock that a client can hold.
+ *
+ *   stopped_cpu_lock   a client SIGSTOPped holding a CPU slab lock (the
+ *                      HOOK_CPU_LOCKED point); meanwhile other connections ask
+ *                      validate, stats and create: each is answered (an
+ *                      answer or "busy ... held by pid N") within 2 s
+ *   stopped_list_lock  the same, the client stopped holding a node's list_lock
+ *   stopped_zone_lock  the same, holding the page allocator's lock
+ *   sigterm_stopped    a client stopped holding a CPU lock, a validate still
+ *                      waiting on it: SIGTERM makes slubd exit (0) within 3 s
+ *   scribbled_slab_mutex  a live client writes its own thread id into the
+ *                      cache-list lock's word (slab_mutex) and stays: the lock
+ *                      looks held for ever.  validate, stats and create are
+ *                      answered within 2 s; SIGTERM ends slubd within 3 s
+ *
+ * Every bound is an upper bound on a wait, never a timing asserted.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "e2e.h"
+#include "harness.h"
+#include "layout.h"
+#include "shm.h"
+#include "slub.h"
+
+#define ANSWER_MS	2000	/* each request is answered within this */
+#define STOP_MS		3000	/* slubd exits within this after SIGTERM */
+
+struct busy_shared {
+	int hook;		/* the hook point to stop at */
+	int at;			/* the holder reached it (then it stops) */
+	int scribbled;		/* the holder wrote slab_mutex's word */
+	char why[160];
+};
+
+static struct busy_shared *bs;
+static int armed;
+
+static void stop_hook(enum shm_hook where)
+{
+	if ((int)where != armed)
+		return;
+	armed = 0;
+	__atomic_store_n(&bs->at, (int)where, __ATOMIC_SEQ_CST);
+	raise(SIGSTOP);		/* here, holding the lock; the case kills us */
+}
+
+/* a client that stops inside the lock of bs->hook */
+static void holder(void *arg)
+{
+	const char *sock = arg;
+	unsigned long flags = bs->hook == HOOK_LIST_LOCKED ? SLAB_STORE_USER : 0;
+	struct kmem_cache *k;
+	static void *objs[20000];
+
+	if (slub_attach(sock)) {
+		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
+		_exit(1);
+	}
+	k = kmem_cache_create("busy.pool", 96, 0, flags, NULL);
+	if (!k) {
+		snprintf(bs->why, sizeof(bs->why), "kmem_cache_create: %s", strerror(errno));
+		_exit(1);
+	}
+	armed = bs->hook;
+	shm_test_hook = stop_hook;
+	for (int round = 0; round < 3; round++) {
+		int n = 0;
+
+		while (n < 20000 && (objs[n] = kmem_cache_alloc(k, GFP_KERNEL)))
+			n++;
+		while (n--)
+			kmem_cache_free(k, objs[n]);
+		kmem_cache_shrink(k);
+	}
+	snprintf(bs->why, sizeof(bs->why), "the hook point %d was never reached", bs->hook);
+	_exit(1);
+}
+
+/* wait until pid is stopped (1), or it ended or the time ran out (0) */
+static int wait_stopped(pid_t pid, int ms)
+{
+	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(ms);
+
+	while (e2e_now_ms() < end) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG | WUNTRACED);
+
+		if (r == pid && WIFSTOPPED(st))
+			return 1;
+		if (r == pid)
+			return 0;
+		e2e_sleep_ms(5);
+	}
+	return 0;
+}
+
+static void kill_holder(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* a connection that said Hello; its fd, or -1 (a failed check) */
+static int hello_conn(const char *sock, struct ctl_conn *c)
+{
+	char err[256];
+
+	if (ctl_connect(c, sock, "t_busy", err, sizeof(err))) {
+		CHECKF(0, "connect: %s", err);
+		return -1;
+	}
+	return c->fd;
+}
+
+enum { Q_VALIDATE, Q_STATS, Q_CREATE, Q_NR };
+static const char *const q_name[Q_NR] = { "validate", "stats", "create" };
+
+static int send_query(int fd, int q)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__ValidateRequest vr = SLUBD__VALIDATE_REQUEST__INIT;
+	Slubd__StatsRequest sr = SLUBD__STATS_REQUEST__INIT;
+	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+
+	req.id = 7;
+	switch (q) {
+	case Q_VALIDATE:
+		req.body_case = SLUBD__REQUEST__BODY_VALIDATE;
+		req.validate = &vr;
+		break;
+	case Q_STATS:
+		req.body_case = SLUBD__REQUEST__BODY_STATS;
+		req.stats = &sr;
+		break;
+	default:
+		cr.name = "busy.new";
+		cr.size = 200;
+		req.body_case = SLUBD__REQUEST__BODY_CREATE;
+		req.create = &cr;
+		break;
+	}
+	return e2e_send_req(fd, &req);
+}
+
+/*
+ * validate, stats and create, each on a connection of its own, all sent at
+ * once: each must be answered within ANSWER_MS of its sending; an answer is
+ * a reply or an error that says "busy"
+ */
+static void ask_all(const char *sock, pid_t holder)
+{
+	struct ctl_conn c[Q_NR];
+	uint64_t sent[Q_NR];
+
+	for (int q = 0; q < Q_NR; q++) {
+		if (hello_conn(sock, &c[q]) < 0)
+			return;
+	}
+	for (int q = 0; q < Q_NR; q++) {
+		sent[q] = e2e_now_ms();
+		CHECKF(send_query(c[q].fd, q) == 0, "sending %s", q_name[q]);
+	}
+	for (int q = 0; q < Q_NR; q++) {
+		Slubd__Response *resp = NULL;
+		int left = (int)(sent[q] + (uint64_t)e2e_scale_ms(ANSWER_MS) - e2e_now_ms());
+		int rc = e2e_recv(c[q].fd, left > 0 ? left : 1, &resp, NULL);
+
+		CHECKF(rc == 1, "%s: no answer within %d ms (%d: %s)", q_name[q], ANSWER_MS, rc,
+		       rc == -ETIMEDOUT ? "timed out" : rc == 0 ? "closed" : "bad frame");
+		if (rc == 1) {
+			printf("  %s answered in %llu ms: %s\n", q_name[q],
+			       (unsigned long long)(e2e_now_ms() - sent[q]),
+			       resp->err ? resp->error : "ok");
+			CHECKF(!resp->err || (resp->error && strstr(resp->error, "busy")),
+			       "%s: err %d: %s (an answer or busy was expected)", q_name[q], resp->err,
+			       resp->error ? resp->error : "");
+			if (resp->err && resp->error && strstr(resp->error, "busy")) {
+				char want[32];
+
+				snprintf(want, sizeof(want), "held by pid %d;", (int)holder);
+				CHECKF(strstr(resp->error, want) != NULL, "%s: the busy answer does "
+				       "not name the holder (pid %d): %s", q_name[q], (int)holder,
+				       resp->error);
+			}
+			slubd__response__free_unpacked(resp, NULL);
+		}
+		ctl_close(&c[q]);
+	}
+}
+
+/* SIGTERM: slubd exits 0 within STOP_MS */
+static void term_within(struct e2e_slubd *d)
+{
+	uint64_t t0 = e2e_now_ms();
+	char how[96];
+	int rc;
+
+	if (!e2e_alive(d, "before SIGTERM"))
+		return;
+	kill(d->pid, SIGTERM);
+	rc = e2e_waitpid_timeout(d->pid, e2e_scale_ms(STOP_MS));
+	CHECKF(rc != -1, "slubd still ran %d ms after SIGTERM (killed)", STOP_MS);
+	if (rc != -1) {
+		CHECKF(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "slubd after SIGTERM: %s",
+		       e2e_status_str(rc, how, sizeof(how)));
+		printf("  slubd exited %llu ms after SIGTERM\n",
+		       (unsigned long long)(e2e_now_ms() - t0));
+	} else {
+		e2e_show_log(d, 30);
+	}
+	d->pid = 0;
+}
+
+static void stopped_case(int hook, bool term)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	bs->hook = hook;
+	pid = e2e_fork(holder, d->sock);
+	REQUIRE(pid > 0);
+	printf("  the holder is pid %d, slubd pid %d\n", (int)pid, (int)d->pid);
+	if (!wait_stopped(pid, 20000)) {
+		CHECKF(0, "the client did not stop at hook %d: %s", hook, bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	if (term) {
+		struct ctl_conn c;
+
+		/* a validate that meets the held lock, then SIGTERM */
+		if (hello_conn(d->sock, &c) >= 0) {
+			CHECK(send_query(c.fd, Q_VALIDATE) == 0);
+			e2e_sleep_ms(200);
+			term_within(d);
+			ctl_close(&c);
+		}
+	} else {
+		ask_all(d->sock, pid);
+		ask_all(d->sock, pid);	/* the lock is still held: again */
+		CHECK(e2e_alive(d, "after the requests"));
+	}
+	kill_holder(pid);
+	if (!term) {
+		/* the holder is dead: its lock is repaired, everything answers plainly */
+		struct e2e_validate v;
+
+		e2e_sleep_ms(300);
+		CHECK(e2e_validate(d->sock, NULL, &v) == 0);
+		e2e_stop(d);
+	}
+}
+
+E2E_CASE(stopped_cpu_lock)
+{
+	stopped_case(HOOK_CPU_LOCKED, false);
+}
+
+E2E_CASE(stopped_list_lock)
+{
+	stopped_case(HOOK_LIST_LOCKED, false);
+}
+
+E2E_CASE(stopped_zone_lock)
+{
+	stopped_case(HOOK_ZONE_LOCKED, false);
+}
+
+E2E_CASE(sigterm_stopped)
+{
+	stopped_case(HOOK_CPU_LOCKED, true);
+}
+
+/* a live client whose own thread id sits in slab_mutex's word */
+static void scribbler(void *arg)
+{
+	const char *sock = arg;
+	struct kmem_cache *k;
+	struct arena_hdr *h;
+	aoff_t off;
+
+	if (slub_attach(sock)) {
+		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
+		_exit(1);
+	}
+	k = kmem_cache_create("busy.pool", 96, 0, 0, NULL);
+	if (!k) {
+		snprintf(bs->why, sizeof(bs->why), "kmem_cache_create: %s", strerror(errno));
+		_exit(1);
+	}
+	off = slub_offset(k);
+	h = (struct arena_hdr *)((char *)slub_ptr(off) - off);
+	__atomic_store_n((uint32_t *)&h->slab_mutex.m, (uint32_t)getpid(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&bs->scribbled, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		pause();
+}
+
+E2E_CASE(scribbled_slab_mutex)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	pid = e2e_fork(scribbler, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	if (!bs->scribbled) {
+		CHECKF(0, "the client did not scribble: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	ask_all(d->sock, pid);
+	ask_all(d->sock, pid);
+	CHECK(e2e_alive(d, "after the requests"));
+	term_within(d);
+	kill_holder(pid);
+}
+
+T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
+       T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex))

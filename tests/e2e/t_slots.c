@@ -1,0 +1,229 @@
+/*
+ * t_slots.c - connection slots that cannot be held by peers that do not
+ * play: slubctl is served whatever they do.
+ *
+ *   hello_absolute    hello_timeout counts from the accept: a peer that
+ *                     trickles a byte of its Hello every 300 ms is closed
+ *                     (with a reply saying why) within 3 s of hello_timeout 1
+ *   trickle_full      4 peers trickling their Hellos hold every slot of
+ *                     max_clients = 4 (hello_timeout 10): slubctl stats is
+ *                     still served (the oldest waiting peer makes room)
+ *   disallowed_fill   a uid [access] does not allow (65534) opens 6
+ *                     connections and says Hello on each, max_clients = 4:
+ *                     each is refused at connect with a reply naming the
+ *                     policy, and slubctl stats is served meanwhile (root)
+ *   per_uid_cap       max_clients_per_uid = 2: a third connection of the uid
+ *                     is refused with a reply naming the cap; once one of
+ *                     the two closes, a new one is served
+ */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "e2e.h"
+#include "harness.h"
+
+#define OTHER 65534
+
+/* a frame header that announces 100 body bytes (big-endian), then nothing */
+static int trickle_start(int fd)
+{
+	const uint8_t hdr[4] = { 0, 0, 0, 100 };
+
+	return e2e_send(fd, hdr, sizeof(hdr));
+}
+
+struct trickle {
+	int fds[8];
+	int n;
+	int ms;		/* trickle for this long */
+};
+
+/* one byte to each fd every 300 ms (a write to a closed peer is ignored) */
+static void trickler(void *arg)
+{
+	struct trickle *t = arg;
+	uint8_t b = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (int waited = 0; waited < t->ms; waited += 300) {
+		e2e_sleep_ms(300);
+		for (int i = 0; i < t->n; i++)
+			(void)e2e_send(t->fds[i], &b, 1);
+	}
+}
+
+E2E_CASE(hello_absolute)
+{
+	struct e2e_opts o = { .config = "[limits]\nhello_timeout = 1\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+	struct trickle t = { .n = 1, .ms = 6000 };
+	uint64_t t0;
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	t0 = e2e_now_ms();
+	t.fds[0] = e2e_raw_connect(d->sock);
+	REQUIRE(t.fds[0] >= 0);
+	REQUIRE(trickle_start(t.fds[0]) == 0);
+	pid = e2e_fork(trickler, &t);
+	REQUIRE(pid > 0);
+	CHECK(e2e_expect_closed(t.fds[0], 3000, "a peer trickling its Hello, hello_timeout 1 s"));
+	printf("  closed %llu ms after connecting\n", (unsigned long long)(e2e_now_ms() - t0));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(t.fds[0]);
+	e2e_stop(d);
+}
+
+E2E_CASE(trickle_full)
+{
+	struct e2e_opts o = { .config = "[limits]\nmax_clients = 4\nhello_timeout = 10\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+	struct trickle t = { .n = 4, .ms = 8000 };
+	char *out = NULL;
+	pid_t pid;
+	int rc;
+
+	REQUIRE(d != NULL);
+	for (int i = 0; i < 4; i++) {
+		t.fds[i] = e2e_raw_connect(d->sock);
+		REQUIRE(t.fds[i] >= 0);
+		REQUIRE(trickle_start(t.fds[i]) == 0);
+	}
+	pid = e2e_fork(trickler, &t);
+	REQUIRE(pid > 0);
+	e2e_sleep_ms(700);
+	for (int round = 0; round < 2; round++) {
+		rc = e2e_slubctl(d, &out, "stats", NULL);
+		CHECKF(rc == 0, "slubctl stats with 4 trickling peers in max_clients 4: exit %d: %s",
+		       rc, out ? out : "");
+		free(out);
+		out = NULL;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	for (int i = 0; i < 4; i++)
+		close(t.fds[i]);
+	e2e_stop(d);
+}
+
+struct dis_shared {
+	int connected;		/* Hellos answered */
+	int refused;		/* refused with a reason naming the policy */
+	int other;
+	int done;
+	char last[200];
+};
+
+static struct dis_shared *ds;
+
+/* uid 65534: six connections, each saying Hello, kept open for 3 s */
+static void disallowed(void *arg)
+{
+	const char *sock = arg;
+	struct ctl_conn c[6];
+
+	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER)) {
+		snprintf(ds->last, sizeof(ds->last), "cannot become uid %d: %s", OTHER,
+			 strerror(errno));
+		_exit(1);
+	}
+	for (int i = 0; i < 6; i++) {
+		char err[256] = "";
+
+		if (ctl_connect(&c[i], sock, "t_slots", err, sizeof(err)) == 0) {
+			__atomic_add_fetch(&ds->connected, 1, __ATOMIC_SEQ_CST);
+		} else {
+			c[i].fd = -1;
+			if (strstr(err, "may not use"))
+				__atomic_add_fetch(&ds->refused, 1, __ATOMIC_SEQ_CST);
+			else
+				__atomic_add_fetch(&ds->other, 1, __ATOMIC_SEQ_CST);
+			snprintf(ds->last, sizeof(ds->last), "%s", err);
+		}
+	}
+	__atomic_store_n(&ds->done, 1, __ATOMIC_SEQ_CST);
+	e2e_sleep_ms(3000);
+	for (int i = 0; i < 6; i++)
+		if (c[i].fd >= 0)
+			ctl_close(&c[i]);
+}
+
+E2E_CASE(disallowed_fill)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0\n"
+			  "[limits]\nmax_clients = 4\n",
+		.open_dir = 1,
+	};
+	struct e2e_slubd *d;
+	char *out = NULL;
+	pid_t pid;
+	int rc;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	ds = e2e_shared(sizeof(*ds));
+	pid = e2e_fork(disallowed, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 1000 && !__atomic_load_n(&ds->done, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	CHECKF(ds->done, "the uid %d peer did not finish connecting: %s", OTHER, ds->last);
+	CHECKF(ds->connected == 0 && ds->refused == 6,
+	       "uid %d: %d Hellos answered, %d refused naming the policy, %d otherwise (%s)",
+	       OTHER, ds->connected, ds->refused, ds->other, ds->last);
+	rc = e2e_slubctl(d, &out, "stats", NULL);
+	CHECKF(rc == 0, "slubctl stats while uid %d holds its connections: exit %d: %s", OTHER, rc,
+	       out ? out : "");
+	free(out);
+	CHECK(e2e_wait(pid, "the uid 65534 peer"));
+	e2e_stop(d);
+}
+
+E2E_CASE(per_uid_cap)
+{
+	struct e2e_opts o = { .config = "[limits]\nmax_clients_per_uid = 2\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+	struct ctl_conn c[3];
+	char err[256] = "";
+	int rc;
+
+	REQUIRE(d != NULL);
+	for (int i = 0; i < 2; i++) {
+		rc = ctl_connect(&c[i], d->sock, "t_slots", err, sizeof(err));
+		REQUIRE(rc == 0);
+	}
+	rc = ctl_connect(&c[2], d->sock, "t_slots", err, sizeof(err));
+	CHECKF(rc != 0 && strstr(err, "max_clients_per_uid"),
+	       "a third connection of one uid, max_clients_per_uid 2: %d (%s)", rc, err);
+	if (rc == 0)
+		ctl_close(&c[2]);
+	ctl_close(&c[0]);
+	/* the slot of the closed one is free again (the close is seen soon after) */
+	for (int i = 0; i < 100; i++) {
+		rc = ctl_connect(&c[2], d->sock, "t_slots", err, sizeof(err));
+		if (rc == 0)
+			break;
+		e2e_sleep_ms(20);
+	}
+	CHECKF(rc == 0, "a new connection once one closed: %s", err);
+	if (rc == 0)
+		ctl_close(&c[2]);
+	ctl_close(&c[1]);
+	e2e_stop(d);
+}
+
+T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap))
