@@ -689,7 +689,10 @@ int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint
 	struct { uint32_t pfn, owner; } v[SCRUB_VICTIMS];
 	uint32_t pfn = a->first_pfn;
 	uint64_t t0 = os_now_ns();
-	int rc = zone_lock(a);
+	int rc;
+
+	scrub_step_arm();
+	rc = zone_lock(a);
 
 	/* taken once first: a dead holder's half-done change is repaired (or the
 	 * lock is unusable: said so) before the walk looks */
@@ -724,6 +727,7 @@ int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint
 			bool mine = false;
 
 			t0 = os_now_ns();
+			scrub_step_arm();
 			if ((rc = zone_lock(a)))
 				return rc;
 			if (head_ok(a, v[i].pfn) &&

@@ -252,6 +252,8 @@ static inline void shm_syscall_note(void)
 void slab_report_flush(void);
 /* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
 void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
+/* before a scrub's locked step: a timed scrub's wait, given afresh (slub_debug.c) */
+void scrub_step_arm(void);
 /*
  * Timed attempts (slubd's request worker, lock.c): with shm_lock_deadline_ns
  * set (CLOCK_MONOTONIC ns; 0: wait as long as it takes), a contended attempt

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -1499,6 +1500,29 @@ static const char *dead_owner_text(const struct dead_owner *d, char *buf, size_t
 	return buf;
 }
 
+/*
+ * A timed scrub (slubd sets a deadline before it: shm_lock_deadline_ns,
+ * lock.c).  The wait allowed then is given to each locked step afresh, so
+ * that the last steps of a long scrub may wait for a live allocator as
+ * long as the first could; a lock held past it (a stopped client) makes
+ * that step give up, and its cache waits for the next scrub.
+ */
+static __thread uint64_t scrub_wait_ns;		/* 0: untimed */
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void scrub_step_arm(void)
+{
+	if (scrub_wait_ns)
+		shm_lock_deadline_ns = mono_now_ns() + scrub_wait_ns;
+}
+
 void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps)
 {
 	uint64_t d = os_now_ns() - t0;
@@ -1776,6 +1800,7 @@ static bool touch_locks(struct arena *a, struct kmem_cache *s, struct slab_scrub
 	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
 		uint64_t t0 = os_now_ns();
 
+		scrub_step_arm();
 		if (cpu_lock_for_walk(a, s, cpu))
 			return false;	/* reported: s is skipped */
 		shm_lock_release(&cache_cpu(a, s, cpu)->lock);
@@ -1784,6 +1809,7 @@ static bool touch_locks(struct arena *a, struct kmem_cache *s, struct slab_scrub
 	for (unsigned int node = 0; node < s->nr_nodes; node++) {
 		uint64_t t0 = os_now_ns();
 
+		scrub_step_arm();
 		if (node_lock(a, s, cache_node(a, s, node)))
 			return false;
 		node_unlock(cache_node(a, s, node));
@@ -1870,8 +1896,9 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 		memset(on_cpu, 0, c.nr * sizeof(bool));
 		c.empty = 0;
 		t0 = os_now_ns();
+		scrub_step_arm();
 		if (lock_cache(a, s, NULL, 0))
-			break;		/* reported: s is skipped */
+			break;		/* reported (or held: timed out), s is skipped */
 		chunk_mark_cpus(a, s, &c);
 		for (unsigned int i = 0; i < c.nr; i++) {
 			struct page_desc *pd = pd_of_pfn(a, c.nom[i].pfn);
@@ -1914,11 +1941,14 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 {
 	struct scrub_ctx *x = calloc(1, sizeof(*x));
+	uint64_t deadline = shm_lock_deadline_ns, now;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!x)
 		return -ENOMEM;
+	now = deadline ? mono_now_ns() : 0;
+	scrub_wait_ns = !deadline ? 0 : deadline > now ? deadline - now : 1;
 	x->a = a;
 	x->r = r;
 	(void)os_pidns();	/* looked up now: reports name pids under the locks */
@@ -1951,6 +1981,8 @@ int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 out:
 	free(x->nom);
 	free(x);
+	scrub_wait_ns = 0;
+	shm_lock_deadline_ns = deadline;	/* the caller's, as it was */
 	return rc;
 }
 
