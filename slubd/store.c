@@ -472,8 +472,9 @@ static void keep_in_store(struct server *s, const char *name)
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
 	rc = sd_pid_notify_with_fds(0, 0, msg, &s->lock_fd, 1);
 	if (rc > 0)
-		log_msg("the arena is kept in the service manager's fd store (FDNAME=%s): a restart "
-			"of slubd keeps its pools, a stop drops them", name);
+		log_msg("the arena is handed to the service manager's fd store (FDNAME=%s): with "
+			"FileDescriptorStoreMax= set in the unit, a restart of slubd keeps its "
+			"pools, a stop drops them", name);
 	else
 		log_msg("the arena could not be handed to the service manager's fd store (%s): "
 			"its pools end with this slubd (FileDescriptorStoreMax= must be set in the "
