@@ -16,16 +16,20 @@
  *     fn) is handled in this thread: the handler restores the size (ftruncate
  *     is async-signal-safe) and returns, and the faulting access is made
  *     again, now on a page of zeros.  No lock is left held, since fn goes on.
- *     Only if that fails (the size cannot be restored, or the same guard
- *     faults GUARD_MAX_FAULTS times: a client cutting the file again and
- *     again) does the handler siglongjmp() out of fn, and guarded() returns
+ *     A client cutting again and again only makes fn fault at its next
+ *     access, restored each time.  Only if that fails (the size cannot be
+ *     restored, or one access faults again GUARD_MAX_REPEATS times in a row:
+ *     huge pages that cannot be had again, say) does the handler siglongjmp()
+ *     out of fn, and guarded() returns
  *     -EFAULT: that request gets an error.  Locks of the arena that fn held
  *     then stay held by this thread (a robust mutex is freed by its owner's
  *     death only): later requests needing them wait; slubd itself goes on.
  *
- * A SIGBUS outside a guard, or at an address outside the arena, is not
- * slubd's to handle: the default action is put back and the access faults
- * again, fatally, as it would have without the handler.
+ * A SIGBUS outside a guard, or at an address outside the arena while its
+ * file has its size, is not slubd's to handle: the default action is put
+ * back and the access faults again, fatally, as it would have without the
+ * handler.  (Outside the arena's mapping while the file is short: the
+ * second mapping of its first chunk, where the life words are, ident.c.)
  *
  * Per thread: the guard in force lives in a thread-local frame (guards may
  * nest), so the event loop, the scrubber and any worker thread each have
@@ -41,7 +45,8 @@
 
 #include "slubd.h"
 
-#define GUARD_MAX_FAULTS 16
+/* faults at one address in a row, each after a restored size, before giving up */
+#define GUARD_MAX_REPEATS 8
 
 struct guard_frame {
 	sigjmp_buf jb;
@@ -49,6 +54,8 @@ struct guard_frame {
 	uintptr_t lo, hi;		/* the arena's mapping */
 	uint64_t size;			/* its size */
 	volatile sig_atomic_t faults;	/* SIGBUS taken in this frame */
+	volatile uintptr_t last;	/* the address of the last one */
+	volatile sig_atomic_t repeats;	/* faults in a row at that address */
 	volatile sig_atomic_t cut;	/* the size seen at the first fault, in 4 KiB pages (+1) */
 	struct guard_frame *prev;
 };
@@ -62,7 +69,13 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 	struct stat st;
 
 	(void)uc;
-	if (!g || si->si_code <= 0 || addr < g->lo || addr >= g->hi) {
+	/*
+	 * ours: under a guard, a fault (not a kill) in the arena's mapping, or
+	 * anywhere while the arena file is short (the second mapping of its
+	 * first chunk, for the life words, lies elsewhere: ident.c)
+	 */
+	if (!g || si->si_code <= 0 || ((addr < g->lo || addr >= g->hi) &&
+	    (fstat(g->fd, &st) || (uint64_t)st.st_size >= g->size))) {
 		/* not an arena access under a guard: fault again, fatally */
 		struct sigaction dfl;
 
@@ -73,7 +86,15 @@ static void sigbus_handler(int sig, siginfo_t *si, void *uc)
 	}
 	if (!g->cut && fstat(g->fd, &st) == 0)
 		g->cut = (sig_atomic_t)((uint64_t)st.st_size / 4096) + 1;
-	if (++g->faults < GUARD_MAX_FAULTS && ftruncate(g->fd, (off_t)g->size) == 0)
+	g->faults++;
+	g->repeats = addr == g->last ? g->repeats + 1 : 1;
+	g->last = addr;
+	/*
+	 * a client cutting again and again only makes the walk fault at its next
+	 * address: go on while each restore lets the access through; give up only
+	 * when the size cannot be restored, or the same access keeps faulting
+	 */
+	if (g->repeats <= GUARD_MAX_REPEATS && ftruncate(g->fd, (off_t)g->size) == 0)
 		return;		/* the access is made again, on zeros */
 	siglongjmp(g->jb, 1);
 }
@@ -227,6 +248,21 @@ int guarded_scrub(struct server *s, struct slab_scrub_result *r)
 
 	memset(r, 0, sizeof(*r));
 	return guarded(s, scrub_fn, &x) ? -EFAULT : x.rc;
+}
+
+static void close_fn(void *arg)
+{
+	struct server *s = arg;
+
+	arena_close(s->arena);
+}
+
+/* arena_close writes this thread's life words back: after a check of the size */
+void guarded_arena_close(struct server *s)
+{
+	if (guarded(s, close_fn, s))
+		log_msg("the arena faulted while slubd let go of it");
+	s->arena = NULL;
 }
 
 struct used_args {

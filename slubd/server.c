@@ -778,6 +778,6 @@ void server_fini(struct server *s)
 	if (s->base)
 		event_base_free(s->base);
 	if (s->arena)
-		arena_close(s->arena);
+		guarded_arena_close(s);
 	store_fini(s);
 }

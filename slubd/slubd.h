@@ -148,6 +148,7 @@ void guarded_dispatch(struct server *s, struct conn *c, const Slubd__Request *re
 void guarded_drop_refs(struct server *s, struct conn *c);
 int guarded_scrub(struct server *s, struct slab_scrub_result *r);
 uint64_t guarded_used_bytes(struct server *s);
+void guarded_arena_close(struct server *s);	/* and s->arena = NULL */
 void conn_drop_refs(struct server *s, struct conn *c);
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
