@@ -23,11 +23,13 @@
  * loop so that a client stopped while holding an arena lock stalls only the
  * scrub, never the control socket.
  *
- * The arena outlives the daemon: it lives in a file (next to the socket by
- * default, or on a hugetlbfs mount for huge pages), a new slubd adopts it
- * with its pools, and a stopping slubd drops no pool reference: the
- * processes still attached keep allocating while no daemon runs, and take
- * their references again when they reconnect.  Under systemd the listening
+ * The arena outlives the daemon: it lives in systemd's fd store (a sealed
+ * memfd) or in a file (next to the socket by default, or on a hugetlbfs
+ * mount for huge pages) - store.c, which also checks the paths and holds the
+ * arena's lock; a new slubd adopts it with its pools, and every arena access
+ * goes through guard.c (a file cut short).  A stopping slubd drops no pool
+ * reference: the processes still attached keep allocating while no daemon
+ * runs, and take their references again when they reconnect.  Under systemd the listening
  * socket may come from the socket unit (sd_listen_fds), and the state goes
  * to the service manager with sd_notify.
  */
