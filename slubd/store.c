@@ -294,6 +294,12 @@ static int reopen(int fd, int dirfd, const char *name)
 	nfd = open(proc, O_RDWR | O_CLOEXEC);
 	if (nfd < 0 && dirfd >= 0)	/* no /proc: by its name, in the checked directory */
 		nfd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (nfd < 0 && dirfd < 0) {
+		/* a memfd, and no /proc: the same description (clients share the lock) */
+		log_msg("cannot open the arena memfd again (%s): clients get the description "
+			"that holds its lock", strerror(errno));
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	}
 	if (nfd < 0)
 		return -errno;
 	if (fstat(fd, &a) || fstat(nfd, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
@@ -526,17 +532,11 @@ static int stored_arena(struct server *s, char *err, size_t errlen)
 		log_msg("the arena memfd could not be sealed (huge page memfds take seals since "
 			"Linux 4.16): an attached process could resize it");
 	fd = reopen(arena_fd(s->arena), -1, NULL);
-	if (fd < 0) {
-		/* no /proc: the lock is on the description clients get too */
-		log_msg("cannot open the arena memfd again (%s): its lock is shared with clients",
-			strerror(-fd));
-		fd = fcntl(arena_fd(s->arena), F_DUPFD_CLOEXEC, 0);
-	}
 	if (fd < 0 || lock(fd, shown, err, errlen)) {
 		if (fd >= 0)
 			close(fd);
 		else
-			snprintf(err, errlen, "cannot dup the arena memfd: %s", strerror(errno));
+			snprintf(err, errlen, "cannot open the arena memfd again: %s", strerror(-fd));
 		return -EBADF;
 	}
 	s->lock_fd = fd;
@@ -557,6 +557,21 @@ int store_open_arena(struct server *s, char *err, size_t errlen)
 	s->lock_fd = -1;
 	if (!s->cfg.arena_file[0] && getenv("NOTIFY_SOCKET"))
 		return stored_arena(s, err, errlen);
+	{
+		/* a file is configured now: an arena the store still holds is not used */
+		char fdn[FDNAME_MAX], rm[FDNAME_MAX + 32];
+		int fd;
+
+		fdname(s, fdn, sizeof(fdn));
+		fd = take_stored(fdn);
+		if (fd >= 0) {
+			log_msg("the fd store holds an arena (FDNAME=%s) but [arena] file is set: "
+				"the file is used, the stored arena is dropped with its pools", fdn);
+			close(fd);
+			snprintf(rm, sizeof(rm), "FDSTOREREMOVE=1\nFDNAME=%s", fdn);
+			sd_notify(0, rm);
+		}
+	}
 	if (s->cfg.arena_file[0]) {
 		name = store_split(s->cfg.arena_file, dir, sizeof(dir));
 		return file_arena(s, dir, name, err, errlen);
