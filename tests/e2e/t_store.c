@@ -388,8 +388,15 @@ static int answers(const char *sock)
 			ok = 0;
 			break;
 		}
-		if (resp->err && resp->err != EFAULT && resp->err != EUCLEAN)
+		/*
+		 * an answer: done, an error naming the fault or the damage, or
+		 * "busy" (a lock held past the worker's deadline, e.g. by the
+		 * scrub that follows a cut)
+		 */
+		if (resp->err && resp->err != EFAULT && resp->err != EUCLEAN && resp->err != EBUSY) {
+			printf("  unexpected answer: %s\n", resp->error ? resp->error : "(no text)");
 			ok = 0;
+		}
 		slubd__response__free_unpacked(resp, NULL);
 	}
 	ctl_close(&c);
