@@ -98,31 +98,46 @@ static char *map_arena(int fd, uint64_t size, uintptr_t want, bool *at, int *rc)
 	return os_map(fd, size, 0, rc);
 }
 
-/* open the backing: huge pages if asked and possible; says which in *huge_out */
-static int open_backing(const struct arena_opts *o, uint64_t size, int *fd, bool *huge_out,
-			char *err, size_t errlen)
+/*
+ * open the backing: the caller's file (given_fd >= 0, dup'ed), a file to
+ * create (o->path), else a memfd of huge pages if asked and possible, else
+ * of normal pages.  Says in *huge_out whether it holds huge pages and in
+ * *sealable whether it is a memfd that can be sealed.
+ */
+static int open_backing(const struct arena_opts *o, int given_fd, uint64_t size, int *fd,
+			bool *huge_out, bool *sealable, char *err, size_t errlen)
 {
 	long need = (long)(size / CHUNK_SIZE), have = os_hugepages_free();
 	bool try_huge = o->huge != ARENA_HUGE_OFF;
 	int rc;
 
 	*huge_out = false;
-	if (o->path) {
-		rc = os_create_file(o->path, fd);
-		if (rc)
-			return fail(err, errlen, rc, "cannot create arena file %s: %s", o->path,
-				    strerror(-rc));
+	*sealable = false;
+	if (given_fd >= 0 || o->path) {
+		if (given_fd >= 0) {
+			*fd = fcntl(given_fd, F_DUPFD_CLOEXEC, 0);
+			if (*fd < 0)
+				return fail(err, errlen, -errno, "cannot dup the arena file's fd: %s",
+					    strerror(errno));
+		} else {
+			rc = os_create_file(o->path, fd);
+			if (rc)
+				return fail(err, errlen, rc, "cannot create arena file %s: %s",
+					    o->path, strerror(-rc));
+		}
 		*huge_out = os_is_hugetlbfs(*fd);
 		if (o->huge == ARENA_HUGE_ON && !*huge_out) {
 			close(*fd);
-			unlink(o->path);
+			if (given_fd < 0)
+				unlink(o->path);
 			return fail(err, errlen, -EINVAL,
-				    "huge pages required but %s is not on hugetlbfs", o->path);
+				    "huge pages required but %s is not on hugetlbfs",
+				    o->path ? o->path : "the arena file");
 		}
 		return 0;
 	}
 	if (try_huge && have >= need) {
-		rc = os_memfd("slub-arena", true, fd);
+		rc = os_memfd("slub-arena", true, fd, sealable);
 		if (rc == 0) {
 			*huge_out = true;
 			return 0;
@@ -133,7 +148,7 @@ static int open_backing(const struct arena_opts *o, uint64_t size, int *fd, bool
 			    "huge pages required: the arena needs %ld free 2 MiB huge pages, "
 			    "the host has %ld (reserve them in /proc/sys/vm/nr_hugepages)",
 			    need, have < 0 ? 0 : have);
-	return os_memfd("slub-arena", false, fd);
+	return os_memfd("slub-arena", false, fd, sealable);
 }
 
 static void format_header(struct arena *a, const struct geometry *g, bool huge, uintptr_t base,
@@ -162,14 +177,15 @@ static void format_header(struct arena *a, const struct geometry *g, bool huge, 
 	atomic_store_release(&h->magic, ARENA_MAGIC);
 }
 
-int arena_create(const struct arena_opts *o, struct arena **out, char *err, size_t errlen)
+static int create(const struct arena_opts *o, int given_fd, struct arena **out, char *err,
+		  size_t errlen)
 {
 	struct arena_opts dflt = { 0 };
 	uint64_t size;
 	uintptr_t want;
 	struct geometry g;
 	struct arena *a;
-	bool huge, at;
+	bool huge, at, sealable, sealed = false;
 	char *base;
 	int fd, rc;
 
@@ -187,7 +203,7 @@ int arena_create(const struct arena_opts *o, struct arena **out, char *err, size
 		return fail(err, errlen, -EINVAL, "base %#lx is not 2 MiB aligned",
 			    (unsigned long)want);
 
-	rc = open_backing(o, size, &fd, &huge, err, errlen);
+	rc = open_backing(o, given_fd, size, &fd, &huge, &sealable, err, errlen);
 	if (rc)
 		return rc;
 	rc = os_truncate(fd, size);
@@ -195,6 +211,16 @@ int arena_create(const struct arena_opts *o, struct arena **out, char *err, size
 		fail(err, errlen, rc, "cannot size the arena to %llu bytes: %s",
 		     (unsigned long long)size, strerror(-rc));
 		goto out_close;
+	}
+	/* sized once and for all: nobody it is sent to can shrink or grow it */
+	if (sealable) {
+		rc = os_seal_size(fd);
+		if (rc) {
+			fail(err, errlen, rc, "cannot seal the arena memfd's size: %s",
+			     strerror(-rc));
+			goto out_close;
+		}
+		sealed = true;
 	}
 	geometry_of(size, &g);
 	if (!huge) {
@@ -226,6 +252,7 @@ int arena_create(const struct arena_opts *o, struct arena **out, char *err, size
 	format_header(a, &g, huge, (uintptr_t)base, o->nr_cpus ? o->nr_cpus : os_nr_cpus());
 	arena_setup_handle(a, base, fd);
 	a->at_base = at;
+	a->sealed = sealed;
 	for (uint32_t c = 0; c < g.nr_chunks; c++)
 		a->chunks[c] = huge || pfn_off(g.first_pfn) > (uint64_t)c * CHUNK_SIZE ?
 			       CHUNK_BACKED : CHUNK_HOLE;
@@ -248,16 +275,33 @@ int arena_create(const struct arena_opts *o, struct arena **out, char *err, size
 	(void)arena_self(a);	/* attached: our slot, so that others may give to us */
 	*out = a;
 	if (err && errlen)
-		snprintf(err, errlen, "arena of %llu MiB backed by %s at %p%s",
-			 (unsigned long long)(size >> 20), arena_backing_name(a), (void *)base,
-			 at ? "" : " (the default base was taken)");
+		snprintf(err, errlen, "arena of %llu MiB backed by %s%s at %p%s",
+			 (unsigned long long)(size >> 20), arena_backing_name(a),
+			 given_fd >= 0 || o->path ? " (a file)" :
+			 sealed ? " (a sealed memfd)" : " (a memfd the kernel could not seal: "
+			 "MFD_ALLOW_SEALING with huge pages needs Linux 4.16)",
+			 (void *)base, at ? "" : " (the default base was taken)");
 	return 0;
 
 out_close:
 	close(fd);
-	if (o->path)
+	if (o->path && given_fd < 0)
 		unlink(o->path);
 	return rc;
+}
+
+int arena_create(const struct arena_opts *o, struct arena **out, char *err, size_t errlen)
+{
+	return create(o, -1, out, err, errlen);
+}
+
+int arena_create_on(int fd, const struct arena_opts *o, struct arena **out, char *err,
+		    size_t errlen)
+{
+	struct arena_opts oo = o ? *o : (struct arena_opts){ 0 };
+
+	oo.path = NULL;
+	return create(&oo, fd, out, err, errlen);
 }
 
 /* every field a reader will trust, checked against the file */
@@ -294,6 +338,25 @@ static int check_header(const struct arena_hdr *h, uint64_t fsize, char *err, si
 	return 0;
 }
 
+/* a copy of the header of the arena in fd (whose file holds fsize bytes) */
+static int read_hdr(int fd, uint64_t fsize, struct arena_hdr *copy)
+{
+	int rc;
+
+	if (fsize < ARENA_HDR_SIZE)
+		return -EPROTO;
+	if (pread(fd, copy, sizeof(*copy), 0) != (ssize_t)sizeof(*copy)) {
+		/* hugetlbfs files cannot be read(): map the first chunk instead */
+		char *p = fsize >= CHUNK_SIZE ? os_map(fd, CHUNK_SIZE, 0, &rc) : NULL;
+
+		if (!p)
+			return fsize >= CHUNK_SIZE ? rc : -EPROTO;
+		memcpy(copy, p, sizeof(*copy));
+		os_unmap(p, CHUNK_SIZE);
+	}
+	return 0;
+}
+
 int arena_open(int fd, struct arena **out, char *err, size_t errlen)
 {
 	struct arena_hdr copy;
@@ -309,16 +372,9 @@ int arena_open(int fd, struct arena **out, char *err, size_t errlen)
 	if (fsize < ARENA_HDR_SIZE)
 		return fail(err, errlen, -EPROTO, "file of %llu bytes is too small for an arena",
 			    (unsigned long long)fsize);
-	if (pread(fd, &copy, sizeof(copy), 0) != (ssize_t)sizeof(copy)) {
-		/* hugetlbfs files cannot be read(): map the first chunk instead */
-		char *p = os_map(fd, CHUNK_SIZE, 0, &rc);
-
-		if (!p)
-			return fail(err, errlen, rc, "cannot read the arena header: %s",
-				    strerror(-rc));
-		memcpy(&copy, p, sizeof(copy));
-		os_unmap(p, CHUNK_SIZE);
-	}
+	rc = read_hdr(fd, fsize, &copy);
+	if (rc)
+		return fail(err, errlen, rc, "cannot read the arena header: %s", strerror(-rc));
 	rc = check_header(&copy, fsize, err, errlen);
 	if (rc)
 		return rc;
@@ -342,6 +398,7 @@ int arena_open(int fd, struct arena **out, char *err, size_t errlen)
 	}
 	arena_setup_handle(a, base, nfd);
 	a->at_base = at;
+	a->sealed = os_check_size_sealed(nfd) == 0;
 	if ((a->backing == ARENA_BACKING_HUGETLB) != os_is_hugetlbfs(nfd)) {
 		arena_close(a);
 		return fail(err, errlen, -EPROTO, "arena header says %s but the file is not",
@@ -372,6 +429,55 @@ void arena_close(struct arena *a)
 	free(a);
 }
 
+/*
+ * arena_fix_size - the arena file in fd has another size than its header
+ * records (a process that holds the fd truncated or grew it): give it back
+ * its size.  Whatever lay past a cut reads as zeros from then on (tmpfs and
+ * hugetlbfs fill a hole with zeros), as if scribbled over.  Only a header
+ * that looks right (magic, version, architecture, a sane size) is trusted
+ * for the size.  1: the size was restored (*was: the size found); 0: the
+ * size was right; -errno.
+ */
+int arena_fix_size(int fd, uint64_t *was, uint64_t *size)
+{
+	struct arena_hdr h;
+	uint64_t fsize;
+	int rc = os_file_size(fd, &fsize);
+
+	if (rc)
+		return rc;
+	*was = fsize;
+	rc = read_hdr(fd, fsize, &h);
+	if (rc)
+		return rc;
+	if (h.magic != ARENA_MAGIC || h.version != ARENA_LAYOUT_VERSION || h.arch != ARENA_ARCH ||
+	    h.size < ARENA_MIN_SIZE || h.size > (1ULL << 40) || h.size % BLOCK_MAX_SIZE)
+		return -EPROTO;
+	*size = h.size;
+	if (fsize == h.size)
+		return 0;
+	rc = os_truncate(fd, h.size);
+	return rc ? rc : 1;
+}
+
+/* the pid the owning slubd wrote in the header (0: none yet or unreadable) */
+pid_t arena_owner_pid(int fd)
+{
+	struct arena_hdr h;
+	uint64_t fsize;
+
+	if (os_file_size(fd, &fsize) || read_hdr(fd, fsize, &h) || h.magic != ARENA_MAGIC)
+		return 0;
+	return (pid_t)h.owner_pid;
+}
+
+void arena_set_owner_pid(struct arena *a, pid_t pid)
+{
+	atomic_store_release(&a->hdr->owner_pid, (uint32_t)pid);
+}
+
+uint64_t arena_created_ns(const struct arena *a) { return a->hdr->created_ns; }
+bool arena_sealed(const struct arena *a) { return a->sealed; }
 int arena_fd(const struct arena *a) { return a->fd; }
 void *arena_base(const struct arena *a) { return a->base; }
 uint64_t arena_size(const struct arena *a) { return a->size; }

@@ -47,6 +47,7 @@ struct arena {
 	int fd;
 	enum arena_backing backing;
 	bool at_base;			/* mapped at hdr->base */
+	bool sealed;			/* a memfd sealed against shrinking and growing */
 	uint32_t nr_pages;
 	uint32_t nr_cpus;
 	uint32_t nr_nodes;
@@ -153,7 +154,8 @@ static inline uint32_t shm_current_cpu(void)
 
 /* ---- shm/os.c: the only file that talks to the kernel about memory ------ */
 
-int os_memfd(const char *name, bool huge, int *fd);
+int os_memfd(const char *name, bool huge, int *fd, bool *sealable);
+int os_seal_size(int fd);
 int os_create_file(const char *path, int *fd);
 int os_truncate(int fd, uint64_t size);
 int os_file_size(int fd, uint64_t *size);

@@ -457,7 +457,9 @@ struct arena_hdr {
 	uint32_t slot_hint;
 	uint32_t lives_hwm;
 	uint32_t lifeless;
-	uint32_t pad_ident;
+	/* the pid of the slubd that holds the arena's lock (slubd/store.c), for a
+	 * second slubd to name in its refusal (an OFD lock reports no pid) */
+	uint32_t owner_pid;
 	uint64_t report_head;		/* tickets handed out (atomic) */
 	struct report_slot reports[REPORT_RING];
 

@@ -36,14 +36,45 @@ uint32_t shm_cpu_slow(void)
 	return shm_cpu_cache;
 }
 
-int os_memfd(const char *name, bool huge, int *fd)
+/*
+ * os_memfd - a memfd that can be sealed (*sealable).  Huge page memfds take
+ * MFD_ALLOW_SEALING since Linux 4.16; an older kernel refuses the pair with
+ * EINVAL, and then the memfd is made without (the caller says so).
+ */
+int os_memfd(const char *name, bool huge, int *fd, bool *sealable)
 {
 	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 
 	if (huge)
-		flags = MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB;
+		flags |= MFD_HUGETLB | MFD_HUGE_2MB;
+	*sealable = true;
 	*fd = memfd_create(name, flags);
+	if (*fd < 0 && errno == EINVAL && huge) {
+		*sealable = false;
+		*fd = memfd_create(name, flags & ~(unsigned int)MFD_ALLOW_SEALING);
+	}
 	return *fd < 0 ? -errno : 0;
+}
+
+/*
+ * os_seal_size - forbid every change of the memfd's size, to anyone who
+ * holds it (a client it was sent to included), then forbid new seals.
+ * Writes and hole punching stay allowed: the allocator writes, and gives
+ * chunks back with FALLOC_FL_PUNCH_HOLE (a hole reads as zeros, never SIGBUS).
+ */
+int os_seal_size(int fd)
+{
+	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) ? -errno : 0;
+}
+
+/* 0: sealed against shrinking and growing; -EPERM: not (or not sealable: -EINVAL) */
+int os_check_size_sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0)
+		return -errno;
+	return (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW) ? 0 : -EPERM;
 }
 
 int os_create_file(const char *path, int *fd)

@@ -76,6 +76,21 @@ int arena_create(const struct arena_opts *o, struct arena **out, char *err, size
  */
 int arena_open(int fd, struct arena **out, char *err, size_t errlen);
 void arena_close(struct arena *a);
+/*
+ * arena_create_on - arena_create on a file the caller opened (and checked,
+ * and locked): fd is dup'ed, o->path ignored; never unlinked on failure.
+ */
+int arena_create_on(int fd, const struct arena_opts *o, struct arena **out, char *err,
+		    size_t errlen);
+/* the arena file in fd has another size than its header says: restore it
+ * (1, *was the size found), or 0 (right already), or -errno (see arena.c) */
+int arena_fix_size(int fd, uint64_t *was, uint64_t *size);
+pid_t arena_owner_pid(int fd);			/* recorded by the owning slubd; 0: none */
+void arena_set_owner_pid(struct arena *a, pid_t pid);
+uint64_t arena_created_ns(const struct arena *a);	/* CLOCK_REALTIME at creation */
+bool arena_sealed(const struct arena *a);	/* a memfd sealed against size changes */
+/* 0: fd's size is sealed (shrink and grow); -EPERM not; -EINVAL not sealable */
+int os_check_size_sealed(int fd);
 
 int arena_fd(const struct arena *a);
 void *arena_base(const struct arena *a);

@@ -43,11 +43,13 @@
  * loop so that a client stopped while holding an arena lock stalls only the
  * scrub, never the control socket.
  *
- * The arena outlives the daemon: it lives in a file (next to the socket by
- * default, or on a hugetlbfs mount for huge pages), a new slubd adopts it
- * with its pools, and a stopping slubd drops no pool reference: the
- * processes still attached keep allocating while no daemon runs, and take
- * their references again when they reconnect.  Under systemd the listening
+ * The arena outlives the daemon: it lives in systemd's fd store (a sealed
+ * memfd) or in a file (next to the socket by default, or on a hugetlbfs
+ * mount for huge pages) - store.c, which also checks the paths and holds the
+ * arena's lock; a new slubd adopts it with its pools, and every arena access
+ * goes through guard.c (a file cut short).  A stopping slubd drops no pool
+ * reference: the processes still attached keep allocating while no daemon
+ * runs, and take their references again when they reconnect.  Under systemd the listening
  * socket may come from the socket unit (sd_listen_fds), and the state goes
  * to the service manager with sd_notify.
  */
@@ -118,7 +120,7 @@ void server_status(struct server *s)
 	sd_notifyf(0, "STATUS=serving %u clients; arena %llu MiB %s, %llu MiB used",
 		   s->nr_conns, (unsigned long long)(arena_size(s->arena) >> 20),
 		   arena_backing_name(s->arena),
-		   (unsigned long long)(arena_used_bytes(s->arena) >> 20));
+		   (unsigned long long)(guarded_used_bytes(s) >> 20));
 }
 
 /* ---- connections ---------------------------------------------------------- */
@@ -641,7 +643,7 @@ static void serve_request(struct server *s, struct job *j)
 {
 	slubd__response__init(&j->resp);
 	slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-	dispatch(s, j->c, j->req, &j->resp, &j->scratch, &j->plan);
+	guarded_dispatch(s, j->c, j->req, &j->resp, &j->scratch, &j->plan);
 	slab_lock_deadline(0);
 }
 
@@ -707,7 +709,7 @@ static void *worker_main(void *arg)
 			serve_request(s, j);
 		} else {
 			slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-			j->done = conn_drop_refs(s, j->c);
+			j->done = guarded_drop_refs(s, j->c);
 			slab_lock_deadline(0);
 		}
 		pthread_mutex_lock(&s->work_lock);
@@ -806,7 +808,7 @@ static void *scrubber(void *arg)
 		 * skips, the next scrub does
 		 */
 		slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-		if (slab_scrub(s->arena, &r) == 0 &&
+		if (guarded_scrub(s, &r) == 0 &&
 		    (r.orphans || r.transit_blocks || r.leaked_objects))
 			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
 				"blocks; %llu objects held by %u dead processes, %llu of them freed",
@@ -917,7 +919,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		/* a socket from systemd has the unit's mode: not ours to change */
 		if (!s->socket_from_systemd && c.socket_mode != s->cfg.socket_mode &&
-		    chmod(s->cfg.socket, c.socket_mode) == 0)
+		    store_chmod_socket(s, c.socket_mode) == 0)
 			s->cfg.socket_mode = c.socket_mode;
 		log_msg("SIGHUP: %s read again: access and limits applied; the arena's size and "
 			"huge pages apply at the next start", s->cfg.config_file);
@@ -929,41 +931,20 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- the listening socket ---------------------------------------------------- */
 
-static int make_socket_dir(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		/* a parent may be missing too ($XDG_RUNTIME_DIR/slubd) */
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 static int listen_socket(struct server *s, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, bsa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
+	const char *name;
+	struct stat st;
 	int fd, rc;
 	mode_t old;
 
-	rc = sd_listen_fds(1);
-	if (rc > 0) {
-		/* socket activation: the unit owns the path, its owner and its mode */
+	if (s->sd_socket_fd >= 0) {
+		/* socket activation (store_take_fds): the unit owns the path, owner, mode */
 		socklen_t slen = sizeof(sa);
 
-		fd = SD_LISTEN_FDS_START;
-		if (rc != 1 || sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
-			snprintf(err, errlen, "systemd passed %d sockets: slubd takes one listening "
-				 "UNIX stream socket", rc);
-			return -EINVAL;
-		}
+		fd = s->sd_socket_fd;
 		if (getsockname(fd, (struct sockaddr *)&sa, &slen) == 0 && sa.sun_path[0])
 			snprintf(s->cfg.socket, sizeof(s->cfg.socket), "%s", sa.sun_path);
 		evutil_make_socket_nonblocking(fd);
@@ -977,9 +958,17 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, s->cfg.socket);
-	rc = make_socket_dir(s->cfg.socket, err, errlen);
-	if (rc)
+	/* the directory: made 0700 (0711 if others may connect), checked, held open */
+	name = store_split(s->cfg.socket, dir, sizeof(dir));
+	rc = store_open_dir(dir, true, s->cfg.socket_mode & 077 ? 0711 : 0700, err, errlen);
+	if (rc < 0)
 		return rc;
+	s->sock_dirfd = rc;
+	if (fstatat(s->sock_dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is no socket: refusing to replace it",
+			 s->cfg.socket);
+		return -EEXIST;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -992,12 +981,20 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 		return -EADDRINUSE;
 	}
 	close(fd);
-	unlink(s->cfg.socket);
+	unlinkat(s->sock_dirfd, name, 0);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	old = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	/*
+	 * bound in the checked directory itself (through its fd, when the path
+	 * fits), with its mode from the umask: no chmod() that a link could
+	 * redirect.  One thread runs yet: the umask is ours to change here.
+	 */
+	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
+		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
+		bsa = sa;
+	old = umask(0777 & ~(mode_t)s->cfg.socket_mode);
+	rc = bind(fd, (struct sockaddr *)&bsa, sizeof(bsa));
 	umask(old);
-	if (rc || chmod(s->cfg.socket, s->cfg.socket_mode) || listen(fd, 128)) {
+	if (rc || listen(fd, 128)) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.socket, strerror(errno));
 		close(fd);
@@ -1011,59 +1008,6 @@ listen:
 		return -ENOMEM;
 	}
 	evconnlistener_set_error_cb(s->listener, accept_error_cb);
-	return 0;
-}
-
-/* the first hugetlbfs mount, for an arena of huge pages that outlives slubd */
-static bool hugetlbfs_mount(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/self/mounts", "re");
-	char dev[256], dir[160], type[64];
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fscanf(f, "%255s %159s %63s %*[^\n]", dev, dir, type) == 3)
-		if (!strcmp(type, "hugetlbfs") && access(dir, W_OK) == 0) {
-			snprintf(out, len, "%s", dir);
-			found = true;
-		}
-	fclose(f);
-	return found;
-}
-
-/* the default arena file: next to the socket */
-static void default_arena_path(struct server *s, char *out, size_t len)
-{
-	const char *slash = strrchr(s->cfg.socket, '/');
-	int dirlen = slash ? (int)(slash - s->cfg.socket) : 1;
-
-	snprintf(out, len, "%.*s/slubd.arena", dirlen, slash ? s->cfg.socket : ".");
-}
-
-/* take over the arena a previous slubd left, with its pools */
-static int adopt_arena(struct server *s, const char *path, char *err, size_t errlen)
-{
-	char msg[256];
-	int fd = open(path, O_RDWR | O_CLOEXEC), rc, pools;
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open the arena file %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	rc = arena_open(fd, &s->arena, msg, sizeof(msg));
-	close(fd);
-	if (rc) {
-		snprintf(err, errlen, "arena file %s: %s; move it away to start a new arena", path,
-			 msg);
-		return rc;
-	}
-	pools = slab_adopt(s->arena);
-	log_msg("adopted the arena in %s: %s, %d pools", path, msg, pools);
-	if (arena_size(s->arena) != s->cfg.arena_size)
-		log_msg("the arena has %llu MiB; the configured size (%llu MiB) applies to a new arena",
-			(unsigned long long)(arena_size(s->arena) >> 20),
-			(unsigned long long)(s->cfg.arena_size >> 20));
 	return 0;
 }
 
@@ -1084,55 +1028,14 @@ static int kept_one(struct kmem_cache *k, void *arg)
 }
 
 /*
- * open_arena - adopt the arena file if there is one, else make it: on the
- * given file; else, for huge pages, on a hugetlbfs mount (or in a memfd
- * that lives only as long as slubd and its clients); else next to the socket.
+ * open_arena - the arena (store.c: adopted, with its pools, or made), then
+ * the references slubd keeps for pools made with slubctl create
  */
 static int open_arena(struct server *s, char *err, size_t errlen)
 {
-	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
-	char path[sizeof(s->arena_path)], mnt[200], msg[256];
-	int rc;
+	int rc = store_open_arena(s, err, errlen);
 
-	if (s->cfg.arena_file[0])
-		snprintf(path, sizeof(path), "%s", s->cfg.arena_file);
-	else if (s->cfg.huge != ARENA_HUGE_OFF && hugetlbfs_mount(mnt, sizeof(mnt)))
-		snprintf(path, sizeof(path), "%s/slubd-%u.arena", mnt, (unsigned)geteuid());
-	else
-		default_arena_path(s, path, sizeof(path));
-	if (access(path, F_OK) == 0) {
-		rc = adopt_arena(s, path, err, errlen);
-		if (rc == 0) {
-			snprintf(s->arena_path, sizeof(s->arena_path), "%s", path);
-			rc = slab_for_each_cache(s->arena, kept_one, s);
-		}
-		return rc;
-	}
-	o.path = path;
-	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
-	if (rc && !s->cfg.arena_file[0] && s->cfg.huge != ARENA_HUGE_OFF) {
-		/* no huge page file: huge pages in a memfd, or none (auto) */
-		o.path = NULL;
-		rc = arena_create(&o, &s->arena, msg, sizeof(msg));
-		if (rc == 0 && arena_backing(s->arena) != ARENA_BACKING_HUGETLB) {
-			arena_close(s->arena);
-			s->arena = NULL;
-			default_arena_path(s, path, sizeof(path));
-			o.path = path;
-			rc = arena_create(&o, &s->arena, msg, sizeof(msg));
-		} else if (rc == 0) {
-			path[0] = 0;
-			log_msg("huge pages in a memfd: the arena lives as long as slubd or a client "
-				"(mount hugetlbfs, or set [arena] file, for an arena that outlives it)");
-		}
-	}
-	if (rc) {
-		snprintf(err, errlen, "cannot create the arena: %s", msg);
-		return rc;
-	}
-	snprintf(s->arena_path, sizeof(s->arena_path), "%s", o.path ? path : "");
-	log_msg("%s%s%s", msg, o.path ? ", in " : "", o.path ? path : "");
-	return 0;
+	return rc ? rc : slab_for_each_cache(s->arena, kept_one, s);
 }
 
 int server_init(struct server *s, char *err, size_t errlen)
@@ -1140,6 +1043,12 @@ int server_init(struct server *s, char *err, size_t errlen)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	s->lock_fd = s->sd_socket_fd = s->sock_dirfd = -1;
+	rc = guard_init();
+	if (rc) {
+		snprintf(err, errlen, "cannot set up the SIGBUS guard: %s", strerror(-rc));
+		return rc;
+	}
 	pthread_mutex_init(&s->scrub_lock, NULL);
 	pthread_cond_init(&s->scrub_cond, NULL);
 	pthread_mutex_init(&s->work_lock, NULL);
@@ -1150,6 +1059,10 @@ int server_init(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "event_base_new failed");
 		return -ENOMEM;
 	}
+	/* what systemd passed: a listening socket, the arena kept in its fd store */
+	rc = store_take_fds(s, err, errlen);
+	if (rc)
+		return rc;
 	/* the socket first: it names the default arena file's directory */
 	rc = listen_socket(s, err, errlen);
 	if (rc)
@@ -1196,6 +1109,8 @@ int server_init(struct server *s, char *err, size_t errlen)
 
 int server_run(struct server *s)
 {
+	/* after main.c's fork into the background: the pid a second slubd names */
+	arena_set_owner_pid(s->arena, getpid());
 	/*
 	 * a previous slubd, or its clients, may have died in the middle of
 	 * things: the scrubber's first scrub (off the loop: a client may hold a
@@ -1310,8 +1225,11 @@ void server_fini(struct server *s)
 			close(s->done_pipe[i]);
 	if (s->listener) {
 		evconnlistener_free(s->listener);
-		if (!s->socket_from_systemd)
-			unlink(s->cfg.socket);
+		if (!s->socket_from_systemd && s->sock_dirfd >= 0) {
+			char dir[sizeof(s->cfg.socket)];
+
+			unlinkat(s->sock_dirfd, store_split(s->cfg.socket, dir, sizeof(dir)), 0);
+		}
 	}
 	if (s->sig_term)
 		event_free(s->sig_term);
@@ -1326,5 +1244,6 @@ void server_fini(struct server *s)
 	if (s->base)
 		event_base_free(s->base);
 	if (s->arena)
-		arena_close(s->arena);
+		guarded_arena_close(s);
+	store_fini(s);
 }

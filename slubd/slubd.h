@@ -132,6 +132,11 @@ struct server {
 	bool scrub_pending;		/* the timer is armed */
 	bool socket_from_systemd;	/* socket activation: systemd owns the path */
 	char arena_path[320];		/* where the arena lives ("" for a memfd) */
+	/* store.c: the arena's backing, its owner's lock, the checked paths */
+	int lock_fd;			/* our OFD lock on the arena, held for life, never sent */
+	int sd_socket_fd;		/* the listening socket systemd passed; -1: none */
+	int sock_dirfd;			/* the socket's checked directory; -1: none */
+	bool in_fd_store;		/* a sealed memfd kept in systemd's fd store */
 	/*
 	 * The scrubber thread: slab_scrub() takes arena locks, and a client that
 	 * is stopped (not dead) while holding one would otherwise stall the
@@ -176,6 +181,25 @@ bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *gr
 void server_status(struct server *s);	/* sd_notify STATUS= */
 
 /*
+ * store.c - the arena's backing (a sealed memfd in systemd's fd store, or a
+ * file), its lock, and safe paths; see the top of store.c.
+ */
+int store_take_fds(struct server *s, char *err, size_t errlen);	/* what systemd passed */
+int store_open_dir(const char *dir, bool create, mode_t create_mode, char *err, size_t errlen);
+const char *store_split(const char *path, char *dir, size_t len);	/* dir, and the last part */
+int store_chmod_socket(struct server *s, mode_t mode);
+int store_open_arena(struct server *s, char *err, size_t errlen);
+void store_fini(struct server *s);
+
+/*
+ * guard.c - slubd's arena accesses, guarded against a file cut short (see
+ * guard.c): fn(arg) runs with a SIGBUS in the arena turned into a restored
+ * size (or, failing that, -EFAULT returned: an error for that request).
+ */
+int guard_init(void);
+int guarded(struct server *s, void (*fn)(void *), void *arg);
+
+/*
  * dispatch.c - answer one decoded request.  Fills resp (its body points
  * into *scratch, freed by dispatch_done) and says whether to pass the arena
  * fd with it and whether to close the connection after it.
@@ -188,6 +212,14 @@ void dispatch_done(struct dispatch_scratch *scratch);
 bool conn_drop_refs(struct server *s, struct conn *c);
 /* the worker's request deadline: no lock attempt of one request waits longer */
 #define SLUBD_LOCK_WAIT_MS 750
+/* guard.c: dispatch, conn_drop_refs, slab_scrub and arena_used_bytes through guarded() */
+void guarded_dispatch(struct server *s, struct conn *c, const Slubd__Request *req,
+		      Slubd__Response *resp, struct dispatch_scratch **scratch,
+		      struct reply_plan *plan);
+bool guarded_drop_refs(struct server *s, struct conn *c);	/* as conn_drop_refs */
+int guarded_scrub(struct server *s, struct slab_scrub_result *r);
+uint64_t guarded_used_bytes(struct server *s);
+void guarded_arena_close(struct server *s);	/* and s->arena = NULL */
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -774,6 +774,62 @@ static void huge_pages_none(void)
 		CHECKF(0, "could not restore %s to %ld", NR_HUGEPAGES, old);
 }
 
+/*
+ * a memfd arena is sealed against resizing (the fd every client gets, too);
+ * an unsealed copy cut or grown gets its size back from arena_fix_size, which
+ * trusts only a header that looks right; the owner's pid is read from a file
+ */
+static void sealed_and_fix_size(void)
+{
+	struct arena_opts o = { .size = 16 * MIB, .huge = ARENA_HUGE_OFF };
+	struct arena *a = NULL, *b = NULL;
+	uint64_t size, was = 0, now = 0, word;
+	char err[256] = "";
+	struct stat st;
+	int rc, fd;
+
+	rc = arena_create(&o, &a, err, sizeof(err));
+	CHECKF(rc == 0 && a, "rc=%d err='%s'", rc, err);
+	REQUIRE(a);
+	size = arena_size(a);
+	CHECKF(arena_sealed(a), "a memfd arena is not sealed: %s", err);
+	CHECK(os_check_size_sealed(arena_fd(a)) == 0);
+	errno = 0;
+	CHECKF(ftruncate(arena_fd(a), (off_t)(size / 2)) == -1 && errno == EPERM,
+	       "shrinking a sealed arena: errno %d", errno);
+	errno = 0;
+	CHECKF(ftruncate(arena_fd(a), (off_t)(size * 2)) == -1 && errno == EPERM,
+	       "growing a sealed arena: errno %d", errno);
+	arena_set_owner_pid(a, 4321);
+
+	/* an unsealed copy: cut to half, then grown, each put back */
+	fd = memfd_with(arena_base(a), size, size);
+	REQUIRE(fd >= 0);
+	CHECK(os_check_size_sealed(fd) == -EPERM);
+	CHECKF(arena_owner_pid(fd) == 4321, "owner pid %d", (int)arena_owner_pid(fd));
+	CHECK(arena_fix_size(fd, &was, &now) == 0 && now == size);
+	REQUIRE(ftruncate(fd, (off_t)(size / 2)) == 0);
+	rc = arena_fix_size(fd, &was, &now);
+	CHECKF(rc == 1 && was == size / 2 && now == size, "cut: rc %d was %llu now %llu", rc,
+	       (unsigned long long)was, (unsigned long long)now);
+	CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size == size);
+	REQUIRE(ftruncate(fd, (off_t)(size * 2)) == 0);
+	CHECK(arena_fix_size(fd, &was, &now) == 1 && was == size * 2);
+	rc = arena_open(fd, &b, err, sizeof(err));
+	CHECKF(rc == 0 && b, "the restored copy: rc=%d err='%s'", rc, err);
+	if (b)
+		arena_close(b);
+	/* a bad magic: the size is not touched */
+	REQUIRE(pread(fd, &word, 8, 0) == 8);
+	word = ~word;
+	REQUIRE(pwrite(fd, &word, 8, 0) == 8);
+	REQUIRE(ftruncate(fd, (off_t)(size / 2)) == 0);
+	CHECK(arena_fix_size(fd, &was, &now) == -EPROTO);
+	CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size == size / 2);
+	close(fd);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(create_default_base),
        T_CASE(create_sizes),
        T_CASE(create_too_small),
@@ -783,5 +839,6 @@ T_MAIN(T_CASE(create_default_base),
        T_CASE(open_second_mapping),
        T_CASE(create_at_path),
        T_CASE(open_bad_header),
+       T_CASE(sealed_and_fix_size),
        T_CASE(huge_pages_on),
        T_CASE(huge_pages_none))

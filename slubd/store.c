@@ -1,0 +1,628 @@
+/*
+ * store.c - where the arena lives, who owns it, and the paths to it.
+ *
+ * Backing.  Under systemd (NOTIFY_SOCKET set) and with no [arena] file, the
+ * arena is a memfd sealed against shrinking and growing (shm/arena.c): no
+ * attached process can cut it short.  slubd hands it to the service
+ * manager's file descriptor store (FDSTORE=1, FDNAME=arena, or arena-NAME
+ * for a named arena) and takes it back at its next start from
+ * sd_listen_fds_with_names(), checked (a memfd, sealed, a valid header):
+ * a restart keeps the pools.  systemd 252 (Debian 12) empties the store
+ * when the service stops (a restart keeps it, a stop drops it).  Elsewhere
+ * the arena is a file (--arena-file, else slubd.arena next to the socket,
+ * or on a hugetlbfs mount for huge pages), which outlives slubd; every
+ * attached process holds it writable, and guard.c keeps slubd alive when
+ * one cuts it short.
+ *
+ * One owner.  slubd takes an exclusive OFD lock (F_OFD_SETLK, F_WRLCK) on
+ * its own open file description of the arena, for its whole life: an fd it
+ * never sends (lock_fd).  Clients get another description of the same file
+ * (the fd the arena is mapped through), so a client that outlives slubd
+ * holds no lock, and the next slubd takes it.  Under systemd lock_fd is the
+ * one in the fd store: while slubd is down the store holds the lock, and
+ * the next slubd gets that same description back.  OFD locks report no pid,
+ * so the owner writes its pid into the arena header, and a second slubd
+ * names it in its refusal.
+ *
+ * Paths.  A directory slubd uses (the socket's, the arena file's) is opened
+ * O_DIRECTORY|O_NOFOLLOW and must belong to slubd's user (or to root) and
+ * be writable by nobody else, as ssh-agent and tmux require: a /tmp/slubd-UID
+ * that another user made, or can write, is refused.  A directory slubd
+ * makes is made 0700 (0711 when the socket is open to others, so that they
+ * can reach it, not list or change it).  The arena file is opened with
+ * openat() in that directory, O_NOFOLLOW, and O_CREAT|O_EXCL when new, and
+ * must be a regular file of slubd's user, closed to group and others, with
+ * one link.  The socket gets its mode from the umask at bind(), and a later
+ * change (SIGHUP) is fchmodat() in the checked directory: nothing is
+ * chmod()ed through a link.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slubd.h"
+
+#define MAX_STORED 64
+#define FDNAME_MAX 256		/* systemd's limit on an FDNAME */
+
+/* what systemd passed at start (sd_listen_fds_with_names): the arenas by name */
+static struct {
+	int fd;
+	char name[FDNAME_MAX];
+} stored[MAX_STORED];
+static unsigned int nr_stored;
+
+/* the fd store's name for this slubd's arena */
+static void fdname(const struct server *s, char *out, size_t len)
+{
+	if (s->cfg.arena_name[0])
+		snprintf(out, len, "arena-%s", s->cfg.arena_name);
+	else
+		snprintf(out, len, "arena");
+}
+
+int store_take_fds(struct server *s, char *err, size_t errlen)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names), sockets = 0, rc = 0;
+
+	s->sd_socket_fd = -1;
+	if (n < 0) {
+		snprintf(err, errlen, "the descriptors systemd passed cannot be read: %s",
+			 strerror(-n));
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names && names[i] ? names[i] : "unknown";
+
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (!strcmp(name, "arena") || !strncmp(name, "arena-", 6)) {
+			if (nr_stored < MAX_STORED) {
+				stored[nr_stored].fd = fd;
+				snprintf(stored[nr_stored].name, sizeof(stored[0].name), "%s", name);
+				nr_stored++;
+			}
+		} else if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0) {
+			sockets++;
+			s->sd_socket_fd = fd;
+		} else {
+			log_msg("systemd passed descriptor %d (%s), neither a listening UNIX stream "
+				"socket nor a stored arena: not used", fd, name);
+		}
+	}
+	if (sockets > 1) {
+		snprintf(err, errlen, "systemd passed %d listening sockets: slubd takes one", sockets);
+		rc = -EINVAL;
+	}
+	if (names)
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* the stored arena of that fd store name, taken (-1: none) */
+static int take_stored(const char *name)
+{
+	for (unsigned int i = 0; i < nr_stored; i++)
+		if (stored[i].fd >= 0 && !strcmp(stored[i].name, name)) {
+			int fd = stored[i].fd;
+
+			stored[i].fd = -1;
+			return fd;
+		}
+	return -1;
+}
+
+/* ---- directories ------------------------------------------------------------- */
+
+int store_open_dir(const char *dir, bool create, mode_t create_mode, char *err, size_t errlen)
+{
+	bool made = false;
+	struct stat st;
+	int fd;
+
+	if (create) {
+		if (mkdir(dir, 0700) == 0)
+			made = true;
+		else if (errno != EEXIST) {
+			/* a parent may be missing too ($XDG_RUNTIME_DIR/slubd) */
+			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+			return -errno;
+		}
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ELOOP || e == ENOTDIR)
+			snprintf(err, errlen, "%s is a symbolic link or not a directory: refusing to "
+				 "use it (slubd follows no link to its socket or arena)", dir);
+		else
+			snprintf(err, errlen, "cannot open the directory %s: %s", dir, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st)) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot stat %s: %s", dir, strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen, "%s belongs to uid %u, not to slubd's user (uid %u) nor root: "
+			 "refusing to use it (another user may have made it to catch slubd's "
+			 "arena; remove it, or choose another --socket)", dir, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s is writable by %s (mode %04o): refusing to use it (anyone "
+			 "who can write there can replace slubd's socket or arena; make it 0700 or "
+			 "0711)", dir, st.st_mode & S_IWOTH ? "others" : "its group",
+			 (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -EPERM;
+	}
+	if (made && create_mode != 0700 && fchmod(fd, create_mode)) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot set the mode of %s: %s", dir, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* split path into its directory (into dir) and its last part (returned) */
+const char *store_split(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		snprintf(dir, len, ".");
+		return path;
+	}
+	if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+	return slash + 1;
+}
+
+int store_chmod_socket(struct server *s, mode_t mode)
+{
+	char dir[sizeof(s->cfg.socket)];
+	const char *name = store_split(s->cfg.socket, dir, sizeof(dir));
+	struct stat st;
+
+	if (s->sock_dirfd < 0)
+		return -EBADF;
+	if (fstatat(s->sock_dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	return fchmodat(s->sock_dirfd, name, mode, 0) ? -errno : 0;
+}
+
+/* ---- the arena file ------------------------------------------------------------ */
+
+/*
+ * open (or make, *created) the arena file name in the checked directory dirfd;
+ * shown is its path, for messages.  Returns the fd or -errno.
+ */
+static int open_arena_file(int dirfd, const char *name, const char *shown, bool *created,
+			   char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = -1;
+
+	*created = false;
+	for (int tries = 0; fd < 0 && tries < 3; tries++) {
+		fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			*created = true;
+		else if (errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ELOOP)
+			snprintf(err, errlen, "the arena file %s is a symbolic link: refusing to "
+				 "follow it", shown);
+		else
+			snprintf(err, errlen, "cannot open the arena file %s: %s", shown, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st)) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot stat the arena file %s: %s", shown, strerror(e));
+		close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "the arena file %s is not a regular file: refusing it", shown);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "the arena file %s belongs to uid %u, not to slubd's user "
+			 "(uid %u): refusing it (an arena planted by another user would hand your "
+			 "clients' objects to that user)", shown, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "the arena file %s is open to %s (mode %04o): refusing it "
+			 "(an arena is its user's alone: chmod 600 it if it is yours)", shown,
+			 st.st_mode & 07 ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -EPERM;
+	}
+	if (st.st_nlink != 1) {
+		snprintf(err, errlen, "the arena file %s has %lu links: refusing it (a second name "
+			 "may be another user's)", shown, (unsigned long)st.st_nlink);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* another open file description of fd's file: the one clients get */
+static int reopen(int fd, int dirfd, const char *name)
+{
+	char proc[64];
+	struct stat a, b;
+	int nfd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	nfd = open(proc, O_RDWR | O_CLOEXEC);
+	if (nfd < 0 && dirfd >= 0)	/* no /proc: by its name, in the checked directory */
+		nfd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (nfd < 0 && dirfd < 0) {
+		/* a memfd, and no /proc: the same description (clients share the lock) */
+		log_msg("cannot open the arena memfd again (%s): clients get the description "
+			"that holds its lock", strerror(errno));
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	}
+	if (nfd < 0)
+		return -errno;
+	if (fstat(fd, &a) || fstat(nfd, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(nfd);
+		return -ESTALE;
+	}
+	return nfd;
+}
+
+/*
+ * lock - slubd's exclusive OFD lock on the arena, for its life.  Refused:
+ * another slubd holds it; the message names it by the pid it recorded in
+ * the header (a slubd still formatting a new arena has not yet: waited for).
+ */
+static int lock(int fd, const char *shown, char *err, size_t errlen)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	pid_t holder = 0;
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot lock the arena %s: %s", shown, strerror(e));
+		return -e;
+	}
+	for (int i = 0; i < 40 && !(holder = arena_owner_pid(fd)); i++)
+		usleep(50 * 1000);
+	if (holder)
+		snprintf(err, errlen, "the arena %s is in use: held by slubd pid %d (one slubd per "
+			 "arena: stop that one first, or give this one another arena)", shown,
+			 (int)holder);
+	else
+		snprintf(err, errlen, "the arena %s is in use: held by another process that "
+			 "recorded no pid (one slubd per arena)", shown);
+	return -EBUSY;
+}
+
+/* loudly: an arena found on disk is adopted, with its pools */
+static void say_adopted(struct server *s, const char *where, pid_t prev, int pools)
+{
+	uint64_t made = arena_created_ns(s->arena) / 1000000000ULL, now = (uint64_t)time(NULL);
+	uint64_t age = now > made ? now - made : 0;
+	char when[32];
+	time_t t = (time_t)made;
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", localtime_r(&t, &tm));
+	log_msg("adopted an existing arena: %s, made %s (%llu d %02llu:%02llu:%02llu ago), "
+		"%llu MiB %s, last owned by slubd pid %d, %d pools",
+		where, when, (unsigned long long)(age / 86400),
+		(unsigned long long)(age / 3600 % 24), (unsigned long long)(age / 60 % 60),
+		(unsigned long long)(age % 60), (unsigned long long)(arena_size(s->arena) >> 20),
+		arena_backing_name(s->arena), (int)prev, pools);
+	if (!strncmp(where, "/tmp/", 5) || !strncmp(where, "/var/tmp/", 9))
+		log_msg("NOTE: that arena lies in a world-writable tree (%s): it was checked (owner "
+			"uid %u, mode 0600, one link, its directory ours and closed to others); "
+			"remove it, slubd stopped, to start afresh", where, (unsigned)geteuid());
+	if (arena_size(s->arena) != s->cfg.arena_size)
+		log_msg("the arena has %llu MiB; the configured size (%llu MiB) applies to a new "
+			"arena", (unsigned long long)(arena_size(s->arena) >> 20),
+			(unsigned long long)(s->cfg.arena_size >> 20));
+}
+
+/* map the arena whose locked description is lock_fd, through a description of its own */
+static int adopt(struct server *s, int lock_fd, int dirfd, const char *name, const char *shown,
+		 char *err, size_t errlen)
+{
+	char msg[256];
+	pid_t prev = arena_owner_pid(lock_fd);
+	int fd = reopen(lock_fd, dirfd, name), rc, pools;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the arena %s again: %s", shown, strerror(-fd));
+		return fd;
+	}
+	rc = arena_open(fd, &s->arena, msg, sizeof(msg));
+	close(fd);
+	if (rc) {
+		snprintf(err, errlen, "arena %s: %s; move it away to start a new arena", shown, msg);
+		return rc;
+	}
+	arena_set_owner_pid(s->arena, getpid());
+	pools = slab_adopt(s->arena);
+	say_adopted(s, shown, prev, pools);
+	return 0;
+}
+
+/* the first hugetlbfs mount, for an arena of huge pages that outlives slubd */
+static bool hugetlbfs_mount(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	char dev[256], dir[160], type[64];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fscanf(f, "%255s %159s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "hugetlbfs") && access(dir, W_OK) == 0) {
+			snprintf(out, len, "%s", dir);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* the arena in a file: dir/name, checked, locked, then adopted or made */
+static int file_arena(struct server *s, const char *dir, const char *name, char *err,
+		      size_t errlen)
+{
+	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
+	char shown[sizeof(s->arena_path)], msg[256];
+	uint64_t was = 0, size = 0;
+	bool created;
+	int dirfd, fd, bfd, rc;
+
+	snprintf(shown, sizeof(shown), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
+	dirfd = store_open_dir(dir, false, 0700, err, errlen);
+	if (dirfd < 0)
+		return dirfd;
+	fd = open_arena_file(dirfd, name, shown, &created, err, errlen);
+	if (fd < 0) {
+		close(dirfd);
+		return fd;
+	}
+	rc = lock(fd, shown, err, errlen);
+	if (rc)
+		goto out;
+	if (!created) {
+		/* ours now: a size an attached process changed is put back */
+		rc = arena_fix_size(fd, &was, &size);
+		if (rc == 1)
+			log_msg("the arena file %s held %llu bytes, its arena %llu: size restored "
+				"(a process that held it resized it); %s", shown,
+				(unsigned long long)was, (unsigned long long)size,
+				was < size ? "what lay past the cut reads as zeros (slubctl "
+				"validate names the pools that lost objects)" : "nothing was lost");
+		rc = adopt(s, fd, dirfd, name, shown, err, errlen);
+		goto out;
+	}
+	bfd = reopen(fd, dirfd, name);
+	if (bfd < 0) {
+		rc = bfd;
+		snprintf(err, errlen, "cannot open the new arena file %s again: %s", shown,
+			 strerror(-rc));
+	} else {
+		rc = arena_create_on(bfd, &o, &s->arena, msg, sizeof(msg));
+		close(bfd);
+		if (rc)
+			snprintf(err, errlen, "cannot create the arena in %s: %s", shown, msg);
+		else {
+			arena_set_owner_pid(s->arena, getpid());
+			log_msg("%s, in %s", msg, shown);
+		}
+	}
+	if (rc)
+		unlinkat(dirfd, name, 0);
+out:
+	close(dirfd);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	s->lock_fd = fd;
+	snprintf(s->arena_path, sizeof(s->arena_path), "%s", shown);
+	return 0;
+}
+
+/* hand the locked description to the service manager's fd store */
+static void keep_in_store(struct server *s, const char *name)
+{
+	char msg[300];
+	int rc;
+
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	rc = sd_pid_notify_with_fds(0, 0, msg, &s->lock_fd, 1);
+	if (rc > 0)
+		log_msg("the arena is handed to the service manager's fd store (FDNAME=%s): with "
+			"FileDescriptorStoreMax= set in the unit, a restart of slubd keeps its "
+			"pools, a stop drops them", name);
+	else
+		log_msg("the arena could not be handed to the service manager's fd store (%s): "
+			"its pools end with this slubd (FileDescriptorStoreMax= must be set in the "
+			"unit)", rc < 0 ? strerror(-rc) : "no NOTIFY_SOCKET");
+}
+
+/* the arena in a sealed memfd kept in systemd's fd store: taken back, or made */
+static int stored_arena(struct server *s, char *err, size_t errlen)
+{
+	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
+	char name[FDNAME_MAX], msg[256], shown[300];
+	int fd, rc;
+
+	fdname(s, name, sizeof(name));
+	snprintf(shown, sizeof(shown), "in the fd store (FDNAME=%s)", name);
+	fd = take_stored(name);
+	if (fd >= 0) {
+		rc = os_check_size_sealed(fd);
+		if (rc)
+			snprintf(err, errlen, "it is not a memfd sealed against resizing (%s)",
+				 strerror(-rc));
+		else
+			rc = lock(fd, shown, err, errlen);
+		if (!rc)
+			rc = adopt(s, fd, -1, NULL, shown, err, errlen);
+		if (!rc) {
+			s->lock_fd = fd;
+			s->in_fd_store = true;
+			snprintf(s->arena_path, sizeof(s->arena_path), "%s", "");
+			return 0;
+		}
+		if (rc == -EBUSY)
+			return rc;
+		/* not an arena of ours: say so, drop it from the store, start afresh */
+		log_msg("the arena %s cannot be adopted: %s: dropped from the store; a new arena "
+			"is made", shown, err);
+		close(fd);
+		char rm[FDNAME_MAX + 32];
+
+		snprintf(rm, sizeof(rm), "FDSTOREREMOVE=1\nFDNAME=%s", name);
+		sd_notify(0, rm);
+	}
+	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
+	if (rc) {
+		snprintf(err, errlen, "cannot create the arena: %s", msg);
+		return rc;
+	}
+	if (!arena_sealed(s->arena))
+		log_msg("the arena memfd could not be sealed (huge page memfds take seals since "
+			"Linux 4.16): an attached process could resize it");
+	fd = reopen(arena_fd(s->arena), -1, NULL);
+	if (fd < 0 || lock(fd, shown, err, errlen)) {
+		if (fd >= 0)
+			close(fd);
+		else
+			snprintf(err, errlen, "cannot open the arena memfd again: %s", strerror(-fd));
+		return -EBADF;
+	}
+	s->lock_fd = fd;
+	s->in_fd_store = true;
+	arena_set_owner_pid(s->arena, getpid());
+	log_msg("%s", msg);
+	keep_in_store(s, name);
+	return 0;
+}
+
+int store_open_arena(struct server *s, char *err, size_t errlen)
+{
+	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
+	char dir[sizeof(s->arena_path)], mnt[200], msg[256];
+	const char *name;
+	int rc;
+
+	s->lock_fd = -1;
+	if (!s->cfg.arena_file[0] && getenv("NOTIFY_SOCKET"))
+		return stored_arena(s, err, errlen);
+	{
+		/* a file is configured now: an arena the store still holds is not used */
+		char fdn[FDNAME_MAX], rm[FDNAME_MAX + 32];
+		int fd;
+
+		fdname(s, fdn, sizeof(fdn));
+		fd = take_stored(fdn);
+		if (fd >= 0) {
+			log_msg("the fd store holds an arena (FDNAME=%s) but [arena] file is set: "
+				"the file is used, the stored arena is dropped with its pools", fdn);
+			close(fd);
+			snprintf(rm, sizeof(rm), "FDSTOREREMOVE=1\nFDNAME=%s", fdn);
+			sd_notify(0, rm);
+		}
+	}
+	if (s->cfg.arena_file[0]) {
+		name = store_split(s->cfg.arena_file, dir, sizeof(dir));
+		return file_arena(s, dir, name, err, errlen);
+	}
+	if (s->cfg.huge != ARENA_HUGE_OFF) {
+		if (hugetlbfs_mount(mnt, sizeof(mnt))) {
+			char file[64];
+
+			snprintf(file, sizeof(file), "slubd-%u.arena", (unsigned)geteuid());
+			rc = file_arena(s, mnt, file, err, errlen);
+			if (rc == 0 || rc == -EBUSY)
+				return rc;
+			log_msg("no arena on the hugetlbfs mount %s: %s", mnt, err);
+		}
+		/* huge pages in a memfd, or none (auto) */
+		rc = arena_create(&o, &s->arena, msg, sizeof(msg));
+		if (rc && s->cfg.huge == ARENA_HUGE_ON) {
+			snprintf(err, errlen, "cannot create the arena: %s", msg);
+			return rc;
+		}
+		if (rc == 0 && arena_backing(s->arena) == ARENA_BACKING_HUGETLB) {
+			int fd = reopen(arena_fd(s->arena), -1, NULL);
+
+			if (fd >= 0 && lock(fd, "memfd", err, errlen) == 0) {
+				s->lock_fd = fd;
+				arena_set_owner_pid(s->arena, getpid());
+				s->arena_path[0] = 0;
+				log_msg("%s; huge pages in a memfd: the arena lives as long as slubd or "
+					"a client (mount hugetlbfs, or set [arena] file, for an arena "
+					"that outlives it)", msg);
+				return 0;
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+		if (rc == 0) {
+			arena_close(s->arena);
+			s->arena = NULL;
+		}
+	}
+	/* next to the socket */
+	store_split(s->cfg.socket, dir, sizeof(dir));
+	return file_arena(s, dir, "slubd.arena", err, errlen);
+}
+
+void store_fini(struct server *s)
+{
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);	/* the lock goes with it (the store keeps its own) */
+	s->lock_fd = -1;
+	if (s->sock_dirfd >= 0)
+		close(s->sock_dirfd);
+	s->sock_dirfd = -1;
+}

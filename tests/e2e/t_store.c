@@ -1,0 +1,942 @@
+/*
+ * t_store.c - the arena's backing, its owner and its paths, against a client
+ * and a host that do not play fair (issue 11, items 1-3).
+ *
+ *   fd_store_memfd     slubd under a service manager (this test plays it: a
+ *                      datagram NOTIFY_SOCKET that receives SCM_RIGHTS): the
+ *                      arena is a memfd handed to the fd store (FDSTORE=1,
+ *                      FDNAME=arena).  A client's ftruncate of the fd it was
+ *                      sent, shorter or longer, is refused by the kernel
+ *                      (EPERM: sealed); a punched hole reads as zeros and
+ *                      slubd answers stats and validate.  slubd stopped, then
+ *                      started again with the stored fd and a listening socket
+ *                      (LISTEN_FDS=2, LISTEN_FDNAMES=slubd.socket:arena): it
+ *                      adopts the arena and the pools are there
+ *   file_cut_grow_punch a file-backed arena: a client grows the file, cuts it
+ *                      to half while a pool's slabs (half their objects free,
+ *                      so validate follows free pointers there) lie past the
+ *                      cut, punches a hole; slubd answers stats and validate after each,
+ *                      restores the size, and a restarted slubd adopts the
+ *                      arena with its pools; then a cut to 1 MiB (into the
+ *                      life words slubd's threads use): slubd answers
+ *   two_daemons_dir    two slubds, two sockets, one directory (so one arena
+ *                      file): the second refuses, naming the first by pid
+ *   two_daemons_file   two slubds, two directories, one --arena-file: the same
+ *   squatted_tmp       /tmp/slubd-65534 made by uid 65533, mode 0777, holding a
+ *                      planted arena: slubd as uid 65534 (its default socket)
+ *                      refuses it, writes nothing there; then a directory of
+ *                      its own holding an arena file of uid 65533: refused
+ *   symlinked_paths    a socket directory that is a symbolic link into a
+ *                      directory of uid 65533, and an arena file that is a link
+ *                      to a planted arena: refused, nothing written there
+ *
+ * Each fails on the slubd before issue 11 (unsealed memfd, no fd store, no
+ * lock, no path checks, no guard): see the commit that added it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/falloc.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "e2e.h"
+#include "harness.h"
+#include "slub.h"
+
+#define MIB (1u << 20)
+#define VICTIM 65534
+#define SQUATTER 65533
+#define ARENA_BYTES (64u << 20)
+
+/* ---- slubd started by hand: an environment, fds, a uid ------------------------ */
+
+struct daemon {
+	pid_t pid;
+	char log[200];
+};
+
+struct spawn {
+	const char *bin;		/* NULL: $SLUBD */
+	char *const *args;		/* after slubd --foreground; NULL-terminated */
+	uid_t uid;			/* 0: as we run */
+	const char *notify;		/* NOTIFY_SOCKET, or NULL */
+	int fds[4];			/* passed as 3, 4, ... (LISTEN_FDS), -1 ends */
+	const char *fdnames;		/* LISTEN_FDNAMES */
+	int default_socket;		/* clear SLUBD_SOCKET and XDG_RUNTIME_DIR */
+};
+
+static int nfds(const struct spawn *sp)
+{
+	int n = 0;
+
+	while (n < 4 && sp->fds[n] >= 0)
+		n++;
+	return n;
+}
+
+/* start slubd; its output goes to log.  Returns the pid, or -1 */
+static pid_t start(const struct spawn *sp, const char *log)
+{
+	const char *bin = sp->bin ? sp->bin : e2e_need_bin("SLUBD", "slubd");
+	char *argv[24];
+	int argc = 0, n = nfds(sp);
+	pid_t pid;
+
+	argv[argc++] = (char *)bin;
+	argv[argc++] = "--foreground";
+	for (int i = 0; sp->args && sp->args[i] && argc < 23; i++)
+		argv[argc++] = sp->args[i];
+	argv[argc] = NULL;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+		int moved[4];
+		char buf[32];
+		sigset_t none;
+
+		if (lfd < 0 || nul < 0)
+			_exit(126);
+		dup2(nul, 0);
+		dup2(lfd, 1);
+		dup2(lfd, 2);
+		/* out of the way of 3.. first, then into place */
+		for (int i = 0; i < n; i++)
+			moved[i] = fcntl(sp->fds[i], F_DUPFD, 64);
+		for (int i = 0; i < n; i++) {
+			dup2(moved[i], 3 + i);
+			close(moved[i]);
+		}
+		for (int fd = 3 + n; fd < 1024; fd++)
+			close(fd);
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDNAMES");
+		unsetenv("NOTIFY_SOCKET");
+		if (n) {
+			snprintf(buf, sizeof(buf), "%d", n);
+			setenv("LISTEN_FDS", buf, 1);
+			snprintf(buf, sizeof(buf), "%d", (int)getpid());
+			setenv("LISTEN_PID", buf, 1);
+			if (sp->fdnames)
+				setenv("LISTEN_FDNAMES", sp->fdnames, 1);
+		}
+		if (sp->notify)
+			setenv("NOTIFY_SOCKET", sp->notify, 1);
+		if (sp->default_socket) {
+			unsetenv("SLUBD_SOCKET");
+			unsetenv("XDG_RUNTIME_DIR");
+		}
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (sp->uid && (setgroups(0, NULL) || setgid(sp->uid) || setuid(sp->uid)))
+			_exit(126);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(bin, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long n;
+
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+	if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = 0;
+	fclose(f);
+	return buf ? buf : strdup("");
+}
+
+/* wait until the log (from offset from) says ready (1), or slubd exits (0, *status) */
+static int wait_ready(pid_t pid, const char *log, size_t from, int *status, int timeout_ms)
+{
+	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+
+	*status = -1;
+	while (e2e_now_ms() < end) {
+		char *text = slurp(log);
+		int ready = strlen(text) > from && strstr(text + from, "ready: serving") != NULL;
+
+		free(text);
+		if (ready)
+			return 1;
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 0;
+		e2e_sleep_ms(20);
+	}
+	return -1;
+}
+
+static size_t log_len(const char *log)
+{
+	struct stat st;
+
+	return stat(log, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+/* start and wait for ready; 0 or -1 with a failed check and the log shown */
+static int start_ready(struct daemon *dm, const struct spawn *sp)
+{
+	size_t from = log_len(dm->log);
+	int status, rc;
+
+	dm->pid = start(sp, dm->log);
+	if (dm->pid < 0) {
+		CHECKF(0, "fork: %s", strerror(errno));
+		return -1;
+	}
+	rc = wait_ready(dm->pid, dm->log, from, &status, 10000);
+	if (rc != 1) {
+		char *text = slurp(dm->log), why[64];
+
+		CHECKF(0, "slubd did not become ready (%s); its log:\n%s",
+		       rc == 0 ? e2e_status_str(status, why, sizeof(why)) : "timeout", text);
+		free(text);
+		if (rc < 0) {
+			kill(dm->pid, SIGKILL);
+			waitpid(dm->pid, NULL, 0);
+		}
+		dm->pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void stop(struct daemon *dm)
+{
+	int status;
+
+	if (dm->pid <= 0)
+		return;
+	CHECKF(kill(dm->pid, 0) == 0, "slubd pid %d died before it was stopped", (int)dm->pid);
+	kill(dm->pid, SIGTERM);
+	status = e2e_waitpid_timeout(dm->pid, e2e_scale_ms(5000));
+	CHECKF(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "slubd pid %d did not stop cleanly on SIGTERM", (int)dm->pid);
+	dm->pid = 0;
+}
+
+/*
+ * a slubd that must refuse to start: non-zero exit within a few seconds, its
+ * output naming want (and want2 if not NULL).  The output, malloc'd.
+ */
+static char *expect_refusal(const struct spawn *sp, const char *log, const char *what,
+			    const char *want, const char *want2)
+{
+	size_t from = log_len(log);
+	int status, rc;
+	pid_t pid = start(sp, log);
+	char *text, why[64];
+
+	if (pid < 0) {
+		CHECKF(0, "fork: %s", strerror(errno));
+		return strdup("");
+	}
+	rc = wait_ready(pid, log, from, &status, 5000);
+	if (rc != 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	text = slurp(log);
+	memmove(text, text + (strlen(text) > from ? from : strlen(text)),
+		strlen(text) - (strlen(text) > from ? from : strlen(text)) + 1);
+	CHECKF(rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	       "%s: slubd %s, want a refusal (non-zero exit); its log:\n%s", what,
+	       rc == 1 ? "started and served" : rc < 0 ? "neither served nor exited" :
+	       e2e_status_str(status, why, sizeof(why)), text);
+	CHECKF(strstr(text, want) != NULL, "%s: the refusal does not say \"%s\":\n%s", what, want,
+	       text);
+	if (want2)
+		CHECKF(strstr(text, want2) != NULL, "%s: the refusal does not say \"%s\":\n%s", what,
+		       want2, text);
+	return text;
+}
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+static int mkdir_tmp(char *out, size_t len, const char *tag)
+{
+	snprintf(out, len, "/tmp/slubd-st-%s.XXXXXX", tag);
+	if (!mkdtemp(out)) {
+		CHECKF(0, "mkdtemp %s: %s", out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int run_cmd(const char *cmd)
+{
+	int rc = system(cmd);
+
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[400];
+
+	if (path[0] && strncmp(path, "/tmp/", 5) == 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+		(void)!system(cmd);
+	}
+}
+
+/* a copy of slubd that another uid can run (the build folder may be closed to it) */
+static const char *slubd_copy(const char *dir)
+{
+	static char copy[200];
+	char cmd[600];
+
+	snprintf(copy, sizeof(copy), "%s/slubd", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'",
+		 e2e_need_bin("SLUBD", "slubd"), copy, copy);
+	if (run_cmd(cmd)) {
+		CHECKF(0, "%s failed", cmd);
+		return NULL;
+	}
+	return copy;
+}
+
+/* the arena descriptor a client gets at attach, or -1 */
+static int client_arena_fd(const char *sock)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__AttachRequest at = SLUBD__ATTACH_REQUEST__INIT;
+	Slubd__Response *resp = NULL;
+	struct ctl_conn c;
+	char err[256];
+	int afd = -1;
+
+	if (ctl_connect(&c, sock, "t_store", err, sizeof(err))) {
+		CHECKF(0, "connect %s: %s", sock, err);
+		return -1;
+	}
+	req.body_case = SLUBD__REQUEST__BODY_ATTACH;
+	req.attach = &at;
+	if (ctl_call(&c, &req, &resp, &afd, err, sizeof(err)) == 0) {
+		CHECKF(resp->err == 0, "attach: err %d (%s)", resp->err, resp->error ? resp->error : "");
+		slubd__response__free_unpacked(resp, NULL);
+	} else {
+		CHECKF(0, "attach: %s", err);
+	}
+	ctl_close(&c);
+	return afd;
+}
+
+/* stats and validate answered (whatever they find), slubd alive */
+static void still_serves(struct daemon *dm, const char *sock, const char *when)
+{
+	struct e2e_validate v;
+
+	CHECKF(e2e_cache_stats(sock, "kmalloc-64", NULL, NULL) == 1, "%s: stats not answered",
+	       when);
+	CHECKF(e2e_validate(sock, NULL, &v) == 0, "%s: validate not answered", when);
+	CHECKF(kill(dm->pid, 0) == 0 && waitpid(dm->pid, NULL, WNOHANG) == 0,
+	       "%s: slubd is gone", when);
+}
+
+/*
+ * one stats and one validate over a fresh connection: 1 when both got a reply,
+ * an error reply included (a request that met a cut may fail: EFAULT)
+ */
+static int answers(const char *sock)
+{
+	Slubd__StatsRequest sr = SLUBD__STATS_REQUEST__INIT;
+	Slubd__ValidateRequest vr = SLUBD__VALIDATE_REQUEST__INIT;
+	struct ctl_conn c;
+	char err[256];
+	int ok = 1;
+
+	if (ctl_connect(&c, sock, "t_store", err, sizeof(err)))
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		Slubd__Request req = SLUBD__REQUEST__INIT;
+		Slubd__Response *resp = NULL;
+
+		if (i == 0) {
+			req.body_case = SLUBD__REQUEST__BODY_STATS;
+			req.stats = &sr;
+		} else {
+			req.body_case = SLUBD__REQUEST__BODY_VALIDATE;
+			req.validate = &vr;
+		}
+		if (ctl_call(&c, &req, &resp, NULL, err, sizeof(err))) {
+			ok = 0;
+			break;
+		}
+		/*
+		 * an answer: done, an error naming the fault or the damage, or
+		 * "busy" (a lock held past the worker's deadline, e.g. by the
+		 * scrub that follows a cut)
+		 */
+		if (resp->err && resp->err != EFAULT && resp->err != EUCLEAN && resp->err != EBUSY) {
+			printf("  unexpected answer: %s\n", resp->error ? resp->error : "(no text)");
+			ok = 0;
+		}
+		slubd__response__free_unpacked(resp, NULL);
+	}
+	ctl_close(&c);
+	return ok;
+}
+
+static int file_sum(const char *path, uint64_t *sum, off_t *size)
+{
+	uint8_t buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	uint64_t h = 1469598103934665603ULL;
+
+	*size = 0;
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 1099511628211ULL;
+		*size += n;
+	}
+	close(fd);
+	*sum = h;
+	return 0;
+}
+
+/* the names in dir, sorted-ish, into out */
+static void list_dir(const char *dir, char *out, size_t len)
+{
+	char cmd[300];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' 2>&1 | tr '\\n' ' '", dir);
+	p = popen(cmd, "r");
+	out[0] = 0;
+	if (!p)
+		return;
+	n = fread(out, 1, len - 1, p);
+	out[n] = 0;
+	pclose(p);
+}
+
+/* ---- the fd store -------------------------------------------------------------------- */
+
+/*
+ * the service manager's side: a thread reads every datagram (slubd's sd_notify
+ * blocks once ~10 wait unread) and keeps the last fd stored under the name
+ */
+struct manager {
+	int nsock;
+	const char *name;
+	int stored;		/* the fd, or -1; under lock */
+	int stop;
+	pthread_mutex_t lock;
+};
+
+static void *manager_thread(void *arg)
+{
+	struct manager *m = arg;
+	char want[64];
+
+	snprintf(want, sizeof(want), "FDNAME=%s", m->name);
+	while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pfd = { m->nsock, POLLIN, 0 };
+		char buf[4096], cbuf[CMSG_SPACE(sizeof(int) * 8)];
+		struct iovec iov = { buf, sizeof(buf) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		int fd = -1;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recvmsg(m->nsock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n < 0)
+			continue;
+		buf[n] = 0;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&m->lock);
+		if (strstr(buf, "FDSTORE=1") && strstr(buf, want) && m->stored < 0) {
+			m->stored = fd;	/* systemd keeps one of each; so do we */
+			fd = -1;
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+/* the fd stored so far under the name (a dup), waiting up to timeout_ms; -1 none */
+static int manager_fd(struct manager *m, int timeout_ms)
+{
+	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	int fd = -1;
+
+	do {
+		pthread_mutex_lock(&m->lock);
+		if (m->stored >= 0)
+			fd = fcntl(m->stored, F_DUPFD_CLOEXEC, 0);
+		pthread_mutex_unlock(&m->lock);
+		if (fd < 0)
+			e2e_sleep_ms(20);
+	} while (fd < 0 && e2e_now_ms() < end);
+	return fd;
+}
+
+E2E_CASE(fd_store_memfd)
+{
+	char dir[64], sock[100], notify[100], log[128], *args[] = { "--socket", sock,
+		"--arena-size", "64M", "--hugepages", "off", NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed;
+	struct manager mgr = { .name = "arena", .stored = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t mt;
+	int nsock, stored, afd, lsock, seals;
+	struct e2e_cache c;
+	char *out = NULL;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "fds") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+
+	/* the service manager's notification socket */
+	nsock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(nsock >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
+	REQUIRE(bind(nsock, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	mgr.nsock = nsock;
+	REQUIRE(pthread_create(&mt, NULL, manager_thread, &mgr) == 0);
+	sp.notify = notify;
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	stored = manager_fd(&mgr, 3000);
+	CHECKF(stored >= 0, "slubd stored no fd named \"arena\" with FDSTORE=1");
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.kept", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+
+	/* a client tries to resize the arena it was sent: the kernel refuses */
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	seals = fcntl(afd, F_GET_SEALS);
+	CHECKF(seals >= 0 && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW) && (seals & F_SEAL_SEAL),
+	       "the arena fd a client gets has seals %#x, want SHRINK|GROW|SEAL", seals);
+	errno = 0;
+	CHECKF(ftruncate(afd, 4 * MIB) == -1 && errno == EPERM,
+	       "a client cut the arena memfd to 4 MiB (errno %d)", errno);
+	errno = 0;
+	CHECKF(ftruncate(afd, 2 * (off_t)ARENA_BYTES) == -1 && errno == EPERM,
+	       "a client grew the arena memfd to 128 MiB (errno %d)", errno);
+	{
+		struct stat st;
+
+		CHECKF(fstat(afd, &st) == 0 && st.st_size == ARENA_BYTES, "the memfd holds %lld bytes",
+		       (long long)st.st_size);
+	}
+	/* a hole cannot be sealed against without forbidding writes: zeros, a scribble */
+	CHECKF(fallocate(afd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, ARENA_BYTES - 8 * MIB,
+			 4 * MIB) == 0, "punching a hole: %s", strerror(errno));
+	close(afd);
+	still_serves(&dm, sock, "after the hole");
+	stop(&dm);
+	REQUIRE(!t_failed);
+
+	/* started again as systemd would: its socket and the stored arena passed */
+	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(lsock >= 0);
+	unlink(sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	REQUIRE(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lsock, 16) == 0);
+	sp.fds[0] = lsock;
+	sp.fds[1] = stored;
+	sp.fds[2] = -1;
+	sp.fdnames = "slubd.socket:arena";
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	{
+		char *text = slurp(log);
+
+		CHECKF(strstr(text, "adopted an existing arena"), "slubd did not adopt the stored "
+		       "arena:\n%s", text);
+		CHECKF(strstr(text, "listening socket from systemd"), "slubd did not take the "
+		       "listening socket it was passed:\n%s", text);
+		free(text);
+	}
+	CHECKF(e2e_cache_stats(sock, "st.kept", &c, NULL) == 1,
+	       "the pool st.kept did not survive the restart through the fd store");
+	still_serves(&dm, sock, "after the restart");
+	stop(&dm);
+	__atomic_store_n(&mgr.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(mt, NULL);
+	close(lsock);
+	close(stored);
+	close(nsock);
+	rm_rf(dir);
+}
+
+/* ---- a file-backed arena, cut, grown and punched ------------------------------------- */
+
+#define BIG_OBJS 8000		/* of 4000 bytes: ~32 MiB of slabs */
+
+static void fill_big(void *arg)
+{
+	const char *sock = arg;
+	struct kmem_cache *s;
+	char **objs;
+
+	REQUIRE(slub_attach(sock) == 0);
+	s = kmem_cache_create("st.big", 4000, 0, 0, NULL);
+	REQUIRE(s != NULL);
+	REQUIRE((objs = calloc(BIG_OBJS, sizeof(*objs))) != NULL);
+	for (int i = 0; i < BIG_OBJS; i++) {
+		objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		REQUIRE(objs[i] != NULL);
+		memset(objs[i], 0x5a, 4000);
+	}
+	/* every other one freed: free pointers inside objects all over the slabs,
+	 * which validate follows; exits holding the rest */
+	for (int i = 0; i < BIG_OBJS; i += 2)
+		kmem_cache_free(s, objs[i]);
+	free(objs);
+	slub_detach();
+}
+
+/*
+ * a child cuts the arena file to cut bytes every millisecond for 1.5 s while
+ * stats and validate are asked: each is answered (EFAULT allowed), slubd lives
+ */
+static void racing_cuts(struct daemon *dm, const char *sock, const char *log, int afd,
+			off_t cut)
+{
+	pid_t cutter = fork();
+	int faults_seen;
+	char *text;
+
+	REQUIRE(cutter >= 0);
+	if (cutter == 0) {
+		uint64_t end = e2e_now_ms() + 1500;
+
+		while (e2e_now_ms() < end) {
+			(void)!ftruncate(afd, cut);
+			e2e_sleep_ms(1);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < 6; i++)
+		CHECKF(answers(sock), "stats and validate were not answered while a client cut the "
+		       "file to %lld bytes again and again", (long long)cut);
+	e2e_waitpid_timeout(cutter, 5000);
+	CHECKF(answers(sock), "stats and validate were not answered after the cutter");
+	CHECKF(kill(dm->pid, 0) == 0 && waitpid(dm->pid, NULL, WNOHANG) == 0,
+	       "slubd is gone after cuts to %lld bytes", (long long)cut);
+	text = slurp(log);
+	faults_seen = strstr(text, "while slubd used it") != NULL;
+	free(text);
+	printf("  cuts to %lld bytes during requests: %s\n", (long long)cut, faults_seen ?
+	       "a SIGBUS in a request was handled (size restored, the request went on or "
+	       "failed)" : "every cut was caught before a request (no SIGBUS this run)");
+}
+
+E2E_CASE(file_cut_grow_punch)
+{
+	char dir[64], sock[128], log[128], arena[128], *args[] = { "--socket", sock,
+		"--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed;
+	struct e2e_cache c;
+	struct stat st;
+	char *out = NULL;
+	int afd;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "cut") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.kept", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+
+	/* grown */
+	CHECKF(ftruncate(afd, 2 * (off_t)ARENA_BYTES) == 0, "grow: %s", strerror(errno));
+	still_serves(&dm, sock, "after the file was grown");
+	/* cut to half: st.big's slabs lie past the cut */
+	CHECKF(ftruncate(afd, ARENA_BYTES / 2) == 0, "cut: %s", strerror(errno));
+	still_serves(&dm, sock, "after the file was cut to half");
+	CHECKF(stat(arena, &st) == 0 && st.st_size == ARENA_BYTES,
+	       "slubd did not restore the arena file's size: %lld bytes", (long long)st.st_size);
+	/* cut again, then a hole */
+	CHECKF(ftruncate(afd, ARENA_BYTES / 2) == 0, "cut: %s", strerror(errno));
+	CHECKF(fallocate(afd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 8 * MIB, 4 * MIB) == 0,
+	       "punch: %s", strerror(errno));
+	still_serves(&dm, sock, "after a second cut and a hole");
+	/* cuts racing slubd's walks: a SIGBUS inside a request, the handler's case */
+	racing_cuts(&dm, sock, log, afd, ARENA_BYTES / 2);
+	/* a last cut while no slubd looks: the next one restores it */
+	stop(&dm);
+	CHECKF(ftruncate(afd, ARENA_BYTES / 2) == 0, "cut: %s", strerror(errno));
+	close(afd);
+	REQUIRE(!t_failed);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	{
+		char *text = slurp(log);
+
+		CHECKF(strstr(text, "adopted an existing arena"), "the arena was not adopted after "
+		       "the cuts:\n%s", text);
+		free(text);
+	}
+	CHECKF(e2e_cache_stats(sock, "st.kept", &c, NULL) == 1, "st.kept did not survive");
+	CHECKF(e2e_cache_stats(sock, "st.big", &c, NULL) == 1, "st.big did not survive");
+	still_serves(&dm, sock, "after the restart");
+	/* cut into the process slots (the life words slubd's threads use, mapped a
+	 * second time apart from the arena): slubd survives that too (the pools
+	 * past the cut are lost: zeros) */
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	racing_cuts(&dm, sock, log, afd, MIB);
+	close(afd);
+	stop(&dm);
+	rm_rf(dir);
+}
+
+/* ---- one owner per arena ---------------------------------------------------------------- */
+
+E2E_CASE(two_daemons_dir)
+{
+	char dir[64], a[128], b[128], log[128], want[64], *argsa[] = { "--socket", a,
+		"--arena-size", "64M", "--hugepages", "off", NULL };
+	char *argsb[] = { "--socket", b, "--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn spa = { .args = argsa, .fds = { -1 } }, spb = { .args = argsb, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	char *text;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "two") == 0);
+	snprintf(a, sizeof(a), "%s/a.sock", dir);
+	snprintf(b, sizeof(b), "%s/b.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s/a.log", dir);
+	REQUIRE(start_ready(&dm, &spa) == 0);
+	snprintf(want, sizeof(want), "held by slubd pid %d", (int)dm.pid);
+	text = expect_refusal(&spb, log, "a second slubd on the same directory", want, NULL);
+	free(text);
+	CHECKF(access(b, F_OK) != 0, "the refused slubd left its socket %s", b);
+	CHECKF(e2e_cache_stats(a, "kmalloc-64", NULL, NULL) == 1, "the first slubd stopped serving");
+	stop(&dm);
+	rm_rf(dir);
+}
+
+E2E_CASE(two_daemons_file)
+{
+	char d1[64], d2[64], a[128], b[128], arena[128], log[128], want[64];
+	char *argsa[] = { "--socket", a, "--arena-file", arena, "--arena-size", "64M",
+		"--hugepages", "off", NULL };
+	char *argsb[] = { "--socket", b, "--arena-file", arena, "--arena-size", "64M",
+		"--hugepages", "off", NULL };
+	struct spawn spa = { .args = argsa, .fds = { -1 } }, spb = { .args = argsb, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	char *text;
+
+	REQUIRE(mkdir_tmp(d1, sizeof(d1), "f1") == 0);
+	REQUIRE(mkdir_tmp(d2, sizeof(d2), "f2") == 0);
+	snprintf(a, sizeof(a), "%s/a.sock", d1);
+	snprintf(b, sizeof(b), "%s/b.sock", d2);
+	snprintf(arena, sizeof(arena), "%s/shared.arena", d1);
+	snprintf(log, sizeof(log), "%s/b.log", d2);
+	snprintf(dm.log, sizeof(dm.log), "%s/a.log", d1);
+	REQUIRE(start_ready(&dm, &spa) == 0);
+	snprintf(want, sizeof(want), "held by slubd pid %d", (int)dm.pid);
+	text = expect_refusal(&spb, log, "a second slubd on the same --arena-file", want, arena);
+	free(text);
+	CHECKF(e2e_cache_stats(a, "kmalloc-64", NULL, NULL) == 1, "the first slubd stopped serving");
+	stop(&dm);
+	rm_rf(d1);
+	rm_rf(d2);
+}
+
+/* ---- paths another user prepared ----------------------------------------------------- */
+
+/* an arena file made by a real slubd, at path, owned by uid, mode */
+static int plant_arena(const char *path, uid_t uid, mode_t mode)
+{
+	char dir[64], sock[128], log[128], cmd[400], *args[] = { "--socket", sock, "--arena-size",
+		"64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed;
+	char *out = NULL;
+	int rc;
+
+	if (mkdir_tmp(dir, sizeof(dir), "plant"))
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	if (start_ready(&dm, &sp))
+		return -1;
+	CHECK(e2e_slubctl(&ed, &out, "create", "planted.pool", "64", NULL) == 0);
+	free(out);
+	stop(&dm);
+	snprintf(cmd, sizeof(cmd), "cp '%s/slubd.arena' '%s' && chown %u:%u '%s' && chmod %o '%s'",
+		 dir, path, (unsigned)uid, (unsigned)uid, path, (unsigned)mode, path);
+	rc = run_cmd(cmd);
+	CHECKF(rc == 0, "%s failed", cmd);
+	rm_rf(dir);
+	return rc ? -1 : 0;
+}
+
+E2E_CASE(squatted_tmp)
+{
+	char bindir[64], sq[64], planted[128], log[128], before[256], after[256], cmd[300];
+	char *args[] = { "--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .uid = VICTIM, .fds = { -1 }, .default_socket = 1 };
+	uint64_t sum0, sum1;
+	off_t size0, size1;
+	struct stat st;
+	char *text;
+
+	if (geteuid() != 0)
+		SKIP("needs root, to act as two other users (uids 65533 and 65534)");
+	snprintf(sq, sizeof(sq), "/tmp/slubd-%u", VICTIM);
+	if (lstat(sq, &st) == 0) {
+		static char why[160];
+
+		snprintf(why, sizeof(why), "%s exists already (not made by this test): left alone",
+			 sq);
+		SKIP(why);
+	}
+	REQUIRE(mkdir_tmp(bindir, sizeof(bindir), "bin") == 0);
+	REQUIRE(chmod(bindir, 0711) == 0);
+	sp.bin = slubd_copy(bindir);
+	REQUIRE(sp.bin != NULL);
+	snprintf(log, sizeof(log), "%s/victim.log", bindir);
+
+	/* uid 65533 squats the victim's fallback directory, with an arena in it */
+	REQUIRE(mkdir(sq, 0777) == 0);
+	if (chown(sq, SQUATTER, SQUATTER) || chmod(sq, 0777)) {
+		CHECKF(0, "chown/chmod %s: %s", sq, strerror(errno));
+		goto out;
+	}
+	snprintf(planted, sizeof(planted), "%s/slubd.arena", sq);
+	if (plant_arena(planted, SQUATTER, 0666))
+		goto out;
+	REQUIRE(file_sum(planted, &sum0, &size0) == 0);
+	list_dir(sq, before, sizeof(before));
+	text = expect_refusal(&sp, log, "a /tmp/slubd-UID made by another uid, mode 0777", sq,
+			      "refusing");
+	free(text);
+	list_dir(sq, after, sizeof(after));
+	CHECKF(!strcmp(before, after), "the victim's slubd wrote into the squatted %s: before "
+	       "\"%s\", after \"%s\"", sq, before, after);
+	CHECKF(file_sum(planted, &sum1, &size1) == 0 && sum1 == sum0 && size1 == size0,
+	       "the planted arena %s was changed", planted);
+
+	/* the directory the victim's own (0700), the arena in it another user's */
+	snprintf(cmd, sizeof(cmd), "chown %u:%u '%s' && chmod 0700 '%s'", VICTIM, VICTIM, sq, sq);
+	REQUIRE(run_cmd(cmd) == 0);
+	text = expect_refusal(&sp, log, "an arena file of another uid in slubd's own directory",
+			      planted, "belongs to uid 65533");
+	free(text);
+	CHECKF(file_sum(planted, &sum1, &size1) == 0 && sum1 == sum0 && size1 == size0,
+	       "the planted arena %s was changed", planted);
+out:
+	rm_rf(sq);
+	rm_rf(bindir);
+}
+
+E2E_CASE(symlinked_paths)
+{
+	char bindir[64], home[64], victim[64], link[128], sock[160], log[128], planted[128];
+	char before[256], after[256], cmd[400];
+	char *args[] = { "--socket", sock, "--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .uid = VICTIM, .fds = { -1 } };
+	uint64_t sum0, sum1;
+	off_t size0, size1;
+	char *text;
+
+	if (geteuid() != 0)
+		SKIP("needs root, to act as two other users (uids 65533 and 65534)");
+	REQUIRE(mkdir_tmp(bindir, sizeof(bindir), "bin") == 0);
+	REQUIRE(chmod(bindir, 0711) == 0);
+	sp.bin = slubd_copy(bindir);
+	REQUIRE(sp.bin != NULL);
+	snprintf(log, sizeof(log), "%s/slubd.log", bindir);
+	REQUIRE(chmod(log, 0666) == 0 || errno == ENOENT);
+	/* slubd's own directory (uid 65534), and another user's, open to all */
+	REQUIRE(mkdir_tmp(home, sizeof(home), "home") == 0);
+	REQUIRE(mkdir_tmp(victim, sizeof(victim), "other") == 0);
+	snprintf(cmd, sizeof(cmd), "chown %u:%u '%s' && chown %u:%u '%s' && chmod 0777 '%s'",
+		 VICTIM, VICTIM, home, SQUATTER, SQUATTER, victim, victim);
+	REQUIRE(run_cmd(cmd) == 0);
+
+	/* the socket's directory is a link into the other user's directory */
+	snprintf(link, sizeof(link), "%s/run", home);
+	REQUIRE(symlink(victim, link) == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", link);
+	list_dir(victim, before, sizeof(before));
+	text = expect_refusal(&sp, log, "a socket directory that is a symbolic link", link,
+			      "symbolic link");
+	free(text);
+	list_dir(victim, after, sizeof(after));
+	CHECKF(!strcmp(before, after), "slubd wrote through the link into %s: before \"%s\", "
+	       "after \"%s\"", victim, before, after);
+
+	/* the arena file is a link to an arena another user planted */
+	snprintf(planted, sizeof(planted), "%s/planted.arena", victim);
+	if (plant_arena(planted, SQUATTER, 0666))
+		goto out;
+	REQUIRE(file_sum(planted, &sum0, &size0) == 0);
+	snprintf(link, sizeof(link), "%s/slubd.arena", home);
+	REQUIRE(symlink(planted, link) == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", home);
+	text = expect_refusal(&sp, log, "an arena file that is a symbolic link", link,
+			      "symbolic link");
+	free(text);
+	CHECKF(file_sum(planted, &sum1, &size1) == 0 && sum1 == sum0 && size1 == size0,
+	       "the planted arena %s was changed", planted);
+out:
+	rm_rf(home);
+	rm_rf(victim);
+	rm_rf(bindir);
+}
+
+T_MAIN(T_CASE(fd_store_memfd), T_CASE(file_cut_grow_punch), T_CASE(two_daemons_dir),
+       T_CASE(two_daemons_file), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
