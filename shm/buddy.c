@@ -663,39 +663,86 @@ int buddy_check(struct arena *a, char *err, size_t errlen)
  * descriptor with more bits set is corrupt (validate says so), and freeing
  * it could hand out pages still in use.  The victim stays PG_TRANSIT, ours
  * now, until freed: if we die too, the next scrub takes it.
+ *
+ * Bounded lock holds.  The walk over the pages holds no lock: it only
+ * nominates heads that look like a dead process's transit block (reading
+ * flags with acquire, then pd.owner: a discarder writes the owner first),
+ * and asks ident_alive, which needs no lock and no system call.  Then, for
+ * each nominee, the zone lock is taken for one check and one store: the
+ * head is still a block head, its flags still exactly PG_TRANSIT and its
+ * owner still the dead id seen; then it is ours (pd.owner), and buddy_free
+ * gives it back after the lock.  A dead process changes nothing, and only
+ * a scrub claims a dead process's block, under the zone lock, by writing
+ * its own (live) id: so a block is claimed, and freed, by one scrub only.
+ *
+ * What the lock-free walk may miss: a block whose head it read mid-change
+ * (a split or merge of a neighbour moving the walk by a stale order), or a
+ * block that became a dead process's after the walk passed it.  A dead
+ * process's transit block does not change until a scrub takes it, so the
+ * next scrub's walk finds it.  The walk steps over whole blocks, so a
+ * mostly free arena costs a few thousand steps, not one per page.
  */
-int buddy_scrub(struct arena *a, uint64_t *returned)
+#define SCRUB_VICTIMS 64	/* nominees per walk: the walk resumes after them */
+
+int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint64_t *steps)
 {
-	uint32_t pfn;
+	struct { uint32_t pfn, owner; } v[SCRUB_VICTIMS];
+	uint32_t pfn = a->first_pfn;
+	uint64_t t0 = os_now_ns();
+	int rc;
 
+	scrub_step_arm();
+	rc = zone_lock(a);
+
+	/* taken once first: a dead holder's half-done change is repaired (or the
+	 * lock is unusable: said so) before the walk looks */
 	*returned = 0;
-	for (uint32_t rounds = 0; rounds <= a->nr_pages; rounds++) {
-		uint32_t victim = 0;
-		int rc = zone_lock(a);
+	if (rc)
+		return rc;
+	zone_unlock(a);
+	scrub_hold_note(t0, max_hold_ns, steps);
+	while (pfn < a->nr_pages) {
+		unsigned int nv = 0;
 
-		if (rc)
-			return rc;
-		for (pfn = a->first_pfn; pfn < a->nr_pages;) {
+		/* no lock: nominate */
+		while (pfn < a->nr_pages && nv < SCRUB_VICTIMS) {
 			struct page_desc *pd = pd_of_pfn(a, pfn);
+			uint16_t flags = atomic_load_acquire(&pd->flags);
+			uint32_t owner;
 
 			if (!head_ok(a, pfn)) {
 				pfn++;
 				continue;
 			}
-			/* acquire: a discarder's pd.owner is seen with its PG_TRANSIT */
-			if (atomic_load_acquire(&pd->flags) == (PG_HEAD | PG_TRANSIT) &&
-			    !ident_alive(a, pd->owner)) {
-				victim = pfn;
-				pd->owner = arena_self(a);	/* ours now */
-				break;
+			owner = atomic_load_relaxed(&pd->owner);
+			if (flags == (PG_HEAD | PG_TRANSIT) && !ident_alive(a, owner)) {
+				v[nv].pfn = pfn;
+				v[nv++].owner = owner;
 			}
 			pfn += 1u << pd->order;
 		}
-		zone_unlock(a);
-		if (!victim)
-			break;
-		buddy_free(a, victim);
-		(*returned)++;
+		/* one short locked step per nominee */
+		for (unsigned int i = 0; i < nv; i++) {
+			struct page_desc *pd = pd_of_pfn(a, v[i].pfn);
+			bool mine = false;
+
+			t0 = os_now_ns();
+			scrub_step_arm();
+			if ((rc = zone_lock(a)))
+				return rc;
+			if (head_ok(a, v[i].pfn) &&
+			    atomic_load_acquire(&pd->flags) == (PG_HEAD | PG_TRANSIT) &&
+			    pd->owner == v[i].owner) {
+				pd->owner = arena_self(a);	/* ours now */
+				mine = true;
+			}
+			zone_unlock(a);
+			scrub_hold_note(t0, max_hold_ns, steps);
+			if (mine) {
+				buddy_free(a, v[i].pfn);
+				(*returned)++;
+			}
+		}
 	}
 	return 0;
 }

@@ -161,13 +161,16 @@ static void members_prune_locked(struct ident_map *m);
 /* ---- pid namespaces, for the pids people read ---------------------------- */
 
 static uint64_t my_pidns;		/* 0: not looked up (reset in a forked child) */
+__thread unsigned long shm_locked_syscalls;	/* internal.h */
 
 uint64_t os_pidns(void)
 {
 	struct stat st;
 
-	if (!my_pidns)
+	if (!my_pidns) {
+		shm_syscall_note();
 		my_pidns = stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 1;
+	}
 	return my_pidns == 1 ? 0 : my_pidns;
 }
 
@@ -257,6 +260,7 @@ static bool runtime_sane(void)
 	size_t len = 0;
 	bool ok = true;
 
+	shm_syscall_note();
 	if (syscall(SYS_get_robust_list, 0, &head, &len) == 0 && !head)
 		return false;
 #ifdef __GLIBC__
@@ -613,14 +617,14 @@ static void self_set_locked(struct ident_map *m, uint32_t id)
  */
 static void members_prune_locked(struct ident_map *m)
 {
-	pid_t me = getpid();
+	pid_t me = (shm_syscall_note(), getpid());
 
 	for (struct tl_life **pp = &m->members; *pp;) {
 		struct tl_life *t = *pp;
 		uint32_t w = life_word(t->life);
 
 		if (word_alive(w) && (w & FUTEX_TID_BITS) == t->tid &&
-		    syscall(SYS_tgkill, me, (pid_t)t->tid, 0) == 0) {
+		    (shm_syscall_note(), syscall(SYS_tgkill, me, (pid_t)t->tid, 0) == 0)) {
 			pp = &t->mnext;
 			continue;
 		}

@@ -240,6 +240,23 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 void shm_lock_release(struct shm_lock *l);
 extern __thread int shm_lock_depth;	/* shared locks this thread holds */
 /*
+ * System calls made while holding a shared lock, counted where the engine
+ * makes one (ident.c's, and a report's callback, which may print): the
+ * tests hold it at 0.  shm_syscall_note() before each such call.
+ */
+extern __thread unsigned long shm_locked_syscalls;
+static inline void shm_syscall_note(void)
+{
+	if (unlikely(shm_lock_depth > 0))
+		shm_locked_syscalls++;
+}
+/* a report's callback waits until the thread holds no shared lock (slub_debug.c) */
+void slab_report_flush(void);
+/* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
+void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
+/* before a scrub's locked step: a timed scrub's wait, given afresh (slub_debug.c) */
+void scrub_step_arm(void);
+/*
  * Timed attempts (slubd's request worker, lock.c): with shm_lock_deadline_ns
  * set (CLOCK_MONOTONIC ns; 0: wait as long as it takes), a contended attempt
  * gives up with -ETIMEDOUT at that time; shm_lock_busy then says which lock
@@ -303,7 +320,9 @@ int buddy_alloc_slab(struct arena *a, struct kmem_cache *s, unsigned int node, u
 int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *err, size_t errlen);
 /* give a block back; a slab's block (pd.cache set) is uncounted first */
 void buddy_free(struct arena *a, uint32_t pfn);
-int buddy_scrub(struct arena *a, uint64_t *returned);
+/* buddy_scrub - transit blocks of dead processes back; each zone lock hold one
+ * check (its bound, upper, and the count of holds added to max_hold_ns, steps) */
+int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint64_t *steps);
 void buddy_run_deferred(void);	/* punches queued while locks were held */
 
 /* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */

@@ -15,7 +15,9 @@
  * No system call under a shared lock: the page allocator gives memory back
  * to the host with a system call, so a thread that frees a chunk while it
  * holds any lock queues the punch (buddy.c), and the queue runs when the
- * thread releases its last lock.  shm_lock_depth counts the locks held.
+ * thread releases its last lock.  So do the callbacks of reports made
+ * meanwhile (they may print: slub_debug.c).  shm_lock_depth counts the
+ * locks held.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -329,6 +331,8 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 void shm_lock_release(struct shm_lock *l)
 {
 	pthread_mutex_unlock(&l->m);
-	if (--shm_lock_depth == 0)
+	if (--shm_lock_depth == 0) {
 		buddy_run_deferred();
+		slab_report_flush();	/* reports' callbacks held back meanwhile */
+	}
 }

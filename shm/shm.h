@@ -258,7 +258,10 @@ struct slab_report {
 /*
  * slab_set_report_fn - called in the detecting process for each report (the
  * library prints nothing by itself).  Reports also go to the arena's ring,
- * read with slab_reports(), and are counted per cache.
+ * read with slab_reports(), and are counted per cache.  A report made while
+ * the thread holds arena locks reaches fn once it has dropped the last one
+ * (fn may print: no system call is made under a lock); past 32 in one locked
+ * section, only the ring and the counts get them.
  */
 void slab_set_report_fn(void (*fn)(const struct slab_report *r, void *arg), void *arg);
 /* copy up to max reports newer than *cursor; returns how many, advances *cursor */
@@ -316,7 +319,12 @@ struct slab_scrub_result {
 	uint64_t leaked_objects;	/* objects held by dead processes (SLAB_STORE_USER) */
 	uint64_t reclaimed_objects;	/* of which freed (SLAB_RECLAIM_DEAD) */
 	uint32_t dead_pids;		/* processes found dead holding objects */
+	/* each arena lock is held for bounded steps: how many, and the longest
+	 * (an upper bound: from before taking the locks to after dropping them) */
+	uint64_t locked_steps;
+	uint64_t max_hold_ns;
 };
+#define SLAB_SCRUB_HOLD_NS 1		/* slab_scrub_result has max_hold_ns */
 /*
  * slab_scrub - find slabs orphaned by dead processes (neither a CPU slab, nor
  * on a list, nor full, and not in the hands of a live process) and put them
@@ -324,7 +332,10 @@ struct slab_scrub_result {
  * SLAB_STORE_USER, count the objects whose owner (last allocator, or the
  * process given them) is dead, and report each dead owner once
  * (SLAB_ERR_LEAK, with its pid and count); with SLAB_RECLAIM_DEAD, free
- * them.  Safe while other processes allocate.  0 or -errno.
+ * them.  Safe while other processes allocate: it holds each lock for a
+ * bounded step (a chunk of one cache's slabs, or one page block), never for
+ * a walk of the arena's pages, and makes no system call holding one; what
+ * changes between its steps the next scrub finds.  0 or -errno.
  */
 int slab_scrub(struct arena *a, struct slab_scrub_result *r);
 

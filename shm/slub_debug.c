@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -43,6 +44,17 @@
 
 static void (*report_fn)(const struct slab_report *r, void *arg);
 static void *report_arg;
+
+/*
+ * Reports made while the thread holds shared locks: the ring gets them at
+ * once, the callback (which may print: a system call) only once the last
+ * lock is dropped (slab_report_flush).  Per thread, bounded: beyond
+ * HELD_REPORTS in one locked section, a report goes to the ring and the
+ * cache's error counts only (slab_reports() reads the ring).
+ */
+#define HELD_REPORTS 32
+static __thread struct slab_report held_reports[HELD_REPORTS];
+static __thread unsigned int nr_held_reports;
 
 void slab_set_report_fn(void (*fn)(const struct slab_report *r, void *arg), void *arg)
 {
@@ -100,8 +112,35 @@ void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, ao
 	atomic_store_release(&slot->seq, 0);
 	slot->r = r;
 	atomic_store_release(&slot->seq, ticket + 1);
-	if (report_fn)
-		report_fn(&r, report_arg);
+	if (!report_fn)
+		return;
+	if (shm_lock_depth > 0) {
+		/* a callback may print: it runs when the last lock is dropped */
+		if (nr_held_reports < HELD_REPORTS)
+			held_reports[nr_held_reports++] = r;
+		/* else: in the ring and the counts only */
+		return;
+	}
+	shm_syscall_note();
+	report_fn(&r, report_arg);
+}
+
+/*
+ * slab_report_flush - the callbacks of the reports made while this thread
+ * held shared locks (shm_lock_release calls it when the last one goes).  A
+ * callback may take locks and report again: each report is taken off the
+ * queue before its callback runs.
+ */
+void slab_report_flush(void)
+{
+	while (nr_held_reports > 0 && shm_lock_depth == 0) {
+		struct slab_report r = held_reports[0];
+
+		memmove(&held_reports[0], &held_reports[1],
+			(size_t)--nr_held_reports * sizeof(held_reports[0]));
+		if (report_fn)
+			report_fn(&r, report_arg);
+	}
 }
 
 static const char *lock_errname(int err)
@@ -1339,6 +1378,65 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 
 /* ---- scrub ---------------------------------------------------------------- */
 
+/*
+ * The scrub runs beside allocating processes, on an arena of any size with
+ * up to SLUB_MAX_CACHES pools, so it holds each lock for a bounded step and
+ * makes no system call while it holds one:
+ *
+ *   1. The caches are listed (slab_mutex, O(caches)).  Each cache's
+ *      descriptor is checked and each of its locks taken and dropped alone:
+ *      taking a lock a dead process held runs its repair (lock.c), which
+ *      finishes or undoes what it left half done; the orphans that leaves
+ *      are found below.
+ *   2. One walk over the page descriptors, holding no lock, nominates the
+ *      slabs worth a look: those of a listed cache that are on no node list
+ *      by their pd.list (orphans, cpu slabs, cpu partial slabs), and, in
+ *      caches with SLAB_STORE_USER, those with allocated objects.  The walk
+ *      steps over whole blocks (a free 4 MiB block is one step).
+ *   3. Cache by cache, the nominees are examined in chunks of at most
+ *      SCRUB_CHUNK_SLABS slabs and SCRUB_CHUNK_OBJECTS objects, each chunk
+ *      under the cache's locks (every CPU's, then every node's, as
+ *      validate takes them) and nothing else: no page walk, no allocation,
+ *      no system call (reports' callbacks wait for the last unlock, the
+ *      liveness answers come from ident.c's lives).  Between two chunks of
+ *      one cache the scrub yields, so that a process waiting for those
+ *      locks gets them.  Empty slabs are given back after the unlock.
+ *   4. buddy_scrub: the same for page blocks left in transit (buddy.c).
+ *
+ * Why chunks stay right while the arena changes between them.  Nothing read
+ * outside the locks is trusted: the walk of step 2 only nominates, and each
+ * nominee is examined whole under its cache's locks - its descriptor, its
+ * place (the CPU slabs and CPU partial lists are walked again in each
+ * chunk; a node list's membership is pd.list, exact under the node's lock
+ * since every move sets it there and node_repair re-marks it after a
+ * death), its owner's life and its freelist - before anything is changed.
+ * So a slab that moved, was freed or became another cache's since the walk
+ * is skipped or seen as it now is.  What a scrub can miss: a slab that
+ * became an orphan after the walk passed it, or whose descriptor the walk
+ * read mid-change, and an owner that died after its check.  None of these
+ * changes until a scrub deals with it - an orphan's mover is dead, a dead
+ * owner stays dead (a slot's next claim is a new id, layout.h) - so the next scrub (a
+ * client leaving, or every scrub_interval) finds it.  Nothing is freed
+ * twice: an orphan is put back by the CAS that makes it ours (a live id),
+ * which any later look skips; a dead owner's object is freed under its
+ * node's lock only when its slab's freelist, read under that lock, does not
+ * hold it, so a later chunk or scrub finds it free.  Nothing is lost: a
+ * slab is put back only when found on no list under all its cache's locks.
+ *
+ * A pd.list scribbled to SL_NONE on a slab that is on a node list must not
+ * make it an orphan (putting it back would link it twice): before that,
+ * the slab's back links are followed (node_linked) up to SCRUB_LINK_STEPS:
+ * a slab that some list links to, as far as they tell, is left alone (a
+ * slab taken off a list by olist_del has no links; the tail a repair cut
+ * off a broken list is linked to no head: its n-th slab is told in n
+ * steps, and once the one before it is put back, in one, so a tail longer
+ * than SCRUB_LINK_STEPS goes back over a few scrubs).
+ */
+#define SCRUB_CHUNK_SLABS	64	/* slabs examined per locked step */
+#define SCRUB_CHUNK_OBJECTS	8192	/* objects whose owner is checked per locked step */
+#define SCRUB_LINK_STEPS	64	/* back links followed to tell a listed slab */
+#define SCRUB_CPU_PARTIAL_MAX	4096	/* a CPU partial list longer is broken */
+
 /* the dead owners a scrub of one cache found; id 0 stands for the rest */
 #define SCRUB_PIDS 16
 #define SCRUB_MEMO 64
@@ -1353,12 +1451,11 @@ struct dead_owners {
 	struct dead_owner o[SCRUB_PIDS + 1];
 	/* owners already looked up, so that a walk of the lives runs once per
 	 * dead owner, not once per object, while the locks are held; live ones
-	 * are found in one snapshot */
+	 * are found in the scrub's snapshot */
 	uint32_t alive[SCRUB_MEMO];	/* found alive */
 	uint32_t pooled[SCRUB_MEMO];	/* found dead, counted under id 0 */
 	unsigned int nr_alive, nr_pooled;
-	bool snapped;
-	uint32_t snap[NR_PROC_SLOTS];	/* ident_snapshot: alive at its walk */
+	const uint32_t *snap;		/* ident_snapshot, taken before any lock */
 };
 
 static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uint32_t id)
@@ -1372,11 +1469,6 @@ static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uin
 	for (unsigned int i = 0; i < d->nr_pooled; i++)
 		if (d->pooled[i] == id)
 			return dead_owner(a, d, 0);
-	if (!d->snapped) {
-		/* one walk of the lives for all the live owners, however many */
-		ident_snapshot(a, d->snap);
-		d->snapped = true;
-	}
 	if (id && ((OWNER_GEN(id) && d->snap[OWNER_SLOT(id)] == OWNER_GEN(id)) ||
 		   ident_alive(a, id))) {
 		if (d->nr_alive < SCRUB_MEMO)
@@ -1392,6 +1484,7 @@ static struct dead_owner *dead_owner(struct arena *a, struct dead_owners *d, uin
 	for (unsigned int i = 0; i < d->nr; i++)
 		if (d->o[i].id == id)
 			return &d->o[i];
+	/* the pid: read from the slot (os_pidns was looked up before any lock) */
 	d->o[d->nr] = (struct dead_owner){ .id = id };
 	d->o[d->nr].pid = ident_slot_pid(a, id, &d->o[d->nr].foreign);
 	return &d->o[d->nr++];
@@ -1408,141 +1501,434 @@ static const char *dead_owner_text(const struct dead_owner *d, char *buf, size_t
 }
 
 /*
- * scrub_owners - every lock of the cache held (lock_cache): count the
- * allocated objects whose owner is dead, mark them seen so that each dead
- * owner is reported once, and free them if the cache has SLAB_RECLAIM_DEAD.
- * Slabs that become empty go on *empty (through lru.next) to be discarded
- * after the locks.  With the locks held, no other process is between an
- * object's alloc and its owner's record (see "owners" above), and no one
- * frees concurrently, so an object is freed once.
+ * A timed scrub (slubd sets a deadline before it: shm_lock_deadline_ns,
+ * lock.c).  The wait allowed then is given to each locked step afresh, so
+ * that the last steps of a long scrub may wait for a live allocator as
+ * long as the first could; a lock held past it (a stopped client) makes
+ * that step give up, and its cache waits for the next scrub.
  */
-static void scrub_owners(struct walk *w, aoff_t *empty, struct dead_owners *dead)
+static __thread uint64_t scrub_wait_ns;		/* 0: untimed */
+
+static uint64_t mono_now_ns(void)
 {
-	struct arena *a = w->a;
-	struct kmem_cache *s = w->s;
-	bool reclaim = s->flags & SLAB_RECLAIM_DEAD;
+	struct timespec ts;
 
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
-		struct page_desc *pd = pd_of_pfn(a, pfn);
-		uint32_t objects;
-		char why[96];
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
-		if ((pd->flags & (PG_HEAD | PG_SLAB | PG_CORRUPT)) != (PG_HEAD | PG_SLAB) ||
-		    pd->cache != s->self || pd->list == SL_NONE)
-			continue;	/* on no list: being discarded by scrub itself */
-		if (slab_shape(a, s, pd, why, sizeof(why)))
-			continue;	/* corrupt: validate reports it; touch nothing */
-		objects = CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
-		memset(w->seen, 0, objects);
-		if (walk_freelist(w, pd, atomic_load_relaxed(&pd->slab.lo), w->seen) < 0)
-			continue;	/* a bad freelist: validate reports it; free nothing */
-		for (uint32_t i = 0; i < objects; i++) {
-			aoff_t off = pfn_off(pfn) + (aoff_t)i * s->size + s->red_left_pad;
-			struct slab_track *t = alloc_track(s, arena_at(a, off));
-			struct dead_owner *d;
+void scrub_step_arm(void)
+{
+	if (scrub_wait_ns)
+		shm_lock_deadline_ns = mono_now_ns() + scrub_wait_ns;
+}
 
-			if (w->seen[i] || !t->owner || !(d = dead_owner(a, dead, t->owner)))
-				continue;
-			d->objects++;
-			if (!d->first)
-				d->first = off;
-			if (reclaim) {
-				struct kmem_cache_node *n = slab_node(a, s, pd);
+void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps)
+{
+	uint64_t d = os_now_ns() - t0;
 
-				d->freed++;
-				if (debug_free_locked(a, s, pd, n, off, NULL)) {
-					pd->lru.next = *empty;
-					*empty = pd_lru_off(a, pd);
-					break;	/* empty: nothing more here */
-				}
-			} else if (!(t->cpu & TRACK_LEAK_SEEN)) {
-				t->cpu |= TRACK_LEAK_SEEN;
-				d->unreported++;
+	if (max_hold_ns && d > *max_hold_ns)
+		*max_hold_ns = d;
+	if (steps)
+		(*steps)++;
+}
+
+/* a nominee of step 2: a slab head, and the cache (its index) it named */
+struct scrub_nominee {
+	uint32_t cache, pfn;
+};
+
+/* one cache's chunk, under its locks */
+struct scrub_chunk {
+	struct walk w;			/* its seen[] only (per object of one slab) */
+	const struct scrub_nominee *nom;
+	unsigned int nr;
+	bool *on_cpu;			/* per nominee: a CPU slab, or on a CPU partial list */
+	bool cpu_whole;			/* every CPU partial list walked to its end */
+	aoff_t empty;			/* slabs to give back after the unlock (lru.next) */
+	struct dead_owners *dead;
+	struct slab_scrub_result *r;
+};
+
+/* mark pfn if it is one of the chunk's nominees (sorted by pfn) */
+static void chunk_mark(struct scrub_chunk *c, uint32_t pfn)
+{
+	unsigned int lo = 0, hi = c->nr;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (c->nom[mid].pfn == pfn) {
+			c->on_cpu[mid] = true;
+			return;
+		}
+		if (c->nom[mid].pfn < pfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+}
+
+/*
+ * chunk_mark_cpus - every CPU lock of s held: mark the nominees that are a
+ * CPU slab or on a CPU partial list.  O(CPUs x their partial lists), which
+ * put_cpu_partial keeps to about cpu_partial_slabs each.  A list that ends
+ * at an entry that is no cpu partial slab of s, or runs on too long, is
+ * broken (validate reports it): then a slab beyond the break cannot be told
+ * from an orphan, and cpu_whole is false.
+ */
+static void chunk_mark_cpus(struct arena *a, struct kmem_cache *s, struct scrub_chunk *c)
+{
+	uint32_t max = s->cpu_partial_slabs + 2;
+
+	if (max > SCRUB_CPU_PARTIAL_MAX)
+		max = SCRUB_CPU_PARTIAL_MAX;
+	c->cpu_whole = true;
+	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
+		struct kmem_cache_cpu *cc = cache_cpu(a, s, cpu);
+		aoff_t link = cc->partial;
+		uint32_t count = 0;
+
+		if (cc->slab_pfn)
+			chunk_mark(c, cc->slab_pfn);
+		while (link) {
+			struct page_desc *pd = pd_of_lru(a, link);
+
+			if (!pd || !is_slab_head(pd) || pd->cache != s->self ||
+			    pd->list != SL_CPU_PARTIAL || ++count > max) {
+				c->cpu_whole = false;
+				break;
 			}
+			chunk_mark(c, pd_pfn(a, pd));
+			link = pd->lru.next;
 		}
 	}
 }
 
 /*
- * scrub_cache - put back the orphans of s and deal with its dead owners.
- * Only on a cache whose descriptor passes cache_check and whose lists
- * mark_lists found whole: on a broken list an orphan cannot be told from a
- * slab the break hides, so nothing is moved (validate reports the break).
- * Only slabs whose page descriptor and freelist are whole are put back.
+ * node_linked - pd (a slab of s on no list by its pd.list) is linked into a
+ * node list after all, or cannot be told from one: follow its back links,
+ * each checked to link forward to where it came from, up to
+ * SCRUB_LINK_STEPS, to one of its node's list heads.  See above.
  */
-static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
+static bool node_linked(struct arena *a, struct kmem_cache *s, struct page_desc *pd)
 {
-	struct slab_validate_result dummy;
-	struct dead_owners dead = { 0 };
-	struct walk w;
-	aoff_t empty = 0;
-	bool whole;
+	struct kmem_cache_node *n = slab_node(a, s, pd);
+	aoff_t partial = arena_off_of(a, &n->partial), full = arena_off_of(a, &n->full);
+	aoff_t cur = pd_lru_off(a, pd);
 
-	if (cache_check(a, s, NULL, 0))
-		return;			/* validate says why */
-	memset(&dummy, 0, sizeof(dummy));
-	if (walk_init(&w, a, s, &dummy, false))
-		return;
-	if (lock_cache(a, s, NULL, 0)) {
-		walk_fini(&w);
-		return;			/* reported: s is skipped */
+	for (unsigned int step = 0; step < SCRUB_LINK_STEPS; step++) {
+		aoff_t prev = ((struct olist *)arena_at(a, cur))->prev;
+
+		if (!arena_range_ok(a, prev, sizeof(struct olist)) || prev % 8)
+			return false;	/* no link back (olist_del clears them) */
+		if (atomic_load_relaxed(&((struct olist *)arena_at(a, prev))->next) != cur)
+			return false;	/* nothing links forward to it: on no list */
+		if (prev == partial || prev == full)
+			return true;
+		if (!pd_of_lru(a, prev))
+			return true;	/* linked from what is no slab: cannot tell */
+		cur = prev;
 	}
-	whole = mark_lists(&w);
-	for (uint32_t pfn = a->first_pfn; whole && pfn < a->nr_pages; pfn++) {
-		struct page_desc *pd = pd_of_pfn(a, pfn);
-		struct kmem_cache_node *n;
-		uint64_t fl, cnt;
-		long nfree;
-		char why[96];
+	return true;			/* too deep to tell: leave it */
+}
 
-		if (!is_slab_head(pd) || pd->cache != s->self || (pd->flags & PG_CORRUPT))
-			continue;
+/*
+ * scrub_orphan - cache s's locks held: if the slab pd is an orphan (on no
+ * list, not a CPU slab, frozen or with free objects or of a debug cache,
+ * and its mover dead), make it ours and put it back where it belongs.
+ */
+static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chunk *c,
+			 struct page_desc *pd, bool on_cpu)
+{
+	struct kmem_cache_node *n;
+	uint64_t fl, cnt;
+	long nfree;
+	char why[96];
+
+	if (pd->list == SL_NODE_PARTIAL || pd->list == SL_FULL || on_cpu || !c->cpu_whole)
+		return;			/* listed: pd.list is exact under the node lock */
+	if (slab_shape(a, s, pd, why, sizeof(why)))
+		return;			/* corrupt: validate reports it */
+	if (node_linked(a, s, pd))
+		return;			/* its pd.list was scribbled on: validate reports it */
+	if (pd->list != SL_NONE)
+		pd->list = SL_NONE;	/* a CPU partial list it is no longer on (cpu_repair cut it) */
+	load128_atomic(&pd->slab, &fl, &cnt);
+	if (!CNT_FROZEN(cnt) && !fl && !(s->flags & SLAB_DEBUG_FLAGS))
+		return;			/* full: legitimately on no list */
+	/* a full debug slab belongs on the full list: on none, its mover died */
+	if (ident_alive(a, CNT_OWNER(cnt)))
+		return;			/* a live process is moving it */
+	memset(c->w.seen, 0, CNT_OBJECTS(cnt));
+	nfree = walk_freelist(&c->w, pd, fl, c->w.seen);
+	if (nfree < 0 || CNT_INUSE(cnt) + (uint64_t)nfree != CNT_OBJECTS(cnt))
+		return;			/* its freelist or counters are corrupt */
+	/* an orphan: unfreeze it, ours now, and put it where it belongs */
+	while (!cas128_full(&pd->slab, fl, cnt, fl,
+			    CNT_MAKE(CNT_INUSE(cnt), CNT_OBJECTS(cnt), 0, arena_self(a))))
 		load128_atomic(&pd->slab, &fl, &cnt);
-		if (w.where[pfn] != W_NONE)
+	c->r->orphans++;
+	n = slab_node(a, s, pd);
+	if (CNT_INUSE(cnt) == 0 && n->nr_partial >= s->min_partial) {
+		pd->lru.next = c->empty;
+		c->empty = pd_lru_off(a, pd);
+	} else if (fl) {
+		olist_add_tail(a, &n->partial, &pd->lru);
+		pd->list = SL_NODE_PARTIAL;
+		n->nr_partial++;
+	} else if (s->flags & SLAB_DEBUG_FLAGS) {
+		olist_add(a, &n->full, &pd->lru);
+		pd->list = SL_FULL;
+		n->nr_full++;
+	}
+}
+
+/*
+ * scrub_owners - cache s's locks held, s keeps owners: count the allocated
+ * objects of the listed slab pd whose owner is dead, mark them seen so that
+ * each dead owner is reported once, and free them if the cache has
+ * SLAB_RECLAIM_DEAD (as a kfree would, trusting pd.list as it does).  A slab
+ * that becomes empty goes on c->empty, to be discarded after the locks.
+ * With the node's lock held, no other process is between an object's alloc
+ * and its owner's record (see "owners" above), and no one frees
+ * concurrently, so an object is freed once.
+ */
+static void scrub_owners(struct arena *a, struct kmem_cache *s, struct scrub_chunk *c,
+			 struct page_desc *pd)
+{
+	bool reclaim = s->flags & SLAB_RECLAIM_DEAD;
+	uint32_t pfn = pd_pfn(a, pd), objects;
+	char why[96];
+
+	if ((pd->flags & (PG_HEAD | PG_SLAB | PG_CORRUPT)) != (PG_HEAD | PG_SLAB) ||
+	    pd->cache != s->self || (pd->list != SL_NODE_PARTIAL && pd->list != SL_FULL))
+		return;		/* on no list: an orphan left alone, or being discarded */
+	if (slab_shape(a, s, pd, why, sizeof(why)))
+		return;		/* corrupt: validate reports it; touch nothing */
+	objects = CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
+	memset(c->w.seen, 0, objects);
+	if (walk_freelist(&c->w, pd, atomic_load_relaxed(&pd->slab.lo), c->w.seen) < 0)
+		return;		/* a bad freelist: validate reports it; free nothing */
+	for (uint32_t i = 0; i < objects; i++) {
+		aoff_t off = pfn_off(pfn) + (aoff_t)i * s->size + s->red_left_pad;
+		struct slab_track *t = alloc_track(s, arena_at(a, off));
+		struct dead_owner *d;
+
+		if (c->w.seen[i] || !t->owner || !(d = dead_owner(a, c->dead, t->owner)))
 			continue;
-		if (slab_shape(a, s, pd, why, sizeof(why)))
-			continue;		/* corrupt: validate reports it */
-		if (pd->list != SL_NONE)
-			pd->list = SL_NONE;	/* it says it is on a list it is not on */
-		if (!CNT_FROZEN(cnt) && !fl && !(s->flags & SLAB_DEBUG_FLAGS))
-			continue;		/* full: legitimately on no list */
-		/* a full debug slab belongs on the full list: on none, its mover died */
-		if (ident_alive(a, CNT_OWNER(cnt)))
-			continue;		/* a live process is moving it */
-		memset(w.seen, 0, CNT_OBJECTS(cnt));
-		nfree = walk_freelist(&w, pd, fl, w.seen);
-		if (nfree < 0 || CNT_INUSE(cnt) + (uint64_t)nfree != CNT_OBJECTS(cnt))
-			continue;		/* its freelist or counters are corrupt */
-		/* an orphan: unfreeze it, ours now, and put it where it belongs */
-		while (!cas128_full(&pd->slab, fl, cnt, fl,
-				    CNT_MAKE(CNT_INUSE(cnt), CNT_OBJECTS(cnt), 0, arena_self(a))))
-			load128_atomic(&pd->slab, &fl, &cnt);
-		r->orphans++;
-		n = slab_node(a, s, pd);
-		if (CNT_INUSE(cnt) == 0 && n->nr_partial >= s->min_partial) {
-			pd->lru.next = empty;
-			empty = pd_lru_off(a, pd);
-		} else if (fl) {
-			olist_add_tail(a, &n->partial, &pd->lru);
-			pd->list = SL_NODE_PARTIAL;
-			n->nr_partial++;
-		} else if (s->flags & SLAB_DEBUG_FLAGS) {
-			olist_add(a, &n->full, &pd->lru);
-			pd->list = SL_FULL;
-			n->nr_full++;
+		d->objects++;
+		if (!d->first)
+			d->first = off;
+		if (reclaim) {
+			struct kmem_cache_node *n = slab_node(a, s, pd);
+
+			d->freed++;
+			if (debug_free_locked(a, s, pd, n, off, NULL)) {
+				pd->lru.next = c->empty;
+				c->empty = pd_lru_off(a, pd);
+				break;	/* empty: nothing more here */
+			}
+		} else if (!(t->cpu & TRACK_LEAK_SEEN)) {
+			t->cpu |= TRACK_LEAK_SEEN;
+			d->unreported++;
 		}
 	}
-	if ((s->flags & SLAB_STORE_USER) && whole)
-		scrub_owners(&w, &empty, &dead);
-	unlock_cache(a, s);
+}
+
+/* what a scrub carries from step to step */
+struct scrub_ctx {
+	struct arena *a;
+	struct slab_scrub_result *r;
+	struct kmem_cache *caches[SLUB_MAX_CACHES];
+	bool ok[SLUB_MAX_CACHES];	/* passed cache_check, its locks taken */
+	unsigned int nr;
+	struct { aoff_t self; uint32_t idx; } by_off[SLUB_MAX_CACHES];	/* sorted by self */
+	struct scrub_nominee *nom;
+	size_t nr_nom, cap_nom;
+	uint32_t snap[NR_PROC_SLOTS];	/* ident_snapshot */
+	bool on_cpu[SCRUB_CHUNK_SLABS];	/* scrub_chunk's */
+	uint8_t seen[MAX_OBJS_PER_SLAB + 1];	/* its walk's: per object of one slab */
+};
+
+static int collect_cache(struct kmem_cache *s, void *arg)
+{
+	struct scrub_ctx *x = arg;
+
+	if (x->nr < SLUB_MAX_CACHES)
+		x->caches[x->nr++] = s;
+	return 0;
+}
+
+static int cmp_by_off(const void *p, const void *q)
+{
+	aoff_t a = *(const aoff_t *)p, b = *(const aoff_t *)q;
+
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_nominee(const void *p, const void *q)
+{
+	const struct scrub_nominee *a = p, *b = q;
+
+	if (a->cache != b->cache)
+		return a->cache < b->cache ? -1 : 1;
+	return a->pfn < b->pfn ? -1 : a->pfn > b->pfn;
+}
+
+/* the index of the listed cache at offset off, or -1 */
+static int cache_index(const struct scrub_ctx *x, aoff_t off)
+{
+	unsigned int lo = 0, hi = x->nr;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (x->by_off[mid].self == off)
+			return (int)x->by_off[mid].idx;
+		if (x->by_off[mid].self < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* step 1: each lock of s alone, so that a dead holder's leftovers are repaired */
+static bool touch_locks(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
+{
+	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
+		uint64_t t0 = os_now_ns();
+
+		scrub_step_arm();
+		if (cpu_lock_for_walk(a, s, cpu))
+			return false;	/* reported: s is skipped */
+		shm_lock_release(&cache_cpu(a, s, cpu)->lock);
+		scrub_hold_note(t0, &r->max_hold_ns, &r->locked_steps);
+	}
+	for (unsigned int node = 0; node < s->nr_nodes; node++) {
+		uint64_t t0 = os_now_ns();
+
+		scrub_step_arm();
+		if (node_lock(a, s, cache_node(a, s, node)))
+			return false;
+		node_unlock(cache_node(a, s, node));
+		scrub_hold_note(t0, &r->max_hold_ns, &r->locked_steps);
+	}
+	return true;
+}
+
+/* step 2: nominate, holding no lock; -ENOMEM */
+static int nominate(struct scrub_ctx *x)
+{
+	struct arena *a = x->a;
+
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages;) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+		uint16_t flags = atomic_load_acquire(&pd->flags);
+		unsigned int order = pd->order;
+		struct kmem_cache *s;
+		uint64_t hi;
+		uint8_t list;
+		int idx;
+
+		/* a head whose order fits moves the walk by its block; else one page */
+		if (!(flags & PG_HEAD) || order > BUDDY_MAX_ORDER || (pfn & ((1u << order) - 1)) ||
+		    (uint64_t)pfn + (1u << order) > a->nr_pages)
+			order = 0;
+		pfn += 1u << order;
+		if ((flags & (PG_HEAD | PG_SLAB | PG_CORRUPT)) != (PG_HEAD | PG_SLAB))
+			continue;
+		idx = cache_index(x, atomic_load_relaxed(&pd->cache));
+		if (idx < 0 || !x->ok[idx])
+			continue;
+		s = x->caches[idx];
+		list = pd->list;
+		hi = atomic_load_relaxed(&pd->slab.hi);
+		if (list == SL_NODE_PARTIAL || list == SL_FULL) {
+			if (!(s->flags & SLAB_STORE_USER) || !CNT_INUSE(hi))
+				continue;	/* listed, and no owner to check */
+		} else if (list == SL_NONE && !CNT_FROZEN(hi) && !atomic_load_relaxed(&pd->slab.lo) &&
+			   !(s->flags & SLAB_DEBUG_FLAGS)) {
+			continue;		/* full, on no list: where it belongs */
+		}	/* (one that names a CPU list may be on none: its field is put right) */
+		if (x->nr_nom == x->cap_nom) {
+			size_t cap = x->cap_nom ? 2 * x->cap_nom : 4096;
+			struct scrub_nominee *n = realloc(x->nom, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			x->nom = n;
+			x->cap_nom = cap;
+		}
+		x->nom[x->nr_nom++] = (struct scrub_nominee){ (uint32_t)idx, pd_pfn(a, pd) };
+	}
+	return 0;
+}
+
+/* step 3 for the cache of nom[0 .. nr): its nominees, a chunk at a time */
+static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, size_t nr)
+{
+	struct arena *a = x->a;
+	struct kmem_cache *s = x->caches[nom[0].cache];
+	struct slab_validate_result dummy;
+	struct dead_owners dead = { .snap = x->snap };
+	struct scrub_chunk c = { .dead = &dead, .r = x->r };
+	bool *on_cpu = x->on_cpu;
+	size_t done = 0;
+
+	memset(&dummy, 0, sizeof(dummy));
+	c.w = (struct walk){ a, s, NULL, NULL, &dummy, false, x->seen };
+	c.on_cpu = on_cpu;
+	while (done < nr) {
+		uint32_t objects = 0;
+		uint64_t t0;
+
+		if (done)
+			sched_yield();	/* between two chunks of one cache: let its waiters in */
+		if (cache_check(a, s, NULL, 0))
+			break;		/* scribbled since: validate says why */
+		/* the chunk: up to SCRUB_CHUNK_SLABS slabs, SCRUB_CHUNK_OBJECTS objects */
+		c.nom = nom + done;
+		for (c.nr = 0; done + c.nr < nr && c.nr < SCRUB_CHUNK_SLABS &&
+		     objects < SCRUB_CHUNK_OBJECTS; c.nr++)
+			objects += oo_objects(s->oo);
+		memset(on_cpu, 0, c.nr * sizeof(bool));
+		c.empty = 0;
+		t0 = os_now_ns();
+		scrub_step_arm();
+		if (lock_cache(a, s, NULL, 0))
+			break;		/* reported (or held: timed out), s is skipped */
+		chunk_mark_cpus(a, s, &c);
+		for (unsigned int i = 0; i < c.nr; i++) {
+			struct page_desc *pd = pd_of_pfn(a, c.nom[i].pfn);
+
+			if (!is_slab_head(pd) || pd->cache != s->self || (pd->flags & PG_CORRUPT))
+				continue;	/* no longer a slab of s */
+			scrub_orphan(a, s, &c, pd, on_cpu[i]);
+			if (s->flags & SLAB_STORE_USER)
+				scrub_owners(a, s, &c, pd);
+		}
+		unlock_cache(a, s);
+		scrub_hold_note(t0, &x->r->max_hold_ns, &x->r->locked_steps);
+		while (c.empty) {
+			struct page_desc *pd = pd_of_lru(a, c.empty);
+
+			if (!pd)
+				break;
+			c.empty = pd->lru.next;
+			slab_discard(a, pd);
+		}
+		done += c.nr;
+	}
 	/* reports after the locks: a report callback may print */
 	for (unsigned int i = 0; i < dead.nr; i++) {
 		struct dead_owner *d = &dead.o[i];
 		char who[48];
 
-		r->leaked_objects += d->objects;
-		r->reclaimed_objects += d->freed;
-		r->dead_pids++;
+		x->r->leaked_objects += d->objects;
+		x->r->reclaimed_objects += d->freed;
+		x->r->dead_pids++;
 		if (d->freed)
 			slab_report(a, s, SLAB_ERR_LEAK, d->first, "%s died holding %u objects: freed",
 				    dead_owner_text(d, who, sizeof(who)), d->freed);
@@ -1550,38 +1936,54 @@ static void scrub_cache(struct arena *a, struct kmem_cache *s, struct slab_scrub
 			slab_report(a, s, SLAB_ERR_LEAK, d->first, "%s died holding %u objects (leaked)",
 				    dead_owner_text(d, who, sizeof(who)), d->objects);
 	}
-	while (empty) {
-		struct page_desc *pd = pd_of_lru(a, empty);
-
-		if (!pd)
-			break;
-		empty = pd->lru.next;
-		slab_discard(a, pd);
-	}
-	walk_fini(&w);
-}
-
-struct scrub_all {
-	struct arena *a;
-	struct slab_scrub_result *r;
-};
-
-static int scrub_one(struct kmem_cache *s, void *arg)
-{
-	struct scrub_all *v = arg;
-
-	scrub_cache(v->a, s, v->r);
-	return 0;
 }
 
 int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 {
-	struct scrub_all v = { a, r };
+	struct scrub_ctx *x = calloc(1, sizeof(*x));
+	uint64_t deadline = shm_lock_deadline_ns, now;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
-	/* taking each lock repairs what a dead owner left; then look for orphans */
-	slab_for_each_cache(a, scrub_one, &v);
-	return buddy_scrub(a, &r->transit_blocks);
+	if (!x)
+		return -ENOMEM;
+	now = deadline ? mono_now_ns() : 0;
+	scrub_wait_ns = !deadline ? 0 : deadline > now ? deadline - now : 1;
+	x->a = a;
+	x->r = r;
+	(void)os_pidns();	/* looked up now: reports name pids under the locks */
+	/* step 1 */
+	rc = slab_for_each_cache(a, collect_cache, x);
+	if (rc)
+		goto out;
+	for (unsigned int i = 0; i < x->nr; i++) {
+		struct kmem_cache *s = x->caches[i];
+
+		x->ok[i] = !cache_check(a, s, NULL, 0) && touch_locks(a, s, r);
+		x->by_off[i].self = s->self;
+		x->by_off[i].idx = i;
+	}
+	qsort(x->by_off, x->nr, sizeof(x->by_off[0]), cmp_by_off);
+	/* step 2 */
+	rc = nominate(x);
+	if (rc)
+		goto out;
+	qsort(x->nom, x->nr_nom, sizeof(*x->nom), cmp_nominee);
+	ident_snapshot(a, x->snap);	/* one walk of the lives for every live owner */
+	/* step 3 */
+	for (size_t i = 0, j; i < x->nr_nom; i = j) {
+		for (j = i + 1; j < x->nr_nom && x->nom[j].cache == x->nom[i].cache; j++)
+			;
+		scrub_cache(x, x->nom + i, j - i);
+	}
+	/* step 4 */
+	rc = buddy_scrub(a, &r->transit_blocks, &r->max_hold_ns, &r->locked_steps);
+out:
+	free(x->nom);
+	free(x);
+	scrub_wait_ns = 0;
+	shm_lock_deadline_ns = deadline;	/* the caller's, as it was */
+	return rc;
 }
 
 /* ---- statistics ----------------------------------------------------------- */

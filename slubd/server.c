@@ -786,6 +786,7 @@ static void report_cb(const struct slab_report *r, void *arg)
 static void *scrubber(void *arg)
 {
 	struct server *s = arg;
+	const uint64_t slow_step_ns = 100000000;	/* 100 ms: worth a line in the log */
 
 	pthread_mutex_lock(&s->scrub_lock);
 	for (;;) {
@@ -798,10 +799,13 @@ static void *scrubber(void *arg)
 		s->scrub_wanted = false;
 		pthread_mutex_unlock(&s->scrub_lock);
 		/*
-		 * timed as the worker's requests: a scrub that waited on a
-		 * stopped client's lock while holding another would stall every
-		 * process that needs the one it holds; what it skips, the next
-		 * scrub does
+		 * The scrub holds each arena lock for a bounded step (a chunk of a
+		 * pool's slabs, one page block) and makes no system call holding
+		 * one; its reports reach report_cb (which logs) after the locks.
+		 * Its lock attempts are timed as the worker's requests: a scrub
+		 * that waited on a stopped client's lock while holding another
+		 * would stall every process that needs the one it holds; what it
+		 * skips, the next scrub does
 		 */
 		slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
 		if (guarded_scrub(s, &r) == 0 &&
@@ -811,6 +815,12 @@ static void *scrubber(void *arg)
 				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
 				(unsigned long long)r.leaked_objects, r.dead_pids,
 				(unsigned long long)r.reclaimed_objects);
+		/* r is zeroed first, so read even after an error; a long step is
+		 * a client holding a lock the step waited for, or a starved host */
+		if (r.max_hold_ns > slow_step_ns)
+			log_msg("scrub: one of its %llu locked steps took %llu ms, locks taken and held",
+				(unsigned long long)r.locked_steps,
+				(unsigned long long)(r.max_hold_ns / 1000000));
 		/*
 		 * clients left: what their buffers took goes back to the system, so
 		 * that a burst of connections leaves no lasting mark on slubd's size

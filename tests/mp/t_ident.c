@@ -37,6 +37,10 @@
  *                          possible generation: both are reported, and a
  *                          scrub frees neither the holder's objects nor that
  *                          object
+ *   scrub_reports_unlocked the same scribbles: the scrub's reports reach the
+ *                          report callback (which may print) only once it
+ *                          holds no arena lock, and it makes no system call
+ *                          holding one (shm_locked_syscalls)
  *   stopped_lock_holders   a process SIGSTOPped holding each kind of lock
  *                          (a CPU's, a node's, the page allocator's, the
  *                          cache list's) for 5 s while a validate of uid
@@ -719,6 +723,62 @@ static void lock_workload(void)
 	}
 }
 
+/* ---- scrub_reports_unlocked -------------------------------------------------- */
+
+static int cb_calls, cb_calls_locked;
+
+/* a report's callback, as slubd's prints to its log: a system call */
+static void depth_cb(const struct slab_report *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	cb_calls++;
+	if (shm_lock_depth > 0)
+		cb_calls_locked++;
+}
+
+static void scrub_reports_unlocked(void)
+{
+	struct thread_life *lives;
+	struct slab_track *t;
+	uint64_t *mine;
+	unsigned long before;
+	pid_t h;
+
+	REQUIRE(setup() == 0);
+	lives = (struct thread_life *)((char *)arena_base(ar) + IDENT_OFF +
+				       NR_PROC_SLOTS * sizeof(struct proc_slot));
+	h = fork();
+	if (h == 0) {
+		hold(HELD);
+		sh->life = my_life();
+		set_flag(&sh->go);
+		pause();
+	}
+	REQUIRE(h > 0 && wait_flag(&sh->go, 10000) && sh->life > 0);
+	/* as in scribbled_ident: what the scrub reports while it walks owners */
+	__atomic_store_n((uint32_t *)&lives[sh->life].m, 0, __ATOMIC_RELEASE);
+	mine = slab_alloc(ar, cache, 0);
+	REQUIRE(mine != NULL);
+	t = (struct slab_track *)((char *)mine + cache->track_off);
+	t->owner = OWNER_MAKE(OWNER_GEN_MAX + 1, 5);
+	slab_set_report_fn(depth_cb, NULL);
+	before = shm_locked_syscalls;
+	CHECK(scrub_reclaimed() == 0);
+	slab_set_report_fn(NULL, NULL);
+	CHECKF(cb_calls >= 2, "the scribbles' reports did not reach the callback (%d)", cb_calls);
+	CHECKF(cb_calls_locked == 0, "%d of %d report callbacks ran while the scrub held an arena lock",
+	       cb_calls_locked, cb_calls);
+	CHECKF(shm_locked_syscalls == before, "the scrub made %lu system calls holding an arena lock",
+	       shm_locked_syscalls - before);
+	CHECK(shm_lock_depth == 0);
+	if (!t_failed)
+		printf("  %d report callbacks, none under a lock\n", cb_calls);
+	kill(h, SIGKILL);
+	waitpid(h, NULL, 0);
+	teardown();
+}
+
 static int lock_reports(uint64_t *cursor)
 {
 	struct slab_report r[64];
@@ -803,4 +863,4 @@ static void stopped_lock_holders(void)
 
 T_MAIN(T_CASE(hidden_proc_other_uid), T_CASE(main_thread_exit), T_CASE(other_pid_namespace),
        T_CASE(pid_reuse), T_CASE(handoff_during_walk), T_CASE(fork_without_handlers),
-       T_CASE(scribbled_ident), T_CASE(stopped_lock_holders))
+       T_CASE(scribbled_ident), T_CASE(stopped_lock_holders), T_CASE(scrub_reports_unlocked))

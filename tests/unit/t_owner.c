@@ -2,12 +2,24 @@
  * t_owner.c - what the engine does for a process that dies or misuses a
  * pool: objects of dead owners counted and reported by pid
  * (SLAB_STORE_USER) or freed (SLAB_RECLAIM_DEAD), ownership handed over
- * with slab_give, the use of a destroyed cache caught, and per-cache caps.
+ * with slab_give, the use of a destroyed cache caught, and per-cache caps;
+ * and the scrub's bounded steps (scrub_chunked, scrub_timed_steps).
  */
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <time.h>
 
+#include "internal.h"	/* cache_node, shm_lock_depth: scrub_chunked */
 #include "layout.h"	/* CACHE_QUARANTINE */
 #include "unit.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static unsigned int oo_objects_of(const struct kmem_cache *s)
 {
@@ -553,6 +565,220 @@ ISOLATED_T(cap_kills, 60)
 	arena_close(a);
 }
 
+/*
+ * scrub_chunked - a scrub walks a cache's slabs in bounded chunks, dropping
+ * the cache's locks between them, so that an allocator on another thread
+ * goes on meanwhile; and what it frees across chunks it frees once.  The
+ * scrub's chunks are seen through the node-lock hook: a lock of the cache's
+ * node taken by the scrubbing thread while it also holds the CPU locks
+ * (lock_cache) is a chunk.
+ */
+static struct kmem_cache_node *chunk_node;
+static __thread bool chunk_scrubbing;
+static volatile uint64_t chunk_ops;		/* the allocator's completed alloc+free */
+static uint64_t chunk_events, chunk_ops_first, chunk_ops_last;
+static volatile int chunk_stop;
+
+static void chunk_hook(enum shm_hook where)
+{
+	uint32_t word;
+
+	if (where != HOOK_LIST_LOCKED || !chunk_scrubbing || shm_lock_depth < 2)
+		return;
+	word = __atomic_load_n((uint32_t *)&chunk_node->list_lock.m, __ATOMIC_RELAXED);
+	if ((word & FUTEX_TID_BITS) != (uint32_t)gettid())
+		return;		/* another cache's node */
+	if (!chunk_events++)
+		chunk_ops_first = chunk_ops;
+	chunk_ops_last = chunk_ops;
+}
+
+struct chunk_alloc {
+	struct arena *a;
+	struct kmem_cache *s;
+	int failed;
+};
+
+static void *chunk_allocator(void *arg)
+{
+	struct chunk_alloc *c = arg;
+
+	while (!chunk_stop) {
+		void *p = slab_alloc(c->a, c->s, 0);
+
+		if (!p) {
+			c->failed = errno;
+			break;
+		}
+		slab_free(c->a, c->s, p);
+		__atomic_add_fetch(&chunk_ops, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+#define CHUNK_LIVE	12000
+#define CHUNK_DEAD	4000
+
+ISOLATED_T(scrub_chunked, 120)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "chunked", 64, 0, SLAB_RECLAIM_DEAD, NULL) : NULL;
+	struct child_out *o = shared_out();
+	struct chunk_alloc ca = { a, s, 0 };
+	struct slab_validate_result v;
+	struct slab_scrub_result r;
+	uint64_t reclaimed = 0, progressed = 0, events = 0, slabs;
+	void **live = calloc(CHUNK_LIVE, sizeof(void *));
+	pthread_t th;
+	pid_t pid;
+	int scrubs = 0;
+
+	if (!s || !o || !live)
+		return;
+	for (int i = 0; i < CHUNK_LIVE; i++)
+		REQUIRE((live[i] = slab_alloc(a, s, 0)) != NULL);
+	pid = child_holding(a, s, CHUNK_DEAD, 0, o);
+	if (!wait_ready(o))
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	slabs = (CHUNK_LIVE + CHUNK_DEAD) / oo_objects_of(s);
+	chunk_node = cache_node(a, s, 0);
+	shm_test_hook = chunk_hook;
+	REQUIRE(pthread_create(&th, NULL, chunk_allocator, &ca) == 0);
+	/* until the allocator is seen to go on inside one scrub of the cache (bounded) */
+	for (uint64_t t0 = now_ms(); scrubs < 200 && (!progressed || scrubs < 3) &&
+	     now_ms() - t0 < 20000; scrubs++) {
+		chunk_events = 0;
+		chunk_scrubbing = true;
+		CHECK(slab_scrub(a, &r) == 0);
+		chunk_scrubbing = false;
+		reclaimed += r.reclaimed_objects;
+		if (chunk_events > events)
+			events = chunk_events;
+		if (chunk_events >= 2 && chunk_ops_last > chunk_ops_first)
+			progressed++;
+	}
+	chunk_stop = 1;
+	pthread_join(th, NULL);
+	shm_test_hook = NULL;
+	CHECKF(!ca.failed, "the allocator failed: %s", strerror(ca.failed));
+	CHECKF(events >= 2, "a scrub of %llu slabs held the cache's locks in %llu step(s)",
+	       (unsigned long long)slabs, (unsigned long long)events);
+	CHECKF(progressed > 0, "the allocator made no progress inside any of %d scrubs of the cache "
+	       "(%llu locked steps each)", scrubs, (unsigned long long)events);
+	CHECKF(reclaimed == CHUNK_DEAD, "%llu objects of the dead process freed (want %d)",
+	       (unsigned long long)reclaimed, CHUNK_DEAD);
+	CHECK(unit_validate(a, NULL, &v) == 0);
+	for (int i = 0; i < CHUNK_LIVE; i++)
+		slab_free(a, s, live[i]);
+	CHECKF(unit_validate(a, s, &v) == 0 && v.allocated == 0, "%llu objects left", (unsigned long long)v.allocated);
+	printf("  %llu slabs: %llu locked steps per scrub; the allocator went on inside %llu of %d "
+	       "scrubs (%llu alloc+free in all)\n", (unsigned long long)slabs,
+	       (unsigned long long)events, (unsigned long long)progressed, scrubs,
+	       (unsigned long long)chunk_ops);
+	free(live);
+	arena_close(a);
+}
+
+/*
+ * scrub_timed_steps - a timed scrub (slubd sets a lock deadline before it)
+ * gives each locked step the wait afresh: a pool the scrub reaches after
+ * the first deadline has passed, whose lock another thread holds for a
+ * moment, is waited for and scrubbed, not skipped.  The scrub is held up in
+ * its first pool's step (a hook sleeps there) until past the deadline,
+ * while a helper takes the other pool's node lock and keeps it a while.
+ */
+#define TIMED_WAIT_MS	200	/* the scrub's deadline */
+#define TIMED_STALL_MS	300	/* the first step, held up */
+#define TIMED_HOLD_MS	400	/* the helper's hold of the other pool's lock, from the stall */
+static struct kmem_cache_node *timed_node[2];
+static int timed_first = -1;
+static volatile int timed_go, timed_held;
+
+static void timed_hook(enum shm_hook where)
+{
+	if (where != HOOK_LIST_LOCKED || !chunk_scrubbing || shm_lock_depth < 2 || timed_first >= 0)
+		return;
+	for (int i = 0; i < 2; i++) {
+		uint32_t word = __atomic_load_n((uint32_t *)&timed_node[i]->list_lock.m,
+						__ATOMIC_RELAXED);
+
+		if ((word & FUTEX_TID_BITS) != (uint32_t)gettid())
+			continue;
+		timed_first = i;	/* the helper takes the other one's */
+		__atomic_store_n(&timed_go, 1, __ATOMIC_RELEASE);
+		for (int k = 0; k < 2000 && !__atomic_load_n(&timed_held, __ATOMIC_ACQUIRE); k++)
+			usleep(1000);
+		usleep(TIMED_STALL_MS * 1000);
+		return;
+	}
+}
+
+struct timed_helper {
+	struct arena *a;
+	struct kmem_cache *s[2];
+	int rc;
+};
+
+static void *timed_holder(void *arg)
+{
+	struct timed_helper *h = arg;
+	int other;
+
+	while (!__atomic_load_n(&timed_go, __ATOMIC_ACQUIRE))
+		usleep(500);
+	other = 1 - timed_first;
+	h->rc = node_lock(h->a, h->s[other], timed_node[other]);
+	__atomic_store_n(&timed_held, 1, __ATOMIC_RELEASE);
+	if (h->rc)
+		return NULL;
+	usleep(TIMED_HOLD_MS * 1000);
+	node_unlock(timed_node[other]);
+	return NULL;
+}
+
+ISOLATED_T(scrub_timed_steps, 60)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s0 = a ? unit_cache(a, "timed.0", 64, 0, SLAB_RECLAIM_DEAD, NULL) : NULL;
+	struct kmem_cache *s1 = a ? unit_cache(a, "timed.1", 64, 0, SLAB_RECLAIM_DEAD, NULL) : NULL;
+	struct child_out *o0 = shared_out(), *o1 = shared_out();
+	struct timed_helper h = { a, { s0, s1 }, 0 };
+	struct slab_scrub_result r;
+	pthread_t th;
+	pid_t p0, p1;
+	int rc;
+
+	if (!s0 || !s1 || !o0 || !o1)
+		return;
+	p0 = child_holding(a, s0, 100, 0, o0);
+	p1 = child_holding(a, s1, 100, 0, o1);
+	if (!wait_ready(o0) || !wait_ready(o1))
+		return;
+	kill(p0, SIGKILL);
+	kill(p1, SIGKILL);
+	waitpid(p0, NULL, 0);
+	waitpid(p1, NULL, 0);
+	timed_node[0] = cache_node(a, s0, 0);
+	timed_node[1] = cache_node(a, s1, 0);
+	REQUIRE(pthread_create(&th, NULL, timed_holder, &h) == 0);
+	shm_test_hook = timed_hook;
+	slab_lock_deadline(TIMED_WAIT_MS);
+	chunk_scrubbing = true;
+	rc = slab_scrub(a, &r);
+	chunk_scrubbing = false;
+	slab_lock_deadline(0);
+	shm_test_hook = NULL;
+	pthread_join(th, NULL);
+	CHECKF(timed_first >= 0 && timed_held && h.rc == 0, "the setup did not happen (%d, %d, %d)",
+	       timed_first, timed_held, h.rc);
+	CHECKF(rc == 0, "scrub: %d", rc);
+	CHECKF(r.reclaimed_objects == 200, "%llu objects of the dead processes freed (want 200): the "
+	       "pool reached after the deadline was skipped", (unsigned long long)r.reclaimed_objects);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(store_user_leak_reported_once),
        T_CASE(give_and_owner_errors),
@@ -561,4 +787,6 @@ T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(cap_bytes),
        T_CASE(cap_races),
        T_CASE(cap_kills),
-       T_CASE(cache_at_arena_end))
+       T_CASE(cache_at_arena_end),
+       T_CASE(scrub_chunked),
+       T_CASE(scrub_timed_steps))

@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 
+#include "internal.h"	/* scrub_scribbled_list: the node's list, pd.list */
 #include "unit.h"
 
 static int cmp_ptr(const void *x, const void *y)
@@ -856,6 +857,55 @@ ISOLATED(scrub_quiet)
 }
 
 /*
+ * scrub_scribbled_list - a slab on a node's partial list whose pd.list a
+ * stray write set to SL_NONE is no orphan: the scrub (which takes pd.list
+ * for a node list's membership, under the node's lock) follows its links
+ * first, and leaves it where it is; validate reports the field.  Put right,
+ * the arena validates clean: nothing was linked twice.
+ */
+ISOLATED(scrub_scribbled_list)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s;
+	struct kmem_cache_node *n;
+	struct slab_scrub_result sr;
+	struct slab_validate_result r;
+	struct page_desc *victim = NULL;
+	struct olist *it;
+	unsigned int per, nslabs = 10, k = 0;
+	void **p;
+
+	REQUIRE(a);
+	s = unit_cache(a, "scrub.list", 256, 0, SLAB_STORE_USER, NULL);
+	REQUIRE(s);
+	per = s->oo & 0xffff;
+	p = calloc((size_t)per * nslabs, sizeof(void *));
+	REQUIRE(p);
+	for (unsigned int i = 0; i < per * nslabs; i++)
+		REQUIRE((p[i] = slab_alloc(a, s, GFP_KERNEL)) != NULL);
+	for (unsigned int i = 0; i < per * nslabs; i += per)
+		slab_free(a, s, p[i]);		/* one free object in each: all partial */
+	n = cache_node(a, s, 0);
+	for (it = &n->partial; (it = olist_next(a, &n->partial, it)) && k < nslabs / 2; k++)
+		victim = pd_of_lru(a, arena_offset(a, it));
+	REQUIRE(victim && k == nslabs / 2 && n->nr_partial >= nslabs / 2);
+	victim->list = SL_NONE;			/* the scribble */
+	CHECK(slab_scrub(a, &sr) == 0);
+	CHECKF(sr.orphans == 0, "the scrub took a listed slab for an orphan (%llu)",
+	       (unsigned long long)sr.orphans);
+	CHECKF(victim->list == SL_NONE, "the scrub changed the scribbled field (%u)", victim->list);
+	CHECK(unit_validate(a, s, &r) != 0 && r.errors[SLAB_ERR_LIST] > 0);
+	victim->list = SL_NODE_PARTIAL;		/* put right */
+	CHECKF(unit_validate(a, NULL, &r) == 0, "after the scrub: %s", r.first_error);
+	for (unsigned int i = 0; i < per * nslabs; i++)
+		if (i % per)
+			slab_free(a, s, p[i]);
+	CHECKF(unit_validate(a, NULL, &r) == 0, "%s", r.first_error);
+	free(p);
+	arena_close(a);
+}
+
+/*
  * threads of one process allocating and freeing at once, half of the frees
  * remote (an object freed by a thread that did not allocate it).  A shared
  * byte per 8 arena bytes says "in use": an allocation must find its byte
@@ -1216,6 +1266,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(system_caches_protected),
        T_CASE(for_each_cache),
        T_CASE(scrub_quiet),
+       T_CASE(scrub_scribbled_list),
        T_CASE(threads_one_cache),
        T_CASE(threads_kmalloc_mixed),
        T_CASE(cpu_repair_race),
