@@ -36,6 +36,9 @@
 #define SHM_ASSERT(x) ((void)0)
 #endif
 
+#define GEOM_FRONT	1024		/* slots of the handle -> copy table (geom.c) */
+struct cache_geom;
+
 /*
  * struct arena - one process's view of an arena.  Process-local: the values
  * copied from the header were checked when the arena was opened, and are
@@ -56,6 +59,13 @@ struct arena {
 	uint8_t *chunks;
 	void (*ctor[SLUB_MAX_CACHES])(void *);	/* this process's constructors */
 	struct ident_map *im;		/* this process's lives here (ident.c) */
+	/* this process's checked copies of cache descriptors (geom.c): by the
+	 * handle's address, by cache id, every one made; the kmalloc caches' */
+	struct cache_geom *geom_front[GEOM_FRONT];
+	struct cache_geom *geom_id[SLUB_MAX_CACHES];
+	struct cache_geom *geom_all;
+	uint32_t geom_made;
+	struct kmem_cache *kmalloc_k[NR_KMALLOC];
 };
 
 /* ---- checked offsets ---------------------------------------------------- */
@@ -285,6 +295,67 @@ int buddy_acct_check(struct arena *a, struct kmem_cache *s, char *err, size_t er
 void buddy_free(struct arena *a, uint32_t pfn);
 int buddy_scrub(struct arena *a, uint64_t *returned);
 void buddy_run_deferred(void);	/* punches queued while locks were held */
+
+/* ---- shm/geom.c: each process's checked copy of each cache's geometry ------
+ *
+ * A cache descriptor (struct kmem_cache) lies in the arena, where any
+ * attached process can write it.  Its geometry (sizes, offsets, the per-CPU
+ * array, the node descriptors, the hardening key, flags, id) never changes
+ * after the cache is made, so each process copies it once, checks the copy
+ * whole (cache_check: every offset in the arena, of the right kind of page,
+ * every object inside its slab), and from then on its alloc and free paths
+ * read only the copy: a later scribble on the descriptor cannot reach them.
+ * The copy is a struct kmem_cache too, so the engine's functions take either;
+ * the fields that do change (refcount, state, errors, caps and charges, list,
+ * kept) are read and written in the shared descriptor, cache_shared().
+ *
+ * Lookup is by the handle (the shared descriptor's address, what users hold):
+ * a direct-mapped table of GEOM_FRONT slots, then by cache id, then a new
+ * copy.  Copies are never freed while the arena is open (a racing thread may
+ * still read one that was replaced or forgotten); arena_close frees them.
+ * Tables change by single pointer stores (release), read with acquire: a
+ * reader sees a whole copy or none.
+ */
+struct cache_geom {
+	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
+	const struct kmem_cache *shared;	/* the handle this copy answers */
+	struct cache_geom *all;		/* the next copy made (a->geom_all) */
+};
+
+/* NULL, reported (about object obj, 0: none) and errno set (EINVAL: no
+ * live, consistent cache; ENOMEM) */
+struct kmem_cache *geom_lookup(struct arena *a, struct kmem_cache *s, aoff_t obj);
+static inline unsigned int geom_slot(const void *s)
+{
+	return (unsigned int)((uintptr_t)s >> 6) & (GEOM_FRONT - 1);
+}
+/* the checked copy for handle s (s: a shared descriptor's address); obj:
+ * the object concerned, for a report */
+static inline struct kmem_cache *cache_geom_obj(struct arena *a, struct kmem_cache *s, aoff_t obj)
+{
+	struct cache_geom *g = __atomic_load_n(&a->geom_front[geom_slot(s)], __ATOMIC_ACQUIRE);
+
+	if (likely(g && g->shared == s))
+		return &g->k;
+	return geom_lookup(a, s, obj);
+}
+static inline struct kmem_cache *cache_geom(struct arena *a, struct kmem_cache *s)
+{
+	return cache_geom_obj(a, s, 0);
+}
+/* is s a private copy (not inside the arena)? */
+static inline bool cache_is_copy(const struct arena *a, const struct kmem_cache *s)
+{
+	return (uintptr_t)s - (uintptr_t)a->base >= a->size;
+}
+/* the shared descriptor of s (a copy, or already the shared one) */
+static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache *s)
+{
+	return cache_is_copy(a, s) ? (struct kmem_cache *)arena_at(a, s->self) : s;
+}
+/* forget this process's copy of the cache s (a copy or a handle): destroyed */
+void geom_forget(struct arena *a, const struct kmem_cache *s);
+void geom_free_all(struct arena *a);	/* arena_close */
 
 /* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */
 

@@ -74,8 +74,11 @@ struct kmem_cache *cache_of_off(struct arena *a, aoff_t off)
 
 bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj)
 {
-	aoff_t off = arena_off_of(a, s);
+	aoff_t off;
 	uint32_t state;
+
+	s = cache_shared(a, s);		/* the state is the shared descriptor's */
+	off = arena_off_of(a, s);
 
 	if (off && off % 8 == 0 && arena_range_ok(a, off, desc_bytes(a)) && s->self == off) {
 		state = atomic_load_acquire(&s->state);
@@ -956,6 +959,7 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	slab_mutex_unlock(a);
 	if (!gone)
 		return -EBUSY;
+	geom_forget(a, s);	/* this process's copy: a use from now on looks again */
 	/* s stays, CACHE_DEAD, through the next CACHE_QUARANTINE destroys: a
 	 * use of it meanwhile is caught (cache_unusable) */
 	quarantine_release(a, old);
@@ -1222,6 +1226,25 @@ static void kfree_large(struct arena *a, struct page_desc *pd, aoff_t off)
 	buddy_free(a, pd_pfn(a, pd));
 }
 
+/*
+ * kmalloc_handle - the handle of kmalloc cache i, read from the header once
+ * per process (checked: a live descriptor) and kept, so that a later scribble
+ * on the header's table does not move this process's kmalloc.
+ */
+static struct kmem_cache *kmalloc_handle(struct arena *a, int i)
+{
+	struct kmem_cache *s = __atomic_load_n(&a->kmalloc_k[i], __ATOMIC_ACQUIRE);
+
+	if (likely(s))
+		return s;
+	s = cache_of_off(a, atomic_load_relaxed(&a->hdr->kmalloc_caches[i]));
+	if (s)
+		__atomic_store_n(&a->kmalloc_k[i], s, __ATOMIC_RELEASE);
+	else
+		s = (struct kmem_cache *)a->hdr;	/* no cache: slab_alloc reports it */
+	return s;
+}
+
 void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
 {
 	int i = kmalloc_index(size);
@@ -1230,7 +1253,7 @@ void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
 		return ZERO_SIZE_PTR;
 	if (i < 0)
 		return kmalloc_large(a, size, gfp);
-	return slab_alloc(a, arena_at(a, a->hdr->kmalloc_caches[i]), gfp);
+	return slab_alloc(a, kmalloc_handle(a, i), gfp);
 }
 
 void *slab_kzalloc(struct arena *a, size_t size, gfp_t gfp)
@@ -1265,6 +1288,24 @@ bad:
 	return NULL;
 }
 
+/*
+ * kfree_geom - the checked copy of s, the cache of an object passed to kfree
+ * or ksize.  The process may never have opened s: a copy it made earlier may
+ * be of a cache destroyed since, whose descriptor now holds another (a
+ * system cache is never destroyed).  The hardening key tells the two apart
+ * (os_random64() for each cache made): one read of the shared descriptor.
+ */
+static struct kmem_cache *kfree_geom(struct arena *a, struct kmem_cache *s)
+{
+	struct kmem_cache *k = cache_geom(a, s);
+
+	if (k && !(k->state & CACHE_SYSTEM) && k->random != atomic_load_relaxed(&s->random)) {
+		geom_forget(a, k);
+		k = cache_geom(a, s);
+	}
+	return k;
+}
+
 void slab_kfree(struct arena *a, const void *p)
 {
 	struct page_desc *pd;
@@ -1281,7 +1322,7 @@ void slab_kfree(struct arena *a, const void *p)
 		return;
 	}
 	s = cache_of_off(a, pd->cache);
-	if (!s) {
+	if (!s || !kfree_geom(a, s)) {
 		slab_report(a, NULL, SLAB_ERR_PAGE, off, "kfree(%p): slab of no valid cache", p);
 		return;
 	}
@@ -1302,6 +1343,7 @@ size_t slab_ksize(struct arena *a, const void *p)
 	if (pd->flags & PG_LARGE)
 		return PAGE_SIZE << pd->order;
 	s = cache_of_off(a, pd->cache);
+	s = s ? kfree_geom(a, s) : NULL;	/* the size this process checked */
 	return s ? s->object_size : 0;
 }
 

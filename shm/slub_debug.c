@@ -91,8 +91,8 @@ void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, ao
 	va_start(ap, fmt);
 	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
 	va_end(ap);
-	if (s && kind < SLAB_ERR_NR)
-		atomic_add_relaxed(&s->errors[kind], 1);
+	if (s && kind < SLAB_ERR_NR)	/* counted in the shared descriptor */
+		atomic_add_relaxed(&cache_shared(a, s)->errors[kind], 1);
 
 	/* the ring: a ticket picks the slot; seq says when it is whole */
 	ticket = atomic_fetch_add_relaxed(&h->report_head, 1);
