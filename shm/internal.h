@@ -329,15 +329,21 @@ static inline unsigned int geom_slot(const void *s)
 {
 	return (unsigned int)((uintptr_t)s >> 6) & (GEOM_FRONT - 1);
 }
+/* the copy for handle s if the front table has it, else NULL (no call: the
+ * fast paths stay leaves, see slub.c) */
+static inline struct kmem_cache *geom_front(struct arena *a, struct kmem_cache *s)
+{
+	struct cache_geom *g = __atomic_load_n(&a->geom_front[geom_slot(s)], __ATOMIC_ACQUIRE);
+
+	return likely(g && g->shared == s) ? &g->k : NULL;
+}
 /* the checked copy for handle s (s: a shared descriptor's address); obj:
  * the object concerned, for a report */
 static inline struct kmem_cache *cache_geom_obj(struct arena *a, struct kmem_cache *s, aoff_t obj)
 {
-	struct cache_geom *g = __atomic_load_n(&a->geom_front[geom_slot(s)], __ATOMIC_ACQUIRE);
+	struct kmem_cache *k = geom_front(a, s);
 
-	if (likely(g && g->shared == s))
-		return &g->k;
-	return geom_lookup(a, s, obj);
+	return likely(k) ? k : geom_lookup(a, s, obj);
 }
 static inline struct kmem_cache *cache_geom(struct arena *a, struct kmem_cache *s)
 {

@@ -1141,12 +1141,21 @@ redo:
  * work on this process's checked copy of it (geom.c): from here on, every
  * geometry field the engine reads is private.
  */
-void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp)
+static noinline void *alloc_lookup(struct arena *a, struct kmem_cache *s, gfp_t gfp, void *caller)
 {
-	struct kmem_cache *k = cache_geom(a, s);
+	struct kmem_cache *k = geom_lookup(a, s, 0);
 
 	if (unlikely(!k))
 		return NULL;
+	return slab_alloc_inline(a, k, gfp, caller);
+}
+
+void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp)
+{
+	struct kmem_cache *k = geom_front(a, s);
+
+	if (unlikely(!k))
+		return alloc_lookup(a, s, gfp, __builtin_return_address(0));
 	return slab_alloc_inline(a, k, gfp, __builtin_return_address(0));
 }
 
@@ -1298,15 +1307,24 @@ redo:
 	stat_inc_relaxed(&c->free_fast);
 }
 
+static noinline void free_lookup(struct arena *a, struct kmem_cache *s, void *obj, void *caller)
+{
+	struct kmem_cache *k = geom_lookup(a, s, arena_off_of(a, obj));
+
+	if (unlikely(!k))
+		return;		/* reported: the object is leaked */
+	slab_free_inline(a, k, obj, caller);
+}
+
 void slab_free(struct arena *a, struct kmem_cache *s, void *obj)
 {
 	struct kmem_cache *k;
 
 	if (unlikely(!obj))
 		return;
-	k = cache_geom_obj(a, s, arena_off_of(a, obj));
+	k = geom_front(a, s);
 	if (unlikely(!k))
-		return;		/* reported: the object is leaked */
+		return free_lookup(a, s, obj, __builtin_return_address(0));
 	slab_free_inline(a, k, obj, __builtin_return_address(0));
 }
 
