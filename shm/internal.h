@@ -327,7 +327,10 @@ struct cache_geom {
 struct kmem_cache *geom_lookup(struct arena *a, struct kmem_cache *s, aoff_t obj);
 static inline unsigned int geom_slot(const void *s)
 {
-	return (unsigned int)((uintptr_t)s >> 6) & (GEOM_FRONT - 1);
+	/* descriptors are objects of a few kilobytes of slabs: the line index,
+	 * folded with the bits above the table's span so that two descriptors
+	 * 64 KiB apart do not share a slot */
+	return (unsigned int)(((uintptr_t)s >> 6) ^ ((uintptr_t)s >> 16)) & (GEOM_FRONT - 1);
 }
 /* the copy for handle s if the front table has it, else NULL (no call: the
  * fast paths stay leaves, see slub.c) */

@@ -58,6 +58,19 @@
  * full slab that gets a free goes to the freeing CPU's partial list, an
  * empty node-partial slab above min_partial goes back to the page allocator.
  *
+ * Whose geometry.  The public paths (slab_alloc, slab_free, the bulk calls,
+ * slab_shrink) turn the handle they are given, the shared descriptor, into
+ * this process's checked copy of it (cache_geom, geom.c) and pass the copy
+ * down: every `s` below is a copy, and every size, offset, key, CPU or node
+ * count, per-CPU or node address read through it was checked when the copy
+ * was made, so a scribble on the descriptor cannot turn into a division by
+ * zero or an access outside the arena here.  What the paths read from shared
+ * memory besides (a CPU's freelist and cpu slab fields, page descriptors,
+ * free pointers) is checked before it is followed, as before: an object's
+ * offset must leave room for a whole slot in the arena.  The few fields that
+ * change (state, errors, caps, charges) are the shared descriptor's,
+ * cache_shared().
+ *
  * Death outside locks.  A slab that leaves every list (it is being frozen,
  * unfrozen, moved or freed) carries its mover's pid in counters.owner,
  * written by the same CAS that changes its state.  slab_scrub() puts back
@@ -1257,10 +1270,12 @@ static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_
 	}
 	if (pd->cache != s->self) {
 		struct kmem_cache *t = cache_of_off(a, pd->cache);
+		char tn[SLUB_NAME_MAX + 1], sn[SLUB_NAME_MAX + 1];
 
+		/* t is shared: its name may have lost its NUL */
 		slab_report(a, s, SLAB_ERR_WRONG_CACHE, off,
 			    "object %#llx of cache %s freed into cache %s", (unsigned long long)off,
-			    t ? t->name : "?", s->name);
+			    t ? cache_name_safe(t, tn) : "?", cache_name_safe(s, sn));
 		return;
 	}
 	if (!next_in_slab(a, s, pd, off)) {
