@@ -37,6 +37,7 @@
 #endif
 
 #define GEOM_FRONT	1024		/* slots of the handle -> copy table (geom.c) */
+#define GEOM_RETIRED	256		/* dropped copies kept before they are freed */
 struct cache_geom;
 
 /*
@@ -63,9 +64,9 @@ struct arena {
 	 * handle's address, by cache id, every one made; the kmalloc caches' */
 	struct cache_geom *geom_front[GEOM_FRONT];
 	struct cache_geom *geom_id[SLUB_MAX_CACHES];
-	struct cache_geom *geom_all;
-	uint32_t geom_made;
-	struct kmem_cache *kmalloc_k[NR_KMALLOC];
+	struct cache_geom *geom_retired[GEOM_RETIRED];
+	uint32_t geom_retire_next;
+	struct kmem_cache *kmalloc_k[NR_KMALLOC];	/* handles, read from the header once */
 };
 
 /* ---- checked offsets ---------------------------------------------------- */
@@ -311,16 +312,19 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
  *
  * Lookup is by the handle (the shared descriptor's address, what users hold):
  * a direct-mapped table of GEOM_FRONT slots, then by cache id, then a new
- * copy.  Copies are never freed while the arena is open (a racing thread may
- * still read one that was replaced or forgotten); arena_close frees them.
- * Tables change by single pointer stores (release), read with acquire: a
- * reader sees a whole copy or none.
+ * copy.  A copy is made when the process opens a pool (slab_cache_open,
+ * slab_cache_at), or at its first use (kfree of an object of a pool it never
+ * opened); it is dropped when the pool is found destroyed, and replaced when
+ * the descriptor turns out to be another incarnation (a pool made since at
+ * the same address: another hardening key, os_random64() for each).  The
+ * tables' rules are at the top of geom.c.
  */
 struct cache_geom {
 	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
 	const struct kmem_cache *shared;	/* the handle this copy answers */
-	struct cache_geom *all;		/* the next copy made (a->geom_all) */
 };
+_Static_assert(offsetof(struct cache_geom, k) == 0, "a copy's address is its geometry's");
+#define CACHE_SYSTEM 0x100	/* kmem_cache.state: boot and kmalloc caches, never destroyed */
 
 /* NULL, reported (about object obj, 0: none) and errno set (EINVAL: no
  * live, consistent cache; ENOMEM) */
@@ -364,6 +368,13 @@ static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache
 }
 /* forget this process's copy of the cache s (a copy or a handle): destroyed */
 void geom_forget(struct arena *a, const struct kmem_cache *s);
+/*
+ * geom_fresh - cache_geom, for a handle that may name a pool made since this
+ * process copied another one at the same address (kfree, ksize, opening a
+ * pool, shrink): the copy is checked against the descriptor's key (one
+ * shared read) and made again if it is of another incarnation.
+ */
+struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s);
 void geom_free_all(struct arena *a);	/* arena_close */
 
 /* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */

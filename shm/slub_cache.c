@@ -47,7 +47,6 @@ static unsigned int fls32(unsigned int x)
 	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
 }
 
-#define CACHE_SYSTEM 0x100	/* boot and kmalloc caches: never destroyed */
 
 /*
  * The bytes of a descriptor: an object of the kmem_cache cache holds only the
@@ -719,8 +718,10 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	}
 	slab_mutex_unlock(a);
 	if (found) {
-		if (!rc)
+		if (!rc) {
 			*out = found;
+			geom_fresh(a, found);
+		}
 		return rc;
 	}
 	if (!system_caches_ok(a))
@@ -752,12 +753,15 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	if (found || rc) {
 		cache_release_pages(a, s);
 		slab_free(a, kmem_cache_cache(a), s);
-		if (found && !rc)
+		if (found && !rc) {
 			*out = found;
+			geom_fresh(a, found);
+		}
 		return rc == -ENOSPC ? -ENOMEM : rc;
 	}
 	*created = true;
 	*out = s;
+	geom_fresh(a, s);	/* opened: this process's copy (reported if it cannot be had) */
 	return 0;
 }
 
@@ -781,7 +785,11 @@ void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(voi
 
 struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off)
 {
-	return cache_of_off(a, off);
+	struct kmem_cache *s = cache_of_off(a, off);
+
+	if (s)
+		geom_fresh(a, s);	/* how libslub opens a pool: its copy, of this pool */
+	return s;
 }
 
 int32_t slab_cache_refcount(struct arena *a, struct kmem_cache *s)
@@ -1288,24 +1296,6 @@ bad:
 	return NULL;
 }
 
-/*
- * kfree_geom - the checked copy of s, the cache of an object passed to kfree
- * or ksize.  The process may never have opened s: a copy it made earlier may
- * be of a cache destroyed since, whose descriptor now holds another (a
- * system cache is never destroyed).  The hardening key tells the two apart
- * (os_random64() for each cache made): one read of the shared descriptor.
- */
-static struct kmem_cache *kfree_geom(struct arena *a, struct kmem_cache *s)
-{
-	struct kmem_cache *k = cache_geom(a, s);
-
-	if (k && !(k->state & CACHE_SYSTEM) && k->random != atomic_load_relaxed(&s->random)) {
-		geom_forget(a, k);
-		k = cache_geom(a, s);
-	}
-	return k;
-}
-
 void slab_kfree(struct arena *a, const void *p)
 {
 	struct page_desc *pd;
@@ -1322,7 +1312,8 @@ void slab_kfree(struct arena *a, const void *p)
 		return;
 	}
 	s = cache_of_off(a, pd->cache);
-	if (!s || !kfree_geom(a, s)) {
+	/* the process may never have opened s: its copy may be of a cache gone since */
+	if (!s || !geom_fresh(a, s)) {
 		slab_report(a, NULL, SLAB_ERR_PAGE, off, "kfree(%p): slab of no valid cache", p);
 		return;
 	}
@@ -1343,7 +1334,7 @@ size_t slab_ksize(struct arena *a, const void *p)
 	if (pd->flags & PG_LARGE)
 		return PAGE_SIZE << pd->order;
 	s = cache_of_off(a, pd->cache);
-	s = s ? kfree_geom(a, s) : NULL;	/* the size this process checked */
+	s = s ? geom_fresh(a, s) : NULL;	/* the size this process checked */
 	return s ? s->object_size : 0;
 }
 

@@ -28,6 +28,10 @@
  * reports are allowed (the scribble reaches the page descriptors and per-CPU
  * freelists); only signals and hangs fail.
  *
+ * reincarnated_pool: no scribble; a pool destroyed by another process and a
+ * new one made on its descriptor: this process's copy of the old geometry is
+ * not used for the new pool.
+ *
  * Size: T_SCRIBBLE_MS (milliseconds each innocent runs after the scribble,
  * default 100), T_SCRIBBLE_ROUNDS (random_words rounds, default 20).
  */
@@ -417,9 +421,109 @@ static void random_words(void)
 	summary();
 }
 
+/* ---- a pool made again at the same address ------------------------------------ */
+
+/*
+ * reincarnated_pool - this process used pool X (so holds a copy of its
+ * geometry); another process destroys X and makes pools until one, Y, of
+ * another size, lands on X's descriptor.  Opening Y here must give Y's
+ * geometry, not the copy of X: objects 512 bytes apart, each writable whole,
+ * and a kfree of a Y object made elsewhere goes to Y.
+ */
+static void reincarnated_pool(void)
+{
+	struct kmem_cache *x, *y;
+	void *objs[64];
+	int st;
+	pid_t pid;
+
+	if (!setup()) {
+		teardown();
+		return;
+	}
+	slab_set_report_fn(NULL, NULL);
+	REQUIRE(slab_cache_create(ar, "re.x", 64, 0, 0, NULL, &x) == 0);
+	objs[0] = slab_alloc(ar, x, GFP_KERNEL);
+	REQUIRE(objs[0]);
+	slab_free(ar, x, objs[0]);
+	pid = fork();
+	if (pid == 0) {
+		char nm[32];
+
+		if (slab_cache_destroy(ar, x) != 0)
+			_exit(3);
+		/* push X out of the quarantine, then make pools, kept, until one
+		 * takes X's descriptor */
+		for (int i = 0; i < 2 * CACHE_QUARANTINE; i++) {
+			snprintf(nm, sizeof(nm), "re.f%d", i);
+			if (slab_cache_create(ar, nm, 512, 0, 0, NULL, &y) || slab_cache_destroy(ar, y))
+				_exit(4);
+		}
+		for (int i = 0; i < 400; i++) {
+			snprintf(nm, sizeof(nm), "re.y%d", i);
+			if (slab_cache_create(ar, nm, 512, 0, 0, NULL, &y))
+				_exit(5);
+			if (y == x) {
+				void *p = slab_alloc(ar, y, GFP_KERNEL);	/* freed by the parent */
+
+				sh->ops = arena_offset(ar, p);
+				sh->ready = (uint32_t)i;
+				_exit(0);
+			}
+		}
+		_exit(2);
+	}
+	REQUIRE(pid > 0);
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		teardown();
+		SKIP("no new pool landed on the destroyed one's descriptor in 400 tries");
+	}
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child: status %#x", st);
+	if (t_failed) {
+		teardown();
+		return;
+	}
+	{
+		char nm[32];
+
+		snprintf(nm, sizeof(nm), "re.y%u", sh->ready);
+		REQUIRE(slab_cache_create(ar, nm, 512, 0, 0, NULL, &y) == 0);
+	}
+	CHECK(y == x);
+	CHECK(slab_cache_size(y) == 512);
+	for (int i = 0; i < 64; i++) {
+		objs[i] = slab_alloc(ar, y, GFP_KERNEL);
+		REQUIRE(objs[i]);
+		memset(objs[i], i, 512);
+	}
+	for (int i = 0; i < 64; i++) {
+		const unsigned char *b = objs[i];
+		int bad = 0;
+
+		for (int j = 0; j < 512; j++)
+			bad += b[j] != (unsigned char)i;
+		CHECKF(bad == 0, "object %d: %d of its 512 bytes overwritten by its neighbours", i,
+		       bad);
+	}
+	for (int i = 0; i < 64; i++)
+		slab_free(ar, y, objs[i]);
+	slab_kfree(ar, arena_ptr(ar, sh->ops));		/* the child's object, into Y */
+	{
+		struct slab_validate_result v;
+
+		memset(&v, 0, sizeof(v));
+		CHECKF(slab_validate(ar, y, &v) == 0 && v.nr_errors == 0 && v.allocated == 0,
+		       "validate: %llu errors, %llu allocated: %s", (unsigned long long)v.nr_errors,
+		       (unsigned long long)v.allocated, v.first_error);
+	}
+	teardown();
+}
+
 static void __attribute__((constructor)) init_opts(void)
 {
 	run_ms = env_ul("T_SCRIBBLE_MS", 100);
 }
 
-T_MAIN(T_CASE(field_geometry), T_CASE(field_layout), T_CASE(random_words))
+T_MAIN(T_CASE(field_geometry), T_CASE(field_layout), T_CASE(random_words),
+       T_CASE(reincarnated_pool))
