@@ -168,15 +168,20 @@ void geom_forget(struct arena *a, const struct kmem_cache *s)
 	}
 }
 
-struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s)
+struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s, bool open)
 {
 	struct kmem_cache *k = cache_geom(a, s);
+	struct cache_geom *g = (struct cache_geom *)k;
 
 	/* a system cache is never destroyed: its copy is always its own */
-	if (k && !(k->state & CACHE_SYSTEM) && k->random != atomic_load_relaxed(&s->random)) {
-		geom_drop(a, (struct cache_geom *)k);
+	if (k && !(k->state & CACHE_SYSTEM) && !__atomic_load_n(&g->opened, __ATOMIC_RELAXED) &&
+	    k->random != atomic_load_relaxed(&s->random)) {
+		geom_drop(a, g);
 		k = cache_geom(a, s);
+		g = (struct cache_geom *)k;
 	}
+	if (k && open)
+		__atomic_store_n(&g->opened, true, __ATOMIC_RELAXED);
 	return k;
 }
 

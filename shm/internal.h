@@ -322,6 +322,7 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
 struct cache_geom {
 	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
 	const struct kmem_cache *shared;	/* the handle this copy answers */
+	bool opened;			/* this process opened the pool (holds a reference) */
 };
 _Static_assert(offsetof(struct cache_geom, k) == 0, "a copy's address is its geometry's");
 #define CACHE_SYSTEM 0x100	/* kmem_cache.state: boot and kmalloc caches, never destroyed */
@@ -370,11 +371,16 @@ static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache
 void geom_forget(struct arena *a, const struct kmem_cache *s);
 /*
  * geom_fresh - cache_geom, for a handle that may name a pool made since this
- * process copied another one at the same address (kfree, ksize, opening a
- * pool, shrink): the copy is checked against the descriptor's key (one
- * shared read) and made again if it is of another incarnation.
+ * process copied another one at the same address (kfree, ksize, shrink, give,
+ * owner, opening a pool).  A copy of a pool this process opened (open: it
+ * opens it now) is its own as long as the process holds its reference: used
+ * as it is, whatever the descriptor says now.  Any other copy (made for a
+ * kfree of an object of a pool never opened here) is checked against the
+ * descriptor's key (one shared read) and made again if it is of another
+ * incarnation; so a scribbled key can steer only processes that never opened
+ * the pool.
  */
-struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s);
+struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s, bool open);
 void geom_free_all(struct arena *a);	/* arena_close */
 
 /* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */

@@ -1460,7 +1460,7 @@ int slab_shrink(struct arena *a, struct kmem_cache *s)
 		return -errno;		/* a lock of s cannot be taken (reported) */
 	if (kind)
 		return -EUCLEAN;	/* a corrupt descriptor or list: validate says what */
-	s = geom_fresh(a, s);	/* walk with the geometry this process checked */
+	s = geom_fresh(a, s, false);	/* walk with the geometry this process checked */
 	if (!s)
 		return -errno;
 	rc = flush_all_cpus(a, s);

@@ -720,7 +720,7 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	if (found) {
 		if (!rc) {
 			*out = found;
-			geom_fresh(a, found);
+			geom_fresh(a, found, true);
 		}
 		return rc;
 	}
@@ -755,13 +755,13 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 		slab_free(a, kmem_cache_cache(a), s);
 		if (found && !rc) {
 			*out = found;
-			geom_fresh(a, found);
+			geom_fresh(a, found, true);
 		}
 		return rc == -ENOSPC ? -ENOMEM : rc;
 	}
 	*created = true;
 	*out = s;
-	geom_fresh(a, s);	/* opened: this process's copy (reported if it cannot be had) */
+	geom_fresh(a, s, true);	/* opened: this process's copy (reported if it cannot be had) */
 	return 0;
 }
 
@@ -777,6 +777,12 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
 	return rc;
 }
 
+void slab_cache_forget(struct arena *a, struct kmem_cache *s)
+{
+	if (s)
+		geom_forget(a, s);
+}
+
 void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *))
 {
 	if (s->id < SLUB_MAX_CACHES)
@@ -788,7 +794,7 @@ struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off)
 	struct kmem_cache *s = cache_of_off(a, off);
 
 	if (s)
-		geom_fresh(a, s);	/* how libslub opens a pool: its copy, of this pool */
+		geom_fresh(a, s, true);	/* how libslub opens a pool: its copy, of this pool */
 	return s;
 }
 
@@ -1313,7 +1319,7 @@ void slab_kfree(struct arena *a, const void *p)
 	}
 	s = cache_of_off(a, pd->cache);
 	/* the process may never have opened s: its copy may be of a cache gone since */
-	if (!s || !geom_fresh(a, s)) {
+	if (!s || !geom_fresh(a, s, false)) {
 		slab_report(a, NULL, SLAB_ERR_PAGE, off, "kfree(%p): slab of no valid cache", p);
 		return;
 	}
@@ -1334,7 +1340,7 @@ size_t slab_ksize(struct arena *a, const void *p)
 	if (pd->flags & PG_LARGE)
 		return PAGE_SIZE << pd->order;
 	s = cache_of_off(a, pd->cache);
-	s = s ? geom_fresh(a, s) : NULL;	/* the size this process checked */
+	s = s ? geom_fresh(a, s, false) : NULL;	/* the size this process checked */
 	return s ? s->object_size : 0;
 }
 

@@ -679,7 +679,7 @@ int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid)
 
 	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !off)
 		return -EINVAL;
-	s = geom_fresh(a, s);	/* this process's checked copy: track_off, nodes */
+	s = geom_fresh(a, s, false);	/* this process's checked copy: track_off, nodes */
 	if (!s || !(s->flags & SLAB_STORE_USER))
 		return -EINVAL;
 	to = ident_of_pid(a, pid);	/* a process that entered the arena, alive */
@@ -713,7 +713,7 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj)
 
 	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !off)
 		return 0;
-	s = geom_fresh(a, s);
+	s = geom_fresh(a, s, false);
 	if (!s || !(s->flags & SLAB_STORE_USER))
 		return 0;
 	pd = debug_slab_of(a, s, off, false);

@@ -28,9 +28,10 @@
  * reports are allowed (the scribble reaches the page descriptors and per-CPU
  * freelists); only signals and hangs fail.
  *
- * reincarnated_pool: no scribble; a pool destroyed by another process and a
- * new one made on its descriptor: this process's copy of the old geometry is
- * not used for the new pool.
+ * reincarnated_pool: no scribble; a pool this process freed into (kfree) but
+ * never opened is destroyed by another process and a new one made on its
+ * descriptor: this process's copy of the old geometry is not used for the new
+ * pool.
  *
  * Size: T_SCRIBBLE_MS (milliseconds each innocent runs after the scribble,
  * default 100), T_SCRIBBLE_ROUNDS (random_words rounds, default 20).
@@ -424,11 +425,12 @@ static void random_words(void)
 /* ---- a pool made again at the same address ------------------------------------ */
 
 /*
- * reincarnated_pool - this process used pool X (so holds a copy of its
- * geometry); another process destroys X and makes pools until one, Y, of
- * another size, lands on X's descriptor.  Opening Y here must give Y's
- * geometry, not the copy of X: objects 512 bytes apart, each writable whole,
- * and a kfree of a Y object made elsewhere goes to Y.
+ * reincarnated_pool - this process frees (kfree) an object of pool X that it
+ * never opened, so holds a copy of X's geometry made on the way; another
+ * process destroys X and makes pools until one, Y, of another size, lands on
+ * X's descriptor.  Y opened here, and a kfree of a Y object here, must use
+ * Y's geometry, not the copy of X: objects 512 bytes apart, each writable
+ * whole, validate clean.
  */
 static void reincarnated_pool(void)
 {
@@ -442,23 +444,34 @@ static void reincarnated_pool(void)
 		return;
 	}
 	slab_set_report_fn(NULL, NULL);
-	REQUIRE(slab_cache_create(ar, "re.x", 64, 0, 0, NULL, &x) == 0);
-	objs[0] = slab_alloc(ar, x, GFP_KERNEL);
-	REQUIRE(objs[0]);
-	slab_free(ar, x, objs[0]);
+	pid = fork();
+	if (pid == 0) {		/* makes X, hands an object of it over */
+		if (slab_cache_create(ar, "re.x", 64, 0, 0, NULL, &x))
+			_exit(3);
+		sh->ops = arena_offset(ar, slab_alloc(ar, x, GFP_KERNEL));
+		_exit(sh->ops ? 0 : 4);
+	}
+	REQUIRE(pid > 0);
+	REQUIRE(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	x = slab_cache_find(ar, "re.x");
+	REQUIRE(x);
+	slab_kfree(ar, arena_ptr(ar, sh->ops));		/* our copy of X is made here */
 	pid = fork();
 	if (pid == 0) {
 		char nm[32];
 
 		if (slab_cache_destroy(ar, x) != 0)
 			_exit(3);
-		/* push X out of the quarantine, then make pools, kept, until one
-		 * takes X's descriptor */
-		for (int i = 0; i < 2 * CACHE_QUARANTINE; i++) {
+		/* CACHE_QUARANTINE destroys release X's descriptor (the last one
+		 * does); shrink puts its slab, wherever it sits, on its node's list;
+		 * then pools, kept, until one takes it */
+		for (int i = 0; i < CACHE_QUARANTINE; i++) {
 			snprintf(nm, sizeof(nm), "re.f%d", i);
 			if (slab_cache_create(ar, nm, 512, 0, 0, NULL, &y) || slab_cache_destroy(ar, y))
 				_exit(4);
 		}
+		if (slab_shrink(ar, slab_cache_find(ar, "kmem_cache")))
+			_exit(6);
 		for (int i = 0; i < 400; i++) {
 			snprintf(nm, sizeof(nm), "re.y%d", i);
 			if (slab_cache_create(ar, nm, 512, 0, 0, NULL, &y))
