@@ -36,7 +36,7 @@
 #define SHM_ASSERT(x) ((void)0)
 #endif
 
-#define GEOM_FRONT	1024		/* slots of the handle -> copy table (geom.c) */
+#define GEOM_FRONT	4096		/* slots of the handle -> copy table (geom.c) */
 #define GEOM_RETIRED	256		/* dropped copies kept before they are freed */
 struct cache_geom;
 
@@ -332,10 +332,10 @@ _Static_assert(offsetof(struct cache_geom, k) == 0, "a copy's address is its geo
 struct kmem_cache *geom_lookup(struct arena *a, struct kmem_cache *s, aoff_t obj);
 static inline unsigned int geom_slot(const void *s)
 {
-	/* descriptors are objects of a few kilobytes of slabs: the line index,
-	 * folded with the bits above the table's span so that two descriptors
-	 * 64 KiB apart do not share a slot */
-	return (unsigned int)(((uintptr_t)s >> 6) ^ ((uintptr_t)s >> 16)) & (GEOM_FRONT - 1);
+	/* the line index: descriptors (320 bytes and more) never share one; two
+	 * a multiple of 256 KiB apart share a slot, and cost each other a lookup
+	 * by id (geom_find) while both are used */
+	return (unsigned int)((uintptr_t)s >> 6) & (GEOM_FRONT - 1);
 }
 /* the copy for handle s if the front table has it, else NULL (no call: the
  * fast paths stay leaves, see slub.c) */
