@@ -318,6 +318,22 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
  * the descriptor turns out to be another incarnation (a pool made since at
  * the same address: another hardening key, os_random64() for each).  The
  * tables' rules are at the top of geom.c.
+ *
+ * What it promises.  A scribble on a descriptor cannot make the alloc and
+ * free paths of a process that opened the pool before it fault; nor, while
+ * every process using the pool opened it before the scribble, hand out an
+ * object twice: they read only the copy, and from the descriptor only state
+ * (a scribbled state reads as a destroyed pool: EINVAL, reported), caps and
+ * charges (EDQUOT, or no cap) and the error counters they add to.  A process
+ * that first copies a scribbled descriptor (it opens the pool after the
+ * scribble, or kfrees into a pool it never opened) is refused it when the
+ * geometry is inconsistent (cache_check, reported); a scribble that is itself
+ * a consistent geometry (another pool's per-CPU array or nodes, another size
+ * or key) cannot be told from the pool's own and may give that process
+ * objects that overlap others'.  Scribbles on what
+ * the paths read besides (CPU freelists, page descriptors, free pointers)
+ * are checked against the arena and the slab before they are followed: no
+ * fault, but a forged link to an object in use can hand it out again.
  */
 struct cache_geom {
 	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
