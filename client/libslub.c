@@ -354,6 +354,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 		req.destroy = &dr;
 		/* forget it first: a reconnect below must not take it again */
 		held_drop(off);
+		slab_cache_forget(g_arena, s);	/* nor may a pool made later here use its geometry */
 		for (int attempt = 0; attempt < 2; attempt++) {
 			int rc = ensure_connected();
 

@@ -426,6 +426,7 @@ void arena_close(struct arena *a)
 	ident_close(a);
 	os_unmap(a->base, a->size);
 	close(a->fd);
+	geom_free_all(a);
 	free(a);
 }
 

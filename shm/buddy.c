@@ -188,8 +188,8 @@ static void acct_step(struct arena *a, struct page_desc *pd, struct kmem_cache *
 	l->pages = 1ULL << pd->order;
 	l->nr_slabs = atomic_load_relaxed(&n->nr_slabs);
 	l->total_objects = atomic_load_relaxed(&n->total_objects);
-	l->charged_objects = atomic_load_relaxed(&s->charged_objects);
-	l->charged_pages = atomic_load_relaxed(&s->charged_pages);
+	l->charged_objects = atomic_load_relaxed(&cache_shared(a, s)->charged_objects);
+	l->charged_pages = atomic_load_relaxed(&cache_shared(a, s)->charged_pages);
 	atomic_store_release(&l->active, 1);
 	if (dir > 0) {
 		pd->acct_objects = objects;
@@ -342,16 +342,18 @@ static int alloc_block(struct arena *a, unsigned int order, uint16_t flags, stru
 	if (rc)
 		return rc;
 	if (s) {
-		uint64_t max_objects = atomic_load_relaxed(&s->max_objects);
-		uint64_t max_bytes = atomic_load_relaxed(&s->max_bytes);
+		/* caps and charges change: the shared descriptor's (s may be a copy) */
+		struct kmem_cache *sh = cache_shared(a, s);
+		uint64_t max_objects = atomic_load_relaxed(&sh->max_objects);
+		uint64_t max_bytes = atomic_load_relaxed(&sh->max_bytes);
 
 		n = acct_node(a, s, node);
 		if (!n) {
 			zone_unlock(a);
 			return -EINVAL;
 		}
-		if ((max_objects && atomic_load_relaxed(&s->charged_objects) + objects > max_objects) ||
-		    (max_bytes && (atomic_load_relaxed(&s->charged_pages) + (1ULL << order)) *
+		if ((max_objects && atomic_load_relaxed(&sh->charged_objects) + objects > max_objects) ||
+		    (max_bytes && (atomic_load_relaxed(&sh->charged_pages) + (1ULL << order)) *
 				  PAGE_SIZE > max_bytes)) {
 			zone_unlock(a);
 			return -EDQUOT;

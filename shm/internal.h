@@ -36,6 +36,10 @@
 #define SHM_ASSERT(x) ((void)0)
 #endif
 
+#define GEOM_FRONT	4096		/* slots of the handle -> copy table (geom.c) */
+#define GEOM_RETIRED	256		/* dropped copies kept before they are freed */
+struct cache_geom;
+
 /*
  * struct arena - one process's view of an arena.  Process-local: the values
  * copied from the header were checked when the arena was opened, and are
@@ -57,6 +61,13 @@ struct arena {
 	uint8_t *chunks;
 	void (*ctor[SLUB_MAX_CACHES])(void *);	/* this process's constructors */
 	struct ident_map *im;		/* this process's lives here (ident.c) */
+	/* this process's checked copies of cache descriptors (geom.c): by the
+	 * handle's address, by cache id, every one made; the kmalloc caches' */
+	struct cache_geom *geom_front[GEOM_FRONT];
+	struct cache_geom *geom_id[SLUB_MAX_CACHES];
+	struct cache_geom *geom_retired[GEOM_RETIRED];
+	uint32_t geom_retire_next;
+	struct kmem_cache *kmalloc_k[NR_KMALLOC];	/* handles, read from the header once */
 };
 
 /* ---- checked offsets ---------------------------------------------------- */
@@ -324,6 +335,108 @@ void buddy_free(struct arena *a, uint32_t pfn);
  * check (its bound, upper, and the count of holds added to max_hold_ns, steps) */
 int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint64_t *steps);
 void buddy_run_deferred(void);	/* punches queued while locks were held */
+
+/* ---- shm/geom.c: each process's checked copy of each cache's geometry ------
+ *
+ * A cache descriptor (struct kmem_cache) lies in the arena, where any
+ * attached process can write it.  Its geometry (sizes, offsets, the per-CPU
+ * array, the node descriptors, the hardening key, flags, id) never changes
+ * after the cache is made, so each process copies it once, checks the copy
+ * whole (cache_check: every offset in the arena, of the right kind of page,
+ * every object inside its slab), and from then on its alloc and free paths
+ * read only the copy: a later scribble on the descriptor cannot reach them.
+ * The copy is a struct kmem_cache too, so the engine's functions take either;
+ * the fields that do change (refcount, state, errors, caps and charges, list,
+ * kept) are read and written in the shared descriptor, cache_shared().
+ *
+ * Lookup is by the handle (the shared descriptor's address, what users hold):
+ * a direct-mapped table of GEOM_FRONT slots, then by cache id, then a new
+ * copy.  A copy is made when the process opens a pool (slab_cache_open,
+ * slab_cache_at), or at its first use (kfree of an object of a pool it never
+ * opened); it is dropped when the pool is found destroyed, and replaced when
+ * the descriptor turns out to be another incarnation (a pool made since at
+ * the same address: another hardening key, os_random64() for each).  The
+ * tables' rules are at the top of geom.c.
+ *
+ * What it promises.  A scribble on a descriptor cannot make the alloc and
+ * free paths of a process that opened the pool before it fault; nor, while
+ * every process using the pool opened it before the scribble, hand out an
+ * object twice: they read only the copy, and from the descriptor only state
+ * (a scribbled state reads as a destroyed pool: EINVAL, reported), caps and
+ * charges (EDQUOT, or no cap) and the error counters they add to.  A process
+ * that first copies a scribbled descriptor (it opens the pool after the
+ * scribble, or kfrees into a pool it never opened) is refused it when the
+ * geometry is inconsistent (cache_check, reported); a scribble that is itself
+ * a consistent geometry (another pool's per-CPU array or nodes, another size
+ * or key) cannot be told from the pool's own and may give that process
+ * objects that overlap others'.  Scribbles on what
+ * the paths read besides (CPU freelists, page descriptors, free pointers)
+ * are checked against the arena and the slab before they are followed: no
+ * fault, but a forged link to an object in use can hand it out again.
+ */
+struct cache_geom {
+	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
+	const struct kmem_cache *shared;	/* the handle this copy answers */
+	bool opened;			/* this process opened the pool (holds a reference) */
+};
+_Static_assert(offsetof(struct cache_geom, k) == 0, "a copy's address is its geometry's");
+#define CACHE_SYSTEM 0x100	/* kmem_cache.state: boot and kmalloc caches, never destroyed */
+
+/* NULL, reported (about object obj, 0: none) and errno set (EINVAL: no
+ * live, consistent cache; ENOMEM) */
+struct kmem_cache *geom_lookup(struct arena *a, struct kmem_cache *s, aoff_t obj);
+static inline unsigned int geom_slot(const void *s)
+{
+	/* the line index: descriptors (320 bytes and more) never share one; two
+	 * a multiple of 256 KiB apart share a slot, and cost each other a lookup
+	 * by id (geom_find) while both are used */
+	return (unsigned int)((uintptr_t)s >> 6) & (GEOM_FRONT - 1);
+}
+/* the copy for handle s if the front table has it, else NULL (no call: the
+ * fast paths stay leaves, see slub.c) */
+static inline struct kmem_cache *geom_front(struct arena *a, struct kmem_cache *s)
+{
+	struct cache_geom *g = __atomic_load_n(&a->geom_front[geom_slot(s)], __ATOMIC_ACQUIRE);
+
+	return likely(g && g->shared == s) ? &g->k : NULL;
+}
+/* the checked copy for handle s (s: a shared descriptor's address); obj:
+ * the object concerned, for a report */
+static inline struct kmem_cache *cache_geom_obj(struct arena *a, struct kmem_cache *s, aoff_t obj)
+{
+	struct kmem_cache *k = geom_front(a, s);
+
+	return likely(k) ? k : geom_lookup(a, s, obj);
+}
+static inline struct kmem_cache *cache_geom(struct arena *a, struct kmem_cache *s)
+{
+	return cache_geom_obj(a, s, 0);
+}
+/* is s a private copy (not inside the arena)? */
+static inline bool cache_is_copy(const struct arena *a, const struct kmem_cache *s)
+{
+	return (uintptr_t)s - (uintptr_t)a->base >= a->size;
+}
+/* the shared descriptor of s (a copy, or already the shared one) */
+static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache *s)
+{
+	return cache_is_copy(a, s) ? (struct kmem_cache *)arena_at(a, s->self) : s;
+}
+/* forget this process's copy of the cache s (a copy or a handle): destroyed */
+void geom_forget(struct arena *a, const struct kmem_cache *s);
+/*
+ * geom_fresh - cache_geom, for a handle that may name a pool made since this
+ * process copied another one at the same address (kfree, ksize, shrink, give,
+ * owner, opening a pool).  A copy of a pool this process opened (open: it
+ * opens it now) is its own as long as the process holds its reference: used
+ * as it is, whatever the descriptor says now.  Any other copy (made for a
+ * kfree of an object of a pool never opened here) is checked against the
+ * descriptor's key (one shared read) and made again if it is of another
+ * incarnation; so a scribbled key can steer only processes that never opened
+ * the pool.
+ */
+struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s, bool open);
+void geom_free_all(struct arena *a);	/* arena_close */
 
 /* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */
 

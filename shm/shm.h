@@ -169,6 +169,12 @@ bool slab_cache_args_ok(const char *name, size_t size, size_t align, unsigned lo
 int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align,
 		    unsigned long flags, bool has_ctor, uint32_t owner_uid, struct kmem_cache **out,
 		    bool *created);
+/*
+ * slab_cache_forget - this process gave up its reference to s (a destroy
+ * made elsewhere, by slubd): its private copy of s's geometry is dropped, so
+ * that a pool made later at the same address is copied afresh.
+ */
+void slab_cache_forget(struct arena *a, struct kmem_cache *s);
 /* slab_cache_set_ctor - this process's constructor for s (NULL: none) */
 void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *));
 /* the cache at offset off of the arena, checked; NULL if there is none */

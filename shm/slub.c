@@ -58,6 +58,19 @@
  * full slab that gets a free goes to the freeing CPU's partial list, an
  * empty node-partial slab above min_partial goes back to the page allocator.
  *
+ * Whose geometry.  The public paths (slab_alloc, slab_free, the bulk calls,
+ * slab_shrink) turn the handle they are given, the shared descriptor, into
+ * this process's checked copy of it (cache_geom, geom.c) and pass the copy
+ * down: every `s` below is a copy, and every size, offset, key, CPU or node
+ * count, per-CPU or node address read through it was checked when the copy
+ * was made, so a scribble on the descriptor cannot turn into a division by
+ * zero or an access outside the arena here.  What the paths read from shared
+ * memory besides (a CPU's freelist and cpu slab fields, page descriptors,
+ * free pointers) is checked before it is followed, as before: an object's
+ * offset must leave room for a whole slot in the arena.  The few fields that
+ * change (state, errors, caps, charges) are the shared descriptor's,
+ * cache_shared().
+ *
  * Death outside locks.  A slab that leaves every list (it is being frozen,
  * unfrozen, moved or freed) carries its mover's pid in counters.owner,
  * written by the same CAS that changes its state.  slab_scrub() puts back
@@ -1069,8 +1082,10 @@ static noinline void *alloc_slow_entry(struct arena *a, struct kmem_cache *s, gf
 {
 	void *p;
 
-	if (unlikely(cache_unusable(a, s, 0)))
+	if (unlikely(cache_unusable(a, s, 0))) {
+		geom_forget(a, s);	/* destroyed: the next call looks again */
 		return NULL;
+	}
 	errno = 0;
 	p = cache_debug(s) ? slab_alloc_debug(a, s, caller) : slab_alloc_slow(a, s);
 	if (unlikely(!p)) {
@@ -1116,6 +1131,8 @@ redo:
 	obj = atomic_load_relaxed(&c->fl.lo);
 	bytes = atomic_load_relaxed(&c->slab_bytes);
 	start = atomic_load_relaxed(&c->slab_start);
+	/* obj is read from shared memory: it must leave room for a whole slot
+	 * (s->size is this process's checked copy) before it is followed */
 	if (unlikely(!obj || obj >= a->size - s->size))
 		return alloc_slow_entry(a, s, gfp, caller);
 	next = get_freepointer(a, s, obj);
@@ -1132,9 +1149,27 @@ redo:
 	return p;
 }
 
+/*
+ * The public paths take the handle users hold (the shared descriptor) and
+ * work on this process's checked copy of it (geom.c): from here on, every
+ * geometry field the engine reads is private.
+ */
+static noinline void *alloc_lookup(struct arena *a, struct kmem_cache *s, gfp_t gfp, void *caller)
+{
+	struct kmem_cache *k = geom_lookup(a, s, 0);
+
+	if (unlikely(!k))
+		return NULL;
+	return slab_alloc_inline(a, k, gfp, caller);
+}
+
 void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp)
 {
-	return slab_alloc_inline(a, s, gfp, __builtin_return_address(0));
+	struct kmem_cache *k = geom_front(a, s);
+
+	if (unlikely(!k))
+		return alloc_lookup(a, s, gfp, __builtin_return_address(0));
+	return slab_alloc_inline(a, k, gfp, __builtin_return_address(0));
 }
 
 /*
@@ -1223,8 +1258,10 @@ static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_
 {
 	struct page_desc *pd = slab_of(a, NULL, off);
 
-	if (cache_unusable(a, s, off))
+	if (cache_unusable(a, s, off)) {
+		geom_forget(a, s);
 		return;
+	}
 	if (!pd || (pd->flags & PG_CORRUPT)) {
 		slab_report(a, s, SLAB_ERR_BAD_POINTER, off,
 			    pd ? "object %#llx lies in a quarantined slab" :
@@ -1233,10 +1270,12 @@ static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_
 	}
 	if (pd->cache != s->self) {
 		struct kmem_cache *t = cache_of_off(a, pd->cache);
+		char tn[SLUB_NAME_MAX + 1], sn[SLUB_NAME_MAX + 1];
 
+		/* t is shared: its name may have lost its NUL */
 		slab_report(a, s, SLAB_ERR_WRONG_CACHE, off,
 			    "object %#llx of cache %s freed into cache %s", (unsigned long long)off,
-			    t ? t->name : "?", s->name);
+			    t ? cache_name_safe(t, tn) : "?", cache_name_safe(s, sn));
 		return;
 	}
 	if (!next_in_slab(a, s, pd, off)) {
@@ -1269,7 +1308,8 @@ redo:
 	tid = atomic_load_acquire(&c->fl.hi);
 	bytes = atomic_load_acquire(&c->slab_bytes);
 	start = atomic_load_relaxed(&c->slab_start);
-	if (unlikely(!obj_index_ok(s, off - start, bytes)))
+	/* start and bytes are shared: the object must lie in the arena as well */
+	if (unlikely(!obj_index_ok(s, off - start, bytes) || off >= a->size - s->size))
 		return slab_free_slow(a, s, off);
 	fl = atomic_load_relaxed(&c->fl.lo);
 	if (unlikely(fl == off))
@@ -1282,16 +1322,34 @@ redo:
 	stat_inc_relaxed(&c->free_fast);
 }
 
-void slab_free(struct arena *a, struct kmem_cache *s, void *obj)
+static noinline void free_lookup(struct arena *a, struct kmem_cache *s, void *obj, void *caller)
 {
-	if (unlikely(!obj))
-		return;
-	slab_free_inline(a, s, obj, __builtin_return_address(0));
+	struct kmem_cache *k = geom_lookup(a, s, arena_off_of(a, obj));
+
+	if (unlikely(!k))
+		return;		/* reported: the object is leaked */
+	slab_free_inline(a, k, obj, caller);
 }
 
-int slab_alloc_bulk(struct arena *a, struct kmem_cache *s, gfp_t gfp, size_t nr, void **p)
+void slab_free(struct arena *a, struct kmem_cache *s, void *obj)
+{
+	struct kmem_cache *k;
+
+	if (unlikely(!obj))
+		return;
+	k = geom_front(a, s);
+	if (unlikely(!k))
+		return free_lookup(a, s, obj, __builtin_return_address(0));
+	slab_free_inline(a, k, obj, __builtin_return_address(0));
+}
+
+int slab_alloc_bulk(struct arena *a, struct kmem_cache *handle, gfp_t gfp, size_t nr, void **p)
 {
 	void *caller = __builtin_return_address(0);
+	struct kmem_cache *s = cache_geom(a, handle);
+
+	if (unlikely(!s))
+		return 0;
 
 	for (size_t i = 0; i < nr; i++) {
 		p[i] = slab_alloc_inline(a, s, gfp, caller);
@@ -1307,9 +1365,13 @@ int slab_alloc_bulk(struct arena *a, struct kmem_cache *s, gfp_t gfp, size_t nr,
 	return (int)nr;
 }
 
-void slab_free_bulk(struct arena *a, struct kmem_cache *s, size_t nr, void **p)
+void slab_free_bulk(struct arena *a, struct kmem_cache *handle, size_t nr, void **p)
 {
 	void *caller = __builtin_return_address(0);
+	struct kmem_cache *s = cache_geom(a, handle);
+
+	if (unlikely(!s))
+		return;
 
 	for (size_t i = 0; i < nr; i++)
 		if (p[i])
@@ -1398,6 +1460,9 @@ int slab_shrink(struct arena *a, struct kmem_cache *s)
 		return -errno;		/* a lock of s cannot be taken (reported) */
 	if (kind)
 		return -EUCLEAN;	/* a corrupt descriptor or list: validate says what */
+	s = geom_fresh(a, s, false);	/* walk with the geometry this process checked */
+	if (!s)
+		return -errno;
 	rc = flush_all_cpus(a, s);
 	rc2 = discard_empty(a, s);
 	return rc ? rc : rc2 < 0 ? rc2 : 0;

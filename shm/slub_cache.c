@@ -47,7 +47,6 @@ static unsigned int fls32(unsigned int x)
 	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
 }
 
-#define CACHE_SYSTEM 0x100	/* boot and kmalloc caches: never destroyed */
 
 /*
  * The bytes of a descriptor: an object of the kmem_cache cache holds only the
@@ -74,8 +73,11 @@ struct kmem_cache *cache_of_off(struct arena *a, aoff_t off)
 
 bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj)
 {
-	aoff_t off = arena_off_of(a, s);
+	aoff_t off;
 	uint32_t state;
+
+	s = cache_shared(a, s);		/* the state is the shared descriptor's */
+	off = arena_off_of(a, s);
 
 	if (off && off % 8 == 0 && arena_range_ok(a, off, desc_bytes(a)) && s->self == off) {
 		state = atomic_load_acquire(&s->state);
@@ -716,8 +718,10 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	}
 	slab_mutex_unlock(a);
 	if (found) {
-		if (!rc)
+		if (!rc) {
 			*out = found;
+			geom_fresh(a, found, true);
+		}
 		return rc;
 	}
 	if (!system_caches_ok(a))
@@ -749,12 +753,15 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
 	if (found || rc) {
 		cache_release_pages(a, s);
 		slab_free(a, kmem_cache_cache(a), s);
-		if (found && !rc)
+		if (found && !rc) {
 			*out = found;
+			geom_fresh(a, found, true);
+		}
 		return rc == -ENOSPC ? -ENOMEM : rc;
 	}
 	*created = true;
 	*out = s;
+	geom_fresh(a, s, true);	/* opened: this process's copy (reported if it cannot be had) */
 	return 0;
 }
 
@@ -770,6 +777,12 @@ int slab_cache_create(struct arena *a, const char *name, size_t size, size_t ali
 	return rc;
 }
 
+void slab_cache_forget(struct arena *a, struct kmem_cache *s)
+{
+	if (s)
+		geom_forget(a, s);
+}
+
 void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *))
 {
 	if (s->id < SLUB_MAX_CACHES)
@@ -778,7 +791,11 @@ void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(voi
 
 struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off)
 {
-	return cache_of_off(a, off);
+	struct kmem_cache *s = cache_of_off(a, off);
+
+	if (s)
+		geom_fresh(a, s, true);	/* how libslub opens a pool: its copy, of this pool */
+	return s;
 }
 
 int32_t slab_cache_refcount(struct arena *a, struct kmem_cache *s)
@@ -956,6 +973,7 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	slab_mutex_unlock(a);
 	if (!gone)
 		return -EBUSY;
+	geom_forget(a, s);	/* this process's copy: a use from now on looks again */
 	/* s stays, CACHE_DEAD, through the next CACHE_QUARANTINE destroys: a
 	 * use of it meanwhile is caught (cache_unusable) */
 	quarantine_release(a, old);
@@ -1222,6 +1240,25 @@ static void kfree_large(struct arena *a, struct page_desc *pd, aoff_t off)
 	buddy_free(a, pd_pfn(a, pd));
 }
 
+/*
+ * kmalloc_handle - the handle of kmalloc cache i, read from the header once
+ * per process (checked: a live descriptor) and kept, so that a later scribble
+ * on the header's table does not move this process's kmalloc.
+ */
+static struct kmem_cache *kmalloc_handle(struct arena *a, int i)
+{
+	struct kmem_cache *s = __atomic_load_n(&a->kmalloc_k[i], __ATOMIC_ACQUIRE);
+
+	if (likely(s))
+		return s;
+	s = cache_of_off(a, atomic_load_relaxed(&a->hdr->kmalloc_caches[i]));
+	if (s)
+		__atomic_store_n(&a->kmalloc_k[i], s, __ATOMIC_RELEASE);
+	else
+		s = (struct kmem_cache *)a->hdr;	/* no cache: slab_alloc reports it */
+	return s;
+}
+
 void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
 {
 	int i = kmalloc_index(size);
@@ -1230,7 +1267,7 @@ void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
 		return ZERO_SIZE_PTR;
 	if (i < 0)
 		return kmalloc_large(a, size, gfp);
-	return slab_alloc(a, arena_at(a, a->hdr->kmalloc_caches[i]), gfp);
+	return slab_alloc(a, kmalloc_handle(a, i), gfp);
 }
 
 void *slab_kzalloc(struct arena *a, size_t size, gfp_t gfp)
@@ -1281,7 +1318,8 @@ void slab_kfree(struct arena *a, const void *p)
 		return;
 	}
 	s = cache_of_off(a, pd->cache);
-	if (!s) {
+	/* the process may never have opened s: its copy may be of a cache gone since */
+	if (!s || !geom_fresh(a, s, false)) {
 		slab_report(a, NULL, SLAB_ERR_PAGE, off, "kfree(%p): slab of no valid cache", p);
 		return;
 	}
@@ -1302,6 +1340,7 @@ size_t slab_ksize(struct arena *a, const void *p)
 	if (pd->flags & PG_LARGE)
 		return PAGE_SIZE << pd->order;
 	s = cache_of_off(a, pd->cache);
+	s = s ? geom_fresh(a, s, false) : NULL;	/* the size this process checked */
 	return s ? s->object_size : 0;
 }
 

@@ -103,8 +103,8 @@ void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, ao
 	va_start(ap, fmt);
 	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
 	va_end(ap);
-	if (s && kind < SLAB_ERR_NR)
-		atomic_add_relaxed(&s->errors[kind], 1);
+	if (s && kind < SLAB_ERR_NR)	/* counted in the shared descriptor */
+		atomic_add_relaxed(&cache_shared(a, s)->errors[kind], 1);
 
 	/* the ring: a ticket picks the slot; seq says when it is whole */
 	ticket = atomic_fetch_add_relaxed(&h->report_head, 1);
@@ -721,7 +721,10 @@ int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid)
 	struct page_desc *pd;
 	int rc = 0;
 
-	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !(s->flags & SLAB_STORE_USER) || !off)
+	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !off)
+		return -EINVAL;
+	s = geom_fresh(a, s, false);	/* this process's checked copy: track_off, nodes */
+	if (!s || !(s->flags & SLAB_STORE_USER))
 		return -EINVAL;
 	to = ident_of_pid(a, pid);	/* a process that entered the arena, alive */
 	if (!to)
@@ -752,7 +755,10 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj)
 	struct page_desc *pd;
 	uint32_t owner = 0;
 
-	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !(s->flags & SLAB_STORE_USER) || !off)
+	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !off)
+		return 0;
+	s = geom_fresh(a, s, false);
+	if (!s || !(s->flags & SLAB_STORE_USER))
 		return 0;
 	pd = debug_slab_of(a, s, off, false);
 	if (!pd)

@@ -1,0 +1,199 @@
+/*
+ * geom.c - each process's private, checked copy of each cache's geometry
+ * (the reasoning is at struct cache_geom in internal.h).
+ *
+ * No lock: the tables in struct arena are process-local arrays of pointers,
+ * each changed by one atomic operation, and a copy is written whole before it
+ * is published and never changed after.
+ *
+ *   geom_id[id]    owns the copies: at most one per cache id, put there by a
+ *                  CAS from NULL (two threads that make a copy at once: one
+ *                  wins, the other frees its own, never seen by anyone) and
+ *                  taken out by a CAS to NULL (geom_drop) by the one thread
+ *                  that then retires it.
+ *   geom_front[]   a cache of geom_id's entries by handle.  An entry is put
+ *                  there, then geom_id is read again: if the copy was dropped
+ *                  meanwhile, the slot is cleared.  Both sides use sequentially
+ *                  consistent operations, so either the dropper's clearing of
+ *                  the slot comes after the install, or the installer sees the
+ *                  drop: no slot keeps a dropped copy.
+ *   geom_retired[] a dropped copy is freed only GEOM_RETIRED drops later, so a
+ *                  thread that read it just before the drop finishes its call
+ *                  on a copy that is whole.  (A thread would have to stay
+ *                  inside one alloc or free while its process dropped
+ *                  GEOM_RETIRED more copies - destroyed pools - to read freed
+ *                  memory; memory stays bounded by SLUB_MAX_CACHES +
+ *                  GEOM_RETIRED copies, whatever a scribbler does.)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* is g still the copy of the live descriptor it was made from? */
+static bool geom_current(struct arena *a, const struct cache_geom *g)
+{
+	struct kmem_cache *s = cache_of_off(a, g->k.self);
+
+	return s && s == g->shared && atomic_load_relaxed(&s->random) == g->k.random;
+}
+
+static void geom_retire(struct arena *a, struct cache_geom *g)
+{
+	uint32_t i = __atomic_fetch_add(&a->geom_retire_next, 1, __ATOMIC_RELAXED) % GEOM_RETIRED;
+
+	free(__atomic_exchange_n(&a->geom_retired[i], g, __ATOMIC_ACQ_REL));
+}
+
+/* take g out of the tables; the thread whose CAS takes it out of geom_id retires it */
+static void geom_drop(struct arena *a, struct cache_geom *g)
+{
+	struct cache_geom **slot = &a->geom_front[geom_slot(g->shared)], *e = g;
+
+	if (__atomic_compare_exchange_n(&a->geom_id[g->k.id], &e, NULL, false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST))
+		geom_retire(a, g);
+	e = g;
+	__atomic_compare_exchange_n(slot, &e, NULL, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* g (owned by geom_id) into the front table; see the top of the file */
+static struct kmem_cache *geom_install(struct arena *a, struct cache_geom *g)
+{
+	struct cache_geom **slot = &a->geom_front[geom_slot(g->shared)], *e = g;
+
+	__atomic_store_n(slot, g, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&a->geom_id[g->k.id], __ATOMIC_SEQ_CST) != g)
+		__atomic_compare_exchange_n(slot, &e, NULL, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	return &g->k;	/* whole for GEOM_RETIRED more drops at least */
+}
+
+/* this process's copy for handle s, if it has one of s's current incarnation */
+static struct cache_geom *geom_find(struct arena *a, struct kmem_cache *s, uint32_t id)
+{
+	uint64_t random = atomic_load_relaxed(&s->random);
+	struct cache_geom *g;
+
+	if (id < SLUB_MAX_CACHES) {
+		g = __atomic_load_n(&a->geom_id[id], __ATOMIC_ACQUIRE);
+		if (g && g->shared == s && g->k.random == random)
+			return g;
+	}
+	/* the descriptor's id changed since the copy was made (a scribble): look
+	 * through every copy; slow, but only then */
+	for (id = 0; id < SLUB_MAX_CACHES; id++) {
+		g = __atomic_load_n(&a->geom_id[id], __ATOMIC_ACQUIRE);
+		if (g && g->shared == s && g->k.random == random)
+			return g;
+	}
+	return NULL;
+}
+
+struct kmem_cache *geom_lookup(struct arena *a, struct kmem_cache *s, aoff_t obj)
+{
+	uint64_t bytes = KMEM_CACHE_SIZE(a->nr_nodes);
+	struct cache_geom *g, *e;
+	char why[128];
+	aoff_t off;
+	int kind;
+
+	/* the handle must be a live descriptor of this arena: cache_of_off checks
+	 * its range, alignment, self and state without following anything */
+	if (cache_is_copy(a, s) || !cache_of_off(a, off = arena_off_of(a, s))) {
+		if (!cache_unusable(a, s, obj)) {	/* it came alive just now: rare */
+			slab_report(a, NULL, SLAB_ERR_DESTROYED, obj, "%p is no cache", (void *)s);
+			errno = EINVAL;
+		}
+		return NULL;
+	}
+	for (int tries = 0; tries < 4; tries++) {
+		g = geom_find(a, s, atomic_load_relaxed(&s->id));
+		if (g)
+			return geom_install(a, g);
+		g = calloc(1, sizeof(*g));
+		if (!g) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		/* one copy, then every check on the copy: nothing is read twice */
+		memcpy(&g->k, s, bytes);
+		g->k.name[SLUB_NAME_MAX] = 0;
+		g->shared = s;
+		kind = g->k.self != off ? SLAB_ERR_PAGE : cache_check(a, &g->k, why, sizeof(why));
+		if (kind) {
+			if (g->k.self != off)
+				snprintf(why, sizeof(why), "descriptor changed while it was copied");
+			slab_report(a, s, (enum slab_error)kind, off, "not used: %s", why);
+			free(g);
+			errno = EINVAL;
+			return NULL;
+		}
+		e = __atomic_load_n(&a->geom_id[g->k.id], __ATOMIC_ACQUIRE);
+		if (e && !geom_current(a, e)) {
+			geom_drop(a, e);	/* a cache gone since (destroyed elsewhere) */
+			e = NULL;
+		}
+		if (e && e->shared != s) {
+			char nm[SLUB_NAME_MAX + 1];
+
+			slab_report(a, s, SLAB_ERR_PAGE, off,
+				    "not used: descriptor says id %u, the id of live cache %s", g->k.id,
+				    cache_name_safe(&e->k, nm));
+			free(g);
+			errno = EINVAL;
+			return NULL;
+		}
+		if (!e && __atomic_compare_exchange_n(&a->geom_id[g->k.id], &e, g, false,
+						      __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+			return geom_install(a, g);
+		free(g);	/* another thread published one first (or s changed): again */
+	}
+	slab_report(a, s, SLAB_ERR_PAGE, off, "not used: the descriptor keeps changing");
+	errno = EINVAL;
+	return NULL;
+}
+
+void geom_forget(struct arena *a, const struct kmem_cache *s)
+{
+	aoff_t self = cache_is_copy(a, s) ? s->self : arena_off_of(a, s);
+
+	for (unsigned int id = 0; id < SLUB_MAX_CACHES; id++) {
+		struct cache_geom *g = __atomic_load_n(&a->geom_id[id], __ATOMIC_ACQUIRE);
+
+		if (g && g->k.self == self)
+			geom_drop(a, g);
+	}
+}
+
+struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s, bool open)
+{
+	struct kmem_cache *k = cache_geom(a, s);
+	struct cache_geom *g = (struct cache_geom *)k;
+
+	/* a system cache is never destroyed: its copy is always its own */
+	if (k && !(k->state & CACHE_SYSTEM) && !__atomic_load_n(&g->opened, __ATOMIC_RELAXED) &&
+	    k->random != atomic_load_relaxed(&s->random)) {
+		geom_drop(a, g);
+		k = cache_geom(a, s);
+		g = (struct cache_geom *)k;
+	}
+	if (k && open)
+		__atomic_store_n(&g->opened, true, __ATOMIC_RELAXED);
+	return k;
+}
+
+void geom_free_all(struct arena *a)
+{
+	for (unsigned int id = 0; id < SLUB_MAX_CACHES; id++) {
+		free(a->geom_id[id]);
+		a->geom_id[id] = NULL;
+	}
+	for (unsigned int i = 0; i < GEOM_RETIRED; i++) {
+		free(a->geom_retired[i]);
+		a->geom_retired[i] = NULL;
+	}
+	memset(a->geom_front, 0, sizeof(a->geom_front));
+}
