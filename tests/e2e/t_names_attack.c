@@ -1,0 +1,328 @@
+/*
+ * t_names_attack.c - named arenas attacked: what the review of issue 11's
+ * named arenas found broken, each case failing before its fix.  slubd runs
+ * as root; the tenant is uid 65534.
+ *
+ *   path_aliases       two arenas given one socket or one arena file through
+ *                      different spellings ("./", "//", "x/..", a linked
+ *                      directory, a hard link), a named arena's file or socket
+ *                      on the default arena's file (slubd.arena, which the
+ *                      default arena uses without naming it), a socket on
+ *                      another's arena file (its server would unlink it): each
+ *                      refused at start, exit 2, naming both arenas.  Before,
+ *                      only byte-equal paths were caught: "[arena a] file =
+ *                      DIR/./b.arena" made arenas a and b one memory, a pool
+ *                      created in b listed in a
+ *   sighup_revokes     a uid's line removed from [arena b] (and from the
+ *                      default [access]), then SIGHUP: that uid is refused.
+ *                      Before, a reload started from the running settings and
+ *                      a key absent from the file kept its old value: the only
+ *                      way to revoke was to write an empty list
+ *   stopped_server     a named arena's server stopped (SIGSTOP) when the
+ *                      supervisor gets SIGTERM: it is continued and stops, the
+ *                      supervisor exits 0.  Before, the supervisor waited for
+ *                      it forever
+ *   stuck_server       a server that cannot act on SIGTERM (held in a ptrace
+ *                      stop, as one stuck would be): the supervisor kills it
+ *                      after its grace (logged), and exits 1 within bounds.
+ *                      Before, it waited forever
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "e2e.h"
+#include "harness.h"
+#include "slub.h"
+
+#define UID_A 65534
+
+static void be(uid_t uid)
+{
+	if (setgroups(0, NULL) || setgid(uid) || setuid(uid)) {
+		printf("  cannot become uid %u: %s\n", (unsigned)uid, strerror(errno));
+		exit(1);
+	}
+}
+
+/* the pid answering sock (SO_PEERCRED), waiting for it to serve; 0: none */
+static pid_t server_pid(const char *sock, int timeout_ms)
+{
+	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	char err[256];
+
+	for (;;) {
+		struct ctl_conn c;
+
+		if (ctl_connect(&c, sock, "t_names_attack", err, sizeof(err)) == 0) {
+			struct ucred cr;
+			socklen_t len = sizeof(cr);
+			pid_t pid = getsockopt(c.fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ? 0 : cr.pid;
+
+			ctl_close(&c);
+			return pid;
+		}
+		if (e2e_now_ms() > end) {
+			printf("  %s does not serve: %s\n", sock, err);
+			return 0;
+		}
+		e2e_sleep_ms(20);
+	}
+}
+
+static int log_has(const struct e2e_slubd *d, const char *needle)
+{
+	static char buf[1 << 17];
+	FILE *f = fopen(d->log, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* ---- two arenas on one path, spelt differently ---- */
+
+/*
+ * slubd with conf (DIR in it replaced by the case's directory) must refuse to
+ * start, exit 2, with "share" and both names in its words; nothing may serve
+ */
+static void refused_alias(const char *dir, const char *conf_tmpl, const char *n1, const char *n2)
+{
+	char conf[2048], path[160], sock[160], *out = NULL;
+	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", sock,
+			 "--hugepages", "off", "--arena-size", "16M", "--config", path, NULL };
+	const char *p = conf_tmpl;
+	size_t n = 0;
+	int rc;
+
+	/* DIR -> dir */
+	while (*p && n + 200 < sizeof(conf)) {
+		if (!strncmp(p, "DIR", 3)) {
+			n += (size_t)snprintf(conf + n, sizeof(conf) - n, "%s", dir);
+			p += 3;
+		} else {
+			conf[n++] = *p++;
+		}
+	}
+	conf[n] = 0;
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	if (write_text(path, conf)) {
+		CHECKF(0, "writing %s: %s", path, strerror(errno));
+		return;
+	}
+	rc = e2e_run(argv, &out, 4000);
+	CHECKF(rc == 2 && out && strstr(out, "share") && strstr(out, n1) && strstr(out, n2),
+	       "config:\n%sslubd: exit %d, want 2 and the arenas %s and %s said to share a path:\n%s",
+	       conf, rc, n1, n2, out ? out : "");
+	free(out);
+}
+
+E2E_CASE(path_aliases)
+{
+	char dir[] = "/tmp/t_names_attack.XXXXXX", p1[160], p2[160];
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(p1, sizeof(p1), "%s/sub", dir);
+	REQUIRE(mkdir(p1, 0755) == 0);
+	snprintf(p1, sizeof(p1), "%s/lnk", dir);
+	REQUIRE(symlink(dir, p1) == 0);
+	/* an arena file that exists, and a hard link to it */
+	snprintf(p1, sizeof(p1), "%s/real.arena", dir);
+	snprintf(p2, sizeof(p2), "%s/hard.arena", dir);
+	REQUIRE(write_text(p1, "x") == 0 && link(p1, p2) == 0);
+
+	/* one arena file */
+	refused_alias(dir, "[arena a]\nfile = DIR/./b.arena\n[arena b]\n", "a", "b");
+	refused_alias(dir, "[arena a]\nfile = DIR//b.arena\n[arena b]\n", "a", "b");
+	refused_alias(dir, "[arena a]\nfile = DIR/sub/../b.arena\n[arena b]\n", "a", "b");
+	refused_alias(dir, "[arena a]\nfile = DIR/lnk/b.arena\n[arena b]\n", "a", "b");
+	refused_alias(dir, "[arena a]\nfile = DIR/hard.arena\n[arena b]\nfile = DIR/real.arena\n",
+		      "a", "b");
+	/* the default arena's file, which its config leaves unnamed */
+	refused_alias(dir, "[arena a]\nfile = DIR/slubd.arena\n", "default", "a");
+	refused_alias(dir, "[arena]\nfile = DIR/x.arena\n[arena a]\nfile = DIR/sub/../x.arena\n",
+		      "default", "a");
+	/* one socket */
+	refused_alias(dir, "[arena a]\nsocket = DIR/sub/../b.sock\n[arena b]\n", "a", "b");
+	refused_alias(dir, "[arena a]\nsocket = DIR/lnk/slubd.sock\n", "default", "a");
+	/* a socket on an arena file: the server would unlink that arena's file */
+	refused_alias(dir, "[arena a]\nsocket = DIR/slubd.arena\n", "default", "a");
+	refused_alias(dir, "[arena a]\n[arena b]\nsocket = DIR/./a.arena\n", "a", "b");
+
+	{
+		char cmd[200];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		CHECK(system(cmd) == 0);
+	}
+}
+
+/* ---- SIGHUP takes away what the file no longer gives ---- */
+
+static void attach_as_a(void *arg)
+{
+	int *rc = arg;
+
+	be(UID_A);
+	*rc = slub_attach(getenv("T_SOCK"));
+	if (*rc == 0)
+		slub_detach();
+}
+
+/* uid 65534's slub_attach to sock: poll until it gives want (up to ~5 s); the last answer */
+static int attach_until(const char *sock, int *rc, int want)
+{
+	setenv("T_SOCK", sock, 1);
+	for (int i = 0; i < 100; i++) {
+		e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching");
+		if (*rc == want)
+			break;
+		e2e_sleep_ms(e2e_scale_ms(50));
+	}
+	return *rc;
+}
+
+E2E_CASE(sighup_revokes)
+{
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 65534\n"
+			  "[arena b]\nsize = 16M\nallow_uids = 65533 65534\n",
+		.open_dir = 1,
+	};
+	char sb[200];
+	struct e2e_slubd *d;
+	int *rc = e2e_shared(sizeof(int));
+
+	if (geteuid() != 0)
+		SKIP("needs root (slubd as root, a client as uid 65534)");
+	d = e2e_start(&o);
+	REQUIRE(d != NULL && rc != NULL);
+	snprintf(sb, sizeof(sb), "%s/b.sock", d->dir);
+	REQUIRE(server_pid(sb, 10000) > 0);
+	CHECKF(attach_until(sb, rc, 0) == 0, "uid 65534 cannot attach to arena b, which allows it: %d",
+	       *rc);
+	CHECKF(attach_until(d->sock, rc, 0) == 0, "uid 65534 cannot attach to the default arena, "
+	       "which allows it: %d", *rc);
+	/* the lines that let 65534 in are gone: a reload must take that away */
+	REQUIRE(write_text(d->conf, "[access]\nsocket_mode = 0666\n[arena b]\nsize = 16M\n") == 0);
+	REQUIRE(kill(d->pid, SIGHUP) == 0);
+	CHECKF(attach_until(sb, rc, -EACCES) == -EACCES, "after its allow_uids line was removed and "
+	       "SIGHUP, uid 65534 still attaches to arena b: %d", *rc);
+	CHECKF(attach_until(d->sock, rc, -EACCES) == -EACCES, "after [access] allow_uids was removed "
+	       "and SIGHUP, uid 65534 still attaches to the default arena: %d", *rc);
+	e2e_stop(d);
+}
+
+/* ---- SIGTERM with a server that does not act on it ---- */
+
+static const char *const two_conf =
+	"[access]\nsocket_mode = 0666\n[arena a]\nsize = 16M\n[arena b]\nsize = 16M\n";
+
+E2E_CASE(stopped_server)
+{
+	struct e2e_opts o = { .config = two_conf };
+	char sa[200];
+	struct e2e_slubd *d;
+	pid_t pa;
+
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	snprintf(sa, sizeof(sa), "%s/a.sock", d->dir);
+	pa = server_pid(sa, 10000);
+	REQUIRE(pa > 0);
+	REQUIRE(kill(pa, SIGSTOP) == 0);
+	e2e_sleep_ms(100);
+	/* SIGTERM, exit 0 within the stop timeout: the stopped server continued and stopped */
+	e2e_stop(d);
+	CHECKF(kill(pa, 0) != 0, "arena a's server %d outlived the supervisor", (int)pa);
+	if (kill(pa, 0) == 0)
+		kill(pa, SIGKILL);
+}
+
+E2E_CASE(stuck_server)
+{
+	struct e2e_opts o = { .config = two_conf };
+	char sa[200], how[96];
+	struct e2e_slubd *d;
+	pid_t pa, sup;
+	uint64_t t0, took;
+	int st;
+
+	if (geteuid() != 0)
+		SKIP("needs root (ptrace of slubd's server)");
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	snprintf(sa, sizeof(sa), "%s/a.sock", d->dir);
+	pa = server_pid(sa, 10000);
+	REQUIRE(pa > 0);
+	/* held in a ptrace stop: SIGTERM and SIGCONT wait for the tracer, SIGKILL does not */
+	REQUIRE(ptrace(PTRACE_SEIZE, pa, NULL, NULL) == 0);
+	REQUIRE(ptrace(PTRACE_INTERRUPT, pa, NULL, NULL) == 0);
+	REQUIRE(waitpid(pa, &st, __WALL) == pa);
+	sup = d->pid;
+	t0 = e2e_now_ms();
+	REQUIRE(kill(sup, SIGTERM) == 0);
+	/*
+	 * a traced child's death reaches its parent only once its tracer (this
+	 * case) has reaped it: reap it meanwhile, as a tracer must
+	 */
+	st = -1;
+	for (uint64_t end = t0 + (uint64_t)e2e_scale_ms(40000); e2e_now_ms() < end;) {
+		int s;
+
+		if (pa && waitpid(pa, &s, __WALL | WNOHANG) == pa && (WIFEXITED(s) || WIFSIGNALED(s)))
+			pa = 0;
+		if (waitpid(sup, &s, WNOHANG) == sup) {
+			st = s;
+			break;
+		}
+		e2e_sleep_ms(10);
+	}
+	if (st == -1) {
+		kill(sup, SIGKILL);
+		waitpid(sup, NULL, 0);
+	}
+	took = e2e_now_ms() - t0;
+	d->pid = 0;	/* reaped here */
+	CHECKF(st != -1, "the supervisor still ran 40 s after SIGTERM, its server stuck");
+	CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "the supervisor, a server killed "
+	       "after its grace: %s, want exit 1", st == -1 ? "killed" : e2e_status_str(st, how,
+	       sizeof(how)));
+	CHECKF(log_has(d, "arena a: slubd pid") && log_has(d, "killing it"), "the supervisor "
+	       "did not say that it killed the stuck server");
+	printf("  the supervisor ended %llu ms after SIGTERM\n", (unsigned long long)took);
+	/* the tracee, if it still lives: ours to end and reap, as its tracer */
+	if (pa) {
+		kill(pa, SIGKILL);
+		while (waitpid(pa, &st, __WALL) == pa && !WIFEXITED(st) && !WIFSIGNALED(st))
+			;
+	}
+	if (t_failed)
+		e2e_show_log(d, 30);
+}
+
+T_MAIN(T_CASE(path_aliases), T_CASE(sighup_revokes), T_CASE(stopped_server),
+       T_CASE(stuck_server))
