@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -96,6 +98,138 @@ static void dir_of(const char *path, char *out, size_t len)
 		snprintf(out, len, "/");
 	else
 		snprintf(out, len, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * canon_path - path as the kernel would reach it, so that two spellings of
+ * one file compare equal: made absolute, its longest existing prefix through
+ * realpath (links, ".", ".."), the rest (which does not exist yet, so holds
+ * no link) with "." and ".." applied by hand.  A path too long for out is
+ * copied as it is (it then matches only itself).
+ */
+static void canon_path(const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX], rest[PATH_MAX] = "", tmp[PATH_MAX], real[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(buf, sizeof(buf), "%s", path);
+	else if (getcwd(tmp, sizeof(tmp)))
+		n = snprintf(buf, sizeof(buf), "%s/%s", tmp, path);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		snprintf(out, len, "%s", path);
+		return;
+	}
+	/* the longest prefix that resolves; "/" always does */
+	while (!realpath(buf, real)) {
+		char *slash = strrchr(buf, '/');
+
+		snprintf(tmp, sizeof(tmp), "%s%s", slash, rest);
+		snprintf(rest, sizeof(rest), "%s", tmp);
+		if (slash == buf) {
+			snprintf(real, sizeof(real), "/");
+			break;
+		}
+		*slash = 0;
+	}
+	/* the rest, component by component */
+	for (char *save = NULL, *c = strtok_r(rest, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		size_t l = strlen(real);
+
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			char *slash = strrchr(real, '/');
+
+			if (slash == real)
+				real[1] = 0;
+			else if (slash)
+				*slash = 0;
+			continue;
+		}
+		snprintf(real + l, sizeof(real) - l, "%s%s", real[l - 1] == '/' ? "" : "/", c);
+	}
+	snprintf(out, len, "%s", real);
+}
+
+/* the paths of one arena's server: its socket, its arena file ("" if none) */
+struct tenant_paths {
+	char path[2][PATH_MAX];
+	struct stat st[2];	/* st_ino 0: does not exist (yet) */
+};
+
+/* the arena file a server will use; "" when it is none (huge pages elsewhere, a memfd) */
+static void arena_path(const struct config *c, char *out, size_t len)
+{
+	if (c->arena_file[0]) {
+		snprintf(out, len, "%s", c->arena_file);
+	} else {
+		/* as server.c's default_arena_path: slubd.arena next to the socket */
+		char dir[sizeof(c->socket)];
+
+		dir_of(c->socket, dir, sizeof(dir));
+		snprintf(out, len, "%s/slubd.arena", dir);
+	}
+}
+
+/*
+ * shared_paths - two arenas on one socket or on one arena file would be one
+ * arena twice (one server unlinks the other's socket, or both map one file);
+ * a socket on an arena file would have its server unlink that file.  Paths
+ * are compared as the kernel reaches them (canon_path: "./", "//", "x/..",
+ * linked directories) and, for those that exist, by device and inode (hard
+ * links).  1 (said on stderr) when two collide.
+ */
+static int shared_paths(void)
+{
+	static const char *const what[2] = { "socket", "arena file" };
+	struct tenant_paths *p = calloc((size_t)nr_tenants, sizeof(*p));
+	int rc = 0;
+
+	if (!p) {
+		fprintf(stderr, "slubd: out of memory\n");
+		return 1;
+	}
+	for (int i = 0; i < nr_tenants; i++) {
+		char raw[PATH_MAX];
+
+		canon_path(tenants[i].cfg.socket, p[i].path[0], sizeof(p[i].path[0]));
+		arena_path(&tenants[i].cfg, raw, sizeof(raw));
+		canon_path(raw, p[i].path[1], sizeof(p[i].path[1]));
+		for (int k = 0; k < 2; k++)
+			if (stat(p[i].path[k], &p[i].st[k]))
+				p[i].st[k].st_ino = 0;
+	}
+	for (int i = 0; i < nr_tenants && !rc; i++)
+		for (int j = 0; j < i && !rc; j++)
+			for (int k = 0; k < 2 && !rc; k++)
+				for (int l = 0; l < 2 && !rc; l++) {
+					const struct stat *a = &p[i].st[k], *b = &p[j].st[l];
+
+					if (strcmp(p[i].path[k], p[j].path[l]) &&
+					    !(a->st_ino && b->st_ino && a->st_ino == b->st_ino &&
+					      a->st_dev == b->st_dev))
+						continue;
+					if (k == l)
+						fprintf(stderr, "slubd: arenas %s and %s share the %s %s (spelt "
+							"%s and %s): give each its own\n", tenants[j].label,
+							tenants[i].label, what[k], p[i].path[k],
+							k ? tenants[j].cfg.arena_file[0] ?
+							tenants[j].cfg.arena_file : "slubd.arena by default" :
+							tenants[j].cfg.socket,
+							k ? tenants[i].cfg.arena_file : tenants[i].cfg.socket);
+					else
+						fprintf(stderr, "slubd: arenas %s and %s share the path %s: "
+							"the %s of %s is the %s of %s (its server would unlink "
+							"it): give each its own\n", tenants[j].label,
+							tenants[i].label, p[i].path[k], what[k],
+							tenants[i].label, what[l], tenants[j].label);
+					rc = 1;
+				}
+	free(p);
+	return rc;
 }
 
 /* a named arena's config: its defaults next to the default socket, then the file */
@@ -257,21 +391,8 @@ int tenants_run(const struct config *dflt, const char *config_file,
 			return 2;
 		}
 	}
-	/* two arenas on one socket or one arena file would be one arena twice */
-	for (int i = 0; i < nr_tenants; i++) {
-		for (int j = 0; j < i; j++) {
-			const struct config *a = &tenants[i].cfg, *b = &tenants[j].cfg;
-
-			if (!strcmp(a->socket, b->socket) ||
-			    (a->arena_file[0] && !strcmp(a->arena_file, b->arena_file))) {
-				fprintf(stderr, "slubd: arenas %s and %s share the %s %s: give each its own\n",
-					tenants[j].label, tenants[i].label,
-					strcmp(a->socket, b->socket) ? "arena file" : "socket",
-					strcmp(a->socket, b->socket) ? a->arena_file : a->socket);
-				return 2;
-			}
-		}
-	}
+	if (shared_paths())
+		return 2;
 	for (int i = 0; i < nr_tenants; i++) {
 		tenants[i].ready_rd = -1;
 		tenants[i].backoff_ms = BACKOFF_MIN_MS;
