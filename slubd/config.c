@@ -239,7 +239,26 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct load_ctx x = { c, err, errlen, 0, 1 };
-	int line = ini_parse(path, on_key, &x);
+	struct config d;
+	int line;
+
+	/*
+	 * What only the file sets (the access list, the socket's mode, the
+	 * limits) starts from its default, not from what c held: a reload
+	 * (SIGHUP, which loads over the running settings) must take away a line
+	 * removed from the file, an allow_uids above all.  What the command line
+	 * also sets (size, huge pages, file, socket) is left as it is.
+	 */
+	config_defaults(&d);
+	c->nr_allow_uids = 0;
+	c->nr_allow_gids = 0;
+	c->socket_mode = d.socket_mode;
+	c->max_clients = d.max_clients;
+	c->max_refs = d.max_refs;
+	c->max_caches = d.max_caches;
+	c->hello_timeout_ms = d.hello_timeout_ms;
+	c->scrub_interval_s = d.scrub_interval_s;
+	line = ini_parse(path, on_key, &x);
 
 	if (line < 0) {
 		snprintf(err, errlen, "cannot read config file %s", path);
