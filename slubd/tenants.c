@@ -21,7 +21,9 @@
  *     while it keeps dying within 30 s of its start), logging each; a server
  *     that dies before it ever served, while the supervisor starts, stops
  *     them all (a configuration error would only loop);
- *   - on SIGTERM or SIGINT exits after its servers, 0 when they all exited 0.
+ *   - on SIGTERM or SIGINT exits after its servers, 0 when they all exited 0;
+ *     each is sent SIGCONT after the signal (a stopped server would never act
+ *     on it), and one still running STOP_GRACE_MS later is killed (exit 1).
  * Its servers die with it (PR_SET_PDEATHSIG), so none is left without one.
  *
  * One thread; signals arrive through a signalfd, polled with the servers'
@@ -49,6 +51,7 @@
 #define BACKOFF_MIN_MS	100u
 #define BACKOFF_MAX_MS	30000u
 #define STABLE_MS	30000u	/* a server that ran this long starts the backoff afresh */
+#define STOP_GRACE_MS	10000u	/* a server still running this long after SIGTERM is killed */
 
 struct tenant {
 	struct config cfg;
@@ -67,6 +70,8 @@ static struct tenant *tenants;
 static int nr_tenants;
 static sigset_t old_mask;
 static int sig_fd = -1;
+static bool stopping;		/* every server was told to stop; none is (re)started */
+static uint64_t kill_at_ms;	/* stopping: then SIGKILL to those left; 0 once done */
 
 static uint64_t now_ms(void)
 {
@@ -344,6 +349,23 @@ static void signal_all(int sig)
 			kill(tenants[i].pid, sig);
 }
 
+/*
+ * stop_all - tell every server to stop: sig, then SIGCONT, as systemd does,
+ * so that a stopped server (SIGSTOP, a debugger's ^Z) acts on it instead of
+ * keeping the supervisor waiting forever.  A server that cannot act on it
+ * (stuck, or held in a ptrace stop) is killed STOP_GRACE_MS after the first
+ * call (the poll loop).  Again while stopping: sig again, the grace unchanged.
+ */
+static void stop_all(int sig)
+{
+	if (!stopping) {
+		stopping = true;
+		kill_at_ms = now_ms() + STOP_GRACE_MS;
+	}
+	signal_all(sig);
+	signal_all(SIGCONT);
+}
+
 static int running(void)
 {
 	int n = 0;
@@ -372,7 +394,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 	sigset_t set;
 	char err[512];
 	int rc = 0, bg_fd = -1;
-	bool all_served = false, stopping = false;
+	bool all_served = false;
 
 	tenants = calloc((size_t)nr + 1, sizeof(*tenants));
 	if (!tenants) {
@@ -420,8 +442,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 	for (int i = 0; i < nr_tenants; i++) {
 		if (start_server(&tenants[i])) {
 			rc = 1;
-			stopping = true;
-			signal_all(SIGTERM);
+			stop_all(SIGTERM);
 			break;
 		}
 	}
@@ -449,10 +470,15 @@ int tenants_run(const struct config *dflt, const char *config_file,
 					timeout = (int)wait;
 			}
 		}
+		if (stopping && kill_at_ms) {
+			uint64_t wait = kill_at_ms > now ? kill_at_ms - now : 0;
+
+			if (timeout < 0 || wait < (uint64_t)timeout)
+				timeout = (int)wait;
+		}
 		if (poll(pfd, (nfds_t)npfd, timeout) < 0 && errno != EINTR) {
 			log_msg("poll: %s", strerror(errno));
-			signal_all(SIGTERM);
-			stopping = true;
+			stop_all(SIGTERM);
 			rc = 1;
 		}
 		for (int k = 1; k < npfd; k++) {
@@ -502,8 +528,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 				} else if (sig == SIGTERM || sig == SIGINT) {
 					if (!stopping)
 						log_msg("signal %d: stopping every arena's slubd", sig);
-					stopping = true;
-					signal_all(sig);
+					stop_all(sig);
 				} else if (sig == SIGCHLD) {
 					pid_t pid;
 					int st;
@@ -532,8 +557,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 							log_msg("arena %s: slubd pid %d could not start (%s): "
 								"stopping every arena", t->label, (int)pid, how);
 							rc = 1;
-							stopping = true;
-							signal_all(SIGTERM);
+							stop_all(SIGTERM);
 						} else {
 							uint64_t ran = now_ms() - t->started_ms;
 
@@ -551,6 +575,17 @@ int tenants_run(const struct config *dflt, const char *config_file,
 					}
 				}
 			}
+		}
+		if (stopping && kill_at_ms && now_ms() >= kill_at_ms) {
+			/* its SIGCHLD then ends it as any other: a signal, so the exit code is 1 */
+			for (int i = 0; i < nr_tenants; i++)
+				if (tenants[i].pid > 0) {
+					log_msg("arena %s: slubd pid %d still runs %u ms after it was told "
+						"to stop: killing it", tenants[i].label, (int)tenants[i].pid,
+						STOP_GRACE_MS);
+					kill(tenants[i].pid, SIGKILL);
+				}
+			kill_at_ms = 0;
 		}
 		if (!stopping) {
 			now = now_ms();
