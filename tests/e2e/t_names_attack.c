@@ -18,6 +18,10 @@
  *                      Before, a reload started from the running settings and
  *                      a key absent from the file kept its old value: the only
  *                      way to revoke was to write an empty list
+ *   restart_after_sighup  a uid taken off [arena b]'s list, SIGHUP, then b's
+ *                      server killed: the server the supervisor starts in its
+ *                      place refuses that uid too.  Before, it came back with
+ *                      the settings the supervisor had read at its own start
  *   stopped_server     a named arena's server stopped (SIGSTOP) when the
  *                      supervisor gets SIGTERM: it is continued and stops, the
  *                      supervisor exits 0.  Before, the supervisor waited for
@@ -236,6 +240,47 @@ E2E_CASE(sighup_revokes)
 	e2e_stop(d);
 }
 
+/* a server restarted after a SIGHUP: the settings it comes back with are the reloaded ones */
+E2E_CASE(restart_after_sighup)
+{
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\n[arena b]\nsize = 16M\nallow_uids = 65534\n",
+		.open_dir = 1,
+	};
+	char sb[200];
+	struct e2e_slubd *d;
+	int *rc = e2e_shared(sizeof(int));
+	pid_t b0, b1 = 0;
+
+	if (geteuid() != 0)
+		SKIP("needs root (slubd as root, a client as uid 65534)");
+	d = e2e_start(&o);
+	REQUIRE(d != NULL && rc != NULL);
+	snprintf(sb, sizeof(sb), "%s/b.sock", d->dir);
+	b0 = server_pid(sb, 10000);
+	REQUIRE(b0 > 0);
+	CHECKF(attach_until(sb, rc, 0) == 0, "uid 65534 cannot attach to arena b: %d", *rc);
+	/* 65534 is taken off b's list, and SIGHUP makes it so */
+	REQUIRE(write_text(d->conf, "[access]\nsocket_mode = 0666\n[arena b]\nsize = 16M\n"
+			   "allow_uids = 65533\n") == 0);
+	REQUIRE(kill(d->pid, SIGHUP) == 0);
+	CHECKF(attach_until(sb, rc, -EACCES) == -EACCES, "after SIGHUP uid 65534 still attaches to "
+	       "arena b: %d", *rc);
+	/* b's server dies: the one the supervisor starts must not let 65534 in again */
+	REQUIRE(kill(b0, SIGKILL) == 0);
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     (b1 == 0 || b1 == b0) && e2e_now_ms() < end;) {
+		e2e_sleep_ms(50);
+		b1 = server_pid(sb, 100);
+	}
+	REQUIRE(b1 > 0 && b1 != b0);
+	setenv("T_SOCK", sb, 1);
+	e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching");
+	CHECKF(*rc == -EACCES, "arena b's restarted server lets uid 65534 in again (the list of "
+	       "before the SIGHUP): %d", *rc);
+	e2e_stop(d);
+}
+
 /* ---- SIGTERM with a server that does not act on it ---- */
 
 static const char *const two_conf =
@@ -324,5 +369,6 @@ E2E_CASE(stuck_server)
 		e2e_show_log(d, 30);
 }
 
-T_MAIN(T_CASE(path_aliases), T_CASE(sighup_revokes), T_CASE(stopped_server),
+T_MAIN(T_CASE(path_aliases), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
+       T_CASE(stopped_server),
        T_CASE(stuck_server))
