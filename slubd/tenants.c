@@ -16,7 +16,8 @@
  *     pipe where a lone slubd would say READY=1; then the supervisor says
  *     READY=1, or lets its background parent exit 0);
  *   - forwards SIGTERM, SIGINT and SIGHUP to its servers (each reads its own
- *     part of the config again on SIGHUP);
+ *     part of the config again on SIGHUP; the supervisor too, for the server
+ *     it may have to restart);
  *   - restarts a server that dies, after a backoff (100 ms, doubling to 30 s
  *     while it keeps dying within 30 s of its start), logging each; a server
  *     that dies before it ever served, while the supervisor starts, stops
@@ -366,6 +367,39 @@ static void stop_all(int sig)
 	signal_all(SIGCONT);
 }
 
+/*
+ * reload - on SIGHUP, what each server applies live (server.c: the access
+ * list, the socket's mode, the limits) is read into the supervisor's copy of
+ * its settings too, so that a server restarted later starts with them, not
+ * with those of the supervisor's start (a uid taken off a list would be let
+ * in again).  Its socket, arena file, size and huge pages stay those the
+ * supervisor checked and started it with.  A file that does not load keeps
+ * the copy as it was, as the servers keep their settings.
+ */
+static void reload(const char *config_file)
+{
+	for (int i = 0; i < nr_tenants; i++) {
+		struct config c = tenants[i].cfg, *t = &tenants[i].cfg;
+		char err[512];
+
+		if (config_load(&c, config_file, err, sizeof(err))) {
+			log_msg("SIGHUP: arena %s: %s: a restart of its slubd keeps the settings of before",
+				tenants[i].label, err);
+			continue;
+		}
+		memcpy(t->allow_uids, c.allow_uids, sizeof(c.allow_uids));
+		t->nr_allow_uids = c.nr_allow_uids;
+		memcpy(t->allow_gids, c.allow_gids, sizeof(c.allow_gids));
+		t->nr_allow_gids = c.nr_allow_gids;
+		t->socket_mode = c.socket_mode;
+		t->max_clients = c.max_clients;
+		t->max_refs = c.max_refs;
+		t->max_caches = c.max_caches;
+		t->hello_timeout_ms = c.hello_timeout_ms;
+		t->scrub_interval_s = c.scrub_interval_s;
+	}
+}
+
 static int running(void)
 {
 	int n = 0;
@@ -525,6 +559,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 				if (sig == SIGHUP) {
 					log_msg("SIGHUP: passed to every arena's slubd");
 					signal_all(SIGHUP);
+					reload(config_file);
 				} else if (sig == SIGTERM || sig == SIGINT) {
 					if (!stopping)
 						log_msg("signal %d: stopping every arena's slubd", sig);
