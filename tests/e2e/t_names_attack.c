@@ -22,6 +22,14 @@
  *                      server killed: the server the supervisor starts in its
  *                      place refuses that uid too.  Before, it came back with
  *                      the settings the supervisor had read at its own start
+ *   parent_link        the victim's $XDG_RUNTIME_DIR lies in a directory
+ *                      every user may write: uid 65534 plants a link there to a
+ *                      directory of root's whose "slubd" is root's slubd's
+ *                      (no link itself, root's, 0711): uid 65533's
+ *                      slub_attach(NULL) refuses, saying which directory
+ *                      others can write.  Before, only the last directory was
+ *                      checked: the victim stored its pool in root's arena,
+ *                      which 65534 may attach to
  *   stopped_server     a named arena's server stopped (SIGSTOP) when the
  *                      supervisor gets SIGTERM: it is continued and stops, the
  *                      supervisor exits 0.  Before, the supervisor waited for
@@ -38,6 +46,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -281,6 +291,103 @@ E2E_CASE(restart_after_sighup)
 	e2e_stop(d);
 }
 
+/* ---- a planted link above the socket's directory ---- */
+
+struct victim_arg {
+	const char *xdg;	/* $XDG_RUNTIME_DIR */
+	int want;
+	const char *expect;	/* in slub_attach_error() */
+};
+
+static void victim(void *arg)
+{
+	const struct victim_arg *v = arg;
+	struct kmem_cache *s;
+	int rc;
+
+	unsetenv("SLUBD_SOCKET");
+	unsetenv("SLUBD_ARENA");
+	unsetenv("SLUBD_DAEMON_UID");
+	setenv("XDG_RUNTIME_DIR", v->xdg, 1);
+	be(65533);
+	rc = slub_attach(NULL);
+	CHECKF(rc == v->want, "uid 65533 with XDG_RUNTIME_DIR=%s: slub_attach(NULL) %d (%s), want %d",
+	       v->xdg, rc, slub_attach_error(), v->want);
+	if (v->expect)
+		CHECKF(strstr(slub_attach_error(), v->expect) != NULL, "the reason \"%s\" does not "
+		       "say \"%s\"", slub_attach_error(), v->expect);
+	if (rc == 0) {
+		s = kmem_cache_create("victim.secret", 64, 0, 0, NULL);
+		if (s)
+			strcpy(kmem_cache_alloc(s, GFP_KERNEL), "the victim's secret");
+		slub_detach();
+	}
+}
+
+/* uid 65534 plants the link: a process of its own */
+static void plant(void *arg)
+{
+	char **lnk = arg;
+
+	be(UID_A);
+	CHECKF(symlink(lnk[0], lnk[1]) == 0, "symlink %s -> %s: %s", lnk[1], lnk[0], strerror(errno));
+}
+
+static void parent_link_in_ns(char *top, char *mnt)
+{
+	/* root's slubd, whose arena another user (65534) may use too */
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 65533 65534\n",
+		.open_dir = 1,
+	};
+	struct victim_arg v = { NULL, -EPERM, "writ" };
+	char xdg[200], slubd_dir[200];
+	char *lnk[2] = { top, xdg };
+	struct e2e_slubd *d;
+
+	if (geteuid() != 0)
+		SKIP("needs root (uids 65534 and 65533, a mount namespace)");
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		CHECKF(0, "unshare/mount: %s", strerror(errno));
+		return;
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	/* a directory of root's, TOP/slubd showing root's slubd's own (a bind mount) */
+	REQUIRE(mkdtemp(top) != NULL && chmod(top, 0755) == 0);
+	snprintf(slubd_dir, sizeof(slubd_dir), "%s/slubd", top);
+	REQUIRE(mkdir(slubd_dir, 0755) == 0);
+	snprintf(mnt, 200, "%s", slubd_dir);
+	REQUIRE(mount(d->dir, slubd_dir, NULL, MS_BIND, NULL) == 0);
+	/*
+	 * the victim's $XDG_RUNTIME_DIR lies in a directory every user may write
+	 * (no sticky bit): 65534 makes that name a link to TOP, so that
+	 * $XDG_RUNTIME_DIR/slubd is root's directory, no link, root's, 0711
+	 */
+	snprintf(xdg, sizeof(xdg), "%s.open", top);
+	REQUIRE(mkdir(xdg, 0777) == 0 && chmod(xdg, 0777) == 0);
+	snprintf(xdg + strlen(xdg), sizeof(xdg) - strlen(xdg), "/xdg");
+	e2e_wait(e2e_fork(plant, lnk), "uid 65534 planting the link");
+	v.xdg = xdg;
+	e2e_wait(e2e_fork(victim, &v), "the victim, its XDG_RUNTIME_DIR a link planted by 65534");
+	CHECKF(e2e_cache_stats(d->sock, "victim.secret", NULL, NULL) == 0, "the victim's pool is "
+	       "in root's arena, which uid 65534 may attach to");
+	e2e_stop(d);
+}
+
+E2E_CASE(parent_link)
+{
+	char top[200] = "/tmp/t_names_attack.XXXXXX", mnt[200] = "", cmd[512];
+
+	parent_link_in_ns(top, mnt);
+	if (mnt[0])
+		umount2(mnt, MNT_DETACH);
+	if (strcmp(top, "/tmp/t_names_attack.XXXXXX")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s.open'", top, top);
+		CHECK(system(cmd) == 0);
+	}
+}
+
 /* ---- SIGTERM with a server that does not act on it ---- */
 
 static const char *const two_conf =
@@ -370,5 +477,5 @@ E2E_CASE(stuck_server)
 }
 
 T_MAIN(T_CASE(path_aliases), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
-       T_CASE(stopped_server),
+       T_CASE(parent_link), T_CASE(stopped_server),
        T_CASE(stuck_server))
