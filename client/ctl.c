@@ -4,6 +4,7 @@
  * recvmsg so that a descriptor passed with it is caught).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,88 @@ static bool uid_trusted(uid_t uid, char *how, size_t len)
 	return uid == 0 || uid == geteuid() || (d >= 0 && uid == (uid_t)d);
 }
 
+/* one directory above the socket's: 0, or -EPERM with the sentence in err */
+static int check_above(const char *dir, const char *p, const struct stat *st, char *err,
+		       size_t errlen)
+{
+	char how[96];
+
+	if (S_ISLNK(st->st_mode)) {
+		/* a link cannot be changed, only replaced by who may write its directory (checked) */
+		if (uid_trusted(st->st_uid, how, sizeof(how)))
+			return 0;
+		snprintf(err, errlen, "refusing the socket directory %s: %s on its path is a symbolic "
+			 "link of uid %u's, not of root's, yours (uid %u) or slubd's user's (%s): it "
+			 "may lead anywhere; set XDG_RUNTIME_DIR or SLUBD_SOCKET to a path you trust",
+			 dir, p, (unsigned)st->st_uid, (unsigned)geteuid(), how);
+		return -EPERM;
+	}
+	if (!uid_trusted(st->st_uid, how, sizeof(how))) {
+		snprintf(err, errlen, "refusing the socket directory %s: %s on its path belongs to uid "
+			 "%u, not to root, to you (uid %u) or to slubd's user (%s), who could replace "
+			 "what lies below it; set XDG_RUNTIME_DIR or SLUBD_SOCKET to a path you trust",
+			 dir, p, (unsigned)st->st_uid, (unsigned)geteuid(), how);
+		return -EPERM;
+	}
+	/* a sticky directory (/tmp): others may add names, not rename or remove ours */
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "refusing the socket directory %s: %s on its path lets %s write "
+			 "in it (mode %04o, no sticky bit), who could replace what lies below it with "
+			 "a link to another slubd; chmod go-w %s, or set XDG_RUNTIME_DIR or "
+			 "SLUBD_SOCKET to a path you trust", dir, p,
+			 st->st_mode & S_IWOTH ? "every user" : "its group",
+			 (unsigned)(st->st_mode & 07777), p);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * the directories above the socket's directory dir, as written (each
+ * prefix, lstat: a link on the way is seen) and as they are (the prefixes
+ * of its real path, where a link led): none may be replaced by a user we do
+ * not trust, else what the checks below see is not what connect() reaches
+ * (a link planted above leads a client into another, trusted, slubd's
+ * arena, where others may attach)
+ */
+static int check_ancestors(const char *dir, char *err, size_t errlen)
+{
+	char abs[PATH_MAX], real[PATH_MAX], p[PATH_MAX];
+	const char *walk[2] = { abs, real };
+	struct stat st;
+	int n;
+
+	if (dir[0] == '/')
+		n = snprintf(abs, sizeof(abs), "%s", dir);
+	else
+		n = getcwd(p, sizeof(p)) ? snprintf(abs, sizeof(abs), "%s/%s", p, dir) : -1;
+	if (n < 0 || (size_t)n >= sizeof(abs) || !realpath(abs, real)) {
+		snprintf(err, errlen, "cannot check the socket directory %s: %s", dir,
+			 n < 0 || (size_t)n >= sizeof(abs) ? "path too long" : strerror(errno));
+		return -EPERM;
+	}
+	for (int w = 0; w < 2; w++) {
+		const char *path = walk[w];
+
+		/* "/", then each prefix ending before a '/', up to (not with) dir itself */
+		for (const char *q = path; q; q = strchr(q + 1, '/')) {
+			size_t len = q == path ? 1 : (size_t)(q - path);
+			int rc;
+
+			snprintf(p, sizeof(p), "%.*s", (int)len, path);
+			if (lstat(p, &st)) {
+				snprintf(err, errlen, "cannot check the socket directory %s: %s: %s", dir,
+					 p, strerror(errno));
+				return -EPERM;
+			}
+			rc = check_above(dir, p, &st, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /*
  * the built-in default directory and the socket in it: ours to trust only
  * when no other user could have put them there (as ssh-agent and tmux check
@@ -193,6 +276,12 @@ static int check_dir(const char *path, char *err, size_t errlen)
 			 "and so replace the socket; chmod go-w %s", dir, (unsigned)(st.st_mode & 07777),
 			 st.st_mode & S_IWOTH ? "every user" : "its group", dir);
 		return -EPERM;
+	}
+	{
+		int bad = check_ancestors(dir, err, errlen);
+
+		if (bad)
+			return bad;
 	}
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		snprintf(err, errlen, "refusing the socket %s: it is a symbolic link (slubd makes a "
