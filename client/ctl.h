@@ -56,7 +56,11 @@ bool ctl_arena_name_ok(const char *name);
  * trusts (a sentence in err and -EPERM otherwise, saying what to fix):
  *  - a socket in the built-in default directory: that directory must not be
  *    a symbolic link, must belong to root, to this user or to slubd's user,
- *    and be writable by its owner only; the socket must not be a link;
+ *    and be writable by its owner only; the socket must not be a link; each
+ *    directory above it (as written, and as resolved) must belong to root,
+ *    this user or slubd's user, a link on the way too, and be writable by
+ *    others only if sticky (/tmp): else a link planted above could lead to
+ *    another, trusted, slubd;
  *  - every socket: the peer (SO_PEERCRED) must run as root, as this user or
  *    as slubd's user: $SLUBD_DAEMON_UID (a uid or a user name) if set, else
  *    the system user "slubd" if there is one.

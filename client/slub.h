@@ -71,7 +71,9 @@ struct kmem_cache;
  * What it trusts: a socket in the built-in directory is used only when that
  * directory is no symbolic link, belongs to root, to this user or to
  * slubd's user, and only its owner may write in it, and the socket is no
- * link; any socket, only when the daemon answering it (SO_PEERCRED) runs as
+ * link; every directory above it, as written and as resolved, is a link or
+ * a directory of root's, this user's or slubd's user's, and none but a
+ * sticky one (/tmp) is writable by others; any socket, only when the daemon answering it (SO_PEERCRED) runs as
  * root, as this user, or as slubd's user: $SLUBD_DAEMON_UID (a uid or a user
  * name) if set, else the system user "slubd" if there is one.
  *
