@@ -30,6 +30,11 @@
  *                      others can write.  Before, only the last directory was
  *                      checked: the victim stored its pool in root's arena,
  *                      which 65534 may attach to
+ *   sighup_at_start    SIGHUP every 100 us from slubd's exec on, with named
+ *                      arenas and without: slubd lives and serves, then stops
+ *                      on SIGTERM with exit 0.  Before, a SIGHUP before the
+ *                      supervisor blocked it (or before a lone slubd had its
+ *                      handlers, all through making the arena) killed it
  *   stopped_server     a named arena's server stopped (SIGSTOP) when the
  *                      supervisor gets SIGTERM: it is continued and stops, the
  *                      supervisor exits 0.  Before, the supervisor waited for
@@ -388,6 +393,115 @@ E2E_CASE(parent_link)
 	}
 }
 
+/* ---- SIGHUP while slubd starts ---- */
+
+static void noop(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * start slubd (conf in dir, or none) while SIGHUP comes every 100 us from
+ * the exec on, until the log says want; it must live through them and serve
+ */
+static void hup_storm(const char *dir, const char *conf, const char *want)
+{
+	char sock[200], cpath[200], log[200], how[96];
+	const char *bin = e2e_need_bin("SLUBD", "slubd");
+	uint64_t end;
+	int st = 0, ready = 0, sent = 0;
+	sigset_t hup, old;
+	pid_t pid;
+
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(cpath, sizeof(cpath), "%s/c.conf", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	if (conf && write_text(cpath, conf)) {
+		CHECKF(0, "writing %s: %s", cpath, strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	/* until exec: a SIGHUP of the storm must not end the child (exec resets it) */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, &old);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		signal(SIGHUP, noop);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (conf)
+			execl(bin, bin, "--foreground", "--socket", sock, "--hugepages", "off",
+			      "--arena-size", "16M", "--config", cpath, (char *)NULL);
+		else
+			execl(bin, bin, "--foreground", "--socket", sock, "--hugepages", "off",
+			      "--arena-size", "16M", (char *)NULL);
+		_exit(127);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	REQUIRE(pid > 0);
+	end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	while (e2e_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0) {
+		struct stat lst;
+
+		kill(pid, SIGHUP);
+		sent++;
+		usleep(100);
+		/* the log is read only now and then: reading it takes longer than a signal */
+		if (sent % 64 == 0 && stat(log, &lst) == 0 && lst.st_size > 0) {
+			static char buf[1 << 16];
+			FILE *f = fopen(log, "r");
+			size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+			if (f)
+				fclose(f);
+			buf[n] = 0;
+			if (strstr(buf, want)) {
+				ready = 1;
+				break;
+			}
+		}
+	}
+	if (!ready) {
+		CHECKF(0, "slubd (%s) under a SIGHUP storm at start: %s after %d SIGHUPs", conf ?
+		       "named arenas" : "one arena", waitpid(pid, &st, WNOHANG) == 0 ? "never served" :
+		       e2e_status_str(st, how, sizeof(how)), sent);
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		{
+			char cmd[300];
+
+			snprintf(cmd, sizeof(cmd), "sed 's/^/  | /' '%s' | tail -5", log);
+			CHECK(system(cmd) == 0);
+		}
+		return;
+	}
+	kill(pid, SIGTERM);
+	st = e2e_waitpid_timeout(pid, 5000);
+	CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "slubd (%s) after the storm and "
+	       "SIGTERM: %s", conf ? "named arenas" : "one arena", st == -1 ? "killed" :
+	       e2e_status_str(st, how, sizeof(how)));
+}
+
+E2E_CASE(sighup_at_start)
+{
+	char dir[] = "/tmp/t_names_attack.XXXXXX", cmd[100];
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	for (int i = 0; i < 3; i++) {
+		hup_storm(dir, "[access]\nsocket_mode = 0666\n[arena a]\nsize = 8M\n[arena b]\n"
+			  "size = 8M\n", "ready: all 3 arenas serving");
+		hup_storm(dir, NULL, "ready: serving");
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
 /* ---- SIGTERM with a server that does not act on it ---- */
 
 static const char *const two_conf =
@@ -477,5 +591,5 @@ E2E_CASE(stuck_server)
 }
 
 T_MAIN(T_CASE(path_aliases), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
-       T_CASE(parent_link), T_CASE(stopped_server),
+       T_CASE(parent_link), T_CASE(sighup_at_start), T_CASE(stopped_server),
        T_CASE(stuck_server))
