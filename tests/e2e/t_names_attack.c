@@ -30,11 +30,12 @@
  *                      others can write.  Before, only the last directory was
  *                      checked: the victim stored its pool in root's arena,
  *                      which 65534 may attach to
- *   sighup_at_start    SIGHUP every 100 us from slubd's exec on, with named
- *                      arenas and without: slubd lives and serves, then stops
- *                      on SIGTERM with exit 0.  Before, a SIGHUP before the
- *                      supervisor blocked it (or before a lone slubd had its
- *                      handlers, all through making the arena) killed it
+ *   sighup_at_start    SIGHUP every 100 us from the moment slubd's socket
+ *                      exists, a lone slubd (making a 1 GiB arena then) and a
+ *                      supervisor: slubd lives and serves, then stops on
+ *                      SIGTERM with exit 0.  Before, a SIGHUP before a lone
+ *                      slubd had its handlers (all through making the arena)
+ *                      or before the supervisor blocked it killed it
  *   stopped_server     a named arena's server stopped (SIGSTOP) when the
  *                      supervisor gets SIGTERM: it is continued and stops, the
  *                      supervisor exits 0.  Before, the supervisor waited for
@@ -401,27 +402,31 @@ static void noop(int sig)
 }
 
 /*
- * start slubd (conf in dir, or none) while SIGHUP comes every 100 us from
- * the exec on, until the log says want; it must live through them and serve
+ * start slubd (conf in dir, or none; an arena of size) and, from the moment
+ * its socket exists (main() runs: a SIGHUP while the dynamic loader still
+ * works is no program's to catch), SIGHUP it every 100 us until the log says
+ * want; it must live through them, serve, and stop on SIGTERM with exit 0
  */
-static void hup_storm(const char *dir, const char *conf, const char *want)
+static void hup_storm(const char *dir, const char *conf, const char *size, const char *want)
 {
 	char sock[200], cpath[200], log[200], how[96];
 	const char *bin = e2e_need_bin("SLUBD", "slubd");
 	uint64_t end;
 	int st = 0, ready = 0, sent = 0;
 	sigset_t hup, old;
+	struct stat sst;
 	pid_t pid;
 
 	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
 	snprintf(cpath, sizeof(cpath), "%s/c.conf", dir);
 	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	unlink(sock);
 	if (conf && write_text(cpath, conf)) {
 		CHECKF(0, "writing %s: %s", cpath, strerror(errno));
 		return;
 	}
 	fflush(stdout);
-	/* until exec: a SIGHUP of the storm must not end the child (exec resets it) */
+	/* until exec: a stray SIGHUP must not end the child (exec resets the handler) */
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	sigprocmask(SIG_BLOCK, &hup, &old);
@@ -437,15 +442,22 @@ static void hup_storm(const char *dir, const char *conf, const char *want)
 		dup2(fd, 2);
 		if (conf)
 			execl(bin, bin, "--foreground", "--socket", sock, "--hugepages", "off",
-			      "--arena-size", "16M", "--config", cpath, (char *)NULL);
+			      "--arena-size", size, "--config", cpath, (char *)NULL);
 		else
 			execl(bin, bin, "--foreground", "--socket", sock, "--hugepages", "off",
-			      "--arena-size", "16M", (char *)NULL);
+			      "--arena-size", size, (char *)NULL);
 		_exit(127);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	REQUIRE(pid > 0);
+	if (pid < 0) {
+		CHECKF(0, "fork: %s", strerror(errno));
+		return;
+	}
 	end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	/* no sleep: the socket comes a moment before the arena is made */
+	while (e2e_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0 &&
+	       !(stat(sock, &sst) == 0 && S_ISSOCK(sst.st_mode)))
+		;
 	while (e2e_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0) {
 		struct stat lst;
 
@@ -453,7 +465,7 @@ static void hup_storm(const char *dir, const char *conf, const char *want)
 		sent++;
 		usleep(100);
 		/* the log is read only now and then: reading it takes longer than a signal */
-		if (sent % 64 == 0 && stat(log, &lst) == 0 && lst.st_size > 0) {
+		if (sent % 16 == 0 && stat(log, &lst) == 0 && lst.st_size > 0) {
 			static char buf[1 << 16];
 			FILE *f = fopen(log, "r");
 			size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
@@ -493,10 +505,16 @@ E2E_CASE(sighup_at_start)
 	char dir[] = "/tmp/t_names_attack.XXXXXX", cmd[100];
 
 	REQUIRE(mkdtemp(dir) != NULL);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3 && !t_failed; i++) {
+		char arena[200];
+
+		/* a lone slubd: its socket, then its arena (1 GiB: some milliseconds to make) */
+		hup_storm(dir, NULL, "1G", "ready: serving");
+		snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);
+		unlink(arena);
+		/* the supervisor: its servers, starting while it passes the storm on */
 		hup_storm(dir, "[access]\nsocket_mode = 0666\n[arena a]\nsize = 8M\n[arena b]\n"
-			  "size = 8M\n", "ready: all 3 arenas serving");
-		hup_storm(dir, NULL, "ready: serving");
+			  "size = 8M\n", "16M", "ready: all 3 arenas serving");
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK(system(cmd) == 0);
