@@ -13,6 +13,11 @@
  *                      only byte-equal paths were caught: "[arena a] file =
  *                      DIR/./b.arena" made arenas a and b one memory, a pool
  *                      created in b listed in a
+ *   default_name       [arena default] refused at start (slubctl and the logs
+ *                      call the unnamed arena "default": two arenas would bear
+ *                      that name); slub_attach("default") and slubctl --arena
+ *                      default reach the default arena.  Before, the section
+ *                      was taken, and "default" led to DIR/default.sock
  *   sighup_revokes     a uid's line removed from [arena b] (and from the
  *                      default [access]), then SIGHUP: that uid is refused.
  *                      Before, a reload started from the running settings and
@@ -128,7 +133,8 @@ static int write_text(const char *path, const char *text)
  * slubd with conf (DIR in it replaced by the case's directory) must refuse to
  * start, exit 2, with "share" and both names in its words; nothing may serve
  */
-static void refused_alias(const char *dir, const char *conf_tmpl, const char *n1, const char *n2)
+static void refused3(const char *dir, const char *conf_tmpl, const char *w, const char *n1,
+		     const char *n2)
 {
 	char conf[2048], path[160], sock[160], *out = NULL;
 	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", sock,
@@ -154,10 +160,16 @@ static void refused_alias(const char *dir, const char *conf_tmpl, const char *n1
 		return;
 	}
 	rc = e2e_run(argv, &out, 4000);
-	CHECKF(rc == 2 && out && strstr(out, "share") && strstr(out, n1) && strstr(out, n2),
-	       "config:\n%sslubd: exit %d, want 2 and the arenas %s and %s said to share a path:\n%s",
-	       conf, rc, n1, n2, out ? out : "");
+	CHECKF(rc == 2 && out && strstr(out, w) && strstr(out, n1) && strstr(out, n2),
+	       "config:\n%sslubd: exit %d, want 2 and \"%s\", \"%s\", \"%s\":\n%s", conf, rc, w, n1,
+	       n2, out ? out : "");
 	free(out);
+}
+
+/* two arenas said to share a path */
+static void refused_alias(const char *dir, const char *conf_tmpl, const char *n1, const char *n2)
+{
+	refused3(dir, conf_tmpl, "share", n1, n2);
 }
 
 E2E_CASE(path_aliases)
@@ -198,6 +210,57 @@ E2E_CASE(path_aliases)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		CHECK(system(cmd) == 0);
 	}
+}
+
+/* ---- "default": the unnamed arena's name, nobody else's ---- */
+
+E2E_CASE(default_name)
+{
+	struct e2e_opts o = { .config = "[access]\nsocket_mode = 0666\n[arena a]\nsize = 8M\n" };
+	char dir[] = "/tmp/t_names_attack.XXXXXX", *out = NULL;
+	struct e2e_slubd *d;
+	int rc;
+
+	/* a named arena "default" would be shown and logged as the default one is */
+	REQUIRE(mkdtemp(dir) != NULL);
+	refused3(dir, "[arena default]\nsize = 8M\n", "bad arena name", "[arena default]",
+		 "not \"default\"");
+	{
+		char cmd[100];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		CHECK(system(cmd) == 0);
+	}
+	/* and a client saying "default" means the arena slubctl calls so */
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	setenv("SLUBD_SOCKET", d->sock, 1);
+	rc = slub_attach("default");
+	CHECKF(rc == 0, "slub_attach(\"default\"): %d (%s)", rc, slub_attach_error());
+	if (rc == 0) {
+		struct kmem_cache *s = kmem_cache_create("attack.default", 32, 0, 0, NULL);
+
+		CHECK(s != NULL);
+		CHECKF(e2e_cache_stats(d->sock, "attack.default", NULL, NULL) == 1, "slub_attach("
+		       "\"default\") reached another arena than the default one");
+		if (s)
+			kmem_cache_destroy(s);
+		slub_detach();
+	}
+	{
+		char *argv[] = { (char *)e2e_need_bin("SLUBCTL", "slubctl"), "--arena", "default",
+				 "stats", NULL };
+		char want[300];
+
+		setenv("SLUBD_SOCKET", d->sock, 1);
+		rc = e2e_run(argv, &out, 10000);
+		snprintf(want, sizeof(want), "arena:         default (socket %s)", d->sock);
+		CHECKF(rc == 0 && out && strstr(out, want), "slubctl --arena default stats: %d, want "
+		       "\"%s\":\n%s", rc, want, out ? out : "");
+		free(out);
+	}
+	unsetenv("SLUBD_SOCKET");
+	e2e_stop(d);
 }
 
 /* ---- SIGHUP takes away what the file no longer gives ---- */
@@ -608,6 +671,6 @@ E2E_CASE(stuck_server)
 		e2e_show_log(d, 30);
 }
 
-T_MAIN(T_CASE(path_aliases), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
+T_MAIN(T_CASE(path_aliases), T_CASE(default_name), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
        T_CASE(parent_link), T_CASE(sighup_at_start), T_CASE(stopped_server),
        T_CASE(stuck_server))
