@@ -48,8 +48,12 @@ bool ctl_arena_name_ok(const char *name)
 {
 	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
 
-	/* "slubd" is taken: slubd.sock is the default arena's socket */
-	return n >= 1 && n <= CTL_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0;
+	/*
+	 * "slubd" is taken: slubd.sock is the default arena's socket; "default"
+	 * names the default arena (ctl_target), never a NAME.sock
+	 */
+	return n >= 1 && n <= CTL_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0 &&
+	       strcmp(name, "default") != 0;
 }
 
 void ctl_target_path(const char *path, struct ctl_target *t)
@@ -92,6 +96,16 @@ int ctl_target(const char *arg, struct ctl_target *t, char *err, size_t errlen)
 		if (arg && !*arg)
 			arg = NULL;
 	}
+	if (arg && !strcmp(arg, "default")) {
+		/* the default arena, by the name slubctl shows it with */
+		if (sock) {
+			ctl_target_path(sock, t);
+			t->arena[0] = 0;
+			t->name_from = CTL_NAME_GIVEN;
+			return 0;
+		}
+		arg = NULL;
+	}
 	memset(t, 0, sizeof(*t));
 	t->name_from = CTL_NAME_GIVEN;
 	if (arg && strchr(arg, '/')) {
@@ -100,7 +114,7 @@ int ctl_target(const char *arg, struct ctl_target *t, char *err, size_t errlen)
 	}
 	if (arg && !ctl_arena_name_ok(arg)) {
 		snprintf(err, errlen, "bad arena name '%s'%s: 1 to %d of a-z, 0-9, _ and -, not "
-			 "\"slubd\" (a socket path has a '/')", arg, from, CTL_ARENA_NAME_MAX);
+			 "\"slubd\" (\"default\" is the default arena; a socket path has a '/')", arg, from, CTL_ARENA_NAME_MAX);
 		return -EINVAL;
 	}
 	/* the default socket's directory: that of $SLUBD_SOCKET, else the built-in one */

@@ -41,7 +41,9 @@ struct ctl_target {
 
 /*
  * ctl_target - where arg leads.  arg NULL: $SLUBD_SOCKET if set, else the
- * arena $SLUBD_ARENA names if set, else the default arena.  An arg without
+ * arena $SLUBD_ARENA names if set, else the default arena.  "default" is the
+ * default arena ($SLUBD_SOCKET if set, else slubd.sock in the built-in
+ * directory).  An arg without
  * '/' is an arena's name: NAME.sock in the default socket's directory (that
  * of $SLUBD_SOCKET when set, else the built-in one); else arg is a socket
  * path.  0, or -EINVAL (a bad name) with a sentence in err.

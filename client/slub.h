@@ -62,8 +62,8 @@ struct kmem_cache;
  *         without '/' is an arena's name (an [arena NAME] section of slubd's
  *         config): the socket NAME.sock in the default socket's directory
  *         (that of $SLUBD_SOCKET when set, else /run/slubd for root, else
- *         $XDG_RUNTIME_DIR/slubd, else /tmp/slubd-UID).  A string with a '/'
- *         is a socket path, as before.
+ *         $XDG_RUNTIME_DIR/slubd, else /tmp/slubd-UID); "default" is the
+ *         default arena.  A string with a '/' is a socket path, as before.
  *
  * A process is attached to one arena at most: attaching while attached (to
  * the same arena or another) fails with -EISCONN; slub_detach() first.

@@ -9,7 +9,7 @@
  *             scrub_interval = 30  (seconds between scrubs; 0: only when a client leaves)
  *
  * Named arenas: a section [arena NAME] (NAME: 1 to 32 of a-z 0-9 _ -, not
- * "slubd") holds the keys of all three sections for one more arena, served by
+ * "slubd" nor "default") holds the keys of all three sections for one more arena, served by
  * its own slubd process (tenants.c), plus "socket" (a path; default
  * DIR/NAME.sock, DIR being the default socket's directory).  A named arena
  * takes from the unnamed sections only [limits] and [access] socket_mode;
@@ -115,8 +115,12 @@ bool config_arena_name_ok(const char *name)
 {
 	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
 
-	/* "slubd" would be the default arena's slubd.sock and slubd.arena */
-	return n >= 1 && n <= SLUBD_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0;
+	/*
+	 * "slubd" would be the default arena's slubd.sock and slubd.arena;
+	 * "default" is what the logs, slubctl and clients call the default arena
+	 */
+	return n >= 1 && n <= SLUBD_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0 &&
+	       strcmp(name, "default") != 0;
 }
 
 struct load_ctx {
@@ -165,7 +169,7 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		if (!config_arena_name_ok(name)) {
 			if (!x->rc)
 				snprintf(x->err, x->errlen, "bad arena name in [%s]: 1 to %d of a-z, 0-9, _ "
-					 "and -, not \"slubd\"", section, SLUBD_ARENA_NAME_MAX);
+					 "and -, not \"slubd\" nor \"default\"", section, SLUBD_ARENA_NAME_MAX);
 			x->rc = -EINVAL;
 			return 0;
 		}
@@ -322,7 +326,7 @@ int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1]
 		p += 7;
 		if (!config_arena_name_ok(p)) {
 			snprintf(err, errlen, "%s: line %d: bad arena name in [arena %s]: 1 to %d of a-z, "
-				 "0-9, _ and -, not \"slubd\"", path, lineno, p, SLUBD_ARENA_NAME_MAX);
+				 "0-9, _ and -, not \"slubd\" nor \"default\"", path, lineno, p, SLUBD_ARENA_NAME_MAX);
 			rc = -EINVAL;
 			break;
 		}
