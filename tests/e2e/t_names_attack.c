@@ -18,6 +18,11 @@
  *                      that name); slub_attach("default") and slubctl --arena
  *                      default reach the default arena.  Before, the section
  *                      was taken, and "default" led to DIR/default.sock
+ *   size_negative      --arena-size " -18446744073709551552M" (a blank, then a
+ *                      minus: strtoull negates, to 64 MiB), "\t-1", " -1G",
+ *                      " -0": refused as no size, exit 2.  Before, the minus
+ *                      was looked for at the first byte only: the first served
+ *                      a 64 MiB arena, " -1G" was called too large
  *   sighup_revokes     a uid's line removed from [arena b] (and from the
  *                      default [access]), then SIGHUP: that uid is refused.
  *                      Before, a reload started from the running settings and
@@ -224,7 +229,7 @@ E2E_CASE(default_name)
 	/* a named arena "default" would be shown and logged as the default one is */
 	REQUIRE(mkdtemp(dir) != NULL);
 	refused3(dir, "[arena default]\nsize = 8M\n", "bad arena name", "[arena default]",
-		 "not \"default\"");
+		 "nor \"default\"");
 	{
 		char cmd[100];
 
@@ -261,6 +266,35 @@ E2E_CASE(default_name)
 	}
 	unsetenv("SLUBD_SOCKET");
 	e2e_stop(d);
+}
+
+/* ---- a size with a blank before its minus ---- */
+
+E2E_CASE(size_negative)
+{
+	/* strtoull negates after blanks: 2^64 - 64 MiB-units, negated, is 64 MiB */
+	static const char *const sizes[] = { " -18446744073709551552M", "\t-1", " -1G", " -0" };
+	char dir[] = "/tmp/t_names_attack.XXXXXX", sock[64];
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket",
+				 sock, "--hugepages", "off", "--arena-size", (char *)sizes[i], NULL };
+		char *out = NULL;
+		int rc = e2e_run(argv, &out, 4000);
+
+		CHECKF(rc == 2 && out && strstr(out, "bad --arena-size") && !strstr(out, "too large"),
+		       "--arena-size '%s': exit %d, want 2 (refused as no size):\n%s", sizes[i], rc,
+		       out ? out : "");
+		free(out);
+	}
+	{
+		char cmd[100];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		CHECK(system(cmd) == 0);
+	}
 }
 
 /* ---- SIGHUP takes away what the file no longer gives ---- */
@@ -671,6 +705,6 @@ E2E_CASE(stuck_server)
 		e2e_show_log(d, 30);
 }
 
-T_MAIN(T_CASE(path_aliases), T_CASE(default_name), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
+T_MAIN(T_CASE(path_aliases), T_CASE(default_name), T_CASE(size_negative), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
        T_CASE(parent_link), T_CASE(sighup_at_start), T_CASE(stopped_server),
        T_CASE(stuck_server))
