@@ -48,9 +48,12 @@ int parse_size(const char *s, uint64_t *out)
 	unsigned long long v;
 	unsigned int shift = 0;
 
+	/* strtoull skips blanks, then negates a '-': look for it where it looks */
+	if (s[strspn(s, " \t\n\v\f\r")] == '-')
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
+	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;
