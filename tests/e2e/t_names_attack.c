@@ -18,11 +18,14 @@
  *                      that name); slub_attach("default") and slubctl --arena
  *                      default reach the default arena.  Before, the section
  *                      was taken, and "default" led to DIR/default.sock
- *   size_negative      --arena-size " -18446744073709551552M" (a blank, then a
+ *   numbers_wrap      --arena-size " -18446744073709551552M" (a blank, then a
  *                      minus: strtoull negates, to 64 MiB), "\t-1", " -1G",
  *                      " -0": refused as no size, exit 2.  Before, the minus
  *                      was looked for at the first byte only: the first served
- *                      a 64 MiB arena, " -1G" was called too large
+ *                      a 64 MiB arena, " -1G" was called too large.  And ids
+ *                      past 32 bits or negative in allow_uids/allow_gids
+ *                      (4295032830, "-4294902762": both were uid 65534;
+ *                      4294967295, which is no id): refused
  *   sighup_revokes     a uid's line removed from [arena b] (and from the
  *                      default [access]), then SIGHUP: that uid is refused.
  *                      Before, a reload started from the running settings and
@@ -270,7 +273,7 @@ E2E_CASE(default_name)
 
 /* ---- a size with a blank before its minus ---- */
 
-E2E_CASE(size_negative)
+E2E_CASE(numbers_wrap)
 {
 	/* strtoull negates after blanks: 2^64 - 64 MiB-units, negated, is 64 MiB */
 	static const char *const sizes[] = { " -18446744073709551552M", "\t-1", " -1G", " -0" };
@@ -289,6 +292,13 @@ E2E_CASE(size_negative)
 		       out ? out : "");
 		free(out);
 	}
+	/* ids: 2^32 + 65534 was uid 65534, "-4294902762" too (negated, then cut to 32 bits) */
+	refused3(dir, "[access]\nallow_uids = 4295032830\n", "bad value for [access] allow_uids",
+		 "4295032830", "");
+	refused3(dir, "[arena a]\nallow_uids = -4294902762\n", "bad value for [arena a] allow_uids",
+		 "-4294902762", "");
+	refused3(dir, "[arena a]\nallow_gids = 4294967295\n", "bad value for [arena a] allow_gids",
+		 "4294967295", "");
 	{
 		char cmd[100];
 
@@ -705,6 +715,6 @@ E2E_CASE(stuck_server)
 		e2e_show_log(d, 30);
 }
 
-T_MAIN(T_CASE(path_aliases), T_CASE(default_name), T_CASE(size_negative), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
+T_MAIN(T_CASE(path_aliases), T_CASE(default_name), T_CASE(numbers_wrap), T_CASE(sighup_revokes), T_CASE(restart_after_sighup),
        T_CASE(parent_link), T_CASE(sighup_at_start), T_CASE(stopped_server),
        T_CASE(stuck_server))
