@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <ini.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -97,9 +98,17 @@ static int parse_ids(const char *v, unsigned int *ids, unsigned int *n, bool gro
 	*n = 0;
 	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
 		char *end;
-		unsigned long id = strtoul(tok, &end, 10);
+		unsigned long id;
 
 		if (*n >= MAX_ALLOW)
+			return -EINVAL;
+		errno = 0;
+		id = strtoul(tok, &end, 10);
+		/*
+		 * a number is an id as written: none negated by strtoul ("-1"), none
+		 * cut to 32 bits (2^32 + 65534 would be 65534), not (uid_t)-1
+		 */
+		if (!*end && (*tok == '-' || *tok == '+' || errno || id >= UINT_MAX))
 			return -EINVAL;
 		if (*end) {
 			struct passwd *pw = groups ? NULL : getpwnam(tok);
