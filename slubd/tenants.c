@@ -160,13 +160,18 @@ static void canon_path(const char *path, char *out, size_t len)
 	snprintf(out, len, "%s", real);
 }
 
-/* the paths of one arena's server: its socket, its arena file ("" if none) */
+/* the paths of one arena's server: its socket, its arena file */
 struct tenant_paths {
 	char path[2][PATH_MAX];
 	struct stat st[2];	/* st_ino 0: does not exist (yet) */
 };
 
-/* the arena file a server will use; "" when it is none (huge pages elsewhere, a memfd) */
+/*
+ * the arena file a server will use: its own, or for the default arena
+ * without one, slubd.arena next to its socket (where it goes without huge
+ * pages, and falls back to without a hugetlbfs mount; a file on a hugetlbfs
+ * mount, slubd-UID.arena there, is not checked)
+ */
 static void arena_path(const struct config *c, char *out, size_t len)
 {
 	if (c->arena_file[0]) {
