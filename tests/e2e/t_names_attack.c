@@ -429,6 +429,8 @@ static void victim(void *arg)
 	if (v->expect)
 		CHECKF(strstr(slub_attach_error(), v->expect) != NULL, "the reason \"%s\" does not "
 		       "say \"%s\"", slub_attach_error(), v->expect);
+	if (rc == v->want && rc)
+		printf("  refused, as it should be: %s\n", slub_attach_error());
 	if (rc == 0) {
 		s = kmem_cache_create("victim.secret", 64, 0, 0, NULL);
 		if (s)
