@@ -4,6 +4,7 @@
  * recvmsg so that a descriptor passed with it is caught).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +48,12 @@ bool ctl_arena_name_ok(const char *name)
 {
 	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
 
-	/* "slubd" is taken: slubd.sock is the default arena's socket */
-	return n >= 1 && n <= CTL_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0;
+	/*
+	 * "slubd" is taken: slubd.sock is the default arena's socket; "default"
+	 * names the default arena (ctl_target), never a NAME.sock
+	 */
+	return n >= 1 && n <= CTL_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0 &&
+	       strcmp(name, "default") != 0;
 }
 
 void ctl_target_path(const char *path, struct ctl_target *t)
@@ -91,6 +96,16 @@ int ctl_target(const char *arg, struct ctl_target *t, char *err, size_t errlen)
 		if (arg && !*arg)
 			arg = NULL;
 	}
+	if (arg && !strcmp(arg, "default")) {
+		/* the default arena, by the name slubctl shows it with */
+		if (sock) {
+			ctl_target_path(sock, t);
+			t->arena[0] = 0;
+			t->name_from = CTL_NAME_GIVEN;
+			return 0;
+		}
+		arg = NULL;
+	}
 	memset(t, 0, sizeof(*t));
 	t->name_from = CTL_NAME_GIVEN;
 	if (arg && strchr(arg, '/')) {
@@ -99,7 +114,7 @@ int ctl_target(const char *arg, struct ctl_target *t, char *err, size_t errlen)
 	}
 	if (arg && !ctl_arena_name_ok(arg)) {
 		snprintf(err, errlen, "bad arena name '%s'%s: 1 to %d of a-z, 0-9, _ and -, not "
-			 "\"slubd\" (a socket path has a '/')", arg, from, CTL_ARENA_NAME_MAX);
+			 "\"slubd\" (\"default\" is the default arena; a socket path has a '/')", arg, from, CTL_ARENA_NAME_MAX);
 		return -EINVAL;
 	}
 	/* the default socket's directory: that of $SLUBD_SOCKET, else the built-in one */
@@ -152,6 +167,88 @@ static bool uid_trusted(uid_t uid, char *how, size_t len)
 	return uid == 0 || uid == geteuid() || (d >= 0 && uid == (uid_t)d);
 }
 
+/* one directory above the socket's: 0, or -EPERM with the sentence in err */
+static int check_above(const char *dir, const char *p, const struct stat *st, char *err,
+		       size_t errlen)
+{
+	char how[96];
+
+	if (S_ISLNK(st->st_mode)) {
+		/* a link cannot be changed, only replaced by who may write its directory (checked) */
+		if (uid_trusted(st->st_uid, how, sizeof(how)))
+			return 0;
+		snprintf(err, errlen, "refusing the socket directory %s: %s on its path is a symbolic "
+			 "link of uid %u's, not of root's, yours (uid %u) or slubd's user's (%s): it "
+			 "may lead anywhere; set XDG_RUNTIME_DIR or SLUBD_SOCKET to a path you trust",
+			 dir, p, (unsigned)st->st_uid, (unsigned)geteuid(), how);
+		return -EPERM;
+	}
+	if (!uid_trusted(st->st_uid, how, sizeof(how))) {
+		snprintf(err, errlen, "refusing the socket directory %s: %s on its path belongs to uid "
+			 "%u, not to root, to you (uid %u) or to slubd's user (%s), who could replace "
+			 "what lies below it; set XDG_RUNTIME_DIR or SLUBD_SOCKET to a path you trust",
+			 dir, p, (unsigned)st->st_uid, (unsigned)geteuid(), how);
+		return -EPERM;
+	}
+	/* a sticky directory (/tmp): others may add names, not rename or remove ours */
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "refusing the socket directory %s: %s on its path lets %s write "
+			 "in it (mode %04o, no sticky bit), who could replace what lies below it with "
+			 "a link to another slubd; chmod go-w %s, or set XDG_RUNTIME_DIR or "
+			 "SLUBD_SOCKET to a path you trust", dir, p,
+			 st->st_mode & S_IWOTH ? "every user" : "its group",
+			 (unsigned)(st->st_mode & 07777), p);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * the directories above the socket's directory dir, as written (each
+ * prefix, lstat: a link on the way is seen) and as they are (the prefixes
+ * of its real path, where a link led): none may be replaced by a user we do
+ * not trust, else what the checks below see is not what connect() reaches
+ * (a link planted above leads a client into another, trusted, slubd's
+ * arena, where others may attach)
+ */
+static int check_ancestors(const char *dir, char *err, size_t errlen)
+{
+	char abs[PATH_MAX], real[PATH_MAX], p[PATH_MAX];
+	const char *walk[2] = { abs, real };
+	struct stat st;
+	int n;
+
+	if (dir[0] == '/')
+		n = snprintf(abs, sizeof(abs), "%s", dir);
+	else
+		n = getcwd(p, sizeof(p)) ? snprintf(abs, sizeof(abs), "%s/%s", p, dir) : -1;
+	if (n < 0 || (size_t)n >= sizeof(abs) || !realpath(abs, real)) {
+		snprintf(err, errlen, "cannot check the socket directory %s: %s", dir,
+			 n < 0 || (size_t)n >= sizeof(abs) ? "path too long" : strerror(errno));
+		return -EPERM;
+	}
+	for (int w = 0; w < 2; w++) {
+		const char *path = walk[w];
+
+		/* "/", then each prefix ending before a '/', up to (not with) dir itself */
+		for (const char *q = path; q; q = strchr(q + 1, '/')) {
+			size_t len = q == path ? 1 : (size_t)(q - path);
+			int rc;
+
+			snprintf(p, sizeof(p), "%.*s", (int)len, path);
+			if (lstat(p, &st)) {
+				snprintf(err, errlen, "cannot check the socket directory %s: %s: %s", dir,
+					 p, strerror(errno));
+				return -EPERM;
+			}
+			rc = check_above(dir, p, &st, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /*
  * the built-in default directory and the socket in it: ours to trust only
  * when no other user could have put them there (as ssh-agent and tmux check
@@ -193,6 +290,12 @@ static int check_dir(const char *path, char *err, size_t errlen)
 			 "and so replace the socket; chmod go-w %s", dir, (unsigned)(st.st_mode & 07777),
 			 st.st_mode & S_IWOTH ? "every user" : "its group", dir);
 		return -EPERM;
+	}
+	{
+		int bad = check_ancestors(dir, err, errlen);
+
+		if (bad)
+			return bad;
 	}
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		snprintf(err, errlen, "refusing the socket %s: it is a symbolic link (slubd makes a "

@@ -41,7 +41,9 @@ struct ctl_target {
 
 /*
  * ctl_target - where arg leads.  arg NULL: $SLUBD_SOCKET if set, else the
- * arena $SLUBD_ARENA names if set, else the default arena.  An arg without
+ * arena $SLUBD_ARENA names if set, else the default arena.  "default" is the
+ * default arena ($SLUBD_SOCKET if set, else slubd.sock in the built-in
+ * directory).  An arg without
  * '/' is an arena's name: NAME.sock in the default socket's directory (that
  * of $SLUBD_SOCKET when set, else the built-in one); else arg is a socket
  * path.  0, or -EINVAL (a bad name) with a sentence in err.
@@ -56,7 +58,11 @@ bool ctl_arena_name_ok(const char *name);
  * trusts (a sentence in err and -EPERM otherwise, saying what to fix):
  *  - a socket in the built-in default directory: that directory must not be
  *    a symbolic link, must belong to root, to this user or to slubd's user,
- *    and be writable by its owner only; the socket must not be a link;
+ *    and be writable by its owner only; the socket must not be a link; each
+ *    directory above it (as written, and as resolved) must belong to root,
+ *    this user or slubd's user, a link on the way too, and be writable by
+ *    others only if sticky (/tmp): else a link planted above could lead to
+ *    another, trusted, slubd;
  *  - every socket: the peer (SO_PEERCRED) must run as root, as this user or
  *    as slubd's user: $SLUBD_DAEMON_UID (a uid or a user name) if set, else
  *    the system user "slubd" if there is one.

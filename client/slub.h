@@ -62,8 +62,8 @@ struct kmem_cache;
  *         without '/' is an arena's name (an [arena NAME] section of slubd's
  *         config): the socket NAME.sock in the default socket's directory
  *         (that of $SLUBD_SOCKET when set, else /run/slubd for root, else
- *         $XDG_RUNTIME_DIR/slubd, else /tmp/slubd-UID).  A string with a '/'
- *         is a socket path, as before.
+ *         $XDG_RUNTIME_DIR/slubd, else /tmp/slubd-UID); "default" is the
+ *         default arena.  A string with a '/' is a socket path, as before.
  *
  * A process is attached to one arena at most: attaching while attached (to
  * the same arena or another) fails with -EISCONN; slub_detach() first.
@@ -71,7 +71,9 @@ struct kmem_cache;
  * What it trusts: a socket in the built-in directory is used only when that
  * directory is no symbolic link, belongs to root, to this user or to
  * slubd's user, and only its owner may write in it, and the socket is no
- * link; any socket, only when the daemon answering it (SO_PEERCRED) runs as
+ * link; every directory above it, as written and as resolved, is a link or
+ * a directory of root's, this user's or slubd's user's, and none but a
+ * sticky one (/tmp) is writable by others; any socket, only when the daemon answering it (SO_PEERCRED) runs as
  * root, as this user, or as slubd's user: $SLUBD_DAEMON_UID (a uid or a user
  * name) if set, else the system user "slubd" if there is one.
  *

@@ -184,6 +184,7 @@ static void full_usage(FILE *f)
 "                       config): NAME.sock in the default socket's directory\n"
 "                       (that of $SLUBD_SOCKET if set).  Default: $SLUBD_ARENA\n"
 "                       when set and $SLUBD_SOCKET is not; else the default arena.\n"
+"                       \"default\" is the default arena.\n"
 "  A socket in the built-in directory is used only if that directory is no\n"
 "  link, belongs to root, you or slubd's user and only its owner may write\n"
 "  there; any socket, only if slubd runs as root, you, or slubd's user\n"

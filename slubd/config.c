@@ -10,7 +10,7 @@
  *             scrub_interval = 30  (seconds between scrubs; 0: only when a client leaves)
  *
  * Named arenas: a section [arena NAME] (NAME: 1 to 32 of a-z 0-9 _ -, not
- * "slubd") holds the keys of all three sections for one more arena, served by
+ * "slubd" nor "default") holds the keys of all three sections for one more arena, served by
  * its own slubd process (tenants.c), plus "socket" (a path; default
  * DIR/NAME.sock, DIR being the default socket's directory).  A named arena
  * takes from the unnamed sections only [limits] and [access] socket_mode;
@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <ini.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -49,9 +50,12 @@ int parse_size(const char *s, uint64_t *out)
 	unsigned long long v;
 	unsigned int shift = 0;
 
+	/* strtoull skips blanks, then negates a '-': look for it where it looks */
+	if (s[strspn(s, " \t\n\v\f\r")] == '-')
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
+	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;
@@ -95,9 +99,17 @@ static int parse_ids(const char *v, unsigned int *ids, unsigned int *n, bool gro
 	*n = 0;
 	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
 		char *end;
-		unsigned long id = strtoul(tok, &end, 10);
+		unsigned long id;
 
 		if (*n >= MAX_ALLOW)
+			return -EINVAL;
+		errno = 0;
+		id = strtoul(tok, &end, 10);
+		/*
+		 * a number is an id as written: none negated by strtoul ("-1"), none
+		 * cut to 32 bits (2^32 + 65534 would be 65534), not (uid_t)-1
+		 */
+		if (!*end && (*tok == '-' || *tok == '+' || errno || id >= UINT_MAX))
 			return -EINVAL;
 		if (*end) {
 			struct passwd *pw = groups ? NULL : getpwnam(tok);
@@ -116,8 +128,12 @@ bool config_arena_name_ok(const char *name)
 {
 	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-");
 
-	/* "slubd" would be the default arena's slubd.sock and slubd.arena */
-	return n >= 1 && n <= SLUBD_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0;
+	/*
+	 * "slubd" would be the default arena's slubd.sock and slubd.arena;
+	 * "default" is what the logs, slubctl and clients call the default arena
+	 */
+	return n >= 1 && n <= SLUBD_ARENA_NAME_MAX && !name[n] && strcmp(name, "slubd") != 0 &&
+	       strcmp(name, "default") != 0;
 }
 
 struct load_ctx {
@@ -166,7 +182,7 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		if (!config_arena_name_ok(name)) {
 			if (!x->rc)
 				snprintf(x->err, x->errlen, "bad arena name in [%s]: 1 to %d of a-z, 0-9, _ "
-					 "and -, not \"slubd\"", section, SLUBD_ARENA_NAME_MAX);
+					 "and -, not \"slubd\" nor \"default\"", section, SLUBD_ARENA_NAME_MAX);
 			x->rc = -EINVAL;
 			return 0;
 		}
@@ -245,7 +261,26 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct load_ctx x = { c, err, errlen, 0, 1 };
-	int line = ini_parse(path, on_key, &x);
+	struct config d;
+	int line;
+
+	/*
+	 * What only the file sets (the access list, the socket's mode, the
+	 * limits) starts from its default, not from what c held: a reload
+	 * (SIGHUP, which loads over the running settings) must take away a line
+	 * removed from the file, an allow_uids above all.  What the command line
+	 * also sets (size, huge pages, file, socket) is left as it is.
+	 */
+	config_defaults(&d);
+	c->nr_allow_uids = 0;
+	c->nr_allow_gids = 0;
+	c->socket_mode = d.socket_mode;
+	c->max_clients = d.max_clients;
+	c->max_refs = d.max_refs;
+	c->max_caches = d.max_caches;
+	c->hello_timeout_ms = d.hello_timeout_ms;
+	c->scrub_interval_s = d.scrub_interval_s;
+	line = ini_parse(path, on_key, &x);
 
 	if (line < 0) {
 		snprintf(err, errlen, "cannot read config file %s", path);
@@ -309,7 +344,7 @@ int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1]
 		p += 7;
 		if (!config_arena_name_ok(p)) {
 			snprintf(err, errlen, "%s: line %d: bad arena name in [arena %s]: 1 to %d of a-z, "
-				 "0-9, _ and -, not \"slubd\"", path, lineno, p, SLUBD_ARENA_NAME_MAX);
+				 "0-9, _ and -, not \"slubd\" nor \"default\"", path, lineno, p, SLUBD_ARENA_NAME_MAX);
 			rc = -EINVAL;
 			break;
 		}

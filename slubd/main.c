@@ -137,6 +137,22 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt, rc;
 
+	/*
+	 * SIGTERM, SIGINT and SIGHUP wait until slubd has its handlers: serve()
+	 * unblocks them after server_init, the supervisor reads them from its
+	 * signalfd (tenants.c).  Until then their default action would end slubd
+	 * (a SIGHUP from a log rotation while the arena is being made); held,
+	 * SIGTERM still stops it, cleanly, as soon as it can.
+	 */
+	{
+		sigset_t m;
+
+		sigemptyset(&m);
+		sigaddset(&m, SIGTERM);
+		sigaddset(&m, SIGINT);
+		sigaddset(&m, SIGHUP);
+		sigprocmask(SIG_BLOCK, &m, NULL);
+	}
 	config_defaults(&cfg);
 	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:h", opts, NULL)) != -1) {
 		switch (opt) {

@@ -41,7 +41,7 @@ struct config {
 	int ready_fd;			/* supervised: one byte written here once serving */
 };
 
-#define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd" */
+#define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd", "default" */
 #define SLUBD_MAX_ARENAS	64	/* named arenas in one config file */
 
 /* config.c */

@@ -16,12 +16,15 @@
  *     pipe where a lone slubd would say READY=1; then the supervisor says
  *     READY=1, or lets its background parent exit 0);
  *   - forwards SIGTERM, SIGINT and SIGHUP to its servers (each reads its own
- *     part of the config again on SIGHUP);
+ *     part of the config again on SIGHUP; the supervisor too, for the server
+ *     it may have to restart);
  *   - restarts a server that dies, after a backoff (100 ms, doubling to 30 s
  *     while it keeps dying within 30 s of its start), logging each; a server
  *     that dies before it ever served, while the supervisor starts, stops
  *     them all (a configuration error would only loop);
- *   - on SIGTERM or SIGINT exits after its servers, 0 when they all exited 0.
+ *   - on SIGTERM or SIGINT exits after its servers, 0 when they all exited 0;
+ *     each is sent SIGCONT after the signal (a stopped server would never act
+ *     on it), and one still running STOP_GRACE_MS later is killed (exit 1).
  * Its servers die with it (PR_SET_PDEATHSIG), so none is left without one.
  *
  * One thread; signals arrive through a signalfd, polled with the servers'
@@ -30,6 +33,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +41,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -47,6 +52,7 @@
 #define BACKOFF_MIN_MS	100u
 #define BACKOFF_MAX_MS	30000u
 #define STABLE_MS	30000u	/* a server that ran this long starts the backoff afresh */
+#define STOP_GRACE_MS	10000u	/* a server still running this long after SIGTERM is killed */
 
 struct tenant {
 	struct config cfg;
@@ -65,6 +71,8 @@ static struct tenant *tenants;
 static int nr_tenants;
 static sigset_t old_mask;
 static int sig_fd = -1;
+static bool stopping;		/* every server was told to stop; none is (re)started */
+static uint64_t kill_at_ms;	/* stopping: then SIGKILL to those left; 0 once done */
 
 static uint64_t now_ms(void)
 {
@@ -96,6 +104,143 @@ static void dir_of(const char *path, char *out, size_t len)
 		snprintf(out, len, "/");
 	else
 		snprintf(out, len, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * canon_path - path as the kernel would reach it, so that two spellings of
+ * one file compare equal: made absolute, its longest existing prefix through
+ * realpath (links, ".", ".."), the rest (which does not exist yet, so holds
+ * no link) with "." and ".." applied by hand.  A path too long for out is
+ * copied as it is (it then matches only itself).
+ */
+static void canon_path(const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX], rest[PATH_MAX] = "", tmp[PATH_MAX], real[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(buf, sizeof(buf), "%s", path);
+	else if (getcwd(tmp, sizeof(tmp)))
+		n = snprintf(buf, sizeof(buf), "%s/%s", tmp, path);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		snprintf(out, len, "%s", path);
+		return;
+	}
+	/* the longest prefix that resolves; "/" always does */
+	while (!realpath(buf, real)) {
+		char *slash = strrchr(buf, '/');
+
+		snprintf(tmp, sizeof(tmp), "%s%s", slash, rest);
+		snprintf(rest, sizeof(rest), "%s", tmp);
+		if (slash == buf) {
+			snprintf(real, sizeof(real), "/");
+			break;
+		}
+		*slash = 0;
+	}
+	/* the rest, component by component */
+	for (char *save = NULL, *c = strtok_r(rest, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		size_t l = strlen(real);
+
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			char *slash = strrchr(real, '/');
+
+			if (slash == real)
+				real[1] = 0;
+			else if (slash)
+				*slash = 0;
+			continue;
+		}
+		snprintf(real + l, sizeof(real) - l, "%s%s", real[l - 1] == '/' ? "" : "/", c);
+	}
+	snprintf(out, len, "%s", real);
+}
+
+/* the paths of one arena's server: its socket, its arena file */
+struct tenant_paths {
+	char path[2][PATH_MAX];
+	struct stat st[2];	/* st_ino 0: does not exist (yet) */
+};
+
+/*
+ * the arena file a server will use: its own, or for the default arena
+ * without one, slubd.arena next to its socket (where it goes without huge
+ * pages, and falls back to without a hugetlbfs mount; a file on a hugetlbfs
+ * mount, slubd-UID.arena there, is not checked)
+ */
+static void arena_path(const struct config *c, char *out, size_t len)
+{
+	if (c->arena_file[0]) {
+		snprintf(out, len, "%s", c->arena_file);
+	} else {
+		/* as server.c's default_arena_path: slubd.arena next to the socket */
+		char dir[sizeof(c->socket)];
+
+		dir_of(c->socket, dir, sizeof(dir));
+		snprintf(out, len, "%s/slubd.arena", dir);
+	}
+}
+
+/*
+ * shared_paths - two arenas on one socket or on one arena file would be one
+ * arena twice (one server unlinks the other's socket, or both map one file);
+ * a socket on an arena file would have its server unlink that file.  Paths
+ * are compared as the kernel reaches them (canon_path: "./", "//", "x/..",
+ * linked directories) and, for those that exist, by device and inode (hard
+ * links).  1 (said on stderr) when two collide.
+ */
+static int shared_paths(void)
+{
+	static const char *const what[2] = { "socket", "arena file" };
+	struct tenant_paths *p = calloc((size_t)nr_tenants, sizeof(*p));
+	int rc = 0;
+
+	if (!p) {
+		fprintf(stderr, "slubd: out of memory\n");
+		return 1;
+	}
+	for (int i = 0; i < nr_tenants; i++) {
+		char raw[PATH_MAX];
+
+		canon_path(tenants[i].cfg.socket, p[i].path[0], sizeof(p[i].path[0]));
+		arena_path(&tenants[i].cfg, raw, sizeof(raw));
+		canon_path(raw, p[i].path[1], sizeof(p[i].path[1]));
+		for (int k = 0; k < 2; k++)
+			if (stat(p[i].path[k], &p[i].st[k]))
+				p[i].st[k].st_ino = 0;
+	}
+	for (int i = 0; i < nr_tenants && !rc; i++)
+		for (int j = 0; j < i && !rc; j++)
+			for (int k = 0; k < 2 && !rc; k++)
+				for (int l = 0; l < 2 && !rc; l++) {
+					const struct stat *a = &p[i].st[k], *b = &p[j].st[l];
+
+					if (strcmp(p[i].path[k], p[j].path[l]) &&
+					    !(a->st_ino && b->st_ino && a->st_ino == b->st_ino &&
+					      a->st_dev == b->st_dev))
+						continue;
+					if (k == l)
+						fprintf(stderr, "slubd: arenas %s and %s share the %s %s (spelt "
+							"%s and %s): give each its own\n", tenants[j].label,
+							tenants[i].label, what[k], p[i].path[k],
+							k ? tenants[j].cfg.arena_file[0] ?
+							tenants[j].cfg.arena_file : "slubd.arena by default" :
+							tenants[j].cfg.socket,
+							k ? tenants[i].cfg.arena_file : tenants[i].cfg.socket);
+					else
+						fprintf(stderr, "slubd: arenas %s and %s share the path %s: "
+							"the %s of %s is the %s of %s (its server would unlink "
+							"it): give each its own\n", tenants[j].label,
+							tenants[i].label, p[i].path[k], what[k],
+							tenants[i].label, what[l], tenants[j].label);
+					rc = 1;
+				}
+	free(p);
+	return rc;
 }
 
 /* a named arena's config: its defaults next to the default socket, then the file */
@@ -210,6 +355,56 @@ static void signal_all(int sig)
 			kill(tenants[i].pid, sig);
 }
 
+/*
+ * stop_all - tell every server to stop: sig, then SIGCONT, as systemd does,
+ * so that a stopped server (SIGSTOP, a debugger's ^Z) acts on it instead of
+ * keeping the supervisor waiting forever.  A server that cannot act on it
+ * (stuck, or held in a ptrace stop) is killed STOP_GRACE_MS after the first
+ * call (the poll loop).  Again while stopping: sig again, the grace unchanged.
+ */
+static void stop_all(int sig)
+{
+	if (!stopping) {
+		stopping = true;
+		kill_at_ms = now_ms() + STOP_GRACE_MS;
+	}
+	signal_all(sig);
+	signal_all(SIGCONT);
+}
+
+/*
+ * reload - on SIGHUP, what each server applies live (server.c: the access
+ * list, the socket's mode, the limits) is read into the supervisor's copy of
+ * its settings too, so that a server restarted later starts with them, not
+ * with those of the supervisor's start (a uid taken off a list would be let
+ * in again).  Its socket, arena file, size and huge pages stay those the
+ * supervisor checked and started it with.  A file that does not load keeps
+ * the copy as it was, as the servers keep their settings.
+ */
+static void reload(const char *config_file)
+{
+	for (int i = 0; i < nr_tenants; i++) {
+		struct config c = tenants[i].cfg, *t = &tenants[i].cfg;
+		char err[512];
+
+		if (config_load(&c, config_file, err, sizeof(err))) {
+			log_msg("SIGHUP: arena %s: %s: a restart of its slubd keeps the settings of before",
+				tenants[i].label, err);
+			continue;
+		}
+		memcpy(t->allow_uids, c.allow_uids, sizeof(c.allow_uids));
+		t->nr_allow_uids = c.nr_allow_uids;
+		memcpy(t->allow_gids, c.allow_gids, sizeof(c.allow_gids));
+		t->nr_allow_gids = c.nr_allow_gids;
+		t->socket_mode = c.socket_mode;
+		t->max_clients = c.max_clients;
+		t->max_refs = c.max_refs;
+		t->max_caches = c.max_caches;
+		t->hello_timeout_ms = c.hello_timeout_ms;
+		t->scrub_interval_s = c.scrub_interval_s;
+	}
+}
+
 static int running(void)
 {
 	int n = 0;
@@ -238,7 +433,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 	sigset_t set;
 	char err[512];
 	int rc = 0, bg_fd = -1;
-	bool all_served = false, stopping = false;
+	bool all_served = false;
 
 	tenants = calloc((size_t)nr + 1, sizeof(*tenants));
 	if (!tenants) {
@@ -257,21 +452,8 @@ int tenants_run(const struct config *dflt, const char *config_file,
 			return 2;
 		}
 	}
-	/* two arenas on one socket or one arena file would be one arena twice */
-	for (int i = 0; i < nr_tenants; i++) {
-		for (int j = 0; j < i; j++) {
-			const struct config *a = &tenants[i].cfg, *b = &tenants[j].cfg;
-
-			if (!strcmp(a->socket, b->socket) ||
-			    (a->arena_file[0] && !strcmp(a->arena_file, b->arena_file))) {
-				fprintf(stderr, "slubd: arenas %s and %s share the %s %s: give each its own\n",
-					tenants[j].label, tenants[i].label,
-					strcmp(a->socket, b->socket) ? "arena file" : "socket",
-					strcmp(a->socket, b->socket) ? a->arena_file : a->socket);
-				return 2;
-			}
-		}
-	}
+	if (shared_paths())
+		return 2;
 	for (int i = 0; i < nr_tenants; i++) {
 		tenants[i].ready_rd = -1;
 		tenants[i].backoff_ms = BACKOFF_MIN_MS;
@@ -299,8 +481,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 	for (int i = 0; i < nr_tenants; i++) {
 		if (start_server(&tenants[i])) {
 			rc = 1;
-			stopping = true;
-			signal_all(SIGTERM);
+			stop_all(SIGTERM);
 			break;
 		}
 	}
@@ -328,10 +509,15 @@ int tenants_run(const struct config *dflt, const char *config_file,
 					timeout = (int)wait;
 			}
 		}
+		if (stopping && kill_at_ms) {
+			uint64_t wait = kill_at_ms > now ? kill_at_ms - now : 0;
+
+			if (timeout < 0 || wait < (uint64_t)timeout)
+				timeout = (int)wait;
+		}
 		if (poll(pfd, (nfds_t)npfd, timeout) < 0 && errno != EINTR) {
 			log_msg("poll: %s", strerror(errno));
-			signal_all(SIGTERM);
-			stopping = true;
+			stop_all(SIGTERM);
 			rc = 1;
 		}
 		for (int k = 1; k < npfd; k++) {
@@ -378,11 +564,11 @@ int tenants_run(const struct config *dflt, const char *config_file,
 				if (sig == SIGHUP) {
 					log_msg("SIGHUP: passed to every arena's slubd");
 					signal_all(SIGHUP);
+					reload(config_file);
 				} else if (sig == SIGTERM || sig == SIGINT) {
 					if (!stopping)
 						log_msg("signal %d: stopping every arena's slubd", sig);
-					stopping = true;
-					signal_all(sig);
+					stop_all(sig);
 				} else if (sig == SIGCHLD) {
 					pid_t pid;
 					int st;
@@ -411,8 +597,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 							log_msg("arena %s: slubd pid %d could not start (%s): "
 								"stopping every arena", t->label, (int)pid, how);
 							rc = 1;
-							stopping = true;
-							signal_all(SIGTERM);
+							stop_all(SIGTERM);
 						} else {
 							uint64_t ran = now_ms() - t->started_ms;
 
@@ -430,6 +615,17 @@ int tenants_run(const struct config *dflt, const char *config_file,
 					}
 				}
 			}
+		}
+		if (stopping && kill_at_ms && now_ms() >= kill_at_ms) {
+			/* its SIGCHLD then ends it as any other: a signal, so the exit code is 1 */
+			for (int i = 0; i < nr_tenants; i++)
+				if (tenants[i].pid > 0) {
+					log_msg("arena %s: slubd pid %d still runs %u ms after it was told "
+						"to stop: killing it", tenants[i].label, (int)tenants[i].pid,
+						STOP_GRACE_MS);
+					kill(tenants[i].pid, SIGKILL);
+				}
+			kill_at_ms = 0;
 		}
 		if (!stopping) {
 			now = now_ms();
