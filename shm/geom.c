@@ -17,13 +17,26 @@
  *                  consistent operations, so either the dropper's clearing of
  *                  the slot comes after the install, or the installer sees the
  *                  drop: no slot keeps a dropped copy.
- *   geom_retired[] a dropped copy is freed only GEOM_RETIRED drops later, so a
- *                  thread that read it just before the drop finishes its call
- *                  on a copy that is whole.  (A thread would have to stay
- *                  inside one alloc or free while its process dropped
- *                  GEOM_RETIRED more copies - destroyed pools - to read freed
- *                  memory; memory stays bounded by SLUB_MAX_CACHES +
- *                  GEOM_RETIRED copies, whatever a scribbler does.)
+ *   geom_retired[] a dropped copy leaves the ring GEOM_RETIRED drops later.
+ *                  A thread that read it just before the drop and is still in
+ *                  a fast path (a leaf: no lock, no call out, a few dozen
+ *                  instructions) is long done by then.  A thread that can stay
+ *                  longer on a copy - a slow path waits for a lock, runs the
+ *                  ctor, fallocates; a bulk call loops - holds it pinned
+ *                  (geom_pin: refs + 1) for that time, and a copy that leaves
+ *                  the ring pinned is freed by its last unpinner instead
+ *                  (GEOM_ORPHAN; both sides one atomic operation on refs, so
+ *                  exactly one of them sees the other gone and frees).  Memory
+ *                  stays bounded by SLUB_MAX_CACHES + GEOM_RETIRED copies plus
+ *                  one per thread inside a slow path, whatever a scribbler
+ *                  does.  (Before the pins, a scribble that made a process drop
+ *                  the copy of a pool one of its threads was allocating from in
+ *                  a ctor or behind a lock, then 256 pool destroys, had that
+ *                  thread read freed memory: t_slub's ctor_while_pools_churn.)
+ *
+ * The pinned window: a thread pins the copy it read in its fast path, so the
+ * copy must not have left the ring in between; that is the fast path's bound
+ * above, nothing more.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,11 +53,33 @@ static bool geom_current(struct arena *a, const struct cache_geom *g)
 	return s && s == g->shared && atomic_load_relaxed(&s->random) == g->k.random;
 }
 
+/* g leaves the ring: freed now unless a thread holds it pinned */
+static void geom_evict(struct cache_geom *g)
+{
+	if (g && !(__atomic_fetch_or(&g->refs, GEOM_ORPHAN, __ATOMIC_ACQ_REL) & ~GEOM_ORPHAN))
+		free(g);
+}
+
 static void geom_retire(struct arena *a, struct cache_geom *g)
 {
 	uint32_t i = __atomic_fetch_add(&a->geom_retire_next, 1, __ATOMIC_RELAXED) % GEOM_RETIRED;
 
-	free(__atomic_exchange_n(&a->geom_retired[i], g, __ATOMIC_ACQ_REL));
+	geom_evict(__atomic_exchange_n(&a->geom_retired[i], g, __ATOMIC_ACQ_REL));
+}
+
+void geom_pin(struct arena *a, struct kmem_cache *s)
+{
+	if (cache_is_copy(a, s))
+		__atomic_fetch_add(&((struct cache_geom *)s)->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+void geom_unpin(struct arena *a, struct kmem_cache *s)
+{
+	/* the last pin of a copy that already left the ring: ours to free */
+	if (cache_is_copy(a, s) &&
+	    __atomic_fetch_sub(&((struct cache_geom *)s)->refs, 1, __ATOMIC_ACQ_REL) ==
+		    (GEOM_ORPHAN | 1))
+		free(s);
 }
 
 /* take g out of the tables; the thread whose CAS takes it out of geom_id retires it */

@@ -378,7 +378,12 @@ struct cache_geom {
 	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
 	const struct kmem_cache *shared;	/* the handle this copy answers */
 	bool opened;			/* this process opened the pool (holds a reference) */
+	/* threads inside a slow path on this copy (geom_pin), plus GEOM_ORPHAN
+	 * once it has left the retired ring: whoever takes the last of the two
+	 * away frees it (geom.c) */
+	uint32_t refs;
 };
+#define GEOM_ORPHAN	0x80000000u
 _Static_assert(offsetof(struct cache_geom, k) == 0, "a copy's address is its geometry's");
 #define CACHE_SYSTEM 0x100	/* kmem_cache.state: boot and kmalloc caches, never destroyed */
 
@@ -422,6 +427,14 @@ static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache
 {
 	return cache_is_copy(a, s) ? (struct kmem_cache *)arena_at(a, s->self) : s;
 }
+/*
+ * geom_pin, geom_unpin - around a path that can stay long on the copy s (a
+ * lock wait, the ctor, fallocate, a bulk call): a copy dropped meanwhile is
+ * not freed before geom_unpin, however many copies are dropped after it.
+ * s that is no copy (a shared descriptor): nothing.
+ */
+void geom_pin(struct arena *a, struct kmem_cache *s);
+void geom_unpin(struct arena *a, struct kmem_cache *s);
 /* forget this process's copy of the cache s (a copy or a handle): destroyed */
 void geom_forget(struct arena *a, const struct kmem_cache *s);
 /*

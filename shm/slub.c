@@ -1080,21 +1080,24 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 static noinline void *alloc_slow_entry(struct arena *a, struct kmem_cache *s, gfp_t gfp,
 				       void *caller)
 {
-	void *p;
+	void *p = NULL;
 
+	geom_pin(a, s);		/* locks, the ctor, fallocate: s stays whole (geom.c) */
 	if (unlikely(cache_unusable(a, s, 0))) {
 		geom_forget(a, s);	/* destroyed: the next call looks again */
-		return NULL;
+		goto out;
 	}
 	errno = 0;
 	p = cache_debug(s) ? slab_alloc_debug(a, s, caller) : slab_alloc_slow(a, s);
 	if (unlikely(!p)) {
 		if (!errno)
 			errno = ENOMEM;
-		return NULL;
+		goto out;
 	}
 	if (gfp & __GFP_ZERO)
 		memset(p, 0, s->object_size);
+out:
+	geom_unpin(a, s);
 	return p;
 }
 
@@ -1254,7 +1257,24 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
  * slab_free_slow - an object not in the current cpu slab: check that it is
  * an object of s at all, then push it onto its slab.
  */
+static void slab_free_slow_pinned(struct arena *a, struct kmem_cache *s, aoff_t off);
+
 static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_t off)
+{
+	geom_pin(a, s);		/* list locks: s stays whole meanwhile (geom.c) */
+	slab_free_slow_pinned(a, s, off);
+	geom_unpin(a, s);
+}
+
+static noinline void free_debug_entry(struct arena *a, struct kmem_cache *s, aoff_t off,
+				      void *caller)
+{
+	geom_pin(a, s);
+	slab_free_debug(a, s, off, caller);
+	geom_unpin(a, s);
+}
+
+static void slab_free_slow_pinned(struct arena *a, struct kmem_cache *s, aoff_t off)
 {
 	struct page_desc *pd = slab_of(a, NULL, off);
 
@@ -1301,7 +1321,7 @@ static __attribute__((always_inline)) inline void slab_free_inline(struct arena 
 	aoff_t off = (aoff_t)((char *)obj - a->base);
 
 	if (unlikely(cache_debug(s)))
-		return slab_free_debug(a, s, off, caller);
+		return free_debug_entry(a, s, off, caller);
 redo:
 	c = cache_cpu(a, s, this_cpu(a, s));
 	/* tid before slab_bytes: see cpu_detach_locked() */
@@ -1350,7 +1370,7 @@ int slab_alloc_bulk(struct arena *a, struct kmem_cache *handle, gfp_t gfp, size_
 
 	if (unlikely(!s))
 		return 0;
-
+	geom_pin(a, s);		/* nr calls on s: it stays whole meanwhile (geom.c) */
 	for (size_t i = 0; i < nr; i++) {
 		p[i] = slab_alloc_inline(a, s, gfp, caller);
 		if (unlikely(!p[i])) {
@@ -1358,10 +1378,12 @@ int slab_alloc_bulk(struct arena *a, struct kmem_cache *handle, gfp_t gfp, size_
 
 			for (size_t j = 0; j < i; j++)
 				slab_free_inline(a, s, p[j], caller);
+			geom_unpin(a, s);
 			errno = err;
 			return 0;
 		}
 	}
+	geom_unpin(a, s);
 	return (int)nr;
 }
 
@@ -1372,10 +1394,11 @@ void slab_free_bulk(struct arena *a, struct kmem_cache *handle, size_t nr, void 
 
 	if (unlikely(!s))
 		return;
-
+	geom_pin(a, s);
 	for (size_t i = 0; i < nr; i++)
 		if (p[i])
 			slab_free_inline(a, s, p[i], caller);
+	geom_unpin(a, s);
 }
 
 /* ---- flushing and shrinking --------------------------------------------- */
@@ -1463,8 +1486,10 @@ int slab_shrink(struct arena *a, struct kmem_cache *s)
 	s = geom_fresh(a, s, false);	/* walk with the geometry this process checked */
 	if (!s)
 		return -errno;
+	geom_pin(a, s);		/* lock waits: s stays whole meanwhile */
 	rc = flush_all_cpus(a, s);
 	rc2 = discard_empty(a, s);
+	geom_unpin(a, s);
 	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }
 

@@ -383,6 +383,64 @@ ISOLATED(ctor_runs_on_new_slabs)
 	arena_close(a);
 }
 
+/*
+ * A constructor runs inside an allocation, on this process's copy of the
+ * pool's geometry (geom.c).  If the process drops many other copies
+ * meanwhile (here the ctor itself creates and destroys 300 pools, as another
+ * thread could while the ctor waits), the copy the allocation is using must
+ * stay whole, even when a scribble made the process drop that copy first
+ * (the pool marked dead for a moment): it was freed after GEOM_RETIRED (256)
+ * more drops, and the allocation then read freed memory (a fault, or ASan's
+ * heap-use-after-free).
+ */
+static struct arena *churn_arena;
+static int churn_done;
+static struct kmem_cache *churn_pool;
+
+static void churn_ctor(void *obj)
+{
+	memset(obj, 0x5a, 64);
+	uint32_t state;
+
+	if (churn_done++)
+		return;
+	/* a scribbler marks the pool dead for a moment: an alloc here (another
+	 * thread of this process, say) finds it so and drops this process's copy */
+	state = __atomic_exchange_n(&churn_pool->state, 0, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 4; i++)
+		if (slab_alloc(churn_arena, churn_pool, GFP_KERNEL))
+			churn_done = -1000;	/* a dead pool gave an object */
+	__atomic_store_n(&churn_pool->state, state, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 300; i++) {
+		struct kmem_cache *t = NULL;
+		char name[32];
+
+		snprintf(name, sizeof(name), "churn.%d", i);
+		if (slab_cache_create(churn_arena, name, 32, 0, 0, NULL, &t) == 0)
+			slab_cache_destroy(churn_arena, t);
+	}
+}
+
+ISOLATED(ctor_while_pools_churn)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s;
+	void *p[200];
+
+	REQUIRE(a);
+	churn_arena = a;
+	s = churn_pool = unit_cache(a, "churned", 64, 0, 0, churn_ctor);
+	REQUIRE(s);
+	for (int i = 0; i < 200; i++) {
+		p[i] = slab_alloc(a, s, GFP_KERNEL);
+		CHECKF(p[i] != NULL, "alloc %d: %s", i, strerror(errno));
+	}
+	CHECKF(churn_done > 0, "the pool gave objects while marked dead (%d)", churn_done);
+	for (int i = 0; i < 200; i++)
+		slab_free(a, s, p[i]);
+	arena_close(a);
+}
+
 ISOLATED(bulk)
 {
 	struct arena *a = unit_arena();
@@ -1256,6 +1314,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(many_objects_aligned),
        T_CASE(gfp_zero),
        T_CASE(ctor_runs_on_new_slabs),
+       T_CASE(ctor_while_pools_churn),
        T_CASE(bulk),
        T_CASE(shrink_frees_empty_slabs),
        T_CASE(destroy_busy),
