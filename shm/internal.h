@@ -38,6 +38,8 @@
 
 #define GEOM_FRONT	4096		/* slots of the handle -> copy table (geom.c) */
 #define GEOM_RETIRED	256		/* dropped copies kept before they are freed */
+#define GEOM_GRACE_NS	1000000000ull	/* and for at least as long */
+#define GEOM_AGING_MAX	4096		/* ... unless more than this many wait */
 struct cache_geom;
 
 /*
@@ -67,6 +69,8 @@ struct arena {
 	struct cache_geom *geom_id[SLUB_MAX_CACHES];
 	struct cache_geom *geom_retired[GEOM_RETIRED];
 	uint32_t geom_retire_next;
+	struct cache_geom *geom_aging;	/* out of the ring, not GEOM_GRACE_NS old yet */
+	uint32_t geom_aging_nr;
 	struct kmem_cache *kmalloc_k[NR_KMALLOC];	/* handles, read from the header once */
 };
 
@@ -382,6 +386,8 @@ struct cache_geom {
 	 * once it has left the retired ring: whoever takes the last of the two
 	 * away frees it (geom.c) */
 	uint32_t refs;
+	uint64_t retired_ns;		/* when it was dropped (CLOCK_MONOTONIC) */
+	struct cache_geom *aging;	/* next on the arena's geom_aging stack */
 };
 #define GEOM_ORPHAN	0x80000000u
 _Static_assert(offsetof(struct cache_geom, k) == 0, "a copy's address is its geometry's");
@@ -435,6 +441,15 @@ static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache
  */
 void geom_pin(struct arena *a, struct kmem_cache *s);
 void geom_unpin(struct arena *a, struct kmem_cache *s);
+/*
+ * geom_disown - the last reference to s is being given up (a destroy): this
+ * process's copy no longer holds a reference, so geom_fresh checks it
+ * against the descriptor's key like any other.  Without it, a pool made
+ * later on s's descriptor, opened here, kept the destroyed pool's geometry
+ * (per-CPU array, nodes, key) whenever the destroying thread had not yet
+ * forgotten its copy: t_slub's geom_tables_threads.
+ */
+void geom_disown(struct arena *a, const struct kmem_cache *s);
 /* forget this process's copy of the cache s (a copy or a handle): destroyed */
 void geom_forget(struct arena *a, const struct kmem_cache *s);
 /*

@@ -913,6 +913,9 @@ static void quarantine_release(struct arena *a, aoff_t old)
 	if (t->self != old || atomic_load_acquire(&t->state) != CACHE_DEAD ||
 	    cache_check(a, t, NULL, 0) || !system_caches_ok(a))
 		return;		/* not what was put there: leave it */
+	/* no copy of it left in this process once its memory can be a new pool
+	 * (the thread that destroyed it may not have forgotten its copy yet) */
+	geom_forget(a, t);
 	cache_release_pages(a, t);
 	t->self = 0;
 	atomic_store_release(&t->state, 0);
@@ -937,6 +940,8 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	}
 	/* refcount 0: kept earlier because it held objects; try again */
 	last = s->refcount == 0 || --s->refcount == 0;
+	if (last)
+		geom_disown(a, s);	/* before it can be DEAD, released, made again */
 	slab_mutex_unlock(a);
 	if (!last)
 		return 0;

@@ -1171,6 +1171,96 @@ static void mt_run(int use_cache)
 	arena_close(a);
 }
 
+/*
+ * The process-local copy tables (geom.c, no lock) under threads that at once
+ * create, use and destroy their own pools (the copies come and go, the ring of
+ * retired copies turns over many times), kmalloc and kfree, and ksize objects
+ * of the other threads' pools, which may be destroyed under them (ksize only
+ * reads: a size or 0, never a fault).  Run it under SANITIZER=address too.
+ * Before the fixes in geom.c and slab_cache_destroy: about one run in six, a
+ * pool made on the descriptor of one just destroyed by another thread got
+ * the old pool's geometry (destroy kept reporting its CPU slab "no slab of
+ * it", free pointers decoded with the wrong key); about one in 80, SIGSEGV
+ * (a copy freed under a preempted fast path).
+ */
+enum { GT_THREADS = 6, GT_ROUNDS = 2000, GT_OBJS = 24 };
+static struct arena *gt_arena;
+static void *gt_seen[GT_THREADS];	/* an object of each thread's current pool */
+static unsigned long gt_fail[GT_THREADS];
+
+static void gt_report(const struct slab_report *r, void *arg)
+{
+	(void)arg;
+	printf("  report kind %u cache %s object %#llx: %s\n", r->kind, r->cache_name,
+	       (unsigned long long)r->object, r->detail);
+}
+
+static void *gt_thread(void *arg)
+{
+	unsigned int me = (unsigned int)(uintptr_t)arg;
+	void *o[GT_OBJS];
+
+	for (unsigned int r = 0; r < GT_ROUNDS; r++) {
+		struct kmem_cache *s = NULL;
+		char name[32];
+
+		snprintf(name, sizeof(name), "gt.%u.%u", me, r % 3);
+		int crc = slab_cache_create(gt_arena, name, 40 + 24 * (r % 3), 0, 0, NULL, &s);
+
+		if (crc) {
+			printf("  thread %u round %u: create %s: %d\n", me, r, name, crc);
+			gt_fail[me]++;
+			continue;
+		}
+		for (int i = 0; i < GT_OBJS; i++) {
+			o[i] = i % 3 ? slab_alloc(gt_arena, s, GFP_KERNEL)
+				     : slab_kmalloc(gt_arena, 16 + (size_t)i * 8, GFP_KERNEL);
+			if (!o[i]) {
+				printf("  thread %u round %u: alloc %d: %s\n", me, r, i, strerror(errno));
+				gt_fail[me]++;
+			}
+		}
+		__atomic_store_n(&gt_seen[me], o[1], __ATOMIC_RELEASE);
+		for (unsigned int t = 0; t < GT_THREADS; t++)
+			(void)slab_ksize(gt_arena, __atomic_load_n(&gt_seen[t], __ATOMIC_ACQUIRE));
+		for (int i = 0; i < GT_OBJS; i++)
+			if (o[i] && slab_ksize(gt_arena, o[i]) < (i % 3 ? 40u : 16u + (size_t)i * 8)) {
+				printf("  thread %u round %u: ksize %d: %zu\n", me, r, i,
+				       slab_ksize(gt_arena, o[i]));
+				gt_fail[me]++;
+			}
+		__atomic_store_n(&gt_seen[me], NULL, __ATOMIC_RELEASE);
+		for (int i = 0; i < GT_OBJS; i++)
+			slab_kfree(gt_arena, o[i]);	/* kfree: found from the page */
+		int rc = slab_cache_destroy(gt_arena, s);
+
+		if (rc) {
+			printf("  thread %u round %u: destroy %s: %d\n", me, r, name, rc);
+			gt_fail[me]++;
+		}
+	}
+	return NULL;
+}
+
+ISOLATED_T(geom_tables_threads, 200)
+{
+	struct arena *a = unit_arena();
+	pthread_t th[GT_THREADS];
+	unsigned long fails = 0;
+
+	REQUIRE(a);
+	gt_arena = a;
+	slab_set_report_fn(gt_report, NULL);
+	for (unsigned int t = 0; t < GT_THREADS; t++)
+		REQUIRE(pthread_create(&th[t], NULL, gt_thread, (void *)(uintptr_t)t) == 0);
+	for (unsigned int t = 0; t < GT_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		fails += gt_fail[t];
+	}
+	CHECKF(fails == 0, "%lu failed creates, allocations, sizes or destroys", fails);
+	arena_close(a);
+}
+
 ISOLATED(threads_one_cache)
 {
 	mt_run(1);
@@ -1326,6 +1416,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(for_each_cache),
        T_CASE(scrub_quiet),
        T_CASE(scrub_scribbled_list),
+       T_CASE(geom_tables_threads),
        T_CASE(threads_one_cache),
        T_CASE(threads_kmalloc_mixed),
        T_CASE(cpu_repair_race),
