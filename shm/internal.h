@@ -411,22 +411,26 @@ static inline struct kmem_cache *geom_front(struct arena *a, struct kmem_cache *
 
 	return likely(g && g->shared == s) ? &g->k : NULL;
 }
+/* is s a private copy (not inside the arena)? */
+static inline bool cache_is_copy(const struct arena *a, const struct kmem_cache *s)
+{
+	return (uintptr_t)s - (uintptr_t)a->base >= a->size;
+}
 /* the checked copy for handle s (s: a shared descriptor's address); obj:
  * the object concerned, for a report */
 static inline struct kmem_cache *cache_geom_obj(struct arena *a, struct kmem_cache *s, aoff_t obj)
 {
-	struct kmem_cache *k = geom_front(a, s);
+	struct kmem_cache *k;
+
+	if (s && cache_is_copy(a, s))
+		return s;	/* a private handle (slab_cache_pin): the copy itself */
+	k = geom_front(a, s);
 
 	return likely(k) ? k : geom_lookup(a, s, obj);
 }
 static inline struct kmem_cache *cache_geom(struct arena *a, struct kmem_cache *s)
 {
 	return cache_geom_obj(a, s, 0);
-}
-/* is s a private copy (not inside the arena)? */
-static inline bool cache_is_copy(const struct arena *a, const struct kmem_cache *s)
-{
-	return (uintptr_t)s - (uintptr_t)a->base >= a->size;
 }
 /* the shared descriptor of s (a copy, or already the shared one) */
 static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache *s)

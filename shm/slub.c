@@ -1166,9 +1166,22 @@ static noinline void *alloc_lookup(struct arena *a, struct kmem_cache *s, gfp_t 
 	return slab_alloc_inline(a, k, gfp, caller);
 }
 
+/*
+ * s is either a shared descriptor (a handle into the arena: its copy is
+ * looked up) or a private handle (slab_cache_pin: the copy itself, pinned,
+ * used as it is).  A pointer outside the arena is taken for a private handle:
+ * what libslub gives its users; NULL goes to the lookup, which refuses it.
+ */
+static inline struct kmem_cache *handle_geom(struct arena *a, struct kmem_cache *s)
+{
+	if (likely(cache_is_copy(a, s) && s))
+		return s;
+	return geom_front(a, s);
+}
+
 void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp)
 {
-	struct kmem_cache *k = geom_front(a, s);
+	struct kmem_cache *k = handle_geom(a, s);
 
 	if (unlikely(!k))
 		return alloc_lookup(a, s, gfp, __builtin_return_address(0));
@@ -1357,7 +1370,7 @@ void slab_free(struct arena *a, struct kmem_cache *s, void *obj)
 
 	if (unlikely(!obj))
 		return;
-	k = geom_front(a, s);
+	k = handle_geom(a, s);
 	if (unlikely(!k))
 		return free_lookup(a, s, obj, __builtin_return_address(0));
 	slab_free_inline(a, k, obj, __builtin_return_address(0));

@@ -783,6 +783,33 @@ void slab_cache_forget(struct arena *a, struct kmem_cache *s)
 		geom_forget(a, s);
 }
 
+struct kmem_cache *slab_cache_pin(struct arena *a, struct kmem_cache *s)
+{
+	struct kmem_cache *k;
+
+	if (!s || cache_is_copy(a, s) || !cache_of_off(a, arena_off_of(a, s))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	k = geom_fresh(a, s, true);
+	if (k)
+		geom_pin(a, k);	/* never freed before slab_cache_unpin (geom.c) */
+	return k;
+}
+
+void slab_cache_unpin(struct arena *a, struct kmem_cache *h)
+{
+	if (h && cache_is_copy(a, h))
+		geom_unpin(a, h);
+}
+
+struct kmem_cache *slab_cache_shared(struct arena *a, struct kmem_cache *h)
+{
+	if (!h)
+		return NULL;
+	return cache_of_off(a, cache_is_copy(a, h) ? h->self : arena_off_of(a, h));
+}
+
 void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *))
 {
 	if (s->id < SLUB_MAX_CACHES)
