@@ -27,7 +27,8 @@
  *                  within one time slice (t_slub geom_tables_threads: SIGSEGV
  *                  about once in 80 runs). Past GEOM_AGING_MAX copies waiting
  *                  (a scribbler making a process drop copies as fast as it
- *                  can), the oldest go regardless: memory stays bounded. A
+ *                  can), no new copy is made (an error) until some are old
+ *                  enough: memory stays bounded, nothing is freed early. A
  *                  thread that can stay longer on a copy - a slow path waits
  *                  for a lock, runs the ctor, fallocates; a bulk call loops -
  *                  holds it pinned (geom_pin: refs + 1) for that time, and a
@@ -88,32 +89,38 @@ static void geom_age_push(struct arena *a, struct cache_geom *g)
 					    __ATOMIC_RELAXED));
 }
 
-/*
- * v left the ring: it waits on the aging stack until it was dropped
- * GEOM_GRACE_NS ago.  Every 32nd push takes the whole stack and frees what
- * is old enough (or anything, past GEOM_AGING_MAX waiting: memory stays
- * bounded), pushing the rest back.  A thread that forks while it holds a
- * taken stack leaves the child without those copies: a leak, never a fault.
- */
-static void geom_age(struct arena *a, struct cache_geom *v, uint64_t now)
+/* free what on the aging stack was dropped GEOM_GRACE_NS ago or more */
+static void geom_sweep(struct arena *a, uint64_t now)
 {
-	uint32_t nr = __atomic_add_fetch(&a->geom_aging_nr, 1, __ATOMIC_RELAXED);
-	struct cache_geom *list, *next;
+	struct cache_geom *list = __atomic_exchange_n(&a->geom_aging, NULL, __ATOMIC_ACQUIRE), *next;
 
-	geom_age_push(a, v);
-	if (nr % 32 && nr <= GEOM_AGING_MAX)
-		return;
-	list = __atomic_exchange_n(&a->geom_aging, NULL, __ATOMIC_ACQUIRE);
 	for (; list; list = next) {
 		next = list->aging;
-		if (now - list->retired_ns >= GEOM_GRACE_NS ||
-		    __atomic_load_n(&a->geom_aging_nr, __ATOMIC_RELAXED) > GEOM_AGING_MAX) {
+		if (now - list->retired_ns >= GEOM_GRACE_NS) {
 			__atomic_sub_fetch(&a->geom_aging_nr, 1, __ATOMIC_RELAXED);
 			geom_evict(list);
 		} else {
 			geom_age_push(a, list);
 		}
 	}
+}
+
+/*
+ * v left the ring: it waits on the aging stack until it was dropped
+ * GEOM_GRACE_NS ago; every 32nd push sweeps the stack (takes it whole, frees
+ * what is old enough, pushes the rest back).  Never sooner: past
+ * GEOM_AGING_MAX waiting, geom_lookup makes no new copy instead (an error,
+ * reported), which bounds memory whatever a scribbler does.  A thread that
+ * forks while it holds a taken stack leaves the child without those copies:
+ * a leak, never a fault.
+ */
+static void geom_age(struct arena *a, struct cache_geom *v, uint64_t now)
+{
+	uint32_t nr = __atomic_add_fetch(&a->geom_aging_nr, 1, __ATOMIC_RELAXED);
+
+	geom_age_push(a, v);
+	if (nr % 32 == 0)
+		geom_sweep(a, now);
 }
 
 static void geom_retire(struct arena *a, struct cache_geom *g)
@@ -236,6 +243,16 @@ struct kmem_cache *geom_lookup(struct arena *a, struct kmem_cache *s, aoff_t obj
 			return k;
 		if (g)
 			continue;	/* of a pool gone since: dropped, look again */
+		if (__atomic_load_n(&a->geom_aging_nr, __ATOMIC_RELAXED) > GEOM_AGING_MAX) {
+			geom_sweep(a, geom_now());
+			if (__atomic_load_n(&a->geom_aging_nr, __ATOMIC_RELAXED) > GEOM_AGING_MAX) {
+				slab_report(a, s, SLAB_ERR_PAGE, off,
+					    "not used: %u copies of pools dropped in the last second",
+					    GEOM_AGING_MAX);
+				errno = ENOMEM;
+				return NULL;
+			}
+		}
 		g = calloc(1, sizeof(*g));
 		if (!g) {
 			errno = ENOMEM;

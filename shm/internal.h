@@ -39,7 +39,7 @@
 #define GEOM_FRONT	4096		/* slots of the handle -> copy table (geom.c) */
 #define GEOM_RETIRED	256		/* dropped copies kept before they are freed */
 #define GEOM_GRACE_NS	1000000000ull	/* and for at least as long */
-#define GEOM_AGING_MAX	4096		/* ... unless more than this many wait */
+#define GEOM_AGING_MAX	16384		/* waiting at most; then no new copy (geom.c) */
 struct cache_geom;
 
 /*
