@@ -76,21 +76,28 @@ static struct held *held_of_handle(const struct kmem_cache *s)
 }
 
 /* g_lock held: one more reference to the pool at off (shared descriptor s);
- * the handle to give out: the entry's pinned copy, else s itself */
+ * the handle to give out (the entry's pinned copy), or NULL and errno */
 static struct kmem_cache *held_add(aoff_t off, struct kmem_cache *s)
 {
 	struct held *h = held_find(off), *n;
+	struct kmem_cache *k;
 
 	if (h) {
 		h->count++;
-		return h->h ? h->h : s;
+		return h->h;
 	}
+	k = slab_cache_pin(g_arena, s);
+	if (!k)
+		return NULL;	/* reported: no live, consistent pool there */
 	n = realloc(g_held, (g_nr_held + 1) * sizeof(*n));
-	if (!n)
-		return s;	/* only the re-take after a restart is lost */
+	if (!n) {
+		slab_cache_unpin(g_arena, k);
+		errno = ENOMEM;
+		return NULL;
+	}
 	g_held = n;
-	g_held[g_nr_held++] = (struct held){ off, 1, slab_cache_pin(g_arena, s) };
-	return g_held[g_nr_held - 1].h ? g_held[g_nr_held - 1].h : s;
+	g_held[g_nr_held++] = (struct held){ off, 1, k };
+	return k;
 }
 
 static void held_drop(aoff_t off)
@@ -361,7 +368,10 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align
 		s = slab_cache_at(g_arena, off);
 		if (s) {
 			slab_cache_set_ctor(g_arena, s, ctor);
+			errno = 0;
 			s = held_add(off, s);
+			if (!s)	/* our reference goes with the connection */
+				rc = -(errno ? errno : ENOMEM);
 		} else {
 			rc = -EPROTO;
 		}
@@ -409,19 +419,25 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* s: a handle kmem_cache_create gave, a pinned copy (see struct held) */
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
-	return slab_alloc(g_arena, s, flags);
+	if (__builtin_expect(!s, 0)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return slab_alloc_pinned(g_arena, s, flags);
 }
 
 void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 {
-	return slab_alloc(g_arena, s, flags | __GFP_ZERO);
+	return kmem_cache_alloc(s, flags | __GFP_ZERO);
 }
 
 void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	slab_free(g_arena, s, obj);
+	if (__builtin_expect(s != NULL, 1))
+		slab_free_pinned(g_arena, s, obj);
 }
 
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t nr, void **p)

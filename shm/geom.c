@@ -262,6 +262,7 @@ struct kmem_cache *geom_lookup(struct arena *a, struct kmem_cache *s, aoff_t obj
 		memcpy(&g->k, s, bytes);
 		g->k.name[SLUB_NAME_MAX] = 0;
 		g->shared = s;
+		g->obj_limit = a->size - g->k.size;	/* once, not per call */
 		kind = g->k.self != off ? SLAB_ERR_PAGE : cache_check(a, &g->k, why, sizeof(why));
 		if (kind) {
 			if (g->k.self != off)

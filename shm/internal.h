@@ -381,6 +381,7 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
 struct cache_geom {
 	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
 	const struct kmem_cache *shared;	/* the handle this copy answers */
+	aoff_t obj_limit;		/* arena size - k.size: an object offset must be below */
 	bool opened;			/* this process opened the pool (holds a reference) */
 	/* threads inside a slow path on this copy (geom_pin), plus GEOM_ORPHAN
 	 * once it has left the retired ring: whoever takes the last of the two
@@ -410,6 +411,11 @@ static inline struct kmem_cache *geom_front(struct arena *a, struct kmem_cache *
 	struct cache_geom *g = __atomic_load_n(&a->geom_front[geom_slot(s)], __ATOMIC_ACQUIRE);
 
 	return likely(g && g->shared == s) ? &g->k : NULL;
+}
+/* the fast paths' bound on an object offset read from shared memory (s: a copy) */
+static inline aoff_t geom_obj_limit(const struct kmem_cache *s)
+{
+	return ((const struct cache_geom *)s)->obj_limit;
 }
 /* is s a private copy (not inside the arena)? */
 static inline bool cache_is_copy(const struct arena *a, const struct kmem_cache *s)

@@ -185,6 +185,10 @@ void slab_cache_forget(struct arena *a, struct kmem_cache *s);
  * NULL if it names no live cache.
  */
 struct kmem_cache *slab_cache_pin(struct arena *a, struct kmem_cache *s);
+/* slab_alloc / slab_free for a private handle h (slab_cache_pin, not NULL):
+ * nothing to tell apart or look up */
+void *slab_alloc_pinned(struct arena *a, struct kmem_cache *h, gfp_t gfp);
+void slab_free_pinned(struct arena *a, struct kmem_cache *h, void *obj);
 void slab_cache_unpin(struct arena *a, struct kmem_cache *h);
 struct kmem_cache *slab_cache_shared(struct arena *a, struct kmem_cache *h);
 /* slab_cache_set_ctor - this process's constructor for s (NULL: none) */

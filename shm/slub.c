@@ -1136,7 +1136,7 @@ redo:
 	start = atomic_load_relaxed(&c->slab_start);
 	/* obj is read from shared memory: it must leave room for a whole slot
 	 * (s->size is this process's checked copy) before it is followed */
-	if (unlikely(!obj || obj >= a->size - s->size))
+	if (unlikely(!obj || obj >= geom_obj_limit(s)))
 		return alloc_slow_entry(a, s, gfp, caller);
 	next = get_freepointer(a, s, obj);
 	if (unlikely(next && !obj_index_ok(s, next - start, bytes)))
@@ -1342,7 +1342,7 @@ redo:
 	bytes = atomic_load_acquire(&c->slab_bytes);
 	start = atomic_load_relaxed(&c->slab_start);
 	/* start and bytes are shared: the object must lie in the arena as well */
-	if (unlikely(!obj_index_ok(s, off - start, bytes) || off >= a->size - s->size))
+	if (unlikely(!obj_index_ok(s, off - start, bytes) || off >= geom_obj_limit(s)))
 		return slab_free_slow(a, s, off);
 	fl = atomic_load_relaxed(&c->fl.lo);
 	if (unlikely(fl == off))
@@ -1362,6 +1362,17 @@ static noinline void free_lookup(struct arena *a, struct kmem_cache *s, void *ob
 	if (unlikely(!k))
 		return;		/* reported: the object is leaked */
 	slab_free_inline(a, k, obj, caller);
+}
+
+void *slab_alloc_pinned(struct arena *a, struct kmem_cache *h, gfp_t gfp)
+{
+	return slab_alloc_inline(a, h, gfp, __builtin_return_address(0));
+}
+
+void slab_free_pinned(struct arena *a, struct kmem_cache *h, void *obj)
+{
+	if (likely(obj))
+		slab_free_inline(a, h, obj, __builtin_return_address(0));
 }
 
 void slab_free(struct arena *a, struct kmem_cache *s, void *obj)

@@ -4,7 +4,8 @@
  *
  *   (a) slab_alloc + slab_free of a 64-byte object in a hot loop, through
  *       the private handle libslub gives its users (slab_cache_pin: this
- *       process's checked copy of the pool's geometry, used as it is)
+ *       process's checked copy of the pool's geometry, used as it is, by
+ *       slab_alloc_pinned / slab_free_pinned as kmem_cache_alloc/free do)
  *   (a') the same through the shared descriptor (the copy looked up per call)
  *   (b) alloc 1000 objects, free them LIFO
  *   (c) alloc 1000 objects, free them FIFO
@@ -88,10 +89,10 @@ typedef void (*loop_fn)(uint64_t n);
 static void slub_hot(uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		void *p = slab_alloc(ar, handle, GFP_KERNEL);
+		void *p = slab_alloc_pinned(ar, handle, GFP_KERNEL);
 		if (__builtin_expect(!p, 0))
 			die("slab_alloc", errno);
-		slab_free(ar, handle, p);
+		slab_free_pinned(ar, handle, p);
 	}
 }
 
@@ -121,10 +122,10 @@ static void slub_lifo(uint64_t n)
 {
 	for (uint64_t r = 0; r < n; r++) {
 		for (int i = 0; i < BATCH; i++)
-			if (!(batch[i] = slab_alloc(ar, handle, GFP_KERNEL)))
+			if (!(batch[i] = slab_alloc_pinned(ar, handle, GFP_KERNEL)))
 				die("slab_alloc", errno);
 		for (int i = BATCH - 1; i >= 0; i--)
-			slab_free(ar, handle, batch[i]);
+			slab_free_pinned(ar, handle, batch[i]);
 	}
 }
 
@@ -142,10 +143,10 @@ static void slub_fifo(uint64_t n)
 {
 	for (uint64_t r = 0; r < n; r++) {
 		for (int i = 0; i < BATCH; i++)
-			if (!(batch[i] = slab_alloc(ar, handle, GFP_KERNEL)))
+			if (!(batch[i] = slab_alloc_pinned(ar, handle, GFP_KERNEL)))
 				die("slab_alloc", errno);
 		for (int i = 0; i < BATCH; i++)
-			slab_free(ar, handle, batch[i]);
+			slab_free_pinned(ar, handle, batch[i]);
 	}
 }
 
