@@ -1261,6 +1261,77 @@ ISOLATED_T(geom_tables_threads, 200)
 	arena_close(a);
 }
 
+/*
+ * Every cache id in use: pools made until the arena refuses one (an error,
+ * no fault), each used (alloc, kfree: found from the page, ksize), so this
+ * process holds a copy of every one (SLUB_MAX_CACHES of them: the id table
+ * full, the handle table's slots shared by descriptors 256 KiB apart); then
+ * half destroyed, as many made again, all used again; validate clean.
+ */
+ISOLATED_T(every_cache_id, 200)
+{
+	struct arena_opts o = { .size = 256u << 20, .huge = ARENA_HUGE_OFF, .base = 1 };
+	static struct kmem_cache *pools[SLUB_MAX_CACHES + 1];
+	static unsigned int sizes[SLUB_MAX_CACHES + 1];
+	struct arena *a = NULL;
+	unsigned int n = 0, bad = 0;
+	char err[256] = "";
+	int rc = arena_create(&o, &a, err, sizeof(err));
+
+	REQUIRE(rc == 0 && a);
+	for (; n <= SLUB_MAX_CACHES; n++) {
+		char nm[32];
+
+		snprintf(nm, sizeof(nm), "id.%u", n);
+		sizes[n] = 8 + 8 * (n % 64);
+		rc = slab_cache_create(a, nm, sizes[n], 0, 0, NULL, &pools[n]);
+		if (rc)
+			break;
+	}
+	printf("  %u pools made, then %d (%s)\n", n, rc, strerror(-rc));
+	CHECKF(rc != 0 && n < SLUB_MAX_CACHES, "%u pools made, never refused", n);
+	for (int round = 0; round < 2; round++) {
+		for (unsigned int i = 0; i < n; i++) {
+			void *p = slab_alloc(a, pools[i], GFP_KERNEL), *q = slab_alloc(a, pools[i], GFP_KERNEL);
+
+			if (!p || !q || slab_ksize(a, p) < sizes[i]) {
+				if (bad++ < 3)
+					printf("  pool %u: %p %p: %s\n", i, p, q, strerror(errno));
+				continue;
+			}
+			memset(p, 0x3c, sizes[i]);
+			slab_kfree(a, p);
+			slab_free(a, pools[i], q);
+		}
+		for (unsigned int i = round; i < n; i += 2) {
+			char nm[32];
+
+			rc = slab_cache_destroy(a, pools[i]);
+			if (rc && bad++ < 3)
+				printf("  destroy %u: %d\n", i, rc);
+			snprintf(nm, sizeof(nm), "id.again.%u.%u", round, i);
+			sizes[i] = 16 + 8 * (i % 32);
+			rc = slab_cache_create(a, nm, sizes[i], 0, 0, NULL, &pools[i]);
+			if (rc && bad++ < 3)
+				printf("  create %u: %d\n", i, rc);
+		}
+	}
+	CHECKF(bad == 0, "%u failed allocations, sizes, destroys or creates", bad);
+	bad = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		struct slab_validate_result r;
+
+		memset(&r, 0, sizeof(r));
+		rc = slab_validate(a, pools[i], &r);
+		if ((rc || r.nr_errors || r.allocated) && bad++ < 3)
+			printf("  validate %u: %d, %llu errors, %llu allocated: %s\n", i, rc,
+			       (unsigned long long)r.nr_errors, (unsigned long long)r.allocated,
+			       r.first_error);
+	}
+	CHECKF(bad == 0, "%u pools do not validate clean", bad);
+	arena_close(a);
+}
+
 ISOLATED(threads_one_cache)
 {
 	mt_run(1);
@@ -1417,6 +1488,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(scrub_quiet),
        T_CASE(scrub_scribbled_list),
        T_CASE(geom_tables_threads),
+       T_CASE(every_cache_id),
        T_CASE(threads_one_cache),
        T_CASE(threads_kmalloc_mixed),
        T_CASE(cpu_repair_race),
