@@ -353,7 +353,10 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
  * the fields that do change (refcount, state, errors, caps and charges, list,
  * kept) are read and written in the shared descriptor, cache_shared().
  *
- * Lookup is by the handle (the shared descriptor's address, what users hold):
+ * The handle libslub gives its users is the copy itself, pinned
+ * (slab_cache_pin: never freed while held); its alloc and free look nothing
+ * up (slab_alloc_pinned, slab_free_pinned).  A shared descriptor's address
+ * is a handle too (the shm/ API, slubd, kfree): lookup by it goes through
  * a direct-mapped table of GEOM_FRONT slots, then by cache id, then a new
  * copy.  A copy is made when the process opens a pool (slab_cache_open,
  * slab_cache_at), or at its first use (kfree of an object of a pool it never
