@@ -1332,6 +1332,76 @@ ISOLATED_T(every_cache_id, 200)
 	arena_close(a);
 }
 
+/*
+ * A private handle (slab_cache_pin, what libslub gives): used by every
+ * entry point as the shared descriptor is, inherited by a fork() child (its
+ * copy is the parent's, whole), and still whole after the pool's copy was
+ * dropped from the tables and 300 more copies after it, since it is
+ * pinned.
+ */
+ISOLATED(pinned_handle)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s, *h;
+	void *p[16];
+	pid_t pid;
+	int st = 0;
+
+	REQUIRE(a);
+	s = unit_cache(a, "pinned", 72, 0, 0, NULL);
+	REQUIRE(s);
+	h = slab_cache_pin(a, s);
+	REQUIRE(h && h != s);
+	CHECK(slab_cache_shared(a, h) == s && slab_cache_shared(a, s) == s);
+	CHECK(slab_cache_pin(a, h) == NULL);	/* a handle is no shared descriptor */
+	for (int i = 0; i < 16; i++) {
+		p[i] = i % 2 ? slab_alloc(a, h, GFP_KERNEL) : slab_alloc_pinned(a, h, GFP_KERNEL);
+		REQUIRE(p[i]);
+		memset(p[i], i, 72);
+	}
+	pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+
+		for (int i = 0; i < 16; i++) {
+			bad += ((unsigned char *)p[i])[71] != i;
+			if (i % 3 == 0)
+				slab_free_pinned(a, h, p[i]);
+			else if (i % 3 == 1)
+				slab_free(a, h, p[i]);
+			else
+				slab_kfree(a, p[i]);
+			p[i] = slab_alloc_pinned(a, h, GFP_KERNEL);
+			bad += !p[i];
+			slab_free(a, s, p[i]);
+		}
+		_exit(bad ? 1 : 0);
+	}
+	REQUIRE(pid > 0);
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child: status %#x", st);
+	/* the arena is shared: the child's frees are the parent's too */
+	{
+		void *q;
+
+		slab_cache_forget(a, s);	/* the copy leaves the tables */
+		for (int i = 0; i < 300; i++) {	/* turn the retired ring over */
+			struct kmem_cache *t = NULL;
+			char nm[32];
+
+			snprintf(nm, sizeof(nm), "pinned.churn.%d", i);
+			if (slab_cache_create(a, nm, 32, 0, 0, NULL, &t) == 0)
+				slab_cache_destroy(a, t);
+		}
+		q = slab_alloc_pinned(a, h, GFP_KERNEL);
+		CHECK(q != NULL && slab_ksize(a, q) >= 72);
+		slab_free_pinned(a, h, q);
+	}
+	slab_cache_unpin(a, h);
+	CHECK(slab_cache_destroy(a, s) == 0);
+	arena_close(a);
+}
+
 ISOLATED(threads_one_cache)
 {
 	mt_run(1);
@@ -1489,6 +1559,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(scrub_scribbled_list),
        T_CASE(geom_tables_threads),
        T_CASE(every_cache_id),
+       T_CASE(pinned_handle),
        T_CASE(threads_one_cache),
        T_CASE(threads_kmalloc_mixed),
        T_CASE(cpu_repair_race),
