@@ -1165,6 +1165,11 @@ void server_fini(struct server *s)
 	bool quiet = true;	/* no thread of ours touches the arena any more */
 	struct timespec until;
 
+	if (s->cfg.ready_fd >= 0) {	/* a supervised server that never served */
+		close(s->cfg.ready_fd);
+		s->cfg.ready_fd = -1;
+	}
+
 	/*
 	 * Both threads are told at once and given one common deadline: each
 	 * gives up a contended lock within SLUBD_LOCK_WAIT_MS, so both are
