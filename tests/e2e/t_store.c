@@ -12,6 +12,11 @@
  *                      started again with the stored fd and a listening socket
  *                      (LISTEN_FDS=2, LISTEN_FDNAMES=slubd.socket:arena): it
  *                      adopts the arena and the pools are there
+ *   fd_store_named     the same with an [arena nb] section (a supervisor, a
+ *                      server per arena): each server's memfd is stored under
+ *                      its name, and at the restart each gets its own back
+ *                      (LISTEN_FDNAMES=slubd.socket:arena-nb:arena): both
+ *                      arenas' pools survive
  *   file_cut_grow_punch a file-backed arena: a client grows the file, cuts it
  *                      to half while a pool's slabs (half their objects free,
  *                      so validate follows free pointers there) lie past the
@@ -449,7 +454,9 @@ static void list_dir(const char *dir, char *out, size_t len)
 struct manager {
 	int nsock;
 	const char *name;
+	const char *name2;	/* a second name kept, or NULL */
 	int stored;		/* the fd, or -1; under lock */
+	int stored2;		/* name2's, or -1; under lock */
 	int stop;
 	pthread_mutex_t lock;
 };
@@ -457,13 +464,14 @@ struct manager {
 static void *manager_thread(void *arg)
 {
 	struct manager *m = arg;
-	char want[64];
+	char want[64], want2[64];
 
-	snprintf(want, sizeof(want), "FDNAME=%s", m->name);
+	snprintf(want, sizeof(want), "FDNAME=%s\n", m->name);
+	snprintf(want2, sizeof(want2), "FDNAME=%s\n", m->name2 ? m->name2 : "");
 	while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pfd = { m->nsock, POLLIN, 0 };
 		char buf[4096], cbuf[CMSG_SPACE(sizeof(int) * 8)];
-		struct iovec iov = { buf, sizeof(buf) - 1 };
+		struct iovec iov = { buf, sizeof(buf) - 2 };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 				     .msg_controllen = sizeof(cbuf) };
 		int fd = -1;
@@ -474,6 +482,7 @@ static void *manager_thread(void *arg)
 		n = recvmsg(m->nsock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n < 0)
 			continue;
+		buf[n++] = '\n';	/* each line ends in \n: FDNAME=arena is not FDNAME=arena-b */
 		buf[n] = 0;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
@@ -484,6 +493,10 @@ static void *manager_thread(void *arg)
 		if (strstr(buf, "FDSTORE=1") && strstr(buf, want) && m->stored < 0) {
 			m->stored = fd;	/* systemd keeps one of each; so do we */
 			fd = -1;
+		} else if (m->name2 && strstr(buf, "FDSTORE=1") && strstr(buf, want2) &&
+			   m->stored2 < 0) {
+			m->stored2 = fd;
+			fd = -1;
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (fd >= 0)
@@ -493,20 +506,25 @@ static void *manager_thread(void *arg)
 }
 
 /* the fd stored so far under the name (a dup), waiting up to timeout_ms; -1 none */
-static int manager_fd(struct manager *m, int timeout_ms)
+static int manager_fd_of(struct manager *m, int which, int timeout_ms)
 {
 	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	int fd = -1;
 
 	do {
 		pthread_mutex_lock(&m->lock);
-		if (m->stored >= 0)
-			fd = fcntl(m->stored, F_DUPFD_CLOEXEC, 0);
+		if ((which ? m->stored2 : m->stored) >= 0)
+			fd = fcntl(which ? m->stored2 : m->stored, F_DUPFD_CLOEXEC, 0);
 		pthread_mutex_unlock(&m->lock);
 		if (fd < 0)
 			e2e_sleep_ms(20);
 	} while (fd < 0 && e2e_now_ms() < end);
 	return fd;
+}
+
+static int manager_fd(struct manager *m, int timeout_ms)
+{
+	return manager_fd_of(m, 0, timeout_ms);
 }
 
 E2E_CASE(fd_store_memfd)
@@ -517,7 +535,7 @@ E2E_CASE(fd_store_memfd)
 	struct spawn sp = { .args = args, .fds = { -1 } };
 	struct daemon dm = { 0 };
 	struct e2e_slubd ed;
-	struct manager mgr = { .name = "arena", .stored = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct manager mgr = { .name = "arena", .stored = -1, .stored2 = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	pthread_t mt;
 	int nsock, stored, afd, lsock, seals;
 	struct e2e_cache c;
@@ -600,6 +618,115 @@ E2E_CASE(fd_store_memfd)
 	pthread_join(mt, NULL);
 	close(lsock);
 	close(stored);
+	close(nsock);
+	rm_rf(dir);
+}
+
+/*
+ * named arenas under the service manager: the supervisor's default server and
+ * the server of [arena nb] each hand a memfd to the store (FDNAME=arena,
+ * FDNAME=arena-nb); started again with both stored fds and the listening
+ * socket, the supervisor gives each server its own, and both pools are there
+ */
+E2E_CASE(fd_store_named)
+{
+	char dir[64], sock[100], nsockp[100], notify[100], log[128], conf[100],
+		*args[] = { "--socket", sock, "--config", conf, "--arena-size", "64M",
+			    "--hugepages", "off", NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed, en;
+	struct manager mgr = { .name = "arena", .name2 = "arena-nb", .stored = -1, .stored2 = -1,
+			       .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t mt;
+	int nsock, stored = -1, stored_nb = -1, lsock;
+	struct e2e_cache c;
+	char *out = NULL;
+	FILE *f;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "fdn") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(nsockp, sizeof(nsockp), "%s/nb.sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	f = fopen(conf, "we");
+	REQUIRE(f);
+	fputs("[arena nb]\nsize = 16M\n", f);
+	fclose(f);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	memset(&en, 0, sizeof(en));
+	snprintf(en.sock, sizeof(en.sock), "%s", nsockp);
+
+	nsock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(nsock >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
+	REQUIRE(bind(nsock, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	mgr.nsock = nsock;
+	REQUIRE(pthread_create(&mt, NULL, manager_thread, &mgr) == 0);
+	sp.notify = notify;
+	if (start_ready(&dm, &sp))
+		goto out;
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     answers(nsockp) != 1 && e2e_now_ms() < end;)
+		e2e_sleep_ms(50);
+	stored = manager_fd_of(&mgr, 0, 3000);
+	stored_nb = manager_fd_of(&mgr, 1, 3000);
+	CHECKF(stored >= 0, "the default server stored no fd named \"arena\"");
+	CHECKF(stored_nb >= 0, "the server of [arena nb] stored no fd named \"arena-nb\" (its "
+	       "arena is not in the fd store: a service restart loses its pools)");
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.dflt", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+	out = NULL;
+	CHECKF(e2e_slubctl(&en, &out, "create", "st.named", "96", NULL) == 0,
+	       "slubctl create on nb: %s", out ? out : "");
+	free(out);
+	stop(&dm);
+	if (t_failed)
+		goto out;
+
+	/* started again as systemd would: the socket and both stored arenas */
+	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(lsock >= 0);
+	unlink(sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	REQUIRE(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lsock, 16) == 0);
+	sp.fds[0] = lsock;
+	sp.fds[1] = stored_nb;
+	sp.fds[2] = stored;
+	sp.fds[3] = -1;
+	sp.fdnames = "slubd.socket:arena-nb:arena";
+	if (start_ready(&dm, &sp) == 0) {
+		for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+		     answers(nsockp) != 1 && e2e_now_ms() < end;)
+			e2e_sleep_ms(50);
+		CHECKF(e2e_cache_stats(sock, "st.dflt", &c, NULL) == 1,
+		       "the default arena's pool did not survive the restart");
+		CHECKF(e2e_cache_stats(nsockp, "st.named", &c, NULL) == 1,
+		       "[arena nb]'s pool st.named did not survive the restart through the fd "
+		       "store");
+		CHECKF(e2e_cache_stats(sock, "st.named", &c, NULL) != 1,
+		       "the default server adopted nb's arena");
+		if (t_failed) {
+			char *text = slurp(log);
+
+			printf("  slubd's log:\n%s", text);
+			free(text);
+		}
+		stop(&dm);
+	}
+	close(lsock);
+out:
+	__atomic_store_n(&mgr.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(mt, NULL);
+	if (stored >= 0)
+		close(stored);
+	if (stored_nb >= 0)
+		close(stored_nb);
 	close(nsock);
 	rm_rf(dir);
 }
@@ -938,5 +1065,5 @@ out:
 	rm_rf(bindir);
 }
 
-T_MAIN(T_CASE(fd_store_memfd), T_CASE(file_cut_grow_punch), T_CASE(two_daemons_dir),
+T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(two_daemons_dir),
        T_CASE(two_daemons_file), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
