@@ -107,6 +107,12 @@ int guard_init(void)
 	sa.sa_sigaction = sigbus_handler;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
+	/*
+	 * a restore past RLIMIT_FSIZE (or the file system's limit) fails with
+	 * EFBIG, and the kernel also sends SIGXFSZ, whose default action would
+	 * kill slubd: a failed restore is the handler's case, not a death
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	return sigaction(SIGBUS, &sa, NULL) ? -errno : 0;
 }
 

@@ -24,6 +24,10 @@
  *                      restores the size, and a restarted slubd adopts the
  *                      arena with its pools; then a cut to 1 MiB (into the
  *                      life words slubd's threads use): slubd answers
+ *   cut_unrestorable   a cut slubd cannot undo (its RLIMIT_FSIZE lowered) under
+ *                      a validate that walks the lost slabs holding the pool's
+ *                      locks: slubd lives, the next validates are answered
+ *                      (no lock left held), the size comes back later
  *   two_daemons_dir    two slubds, two sockets, one directory (so one arena
  *                      file): the second refuses, naming the first by pid
  *   two_daemons_file   two slubds, two directories, one --arena-file: the same
@@ -49,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -863,6 +868,66 @@ E2E_CASE(file_cut_grow_punch)
 	rm_rf(dir);
 }
 
+/*
+ * a cut slubd cannot undo (its RLIMIT_FSIZE below the arena's size, set by
+ * us: any reason the restore fails) while a request walks st.big's slabs past
+ * the cut under the pool's locks: the request ends (no lock is left held, so
+ * the next requests on that pool are answered, not "busy" for ever), slubd
+ * lives, and once the limit is lifted the next request restores the size
+ */
+E2E_CASE(cut_unrestorable)
+{
+	char dir[64], sock[128], log[128], arena[128], *args[] = { "--socket", sock,
+		"--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct rlimit low = { ARENA_BYTES / 2, ARENA_BYTES / 2 },
+		      high = { RLIM_INFINITY, RLIM_INFINITY };
+	struct daemon dm = { 0 };
+	struct e2e_validate v;
+	struct stat st;
+	int afd, last = -2;
+	bool answered = false;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "unr") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &low, NULL) == 0);
+	CHECKF(ftruncate(afd, ARENA_BYTES / 2) == 0, "cut: %s", strerror(errno));
+	/* the first walk meets the cut: any answer */
+	CHECKF(e2e_validate(sock, "st.big", &v) == 0, "validate st.big not answered after a cut "
+	       "slubd cannot undo");
+	/* then the pool's locks must be free: an answer that is not busy, within 10 s */
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     !answered && e2e_now_ms() < end; e2e_sleep_ms(100)) {
+		if (e2e_validate(sock, "st.big", &v))
+			break;
+		last = v.err;
+		answered = v.err != EBUSY && v.err != EFAULT;
+	}
+	CHECKF(answered, "validate st.big after the unrestorable cut: %s (err %d: %s): a lock of "
+	       "the pool stays held", last == -2 ? "no answer" : "busy or failed for 10 s", last,
+	       v.first_error);
+	CHECKF(kill(dm.pid, 0) == 0 && waitpid(dm.pid, NULL, WNOHANG) == 0,
+	       "slubd is gone after a cut it could not undo");
+	REQUIRE(!t_failed);
+	/* the limit lifted: the next request puts the size back */
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &high, NULL) == 0);
+	still_serves(&dm, sock, "after the limit was lifted");
+	CHECKF(stat(arena, &st) == 0 && st.st_size == ARENA_BYTES,
+	       "the arena file's size was not restored: %lld bytes", (long long)st.st_size);
+	CHECKF(e2e_validate(sock, "st.big", &v) == 0 && v.err != EBUSY && v.err != EFAULT,
+	       "validate st.big at the end: err %d", v.err);
+	close(afd);
+	stop(&dm);
+	rm_rf(dir);
+}
+
 /* ---- one owner per arena ---------------------------------------------------------------- */
 
 E2E_CASE(two_daemons_dir)
@@ -1065,5 +1130,5 @@ out:
 	rm_rf(bindir);
 }
 
-T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(two_daemons_dir),
+T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(two_daemons_dir),
        T_CASE(two_daemons_file), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
