@@ -880,7 +880,7 @@ E2E_CASE(cut_unrestorable)
 	char dir[64], sock[128], log[128], arena[128], *args[] = { "--socket", sock,
 		"--arena-size", "64M", "--hugepages", "off", NULL };
 	struct spawn sp = { .args = args, .fds = { -1 } };
-	struct rlimit low = { ARENA_BYTES / 2, ARENA_BYTES / 2 },
+	struct rlimit low = { ARENA_BYTES / 2, RLIM_INFINITY },
 		      high = { RLIM_INFINITY, RLIM_INFINITY };
 	struct daemon dm = { 0 };
 	struct e2e_validate v;
@@ -922,7 +922,25 @@ E2E_CASE(cut_unrestorable)
 	CHECKF(stat(arena, &st) == 0 && st.st_size == ARENA_BYTES,
 	       "the arena file's size was not restored: %lld bytes", (long long)st.st_size);
 	CHECKF(e2e_validate(sock, "st.big", &v) == 0 && v.err != EBUSY && v.err != EFAULT,
-	       "validate st.big at the end: err %d", v.err);
+	       "validate st.big after the size came back: err %d", v.err);
+	/* again into the first chunk (the header, the life words mapped twice) */
+	low.rlim_cur = MIB;
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &low, NULL) == 0);
+	CHECKF(ftruncate(afd, MIB) == 0, "cut: %s", strerror(errno));
+	for (int i = 0; i < 3; i++)
+		CHECKF(answers(sock), "stats and validate not answered after a cut to 1 MiB slubd "
+		       "cannot undo");
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &high, NULL) == 0);
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     e2e_now_ms() < end; e2e_sleep_ms(100))
+		if (e2e_validate(sock, NULL, &v) == 0 && v.err != EBUSY && v.err != EFAULT)
+			break;
+	CHECKF(v.err != EBUSY && v.err != EFAULT, "validate after the cut to 1 MiB: err %d (%s)",
+	       v.err, v.first_error);
+	CHECKF(stat(arena, &st) == 0 && st.st_size == ARENA_BYTES,
+	       "the arena file's size was not restored: %lld bytes", (long long)st.st_size);
+	CHECKF(kill(dm.pid, 0) == 0 && waitpid(dm.pid, NULL, WNOHANG) == 0,
+	       "slubd is gone after a cut to 1 MiB it could not undo");
 	close(afd);
 	stop(&dm);
 	rm_rf(dir);
