@@ -31,6 +31,9 @@
  *   two_daemons_dir    two slubds, two sockets, one directory (so one arena
  *                      file): the second refuses, naming the first by pid
  *   two_daemons_file   two slubds, two directories, one --arena-file: the same
+ *   client_lock        a client locks the arena file it was sent (OFD lock,
+ *                      flock) once slubd stopped: the next slubd starts all
+ *                      the same and adopts the pools; a second is refused
  *   squatted_tmp       /tmp/slubd-65534 made by uid 65533, mode 0777, holding a
  *                      planted arena: slubd as uid 65534 (its default socket)
  *                      refuses it, writes nothing there; then a directory of
@@ -52,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -1000,6 +1004,58 @@ E2E_CASE(two_daemons_file)
 	rm_rf(d2);
 }
 
+/*
+ * a client keeps the arena fd it was sent past slubd's stop and locks it (an
+ * OFD write lock, and a flock): the next slubd still starts, adopts the arena
+ * with its pools, and a second slubd is still refused, naming the first
+ */
+E2E_CASE(client_lock)
+{
+	char dir[64], sock[128], sock2[128], log[128], log2[128], want[64],
+		*args[] = { "--socket", sock, "--arena-size", "64M", "--hugepages", "off", NULL },
+		*args2[] = { "--socket", sock2, "--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } }, sp2 = { .args = args2, .fds = { -1 } };
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed;
+	struct e2e_cache c;
+	char *out = NULL, *text;
+	int afd;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "clk") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(sock2, sizeof(sock2), "%s/other.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(log2, sizeof(log2), "%s/other.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.kept", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	/* while slubd runs its lock covers the file: the client's is refused */
+	CHECKF(fcntl(afd, F_OFD_SETLK, &fl) == -1, "a client took an OFD lock on the arena while "
+	       "slubd held it");
+	stop(&dm);
+	CHECKF(fcntl(afd, F_OFD_SETLK, &fl) == 0, "the client could not lock the arena file once "
+	       "slubd stopped: %s", strerror(errno));
+	CHECKF(flock(afd, LOCK_EX | LOCK_NB) == 0, "flock: %s", strerror(errno));
+	REQUIRE(!t_failed);
+	if (start_ready(&dm, &sp) == 0) {
+		CHECKF(e2e_cache_stats(sock, "st.kept", &c, NULL) == 1,
+		       "st.kept did not survive the restart");
+		snprintf(want, sizeof(want), "held by slubd pid %d", (int)dm.pid);
+		text = expect_refusal(&sp2, log2, "a second slubd on the same arena file", want, NULL);
+		free(text);
+		stop(&dm);
+	}
+	close(afd);
+	rm_rf(dir);
+}
+
 /* ---- paths another user prepared ----------------------------------------------------- */
 
 /* an arena file made by a real slubd, at path, owned by uid, mode */
@@ -1149,4 +1205,4 @@ out:
 }
 
 T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(two_daemons_dir),
-       T_CASE(two_daemons_file), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
+       T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
