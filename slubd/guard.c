@@ -364,6 +364,39 @@ int guarded(struct server *s, void (*fn)(void *), void *arg)
 	return rc;
 }
 
+/*
+ * guarded_fd - fn under a guard before slubd holds its arena (store.c's
+ * adopt: the arena opened, its pools walked): a SIGBUS while the file fd is
+ * shorter than size restores it and retries, as above; one that cannot be
+ * undone (no mapping known to patch) jumps out of fn and returns -EFAULT,
+ * which fails slubd's start with a message: the locks fn may hold are then
+ * a dead process's, which the next slubd's scrub recovers.
+ */
+int guarded_fd(int fd, uint64_t size, void (*fn)(void *), void *arg)
+{
+	struct guard_frame g;
+	volatile int rc = 0;
+
+	memset(&g, 0, sizeof(g));
+	g.fd = fd;
+	g.size = size;
+	g.page = 4096;
+	g.prev = guard_cur;
+	if (sigsetjmp(g.jb, 1) == 0) {
+		__atomic_store_n(&guard_cur, &g, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		fn(arg);
+	} else {
+		rc = -EFAULT;
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	guard_cur = g.prev;
+	if (g.faults)
+		log_msg("the arena file was cut while slubd opened it: %s", rc ? "slubd cannot "
+			"go on (its size could not be restored)" : "size restored");
+	return rc;
+}
+
 /* ---- today's call sites in server.c, each through guarded() ---------------- */
 
 struct dispatch_args {
@@ -461,6 +494,19 @@ void guarded_arena_close(struct server *s)
 	if (guarded(s, close_fn, s))
 		log_msg("the arena faulted while slubd let go of it");
 	s->arena = NULL;
+}
+
+static void owner_fn(void *arg)
+{
+	struct server *s = arg;
+
+	arena_set_owner_pid(s->arena, getpid());
+}
+
+void guarded_set_owner_pid(struct server *s)
+{
+	if (guarded(s, owner_fn, s))
+		log_msg("the arena faulted while slubd wrote its pid there");
 }
 
 struct used_args {

@@ -1021,11 +1021,32 @@ static int kept_one(struct kmem_cache *k, void *arg)
  * open_arena - the arena (store.c: adopted, with its pools, or made), then
  * the references slubd keeps for pools made with slubctl create
  */
+struct kept_args {
+	struct server *s;
+	int rc;
+};
+
+static void kept_fn(void *arg)
+{
+	struct kept_args *x = arg;
+
+	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
+}
+
 static int open_arena(struct server *s, char *err, size_t errlen)
 {
+	struct kept_args x = { s, 0 };
 	int rc = store_open_arena(s, err, errlen);
 
-	return rc ? rc : slab_for_each_cache(s->arena, kept_one, s);
+	if (rc)
+		return rc;
+	/* guarded: a client may cut the arena file while slubd starts */
+	if (guarded(s, kept_fn, &x)) {
+		snprintf(err, errlen, "the arena file was cut while slubd took its pools back, "
+			 "and its size cannot be restored");
+		return -EFAULT;
+	}
+	return x.rc;
 }
 
 int server_init(struct server *s, char *err, size_t errlen)
@@ -1100,7 +1121,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 int server_run(struct server *s)
 {
 	/* after main.c's fork into the background: the pid a second slubd names */
-	arena_set_owner_pid(s->arena, getpid());
+	guarded_set_owner_pid(s);
 	/*
 	 * a previous slubd, or its clients, may have died in the middle of
 	 * things: the scrubber's first scrub (off the loop: a client may hold a

@@ -396,28 +396,84 @@ static void say_adopted(struct server *s, const char *where, pid_t prev, int poo
 			(unsigned long long)(s->cfg.arena_size >> 20));
 }
 
-/* map the arena whose locked description is lock_fd, through a description of its own */
+/* adopt's work, under a guard: a client may cut the file while it runs */
+struct adopt_args {
+	struct server *s;
+	int fd;
+	bool file;
+	char msg[256];
+	int rc, pools;
+};
+
+#define ADOPT_TRIES 20
+
+static void adopt_fn(void *arg)
+{
+	struct adopt_args *x = arg;
+	uint64_t was, size;
+
+	for (int i = 0; i < ADOPT_TRIES; i++) {
+		/* a file cut since it was checked: put back, and opened again */
+		if (x->file && i > 0)
+			arena_fix_size(x->fd, &was, &size);
+		x->rc = arena_open(x->fd, &x->s->arena, x->msg, sizeof(x->msg));
+		if (!x->rc || !x->file || !strstr(x->msg, "does not match its file"))
+			break;
+	}
+}
+
+/* then, with the arena mapped, under guarded(): a page lost for good is patched */
+static void adopt_pools_fn(void *arg)
+{
+	struct adopt_args *x = arg;
+
+	arena_set_owner_pid(x->s->arena, getpid());
+	x->pools = slab_adopt(x->s->arena);
+}
+
+/*
+ * map the arena whose locked description is lock_fd (or, for a file, a
+ * description never sent), through a description of its own
+ */
 static int adopt(struct server *s, int lock_fd, int dirfd, const char *name, const char *shown,
 		 char *err, size_t errlen)
 {
-	char msg[256];
+	struct adopt_args *x = calloc(1, sizeof(*x));
 	pid_t prev = arena_owner_pid(lock_fd);
-	int fd = reopen(lock_fd, dirfd, name), rc, pools;
+	int fd = reopen(lock_fd, dirfd, name), rc;
+	uint64_t was = 0, size = 0;
+	struct stat st;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open the arena %s again: %s", shown, strerror(-fd));
-		return fd;
+	if (fd < 0 || !x) {
+		snprintf(err, errlen, "cannot open the arena %s again: %s", shown,
+			 fd < 0 ? strerror(-fd) : "out of memory");
+		if (fd >= 0)
+			close(fd);
+		free(x);
+		return fd < 0 ? fd : -ENOMEM;
 	}
-	rc = arena_open(fd, &s->arena, msg, sizeof(msg));
+	x->s = s;
+	x->fd = fd;
+	x->file = dirfd >= 0;
+	/* the size the guard restores: the header's (a file), the memfd's (sealed) */
+	if (arena_fix_size(fd, &was, &size) < 0)
+		size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	rc = guarded_fd(fd, size, adopt_fn, x);
 	close(fd);
+	if (!rc && !x->rc)
+		rc = guarded(s, adopt_pools_fn, x);
 	if (rc) {
-		snprintf(err, errlen, "arena %s: %s; move it away to start a new arena", shown, msg);
-		return rc;
+		snprintf(err, errlen, "the arena %s was cut while slubd adopted it, and its size "
+			 "cannot be restored", shown);
+	} else if (x->rc) {
+		rc = x->rc;
+		snprintf(err, errlen, "arena %s: %s; move it away to start a new arena", shown,
+			 x->msg);
+	} else {
+		say_adopted(s, shown, prev, x->pools);
 	}
-	arena_set_owner_pid(s->arena, getpid());
-	pools = slab_adopt(s->arena);
-	say_adopted(s, shown, prev, pools);
-	return 0;
+	free(x);
+	return rc;
 }
 
 /* the first hugetlbfs mount, for an arena of huge pages that outlives slubd */

@@ -28,6 +28,8 @@
  *                      a validate that walks the lost slabs holding the pool's
  *                      locks: slubd lives, the next validates are answered
  *                      (no lock left held), the size comes back later
+ *   cut_at_start       a client cuts the arena file again and again while
+ *                      slubd starts and adopts it: slubd never dies of SIGBUS
  *   two_daemons_dir    two slubds, two sockets, one directory (so one arena
  *                      file): the second refuses, naming the first by pid
  *   two_daemons_file   two slubds, two directories, one --arena-file: the same
@@ -950,6 +952,95 @@ E2E_CASE(cut_unrestorable)
 	rm_rf(dir);
 }
 
+/*
+ * a client that kept the arena file cuts it again and again while slubd
+ * starts (adopting the arena: its pools walked, its references taken, its
+ * pid written): slubd starts each time, or refuses with a message; it never
+ * dies of a SIGBUS
+ */
+E2E_CASE(cut_at_start)
+{
+	char dir[64], sock[128], log[128], *args[] = { "--socket", sock,
+		"--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed;
+	char *out = NULL;
+	int afd, started = 0, sigbus = 0;
+	pid_t cutter;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "cst") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	for (int i = 0; i < 20; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "st.k%d", i);
+		CHECKF(e2e_slubctl(&ed, &out, "create", name, "96", NULL) == 0, "create: %s",
+		       out ? out : "");
+		free(out);
+		out = NULL;
+	}
+	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	stop(&dm);
+	REQUIRE(!t_failed);
+	cutter = fork();
+	REQUIRE(cutter >= 0);
+	if (cutter == 0) {
+		uint64_t end = e2e_now_ms() + 20000;
+
+		while (e2e_now_ms() < end)
+			(void)!ftruncate(afd, MIB);
+		_exit(0);
+	}
+	for (int i = 0; i < 8 && !sigbus; i++) {
+		size_t from = log_len(log);
+		int status, rc;
+
+		dm.pid = start(&sp, log);
+		REQUIRE(dm.pid > 0);
+		rc = wait_ready(dm.pid, log, from, &status, 10000);
+		if (rc == 1) {
+			started++;
+			kill(dm.pid, SIGTERM);
+			status = e2e_waitpid_timeout(dm.pid, e2e_scale_ms(5000));
+		} else if (rc < 0) {
+			kill(dm.pid, SIGKILL);
+			waitpid(dm.pid, &status, 0);
+		}
+		if (WIFSIGNALED(status)) {
+			char why[64];
+
+			sigbus = 1;
+			CHECKF(0, "slubd died while starting on an arena being cut: %s",
+			       e2e_status_str(status, why, sizeof(why)));
+		}
+		dm.pid = 0;
+	}
+	kill(cutter, SIGKILL);
+	waitpid(cutter, NULL, 0);
+	printf("  %d of the starts served (the others refused)\n", started);
+	{
+		char *text = slurp(log), *p = text;
+
+		while ((p = strstr(p, "cannot start")) != NULL) {
+			char *nl = strchr(p, '\n');
+
+			printf("  %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+			p = nl ? nl : p + strlen(p);
+		}
+		free(text);
+	}
+	close(afd);
+	rm_rf(dir);
+}
+
 /* ---- one owner per arena ---------------------------------------------------------------- */
 
 E2E_CASE(two_daemons_dir)
@@ -1204,5 +1295,5 @@ out:
 	rm_rf(bindir);
 }
 
-T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(two_daemons_dir),
+T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(two_daemons_dir),
        T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
