@@ -36,6 +36,8 @@
  *   client_lock        a client locks the arena file it was sent (OFD lock,
  *                      flock) once slubd stopped: the next slubd starts all
  *                      the same and adopts the pools; a second is refused
+ *   racing_start       two slubds started at once on one directory, before
+ *                      either has made the arena: one serves, one refuses
  *   squatted_tmp       /tmp/slubd-65534 made by uid 65533, mode 0777, holding a
  *                      planted arena: slubd as uid 65534 (its default socket)
  *                      refuses it, writes nothing there; then a directory of
@@ -1147,6 +1149,67 @@ E2E_CASE(client_lock)
 	rm_rf(dir);
 }
 
+/*
+ * two slubds started at the same moment on one directory (two sockets, one
+ * arena file that neither has made yet), 10 times: each time exactly one
+ * serves and the other refuses, saying the arena is in use
+ */
+E2E_CASE(racing_start)
+{
+	int served_total = 0;
+
+	for (int round = 0; round < 10 && !t_failed; round++) {
+		char dir[64], a[128], b[128], la[128], lb[128];
+		char *argsa[] = { "--socket", a, "--arena-size", "64M", "--hugepages", "off", NULL };
+		char *argsb[] = { "--socket", b, "--arena-size", "64M", "--hugepages", "off", NULL };
+		struct spawn spa = { .args = argsa, .fds = { -1 } },
+			     spb = { .args = argsb, .fds = { -1 } };
+		pid_t pa, pb;
+		int sa = -1, sb = -1, ra, rb;
+
+		REQUIRE(mkdir_tmp(dir, sizeof(dir), "race") == 0);
+		snprintf(a, sizeof(a), "%s/a.sock", dir);
+		snprintf(b, sizeof(b), "%s/b.sock", dir);
+		snprintf(la, sizeof(la), "%s/a.log", dir);
+		snprintf(lb, sizeof(lb), "%s/b.log", dir);
+		pa = start(&spa, la);
+		pb = start(&spb, lb);
+		REQUIRE(pa > 0 && pb > 0);
+		ra = wait_ready(pa, la, 0, &sa, 10000);
+		rb = wait_ready(pb, lb, 0, &sb, 10000);
+		if (ra != 1 || rb != 1) {
+			/* the other one's outcome, if it has none yet */
+			if (ra == 1 && rb < 0)
+				rb = wait_ready(pb, lb, 0, &sb, 3000);
+			if (rb == 1 && ra < 0)
+				ra = wait_ready(pa, la, 0, &sa, 3000);
+		}
+		{
+			char *ta = slurp(la), *tb = slurp(lb);
+			bool ok = (ra == 1 && rb == 0 && strstr(tb, "is in use")) ||
+				  (rb == 1 && ra == 0 && strstr(ta, "is in use"));
+
+			CHECKF(ok, "round %d: one slubd should serve and the other refuse (in use): "
+			       "a: %s, b: %s\na's log:\n%s\nb's log:\n%s", round,
+			       ra == 1 ? "serves" : ra == 0 ? "exited" : "neither",
+			       rb == 1 ? "serves" : rb == 0 ? "exited" : "neither", ta, tb);
+			free(ta);
+			free(tb);
+		}
+		if (ra == 1)
+			CHECKF(e2e_cache_stats(a, "kmalloc-64", NULL, NULL) == 1, "a does not answer");
+		if (rb == 1)
+			CHECKF(e2e_cache_stats(b, "kmalloc-64", NULL, NULL) == 1, "b does not answer");
+		served_total += (ra == 1) + (rb == 1);
+		kill(pa, SIGTERM);
+		kill(pb, SIGTERM);
+		e2e_waitpid_timeout(pa, e2e_scale_ms(5000));
+		e2e_waitpid_timeout(pb, e2e_scale_ms(5000));
+		rm_rf(dir);
+	}
+	printf("  %d slubds served over the rounds\n", served_total);
+}
+
 /* ---- paths another user prepared ----------------------------------------------------- */
 
 /* an arena file made by a real slubd, at path, owned by uid, mode */
@@ -1296,4 +1359,4 @@ out:
 }
 
 T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(two_daemons_dir),
-       T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
+       T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(racing_start), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
