@@ -1216,8 +1216,12 @@ void server_fini(struct server *s)
 		 * be freed or unmapped, not even by exit()'s handlers.  The pools
 		 * outlive slubd; the process ends here.
 		 */
-		if (s->listener && !s->socket_from_systemd)
-			unlink(s->cfg.socket);
+		if (s->listener && !s->socket_from_systemd && s->sock_dirfd >= 0) {
+			char dir[sizeof(s->cfg.socket)];
+
+			/* in the checked directory, as below: not by a path a link could turn */
+			unlinkat(s->sock_dirfd, store_split(s->cfg.socket, dir, sizeof(dir)), 0);
+		}
 		log_msg("exiting");
 		fflush(NULL);
 		_exit(0);
