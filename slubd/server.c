@@ -964,8 +964,12 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -errno;
 	}
+	/* the checked directory's socket: through its fd, when the path fits (bsa) */
+	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
+		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
+		bsa = sa;
 	/* a socket file nobody answers on is stale; one that answers is another slubd */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	if (connect(fd, (struct sockaddr *)&bsa, sizeof(bsa)) == 0) {
 		close(fd);
 		snprintf(err, errlen, "another slubd already serves %s", s->cfg.socket);
 		return -EADDRINUSE;
@@ -978,9 +982,6 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 	 * fits), with its mode from the umask: no chmod() that a link could
 	 * redirect.  One thread runs yet: the umask is ours to change here.
 	 */
-	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
-		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
-		bsa = sa;
 	old = umask(0777 & ~(mode_t)s->cfg.socket_mode);
 	rc = bind(fd, (struct sockaddr *)&bsa, sizeof(bsa));
 	umask(old);
