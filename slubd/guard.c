@@ -93,6 +93,25 @@ struct guard_frame {
 static __thread struct guard_frame *guard_cur;
 
 /*
+ * move_over - the new mapping m (MAP_FAILED: none was had) moved over p's
+ * range in one step (mremap MREMAP_FIXED), or dropped: 0, or -1 with p's
+ * range as it was.  Never mmap(MAP_FIXED) over a live range: a MAP_FIXED
+ * mmap that fails (no huge page to reserve, no map entry left) leaves the
+ * range unmapped, and slubd's next access there would be a SIGSEGV.
+ */
+static int move_over(void *m, const struct patch *p)
+{
+	if (m == MAP_FAILED)
+		return -1;
+	if (mremap(m, p->len, p->len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)p->addr) ==
+	    MAP_FAILED) {
+		munmap(m, p->len);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * patch - in the handler: private zeros over what is missing at addr, so
  * that the faulting access goes through.  Past the file's end: all of the
  * mapping from there (one mapping, however many pages were cut); else the
@@ -122,8 +141,8 @@ static int patch(struct guard_frame *g, uintptr_t addr)
 	p.len = g->page;
 	if (from >= eof)	/* past the end: all of it from the end on */
 		p.addr = base + eof, p.off = eof, p.len = end - base - eof;
-	if (mmap((void *)p.addr, p.len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+	if (move_over(mmap(NULL, p.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+		      &p))
 		return -1;
 	if (g->nr_patches < GUARD_MAX_PATCHES)
 		g->patches[g->nr_patches++] = p;
@@ -262,19 +281,23 @@ static uintptr_t ident_mapping(int fd, uintptr_t lo)
 	return found;
 }
 
-/* the file mapped back over p: 0, or -errno */
+/* the file mapped back over p (mapped apart first, then moved): 0, or -errno */
 static int unpatch(int fd, const struct patch *p)
 {
-	return mmap((void *)p->addr, p->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
-		    (off_t)p->off) == MAP_FAILED ? -errno : 0;
+	void *m = mmap(NULL, p->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)p->off);
+	int e = errno;
+
+	if (m == MAP_FAILED)
+		return -e;
+	return move_over(m, p) ? -errno : 0;
 }
 
 /* this frame's patches, and those still pending, mapped back where they can be */
 static void unpatch_all(struct server *s, struct guard_frame *g)
 {
 	struct patch all[2] = {
-		{ g->lo, g->size, 0 },
-		{ g->ident, IDENT_MAP, 0 },
+		{ (uintptr_t)arena_base(s->arena), arena_size(s->arena), 0 },
+		{ 0, IDENT_MAP, 0 },
 	};
 	struct patch left[GUARD_MAX_PATCHES];
 	unsigned int nr_left = 0, nr = 0;
@@ -282,6 +305,7 @@ static void unpatch_all(struct server *s, struct guard_frame *g)
 	int rc = 0;
 
 	pthread_mutex_lock(&pending_lock);
+	all[1].addr = ident_seen.addr;	/* found by ident_mapping(), under the lock */
 	whole = pending_all || (g && g->patch_all);
 	if (g)
 		for (int i = 0; i < g->nr_patches && nr_pending < GUARD_MAX_PATCHES; i++)
@@ -350,7 +374,13 @@ int guarded(struct server *s, void (*fn)(void *), void *arg)
 		guard_check_size(s);
 		unpatch_all(s, &g);
 	}
-	if (g.faults)
+	if (g.faults && g.cut && (uint64_t)(g.cut - 1) * 4096 >= g.size)
+		log_msg("a page of the arena could not be had while slubd used it (the file has its "
+			"size: a hole punched in huge pages, and no huge page free): %s; it reads as "
+			"zeros (slubctl validate names the pools that lost objects)",
+			rc ? "the request failed and locks it held may stay held (restart slubd if "
+			"requests stay busy)" : "the request went on, on zeros of slubd's own");
+	else if (g.faults)
 		log_msg("the arena file was cut to %llu bytes while slubd used it (the arena has "
 			"%llu): %s; what lay past the cut reads as zeros (slubctl validate names "
 			"the pools that lost objects)",

@@ -30,6 +30,11 @@
  *                      (no lock left held), the size comes back later
  *   cut_at_start       a client cuts the arena file again and again while
  *                      slubd starts and adopts it: slubd never dies of SIGBUS
+ *   hugetlb_punch      a huge page arena: a client punches a huge page and
+ *                      takes the free one: slubd's touches fault for good
+ *                      until it is let go; slubd answers, no lock stays held,
+ *                      the page is mapped back (SLUBD_TEST_HUGETLB=1: it
+ *                      changes vm.nr_hugepages)
  *   two_daemons_dir    two slubds, two sockets, one directory (so one arena
  *                      file): the second refuses, naming the first by pid
  *   two_daemons_file   two slubds, two directories, one --arena-file: the same
@@ -60,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -748,6 +754,8 @@ out:
 
 #define BIG_OBJS 8000		/* of 4000 bytes: ~32 MiB of slabs */
 
+static int fill_n = BIG_OBJS;	/* fewer for a smaller arena */
+
 static void fill_big(void *arg)
 {
 	const char *sock = arg;
@@ -757,15 +765,15 @@ static void fill_big(void *arg)
 	REQUIRE(slub_attach(sock) == 0);
 	s = kmem_cache_create("st.big", 4000, 0, 0, NULL);
 	REQUIRE(s != NULL);
-	REQUIRE((objs = calloc(BIG_OBJS, sizeof(*objs))) != NULL);
-	for (int i = 0; i < BIG_OBJS; i++) {
+	REQUIRE((objs = calloc((size_t)fill_n, sizeof(*objs))) != NULL);
+	for (int i = 0; i < fill_n; i++) {
 		objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
 		REQUIRE(objs[i] != NULL);
 		memset(objs[i], 0x5a, 4000);
 	}
 	/* every other one freed: free pointers inside objects all over the slabs,
 	 * which validate follows; exits holding the rest */
-	for (int i = 0; i < BIG_OBJS; i += 2)
+	for (int i = 0; i < fill_n; i += 2)
 		kmem_cache_free(s, objs[i]);
 	free(objs);
 	slub_detach();
@@ -1040,6 +1048,114 @@ E2E_CASE(cut_at_start)
 		free(text);
 	}
 	close(afd);
+	rm_rf(dir);
+}
+
+/*
+ * a huge page arena (a hugetlb memfd, sealed): a client punches a huge page
+ * of it (seals cannot forbid that), which gives its reservation back, and
+ * takes the free huge page: slubd's next touch of that page faults, and
+ * faults again however often the size is "restored".  slubd goes on (the
+ * page is zeros of its own until the huge page can be had again), its
+ * requests are answered and leave no lock held; once the client lets the
+ * huge page go, slubd maps the arena's page back.  It changes the host's
+ * vm.nr_hugepages for a few seconds: run only with SLUBD_TEST_HUGETLB=1
+ * (as root).
+ */
+E2E_CASE(hugetlb_punch)
+{
+	char dir[64], sock[128], log[128], *args[] = { "--socket", sock,
+		"--arena-size", "32M", "--hugepages", "on", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_validate v;
+	char was[32] = "0";
+	void *hp[16];
+	int afd, hfd, answered = 0, nr_hp = 0;
+	FILE *f;
+
+	if (!getenv("SLUBD_TEST_HUGETLB"))
+		SKIP("changes the host's vm.nr_hugepages: set SLUBD_TEST_HUGETLB=1 (as root)");
+	if (geteuid() != 0)
+		SKIP("needs root, to reserve huge pages");
+	f = fopen("/proc/sys/vm/nr_hugepages", "re");
+	REQUIRE(f && fgets(was, sizeof(was), f));
+	fclose(f);
+	hfd = open("/proc/sys/vm/nr_hugepages", O_WRONLY | O_CLOEXEC);
+	REQUIRE(hfd >= 0);
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "hug") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	/* the arena's 16 huge pages and not one more (put back at the end) */
+	{
+		char want[32];
+		int n = snprintf(want, sizeof(want), "%d", atoi(was) + 16);
+
+		CHECKF(write(hfd, want, (size_t)n) == n, "vm.nr_hugepages: %s", strerror(errno));
+	}
+	if (t_failed || start_ready(&dm, &sp))
+		goto out;
+	fill_n = 3000;		/* ~12 MiB of slabs */
+	if (!e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"))
+		goto out;
+	afd = client_arena_fd(sock);
+	if (afd < 0)
+		goto out;
+	/*
+	 * all but the first huge page (st.big's slabs) punched: they go back
+	 * to the pool, and their reservations with them; then taken, every
+	 * free huge page, by the client
+	 */
+	CHECKF(fallocate(afd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * MIB, 30 * MIB) == 0,
+	       "punch: %s", strerror(errno));
+	while (nr_hp < 16) {
+		void *h = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+
+		if (h == MAP_FAILED)
+			break;
+		memset(h, 1, 2 * MIB);
+		hp[nr_hp++] = h;
+	}
+	printf("  the client took %d free huge pages\n", nr_hp);
+	CHECKF(nr_hp > 0, "no huge page came free with the punch");
+	for (int i = 0; i < 3; i++)
+		CHECKF(answers(sock), "stats and validate not answered with the huge pages lost");
+	if (t_failed)
+		goto out;
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     !answered && e2e_now_ms() < end; e2e_sleep_ms(100))
+		answered = e2e_validate(sock, "st.big", &v) == 0 && v.err != EBUSY &&
+			   v.err != EFAULT;
+	CHECKF(answered, "validate st.big with the huge pages lost: busy or failed for 10 s (err "
+	       "%d: %s): a lock stays held", v.err, v.first_error);
+	/* the client lets the huge pages go: slubd maps the arena's pages back */
+	while (nr_hp > 0)
+		munmap(hp[--nr_hp], 2 * MIB);
+	still_serves(&dm, sock, "after the huge page was let go");
+	{
+		char *text = slurp(log);
+
+		printf("  slubd: %s\n", strstr(text, "mapped back") ? "the lost page was mapped back" :
+		       strstr(text, "cut to") ? "a fault was handled" : "no fault met");
+		CHECKF(!strstr(text, "cannot be mapped back") || strstr(text, "is mapped back"),
+		       "the lost page was never mapped back:\n%s", text);
+		free(text);
+	}
+	close(afd);
+out:
+	stop(&dm);
+	while (nr_hp > 0)
+		munmap(hp[--nr_hp], 2 * MIB);
+	(void)!pwrite(hfd, was, strlen(was), 0);
+	close(hfd);
+	if (t_failed) {
+		char *text = slurp(log);
+
+		printf("  slubd's log:\n%s", text);
+		free(text);
+	}
 	rm_rf(dir);
 }
 
@@ -1358,5 +1474,5 @@ out:
 	rm_rf(bindir);
 }
 
-T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(two_daemons_dir),
+T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(hugetlb_punch), T_CASE(two_daemons_dir),
        T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(racing_start), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
