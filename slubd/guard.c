@@ -22,20 +22,24 @@
  *     or one access faults again GUARD_MAX_REPEATS times in a row (a hole
  *     punched in a hugetlb arena whose huge page cannot be had again: the
  *     punch gave its reservation back, and no huge page is free), the
- *     handler puts private zero pages (MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED)
- *     over what is missing: the part of the mapping past the file's end, or
- *     the one page (a huge page for hugetlb) that keeps faulting, and
- *     returns.  fn goes on, on zeros, to its end, and releases every lock
- *     it took: no arena lock is ever left held by a jump out of fn.  What
- *     slubd wrote there in the meantime is its own (lost: the page was lost
- *     to the cut anyway, and reads as zeros, like a scribble).  After fn,
- *     guarded() maps the file back over each patch (MAP_SHARED|MAP_FIXED),
- *     after restoring the size if it can; a patch that cannot be mapped
- *     back yet (no huge page free) is kept on a list and tried again before
- *     each later guarded call, so slubd's view and its clients' meet again.
- *     Only if even the patch fails (mmap refused: out of map entries) does
- *     the handler siglongjmp() out of fn, guarded() returns -EFAULT and
- *     logs that locks fn held may stay held: a restart of slubd clears it.
+ *     handler puts private zero pages (an anonymous mapping made apart, then
+ *     moved in place by mremap(MREMAP_FIXED): one step, and nothing lost if
+ *     it fails) over what is missing: the part of the mapping past the
+ *     file's end, or the one page (a huge page for hugetlb) that keeps
+ *     faulting, and returns.  fn goes on, on zeros, to its end, and releases
+ *     every lock it took: no arena lock is ever left held by a jump out of
+ *     fn.  What slubd wrote there in the meantime is its own and is lost (the
+ *     page was lost to the cut anyway and reads as zeros, like a scribble; a
+ *     lock word there reads as free to the others, as the cut left it).
+ *     Other threads of slubd see the same patch (one address space); a
+ *     client sees the file.  After fn, guarded() restores the size if it
+ *     can and maps the file back over each patch (mapped apart, then moved
+ *     in place); a patch that cannot be yet (no huge page free) is kept on
+ *     a list (pending_lock) and tried again before each later guarded call,
+ *     so slubd's view and its clients' meet again.  Only if even the patch
+ *     fails (no map entry left) does the handler siglongjmp() out of fn:
+ *     guarded() returns -EFAULT and logs that locks fn held may stay held
+ *     (a restart of slubd clears them).
  *
  * A SIGBUS outside a guard, or at an address outside the arena while its
  * file has its size, is not slubd's to handle: the default action is put
