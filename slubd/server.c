@@ -974,8 +974,12 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -errno;
 	}
+	/* the checked directory's socket: through its fd, when the path fits (bsa) */
+	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
+		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
+		bsa = sa;
 	/* a socket file nobody answers on is stale; one that answers is another slubd */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	if (connect(fd, (struct sockaddr *)&bsa, sizeof(bsa)) == 0) {
 		close(fd);
 		snprintf(err, errlen, "another slubd already serves %s", s->cfg.socket);
 		return -EADDRINUSE;
@@ -988,9 +992,6 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 	 * fits), with its mode from the umask: no chmod() that a link could
 	 * redirect.  One thread runs yet: the umask is ours to change here.
 	 */
-	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
-		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
-		bsa = sa;
 	old = umask(0777 & ~(mode_t)s->cfg.socket_mode);
 	rc = bind(fd, (struct sockaddr *)&bsa, sizeof(bsa));
 	umask(old);
@@ -1031,11 +1032,32 @@ static int kept_one(struct kmem_cache *k, void *arg)
  * open_arena - the arena (store.c: adopted, with its pools, or made), then
  * the references slubd keeps for pools made with slubctl create
  */
+struct kept_args {
+	struct server *s;
+	int rc;
+};
+
+static void kept_fn(void *arg)
+{
+	struct kept_args *x = arg;
+
+	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
+}
+
 static int open_arena(struct server *s, char *err, size_t errlen)
 {
+	struct kept_args x = { s, 0 };
 	int rc = store_open_arena(s, err, errlen);
 
-	return rc ? rc : slab_for_each_cache(s->arena, kept_one, s);
+	if (rc)
+		return rc;
+	/* guarded: a client may cut the arena file while slubd starts */
+	if (guarded(s, kept_fn, &x)) {
+		snprintf(err, errlen, "the arena file was cut while slubd took its pools back, "
+			 "and its size cannot be restored");
+		return -EFAULT;
+	}
+	return x.rc;
 }
 
 int server_init(struct server *s, char *err, size_t errlen)
@@ -1110,7 +1132,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 int server_run(struct server *s)
 {
 	/* after main.c's fork into the background: the pid a second slubd names */
-	arena_set_owner_pid(s->arena, getpid());
+	guarded_set_owner_pid(s);
 	/*
 	 * a previous slubd, or its clients, may have died in the middle of
 	 * things: the scrubber's first scrub (off the loop: a client may hold a
@@ -1210,8 +1232,12 @@ void server_fini(struct server *s)
 		 * be freed or unmapped, not even by exit()'s handlers.  The pools
 		 * outlive slubd; the process ends here.
 		 */
-		if (s->listener && !s->socket_from_systemd)
-			unlink(s->cfg.socket);
+		if (s->listener && !s->socket_from_systemd && s->sock_dirfd >= 0) {
+			char dir[sizeof(s->cfg.socket)];
+
+			/* in the checked directory, as below: not by a path a link could turn */
+			unlinkat(s->sock_dirfd, store_split(s->cfg.socket, dir, sizeof(dir)), 0);
+		}
 		log_msg("exiting");
 		fflush(NULL);
 		_exit(0);

@@ -198,6 +198,8 @@ void store_fini(struct server *s);
  */
 int guard_init(void);
 int guarded(struct server *s, void (*fn)(void *), void *arg);
+/* the same before slubd has its arena: the file fd, its arena's size */
+int guarded_fd(int fd, uint64_t size, void (*fn)(void *), void *arg);
 
 /*
  * dispatch.c - answer one decoded request.  Fills resp (its body points
@@ -220,6 +222,7 @@ bool guarded_drop_refs(struct server *s, struct conn *c);	/* as conn_drop_refs *
 int guarded_scrub(struct server *s, struct slab_scrub_result *r);
 uint64_t guarded_used_bytes(struct server *s);
 void guarded_arena_close(struct server *s);	/* and s->arena = NULL */
+void guarded_set_owner_pid(struct server *s);	/* arena_set_owner_pid(getpid()) */
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -265,6 +265,75 @@ static int named_config(struct config *c, const struct config *dflt, const char 
 	return config_load(c, config_file, err, errlen);
 }
 
+/*
+ * route_listen_fds - in a server just forked: of what systemd passed the
+ * supervisor (LISTEN_FDS, named by LISTEN_FDNAMES), keep this server's own,
+ * moved down to fd 3, and close the rest.  The default server keeps the
+ * listening socket(s) and the arena stored as "arena"; the server of NAME
+ * keeps the one stored as "arena-NAME", so a service restart gives every
+ * arena its pools back, not only the default one.  The supervisor keeps its
+ * copies (a server it restarts gets them again).  Under a service manager a
+ * named arena whose file is the one named_config() chose by default
+ * (DIR/NAME.arena, DIR the default socket's) is a memfd in the fd store, as
+ * the default arena is: a file only when the config names one.
+ */
+static void route_listen_fds(struct tenant *t)
+{
+	const char *lpid = getenv("LISTEN_PID"), *lfds = getenv("LISTEN_FDS");
+	const char *lnames = getenv("LISTEN_FDNAMES");
+	char want[SLUBD_ARENA_NAME_MAX + 8], names[4096] = "", mine[4096] = "", *save = NULL, *tok;
+	int n = lfds ? atoi(lfds) : 0, kept = 0, len = 0;
+
+	if (t->cfg.arena_name[0] && getenv("NOTIFY_SOCKET")) {
+		char dir[sizeof(t->cfg.socket)], dflt[sizeof(t->cfg.arena_file) + 8];
+
+		dir_of(tenants[0].cfg.socket, dir, sizeof(dir));
+		snprintf(dflt, sizeof(dflt), "%s/%s.arena", dir, t->cfg.arena_name);
+		if (!strcmp(t->cfg.arena_file, dflt))
+			t->cfg.arena_file[0] = 0;
+	}
+	if (!lfds)
+		return;
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("LISTEN_PID");
+	/* passed to the supervisor, or to nobody here: left alone */
+	if (!lpid || atoi(lpid) != (int)getppid() || n <= 0 || n > 1024)
+		return;
+	snprintf(want, sizeof(want), t->cfg.arena_name[0] ? "arena-%s" : "arena",
+		 t->cfg.arena_name);
+	snprintf(names, sizeof(names), "%s", lnames ? lnames : "");
+	tok = strtok_r(names, ":", &save);
+	for (int i = 0; i < n; i++, tok = tok ? strtok_r(NULL, ":", &save) : NULL) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = tok ? tok : "unknown";
+		bool arena = !strcmp(name, "arena") || !strncmp(name, "arena-", 6);
+
+		if (arena ? strcmp(name, want) : t->cfg.arena_name[0] != 0) {
+			close(fd);
+			continue;
+		}
+		/* 3 + kept was closed or moved down already (kept < i), or is fd (kept == i) */
+		if (fd != SD_LISTEN_FDS_START + kept) {
+			dup2(fd, SD_LISTEN_FDS_START + kept);
+			close(fd);
+		}
+		if (len < (int)sizeof(mine))
+			len += snprintf(mine + len, sizeof(mine) - (size_t)len, "%s%s",
+					kept ? ":" : "", name);
+		kept++;
+	}
+	if (kept) {
+		char num[24];
+
+		snprintf(num, sizeof(num), "%d", kept);
+		setenv("LISTEN_FDS", num, 1);
+		snprintf(num, sizeof(num), "%d", (int)getpid());
+		setenv("LISTEN_PID", num, 1);
+		setenv("LISTEN_FDNAMES", mine, 1);
+	}
+}
+
 /* the child: one arena's slubd */
 static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 {
@@ -292,26 +361,7 @@ static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 		sigaddset(&m, SIGHUP);
 		sigprocmask(SIG_SETMASK, &m, NULL);
 	}
-	/*
-	 * a listening socket from systemd (slubd.socket) is the default arena's:
-	 * pass it on to that server alone (sd_listen_fds checks LISTEN_PID)
-	 */
-	if (getenv("LISTEN_FDS")) {
-		if (!t->cfg.arena_name[0]) {
-			char pid[24];
-
-			snprintf(pid, sizeof(pid), "%d", (int)getpid());
-			setenv("LISTEN_PID", pid, 1);
-		} else {
-			int n = atoi(getenv("LISTEN_FDS"));
-
-			for (int fd = SD_LISTEN_FDS_START; n > 0 && fd < SD_LISTEN_FDS_START + n; fd++)
-				close(fd);
-			unsetenv("LISTEN_PID");
-			unsetenv("LISTEN_FDS");
-			unsetenv("LISTEN_FDNAMES");
-		}
-	}
+	route_listen_fds(t);
 	t->cfg.foreground = true;
 	t->cfg.supervised = true;
 	t->cfg.ready_fd = ready_wr;
