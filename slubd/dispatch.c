@@ -36,6 +36,8 @@ struct dispatch_scratch {
 	Slubd__ValidateReply validate;
 	char first_error[160];
 	char error[256];
+	bool dropped;		/* destroy: the caller's reference went */
+	bool busy_said;		/* the answer says "busy" and what was done already */
 };
 
 static void fail(Slubd__Response *resp, struct dispatch_scratch *x, int err, const char *fmt, ...)
@@ -344,12 +346,31 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 			(unsigned long long)r->size, (int)c->pid, (unsigned)c->uid);
 }
 
+/*
+ * a forced destroy met a busy lock: say so, and what it did - the references
+ * it dropped stay dropped, and a destroy again drops the rest and removes the
+ * pool (the answer is complete: dispatch adds nothing)
+ */
+static void busy_destroy(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
+			 const char *name, struct kmem_cache *k, unsigned int dropped)
+{
+	char nm[SHOWN_MAX], held[120];
+
+	if (!slab_lock_busy(held, sizeof(held)))
+		snprintf(held, sizeof(held), "a lock is held");
+	fail(resp, x, EBUSY, "busy: %s; destroy %s: %u reference%s dropped, the pool %s: destroy "
+	     "again to finish", held, shown(name, nm), dropped, dropped == 1 ? "" : "s",
+	     slab_cache_at(s->arena, arena_offset(s->arena, k)) == k ? "stays" : "is gone");
+	x->busy_said = true;
+}
+
 static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyRequest *r,
 		       Slubd__Response *resp, struct dispatch_scratch *x)
 {
 	char nm[SHOWN_MAX];
 	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
 	struct conn_ref *ref;
+	unsigned int dropped = 0;
 	aoff_t off;
 
 	if (!k) {
@@ -364,11 +385,20 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	off = arena_offset(s->arena, k);
 	ref = ref_find(c, off);
 	if (ref) {
-		/* the caller's own reference (-EBUSY: it stays, the reply says so) */
+		/*
+		 * the caller's own reference (-EBUSY: it stays, the reply says
+		 * so).  A busy lock met before the reference went: nothing
+		 * changed, and dispatch answers "busy".  One met after it went
+		 * (emptying the pool, its last reference): the reference is
+		 * gone, so the answer is the destroy reply, "not removed" - a
+		 * "busy, try again" would be untrue, the reference being no
+		 * longer there to drop again.
+		 */
 		if (drop_one(s, k))
-			return;		/* busy: nothing changed; dispatch says so */
+			return;
 		if (--ref->count == 0)
 			ref_remove(c, ref);
+		x->dropped = true;
 	} else if (!(r->has_force && r->force)) {
 		/* no reference of this connection to drop (a forked child, say) */
 	} else if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
@@ -386,26 +416,43 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 			struct conn_ref *orf = ref_find(holder, off);
 
 			while (orf && orf->count) {
-				if (drop_one(s, k))
-					return;	/* busy: what was dropped stays dropped */
+				if (drop_one(s, k)) {
+					/* busy: what was dropped stays dropped; again finishes */
+					busy_destroy(s, resp, x, r->name, k, dropped);
+					return;
+				}
+				/*
+				 * kept lowered after the drop: a busy slab_mutex
+				 * here leaves kept one high (the pool outlives a
+				 * restart: a leak, never an early removal)
+				 */
 				if (holder == &s->keeper)
 					slab_cache_keep(s->arena, k, -1);
 				orf->count--;
+				dropped++;
 			}
 			if (orf)
 				ref_remove(holder, orf);
 			if (!o)
 				break;
 		}
-		if (slab_cache_find(s->arena, r->name) == k)
+		if (slab_cache_at(s->arena, off) == k)
 			slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
+		if (slab_lock_busy(NULL, 0)) {
+			/* every reference went; the removal met a busy lock */
+			busy_destroy(s, resp, x, r->name, k, dropped);
+			return;
+		}
 	}
 	slubd__destroy_reply__init(&x->destroy);
 	x->destroy.has_removed = 1;
-	x->destroy.removed = slab_cache_find(s->arena, r->name) != k;
+	/* no lock: a busy slab_mutex must not read as "removed" (find's NULL) */
+	x->destroy.removed = slab_cache_at(s->arena, off) != k;
 	if (!x->destroy.removed) {
-		x->destroy.has_refcount = 1;
-		x->destroy.refcount = slab_cache_refcount(s->arena, k);
+		int32_t refs = slab_cache_refcount(s->arena, k);
+
+		x->destroy.has_refcount = refs >= 0;	/* -ETIMEDOUT: not known now */
+		x->destroy.refcount = refs;
 	}
 	resp->body_case = SLUBD__RESPONSE__BODY_DESTROY;
 	resp->destroy = &x->destroy;
@@ -648,8 +695,9 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 	{
 		char held[120];
 
-		if (slab_lock_busy(held, sizeof(held)) &&
-		    !(resp->body_case == SLUBD__RESPONSE__BODY_CREATE && !resp->err))
+		if (slab_lock_busy(held, sizeof(held)) && !x->busy_said &&
+		    !(resp->body_case == SLUBD__RESPONSE__BODY_CREATE && !resp->err) &&
+		    !(resp->body_case == SLUBD__RESPONSE__BODY_DESTROY && !resp->err && x->dropped))
 			fail(resp, x, EBUSY, "busy: %s; try again", held);
 	}
 }

@@ -14,6 +14,14 @@
  *                      looks held for ever.  validate, stats and create are
  *                      answered within 2 s; SIGTERM ends slubd within 3 s
  *
+ *   destroy_last_ref_busy  a connection drops the last reference of a pool
+ *                      whose empty slabs must go back to the page allocator,
+ *                      while a client is stopped holding that allocator's lock:
+ *                      the answer is truthful - either "busy" with the
+ *                      reference still held (a destroy again, once the lock is
+ *                      free, removes the pool), or a destroy reply saying the
+ *                      pool is not removed (no reference left)
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
@@ -38,6 +46,7 @@ struct busy_shared {
 	int hook;		/* the hook point to stop at */
 	int at;			/* the holder reached it (then it stops) */
 	int scribbled;		/* the holder wrote slab_mutex's word */
+	int attached;		/* the holder attached already (p2_filler) */
 	char why[160];
 };
 
@@ -61,7 +70,7 @@ static void holder(void *arg)
 	struct kmem_cache *k;
 	static void *objs[20000];
 
-	if (slub_attach(sock)) {
+	if (!bs->attached && slub_attach(sock)) {
 		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
 		_exit(1);
 	}
@@ -332,5 +341,136 @@ E2E_CASE(scribbled_slab_mutex)
 	kill_holder(pid);
 }
 
+/*
+ * a client that fills and empties busy.p2 (its empty slabs stay with the
+ * pool), drops its own reference to it, then stops holding the page
+ * allocator's lock (on a pool of its own)
+ */
+static void p2_filler(void *arg)
+{
+	const char *sock = arg;
+	struct kmem_cache *k2;
+	static void *objs[4000];
+	int n = 0;
+
+	if (slub_attach(sock)) {
+		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
+		_exit(1);
+	}
+	bs->attached = 1;
+	k2 = kmem_cache_create("busy.p2", 96, 0, 0, NULL);
+	if (!k2) {
+		snprintf(bs->why, sizeof(bs->why), "kmem_cache_create p2: %s", strerror(errno));
+		_exit(1);
+	}
+	while (n < 4000 && (objs[n] = kmem_cache_alloc(k2, GFP_KERNEL)))
+		n++;
+	while (n--)
+		kmem_cache_free(k2, objs[n]);
+	kmem_cache_destroy(k2);	/* the test's connection holds the last reference */
+	holder(arg);		/* stops at bs->hook */
+}
+
+/* one request on fd, its response within ANSWER_MS (NULL: a failed check) */
+static Slubd__Response *ask(int fd, Slubd__Request *req, const char *what)
+{
+	Slubd__Response *resp = NULL;
+	int rc;
+
+	if (e2e_send_req(fd, req)) {
+		CHECKF(0, "%s: send failed", what);
+		return NULL;
+	}
+	rc = e2e_recv(fd, e2e_scale_ms(ANSWER_MS), &resp, NULL);
+	CHECKF(rc == 1, "%s: no answer within %d ms (%d)", what, ANSWER_MS, rc);
+	if (rc == 1)
+		printf("  %s: %s\n", what, resp->err ? resp->error : "ok");
+	return rc == 1 ? resp : NULL;
+}
+
+static Slubd__Response *destroy_p2(int fd, const char *what)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__DestroyRequest dr = SLUBD__DESTROY_REQUEST__INIT;
+
+	req.id = 9;
+	dr.name = "busy.p2";
+	req.body_case = SLUBD__REQUEST__BODY_DESTROY;
+	req.destroy = &dr;
+	return ask(fd, &req, what);
+}
+
+E2E_CASE(destroy_last_ref_busy)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+	Slubd__Response *resp;
+	struct e2e_cache ec;
+	struct ctl_conn c;
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	bs->hook = HOOK_ZONE_LOCKED;
+	if (hello_conn(d->sock, &c) < 0) {
+		e2e_stop(d);
+		return;
+	}
+	req.id = 8;
+	cr.name = "busy.p2";
+	cr.size = 96;
+	req.body_case = SLUBD__REQUEST__BODY_CREATE;
+	req.create = &cr;
+	resp = ask(c.fd, &req, "create busy.p2");
+	REQUIRE(resp && !resp->err);
+	slubd__response__free_unpacked(resp, NULL);
+	pid = e2e_fork(p2_filler, d->sock);
+	REQUIRE(pid > 0);
+	if (!wait_stopped(pid, 20000)) {
+		CHECKF(0, "the client did not stop at the zone lock: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	CHECK(e2e_wait_refcount(d->sock, "busy.p2", 1, 5000, &ec) == 1);
+	CHECKF(ec.num_slabs > 0, "busy.p2 holds no slabs (%llu): nothing to give back",
+	       (unsigned long long)ec.num_slabs);
+	resp = destroy_p2(c.fd, "destroy busy.p2 (the zone lock held)");
+	if (resp) {
+		bool busy = resp->err == EBUSY;
+
+		CHECKF(busy || (resp->body_case == SLUBD__RESPONSE__BODY_DESTROY && !resp->err),
+		       "destroy: err %d: %s", resp->err, resp->error ? resp->error : "");
+		CHECKF(!(resp->body_case == SLUBD__RESPONSE__BODY_DESTROY && resp->destroy->removed),
+		       "the pool was removed: the destroy did not meet the held lock");
+		slubd__response__free_unpacked(resp, NULL);
+		kill_holder(pid);
+		pid = 0;
+		e2e_sleep_ms(300);
+		if (busy) {
+			/* "try again": the reference must still be ours to drop */
+			resp = destroy_p2(c.fd, "destroy busy.p2 again");
+			if (resp) {
+				CHECKF(resp->body_case == SLUBD__RESPONSE__BODY_DESTROY &&
+				       resp->destroy->removed, "busy was answered, but the destroy "
+				       "again did not remove the pool (err %d: %s): the first had "
+				       "dropped the reference", resp->err, resp->error ? resp->error : "");
+				slubd__response__free_unpacked(resp, NULL);
+			}
+		} else {
+			/* "not removed": no reference is left */
+			CHECK(e2e_cache_stats(d->sock, "busy.p2", &ec, NULL) == 1);
+			CHECKF(ec.refcount == 0, "busy.p2: refcount %d after its last reference "
+			       "was dropped", (int)ec.refcount);
+		}
+	}
+	if (pid)
+		kill_holder(pid);
+	ctl_close(&c);
+	CHECK(e2e_alive(d, "after the destroy"));
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
-       T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex))
+       T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy))
