@@ -136,13 +136,20 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
  * id its word named, so that the answer can say "held by pid N".
  *
  * busy_memo: after one attempt timed out, the same thread's next attempts
- * on the same lock, while its word still names the same holder, give up at
- * once for LOCK_MEMO_NS: a request queued behind one that met a stopped
- * holder does not wait a full deadline more for the same holder.
+ * on the same lock, while its word still names the same holder, wait no
+ * more than LOCK_MEMO_WAIT_NS for LOCK_MEMO_NS: a request queued behind one
+ * that met a stopped holder does not wait a full deadline more for the same
+ * holder.  Not at once: the word names a thread, not a hold - the holder
+ * may have let the lock go and be taking it again for a few microseconds
+ * (it was stopped, and continued), and such a lock must not read "busy".
+ * The short wait ends as any deadline does, with the look for a word that
+ * names no live thread: a memo never spares a dead holder's word (past the
+ * request's own deadline it gives up at once; the next request looks).
  */
 __thread uint64_t shm_lock_deadline_ns;
 __thread struct shm_lock_busy shm_lock_busy;
 #define LOCK_MEMO_NS	2000000000ull	/* 2 s */
+#define LOCK_MEMO_WAIT_NS 50000000ull	/* 50 ms: many brief holds, never a stopped one */
 static __thread struct {
 	const struct shm_lock *l;
 	uint32_t tid;
@@ -217,8 +224,20 @@ static int lock_wait(struct arena *a, struct shm_lock *l)
 	int err;
 
 	if (deadline && busy_memo.l == l && busy_memo.tid == (seen & FUTEX_TID_BITS) &&
-	    busy_memo.tid && mono_ns() < busy_memo.until)
-		return lock_gave_up(a, l, seen);	/* the same holder still: at once */
+	    busy_memo.tid) {
+		uint64_t now = mono_ns();
+
+		/*
+		 * the same holder still: a short wait, not a full deadline; none
+		 * once this request's own deadline is past (a shrink of every
+		 * pool meeting a stopped holder's zone lock once per pool must
+		 * not wait 20 ms per pool)
+		 */
+		if (now < busy_memo.until && now >= deadline)
+			return lock_gave_up(a, l, seen);
+		if (now < busy_memo.until && now + LOCK_MEMO_WAIT_NS < deadline)
+			deadline = now + LOCK_MEMO_WAIT_NS;
+	}
 	do {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += LOCK_RECHECK_NS;
