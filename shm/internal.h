@@ -238,9 +238,9 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 void shm_lock_release(struct shm_lock *l);
 extern __thread int shm_lock_depth;	/* shared locks this thread holds */
 /*
- * Timed attempts (slubd's request worker, lock.c): with shm_lock_deadline_ns
- * set (CLOCK_MONOTONIC ns; 0: wait as long as it takes), a contended attempt
- * gives up with -ETIMEDOUT at that time; shm_lock_busy then says which lock
+ * Timed attempts (slubd's request worker, lock.c): with shm_lock_timed set,
+ * contended attempts may wait shm_lock_budget_ns in all, then give up with
+ * -ETIMEDOUT (unset: wait as long as it takes); shm_lock_busy then says which lock
  * (named by lock_failed through shm_lock_note_busy) and its holder.  A held
  * lock is not a broken one: it is not reported as corruption.
  */
@@ -250,7 +250,8 @@ struct shm_lock_busy {
 	uint32_t pid;		/* its process's pid (ident.c); 0: unknown */
 	char lock[48];		/* the lock's name */
 };
-extern __thread uint64_t shm_lock_deadline_ns;
+extern __thread bool shm_lock_timed;
+extern __thread uint64_t shm_lock_budget_ns;
 extern __thread struct shm_lock_busy shm_lock_busy;
 void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);

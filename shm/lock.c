@@ -126,9 +126,16 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
 
 /*
  * Timed attempts (slubd).  A thread that must never wait long on a lock that
- * a client can hold (slubd's request worker) sets shm_lock_deadline_ns: a
- * CLOCK_MONOTONIC time after which its contended attempts give up with
- * -ETIMEDOUT.  A lock that is merely held (by a live, perhaps stopped,
+ * a client can hold (slubd's request worker) sets a wait budget
+ * (shm_lock_timed, shm_lock_budget_ns): what its contended attempts may wait
+ * in all; each attempt waits at most what is left, is charged what it
+ * waited, and gives up with -ETIMEDOUT when that runs out.  A budget, not a
+ * time of day: a request that met a client's scribble on the list_lock of
+ * each of 150 pools, each naming that live client, would otherwise wait for
+ * each lock (a recheck interval at least, past a deadline) and hold the
+ * worker for seconds; spent once, the rest give up at once.  And a walk that
+ * is long without waiting on anything (validate of a large arena) keeps its
+ * budget for a lock it finds briefly held.  A lock that is merely held (by a live, perhaps stopped,
  * process) is not broken: nothing is reported as corruption (lock_failed
  * notes it with shm_lock_note_busy instead), and the caller skips or fails
  * its step as it does for any lock it cannot take.  What the thread last
@@ -146,7 +153,8 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
  * names no live thread: a memo never spares a dead holder's word (past the
  * request's own deadline it gives up at once; the next request looks).
  */
-__thread uint64_t shm_lock_deadline_ns;
+__thread bool shm_lock_timed;
+__thread uint64_t shm_lock_budget_ns;
 __thread struct shm_lock_busy shm_lock_busy;
 #define LOCK_MEMO_NS	2000000000ull	/* 2 s */
 #define LOCK_MEMO_WAIT_NS 50000000ull	/* 50 ms: many brief holds, never a stopped one */
@@ -193,7 +201,8 @@ static __thread uint64_t locks_taken;
 
 void slab_lock_deadline(unsigned int ms)
 {
-	shm_lock_deadline_ns = ms ? mono_ns() + (uint64_t)ms * 1000000ull : 0;
+	shm_lock_timed = ms != 0;
+	shm_lock_budget_ns = (uint64_t)ms * 1000000ull;
 	shm_lock_busy.busy = false;
 }
 
@@ -215,36 +224,47 @@ uint64_t slab_lock_taken(void)
 	return locks_taken;
 }
 
+static int lock_wait_until(struct arena *a, struct shm_lock *l, uint64_t deadline);
+
+/* a timed thread's wait: at most what is left of its budget, charged after */
 static int lock_wait(struct arena *a, struct shm_lock *l)
+{
+	uint64_t t0, used, deadline;
+	uint32_t seen;
+	int err;
+
+	if (!shm_lock_timed)
+		return lock_wait_until(a, l, 0);
+	seen = lock_word(l);
+	if (!shm_lock_budget_ns)
+		return lock_gave_up(a, l, seen);	/* spent: at once */
+	t0 = mono_ns();
+	deadline = t0 + shm_lock_budget_ns;
+	/* the same holder still: a short wait, not the whole budget */
+	if (busy_memo.l == l && busy_memo.tid == (seen & FUTEX_TID_BITS) && busy_memo.tid &&
+	    t0 < busy_memo.until && t0 + LOCK_MEMO_WAIT_NS < deadline)
+		deadline = t0 + LOCK_MEMO_WAIT_NS;
+	err = lock_wait_until(a, l, deadline);
+	used = mono_ns() - t0;
+	shm_lock_budget_ns -= used < shm_lock_budget_ns ? used : shm_lock_budget_ns;
+	return err;
+}
+
+/* deadline: CLOCK_MONOTONIC ns after which the wait gives up (0: none) */
+static int lock_wait_until(struct arena *a, struct shm_lock *l, uint64_t deadline)
 {
 	struct timespec ts;
 	uint32_t seen = lock_word(l);
-	uint64_t deadline = shm_lock_deadline_ns;
 	long waited = 0;
 	int err;
 
-	if (deadline && busy_memo.l == l && busy_memo.tid == (seen & FUTEX_TID_BITS) &&
-	    busy_memo.tid) {
-		uint64_t now = mono_ns();
-
-		/*
-		 * the same holder still: a short wait, not a full deadline; none
-		 * once this request's own deadline is past (a shrink of every
-		 * pool meeting a stopped holder's zone lock once per pool must
-		 * not wait 20 ms per pool)
-		 */
-		if (now < busy_memo.until && now >= deadline)
-			return lock_gave_up(a, l, seen);
-		if (now < busy_memo.until && now + LOCK_MEMO_WAIT_NS < deadline)
-			deadline = now + LOCK_MEMO_WAIT_NS;
-	}
 	do {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += LOCK_RECHECK_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		uint64_t until = mono_ns() + LOCK_RECHECK_NS;
+
+		if (deadline && until > deadline)
+			until = deadline;	/* no more than the budget left */
+		ts.tv_sec = (time_t)(until / 1000000000ull);
+		ts.tv_nsec = (long)(until % 1000000000ull);
 		err = pthread_mutex_clocklock(&l->m, CLOCK_MONOTONIC, &ts);
 		if (err == ETIMEDOUT && (waited += LOCK_RECHECK_NS) >= LOCK_STALE_NS) {
 			uint32_t now = lock_word(l);

@@ -22,6 +22,12 @@
  *                      free, removes the pool), or a destroy reply saying the
  *                      pool is not removed (no reference left)
  *
+ *   many_scribbled_locks  a live client writes its own thread id into the
+ *                      list_lock of each of 150 pools and stays: a validate of
+ *                      every pool meets 150 held locks, and a stats queued
+ *                      behind it; each is answered within 2 s (the wait of a
+ *                      request is bounded as a whole, not per lock)
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
@@ -472,5 +478,87 @@ E2E_CASE(destroy_last_ref_busy)
 	e2e_stop(d);
 }
 
+#define MANY_POOLS 150
+
+/* a live client whose thread id sits in the list_lock of MANY_POOLS pools */
+static void many_scribbler(void *arg)
+{
+	const char *sock = arg;
+	char *base = NULL;
+
+	if (slub_attach(sock)) {
+		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
+		_exit(1);
+	}
+	for (int i = 0; i < MANY_POOLS; i++) {
+		char name[32];
+		struct kmem_cache *k;
+		aoff_t off;
+
+		snprintf(name, sizeof(name), "many.%d", i);
+		k = kmem_cache_create(name, 64, 0, 0, NULL);
+		if (!k) {
+			snprintf(bs->why, sizeof(bs->why), "kmem_cache_create %s: %s", name,
+				 strerror(errno));
+			_exit(1);
+		}
+		off = slub_offset(k);
+		base = (char *)slub_ptr(off) - off;
+		__atomic_store_n((uint32_t *)&((struct kmem_cache_node *)(base + k->node[0]))->list_lock.m,
+				 (uint32_t)getpid(), __ATOMIC_SEQ_CST);
+	}
+	__atomic_store_n(&bs->scribbled, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		pause();
+}
+
+E2E_CASE(many_scribbled_locks)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	struct ctl_conn c[2];
+	uint64_t sent;
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	pid = e2e_fork(many_scribbler, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 4000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	if (!bs->scribbled) {
+		CHECKF(0, "the client did not scribble: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	if (hello_conn(d->sock, &c[0]) < 0 || hello_conn(d->sock, &c[1]) < 0) {
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	sent = e2e_now_ms();
+	CHECK(send_query(c[0].fd, Q_VALIDATE) == 0);
+	CHECK(send_query(c[1].fd, Q_STATS) == 0);
+	for (int q = 0; q < 2; q++) {
+		Slubd__Response *resp = NULL;
+		int left = (int)(sent + (uint64_t)e2e_scale_ms(ANSWER_MS) - e2e_now_ms());
+		int rc = e2e_recv(c[q].fd, left > 0 ? left : 1, &resp, NULL);
+
+		CHECKF(rc == 1, "%s: no answer within %d ms of its sending (%d)",
+		       q ? "stats" : "validate", ANSWER_MS, rc);
+		if (rc == 1) {
+			printf("  %s answered in %llu ms: %s\n", q ? "stats" : "validate",
+			       (unsigned long long)(e2e_now_ms() - sent),
+			       resp->err ? resp->error : "ok");
+			slubd__response__free_unpacked(resp, NULL);
+		}
+		ctl_close(&c[q]);
+	}
+	CHECK(e2e_alive(d, "after the requests"));
+	term_within(d);
+	kill_holder(pid);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
-       T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy))
+       T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
+       T_CASE(many_scribbled_locks))
