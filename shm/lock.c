@@ -144,7 +144,8 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
  *
  * busy_memo: after one attempt timed out, the same thread's next attempts
  * on the same lock, while its word still names the same holder, wait no
- * more than LOCK_MEMO_WAIT_NS for LOCK_MEMO_NS: a request queued behind one
+ * more than LOCK_MEMO_WAIT_NS for LOCK_MEMO_NS, and none within
+ * LOCK_MEMO_QUIET_NS of a wait that gave up: a request queued behind one
  * that met a stopped holder does not wait a full deadline more for the same
  * holder.  Not at once: the word names a thread, not a hold - the holder
  * may have let the lock go and be taking it again for a few microseconds
@@ -162,7 +163,9 @@ static __thread struct {
 	const struct shm_lock *l;
 	uint32_t tid;
 	uint64_t until;
+	uint64_t waited_at;	/* when a wait on it last gave up */
 } busy_memo;
+#define LOCK_MEMO_QUIET_NS 250000000ull	/* 250 ms: after a wait gave up, none */
 
 static uint64_t mono_ns(void)
 {
@@ -173,7 +176,7 @@ static uint64_t mono_ns(void)
 }
 
 /* a contended attempt gave up: remember the holder for the report and the memo */
-static int lock_gave_up(struct arena *a, struct shm_lock *l, uint32_t word)
+static int lock_gave_up(struct arena *a, struct shm_lock *l, uint32_t word, bool waited)
 {
 	uint32_t tid = word & FUTEX_TID_BITS;
 
@@ -181,9 +184,12 @@ static int lock_gave_up(struct arena *a, struct shm_lock *l, uint32_t word)
 	shm_lock_busy.tid = tid;
 	shm_lock_busy.pid = tid ? ident_tid_pid(a, tid) : 0;
 	shm_lock_busy.lock[0] = 0;	/* lock_failed names it */
-	busy_memo.l = l;
-	busy_memo.tid = tid;
-	busy_memo.until = mono_ns() + LOCK_MEMO_NS;
+	if (waited) {	/* only a wait that ran out says the holder keeps it */
+		busy_memo.l = l;
+		busy_memo.tid = tid;
+		busy_memo.waited_at = mono_ns();
+		busy_memo.until = busy_memo.waited_at + LOCK_MEMO_NS;
+	}
 	return ETIMEDOUT;
 }
 
@@ -237,13 +243,22 @@ static int lock_wait(struct arena *a, struct shm_lock *l)
 		return lock_wait_until(a, l, 0);
 	seen = lock_word(l);
 	if (!shm_lock_budget_ns)
-		return lock_gave_up(a, l, seen);	/* spent: at once */
+		return lock_gave_up(a, l, seen, false);	/* spent: at once */
 	t0 = mono_ns();
 	deadline = t0 + shm_lock_budget_ns;
-	/* the same holder still: a short wait, not the whole budget */
 	if (busy_memo.l == l && busy_memo.tid == (seen & FUTEX_TID_BITS) && busy_memo.tid &&
-	    t0 < busy_memo.until && t0 + LOCK_MEMO_WAIT_NS < deadline)
-		deadline = t0 + LOCK_MEMO_WAIT_NS;
+	    t0 < busy_memo.until) {
+		/*
+		 * the same holder still: at once if a wait on it gave up
+		 * within LOCK_MEMO_QUIET_NS (a queue of requests behind a
+		 * stopped holder costs one short wait per quiet period, not one
+		 * each), else a short wait, not the whole budget
+		 */
+		if (t0 - busy_memo.waited_at < LOCK_MEMO_QUIET_NS)
+			return lock_gave_up(a, l, seen, false);
+		if (t0 + LOCK_MEMO_WAIT_NS < deadline)
+			deadline = t0 + LOCK_MEMO_WAIT_NS;
+	}
 	err = lock_wait_until(a, l, deadline);
 	used = mono_ns() - t0;
 	shm_lock_budget_ns -= used < shm_lock_budget_ns ? used : shm_lock_budget_ns;
@@ -293,7 +308,7 @@ static int lock_wait_until(struct arena *a, struct shm_lock *l, uint64_t deadlin
 				seen = lock_word(l);
 				continue;
 			}
-			return lock_gave_up(a, l, now);
+			return lock_gave_up(a, l, now, true);
 		}
 	} while (err == ETIMEDOUT);
 	return err;

@@ -28,6 +28,10 @@
  *                      behind it; each is answered within 2 s (the wait of a
  *                      request is bounded as a whole, not per lock)
  *
+ *   queue_stopped      a client stopped holding a CPU lock; 40 connections
+ *                      send validate at once, queued on slubd's one worker:
+ *                      each is answered within 2 s of its sending
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
@@ -559,6 +563,58 @@ E2E_CASE(many_scribbled_locks)
 	kill_holder(pid);
 }
 
+#define QUEUED 40
+
+E2E_CASE(queue_stopped)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	static struct ctl_conn c[QUEUED];
+	uint64_t sent, worst = 0;
+	int open = 0;
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	bs->hook = HOOK_CPU_LOCKED;
+	pid = e2e_fork(holder, d->sock);
+	REQUIRE(pid > 0);
+	if (!wait_stopped(pid, 20000)) {
+		CHECKF(0, "the client did not stop at the CPU lock: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	while (open < QUEUED && hello_conn(d->sock, &c[open]) >= 0)
+		open++;
+	sent = e2e_now_ms();
+	for (int i = 0; i < open; i++)
+		CHECK(send_query(c[i].fd, Q_VALIDATE) == 0);
+	for (int i = 0; i < open; i++) {
+		Slubd__Response *resp = NULL;
+		int left = (int)(sent + (uint64_t)e2e_scale_ms(ANSWER_MS) - e2e_now_ms());
+		int rc = e2e_recv(c[i].fd, left > 0 ? left : 1, &resp, NULL);
+
+		CHECKF(rc == 1, "validate %d of %d: no answer within %d ms of its sending (%d)", i + 1,
+		       open, ANSWER_MS, rc);
+		if (rc == 1) {
+			if (e2e_now_ms() - sent > worst)
+				worst = e2e_now_ms() - sent;
+			slubd__response__free_unpacked(resp, NULL);
+		}
+		ctl_close(&c[i]);
+		if (rc != 1)
+			break;
+	}
+	for (int i = 0; i < open; i++)
+		if (c[i].fd >= 0)
+			ctl_close(&c[i]);
+	printf("  %d validates queued: the last answered in %llu ms\n", open,
+	       (unsigned long long)worst);
+	CHECK(e2e_alive(d, "after the requests"));
+	kill_holder(pid);
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
        T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
-       T_CASE(many_scribbled_locks))
+       T_CASE(many_scribbled_locks), T_CASE(queue_stopped))

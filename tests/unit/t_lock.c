@@ -516,8 +516,9 @@ ISOLATED_T(timed_busy, 60)
  * takes and lets go in a few milliseconds look held: slab_mutex held by a
  * thread that does not let it go, a timed lookup gives up (the memo names
  * that thread); then the same thread takes slab_mutex again and again for
- * 3 ms at a time.  Ten timed lookups (750 ms each, as slubd's) all find the
- * pool: at most one may give up (a loaded machine), not most of them.
+ * 3 ms at a time.  Ten timed lookups (750 ms each, as slubd's), from 300 ms
+ * after it let go (the memo's quiet time is 250 ms; it lasts 2 s), all find
+ * the pool: at most one may give up (a loaded machine), not most of them.
  */
 static int mb_hammer, mb_stop;
 
@@ -569,7 +570,7 @@ ISOLATED_T(memo_brief_holder, 60)
 	/* the same thread now holds slab_mutex 3 ms at a time */
 	__atomic_store_n(&mb_hammer, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&tb_release, 1, __ATOMIC_SEQ_CST);
-	usleep(20000);
+	usleep(300000);		/* past the memo's quiet time (250 ms), within its 2 s */
 	for (int i = 0; i < 10; i++) {
 		slab_lock_deadline(750);
 		if (slab_cache_find(a, "tb.pool") != k) {
