@@ -32,7 +32,8 @@
  * SO_PEERGROUPS, before a slot is taken; so is max_clients_per_uid.  A
  * connection must say Hello within hello_timeout of its accept (an absolute
  * timer, not an idle one), and when every slot is taken a new connection
- * closes the oldest one still waiting for its Hello.  Every refusal is
+ * closes the oldest one still waiting for its Hello (past a grace, or of a
+ * uid holding more slots: evict_for).  Every refusal is
  * logged and told to the peer in a frame.
  *
  * When a connection closes, its pool references are dropped (by the worker:
@@ -474,6 +475,80 @@ static struct conn *oldest_waiting(struct server *s)
 	return old;
 }
 
+static int uid_cmp(const void *x, const void *y)
+{
+	uid_t a = *(const uid_t *)x, b = *(const uid_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* how many of the sorted uids[n] are u */
+static unsigned int uid_count(const uid_t *uids, unsigned int n, uid_t u)
+{
+	unsigned int lo = 0, hi = n, first;
+
+	while (lo < hi) {		/* the first >= u */
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	hi = n;
+	while (lo < hi) {		/* the first > u */
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] <= u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - first;
+}
+
+/*
+ * evict_for - every slot is taken: the connection to close for a new one
+ * whose uid holds same_uid connections already (NULL: none; the new one is
+ * refused).  The oldest one waiting for its Hello past its grace; else - a
+ * peer reconnecting faster than the grace keeps every waiting one young -
+ * the oldest waiting one of the uid that holds the most connections, if
+ * that uid would still hold more than the new one's once it is closed.  So
+ * one uid's flood of connections that never say Hello cannot keep another
+ * uid out, while a uid's own burst never closes its own (O(n log n) in the
+ * connections, bounded by max_clients).
+ */
+static struct conn *evict_for(struct server *s, unsigned int same_uid)
+{
+	struct conn *old = oldest_waiting(s), *best = NULL;
+	unsigned int n = 0, best_cnt = 0;
+	uid_t *uids;
+
+	if (old)
+		return old;
+	uids = malloc((s->nr_conns + 1) * sizeof(*uids));
+	if (!uids)
+		return NULL;
+	for (struct conn *c = s->conns; c && n < s->nr_conns; c = c->next)
+		uids[n++] = c->uid;
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+	for (struct conn *c = s->conns; c; c = c->next) {
+		unsigned int cnt;
+
+		if (c->state != CONN_HELLO || c->in_worker)
+			continue;
+		cnt = uid_count(uids, n, c->uid);
+		if (cnt > same_uid + 1 &&
+		    (cnt > best_cnt || (cnt == best_cnt && c->serial < best->serial))) {
+			best = c;
+			best_cnt = cnt;
+		}
+	}
+	free(uids);
+	return best;
+}
+
 /*
  * peer_allowed - the access policy for the peer of fd, from SO_PEERCRED and
  * SO_PEERGROUPS.  The groups are used only as far as the kernel gave them: a
@@ -543,7 +618,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	if (s->nr_conns >= s->cfg.max_clients) {
-		struct conn *old = oldest_waiting(s);
+		struct conn *old = evict_for(s, same_uid);
 
 		if (!old) {
 			log_msg("refusing pid %d uid %u: %u clients already (max_clients)",

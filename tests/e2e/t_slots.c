@@ -226,4 +226,74 @@ E2E_CASE(per_uid_cap)
 	e2e_stop(d);
 }
 
-T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap))
+/*
+ * uid 65534, allowed, connects again and again (every 2 ms) and never says
+ * Hello, keeping its last 32 connections open: every slot of max_clients 4
+ * is always held by one of its connections younger than the eviction grace
+ */
+static int flood_ms;
+
+static void reconnector(void *arg)
+{
+	const char *sock = arg;
+	int ring[32], n = 0;
+	uint64_t end = e2e_now_ms() + (uint64_t)flood_ms;
+
+	for (int i = 0; i < 32; i++)
+		ring[i] = -1;
+	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+		_exit(1);
+	while (e2e_now_ms() < end) {
+		int fd = e2e_raw_connect(sock);
+
+		if (ring[n % 32] >= 0)
+			close(ring[n % 32]);
+		ring[n++ % 32] = fd;
+		e2e_sleep_ms(2);
+	}
+	_exit(0);
+}
+
+E2E_CASE(reconnect_flood)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0 65534\n"
+			  "[limits]\nmax_clients = 4\nhello_timeout = 10\n",
+		.open_dir = 1,
+	};
+	struct e2e_slubd *d;
+	int served = 0;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	flood_ms = 6000;
+	pid = e2e_fork(reconnector, d->sock);
+	REQUIRE(pid > 0);
+	e2e_sleep_ms(700);
+	for (int i = 0; i < 3; i++) {
+		char *out = NULL;
+		int rc = e2e_slubctl(d, &out, "stats", NULL);
+
+		if (rc == 0)
+			served++;
+		else
+			printf("  slubctl stats: exit %d: %s", rc, out ? out : "");
+		free(out);
+	}
+	CHECKF(served == 3, "slubctl stats (uid 0) served %d times of 3 while uid %d reconnects "
+	       "without a Hello", served, OTHER);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	CHECK(e2e_alive(d, "after the flood"));
+	e2e_stop(d);
+}
+
+T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap),
+       T_CASE(reconnect_flood))
