@@ -511,25 +511,24 @@ static unsigned int uid_count(const uid_t *uids, unsigned int n, uid_t u)
 /*
  * evict_for - every slot is taken: the connection to close for a new one
  * whose uid holds same_uid connections already (NULL: none; the new one is
- * refused).  The oldest one waiting for its Hello past its grace; else - a
- * peer reconnecting faster than the grace keeps every waiting one young -
- * the oldest waiting one of the uid that holds the most connections, if
- * that uid would still hold more than the new one's once it is closed.  So
- * one uid's flood of connections that never say Hello cannot keep another
- * uid out, while a uid's own burst never closes its own (O(n log n) in the
- * connections, bounded by max_clients).
+ * refused).  Only one waiting for its Hello, and of those, one that may go:
+ * past its grace (EVICT_AFTER_MS), or - a peer reconnecting faster than the
+ * grace keeps every waiting one young - one of a uid that would still hold
+ * more slots than the newcomer's once it is closed.  Of those, one of the
+ * uid holding the most slots, the oldest: so one uid's connections that
+ * never say Hello go before another uid's lone peer that is slow with its
+ * Hello, and a uid's own burst never closes its own young ones.  O(n log n)
+ * in the connections (bounded by max_clients).
  */
 static struct conn *evict_for(struct server *s, unsigned int same_uid)
 {
-	struct conn *old = oldest_waiting(s), *best = NULL;
+	uint64_t now = now_ms();
+	struct conn *best = NULL;
 	unsigned int n = 0, best_cnt = 0;
-	uid_t *uids;
+	uid_t *uids = malloc((s->nr_conns + 1) * sizeof(*uids));
 
-	if (old)
-		return old;
-	uids = malloc((s->nr_conns + 1) * sizeof(*uids));
 	if (!uids)
-		return NULL;
+		return oldest_waiting(s);
 	for (struct conn *c = s->conns; c && n < s->nr_conns; c = c->next)
 		uids[n++] = c->uid;
 	qsort(uids, n, sizeof(*uids), uid_cmp);
@@ -539,8 +538,9 @@ static struct conn *evict_for(struct server *s, unsigned int same_uid)
 		if (c->state != CONN_HELLO || c->in_worker)
 			continue;
 		cnt = uid_count(uids, n, c->uid);
-		if (cnt > same_uid + 1 &&
-		    (cnt > best_cnt || (cnt == best_cnt && c->serial < best->serial))) {
+		if (now - c->since_ms < EVICT_AFTER_MS && cnt <= same_uid + 1)
+			continue;	/* in its grace, and its uid holds no more */
+		if (!best || cnt > best_cnt || (cnt == best_cnt && c->serial < best->serial)) {
 			best = c;
 			best_cnt = cnt;
 		}

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "frame.h"
 #include "e2e.h"
 #include "harness.h"
 
@@ -295,5 +296,90 @@ E2E_CASE(reconnect_flood)
 	e2e_stop(d);
 }
 
+/* uid 65534: n connections that never say Hello, kept open for ms */
+static int idle_n, idle_ms;
+
+static void idler(void *arg)
+{
+	const char *sock = arg;
+	int fds[8];
+
+	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+		_exit(1);
+	for (int i = 0; i < idle_n; i++)
+		fds[i] = e2e_raw_connect(sock);
+	e2e_sleep_ms(idle_ms);
+	for (int i = 0; i < idle_n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	_exit(0);
+}
+
+/*
+ * slow_hello_fair - max_clients 4: root's peer connects and is slow with its
+ * Hello (half of it, then 900 ms); meanwhile uid 65534 fills the other three
+ * slots with connections that never speak, and connects a fourth once every
+ * one is past the eviction grace.  The one closed for it is one of uid
+ * 65534's (the uid holding the most slots), not root's lone peer: its Hello,
+ * completed, is answered.
+ */
+E2E_CASE(slow_hello_fair)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0 65534\n"
+			  "[limits]\nmax_clients = 4\nhello_timeout = 10\n",
+		.open_dir = 1,
+	};
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__Hello hello = SLUBD__HELLO__INIT;
+	Slubd__Response *resp = NULL;
+	struct e2e_slubd *d;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	pid_t p1, p2;
+	int fd, rc;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	hello.version = SLUBD_PROTOCOL_VERSION;
+	hello.client = "t_slots";
+	req.body_case = SLUBD__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	REQUIRE(frame_pack(&req.base, &buf, &len) == 0 && len > 6);
+	fd = e2e_raw_connect(d->sock);
+	REQUIRE(fd >= 0);
+	CHECK(e2e_send(fd, buf, 6) == 0);	/* the header and two bytes: slow */
+	e2e_sleep_ms(50);
+	idle_n = 3;
+	idle_ms = 3000;
+	p1 = e2e_fork(idler, d->sock);
+	REQUIRE(p1 > 0);
+	e2e_sleep_ms(400);			/* every one past the grace (250 ms) */
+	idle_n = 1;
+	p2 = e2e_fork(idler, d->sock);		/* a fourth: one must go */
+	REQUIRE(p2 > 0);
+	e2e_sleep_ms(400);
+	CHECK(e2e_send(fd, buf + 6, len - 6) == 0);
+	rc = e2e_recv(fd, e2e_scale_ms(2000), &resp, NULL);
+	CHECKF(rc == 1 && !resp->err && resp->body_case == SLUBD__RESPONSE__BODY_HELLO,
+	       "root's slow Hello: %s (%s)", rc == 1 ? "answered" : rc == 0 ? "closed" : "no answer",
+	       rc == 1 && resp->error ? resp->error : "");
+	if (rc == 1)
+		slubd__response__free_unpacked(resp, NULL);
+	free(buf);
+	close(fd);
+	kill(p1, SIGKILL);
+	kill(p2, SIGKILL);
+	waitpid(p1, NULL, 0);
+	waitpid(p2, NULL, 0);
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap),
-       T_CASE(reconnect_flood))
+       T_CASE(reconnect_flood), T_CASE(slow_hello_fair))
