@@ -381,5 +381,63 @@ E2E_CASE(slow_hello_fair)
 	e2e_stop(d);
 }
 
+/*
+ * many_groups - a peer (uid 65534) in 100 supplementary groups, of which
+ * only the last, 20099, is allowed (allow_gids): SO_PEERGROUPS needs more
+ * than its first buffer (64), and the peer is served; in 100 groups none
+ * of them allowed, it is refused naming the policy
+ */
+static int mg_last, mg_rc;
+static char mg_err[256];
+
+static void grouped(void *arg)
+{
+	gid_t g[100];
+	struct ctl_conn c;
+
+	for (int i = 0; i < 100; i++)
+		g[i] = (gid_t)(20000 + i + (mg_last ? 0 : 1000));
+	if (setgroups(100, g) || setgid(OTHER) || setuid(OTHER))
+		_exit(2);
+	mg_rc = ctl_connect(&c, arg, "t_slots", mg_err, sizeof(mg_err));
+	if (mg_rc == 0) {
+		ctl_close(&c);
+		_exit(0);
+	}
+	_exit(strstr(mg_err, "may not use") ? 1 : 3);
+}
+
+E2E_CASE(many_groups)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0\nallow_gids = 20099\n",
+		.open_dir = 1,
+	};
+	struct e2e_slubd *d;
+	int st;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	for (mg_last = 1; mg_last >= 0; mg_last--) {
+		pid = e2e_fork(grouped, d->sock);
+		REQUIRE(pid > 0);
+		st = e2e_waitpid_timeout(pid, e2e_scale_ms(5000));
+		CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == (mg_last ? 0 : 1),
+		       "a peer in 100 groups, %s: exit %d (0 served, 1 refused by the policy, 2 "
+		       "setup, 3 otherwise)", mg_last ? "the last allowed" : "none allowed",
+		       st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+	CHECK(e2e_alive(d, "after the peers"));
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap),
-       T_CASE(reconnect_flood), T_CASE(slow_hello_fair))
+       T_CASE(reconnect_flood), T_CASE(slow_hello_fair),
+       T_CASE(many_groups))
