@@ -347,6 +347,47 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 }
 
 /*
+ * drop_later - one reference of the pool at off, given up by its holder, is
+ * dropped by the worker once the lock that stopped it is free: it moves to a
+ * connection record of its own (on s->holders, so that a forced destroy
+ * still finds it), whose drop is queued as a closed connection's is.  False:
+ * no memory (nothing moved).
+ */
+static bool drop_later(struct server *s, aoff_t off)
+{
+	struct conn *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return false;
+	d->srv = s;
+	d->closed = true;
+	if (ref_add(s, d, off, SLUBD_MAX_REFS, 1)) {
+		free(d);
+		return false;
+	}
+	if (!server_queue_drop(s, d)) {
+		d->nr_refs = 0;
+		(void)conn_drop_refs(s, d);	/* off s->holders */
+		free(d->refs);
+		free(d);
+		return false;
+	}
+	return true;
+}
+
+/* the pool of c's own references called name (none: NULL); no lock taken */
+static struct kmem_cache *own_ref_named(struct server *s, struct conn *c, const char *name)
+{
+	for (unsigned int i = 0; i < c->nr_refs; i++) {
+		struct kmem_cache *k = slab_cache_at(s->arena, c->refs[i].cache);
+
+		if (k && !strncmp(slab_cache_name(k), name, SLUB_NAME_MAX + 1))
+			return k;
+	}
+	return NULL;
+}
+
+/*
  * a forced destroy met a busy lock: say so, and what it did - the references
  * it dropped stay dropped, and a destroy again drops the rest and removes the
  * pool (the answer is complete: dispatch adds nothing)
@@ -373,6 +414,8 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	unsigned int dropped = 0;
 	aoff_t off;
 
+	if (!k)
+		k = own_ref_named(s, c, r->name);	/* slab_mutex busy: ours still known */
 	if (!k) {
 		fail(resp, x, ENOENT, "destroy %s: no such pool", shown(r->name, nm));
 		return;
@@ -394,8 +437,17 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		 * "busy, try again" would be untrue, the reference being no
 		 * longer there to drop again.
 		 */
-		if (drop_one(s, k))
-			return;
+		if (drop_one(s, k)) {
+			/*
+			 * Busy before anything changed.  libslub's destroy (not
+			 * forced) has forgotten the reference before it asked,
+			 * and does not ask again: the worker drops it once the
+			 * lock is free (drop_later), and the answer says it went.
+			 * A forced one is answered "busy": nothing changed.
+			 */
+			if ((r->has_force && r->force) || !drop_later(s, off))
+				return;
+		}
 		if (--ref->count == 0)
 			ref_remove(c, ref);
 		x->dropped = true;

@@ -708,6 +708,24 @@ static void job_queue(struct server *s, struct job *j)
 }
 
 /*
+ * server_queue_drop - the worker: drop the references of c, a connection
+ * record no loop owns (closed, or made for the purpose: dispatch's
+ * drop_later), as a closed connection's are, retried while a lock is busy;
+ * the drop's completion frees c.  False: no memory (nothing queued).
+ */
+bool server_queue_drop(struct server *s, struct conn *c)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return false;
+	j->kind = JOB_DROP;
+	j->c = c;
+	job_queue(s, j);
+	return true;
+}
+
+/*
  * serve_request - the one place where a request that touches the arena is
  * answered (on the worker): its lock attempts give up after
  * SLUBD_LOCK_WAIT_MS, and dispatch answers "busy" then.

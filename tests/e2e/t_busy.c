@@ -32,6 +32,12 @@
  *                      send validate at once, queued on slubd's one worker:
  *                      each is answered within 2 s of its sending
  *
+ *   destroy_busy_lookup  libslub's kmem_cache_destroy forgets its reference
+ *                      before it asks; slab_mutex is held (a live client's
+ *                      scribble) when the destroy comes.  Once the lock is free
+ *                      again the pool goes, the connection still open: slubd
+ *                      does not keep a reference its client has given up
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
@@ -615,6 +621,53 @@ E2E_CASE(queue_stopped)
 	e2e_stop(d);
 }
 
+E2E_CASE(destroy_busy_lookup)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+	Slubd__Response *resp;
+	struct ctl_conn c;
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	if (hello_conn(d->sock, &c) < 0) {
+		e2e_stop(d);
+		return;
+	}
+	req.id = 8;
+	cr.name = "busy.p2";
+	cr.size = 96;
+	req.body_case = SLUBD__REQUEST__BODY_CREATE;
+	req.create = &cr;
+	resp = ask(c.fd, &req, "create busy.p2");
+	REQUIRE(resp && !resp->err);
+	slubd__response__free_unpacked(resp, NULL);
+	pid = e2e_fork(scribbler, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	if (!bs->scribbled) {
+		CHECKF(0, "the client did not scribble: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	/* as libslub does: the reference is forgotten, the reply not read for it */
+	resp = destroy_p2(c.fd, "destroy busy.p2 (slab_mutex held)");
+	if (resp)
+		slubd__response__free_unpacked(resp, NULL);
+	kill_holder(pid);	/* its word names a dead thread now: broken at the next wait */
+	CHECKF(e2e_wait_listed(d->sock, "busy.p2", 0, 5000, NULL) == 0,
+	       "busy.p2 still listed 5 s after its only reference was destroyed (the "
+	       "connection still open)");
+	ctl_close(&c);
+	CHECK(e2e_alive(d, "after the destroy"));
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
        T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
-       T_CASE(many_scribbled_locks), T_CASE(queue_stopped))
+       T_CASE(many_scribbled_locks), T_CASE(queue_stopped),
+       T_CASE(destroy_busy_lookup))
