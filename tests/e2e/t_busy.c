@@ -38,6 +38,12 @@
  *                      again the pool goes, the connection still open: slubd
  *                      does not keep a reference its client has given up
  *
+ *   close_while_queued  a client stopped holding a CPU lock; 20 connections
+ *                      each create a pool of their own (a reference), send
+ *                      validate and hang up at once, their requests still on the
+ *                      worker or queued: slubd lives, counts one client again,
+ *                      and, the holder gone, every one of those pools goes
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
@@ -667,7 +673,68 @@ E2E_CASE(destroy_busy_lookup)
 	e2e_stop(d);
 }
 
+E2E_CASE(close_while_queued)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	struct e2e_arena ar;
+	pid_t pid;
+	int gone = 0;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	bs->hook = HOOK_CPU_LOCKED;
+	pid = e2e_fork(holder, d->sock);
+	REQUIRE(pid > 0);
+	if (!wait_stopped(pid, 20000)) {
+		CHECKF(0, "the client did not stop at the CPU lock: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	for (int i = 0; i < 20; i++) {
+		Slubd__Request req = SLUBD__REQUEST__INIT;
+		Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+		Slubd__Response *resp;
+		struct ctl_conn c;
+		char name[32];
+
+		if (hello_conn(d->sock, &c) < 0)
+			break;
+		snprintf(name, sizeof(name), "cwq.%d", i);
+		req.id = 3;
+		cr.name = name;
+		cr.size = 64;
+		req.body_case = SLUBD__REQUEST__BODY_CREATE;
+		req.create = &cr;
+		resp = ask(c.fd, &req, name);
+		CHECK(resp && !resp->err);
+		if (resp)
+			slubd__response__free_unpacked(resp, NULL);
+		CHECK(send_query(c.fd, Q_VALIDATE) == 0);
+		ctl_close(&c);	/* hung up, its validate with the worker or queued */
+	}
+	CHECK(e2e_alive(d, "after the hang-ups"));
+	kill_holder(pid);
+	for (int t = 0; t < 100; t++) {
+		gone = 0;
+		for (int i = 0; i < 20; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "cwq.%d", i);
+			gone += e2e_cache_stats(d->sock, name, NULL, &ar) == 0;
+		}
+		if (gone == 20 && ar.clients <= 1)
+			break;
+		e2e_sleep_ms(100);
+	}
+	CHECKF(gone == 20, "%d of 20 pools of hung-up connections went", gone);
+	CHECKF(ar.clients <= 1, "slubd counts %u clients, the stats connection alone left",
+	       ar.clients);
+	CHECK(e2e_alive(d, "at the end"));
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
        T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
        T_CASE(many_scribbled_locks), T_CASE(queue_stopped),
-       T_CASE(destroy_busy_lookup))
+       T_CASE(destroy_busy_lookup), T_CASE(close_while_queued))
