@@ -44,6 +44,11 @@
  *                      worker or queued: slubd lives, counts one client again,
  *                      and, the holder gone, every one of those pools goes
  *
+ *   sigterm_pending_drops  slab_mutex held by a live client's scribble; a
+ *                      connection gives up its reference (a drop of its own,
+ *                      retried) and another, holding one, hangs up (its drop
+ *                      retried too): SIGTERM ends slubd (0) within 3 s
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
@@ -734,7 +739,54 @@ E2E_CASE(close_while_queued)
 	e2e_stop(d);
 }
 
+E2E_CASE(sigterm_pending_drops)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	struct ctl_conn c[2];
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	for (int i = 0; i < 2; i++) {
+		Slubd__Request req = SLUBD__REQUEST__INIT;
+		Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+		Slubd__Response *resp;
+
+		REQUIRE(hello_conn(d->sock, &c[i]) >= 0);
+		req.id = 8;
+		cr.name = "busy.p2";
+		cr.size = 96;
+		req.body_case = SLUBD__REQUEST__BODY_CREATE;
+		req.create = &cr;
+		resp = ask(c[i].fd, &req, "create busy.p2");
+		REQUIRE(resp && !resp->err);
+		slubd__response__free_unpacked(resp, NULL);
+	}
+	pid = e2e_fork(scribbler, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	if (!bs->scribbled) {
+		CHECKF(0, "the client did not scribble: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	{
+		Slubd__Response *resp = destroy_p2(c[0].fd, "destroy busy.p2 (slab_mutex held)");
+
+		if (resp)
+			slubd__response__free_unpacked(resp, NULL);
+	}
+	ctl_close(&c[1]);	/* its reference: dropped by the worker, retried */
+	e2e_sleep_ms(1500);
+	term_within(d);
+	ctl_close(&c[0]);
+	kill_holder(pid);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
        T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
        T_CASE(many_scribbled_locks), T_CASE(queue_stopped),
-       T_CASE(destroy_busy_lookup), T_CASE(close_while_queued))
+       T_CASE(destroy_busy_lookup), T_CASE(close_while_queued),
+       T_CASE(sigterm_pending_drops))
