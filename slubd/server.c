@@ -967,6 +967,35 @@ void server_schedule_scrub(struct server *s)
 	}
 }
 
+/*
+ * access_again - [access] changed (SIGHUP): each connection's peer is
+ * checked again, as at its accept.  One no longer allowed is closed if it
+ * has not said Hello (with a reply that says why); one that has is answered
+ * EACCES from its next request on (dispatch), its pool references kept, as
+ * an attached process still maps the arena; one allowed again is served.
+ */
+static void access_again(struct server *s)
+{
+	struct conn *next;
+
+	for (struct conn *c = s->conns; c; c = next) {
+		struct ucred cred = { c->pid, c->uid, c->gid };
+		bool ok;
+
+		next = c->next;
+		if (c->closed || c->state == CONN_CLOSING)
+			continue;
+		ok = peer_allowed(s, bufferevent_getfd(c->bev), &cred);
+		if (!ok && c->allowed)
+			log_msg("pid %d uid %u: no longer allowed by [access]%s", (int)c->pid,
+				(unsigned)c->uid, c->state == CONN_HELLO ? ": closed" : "");
+		c->allowed = ok;
+		if (!ok && c->state == CONN_HELLO && !c->in_worker)
+			conn_refuse(c, EACCES, "this uid may no longer use this slubd ([access] "
+				    "changed): closed");
+	}
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
@@ -1004,6 +1033,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 			s->cfg.socket_mode = c.socket_mode;
 		log_msg("SIGHUP: %s read again: access and limits applied; the arena's size and "
 			"huge pages apply at the next start", s->cfg.config_file);
+		access_again(s);
 		return;
 	}
 	log_msg("signal %d: shutting down", (int)sig);

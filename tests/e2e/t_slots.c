@@ -438,6 +438,93 @@ E2E_CASE(many_groups)
 	e2e_stop(d);
 }
 
+/*
+ * sighup_revokes - uid 65534 is allowed, has a connection that said Hello
+ * and one that has not; [access] loses 65534 and slubd gets SIGHUP: the one
+ * waiting for its Hello is closed, and the other's next request is refused
+ * (EACCES), not served
+ */
+struct rv_shared {
+	int ready, go, stats_err, closed;
+	char why[200];
+};
+static struct rv_shared *rv;
+
+static void revoked(void *arg)
+{
+	const char *sock = arg;
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__StatsRequest sr = SLUBD__STATS_REQUEST__INIT;
+	Slubd__Response *resp = NULL;
+	struct ctl_conn c;
+	char err[256] = "";
+	int raw, rc;
+
+	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+		_exit(2);
+	if (ctl_connect(&c, sock, "t_slots", err, sizeof(err))) {
+		snprintf(rv->why, sizeof(rv->why), "connect: %s", err);
+		_exit(2);
+	}
+	raw = e2e_raw_connect(sock);
+	__atomic_store_n(&rv->ready, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 1000 && !__atomic_load_n(&rv->go, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(10);
+	rv->closed = e2e_expect_closed(raw, e2e_scale_ms(2000), "a pre-Hello peer revoked");
+	req.id = 5;
+	req.body_case = SLUBD__REQUEST__BODY_STATS;
+	req.stats = &sr;
+	rc = e2e_send_req(c.fd, &req);
+	if (!rc)
+		rc = e2e_recv(c.fd, e2e_scale_ms(2000), &resp, NULL);
+	rv->stats_err = rc == 1 ? resp->err : rc == 0 ? -1000 : -1001;
+	if (rc == 1)
+		slubd__response__free_unpacked(resp, NULL);
+	close(raw);
+	ctl_close(&c);
+	_exit(0);
+}
+
+E2E_CASE(sighup_revokes)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0 65534\n",
+		.open_dir = 1,
+	};
+	struct e2e_slubd *d;
+	FILE *f;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	rv = e2e_shared(sizeof(*rv));
+	pid = e2e_fork(revoked, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 1000 && !__atomic_load_n(&rv->ready, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	CHECKF(rv->ready, "the uid %d peer did not connect: %s", OTHER, rv->why);
+	f = fopen(d->conf, "w");
+	REQUIRE(f != NULL);
+	fputs("[access]\nsocket_mode = 0666\nallow_uids = 0\n", f);
+	fclose(f);
+	REQUIRE(kill(d->pid, SIGHUP) == 0);
+	e2e_sleep_ms(500);
+	__atomic_store_n(&rv->go, 1, __ATOMIC_SEQ_CST);
+	e2e_wait(pid, "the uid 65534 peer");
+	CHECKF(rv->closed == 1, "uid %d's connection waiting for its Hello stayed open after "
+	       "[access] dropped it", OTHER);
+	CHECKF(rv->stats_err == EACCES, "uid %d's stats after [access] dropped it: err %d (%s)",
+	       OTHER, rv->stats_err, rv->stats_err == 0 ? "served" : "want EACCES");
+	CHECK(e2e_alive(d, "after SIGHUP"));
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap),
        T_CASE(reconnect_flood), T_CASE(slow_hello_fair),
-       T_CASE(many_groups))
+       T_CASE(many_groups), T_CASE(sighup_revokes))
