@@ -288,6 +288,49 @@ static void pools_refresh(struct server *s)
 	free(w);
 }
 
+/*
+ * drop_later - count references of the pool at off, given up by their
+ * holder, are dropped by the worker once the lock that stopped it is free: they move to a
+ * connection record of its own (on s->holders, so that a forced destroy
+ * still finds it), whose drop is queued as a closed connection's is.  False:
+ * no memory (nothing moved).
+ */
+static bool drop_later(struct server *s, aoff_t off, uint32_t count)
+{
+	struct conn *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return false;
+	d->srv = s;
+	d->closed = true;
+	if (ref_add(s, d, off, SLUBD_MAX_REFS, count)) {
+		free(d);
+		return false;
+	}
+	if (!server_queue_drop(s, d)) {
+		d->nr_refs = 0;
+		(void)conn_drop_refs(s, d);	/* off s->holders */
+		free(d->refs);
+		free(d);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * give_back - drop n references of k that this request took (a create that
+ * cannot finish: all or nothing); those a busy lock stops are dropped later
+ * by the worker (drop_later), never left counted with no holder
+ */
+static void give_back(struct server *s, struct kmem_cache *k, uint32_t n)
+{
+	while (n && !drop_one(s, k))
+		n--;
+	if (n && !drop_later(s, arena_offset(s->arena, k), n))
+		log_msg("out of memory: %u references of pool %s stay counted", n,
+			slab_cache_name(k));
+}
+
 static void do_create(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
 		      Slubd__Response *resp, struct dispatch_scratch *x)
 {
@@ -314,23 +357,47 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		fail(resp, x, -rc, "create %s: %s", shown(r->name, nm), create_error(rc));
 		return;
 	}
-	/* more references at once: each is one more open of the same pool */
+	/*
+	 * more references at once: each is one more open of the same pool.
+	 * All or nothing: one that fails (a busy slab_mutex, say) gives back
+	 * those taken, and the answer says so; an "ok" holds them all.
+	 */
 	for (taken = 1; taken < want; taken++) {
+		struct kmem_cache *k2 = NULL;
 		bool again;
 
-		if (slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
-				    r->has_flags ? r->flags : 0, r->has_has_ctor && r->has_ctor,
-				    c->uid, &k, &again))
-			break;
+		rc = slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
+				     r->has_flags ? r->flags : 0, r->has_has_ctor && r->has_ctor,
+				     c->uid, &k2, &again);
+		/* (the same pool: creates and destroys run on this thread alone) */
+		if (rc) {
+			give_back(s, k, taken);
+			fail(resp, x, -rc, "create %s: %u of %u references taken, then: %s; none "
+			     "kept", shown(r->name, nm), taken, want, create_error(rc));
+			return;
+		}
 	}
 	pools_note(s, arena_offset(s->arena, k));
 	rc = ref_add(s, r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
 		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs, taken);
-	if (!rc && r->has_keep && r->keep)
+	if (!rc && r->has_keep && r->keep) {
+		uint64_t locks = slab_lock_taken();
+
 		slab_cache_keep(s->arena, k, (int)taken);	/* survive a restart of slubd */
+		if (slab_lock_taken() == locks) {
+			/* slab_mutex busy: not counted as kept; all or nothing */
+			struct conn_ref *kr = ref_find(&s->keeper, arena_offset(s->arena, k));
+
+			if (kr && (kr->count -= taken) == 0)
+				ref_remove(&s->keeper, kr);
+			give_back(s, k, taken);
+			fail(resp, x, EBUSY, "create %s: the references could not be recorded as "
+			     "slubd's (keep): none kept", shown(r->name, nm));
+			return;
+		}
+	}
 	if (rc) {
-		while (taken--)
-			slab_cache_destroy(s->arena, k);
+		give_back(s, k, taken);
 		fail(resp, x, -rc, "create %s: this connection holds %u pool references "
 		     "(max_refs)", shown(r->name, nm), c->nr_refs);
 		return;
@@ -344,35 +411,6 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	if (created)
 		log_msg("pool %s created (%llu bytes) by pid %d uid %u", r->name,
 			(unsigned long long)r->size, (int)c->pid, (unsigned)c->uid);
-}
-
-/*
- * drop_later - one reference of the pool at off, given up by its holder, is
- * dropped by the worker once the lock that stopped it is free: it moves to a
- * connection record of its own (on s->holders, so that a forced destroy
- * still finds it), whose drop is queued as a closed connection's is.  False:
- * no memory (nothing moved).
- */
-static bool drop_later(struct server *s, aoff_t off)
-{
-	struct conn *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return false;
-	d->srv = s;
-	d->closed = true;
-	if (ref_add(s, d, off, SLUBD_MAX_REFS, 1)) {
-		free(d);
-		return false;
-	}
-	if (!server_queue_drop(s, d)) {
-		d->nr_refs = 0;
-		(void)conn_drop_refs(s, d);	/* off s->holders */
-		free(d->refs);
-		free(d);
-		return false;
-	}
-	return true;
 }
 
 /* the pool of c's own references called name (none: NULL); no lock taken */
@@ -445,7 +483,7 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 			 * lock is free (drop_later), and the answer says it went.
 			 * A forced one is answered "busy": nothing changed.
 			 */
-			if ((r->has_force && r->force) || !drop_later(s, off))
+			if ((r->has_force && r->force) || !drop_later(s, off, 1))
 				return;
 		}
 		if (--ref->count == 0)

@@ -49,9 +49,17 @@
  *                      retried) and another, holding one, hangs up (its drop
  *                      retried too): SIGTERM ends slubd (0) within 3 s
  *
+ *   create_many_busy   a client takes slab_mutex itself for 200 ms at a time
+ *                      (1.5 s the first time), every few ms; meanwhile creates
+ *                      asking 20000 references at once: each is all or nothing -
+ *                      an "ok" holds 20000 more references, a "busy" none (the
+ *                      pool's refcount, read once the client is gone and the
+ *                      drops done, says so)
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -785,8 +793,121 @@ E2E_CASE(sigterm_pending_drops)
 	kill_holder(pid);
 }
 
+/* a client that takes slab_mutex itself, 200 ms at a time, every 0-3 ms */
+static void mutex_hammer(void *arg)
+{
+	const char *sock = arg;
+	struct kmem_cache *k;
+	struct arena_hdr *h;
+	uint64_t seed = (uint64_t)getpid();
+	void *o;
+	aoff_t off;
+
+	if (slub_attach(sock)) {
+		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
+		_exit(1);
+	}
+	k = kmem_cache_create("busy.pool", 96, 0, 0, NULL);
+	if (!k || !(o = kmem_cache_alloc(k, GFP_KERNEL))) {
+		snprintf(bs->why, sizeof(bs->why), "kmem_cache_create/alloc: %s", strerror(errno));
+		_exit(1);
+	}
+	kmem_cache_free(k, o);
+	kmem_cache_shrink(k);	/* this thread has its life: its lock words name it */
+	off = slub_offset(k);
+	h = (struct arena_hdr *)((char *)slub_ptr(off) - off);
+	__atomic_store_n(&bs->scribbled, 1, __ATOMIC_SEQ_CST);
+	for (int round = 0; ; round++) {
+		if (pthread_mutex_lock(&h->slab_mutex.m) == EOWNERDEAD)
+			pthread_mutex_consistent(&h->slab_mutex.m);
+		/* the first hold outlasts a request's wait: slubd notes this holder */
+		e2e_sleep_ms(round ? 200 : 1500);
+		pthread_mutex_unlock(&h->slab_mutex.m);
+		usleep((useconds_t)(e2e_rand(&seed) % 3000));
+	}
+}
+
+E2E_CASE(create_many_busy)
+{
+	struct e2e_opts o = { .config = "[limits]\nmax_refs = 100000\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+	unsigned int oks = 0, busys = 0;
+	struct e2e_cache ec;
+	struct ctl_conn c;
+	pid_t pid;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	if (hello_conn(d->sock, &c) < 0) {
+		e2e_stop(d);
+		return;
+	}
+	pid = e2e_fork(mutex_hammer, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	if (!bs->scribbled) {
+		CHECKF(0, "the client did not start: %s", bs->why);
+		kill_holder(pid);
+		e2e_stop(d);
+		return;
+	}
+	for (int i = 0; i < 24; i++) {
+		Slubd__Request req = SLUBD__REQUEST__INIT;
+		Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+		Slubd__Response *resp = NULL;
+		int rc;
+
+		e2e_sleep_ms(300);	/* past the busy memo's quiet time: a short wait each */
+		req.id = 11;
+		cr.name = "busy.many";
+		cr.size = 64;
+		cr.has_refs = 1;
+		cr.refs = 20000;
+		req.body_case = SLUBD__REQUEST__BODY_CREATE;
+		req.create = &cr;
+		if (e2e_send_req(c.fd, &req))
+			break;
+		rc = e2e_recv(c.fd, e2e_scale_ms(3000), &resp, NULL);
+		CHECKF(rc == 1, "create %d: no answer (%d)", i, rc);
+		if (rc != 1)
+			break;
+		if (!resp->err)
+			oks++;
+		else if (resp->err == EBUSY)
+			busys++;
+		else
+			CHECKF(0, "create %d: err %d: %s", i, resp->err, resp->error);
+		slubd__response__free_unpacked(resp, NULL);
+	}
+	kill_holder(pid);	/* and its connection's reference to busy.pool */
+	printf("  24 creates of 20000 references: %u ok, %u busy\n", oks, busys);
+	/* the holder's death is seen and deferred drops done within a few seconds */
+	if (oks)
+		CHECKF(e2e_wait_refcount(d->sock, "busy.many", (int32_t)(20000 * oks), 10000, &ec) ==
+		       1, "busy.many: refcount %d, %u creates of 20000 answered ok: a busy one kept "
+		       "some, or an ok one took fewer", (int)ec.refcount, oks);
+	else {
+		/* none kept: the pool went with its last reference, or has none */
+		int listed = 1;
+
+		for (int t = 0; t < 100 && listed; t++) {
+			listed = e2e_cache_stats(d->sock, "busy.many", &ec, NULL);
+			if (listed == 1 && ec.refcount == 0)
+				listed = 0;
+			else if (listed)
+				e2e_sleep_ms(100);
+		}
+		CHECKF(listed == 0, "busy.many: refcount %d 10 s after every create answered busy",
+		       (int)ec.refcount);
+	}
+	ctl_close(&c);
+	CHECK(e2e_alive(d, "after the creates"));
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
        T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
        T_CASE(many_scribbled_locks), T_CASE(queue_stopped),
        T_CASE(destroy_busy_lookup), T_CASE(close_while_queued),
-       T_CASE(sigterm_pending_drops))
+       T_CASE(sigterm_pending_drops), T_CASE(create_many_busy))
