@@ -135,8 +135,8 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
  * each lock (a recheck interval at least, past a deadline) and hold the
  * worker for seconds; spent once, the rest give up at once.  And a walk that
  * is long without waiting on anything (validate of a large arena) keeps its
- * budget for a lock it finds briefly held.  A lock that is merely held (by a live, perhaps stopped,
- * process) is not broken: nothing is reported as corruption (lock_failed
+ * budget for a lock it finds briefly held.  A lock that is merely held (by a
+ * live, perhaps stopped, process) is not broken: nothing is reported as corruption (lock_failed
  * notes it with shm_lock_note_busy instead), and the caller skips or fails
  * its step as it does for any lock it cannot take.  What the thread last
  * found busy is kept in shm_lock_busy: which lock (by name) and the thread
@@ -151,8 +151,9 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
  * may have let the lock go and be taking it again for a few microseconds
  * (it was stopped, and continued), and such a lock must not read "busy".
  * The short wait ends as any deadline does, with the look for a word that
- * names no live thread: a memo never spares a dead holder's word (past the
- * request's own deadline it gives up at once; the next request looks).
+ * names no live thread: a memo never spares a dead holder's word (an attempt
+ * that gives up at once - budget spent, or quiet - does not look; the next
+ * wait does).
  */
 __thread bool shm_lock_timed;
 __thread uint64_t shm_lock_budget_ns;
