@@ -268,9 +268,9 @@ void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
 /* before a scrub's locked step: a timed scrub's wait, given afresh (slub_debug.c) */
 void scrub_step_arm(void);
 /*
- * Timed attempts (slubd's request worker, lock.c): with shm_lock_deadline_ns
- * set (CLOCK_MONOTONIC ns; 0: wait as long as it takes), a contended attempt
- * gives up with -ETIMEDOUT at that time; shm_lock_busy then says which lock
+ * Timed attempts (slubd's request worker, lock.c): with shm_lock_timed set,
+ * contended attempts may wait shm_lock_budget_ns in all, then give up with
+ * -ETIMEDOUT (unset: wait as long as it takes); shm_lock_busy then says which lock
  * (named by lock_failed through shm_lock_note_busy) and its holder.  A held
  * lock is not a broken one: it is not reported as corruption.
  */
@@ -280,7 +280,8 @@ struct shm_lock_busy {
 	uint32_t pid;		/* its process's pid (ident.c); 0: unknown */
 	char lock[48];		/* the lock's name */
 };
-extern __thread uint64_t shm_lock_deadline_ns;
+extern __thread bool shm_lock_timed;
+extern __thread uint64_t shm_lock_budget_ns;
 extern __thread struct shm_lock_busy shm_lock_busy;
 void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);

@@ -357,8 +357,10 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj);
 
 /* ---- timed lock attempts (slubd's request worker; lock.c) -----------------
  * slab_lock_deadline: from now on, this thread's contended attempts at an
- * arena lock give up after ms (0: wait as long as it takes) and fail what
- * they were for as a lock that cannot be taken does, without reporting
+ * arena lock may wait ms in all (0: as long as it takes) - a budget for
+ * waiting, not a time of day: a long walk that waits on nothing keeps it, and
+ * a walk that meets many held locks spends it once.  Past it they give up
+ * and fail what they were for as a lock that cannot be taken does, without reporting
  * corruption; it clears the busy note.  slab_lock_busy: whether an attempt
  * gave up since, with "LOCK held by pid N" in buf.  slab_lock_taken: the
  * locks this thread has taken so far (to tell whether a call that gave up

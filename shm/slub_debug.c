@@ -1507,26 +1507,19 @@ static const char *dead_owner_text(const struct dead_owner *d, char *buf, size_t
 }
 
 /*
- * A timed scrub (slubd sets a deadline before it: shm_lock_deadline_ns,
- * lock.c).  The wait allowed then is given to each locked step afresh, so
+ * A timed scrub (slubd times its attempts before it: shm_lock_timed and
+ * shm_lock_budget_ns, lock.c).  The wait allowed then is given to each
+ * locked step afresh, so
  * that the last steps of a long scrub may wait for a live allocator as
  * long as the first could; a lock held past it (a stopped client) makes
  * that step give up, and its cache waits for the next scrub.
  */
 static __thread uint64_t scrub_wait_ns;		/* 0: untimed */
 
-static uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void scrub_step_arm(void)
 {
 	if (scrub_wait_ns)
-		shm_lock_deadline_ns = mono_now_ns() + scrub_wait_ns;
+		shm_lock_budget_ns = scrub_wait_ns;
 }
 
 void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps)
@@ -1947,14 +1940,13 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 {
 	struct scrub_ctx *x = calloc(1, sizeof(*x));
-	uint64_t deadline = shm_lock_deadline_ns, now;
+	uint64_t budget = shm_lock_budget_ns;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!x)
 		return -ENOMEM;
-	now = deadline ? mono_now_ns() : 0;
-	scrub_wait_ns = !deadline ? 0 : deadline > now ? deadline - now : 1;
+	scrub_wait_ns = !shm_lock_timed ? 0 : budget ? budget : 1;
 	x->a = a;
 	x->r = r;
 	(void)os_pidns();	/* looked up now: reports name pids under the locks */
@@ -1988,7 +1980,7 @@ out:
 	free(x->nom);
 	free(x);
 	scrub_wait_ns = 0;
-	shm_lock_deadline_ns = deadline;	/* the caller's, as it was */
+	shm_lock_budget_ns = budget;	/* the caller's, as it was */
 	return rc;
 }
 

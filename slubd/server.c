@@ -32,7 +32,8 @@
  * SO_PEERGROUPS, before a slot is taken; so is max_clients_per_uid.  A
  * connection must say Hello within hello_timeout of its accept (an absolute
  * timer, not an idle one), and when every slot is taken a new connection
- * closes the oldest one still waiting for its Hello.  Every refusal is
+ * closes the oldest one still waiting for its Hello (past a grace, or of a
+ * uid holding more slots: evict_for).  Every refusal is
  * logged and told to the peer in a frame.
  *
  * When a connection closes, its pool references are dropped (by the worker:
@@ -476,6 +477,80 @@ static struct conn *oldest_waiting(struct server *s)
 	return old;
 }
 
+static int uid_cmp(const void *x, const void *y)
+{
+	uid_t a = *(const uid_t *)x, b = *(const uid_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* how many of the sorted uids[n] are u */
+static unsigned int uid_count(const uid_t *uids, unsigned int n, uid_t u)
+{
+	unsigned int lo = 0, hi = n, first;
+
+	while (lo < hi) {		/* the first >= u */
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	hi = n;
+	while (lo < hi) {		/* the first > u */
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] <= u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - first;
+}
+
+/*
+ * evict_for - every slot is taken: the connection to close for a new one
+ * whose uid holds same_uid connections already (NULL: none; the new one is
+ * refused).  Only one waiting for its Hello, and of those, one that may go:
+ * past its grace (EVICT_AFTER_MS), or - a peer reconnecting faster than the
+ * grace keeps every waiting one young - one of a uid that would still hold
+ * more slots than the newcomer's once it is closed.  Of those, one of the
+ * uid holding the most slots, the oldest: so one uid's connections that
+ * never say Hello go before another uid's lone peer that is slow with its
+ * Hello, and a uid's own burst never closes its own young ones.  O(n log n)
+ * in the connections (bounded by max_clients).
+ */
+static struct conn *evict_for(struct server *s, unsigned int same_uid)
+{
+	uint64_t now = now_ms();
+	struct conn *best = NULL;
+	unsigned int n = 0, best_cnt = 0;
+	uid_t *uids = malloc((s->nr_conns + 1) * sizeof(*uids));
+
+	if (!uids)
+		return oldest_waiting(s);
+	for (struct conn *c = s->conns; c && n < s->nr_conns; c = c->next)
+		uids[n++] = c->uid;
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+	for (struct conn *c = s->conns; c; c = c->next) {
+		unsigned int cnt;
+
+		if (c->state != CONN_HELLO || c->in_worker)
+			continue;
+		cnt = uid_count(uids, n, c->uid);
+		if (now - c->since_ms < EVICT_AFTER_MS && cnt <= same_uid + 1)
+			continue;	/* in its grace, and its uid holds no more */
+		if (!best || cnt > best_cnt || (cnt == best_cnt && c->serial < best->serial)) {
+			best = c;
+			best_cnt = cnt;
+		}
+	}
+	free(uids);
+	return best;
+}
+
 /*
  * peer_allowed - the access policy for the peer of fd, from SO_PEERCRED and
  * SO_PEERGROUPS.  The groups are used only as far as the kernel gave them: a
@@ -545,7 +620,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	if (s->nr_conns >= s->cfg.max_clients) {
-		struct conn *old = oldest_waiting(s);
+		struct conn *old = evict_for(s, same_uid);
 
 		if (!old) {
 			log_msg("refusing pid %d uid %u: %u clients already (max_clients)",
@@ -632,6 +707,24 @@ static void job_queue(struct server *s, struct job *j)
 	list_append(&s->todo, &s->todo_tail, j);
 	pthread_cond_signal(&s->work_cond);
 	pthread_mutex_unlock(&s->work_lock);
+}
+
+/*
+ * server_queue_drop - the worker: drop the references of c, a connection
+ * record no loop owns (closed, or made for the purpose: dispatch's
+ * drop_later), as a closed connection's are, retried while a lock is busy;
+ * the drop's completion frees c.  False: no memory (nothing queued).
+ */
+bool server_queue_drop(struct server *s, struct conn *c)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return false;
+	j->kind = JOB_DROP;
+	j->c = c;
+	job_queue(s, j);
+	return true;
 }
 
 /*
@@ -886,6 +979,35 @@ void server_schedule_scrub(struct server *s)
 	}
 }
 
+/*
+ * access_again - [access] changed (SIGHUP): each connection's peer is
+ * checked again, as at its accept.  One no longer allowed is closed if it
+ * has not said Hello (with a reply that says why); one that has is answered
+ * EACCES from its next request on (dispatch), its pool references kept, as
+ * an attached process still maps the arena; one allowed again is served.
+ */
+static void access_again(struct server *s)
+{
+	struct conn *next;
+
+	for (struct conn *c = s->conns; c; c = next) {
+		struct ucred cred = { c->pid, c->uid, c->gid };
+		bool ok;
+
+		next = c->next;
+		if (c->closed || c->state == CONN_CLOSING)
+			continue;
+		ok = peer_allowed(s, bufferevent_getfd(c->bev), &cred);
+		if (!ok && c->allowed)
+			log_msg("pid %d uid %u: no longer allowed by [access]%s", (int)c->pid,
+				(unsigned)c->uid, c->state == CONN_HELLO ? ": closed" : "");
+		c->allowed = ok;
+		if (!ok && c->state == CONN_HELLO && !c->in_worker)
+			conn_refuse(c, EACCES, "this uid may no longer use this slubd ([access] "
+				    "changed): closed");
+	}
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
@@ -923,6 +1045,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 			s->cfg.socket_mode = c.socket_mode;
 		log_msg("SIGHUP: %s read again: access and limits applied; the arena's size and "
 			"huge pages apply at the next start", s->cfg.config_file);
+		access_again(s);
 		return;
 	}
 	log_msg("signal %d: shutting down", (int)sig);

@@ -212,6 +212,7 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 void dispatch_done(struct dispatch_scratch *scratch);
 /* drop c's references; false if a busy lock kept some (try again later) */
 bool conn_drop_refs(struct server *s, struct conn *c);
+bool server_queue_drop(struct server *s, struct conn *c);
 /* the worker's request deadline: no lock attempt of one request waits longer */
 #define SLUBD_LOCK_WAIT_MS 750
 /* guard.c: dispatch, conn_drop_refs, slab_scrub and arena_used_bytes through guarded() */
