@@ -6,6 +6,7 @@
  * and the scrub's bounded steps (scrub_chunked, scrub_timed_steps).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -779,6 +780,91 @@ ISOLATED_T(scrub_timed_steps, 60)
 	arena_close(a);
 }
 
+/*
+ * scrub_drained_partials - a process that drains a CPU partial list (the
+ * list already cut off its CPU, each slab on its way to a node list) and
+ * dies there - at its first node lock, HOOK_LIST_LOCKED - leaves slabs on no
+ * list whose counters still name the process that last freed into them:
+ * here the parent, alive.  Two scrubs must put every one of them back
+ * (before the fix they stayed on no list as long as that freer lived:
+ * "a live process is moving it"), and once the parent frees its objects
+ * and shrinks, no slab is left.
+ */
+static void die_at_list_lock(enum shm_hook where)
+{
+	if (where == HOOK_LIST_LOCKED)
+		raise(SIGKILL);
+}
+
+ISOLATED_T(scrub_drained_partials, 60)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "drained", 256, 0, 0, NULL) : NULL;
+	struct slab_cache_info ci;
+	struct slab_scrub_result r1, r2;
+	struct slab_validate_result vr;
+	unsigned int per, chain;
+	uint64_t n, orphans;
+	void **p;
+	cpu_set_t set;
+	int cpu = sched_getcpu(), st = 0;
+	pid_t kid;
+
+	if (!s)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	/* parent and child on one CPU: they share its partial list */
+	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0);
+	unit_info(a, s, &ci);
+	per = ci.objs_per_slab;
+	chain = s->cpu_partial_slabs;
+	CHECKF(chain >= 2, "cpu_partial_slabs %u", chain);
+	n = (uint64_t)(chain + 3) * per;
+	p = calloc(n, sizeof(*p));
+	for (uint64_t i = 0; i < n; i++)
+		CHECK((p[i] = slab_alloc(a, s, 0)) != NULL);
+	/* slab i holds p[i*per .. (i+1)*per): free one object of each of the
+	 * first `chain` full slabs, which fills this CPU's partial list */
+	for (unsigned int i = 0; i < chain; i++) {
+		slab_free(a, s, p[(uint64_t)i * per]);
+		p[(uint64_t)i * per] = NULL;
+	}
+	kid = fork();
+	if (kid == 0) {
+		/* one more full slab gets a free object: the list drains, and we
+		 * die at the drain's first node lock */
+		shm_test_hook = die_at_list_lock;
+		slab_free(a, s, p[(uint64_t)chain * per]);
+		_exit(0);
+	}
+	waitpid(kid, &st, 0);
+	CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	       "the child did not die at its node lock (status %#x)", st);
+	p[(uint64_t)chain * per] = NULL;	/* freed by the child (its push happened) */
+	CHECK(slab_scrub(a, &r1) == 0);
+	CHECK(slab_scrub(a, &r2) == 0);
+	orphans = r1.orphans + r2.orphans;
+	CHECKF(orphans == chain + 1,
+	       "two scrubs put back %llu orphans (%llu + %llu), not the %u drained slabs and the "
+	       "child's", (unsigned long long)orphans, (unsigned long long)r1.orphans,
+	       (unsigned long long)r2.orphans, chain + 1);
+	CHECKF(unit_validate(a, s, &vr) == 0 && vr.nr_errors == 0, "validate: %llu errors, first: %s",
+	       (unsigned long long)vr.nr_errors, vr.first_error);
+	for (uint64_t i = 0; i < n; i++)
+		if (p[i])
+			slab_free(a, s, p[i]);
+	slab_shrink(a, s);
+	unit_info(a, s, &ci);
+	CHECKF(ci.num_slabs == 0, "%llu slabs left after every object was freed and the cache shrunk "
+	       "(%llu on node partial lists)", (unsigned long long)ci.num_slabs,
+	       (unsigned long long)ci.nr_partial);
+	printf("  a drain of %u CPU partial slabs killed at its node lock: %llu + %llu orphans put back\n",
+	       chain, (unsigned long long)r1.orphans, (unsigned long long)r2.orphans);
+	free(p);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(store_user_leak_reported_once),
        T_CASE(give_and_owner_errors),
@@ -789,4 +875,5 @@ T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(cap_kills),
        T_CASE(cache_at_arena_end),
        T_CASE(scrub_chunked),
-       T_CASE(scrub_timed_steps))
+       T_CASE(scrub_timed_steps),
+       T_CASE(scrub_drained_partials))
