@@ -250,6 +250,12 @@ static inline void shm_syscall_note(void)
 	if (unlikely(shm_lock_depth > 0))
 		shm_locked_syscalls++;
 }
+/*
+ * Page descriptors visited by the page walks of the repairs after a dead
+ * lock holder (node_unlist, debug_step_repair), which hold the lock: the
+ * tests read it to see that a walk steps over whole blocks.
+ */
+extern __thread uint64_t shm_repair_walk_steps;
 /* a report's callback waits until the thread holds no shared lock (slub_debug.c) */
 void slab_report_flush(void);
 /* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */

@@ -235,12 +235,16 @@ static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint6
  * so, a later free would unlink it from a list it is not on while counting
  * it off that list.  Marked SL_NONE it is an orphan, which scrub puts back.
  */
+__thread uint64_t shm_repair_walk_steps;	/* internal.h */
+
 static void node_unlist(struct node_ctx *ctx)
 {
 	struct arena *a = ctx->a;
 
 	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		shm_repair_walk_steps++;
 
 		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
 		    pd->cache == ctx->s->self && slab_node(a, ctx->s, pd) == ctx->n &&

@@ -641,6 +641,7 @@ void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_
 		bool on_freelist = false, whole = false;
 		aoff_t off, x;
 
+		shm_repair_walk_steps++;
 		if (!rec)
 			continue;
 		if ((pd->flags & (PG_HEAD | PG_SLAB | PG_CORRUPT)) != (PG_HEAD | PG_SLAB) ||

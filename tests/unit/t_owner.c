@@ -865,6 +865,75 @@ ISOLATED_T(scrub_drained_partials, 60)
 	arena_close(a);
 }
 
+/*
+ * repair_walk_blocks - the repair after a process died holding a node's
+ * list_lock walks the page descriptors with that lock held (node_unlist,
+ * and debug_step_repair for a debug cache): on a large, mostly free arena
+ * it must step over whole blocks, not visit each of its pages.  A 1 GiB
+ * arena (262144 pages, reserved lazily) with a few slabs: the walks of one
+ * repair visit fewer than 1/64 of its pages (before: every page, twice for
+ * a debug cache).
+ */
+static void die_at_list_lock_hook(enum shm_hook where)
+{
+	if (where == HOOK_LIST_LOCKED)
+		raise(SIGKILL);
+}
+
+ISOLATED_T(repair_walk_blocks, 60)
+{
+	struct arena_opts ao = { .size = 1ull << 30, .huge = ARENA_HUGE_OFF, .base = 1 };
+	struct arena *a = NULL;
+	char err[256] = "";
+	struct kmem_cache *caches[2];
+	struct slab_validate_result vr;
+
+	CHECKF(arena_create(&ao, &a, err, sizeof(err)) == 0, "arena_create: %s", err);
+	if (!a)
+		return;
+	caches[0] = unit_cache(a, "walk.plain", 256, 0, 0, NULL);
+	caches[1] = unit_cache(a, "walk.debug", 256, 0, SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER,
+			       NULL);
+	if (!caches[0] || !caches[1])
+		return;
+	for (int k = 0; k < 2; k++) {
+		struct kmem_cache *s = caches[k];
+		struct kmem_cache_node *n = cache_node(a, s, 0);
+		uint64_t steps;
+		int st = 0;
+		pid_t kid;
+
+		for (unsigned int i = 0; i < 8 * oo_objects_of(s); i++) {
+			void *p = slab_alloc(a, s, 0);
+
+			CHECK(p != NULL);
+			if (p && i % 2)
+				slab_free(a, s, p);
+		}
+		kid = fork();
+		if (kid == 0) {
+			shm_test_hook = die_at_list_lock_hook;
+			if (node_lock(a, s, n) == 0)
+				node_unlock(n);
+			_exit(3);
+		}
+		waitpid(kid, &st, 0);
+		CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the holder was not killed (%#x)", st);
+		steps = shm_repair_walk_steps;
+		CHECK(node_lock(a, s, n) == 0);		/* runs the repair */
+		node_unlock(n);
+		steps = shm_repair_walk_steps - steps;
+		CHECKF(steps > 0 && steps < a->nr_pages / 64,
+		       "%s: the repair visited %llu page descriptors of %u", s->name,
+		       (unsigned long long)steps, a->nr_pages);
+		printf("  %s: the repair after a dead holder visited %llu of %u page descriptors\n",
+		       s->name, (unsigned long long)steps, a->nr_pages);
+		CHECKF(unit_validate(a, s, &vr) == 0 && vr.nr_errors == 0, "validate: %llu errors, first: %s",
+		       (unsigned long long)vr.nr_errors, vr.first_error);
+	}
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(store_user_leak_reported_once),
        T_CASE(give_and_owner_errors),
@@ -876,4 +945,5 @@ T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(cache_at_arena_end),
        T_CASE(scrub_chunked),
        T_CASE(scrub_timed_steps),
-       T_CASE(scrub_drained_partials))
+       T_CASE(scrub_drained_partials),
+       T_CASE(repair_walk_blocks))
