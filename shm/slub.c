@@ -241,10 +241,10 @@ static void node_unlist(struct node_ctx *ctx)
 {
 	struct arena *a = ctx->a;
 
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+	/* by blocks (repair_walk_next says why none it skips is one of ours) */
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn = repair_walk_next(a, pfn)) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
-		shm_repair_walk_steps++;
 
 		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
 		    pd->cache == ctx->s->self && slab_node(a, ctx->s, pd) == ctx->n &&

@@ -635,13 +635,13 @@ void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_
 {
 	char why[96];
 
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+	/* by blocks (repair_walk_next says why none it skips is one of ours) */
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn = repair_walk_next(a, pfn)) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 		uint32_t rec = atomic_load_relaxed(&pd->debug_step), idx, objects, steps = 0;
 		bool on_freelist = false, whole = false;
 		aoff_t off, x;
 
-		shm_repair_walk_steps++;
 		if (!rec)
 			continue;
 		if ((pd->flags & (PG_HEAD | PG_SLAB | PG_CORRUPT)) != (PG_HEAD | PG_SLAB) ||
