@@ -934,6 +934,129 @@ ISOLATED_T(repair_walk_blocks, 60)
 	arena_close(a);
 }
 
+/*
+ * scrub_races - processes allocate and free in two pools (a plain one and a
+ * SLAB_RECLAIM_DEAD one) while two other processes scrub without pause and
+ * the parent kills a worker at a random moment every few milliseconds (and
+ * stops and resumes another), starting a new one each time; every eighth
+ * kill takes a scrubber too, anywhere in its scrub.  Afterwards all
+ * are killed, two scrubs run, and: validate finds no error in either pool,
+ * the reclaiming pool has no object left allocated (each dead owner's were
+ * freed, none twice: a double free would be reported), and once shrunk it
+ * holds no slab (none lost off the lists).
+ */
+struct race_ctl {
+	volatile int stop;
+	volatile uint64_t ops, scrubs;
+};
+
+static void race_worker(struct arena *a, struct kmem_cache *s[2], struct race_ctl *ctl, uint64_t seed)
+{
+	void *held[2][96] = { { 0 } };
+
+	while (!ctl->stop) {
+		int k = (int)(unit_rand(&seed) % 2), i = (int)(unit_rand(&seed) % 96);
+
+		if (held[k][i]) {
+			slab_free(a, s[k], held[k][i]);
+			held[k][i] = NULL;
+		} else {
+			held[k][i] = slab_alloc(a, s[k], 0);
+		}
+		__atomic_fetch_add(&ctl->ops, 1, __ATOMIC_RELAXED);
+	}
+	_exit(0);
+}
+
+static void race_scrubber(struct arena *a, struct race_ctl *ctl)
+{
+	while (!ctl->stop) {
+		struct slab_scrub_result rr;
+
+		if (slab_scrub(a, &rr) == 0)
+			__atomic_fetch_add(&ctl->scrubs, 1, __ATOMIC_RELAXED);
+	}
+	_exit(0);
+}
+
+ISOLATED_T(scrub_races, 90)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s[2];
+	struct race_ctl *ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	enum { WORKERS = 4, SCRUBBERS = 2 };
+	pid_t w[WORKERS], sc[SCRUBBERS];
+	struct slab_scrub_result r;
+	struct slab_validate_result vr;
+	struct slab_cache_info ci;
+	uint64_t seed = 0x5eed, kills = 0, scrubber_kills = 0, t_end;
+	int st;
+
+	if (!a || ctl == MAP_FAILED)
+		return;
+	s[0] = unit_cache(a, "race.plain", 96, 0, 0, NULL);
+	s[1] = unit_cache(a, "race.reclaim", 96, 0, SLAB_RECLAIM_DEAD, NULL);
+	if (!s[0] || !s[1])
+		return;
+	for (int i = 0; i < WORKERS; i++)
+		if ((w[i] = fork()) == 0)
+			race_worker(a, s, ctl, 1000 + (uint64_t)i);
+	for (int i = 0; i < SCRUBBERS; i++)
+		if ((sc[i] = fork()) == 0)
+			race_scrubber(a, ctl);
+	t_end = now_ms() + 4000;
+	while (now_ms() < t_end) {
+		int v = (int)(unit_rand(&seed) % WORKERS), u = (v + 1) % WORKERS;
+
+		usleep((useconds_t)(1000 + unit_rand(&seed) % 4000));
+		kill(w[u], SIGSTOP);
+		usleep((useconds_t)(unit_rand(&seed) % 2000));
+		kill(w[v], SIGKILL);
+		waitpid(w[v], &st, 0);
+		kill(w[u], SIGCONT);
+		kills++;
+		if ((w[v] = fork()) == 0)
+			race_worker(a, s, ctl, 5000 + kills);
+		if (kills % 8 == 0) {
+			/* a scrubber dies too, anywhere in its scrub */
+			int k = (int)(kills / 8 % SCRUBBERS);
+
+			kill(sc[k], SIGKILL);
+			waitpid(sc[k], &st, 0);
+			scrubber_kills++;
+			if ((sc[k] = fork()) == 0)
+				race_scrubber(a, ctl);
+		}
+	}
+	for (int i = 0; i < WORKERS; i++) {
+		kill(w[i], SIGKILL);
+		waitpid(w[i], &st, 0);
+	}
+	ctl->stop = 1;
+	for (int i = 0; i < SCRUBBERS; i++)
+		waitpid(sc[i], &st, 0);
+	CHECK(slab_scrub(a, &r) == 0);
+	CHECK(slab_scrub(a, &r) == 0);
+	for (int k = 0; k < 2; k++) {
+		CHECKF(unit_validate(a, s[k], &vr) == 0 && vr.nr_errors == 0, "%s: validate: %llu errors, "
+		       "first: %s", s[k]->name, (unsigned long long)vr.nr_errors, vr.first_error);
+		unit_info(a, s[k], &ci);
+		for (int e = 0; e < SLAB_ERR_NR; e++)
+			CHECKF(e == SLAB_ERR_LEAK || ci.errors[e] == 0, "%s: %llu errors of kind %d",
+			       s[k]->name, (unsigned long long)ci.errors[e], e);
+	}
+	CHECK(slab_shrink(a, s[1]) >= 0);
+	unit_info(a, s[1], &ci);
+	CHECKF(ci.active_objs == 0 && ci.num_slabs == 0,
+	       "race.reclaim: %llu objects still allocated, %llu slabs after every owner died and "
+	       "the pool was shrunk", (unsigned long long)ci.active_objs,
+	       (unsigned long long)ci.num_slabs);
+	printf("  %llu worker kills, %llu scrubber kills, %llu worker ops, %llu concurrent scrubs\n",
+	       (unsigned long long)kills, (unsigned long long)scrubber_kills,
+	       (unsigned long long)ctl->ops, (unsigned long long)ctl->scrubs);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(store_user_leak_reported_once),
        T_CASE(give_and_owner_errors),
@@ -946,4 +1069,5 @@ T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(scrub_chunked),
        T_CASE(scrub_timed_steps),
        T_CASE(scrub_drained_partials),
-       T_CASE(repair_walk_blocks))
+       T_CASE(repair_walk_blocks),
+       T_CASE(scrub_races))
