@@ -239,14 +239,17 @@ static void zone_repair(void *arg)
 	for (pfn = a->first_pfn; pfn < a->nr_pages;) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
+		shm_repair_walk_steps++;
 		if (!head_ok(a, pfn)) {
 			pd->order = 0;
 			pd->flags = PG_HEAD | PG_REPAIR;
 			pfn++;
 			continue;
 		}
-		for (uint32_t p = pfn + 1; p < pfn + (1u << pd->order); p++)
+		for (uint32_t p = pfn + 1; p < pfn + (1u << pd->order); p++) {
+			shm_repair_walk_steps++;
 			pd_of_pfn(a, p)->flags &= (uint16_t)~(PG_HEAD | PG_FREE);
+		}
 		if (pd->flags & PG_FREE)
 			pd->flags = PG_HEAD | PG_REPAIR;
 		pfn += 1u << pd->order;

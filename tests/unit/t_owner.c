@@ -872,11 +872,18 @@ ISOLATED_T(scrub_drained_partials, 60)
  * it must step over whole blocks, not visit each of its pages.  A 1 GiB
  * arena (262144 pages, reserved lazily) with a few slabs: the walks of one
  * repair visit fewer than 1/64 of its pages (before: every page, twice for
- * a debug cache).
+ * a debug cache).  The same for the page allocator's lock (zone_repair,
+ * before: every page, each block's tail pages written).
  */
 static void die_at_list_lock_hook(enum shm_hook where)
 {
 	if (where == HOOK_LIST_LOCKED)
+		raise(SIGKILL);
+}
+
+static void die_at_zone_lock_hook(enum shm_hook where)
+{
+	if (where == HOOK_ZONE_LOCKED)
 		raise(SIGKILL);
 }
 
@@ -930,6 +937,40 @@ ISOLATED_T(repair_walk_blocks, 60)
 		       s->name, (unsigned long long)steps, a->nr_pages);
 		CHECKF(unit_validate(a, s, &vr) == 0 && vr.nr_errors == 0, "validate: %llu errors, first: %s",
 		       (unsigned long long)vr.nr_errors, vr.first_error);
+	}
+	/* the page allocator's lock: zone_repair (a holder killed in a 2 MiB kmalloc) */
+	for (int round = 0; round < 2; round++) {
+		struct buddy_info bi;
+		struct slab_scrub_result sr;
+		uint64_t steps;
+		char berr[256] = "";
+		int st = 0;
+		pid_t kid = fork();
+
+		if (kid == 0) {
+			shm_test_hook = die_at_zone_lock_hook;
+			slab_kfree(a, slab_kmalloc(a, 2u << 20, 0));
+			_exit(3);
+		}
+		waitpid(kid, &st, 0);
+		CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the zone holder was not killed (%#x)", st);
+		steps = shm_repair_walk_steps;
+		CHECK(buddy_info(a, &bi) == 0);		/* takes the zone lock: runs the repair */
+		steps = shm_repair_walk_steps - steps;
+		CHECKF(steps > 0 && steps < a->nr_pages / 64,
+		       "zone repair: visited %llu page descriptors of %u", (unsigned long long)steps,
+		       a->nr_pages);
+		printf("  zone repair after a dead holder: %llu of %u page descriptors\n",
+		       (unsigned long long)steps, a->nr_pages);
+		CHECK(slab_scrub(a, &sr) == 0);		/* frees the dead holder's block in transit */
+		CHECKF(buddy_check(a, berr, sizeof(berr)) == 0, "buddy_check: %s", berr);
+		for (int k = 0; k < 2; k++)
+			CHECKF(unit_validate(a, caches[k], &vr) == 0 && vr.nr_errors == 0,
+			       "validate: %llu errors, first: %s", (unsigned long long)vr.nr_errors,
+			       vr.first_error);
+		void *big = slab_kmalloc(a, 4u << 20, 0);
+		CHECKF(big != NULL, "no 4 MiB block after the repair and the scrub");
+		slab_kfree(a, big);
 	}
 	arena_close(a);
 }
