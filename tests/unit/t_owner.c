@@ -887,8 +887,17 @@ static void die_at_zone_lock_hook(enum shm_hook where)
 		raise(SIGKILL);
 }
 
+static int split_countdown;
+
+static void die_at_split_hook(enum shm_hook where)
+{
+	if (where == HOOK_BUDDY_SPLIT && --split_countdown == 0)
+		raise(SIGKILL);
+}
+
 ISOLATED_T(repair_walk_blocks, 60)
 {
+	uint64_t free_before = 0;
 	struct arena_opts ao = { .size = 1ull << 30, .huge = ARENA_HUGE_OFF, .base = 1 };
 	struct arena *a = NULL;
 	char err[256] = "";
@@ -964,12 +973,50 @@ ISOLATED_T(repair_walk_blocks, 60)
 		       (unsigned long long)steps, a->nr_pages);
 		CHECK(slab_scrub(a, &sr) == 0);		/* frees the dead holder's block in transit */
 		CHECKF(buddy_check(a, berr, sizeof(berr)) == 0, "buddy_check: %s", berr);
+		if (round == 0) {
+			CHECK(buddy_info(a, &bi) == 0);
+			free_before = bi.nr_free;
+		}
 		for (int k = 0; k < 2; k++)
 			CHECKF(unit_validate(a, caches[k], &vr) == 0 && vr.nr_errors == 0,
 			       "validate: %llu errors, first: %s", (unsigned long long)vr.nr_errors,
 			       vr.first_error);
 		void *big = slab_kmalloc(a, 4u << 20, 0);
 		CHECKF(big != NULL, "no 4 MiB block after the repair and the scrub");
+		slab_kfree(a, big);
+	}
+	/*
+	 * A holder killed halfway through a split (an upper half already a free
+	 * head, the block's head still in transit with its old order): the
+	 * repair clears the stale heads inside that block only, the scrub frees
+	 * the block whole, and not a page is lost or handed out twice.
+	 */
+	for (int at = 1; at <= 4; at++) {	/* the smallest free block fitting takes 4 splits here */
+		struct buddy_info bi;
+		struct slab_scrub_result sr;
+		char berr[256] = "";
+		int st = 0;
+		pid_t kid = fork();
+
+		if (kid == 0) {
+			split_countdown = at;
+			shm_test_hook = die_at_split_hook;
+			slab_kfree(a, slab_kmalloc(a, 16u << 10, 0));	/* a free block split down to order 2 */
+			_exit(3);
+		}
+		waitpid(kid, &st, 0);
+		CHECKF(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "split %d: the holder was not killed (%#x)",
+		       at, st);
+		CHECK(slab_scrub(a, &sr) == 0);
+		CHECKF(sr.transit_blocks == 1, "split %d: the scrub freed %llu blocks in transit", at,
+		       (unsigned long long)sr.transit_blocks);
+		CHECKF(buddy_check(a, berr, sizeof(berr)) == 0, "split %d: buddy_check: %s", at, berr);
+		CHECK(buddy_info(a, &bi) == 0);
+		CHECKF(bi.nr_free == free_before, "split %d: %llu pages free, %llu before", at,
+		       (unsigned long long)bi.nr_free, (unsigned long long)free_before);
+		/* every page can be had again, once: take them all in 4 MiB blocks and pages */
+		void *big = slab_kmalloc(a, 4u << 20, 0);
+		CHECKF(big != NULL, "split %d: no 4 MiB block", at);
 		slab_kfree(a, big);
 	}
 	arena_close(a);
