@@ -1023,9 +1023,9 @@ ISOLATED_T(repair_walk_blocks, 60)
 }
 
 /*
- * scrub_races - processes allocate and free in two pools (a plain one and a
- * SLAB_RECLAIM_DEAD one) while two other processes scrub without pause and
- * the parent kills a worker at a random moment every few milliseconds (and
+ * scrub_races - processes allocate and free in three pools (a plain one, a
+ * SLAB_RECLAIM_DEAD one and one with red zones and poison) while two other
+ * processes scrub without pause and the parent kills a worker at a random moment every few milliseconds (and
  * stops and resumes another), starting a new one each time; every eighth
  * kill takes a scrubber too, anywhere in its scrub.  Afterwards all
  * are killed, two scrubs run, and: validate finds no error in either pool,
@@ -1038,12 +1038,12 @@ struct race_ctl {
 	volatile uint64_t ops, scrubs;
 };
 
-static void race_worker(struct arena *a, struct kmem_cache *s[2], struct race_ctl *ctl, uint64_t seed)
+static void race_worker(struct arena *a, struct kmem_cache *s[3], struct race_ctl *ctl, uint64_t seed)
 {
-	void *held[2][96] = { { 0 } };
+	void *held[3][96] = { { 0 } };
 
 	while (!ctl->stop) {
-		int k = (int)(unit_rand(&seed) % 2), i = (int)(unit_rand(&seed) % 96);
+		int k = (int)(unit_rand(&seed) % 3), i = (int)(unit_rand(&seed) % 96);
 
 		if (held[k][i]) {
 			slab_free(a, s[k], held[k][i]);
@@ -1070,7 +1070,7 @@ static void race_scrubber(struct arena *a, struct race_ctl *ctl)
 ISOLATED_T(scrub_races, 90)
 {
 	struct arena *a = unit_arena();
-	struct kmem_cache *s[2];
+	struct kmem_cache *s[3];
 	struct race_ctl *ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	enum { WORKERS = 4, SCRUBBERS = 2 };
 	pid_t w[WORKERS], sc[SCRUBBERS];
@@ -1084,7 +1084,8 @@ ISOLATED_T(scrub_races, 90)
 		return;
 	s[0] = unit_cache(a, "race.plain", 96, 0, 0, NULL);
 	s[1] = unit_cache(a, "race.reclaim", 96, 0, SLAB_RECLAIM_DEAD, NULL);
-	if (!s[0] || !s[1])
+	s[2] = unit_cache(a, "race.debug", 200, 0, SLAB_RED_ZONE | SLAB_POISON, NULL);
+	if (!s[0] || !s[1] || !s[2])
 		return;
 	for (int i = 0; i < WORKERS; i++)
 		if ((w[i] = fork()) == 0)
@@ -1125,7 +1126,7 @@ ISOLATED_T(scrub_races, 90)
 		waitpid(sc[i], &st, 0);
 	CHECK(slab_scrub(a, &r) == 0);
 	CHECK(slab_scrub(a, &r) == 0);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		CHECKF(unit_validate(a, s[k], &vr) == 0 && vr.nr_errors == 0, "%s: validate: %llu errors, "
 		       "first: %s", s[k]->name, (unsigned long long)vr.nr_errors, vr.first_error);
 		unit_info(a, s[k], &ci);
