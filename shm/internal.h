@@ -252,8 +252,8 @@ static inline void shm_syscall_note(void)
 }
 /*
  * Page descriptors visited by the page walks of the repairs after a dead
- * lock holder (node_unlist, debug_step_repair), which hold the lock: the
- * tests read it to see that a walk steps over whole blocks.
+ * lock holder (node_unlist, debug_step_repair, zone_repair), which hold the
+ * lock: the tests read it to see that a walk steps over whole blocks.
  */
 extern __thread uint64_t shm_repair_walk_steps;
 

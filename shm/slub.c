@@ -227,6 +227,8 @@ static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint6
 	}
 }
 
+__thread uint64_t shm_repair_walk_steps;	/* internal.h */
+
 /*
  * node_unlist - every slab of s on n that says it is on one of n's lists
  * says SL_NONE, until node_relist marks the ones that are.  A mover that
@@ -235,8 +237,6 @@ static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint6
  * so, a later free would unlink it from a list it is not on while counting
  * it off that list.  Marked SL_NONE it is an orphan, which scrub puts back.
  */
-__thread uint64_t shm_repair_walk_steps;	/* internal.h */
-
 static void node_unlist(struct node_ctx *ctx)
 {
 	struct arena *a = ctx->a;
@@ -244,7 +244,6 @@ static void node_unlist(struct node_ctx *ctx)
 	/* by blocks (repair_walk_next says why none it skips is one of ours) */
 	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn = repair_walk_next(a, pfn)) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
-
 
 		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
 		    pd->cache == ctx->s->self && slab_node(a, ctx->s, pd) == ctx->n &&
