@@ -388,8 +388,9 @@ enum shm_hook {
 	HOOK_DISCARD,		/* an empty slab leaving its cache, not yet given back */
 	HOOK_CPU_DETACH,	/* taking a CPU freelist: intent logged, pair loaded, CAS not done */
 	HOOK_IDENT_WALK,	/* before each life a liveness walk reads (ident.c) */
+	HOOK_BUDDY_SPLIT,	/* a block half split: an upper half freed, its head's order not yet cut */
 };
-#define HOOK_NR		(HOOK_IDENT_WALK + 1)
+#define HOOK_NR		(HOOK_BUDDY_SPLIT + 1)
 extern void (*shm_test_hook)(enum shm_hook where);
 
 #endif /* SHM_SHM_H */

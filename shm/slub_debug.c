@@ -635,7 +635,8 @@ void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_
 {
 	char why[96];
 
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+	/* by blocks (repair_walk_next says why none it skips is one of ours) */
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn = repair_walk_next(a, pfn)) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 		uint32_t rec = atomic_load_relaxed(&pd->debug_step), idx, objects, steps = 0;
 		bool on_freelist = false, whole = false;
@@ -1644,6 +1645,7 @@ static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chu
 	uint64_t fl, cnt;
 	long nfree;
 	char why[96];
+	bool cpu_partial = pd->list == SL_CPU_PARTIAL;
 
 	if (pd->list == SL_NODE_PARTIAL || pd->list == SL_FULL || on_cpu || !c->cpu_whole)
 		return;			/* listed: pd.list is exact under the node lock */
@@ -1657,7 +1659,21 @@ static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chu
 	if (!CNT_FROZEN(cnt) && !fl && !(s->flags & SLAB_DEBUG_FLAGS))
 		return;			/* full: legitimately on no list */
 	/* a full debug slab belongs on the full list: on none, its mover died */
-	if (ident_alive(a, CNT_OWNER(cnt)))
+	/*
+	 * A live process moving it says so by its id in the counters - except
+	 * one that takes slabs off a CPU partial list: put_cpu_partial's and
+	 * shrink's drains (put_partials_locked) and the CPU partial alloc cut
+	 * slabs off c->partial without making them theirs, so that the counters
+	 * still name whoever last froze or freed into them, often a process
+	 * still alive.  Such a mover holds that CPU's lock from the cut until
+	 * the slab says SL_NONE (set under the node lock in a drain, before the
+	 * CPU lock is dropped in the alloc), and we hold every CPU lock of s:
+	 * a slab not frozen that still says SL_CPU_PARTIAL and is on no CPU's
+	 * list (c->cpu_whole: every list walked to its end) lost its mover, who
+	 * died holding a CPU lock, whatever its counters say (t_owner
+	 * scrub_drained_partials).  A frozen one is still judged by its owner.
+	 */
+	if (!(cpu_partial && !CNT_FROZEN(cnt)) && ident_alive(a, CNT_OWNER(cnt)))
 		return;			/* a live process is moving it */
 	memset(c->w.seen, 0, CNT_OBJECTS(cnt));
 	nfree = walk_freelist(&c->w, pd, fl, c->w.seen);
