@@ -1266,9 +1266,11 @@ int server_run(struct server *s)
 		SLUBD_PROTOCOL_VERSION, s->socket_from_systemd ? "socket from systemd" : "own socket",
 		(unsigned long long)(arena_size(s->arena) >> 20), arena_backing_name(s->arena));
 	if (s->cfg.supervised) {
-		/* one arena of the supervisor's (tenants.c): it says READY=1 once all serve */
-		(void)!write(s->cfg.ready_fd, "r", 1);
-		close(s->cfg.ready_fd);
+		/*
+		 * one arena of the supervisor's (tenants.c): it says READY=1 once
+		 * all serve, and keeps a memfd arena for this server's successor
+		 */
+		tenants_ready(s->cfg.ready_fd, s->in_fd_store ? s->lock_fd : -1);
 		s->cfg.ready_fd = -1;
 	} else {
 		sd_notify(0, "READY=1");

@@ -38,7 +38,7 @@ struct config {
 	char config_file[256];
 	bool supervised;		/* one server of the supervisor's (tenants.c): it,
 					 * not this process, says READY=1 and STOPPING=1 */
-	int ready_fd;			/* supervised: one byte written here once serving */
+	int ready_fd;			/* supervised: one byte sent here once serving */
 };
 
 #define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd", "default" */
@@ -56,6 +56,8 @@ int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1]
 /* tenants.c: the supervisor of one slubd per arena, when the config names arenas */
 int tenants_run(const struct config *dflt, const char *config_file,
 		char (*names)[SLUBD_ARENA_NAME_MAX + 1], int nr);
+/* tenants.c, in a server: it serves (one byte on fd, closed), with its memfd arena (or -1) */
+void tenants_ready(int fd, int arena_fd);
 int serve(struct config *cfg);	/* main.c: one arena's slubd, to its end; the exit code */
 /* main.c: fork into the background; the parent exits 0 once a byte comes on the fd returned */
 int go_background(void);

@@ -20,7 +20,12 @@
  * (the fd the arena is mapped through), so a client that outlives slubd
  * holds no lock, and the next slubd takes it.  Under systemd lock_fd is the
  * one in the fd store: while slubd is down the store holds the lock, and
- * the next slubd gets that same description back.  OFD locks report no pid,
+ * the next slubd gets that same description back.  A supervised server
+ * (tenants.c) hands that same description to its supervisor too, for the
+ * server it restarts after a crash: it holds the lock while no server runs,
+ * as the store does, and the successor, given the same description, takes
+ * the lock again (an OFD lock never conflicts with its own description;
+ * no other process can reach the memfd).  OFD locks report no pid,
  * so the owner writes its pid into the arena header, and a second slubd
  * names it in its refusal.
  *

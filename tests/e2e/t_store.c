@@ -17,6 +17,12 @@
  *                      its name, and at the restart each gets its own back
  *                      (LISTEN_FDNAMES=slubd.socket:arena-nb:arena): both
  *                      arenas' pools survive
+ *   fd_store_crash     the same, a server SIGKILLed (nb twice, the default
+ *                      once): the supervisor's restart adopts the same memfd
+ *                      arena (made during this run, so not among what systemd
+ *                      passed at start) with its pool; no server holds the
+ *                      other's arena.  Then a service restart with the stored
+ *                      fds, and the same crashes again
  *   file_cut_grow_punch a file-backed arena: a client grows the file, cuts it
  *                      to half while a pool's slabs (half their objects free,
  *                      so validate follows free pointers there) lie past the
@@ -750,6 +756,220 @@ out:
 	rm_rf(dir);
 }
 
+/* the pid of the last "arena LABEL: slubd pid N serves" in the log; 0 none */
+static pid_t server_pid(const char *log, const char *label)
+{
+	char *text = slurp(log), key[80];
+	const char *p = text, *last = NULL;
+	pid_t pid = 0;
+
+	snprintf(key, sizeof(key), "arena %s: slubd pid ", label);
+	while ((p = strstr(p, key)) != NULL) {
+		last = p + strlen(key);
+		p = last;
+	}
+	if (last)
+		pid = (pid_t)atoi(last);
+	free(text);
+	return pid;
+}
+
+/* the file a client is sent at attach on sock: its inode, in *st; 0 or -1 */
+static int arena_id(const char *sock, struct stat *st)
+{
+	int afd = client_arena_fd(sock), rc;
+
+	if (afd < 0)
+		return -1;
+	rc = fstat(afd, st);
+	close(afd);
+	return rc;
+}
+
+/* does process pid hold an fd of the file st (its /proc/PID/fd, followed)? */
+static bool holds_file(pid_t pid, const struct stat *st)
+{
+	char path[64];
+	bool found = false;
+
+	for (int fd = 0; fd < 1024 && !found; fd++) {
+		struct stat s2;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (stat(path, &s2) == 0 && s2.st_dev == st->st_dev && s2.st_ino == st->st_ino)
+			found = true;
+	}
+	return found;
+}
+
+/*
+ * SIGKILL the server of label; wait (10 s) until the supervisor's restart of
+ * it serves: its new pid, 0 when none served
+ */
+static pid_t crash_server(const char *log, const char *label, const char *sock)
+{
+	pid_t old = server_pid(log, label), now = 0;
+	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+
+	if (old <= 0 || kill(old, SIGKILL)) {
+		CHECKF(0, "no server of arena %s to kill (pid %d)", label, (int)old);
+		return 0;
+	}
+	while (e2e_now_ms() < end) {
+		now = server_pid(log, label);
+		if (now > 0 && now != old && answers(sock) == 1)
+			return now;
+		e2e_sleep_ms(50);
+	}
+	CHECKF(0, "the supervisor did not restart arena %s's server within 10 s (pid %d killed)",
+	       label, (int)old);
+	return 0;
+}
+
+/*
+ * a named server that crashes: under the fake service manager, a supervisor
+ * with [arena nb]; both arenas made during this run (memfds in the store,
+ * which systemd would pass only at the service's next start).  nb's server
+ * is SIGKILLed twice, the default one once: each successor adopts the same
+ * arena (the inode a client is sent), its pool is there, and no server holds
+ * the other's arena
+ */
+E2E_CASE(fd_store_crash)
+{
+	char dir[64], sock[100], nsockp[100], notify[100], log[128], conf[100],
+		*args[] = { "--socket", sock, "--config", conf, "--arena-size", "64M",
+			    "--hugepages", "off", NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed, en;
+	struct manager mgr = { .name = "arena", .name2 = "arena-nb", .stored = -1, .stored2 = -1,
+			       .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct stat nb0, d0, st;
+	struct e2e_cache c;
+	pthread_t mt;
+	char *out = NULL;
+	int nsock, stored = -1, stored_nb = -1, lsock = -1;
+	bool restarted = false;
+	FILE *f;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "fdc") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(nsockp, sizeof(nsockp), "%s/nb.sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	f = fopen(conf, "we");
+	REQUIRE(f);
+	fputs("[arena nb]\nsize = 16M\n", f);
+	fclose(f);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	memset(&en, 0, sizeof(en));
+	snprintf(en.sock, sizeof(en.sock), "%s", nsockp);
+
+	nsock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(nsock >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
+	REQUIRE(bind(nsock, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	mgr.nsock = nsock;
+	REQUIRE(pthread_create(&mt, NULL, manager_thread, &mgr) == 0);
+	sp.notify = notify;
+	if (start_ready(&dm, &sp))
+		goto out;
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     answers(nsockp) != 1 && e2e_now_ms() < end;)
+		e2e_sleep_ms(50);
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.dflt", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+	out = NULL;
+	CHECKF(e2e_slubctl(&en, &out, "create", "st.named", "96", NULL) == 0,
+	       "slubctl create on nb: %s", out ? out : "");
+	free(out);
+	out = NULL;
+	CHECKF(arena_id(nsockp, &nb0) == 0 && arena_id(sock, &d0) == 0,
+	       "no arena fd sent at attach");
+	if (t_failed)
+		goto stop;
+
+	for (int round = 1; round <= 3 && !t_failed; round++) {
+		/* nb, nb again (its successor handed the arena on), then the default one */
+		bool named = round < 3;
+		const char *label = named ? "nb" : "default", *s = named ? nsockp : sock;
+		const char *pool = named ? "st.named" : "st.dflt";
+		const struct stat *want = named ? &nb0 : &d0, *other = named ? &d0 : &nb0;
+		pid_t pid = crash_server(log, label, s), dflt, nb;
+
+		if (!pid)
+			break;
+		CHECKF(e2e_cache_stats(s, pool, &c, NULL) == 1, "crash %d: arena %s's pool %s is "
+		       "gone after its server's SIGKILL and restart (the successor made a new "
+		       "arena)", round, label, pool);
+		CHECKF(arena_id(s, &st) == 0 && st.st_dev == want->st_dev &&
+		       st.st_ino == want->st_ino, "crash %d: arena %s's successor serves another "
+		       "arena (inode %llu, was %llu)", round, label, (unsigned long long)st.st_ino,
+		       (unsigned long long)want->st_ino);
+		CHECKF(e2e_cache_stats(named ? sock : nsockp, named ? "st.dflt" : "st.named", &c,
+				       NULL) == 1, "crash %d: the other arena lost its pool", round);
+		dflt = server_pid(log, "default");
+		nb = server_pid(log, "nb");
+		CHECKF(!holds_file(pid, other), "crash %d: the restarted server of %s holds the "
+		       "other arena's fd", round, label);
+		CHECKF(dflt > 0 && nb > 0 && !holds_file(dflt, &nb0) && !holds_file(nb, &d0),
+		       "crash %d: a server holds the other's arena", round);
+		if (round == 3 && !t_failed && !restarted) {
+			/*
+			 * a service restart with what the store holds (systemd
+			 * passes it), then the same crashes: the arenas the
+			 * supervisor was passed are the ones its servers send back
+			 */
+			stored = manager_fd_of(&mgr, 0, 3000);
+			stored_nb = manager_fd_of(&mgr, 1, 3000);
+			stop(&dm);
+			lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			REQUIRE(lsock >= 0 && stored >= 0 && stored_nb >= 0);
+			unlink(sock);
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+			REQUIRE(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+				listen(lsock, 16) == 0);
+			sp.fds[0] = stored_nb;
+			sp.fds[1] = lsock;
+			sp.fds[2] = stored;
+			sp.fds[3] = -1;
+			sp.fdnames = "arena-nb:slubd.socket:arena";
+			if (start_ready(&dm, &sp))
+				break;
+			for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+			     answers(nsockp) != 1 && e2e_now_ms() < end;)
+				e2e_sleep_ms(50);
+			restarted = true;
+			round = 0;
+		}
+	}
+	CHECKF(t_failed || restarted, "the service restart was not reached");
+stop:
+	if (t_failed) {
+		char *text = slurp(log);
+
+		printf("  slubd's log:\n%s", text);
+		free(text);
+	}
+	stop(&dm);
+out:
+	__atomic_store_n(&mgr.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(mt, NULL);
+	if (lsock >= 0)
+		close(lsock);
+	if (stored >= 0)
+		close(stored);
+	if (stored_nb >= 0)
+		close(stored_nb);
+	close(nsock);
+	rm_rf(dir);
+}
+
 /* ---- a file-backed arena, cut, grown and punched ------------------------------------- */
 
 #define BIG_OBJS 8000		/* of 4000 bytes: ~32 MiB of slabs */
@@ -1474,5 +1694,5 @@ out:
 	rm_rf(bindir);
 }
 
-T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(hugetlb_punch), T_CASE(two_daemons_dir),
+T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(fd_store_crash), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(hugetlb_punch), T_CASE(two_daemons_dir),
        T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(racing_start), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
