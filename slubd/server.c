@@ -1252,6 +1252,44 @@ int server_init(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * tell_supervisor - a supervised server (tenants.c) tells the supervisor it serves (one byte on
+ * fd, which is closed), with arena_fd (its memfd kept in the fd store) when
+ * not -1: the description that carries the owner lock (store.c), the one
+ * systemd's store holds too.  The supervisor's copy keeps that lock held
+ * while no server runs, as the store's does; the server it restarts gets
+ * that same description and re-takes the lock on it (an OFD lock never
+ * conflicts with its own description), and no other process can reach a
+ * memfd: the lock stops no one it should let in.
+ */
+static void tell_supervisor(int fd, int arena_fd)
+{
+	char c = 'r', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (arena_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &arena_fd, sizeof(int));
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1 && arena_fd >= 0) {
+		log_msg("cannot hand the arena to the supervisor (%s): a restart of this "
+			"slubd after a crash makes a new arena", strerror(errno));
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		(void)!sendmsg(fd, &mh, MSG_NOSIGNAL);
+	}
+	close(fd);
+}
+
 int server_run(struct server *s)
 {
 	/* after main.c's fork into the background: the pid a second slubd names */
@@ -1270,7 +1308,7 @@ int server_run(struct server *s)
 		 * one arena of the supervisor's (tenants.c): it says READY=1 once
 		 * all serve, and keeps a memfd arena for this server's successor
 		 */
-		tenants_ready(s->cfg.ready_fd, s->in_fd_store ? s->lock_fd : -1);
+		tell_supervisor(s->cfg.ready_fd, s->in_fd_store ? s->lock_fd : -1);
 		s->cfg.ready_fd = -1;
 	} else {
 		sd_notify(0, "READY=1");

@@ -56,8 +56,6 @@ int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1]
 /* tenants.c: the supervisor of one slubd per arena, when the config names arenas */
 int tenants_run(const struct config *dflt, const char *config_file,
 		char (*names)[SLUBD_ARENA_NAME_MAX + 1], int nr);
-/* tenants.c, in a server: it serves (one byte on fd, closed), with its memfd arena (or -1) */
-void tenants_ready(int fd, int arena_fd);
 int serve(struct config *cfg);	/* main.c: one arena's slubd, to its end; the exit code */
 /* main.c: fork into the background; the parent exits 0 once a byte comes on the fd returned */
 int go_background(void);

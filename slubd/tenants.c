@@ -466,44 +466,6 @@ static int ready_msg(struct tenant *t)
 	return 1;
 }
 
-/*
- * tenants_ready - in a server: tell the supervisor it serves (one byte on
- * fd, which is closed), with arena_fd (its memfd kept in the fd store) when
- * not -1: the description that carries the owner lock (store.c), the one
- * systemd's store holds too.  The supervisor's copy keeps that lock held
- * while no server runs, as the store's does; the server it restarts gets
- * that same description and re-takes the lock on it (an OFD lock never
- * conflicts with its own description), and no other process can reach a
- * memfd: the lock stops no one it should let in.
- */
-void tenants_ready(int fd, int arena_fd)
-{
-	char c = 'r', cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &c, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (arena_fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &arena_fd, sizeof(int));
-	}
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1 && arena_fd >= 0) {
-		log_msg("cannot hand the arena to the supervisor (%s): a restart of this "
-			"slubd after a crash makes a new arena", strerror(errno));
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		(void)!sendmsg(fd, &mh, MSG_NOSIGNAL);
-	}
-	close(fd);
-}
-
 /* the child: one arena's slubd */
 static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 {
