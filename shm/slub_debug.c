@@ -2002,6 +2002,8 @@ out:
 
 /* ---- statistics ----------------------------------------------------------- */
 
+__thread uint64_t shm_stats_walk_steps;	/* internal.h */
+
 static const char *const stat_names[NR_SLAB_STATS] = {
 	"alloc_fastpath", "alloc_slowpath", "free_fastpath", "free_slowpath",
 	"free_frozen", "free_add_partial", "free_remove_partial",
@@ -2085,6 +2087,7 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 			struct page_desc *pd = pd_of_pfn(a, pfn);
 			uint64_t before;
 
+			shm_stats_walk_steps++;
 			if (!is_slab_head(pd) || pd->cache != s->self)
 				continue;
 			before = r.allocated;
@@ -2097,5 +2100,14 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 		out->active_objs = r.allocated;
 		walk_fini(&w);
 	}
+	return 0;
+}
+
+int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
+			 struct slab_cache_info *out)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (slab_cache_info(a, caches[i], &out[i]) == -ENOMEM)
+			return -ENOMEM;
 	return 0;
 }
