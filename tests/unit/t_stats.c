@@ -99,16 +99,14 @@ static void compare(struct arena *a, struct kmem_cache *const *caches, unsigned 
 			continue;
 		}
 		CHECKF(!memcmp(&one, &many[i], sizeof(one)),
-		       "%s: pool %s (entry %u): per pool slabs %llu/%llu objs %llu/%llu active "
-		       "%llu/%llu partial %llu; at once slabs %llu/%llu objs %llu/%llu active %llu/%llu "
-		       "partial %llu", when, one.name, i,
+		       "%s: pool %s (entry %u): per pool: slabs %llu active of %llu, objects %llu "
+		       "active of %llu, %llu partial; at once: slabs %llu of %llu, objects %llu of "
+		       "%llu, %llu partial", when, one.name, i,
 		       (unsigned long long)one.active_slabs, (unsigned long long)one.num_slabs,
 		       (unsigned long long)one.active_objs, (unsigned long long)one.num_objs,
-		       (unsigned long long)one.active_slabs, (unsigned long long)one.num_slabs,
 		       (unsigned long long)one.nr_partial,
 		       (unsigned long long)many[i].active_slabs, (unsigned long long)many[i].num_slabs,
 		       (unsigned long long)many[i].active_objs, (unsigned long long)many[i].num_objs,
-		       (unsigned long long)many[i].active_slabs, (unsigned long long)many[i].num_slabs,
 		       (unsigned long long)many[i].nr_partial);
 	}
 	free(many);
@@ -167,11 +165,13 @@ ISOLATED(stats_scribbled)
 
 	REQUIRE(a);
 	REQUIRE(populate(a, &p) == 0);
-	REQUIRE(heads_of(a, p.s[1], h1, 4) >= 2 && heads_of(a, p.s[2], h2, 4) >= 2 &&
+	REQUIRE(heads_of(a, p.s[1], h1, 4) >= 3 && heads_of(a, p.s[2], h2, 4) >= 2 &&
 		heads_of(a, p.s[0], h0, 4) >= 1);
 	/* a slab of pool1 said to be pool0's; another said to be nobody's cache */
 	pd_of_pfn(a, h1[0])->cache = p.s[0]->self;
 	pd_of_pfn(a, h1[1])->cache = (aoff_t)0xdeadbeef0ULL;
+	/* a slab quarantined after a corrupt free pointer: all of it counts allocated */
+	pd_of_pfn(a, h1[2])->flags |= PG_CORRUPT;
 	/* a tail page said to be a slab head of pool2, with garbage counters */
 	if (h2[0] + 1 < a->nr_pages && !(pd_of_pfn(a, h2[0] + 1)->flags & PG_HEAD)) {
 		struct page_desc *t = pd_of_pfn(a, h2[0] + 1);
