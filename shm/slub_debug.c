@@ -2158,6 +2158,7 @@ struct info_cpu {
 	uint32_t pfn;			/* a CPU's slab, read before the walk */
 	unsigned int idx;		/* whose: into caches[] */
 	unsigned int cpu;
+	struct kmem_cache_cpu *c;	/* its structure, at the checked offset */
 };
 
 static int cmp_info_cache(const void *p, const void *q)
@@ -2197,11 +2198,11 @@ static long find_info_cache(const struct info_cache *v, size_t n, aoff_t off)
 }
 
 /*
- * the CPU whose slab pfn is for cache idx, or -1.  Two CPUs naming one slab
- * (a scribble): the highest, as slab_cache_info's per-pfn map keeps the last
- * CPU it wrote.
+ * the CPU whose slab pfn is for cache idx, or NULL.  Two CPUs naming one
+ * slab (a scribble): the highest, as slab_cache_info's per-pfn map keeps the
+ * last CPU it wrote.
  */
-static long find_info_cpu(const struct info_cpu *v, size_t n, uint32_t pfn, unsigned int idx)
+static struct kmem_cache_cpu *find_info_cpu(const struct info_cpu *v, size_t n, uint32_t pfn, unsigned int idx)
 {
 	size_t lo = 0, hi = n;
 
@@ -2214,16 +2215,17 @@ static long find_info_cpu(const struct info_cpu *v, size_t n, uint32_t pfn, unsi
 		else
 			hi = mid;
 	}
-	return lo > 0 && v[lo - 1].pfn == pfn && v[lo - 1].idx == idx ? (long)v[lo - 1].cpu : -1;
+	return lo > 0 && v[lo - 1].pfn == pfn && v[lo - 1].idx == idx ? v[lo - 1].c : NULL;
 }
 
 /*
  * count_slab - the figures of the slab headed by pd, of cache w->s: the
  * counting of check_slab (what validate does besides - list, red zone and
- * poison checks - is not done: the figures do not depend on it), cpu the
- * CPU whose slab it is or -1.  Errors met go to the scratch w->r, unreported.
+ * poison checks - is not done: the figures do not depend on it), c the
+ * CPU whose slab it is or NULL.  Errors met go to the scratch w->r, unreported.
  */
-static void count_slab(struct walk *w, struct page_desc *pd, long cpu, struct slab_cache_info *out)
+static void count_slab(struct walk *w, struct page_desc *pd, struct kmem_cache_cpu *c,
+		       struct slab_cache_info *out)
 {
 	struct arena *a = w->a;
 	uint64_t fl, cnt, allocated;
@@ -2243,9 +2245,8 @@ static void count_slab(struct walk *w, struct page_desc *pd, long cpu, struct sl
 	} else {
 		memset(w->seen, 0, objects);
 		nfree = walk_freelist(w, pd, fl, w->seen);
-		if (cpu >= 0)
-			ncpu = walk_freelist(w, pd, atomic_load_relaxed(&cache_cpu(a, w->s,
-						(unsigned int)cpu)->fl.lo), w->seen);
+		if (c)
+			ncpu = walk_freelist(w, pd, atomic_load_relaxed(&c->fl.lo), w->seen);
 		if (nfree < 0 || ncpu < 0)
 			allocated = inuse <= objects ? inuse : objects;
 		else
@@ -2278,17 +2279,28 @@ int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsi
 	if (!by_off || !cpus || !w.seen)
 		goto out;
 	for (unsigned int i = 0; i < n; i++) {
+		aoff_t cpu_slab;
+
 		if (info_head(a, caches[i], &out[i]))
 			continue;	/* no cache (zeroed), or not walkable (shown as is) */
 		by_off[nr].off = arena_off_of(a, caches[i]);	/* == s->self: cache_of_off */
 		by_off[nr].idx = i;
 		nr++;
-		/* cache_check found s->nr_cpus == a->nr_cpus: the private count bounds this */
+		/*
+		 * the CPUs' structures: cache_check found them in the arena, at
+		 * s->nr_cpus == a->nr_cpus; the offset is read once and checked
+		 * again here, so a scribble since cannot move a read outside
+		 */
+		cpu_slab = __atomic_load_n(&caches[i]->cpu_slab, __ATOMIC_RELAXED);
+		if (!arena_range_ok(a, cpu_slab, (uint64_t)a->nr_cpus * sizeof(struct kmem_cache_cpu)))
+			continue;
 		for (unsigned int cpu = 0; cpu < a->nr_cpus; cpu++) {
-			uint32_t pfn = atomic_load_relaxed(&cache_cpu(a, caches[i], cpu)->slab_pfn);
+			struct kmem_cache_cpu *c = arena_at(a, cpu_slab +
+							    (aoff_t)cpu * sizeof(struct kmem_cache_cpu));
+			uint32_t pfn = atomic_load_relaxed(&c->slab_pfn);
 
 			if (pfn && pfn < a->nr_pages)
-				cpus[nr_cpus++] = (struct info_cpu){ pfn, i, cpu };
+				cpus[nr_cpus++] = (struct info_cpu){ pfn, i, cpu, c };
 		}
 	}
 	qsort(by_off, nr, sizeof(*by_off), cmp_info_cache);
