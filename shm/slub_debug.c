@@ -793,7 +793,8 @@ static int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,
 	*w = (struct walk){ a, s, NULL, NULL, r, report, NULL };
 	w->where = calloc(a->nr_pages, 1);
 	w->cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
-	w->seen = malloc(MAX_OBJS_PER_SLAB + 1);
+	/* per index a 16-bit count allows: the count may change between reads (no lock) */
+	w->seen = malloc((size_t)CNT_OBJECTS(~0ULL) + 1);
 	if (w->where && w->cpu_of && w->seen)
 		return 0;
 	free(w->where);
@@ -2275,7 +2276,12 @@ int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsi
 	/* once per call, not per cache: the per-walk arrays */
 	by_off = malloc(n * sizeof(*by_off));
 	cpus = malloc((size_t)n * (a->nr_cpus ? a->nr_cpus : 1) * sizeof(*cpus));
-	w.seen = malloc(MAX_OBJS_PER_SLAB + 1);
+	/*
+	 * one byte per index a 16-bit object count allows: in_slab and
+	 * slab_shape read the count afresh, and a slab freed and made again
+	 * meanwhile (or a scribble) may change it between reads
+	 */
+	w.seen = malloc((size_t)CNT_OBJECTS(~0ULL) + 1);
 	if (!by_off || !cpus || !w.seen)
 		goto out;
 	for (unsigned int i = 0; i < n; i++) {
