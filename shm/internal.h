@@ -267,6 +267,8 @@ static inline void shm_syscall_note(void)
  * lock: the tests read it to see that a walk steps over whole blocks.
  */
 extern __thread uint64_t shm_repair_walk_steps;
+/* page descriptors visited by the statistics' walks (slab_cache_info*): tests */
+extern __thread uint64_t shm_stats_walk_steps;
 
 /*
  * repair_walk_next - the page after pfn's block, for the repairs' page walks

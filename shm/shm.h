@@ -301,6 +301,14 @@ struct slab_cache_info {
 	uint64_t errors[SLAB_ERR_NR];
 };
 int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out);
+/*
+ * slab_cache_info_many - slab_cache_info of n caches at once (slubd's stats),
+ * with the same figures, in one lock-free walk of the page descriptors
+ * (not one per cache).  out[i] is caches[i]'s; an entry that is not a cache
+ * (slab_cache_info's -EINVAL) is left zeroed, offset 0.  0, or -ENOMEM.
+ */
+int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
+			 struct slab_cache_info *out);
 /* calls fn for every cache (boot and kmalloc caches included); stops at a nonzero return */
 int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *arg), void *arg);
 

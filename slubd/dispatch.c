@@ -554,29 +554,44 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		     struct dispatch_scratch *x)
 {
 	char nm[SHOWN_MAX];
-	unsigned int n = 0;
+	struct kmem_cache **ks;
+	struct slab_cache_info *cis;
+	unsigned int n = 0, nk = 0;
 
 	/* counters only: no lock is waited for (s->pools) */
 	pools_refresh(s);
 	x->cs = calloc(s->nr_pools + 1, sizeof(*x->cs));
 	x->csp = calloc(s->nr_pools + 1, sizeof(*x->csp));
 	x->names = calloc(s->nr_pools + 1, sizeof(*x->names));
-	if (!x->cs || !x->csp || !x->names) {
-		fail(resp, x, ENOMEM, "stats: out of memory");
-		return;
-	}
+	ks = calloc(s->nr_pools + 1, sizeof(*ks));
+	cis = calloc(s->nr_pools + 1, sizeof(*cis));
+	if (!x->cs || !x->csp || !x->names || !ks || !cis)
+		goto nomem;
 	for (unsigned int i = 0; i < s->nr_pools; i++) {
 		struct kmem_cache *k = slab_cache_at(s->arena, s->pools[i]);
-		struct slab_cache_info ci;
-		Slubd__CacheStats *c = &x->cs[n];
 
 		if (!k)
 			continue;	/* gone since (destroyed), or not a pool now */
 		/* the name first (bounded: a scribbled one may lack its NUL) */
 		if (r->name && strncmp(r->name, slab_cache_name(k), SLUB_NAME_MAX + 1))
 			continue;
-		if (slab_cache_info(s->arena, k, &ci))
-			continue;
+		ks[nk++] = k;
+	}
+	/*
+	 * the figures of every pool asked in one lock-free walk of the page
+	 * descriptors (slab_cache_info_many), not one walk per pool (which
+	 * kept the worker, and every client's request, minutes on 1000 pools
+	 * of a 16 GiB arena)
+	 */
+	if (slab_cache_info_many(s->arena, ks, nk, cis))
+		goto nomem;
+	for (unsigned int i = 0; i < nk; i++) {
+		struct kmem_cache *k = ks[i];
+		struct slab_cache_info ci = cis[i];
+		Slubd__CacheStats *c = &x->cs[n];
+
+		if (!ci.offset)
+			continue;	/* slab_cache_info's -EINVAL: no cache now */
 		ci.name[sizeof(ci.name) - 1] = 0;
 		if (r->name && strcmp(r->name, ci.name))
 			continue;
@@ -608,6 +623,8 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		x->csp[n] = c;
 		n++;
 	}
+	free(ks);
+	free(cis);
 	if (r->name && n == 0) {
 		fail(resp, x, ENOENT, "stats %s: no such pool", shown(r->name, nm));
 		return;
@@ -623,6 +640,11 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 	x->stats.clients = __atomic_load_n(&s->nr_conns, __ATOMIC_RELAXED);	/* the loop's */
 	resp->body_case = SLUBD__RESPONSE__BODY_STATS;
 	resp->stats = &x->stats;
+	return;
+nomem:
+	free(ks);
+	free(cis);
+	fail(resp, x, ENOMEM, "stats: out of memory");
 }
 
 static int shrink_one(struct kmem_cache *k, void *arg)
