@@ -56,6 +56,13 @@
  *                      pool's refcount, read once the client is gone and the
  *                      drops done, says so)
  *
+ *   create_waits_busy  libslub's kmem_cache_create while slab_mutex looks
+ *                      held (a live client's scribble) for about 1.2 s: slubd
+ *                      answers "busy" after 0.75 s and changed nothing, so the
+ *                      library asks again (up to 2 s): the create succeeds
+ *                      once the word is put back; held for good, it fails with
+ *                      EBUSY (not NULL with no reason), within 4 s
+ *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
 #include <errno.h>
@@ -82,6 +89,8 @@ struct busy_shared {
 	int at;			/* the holder reached it (then it stops) */
 	int scribbled;		/* the holder wrote slab_mutex's word */
 	int attached;		/* the holder attached already (p2_filler) */
+	int release;		/* the scribbler puts slab_mutex's word back (0) */
+	int created;		/* create_waits_busy: 1 created, -errno failed */
 	char why[160];
 };
 
@@ -906,8 +915,104 @@ E2E_CASE(create_many_busy)
 	e2e_stop(d);
 }
 
+
+/* a scribbler of slab_mutex's word that puts it back when told */
+static void releasing_scribbler(void *arg)
+{
+	const char *sock = arg;
+	struct kmem_cache *k;
+	struct arena_hdr *h;
+	aoff_t off;
+
+	if (slub_attach(sock)) {
+		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
+		_exit(1);
+	}
+	k = kmem_cache_create("busy.pool", 96, 0, 0, NULL);
+	if (!k) {
+		snprintf(bs->why, sizeof(bs->why), "kmem_cache_create: %s", strerror(errno));
+		_exit(1);
+	}
+	off = slub_offset(k);
+	h = (struct arena_hdr *)((char *)slub_ptr(off) - off);
+	__atomic_store_n((uint32_t *)&h->slab_mutex.m, (uint32_t)getpid(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&bs->scribbled, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&bs->release, __ATOMIC_SEQ_CST))
+		e2e_sleep_ms(2);
+	__atomic_store_n((uint32_t *)&h->slab_mutex.m, 0, __ATOMIC_SEQ_CST);
+	for (;;)
+		pause();
+}
+
+static void late_creator(void *arg)
+{
+	const char *sock = arg;
+	struct kmem_cache *k;
+
+	if (slub_attach(sock)) {
+		__atomic_store_n(&bs->created, -ENOTCONN, __ATOMIC_SEQ_CST);
+		_exit(1);
+	}
+	k = kmem_cache_create("busy.later", 64, 0, 0, NULL);
+	__atomic_store_n(&bs->created, k ? 1 : -errno, __ATOMIC_SEQ_CST);
+	_exit(0);
+}
+
+static int create_under_scribble(const char *sock, int release_after_ms)
+{
+	pid_t pid, cr;
+	int got = 0;
+
+	__atomic_store_n(&bs->scribbled, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&bs->release, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&bs->created, 0, __ATOMIC_SEQ_CST);
+	pid = e2e_fork(releasing_scribbler, (void *)sock);
+	if (pid <= 0)
+		return 0;
+	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	if (!bs->scribbled) {
+		CHECKF(0, "the client did not scribble: %s", bs->why);
+		kill_holder(pid);
+		return 0;
+	}
+	cr = e2e_fork(late_creator, (void *)sock);
+	for (int t = 0; t < e2e_scale_ms(4000) / 10; t++) {
+		if (release_after_ms >= 0 && t * 10 >= release_after_ms)
+			__atomic_store_n(&bs->release, 1, __ATOMIC_SEQ_CST);
+		got = __atomic_load_n(&bs->created, __ATOMIC_SEQ_CST);
+		if (got)
+			break;
+		e2e_sleep_ms(10);
+	}
+	if (cr > 0) {
+		kill(cr, SIGKILL);
+		waitpid(cr, NULL, 0);
+	}
+	kill_holder(pid);
+	return got;
+}
+
+E2E_CASE(create_waits_busy)
+{
+	struct e2e_slubd *d = e2e_start(NULL);
+	int got;
+
+	REQUIRE(d != NULL);
+	bs = e2e_shared(sizeof(*bs));
+	got = create_under_scribble(d->sock, 1200);
+	CHECKF(got == 1, "kmem_cache_create with slab_mutex held for 1.2 s: %s",
+	       got == 0 ? "no answer within 4 s" : strerror(-got));
+	got = create_under_scribble(d->sock, -1);
+	CHECKF(got == -EBUSY, "kmem_cache_create with slab_mutex held for good: %s, not EBUSY",
+	       got == 0 ? "no answer within 4 s" : got == 1 ? "created" : strerror(-got));
+	CHECK(e2e_alive(d, "after the creates"));
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
        T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
        T_CASE(many_scribbled_locks), T_CASE(queue_stopped),
        T_CASE(destroy_busy_lookup), T_CASE(close_while_queued),
-       T_CASE(sigterm_pending_drops), T_CASE(create_many_busy))
+       T_CASE(sigterm_pending_drops), T_CASE(create_many_busy),
+       T_CASE(create_waits_busy))
