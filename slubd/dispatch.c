@@ -337,17 +337,20 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	char nm[SHOWN_MAX];
 	struct kmem_cache *k;
 	uint32_t want = r->has_refs && r->refs ? r->refs : 1, taken;
+	/* SIGHUP changes them on the loop meanwhile (server.c): atomic words */
+	unsigned int max_refs = __atomic_load_n(&s->cfg.max_refs, __ATOMIC_RELAXED);
+	unsigned int max_caches = __atomic_load_n(&s->cfg.max_caches, __ATOMIC_RELAXED);
 	bool created;
 	int rc;
 
-	if (want > s->cfg.max_refs) {
+	if (want > max_refs) {
 		fail(resp, x, EINVAL, "create %s: %u references at once, above max_refs (%u)",
-		     shown(r->name, nm), want, s->cfg.max_refs);
+		     shown(r->name, nm), want, max_refs);
 		return;
 	}
-	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= s->cfg.max_caches) {
+	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= max_caches) {
 		fail(resp, x, ENOSPC, "create %s: slubd serves %u pools already (max_caches)",
-		     shown(r->name, nm), s->cfg.max_caches);
+		     shown(r->name, nm), max_caches);
 		return;
 	}
 	rc = slab_cache_open(s->arena, r->name, r->size, r->has_align ? r->align : 0,
@@ -379,7 +382,7 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	}
 	pools_note(s, arena_offset(s->arena, k));
 	rc = ref_add(s, r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
-		     r->has_keep && r->keep ? SLUBD_MAX_REFS : s->cfg.max_refs, taken);
+		     r->has_keep && r->keep ? SLUBD_MAX_REFS : max_refs, taken);
 	if (!rc && r->has_keep && r->keep) {
 		uint64_t locks = slab_lock_taken();
 

@@ -1032,8 +1032,9 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		s->cfg.nr_allow_gids = c.nr_allow_gids;
 		s->cfg.max_clients = c.max_clients;
 		s->cfg.max_clients_per_uid = c.max_clients_per_uid;
-		s->cfg.max_refs = c.max_refs;
-		s->cfg.max_caches = c.max_caches;
+		/* read by the request worker meanwhile (dispatch.c): atomic words */
+		__atomic_store_n(&s->cfg.max_refs, c.max_refs, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->cfg.max_caches, c.max_caches, __ATOMIC_RELAXED);
 		s->cfg.hello_timeout_ms = c.hello_timeout_ms;
 		if (s->cfg.scrub_interval_s != c.scrub_interval_s) {
 			s->cfg.scrub_interval_s = c.scrub_interval_s;
