@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -53,7 +54,8 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 struct held {
 	aoff_t off;		/* the pool's descriptor */
 	uint32_t count;		/* references this process took */
-	struct kmem_cache *h;	/* the handle given out (a pinned copy), or NULL */
+	bool retake;		/* a new slubd does not know them yet (it was busy) */
+	struct kmem_cache *h;	/* the handle given out (a pinned copy) */
 };
 static struct held *g_held;
 static unsigned int g_nr_held;
@@ -96,7 +98,7 @@ static struct kmem_cache *held_add(aoff_t off, struct kmem_cache *s)
 		return NULL;
 	}
 	g_held = n;
-	g_held[g_nr_held++] = (struct held){ off, 1, k };
+	g_held[g_nr_held++] = (struct held){ off, 1, false, k };
 	return k;
 }
 
@@ -196,6 +198,25 @@ static int connect_attach(const struct ctl_target *t, int *fd, Slubd__Response *
 	return rc;
 }
 
+/*
+ * "busy": slubd gave up waiting for an arena lock that another process holds
+ * (stopped, traced, or just slow) after its own deadline (0.75 s), and did
+ * nothing.  A create is all or nothing there, so asking again is safe: up to
+ * BUSY_RETRY_MS in all, pauses doubling from BUSY_FIRST_MS; then EBUSY to
+ * the caller.  A destroy is never asked again: slubd finishes a busy one
+ * itself (slubd/dispatch.c).
+ */
+#define BUSY_FIRST_MS	50
+#define BUSY_RETRY_MS	2000
+
+static void busy_pause(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 /* g_lock held: ask slubd to open (create) pool s; 0 or -errno */
 static int send_create(const char *name, size_t size, size_t align, unsigned long flags,
 		       bool has_ctor, uint32_t refs, aoff_t *off)
@@ -217,30 +238,47 @@ static int send_create(const char *name, size_t size, size_t align, unsigned lon
 	cr.refs = refs;
 	req.body_case = SLUBD__REQUEST__BODY_CREATE;
 	req.create = &cr;
-	rc = call(&req, &resp, NULL);
-	if (rc)
-		return rc;
-	if (resp->err)
-		rc = -resp->err;
-	else if (resp->body_case != SLUBD__RESPONSE__BODY_CREATE)
-		rc = -EPROTO;
-	else
-		*off = resp->create->offset;
-	slubd__response__free_unpacked(resp, NULL);
-	return rc;
+	for (unsigned int wait_ms = BUSY_FIRST_MS, waited = 0;; waited += wait_ms, wait_ms *= 2) {
+		rc = call(&req, &resp, NULL);
+		if (rc)
+			return rc;
+		if (resp->err)
+			rc = -resp->err;
+		else if (resp->body_case != SLUBD__RESPONSE__BODY_CREATE)
+			rc = -EPROTO;
+		else
+			*off = resp->create->offset;
+		slubd__response__free_unpacked(resp, NULL);
+		if (rc != -EBUSY || waited >= BUSY_RETRY_MS)
+			return rc;
+		busy_pause(wait_ms);
+	}
 }
 
-/* g_lock held, a new connection: take this process's references again */
-static void retake_references(void)
+/*
+ * g_lock held, a new connection (a new slubd): take this process's
+ * references again; only_pending: those a busy slubd did not take yet.  Once
+ * one stays busy through send_create's retries, the rest wait for the next
+ * control call too, so that one held lock costs a caller 2 s, not 2 s a pool.
+ */
+static void retake_references(bool only_pending)
 {
+	bool busy = false;
+
 	for (unsigned int i = 0; i < g_nr_held;) {
-		struct kmem_cache *s = slab_cache_at(g_arena, g_held[i].off);
+		struct kmem_cache *s;
 		char name[SLUB_NAME_MAX + 1];
 		size_t size, align;
 		unsigned long flags;
 		bool has_ctor;
 		aoff_t off = 0;
 
+		if ((only_pending && !g_held[i].retake) || busy) {
+			g_held[i].retake |= busy;
+			i++;
+			continue;
+		}
+		s = slab_cache_at(g_arena, g_held[i].off);
 		if (!s) {	/* the pool went while no daemon held our reference (its
 				 * handle stays pinned: a use of it fails, never faults) */
 			g_held[i] = g_held[--g_nr_held];
@@ -248,10 +286,23 @@ static void retake_references(void)
 		}
 		snprintf(name, sizeof(name), "%s", slab_cache_name(s));
 		slab_cache_geometry(s, &size, &align, &flags, &has_ctor);
-		/* all of them in one request */
-		send_create(name, size, align, flags, has_ctor, g_held[i].count, &off);
+		/*
+		 * all of them in one request; still busy after the retries: asked
+		 * again at the next control call (ensure_connected)
+		 */
+		g_held[i].retake = busy = send_create(name, size, align, flags, has_ctor,
+						      g_held[i].count, &off) == -EBUSY;
 		i++;
 	}
+}
+
+/* g_lock held: is a reference still to be taken again (retake_references)? */
+static bool retake_pending(void)
+{
+	for (unsigned int i = 0; i < g_nr_held; i++)
+		if (g_held[i].retake)
+			return true;
+	return false;
 }
 
 /* g_lock held: a live control connection to the same arena, or -errno */
@@ -262,8 +313,11 @@ static int ensure_connected(void)
 
 	if (!g_arena)
 		return -ENOTCONN;
-	if (g_ctl.fd >= 0)
+	if (g_ctl.fd >= 0) {
+		if (retake_pending())
+			retake_references(true);
 		return 0;
+	}
 	rc = connect_attach(&g_target, &fd, &resp, NULL, 0);
 	if (rc)
 		return rc == -ENOENT || rc == -ECONNREFUSED ? -ENOTCONN : rc;
@@ -274,7 +328,7 @@ static int ensure_connected(void)
 	if (rc)
 		ctl_close(&g_ctl);
 	else
-		retake_references();
+		retake_references(false);
 	return rc;
 }
 

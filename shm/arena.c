@@ -12,7 +12,11 @@
  *
  * Backing: a memfd (or a file) of 2 MiB huge pages when the host has enough
  * reserved, else of normal shared memory.  A shared hugetlb mapping reserves
- * all its huge pages at mmap, so it cannot SIGBUS later; normal shared memory
+ * all its huge pages at mmap, so it cannot SIGBUS later - unless a process
+ * that holds the fd punches a hole (no seal forbids that but F_SEAL_WRITE):
+ * the punch gives the page's reservation back, and once another takes that
+ * huge page, every touch of the hole faults (slubd's guard.c survives it;
+ * an innocent client does not); normal shared memory
  * is reserved chunk by chunk with fallocate before the buddy hands a chunk
  * out (buddy.c), so running out of memory is ENOMEM, never SIGBUS.
  */

@@ -239,14 +239,35 @@ static void zone_repair(void *arg)
 	for (pfn = a->first_pfn; pfn < a->nr_pages;) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
+		shm_repair_walk_steps++;
 		if (!head_ok(a, pfn)) {
 			pd->order = 0;
 			pd->flags = PG_HEAD | PG_REPAIR;
 			pfn++;
 			continue;
 		}
-		for (uint32_t p = pfn + 1; p < pfn + (1u << pd->order); p++)
-			pd_of_pfn(a, p)->flags &= (uint16_t)~(PG_HEAD | PG_FREE);
+		/*
+		 * Tails: only a block in transit can hold a stale head.  A merge
+		 * (free_locked) clears an absorbed buddy's flags before the merged
+		 * head gets its order, so a death inside it leaves separate heads
+		 * or positions no block covers (made PG_REPAIR above), never a
+		 * head inside a block; a split (alloc_block) writes the upper
+		 * halves' heads while the block's head, PG_TRANSIT, still has its
+		 * old order: those are cleared here, and buddy_scrub frees the
+		 * block whole.  The tails of free and allocated blocks are clean
+		 * (a block leaves the free lists with clean tails and its
+		 * allocator clears them again), and nothing reads a tail as a
+		 * head: a merge looks only at its buddy, which lies in no other
+		 * block (a buddy of order k inside a block of higher order is in
+		 * the same aligned range as its twin), and the walks step from
+		 * head to head.  So the walk is one step per block, not per page
+		 * (t_owner repair_walk_blocks).
+		 */
+		if (pd->flags & PG_TRANSIT)
+			for (uint32_t p = pfn + 1; p < pfn + (1u << pd->order); p++) {
+				shm_repair_walk_steps++;
+				pd_of_pfn(a, p)->flags &= (uint16_t)~(PG_HEAD | PG_FREE);
+			}
 		if (pd->flags & PG_FREE)
 			pd->flags = PG_HEAD | PG_REPAIR;
 		pfn += 1u << pd->order;
@@ -386,6 +407,7 @@ static int alloc_block(struct arena *a, unsigned int order, uint16_t flags, stru
 	while (o > order) {
 		o--;
 		area_add(a, pfn + (1u << o), o);
+		shm_hook(HOOK_BUDDY_SPLIT);
 	}
 	z->nr_free_pages -= 1u << order;
 	pd->order = (uint8_t)order;

@@ -265,6 +265,45 @@ static inline void shm_syscall_note(void)
 	if (unlikely(shm_lock_depth > 0))
 		shm_locked_syscalls++;
 }
+/*
+ * Page descriptors visited by the page walks of the repairs after a dead
+ * lock holder (node_unlist, debug_step_repair, zone_repair), which hold the
+ * lock: the tests read it to see that a walk steps over whole blocks.
+ */
+extern __thread uint64_t shm_repair_walk_steps;
+/* page descriptors visited by the statistics' walks (slab_cache_info*): tests */
+extern __thread uint64_t shm_stats_walk_steps;
+
+/*
+ * repair_walk_next - the page after pfn's block, for the repairs' page walks
+ * (node_unlist, debug_step_repair), which hold a node's list_lock and not
+ * the zone lock: a head whose order fits moves the walk by its block (a free
+ * 4 MiB block is one step), anything else by one page.  What those walks
+ * look for is a slab of the node's cache that some list names or that
+ * carries a debug step, and such a slab stays allocated, its head a head,
+ * for as long as the node's lock is held (it is taken off the node's lists,
+ * or put back by a scrub, under that lock before anything frees it).  The
+ * range another head's order gives - read after its flags with acquire,
+ * blocks being split and merged meanwhile by the zone lock's holder - is,
+ * at the instant it is read, that head's block or a merge of free blocks:
+ * never one holding such a slab, which is disjoint from every other block
+ * and was made (split off, then listed under this lock) before the lock was
+ * taken.  A scribbled order can hide a slab from the walk (validate reports
+ * the scribble); the walk stays in the arena and ends in at most one step
+ * per page.
+ */
+static inline uint32_t repair_walk_next(const struct arena *a, uint32_t pfn)
+{
+	const struct page_desc *pd = pd_of_pfn(a, pfn);
+	uint16_t flags = atomic_load_acquire(&pd->flags);
+	unsigned int order = pd->order;
+
+	shm_repair_walk_steps++;
+	if (!(flags & PG_HEAD) || order > BUDDY_MAX_ORDER || (pfn & ((1u << order) - 1)) ||
+	    (uint64_t)pfn + (1u << order) > a->nr_pages)
+		order = 0;
+	return pfn + (1u << order);
+}
 /* a report's callback waits until the thread holds no shared lock (slub_debug.c) */
 void slab_report_flush(void);
 /* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
@@ -272,9 +311,9 @@ void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
 /* before a scrub's locked step: a timed scrub's wait, given afresh (slub_debug.c) */
 void scrub_step_arm(void);
 /*
- * Timed attempts (slubd's request worker, lock.c): with shm_lock_deadline_ns
- * set (CLOCK_MONOTONIC ns; 0: wait as long as it takes), a contended attempt
- * gives up with -ETIMEDOUT at that time; shm_lock_busy then says which lock
+ * Timed attempts (slubd's request worker, lock.c): with shm_lock_timed set,
+ * contended attempts may wait shm_lock_budget_ns in all, then give up with
+ * -ETIMEDOUT (unset: wait as long as it takes); shm_lock_busy then says which lock
  * (named by lock_failed through shm_lock_note_busy) and its holder.  A held
  * lock is not a broken one: it is not reported as corruption.
  */
@@ -284,7 +323,8 @@ struct shm_lock_busy {
 	uint32_t pid;		/* its process's pid (ident.c); 0: unknown */
 	char lock[48];		/* the lock's name */
 };
-extern __thread uint64_t shm_lock_deadline_ns;
+extern __thread bool shm_lock_timed;
+extern __thread uint64_t shm_lock_budget_ns;
 extern __thread struct shm_lock_busy shm_lock_busy;
 void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);

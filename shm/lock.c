@@ -128,28 +128,47 @@ static uint32_t lock_word(struct shm_lock *l) { (void)l; return 0; }
 
 /*
  * Timed attempts (slubd).  A thread that must never wait long on a lock that
- * a client can hold (slubd's request worker) sets shm_lock_deadline_ns: a
- * CLOCK_MONOTONIC time after which its contended attempts give up with
- * -ETIMEDOUT.  A lock that is merely held (by a live, perhaps stopped,
- * process) is not broken: nothing is reported as corruption (lock_failed
+ * a client can hold (slubd's request worker) sets a wait budget
+ * (shm_lock_timed, shm_lock_budget_ns): what its contended attempts may wait
+ * in all; each attempt waits at most what is left, is charged what it
+ * waited, and gives up with -ETIMEDOUT when that runs out.  A budget, not a
+ * time of day: a request that met a client's scribble on the list_lock of
+ * each of 150 pools, each naming that live client, would otherwise wait for
+ * each lock (a recheck interval at least, past a deadline) and hold the
+ * worker for seconds; spent once, the rest give up at once.  And a walk that
+ * is long without waiting on anything (validate of a large arena) keeps its
+ * budget for a lock it finds briefly held.  A lock that is merely held (by a
+ * live, perhaps stopped, process) is not broken: nothing is reported as corruption (lock_failed
  * notes it with shm_lock_note_busy instead), and the caller skips or fails
  * its step as it does for any lock it cannot take.  What the thread last
  * found busy is kept in shm_lock_busy: which lock (by name) and the thread
  * id its word named, so that the answer can say "held by pid N".
  *
  * busy_memo: after one attempt timed out, the same thread's next attempts
- * on the same lock, while its word still names the same holder, give up at
- * once for LOCK_MEMO_NS: a request queued behind one that met a stopped
- * holder does not wait a full deadline more for the same holder.
+ * on the same lock, while its word still names the same holder, wait no
+ * more than LOCK_MEMO_WAIT_NS for LOCK_MEMO_NS, and none within
+ * LOCK_MEMO_QUIET_NS of a wait that gave up: a request queued behind one
+ * that met a stopped holder does not wait a full deadline more for the same
+ * holder.  Not at once: the word names a thread, not a hold - the holder
+ * may have let the lock go and be taking it again for a few microseconds
+ * (it was stopped, and continued), and such a lock must not read "busy".
+ * The short wait ends as any deadline does, with the look for a word that
+ * names no live thread: a memo never spares a dead holder's word (an attempt
+ * that gives up at once - budget spent, or quiet - does not look; the next
+ * wait does).
  */
-__thread uint64_t shm_lock_deadline_ns;
+__thread bool shm_lock_timed;
+__thread uint64_t shm_lock_budget_ns;
 __thread struct shm_lock_busy shm_lock_busy;
 #define LOCK_MEMO_NS	2000000000ull	/* 2 s */
+#define LOCK_MEMO_WAIT_NS 50000000ull	/* 50 ms: many brief holds, never a stopped one */
 static __thread struct {
 	const struct shm_lock *l;
 	uint32_t tid;
 	uint64_t until;
+	uint64_t waited_at;	/* when a wait on it last gave up */
 } busy_memo;
+#define LOCK_MEMO_QUIET_NS 250000000ull	/* 250 ms: after a wait gave up, none */
 
 static uint64_t mono_ns(void)
 {
@@ -160,7 +179,7 @@ static uint64_t mono_ns(void)
 }
 
 /* a contended attempt gave up: remember the holder for the report and the memo */
-static int lock_gave_up(struct arena *a, struct shm_lock *l, uint32_t word)
+static int lock_gave_up(struct arena *a, struct shm_lock *l, uint32_t word, bool waited)
 {
 	uint32_t tid = word & FUTEX_TID_BITS;
 
@@ -168,9 +187,12 @@ static int lock_gave_up(struct arena *a, struct shm_lock *l, uint32_t word)
 	shm_lock_busy.tid = tid;
 	shm_lock_busy.pid = tid ? ident_tid_pid(a, tid) : 0;
 	shm_lock_busy.lock[0] = 0;	/* lock_failed names it */
-	busy_memo.l = l;
-	busy_memo.tid = tid;
-	busy_memo.until = mono_ns() + LOCK_MEMO_NS;
+	if (waited) {	/* only a wait that ran out says the holder keeps it */
+		busy_memo.l = l;
+		busy_memo.tid = tid;
+		busy_memo.waited_at = mono_ns();
+		busy_memo.until = busy_memo.waited_at + LOCK_MEMO_NS;
+	}
 	return ETIMEDOUT;
 }
 
@@ -188,7 +210,8 @@ static __thread uint64_t locks_taken;
 
 void slab_lock_deadline(unsigned int ms)
 {
-	shm_lock_deadline_ns = ms ? mono_ns() + (uint64_t)ms * 1000000ull : 0;
+	shm_lock_timed = ms != 0;
+	shm_lock_budget_ns = (uint64_t)ms * 1000000ull;
 	shm_lock_busy.busy = false;
 }
 
@@ -210,24 +233,56 @@ uint64_t slab_lock_taken(void)
 	return locks_taken;
 }
 
+static int lock_wait_until(struct arena *a, struct shm_lock *l, uint64_t deadline);
+
+/* a timed thread's wait: at most what is left of its budget, charged after */
 static int lock_wait(struct arena *a, struct shm_lock *l)
+{
+	uint64_t t0, used, deadline;
+	uint32_t seen;
+	int err;
+
+	if (!shm_lock_timed)
+		return lock_wait_until(a, l, 0);
+	seen = lock_word(l);
+	if (!shm_lock_budget_ns)
+		return lock_gave_up(a, l, seen, false);	/* spent: at once */
+	t0 = mono_ns();
+	deadline = t0 + shm_lock_budget_ns;
+	if (busy_memo.l == l && busy_memo.tid == (seen & FUTEX_TID_BITS) && busy_memo.tid &&
+	    t0 < busy_memo.until) {
+		/*
+		 * the same holder still: at once if a wait on it gave up
+		 * within LOCK_MEMO_QUIET_NS (a queue of requests behind a
+		 * stopped holder costs one short wait per quiet period, not one
+		 * each), else a short wait, not the whole budget
+		 */
+		if (t0 - busy_memo.waited_at < LOCK_MEMO_QUIET_NS)
+			return lock_gave_up(a, l, seen, false);
+		if (t0 + LOCK_MEMO_WAIT_NS < deadline)
+			deadline = t0 + LOCK_MEMO_WAIT_NS;
+	}
+	err = lock_wait_until(a, l, deadline);
+	used = mono_ns() - t0;
+	shm_lock_budget_ns -= used < shm_lock_budget_ns ? used : shm_lock_budget_ns;
+	return err;
+}
+
+/* deadline: CLOCK_MONOTONIC ns after which the wait gives up (0: none) */
+static int lock_wait_until(struct arena *a, struct shm_lock *l, uint64_t deadline)
 {
 	struct timespec ts;
 	uint32_t seen = lock_word(l);
-	uint64_t deadline = shm_lock_deadline_ns;
 	long waited = 0;
 	int err;
 
-	if (deadline && busy_memo.l == l && busy_memo.tid == (seen & FUTEX_TID_BITS) &&
-	    busy_memo.tid && mono_ns() < busy_memo.until)
-		return lock_gave_up(a, l, seen);	/* the same holder still: at once */
 	do {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += LOCK_RECHECK_NS;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		uint64_t until = mono_ns() + LOCK_RECHECK_NS;
+
+		if (deadline && until > deadline)
+			until = deadline;	/* no more than the budget left */
+		ts.tv_sec = (time_t)(until / 1000000000ull);
+		ts.tv_nsec = (long)(until % 1000000000ull);
 		err = pthread_mutex_clocklock(&l->m, CLOCK_MONOTONIC, &ts);
 		if (err == ETIMEDOUT && (waited += LOCK_RECHECK_NS) >= LOCK_STALE_NS) {
 			uint32_t now = lock_word(l);
@@ -256,7 +311,7 @@ static int lock_wait(struct arena *a, struct shm_lock *l)
 				seen = lock_word(l);
 				continue;
 			}
-			return lock_gave_up(a, l, now);
+			return lock_gave_up(a, l, now, true);
 		}
 	} while (err == ETIMEDOUT);
 	return err;

@@ -317,6 +317,14 @@ struct slab_cache_info {
 	uint64_t errors[SLAB_ERR_NR];
 };
 int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out);
+/*
+ * slab_cache_info_many - slab_cache_info of n caches at once (slubd's stats),
+ * with the same figures, in one lock-free walk of the page descriptors
+ * (not one per cache).  out[i] is caches[i]'s; an entry that is not a cache
+ * (slab_cache_info's -EINVAL) is left zeroed, offset 0.  0, or -ENOMEM.
+ */
+int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
+			 struct slab_cache_info *out);
 /* calls fn for every cache (boot and kmalloc caches included); stops at a nonzero return */
 int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *arg), void *arg);
 
@@ -373,8 +381,10 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj);
 
 /* ---- timed lock attempts (slubd's request worker; lock.c) -----------------
  * slab_lock_deadline: from now on, this thread's contended attempts at an
- * arena lock give up after ms (0: wait as long as it takes) and fail what
- * they were for as a lock that cannot be taken does, without reporting
+ * arena lock may wait ms in all (0: as long as it takes) - a budget for
+ * waiting, not a time of day: a long walk that waits on nothing keeps it, and
+ * a walk that meets many held locks spends it once.  Past it they give up
+ * and fail what they were for as a lock that cannot be taken does, without reporting
  * corruption; it clears the busy note.  slab_lock_busy: whether an attempt
  * gave up since, with "LOCK held by pid N" in buf.  slab_lock_taken: the
  * locks this thread has taken so far (to tell whether a call that gave up
@@ -402,8 +412,9 @@ enum shm_hook {
 	HOOK_DISCARD,		/* an empty slab leaving its cache, not yet given back */
 	HOOK_CPU_DETACH,	/* taking a CPU freelist: intent logged, pair loaded, CAS not done */
 	HOOK_IDENT_WALK,	/* before each life a liveness walk reads (ident.c) */
+	HOOK_BUDDY_SPLIT,	/* a block half split: an upper half freed, its head's order not yet cut */
 };
-#define HOOK_NR		(HOOK_IDENT_WALK + 1)
+#define HOOK_NR		(HOOK_BUDDY_SPLIT + 1)
 extern void (*shm_test_hook)(enum shm_hook where);
 
 #endif /* SHM_SHM_H */

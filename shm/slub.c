@@ -240,6 +240,8 @@ static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint6
 	}
 }
 
+__thread uint64_t shm_repair_walk_steps;	/* internal.h */
+
 /*
  * node_unlist - every slab of s on n that says it is on one of n's lists
  * says SL_NONE, until node_relist marks the ones that are.  A mover that
@@ -252,7 +254,8 @@ static void node_unlist(struct node_ctx *ctx)
 {
 	struct arena *a = ctx->a;
 
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+	/* by blocks (repair_walk_next says why none it skips is one of ours) */
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn = repair_walk_next(a, pfn)) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 
 		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&

@@ -635,7 +635,8 @@ void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_
 {
 	char why[96];
 
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+	/* by blocks (repair_walk_next says why none it skips is one of ours) */
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn = repair_walk_next(a, pfn)) {
 		struct page_desc *pd = pd_of_pfn(a, pfn);
 		uint32_t rec = atomic_load_relaxed(&pd->debug_step), idx, objects, steps = 0;
 		bool on_freelist = false, whole = false;
@@ -804,7 +805,8 @@ static int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,
 	*w = (struct walk){ a, s, NULL, NULL, r, report, NULL };
 	w->where = calloc(a->nr_pages, 1);
 	w->cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
-	w->seen = malloc(MAX_OBJS_PER_SLAB + 1);
+	/* per index a 16-bit count allows: the count may change between reads (no lock) */
+	w->seen = malloc((size_t)CNT_OBJECTS(~0ULL) + 1);
 	if (w->where && w->cpu_of && w->seen)
 		return 0;
 	free(w->where);
@@ -1519,26 +1521,19 @@ static const char *dead_owner_text(const struct dead_owner *d, char *buf, size_t
 }
 
 /*
- * A timed scrub (slubd sets a deadline before it: shm_lock_deadline_ns,
- * lock.c).  The wait allowed then is given to each locked step afresh, so
+ * A timed scrub (slubd times its attempts before it: shm_lock_timed and
+ * shm_lock_budget_ns, lock.c).  The wait allowed then is given to each
+ * locked step afresh, so
  * that the last steps of a long scrub may wait for a live allocator as
  * long as the first could; a lock held past it (a stopped client) makes
  * that step give up, and its cache waits for the next scrub.
  */
 static __thread uint64_t scrub_wait_ns;		/* 0: untimed */
 
-static uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void scrub_step_arm(void)
 {
 	if (scrub_wait_ns)
-		shm_lock_deadline_ns = mono_now_ns() + scrub_wait_ns;
+		shm_lock_budget_ns = scrub_wait_ns;
 }
 
 void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps)
@@ -1663,6 +1658,7 @@ static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chu
 	uint64_t fl, cnt;
 	long nfree;
 	char why[96];
+	bool cpu_partial = pd->list == SL_CPU_PARTIAL;
 
 	if (pd->list == SL_NODE_PARTIAL || pd->list == SL_FULL || on_cpu || !c->cpu_whole)
 		return;			/* listed: pd.list is exact under the node lock */
@@ -1676,7 +1672,21 @@ static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chu
 	if (!CNT_FROZEN(cnt) && !fl && !(s->flags & SLAB_DEBUG_FLAGS))
 		return;			/* full: legitimately on no list */
 	/* a full debug slab belongs on the full list: on none, its mover died */
-	if (ident_alive(a, CNT_OWNER(cnt)))
+	/*
+	 * A live process moving it says so by its id in the counters - except
+	 * one that takes slabs off a CPU partial list: put_cpu_partial's and
+	 * shrink's drains (put_partials_locked) and the CPU partial alloc cut
+	 * slabs off c->partial without making them theirs, so that the counters
+	 * still name whoever last froze or freed into them, often a process
+	 * still alive.  Such a mover holds that CPU's lock from the cut until
+	 * the slab says SL_NONE (set under the node lock in a drain, before the
+	 * CPU lock is dropped in the alloc), and we hold every CPU lock of s:
+	 * a slab not frozen that still says SL_CPU_PARTIAL and is on no CPU's
+	 * list (c->cpu_whole: every list walked to its end) lost its mover, who
+	 * died holding a CPU lock, whatever its counters say (t_owner
+	 * scrub_drained_partials).  A frozen one is still judged by its owner.
+	 */
+	if (!(cpu_partial && !CNT_FROZEN(cnt)) && ident_alive(a, CNT_OWNER(cnt)))
 		return;			/* a live process is moving it */
 	memset(c->w.seen, 0, CNT_OBJECTS(cnt));
 	nfree = walk_freelist(&c->w, pd, fl, c->w.seen);
@@ -1959,14 +1969,13 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 {
 	struct scrub_ctx *x = calloc(1, sizeof(*x));
-	uint64_t deadline = shm_lock_deadline_ns, now;
+	uint64_t budget = shm_lock_budget_ns;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!x)
 		return -ENOMEM;
-	now = deadline ? mono_now_ns() : 0;
-	scrub_wait_ns = !deadline ? 0 : deadline > now ? deadline - now : 1;
+	scrub_wait_ns = !shm_lock_timed ? 0 : budget ? budget : 1;
 	x->a = a;
 	x->r = r;
 	(void)os_pidns();	/* looked up now: reports name pids under the locks */
@@ -2000,11 +2009,13 @@ out:
 	free(x->nom);
 	free(x);
 	scrub_wait_ns = 0;
-	shm_lock_deadline_ns = deadline;	/* the caller's, as it was */
+	shm_lock_budget_ns = budget;	/* the caller's, as it was */
 	return rc;
 }
 
 /* ---- statistics ----------------------------------------------------------- */
+
+__thread uint64_t shm_stats_walk_steps;	/* internal.h */
 
 static const char *const stat_names[NR_SLAB_STATS] = {
 	"alloc_fastpath", "alloc_slowpath", "free_fastpath", "free_slowpath",
@@ -2021,14 +2032,13 @@ const char *slab_stat_name(enum slab_stat st)
 }
 
 /*
- * slab_cache_info - /proc/slabinfo's figures and the counters.  The object
- * counts walk the cache's slabs without locks: exact while nothing
- * allocates or frees, never a wild read (every link is checked).  A cache
- * whose descriptor fails cache_check is shown with what the descriptor
- * says and one more error of the kind found (validate tells what): nothing
- * is followed from it.
+ * info_head - what slab_cache_info says of s without walking its slabs: the
+ * descriptor's figures and the counters summed over its CPUs and nodes.
+ * -EINVAL when s is no cache; 1 when its descriptor fails cache_check (one
+ * more error of that kind counted: nothing is to be followed from it); 0
+ * when its slabs may be walked.
  */
-int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out)
+static int info_head(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out)
 {
 	int bad;
 
@@ -2057,7 +2067,7 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 	bad = cache_check(a, s, NULL, 0);
 	if (bad) {
 		out->errors[bad]++;
-		return 0;
+		return 1;
 	}
 	for (unsigned int cpu = 0; cpu < s->nr_cpus; cpu++) {
 		struct kmem_cache_cpu *c = cache_cpu(a, s, cpu);
@@ -2069,7 +2079,24 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 	}
 	for (unsigned int node = 0; node < s->nr_nodes; node++)
 		out->nr_partial += atomic_load_relaxed(&cache_node(a, s, node)->nr_partial);
+	return 0;
+}
 
+/*
+ * slab_cache_info - /proc/slabinfo's figures and the counters.  The object
+ * counts walk the cache's slabs without locks: exact while nothing
+ * allocates or frees, never a wild read (every link is checked).  A cache
+ * whose descriptor fails cache_check is shown with what the descriptor
+ * says and one more error of the kind found (validate tells what): nothing
+ * is followed from it.  One walk of every page descriptor per call: many
+ * caches at once take slab_cache_info_many, which walks them once.
+ */
+int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out)
+{
+	int rc = info_head(a, s, out);
+
+	if (rc)
+		return rc < 0 ? rc : 0;
 	{
 		struct slab_validate_result r;
 		struct walk w;
@@ -2089,6 +2116,7 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 			struct page_desc *pd = pd_of_pfn(a, pfn);
 			uint64_t before;
 
+			shm_stats_walk_steps++;
 			if (!is_slab_head(pd) || pd->cache != s->self)
 				continue;
 			before = r.allocated;
@@ -2102,4 +2130,231 @@ int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_inf
 		walk_fini(&w);
 	}
 	return 0;
+}
+
+
+/*
+ * ---- the statistics of many caches in one walk (slubd's stats) ----
+ *
+ * slab_cache_info walks every page descriptor of the arena for its one
+ * cache: slubd's stats over P pools would walk them P times.  The figures
+ * of all the caches asked come instead from one walk: each slab head found
+ * is given to its cache by a binary search of the caches sorted by
+ * descriptor offset, and a CPU slab is known by a binary search of the CPUs'
+ * slab_pfn, read once before the walk (slab_cache_info reads them before its
+ * walk too).  O(pages + objects in the slabs walked + caches x CPUs x log).
+ *
+ * Why not counters: num_objs and the pages of the slabs are kept exactly by
+ * the cache's charged_objects and charged_pages (under the zone lock, for
+ * the caps), but they count a block in transit (charged, not yet a slab)
+ * and count the slabs of a mixed order only as pages, not slabs; and
+ * active_objs (free objects on CPU freelists and slab freelists) has no
+ * counter at all: the freelists must be walked anyway.  So every figure
+ * comes from the walk, as slab_cache_info's do, and they agree (t_stats).
+ *
+ * No lock is taken, as slab_cache_info takes none: the figures are exact
+ * while nothing allocates or frees.  A racing process, or a dying one, only
+ * changes what is read: every offset read from the arena is checked before
+ * it is followed (the descriptor's by cache_check, a pfn against nr_pages,
+ * a freelist link by in_slab, a slab's shape by slab_shape before its
+ * counters size anything), and each freelist walk ends after the slab's
+ * objects, so a scribbled or half-written arena gives wrong figures at
+ * worst, never a wild read or an endless walk.
+ */
+
+struct info_cache {
+	aoff_t off;			/* of the descriptor: the key */
+	unsigned int idx;		/* into caches[] and out[] */
+};
+
+struct info_cpu {
+	uint32_t pfn;			/* a CPU's slab, read before the walk */
+	unsigned int idx;		/* whose: into caches[] */
+	unsigned int cpu;
+	struct kmem_cache_cpu *c;	/* its structure, at the checked offset */
+};
+
+static int cmp_info_cache(const void *p, const void *q)
+{
+	const struct info_cache *x = p, *y = q;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_info_cpu(const void *p, const void *q)
+{
+	const struct info_cpu *x = p, *y = q;
+
+	if (x->pfn != y->pfn)
+		return x->pfn < y->pfn ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->cpu < y->cpu ? -1 : x->cpu > y->cpu;
+}
+
+/* the first entry of the cache at off (the lowest index asked), or -1 */
+static long find_info_cache(const struct info_cache *v, size_t n, aoff_t off)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].off == off ? (long)lo : -1;
+}
+
+/*
+ * the CPU whose slab pfn is for cache idx, or NULL.  Two CPUs naming one
+ * slab (a scribble): the highest, as slab_cache_info's per-pfn map keeps the
+ * last CPU it wrote.
+ */
+static struct kmem_cache_cpu *find_info_cpu(const struct info_cpu *v, size_t n, uint32_t pfn, unsigned int idx)
+{
+	size_t lo = 0, hi = n;
+
+	/* the first entry past (pfn, idx, any CPU) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].pfn < pfn || (v[mid].pfn == pfn && v[mid].idx <= idx))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && v[lo - 1].pfn == pfn && v[lo - 1].idx == idx ? v[lo - 1].c : NULL;
+}
+
+/*
+ * count_slab - the figures of the slab headed by pd, of cache w->s: the
+ * counting of check_slab (what validate does besides - list, red zone and
+ * poison checks - is not done: the figures do not depend on it), c the
+ * CPU whose slab it is or NULL.  Errors met go to the scratch w->r, unreported.
+ */
+static void count_slab(struct walk *w, struct page_desc *pd, struct kmem_cache_cpu *c,
+		       struct slab_cache_info *out)
+{
+	struct arena *a = w->a;
+	uint64_t fl, cnt, allocated;
+	uint32_t objects, inuse;
+	long nfree, ncpu = 0;
+	char why[96];
+
+	load128_atomic(&pd->slab, &fl, &cnt);
+	objects = CNT_OBJECTS(cnt);
+	inuse = CNT_INUSE(cnt);
+	out->num_slabs++;
+	if (slab_shape(a, w->s, pd, why, sizeof(why)))
+		return;			/* counted, and nothing in it (check_slab's) */
+	out->num_objs += objects;
+	if (pd->flags & PG_CORRUPT) {
+		allocated = objects;	/* quarantined: all of it, as check_slab */
+	} else {
+		memset(w->seen, 0, objects);
+		nfree = walk_freelist(w, pd, fl, w->seen);
+		if (c)
+			ncpu = walk_freelist(w, pd, atomic_load_relaxed(&c->fl.lo), w->seen);
+		if (nfree < 0 || ncpu < 0)
+			allocated = inuse <= objects ? inuse : objects;
+		else
+			allocated = objects - (uint64_t)(nfree + ncpu) <= objects ?
+				    objects - (uint64_t)(nfree + ncpu) : 0;
+	}
+	out->active_objs += allocated;
+	if (allocated)
+		out->active_slabs++;
+}
+
+int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
+			 struct slab_cache_info *out)
+{
+	struct slab_validate_result scratch;
+	struct info_cache *by_off = NULL;
+	struct info_cpu *cpus = NULL;
+	size_t nr = 0, nr_cpus = 0;
+	struct walk w;
+	int rc = -ENOMEM;
+
+	if (!n)
+		return 0;
+	memset(&scratch, 0, sizeof(scratch));
+	w = (struct walk){ a, NULL, NULL, NULL, &scratch, false, NULL };
+	/* once per call, not per cache: the per-walk arrays */
+	by_off = malloc(n * sizeof(*by_off));
+	cpus = malloc((size_t)n * (a->nr_cpus ? a->nr_cpus : 1) * sizeof(*cpus));
+	/*
+	 * one byte per index a 16-bit object count allows: in_slab and
+	 * slab_shape read the count afresh, and a slab freed and made again
+	 * meanwhile (or a scribble) may change it between reads
+	 */
+	w.seen = malloc((size_t)CNT_OBJECTS(~0ULL) + 1);
+	if (!by_off || !cpus || !w.seen)
+		goto out;
+	for (unsigned int i = 0; i < n; i++) {
+		aoff_t cpu_slab;
+
+		if (info_head(a, caches[i], &out[i]))
+			continue;	/* no cache (zeroed), or not walkable (shown as is) */
+		by_off[nr].off = arena_off_of(a, caches[i]);	/* == s->self: cache_of_off */
+		by_off[nr].idx = i;
+		nr++;
+		/*
+		 * the CPUs' structures: cache_check found them in the arena, at
+		 * s->nr_cpus == a->nr_cpus; the offset is read once and checked
+		 * again here, so a scribble since cannot move a read outside
+		 */
+		cpu_slab = __atomic_load_n(&caches[i]->cpu_slab, __ATOMIC_RELAXED);
+		if (!arena_range_ok(a, cpu_slab, (uint64_t)a->nr_cpus * sizeof(struct kmem_cache_cpu)))
+			continue;
+		for (unsigned int cpu = 0; cpu < a->nr_cpus; cpu++) {
+			struct kmem_cache_cpu *c = arena_at(a, cpu_slab +
+							    (aoff_t)cpu * sizeof(struct kmem_cache_cpu));
+			uint32_t pfn = atomic_load_relaxed(&c->slab_pfn);
+
+			if (pfn && pfn < a->nr_pages)
+				cpus[nr_cpus++] = (struct info_cpu){ pfn, i, cpu, c };
+		}
+	}
+	qsort(by_off, nr, sizeof(*by_off), cmp_info_cache);
+	qsort(cpus, nr_cpus, sizeof(*cpus), cmp_info_cpu);
+	if (nr) {
+		/* the walk: a->first_pfn and a->nr_pages are this process's, not the arena's */
+		for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
+			struct page_desc *pd = pd_of_pfn(a, pfn);
+			long k;
+
+			shm_stats_walk_steps++;
+			if (!is_slab_head(pd))
+				continue;
+			k = find_info_cache(by_off, nr, pd->cache);	/* read once */
+			if (k < 0)
+				continue;	/* another cache's, or an offset that is none */
+			w.s = caches[by_off[k].idx];
+			count_slab(&w, pd, find_info_cpu(cpus, nr_cpus, pfn, by_off[k].idx),
+				   &out[by_off[k].idx]);
+		}
+	}
+	/* a cache asked twice: its later entries get the first one's figures */
+	for (size_t k = 1; k < nr; k++)
+		if (by_off[k].off == by_off[k - 1].off) {
+			struct slab_cache_info *o = &out[by_off[k].idx];
+			const struct slab_cache_info *f = &out[by_off[k - 1].idx];
+
+			o->num_slabs = f->num_slabs;
+			o->num_objs = f->num_objs;
+			o->active_objs = f->active_objs;
+			o->active_slabs = f->active_slabs;
+		}
+	rc = 0;
+out:
+	free(by_off);
+	free(cpus);
+	free(w.seen);
+	return rc;
 }

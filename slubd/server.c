@@ -32,7 +32,8 @@
  * SO_PEERGROUPS, before a slot is taken; so is max_clients_per_uid.  A
  * connection must say Hello within hello_timeout of its accept (an absolute
  * timer, not an idle one), and when every slot is taken a new connection
- * closes the oldest one still waiting for its Hello.  Every refusal is
+ * closes the oldest one still waiting for its Hello (past a grace, or of a
+ * uid holding more slots: evict_for).  Every refusal is
  * logged and told to the peer in a frame.
  *
  * When a connection closes, its pool references are dropped (by the worker:
@@ -476,6 +477,80 @@ static struct conn *oldest_waiting(struct server *s)
 	return old;
 }
 
+static int uid_cmp(const void *x, const void *y)
+{
+	uid_t a = *(const uid_t *)x, b = *(const uid_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* how many of the sorted uids[n] are u */
+static unsigned int uid_count(const uid_t *uids, unsigned int n, uid_t u)
+{
+	unsigned int lo = 0, hi = n, first;
+
+	while (lo < hi) {		/* the first >= u */
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	hi = n;
+	while (lo < hi) {		/* the first > u */
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] <= u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - first;
+}
+
+/*
+ * evict_for - every slot is taken: the connection to close for a new one
+ * whose uid holds same_uid connections already (NULL: none; the new one is
+ * refused).  Only one waiting for its Hello, and of those, one that may go:
+ * past its grace (EVICT_AFTER_MS), or - a peer reconnecting faster than the
+ * grace keeps every waiting one young - one of a uid that would still hold
+ * more slots than the newcomer's once it is closed.  Of those, one of the
+ * uid holding the most slots, the oldest: so one uid's connections that
+ * never say Hello go before another uid's lone peer that is slow with its
+ * Hello, and a uid's own burst never closes its own young ones.  O(n log n)
+ * in the connections (bounded by max_clients).
+ */
+static struct conn *evict_for(struct server *s, unsigned int same_uid)
+{
+	uint64_t now = now_ms();
+	struct conn *best = NULL;
+	unsigned int n = 0, best_cnt = 0;
+	uid_t *uids = malloc((s->nr_conns + 1) * sizeof(*uids));
+
+	if (!uids)
+		return oldest_waiting(s);
+	for (struct conn *c = s->conns; c && n < s->nr_conns; c = c->next)
+		uids[n++] = c->uid;
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+	for (struct conn *c = s->conns; c; c = c->next) {
+		unsigned int cnt;
+
+		if (c->state != CONN_HELLO || c->in_worker)
+			continue;
+		cnt = uid_count(uids, n, c->uid);
+		if (now - c->since_ms < EVICT_AFTER_MS && cnt <= same_uid + 1)
+			continue;	/* in its grace, and its uid holds no more */
+		if (!best || cnt > best_cnt || (cnt == best_cnt && c->serial < best->serial)) {
+			best = c;
+			best_cnt = cnt;
+		}
+	}
+	free(uids);
+	return best;
+}
+
 /*
  * peer_allowed - the access policy for the peer of fd, from SO_PEERCRED and
  * SO_PEERGROUPS.  The groups are used only as far as the kernel gave them: a
@@ -545,7 +620,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	if (s->nr_conns >= s->cfg.max_clients) {
-		struct conn *old = oldest_waiting(s);
+		struct conn *old = evict_for(s, same_uid);
 
 		if (!old) {
 			log_msg("refusing pid %d uid %u: %u clients already (max_clients)",
@@ -632,6 +707,24 @@ static void job_queue(struct server *s, struct job *j)
 	list_append(&s->todo, &s->todo_tail, j);
 	pthread_cond_signal(&s->work_cond);
 	pthread_mutex_unlock(&s->work_lock);
+}
+
+/*
+ * server_queue_drop - the worker: drop the references of c, a connection
+ * record no loop owns (closed, or made for the purpose: dispatch's
+ * drop_later), as a closed connection's are, retried while a lock is busy;
+ * the drop's completion frees c.  False: no memory (nothing queued).
+ */
+bool server_queue_drop(struct server *s, struct conn *c)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return false;
+	j->kind = JOB_DROP;
+	j->c = c;
+	job_queue(s, j);
+	return true;
 }
 
 /*
@@ -886,6 +979,35 @@ void server_schedule_scrub(struct server *s)
 	}
 }
 
+/*
+ * access_again - [access] changed (SIGHUP): each connection's peer is
+ * checked again, as at its accept.  One no longer allowed is closed if it
+ * has not said Hello (with a reply that says why); one that has is answered
+ * EACCES from its next request on (dispatch), its pool references kept, as
+ * an attached process still maps the arena; one allowed again is served.
+ */
+static void access_again(struct server *s)
+{
+	struct conn *next;
+
+	for (struct conn *c = s->conns; c; c = next) {
+		struct ucred cred = { c->pid, c->uid, c->gid };
+		bool ok;
+
+		next = c->next;
+		if (c->closed || c->state == CONN_CLOSING)
+			continue;
+		ok = peer_allowed(s, bufferevent_getfd(c->bev), &cred);
+		if (!ok && c->allowed)
+			log_msg("pid %d uid %u: no longer allowed by [access]%s", (int)c->pid,
+				(unsigned)c->uid, c->state == CONN_HELLO ? ": closed" : "");
+		c->allowed = ok;
+		if (!ok && c->state == CONN_HELLO && !c->in_worker)
+			conn_refuse(c, EACCES, "this uid may no longer use this slubd ([access] "
+				    "changed): closed");
+	}
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
@@ -910,8 +1032,9 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		s->cfg.nr_allow_gids = c.nr_allow_gids;
 		s->cfg.max_clients = c.max_clients;
 		s->cfg.max_clients_per_uid = c.max_clients_per_uid;
-		s->cfg.max_refs = c.max_refs;
-		s->cfg.max_caches = c.max_caches;
+		/* read by the request worker meanwhile (dispatch.c): atomic words */
+		__atomic_store_n(&s->cfg.max_refs, c.max_refs, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->cfg.max_caches, c.max_caches, __ATOMIC_RELAXED);
 		s->cfg.hello_timeout_ms = c.hello_timeout_ms;
 		if (s->cfg.scrub_interval_s != c.scrub_interval_s) {
 			s->cfg.scrub_interval_s = c.scrub_interval_s;
@@ -923,6 +1046,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 			s->cfg.socket_mode = c.socket_mode;
 		log_msg("SIGHUP: %s read again: access and limits applied; the arena's size and "
 			"huge pages apply at the next start", s->cfg.config_file);
+		access_again(s);
 		return;
 	}
 	log_msg("signal %d: shutting down", (int)sig);
@@ -974,8 +1098,12 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -errno;
 	}
+	/* the checked directory's socket: through its fd, when the path fits (bsa) */
+	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
+		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
+		bsa = sa;
 	/* a socket file nobody answers on is stale; one that answers is another slubd */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	if (connect(fd, (struct sockaddr *)&bsa, sizeof(bsa)) == 0) {
 		close(fd);
 		snprintf(err, errlen, "another slubd already serves %s", s->cfg.socket);
 		return -EADDRINUSE;
@@ -988,9 +1116,6 @@ static int listen_socket(struct server *s, char *err, size_t errlen)
 	 * fits), with its mode from the umask: no chmod() that a link could
 	 * redirect.  One thread runs yet: the umask is ours to change here.
 	 */
-	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
-		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
-		bsa = sa;
 	old = umask(0777 & ~(mode_t)s->cfg.socket_mode);
 	rc = bind(fd, (struct sockaddr *)&bsa, sizeof(bsa));
 	umask(old);
@@ -1031,11 +1156,32 @@ static int kept_one(struct kmem_cache *k, void *arg)
  * open_arena - the arena (store.c: adopted, with its pools, or made), then
  * the references slubd keeps for pools made with slubctl create
  */
+struct kept_args {
+	struct server *s;
+	int rc;
+};
+
+static void kept_fn(void *arg)
+{
+	struct kept_args *x = arg;
+
+	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
+}
+
 static int open_arena(struct server *s, char *err, size_t errlen)
 {
+	struct kept_args x = { s, 0 };
 	int rc = store_open_arena(s, err, errlen);
 
-	return rc ? rc : slab_for_each_cache(s->arena, kept_one, s);
+	if (rc)
+		return rc;
+	/* guarded: a client may cut the arena file while slubd starts */
+	if (guarded(s, kept_fn, &x)) {
+		snprintf(err, errlen, "the arena file was cut while slubd took its pools back, "
+			 "and its size cannot be restored");
+		return -EFAULT;
+	}
+	return x.rc;
 }
 
 int server_init(struct server *s, char *err, size_t errlen)
@@ -1107,10 +1253,48 @@ int server_init(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * tell_supervisor - a supervised server (tenants.c) tells the supervisor it serves (one byte on
+ * fd, which is closed), with arena_fd (its memfd kept in the fd store) when
+ * not -1: the description that carries the owner lock (store.c), the one
+ * systemd's store holds too.  The supervisor's copy keeps that lock held
+ * while no server runs, as the store's does; the server it restarts gets
+ * that same description and re-takes the lock on it (an OFD lock never
+ * conflicts with its own description), and no other process can reach a
+ * memfd: the lock stops no one it should let in.
+ */
+static void tell_supervisor(int fd, int arena_fd)
+{
+	char c = 'r', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (arena_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &arena_fd, sizeof(int));
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1 && arena_fd >= 0) {
+		log_msg("cannot hand the arena to the supervisor (%s): a restart of this "
+			"slubd after a crash makes a new arena", strerror(errno));
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		(void)!sendmsg(fd, &mh, MSG_NOSIGNAL);
+	}
+	close(fd);
+}
+
 int server_run(struct server *s)
 {
 	/* after main.c's fork into the background: the pid a second slubd names */
-	arena_set_owner_pid(s->arena, getpid());
+	guarded_set_owner_pid(s);
 	/*
 	 * a previous slubd, or its clients, may have died in the middle of
 	 * things: the scrubber's first scrub (off the loop: a client may hold a
@@ -1121,9 +1305,11 @@ int server_run(struct server *s)
 		SLUBD_PROTOCOL_VERSION, s->socket_from_systemd ? "socket from systemd" : "own socket",
 		(unsigned long long)(arena_size(s->arena) >> 20), arena_backing_name(s->arena));
 	if (s->cfg.supervised) {
-		/* one arena of the supervisor's (tenants.c): it says READY=1 once all serve */
-		(void)!write(s->cfg.ready_fd, "r", 1);
-		close(s->cfg.ready_fd);
+		/*
+		 * one arena of the supervisor's (tenants.c): it says READY=1 once
+		 * all serve, and keeps a memfd arena for this server's successor
+		 */
+		tell_supervisor(s->cfg.ready_fd, s->in_fd_store ? s->lock_fd : -1);
 		s->cfg.ready_fd = -1;
 	} else {
 		sd_notify(0, "READY=1");
@@ -1165,6 +1351,11 @@ void server_fini(struct server *s)
 	bool quiet = true;	/* no thread of ours touches the arena any more */
 	struct timespec until;
 
+	if (s->cfg.ready_fd >= 0) {	/* a supervised server that never served */
+		close(s->cfg.ready_fd);
+		s->cfg.ready_fd = -1;
+	}
+
 	/*
 	 * Both threads are told at once and given one common deadline: each
 	 * gives up a contended lock within SLUBD_LOCK_WAIT_MS, so both are
@@ -1205,8 +1396,12 @@ void server_fini(struct server *s)
 		 * be freed or unmapped, not even by exit()'s handlers.  The pools
 		 * outlive slubd; the process ends here.
 		 */
-		if (s->listener && !s->socket_from_systemd)
-			unlink(s->cfg.socket);
+		if (s->listener && !s->socket_from_systemd && s->sock_dirfd >= 0) {
+			char dir[sizeof(s->cfg.socket)];
+
+			/* in the checked directory, as below: not by a path a link could turn */
+			unlinkat(s->sock_dirfd, store_split(s->cfg.socket, dir, sizeof(dir)), 0);
+		}
 		log_msg("exiting");
 		fflush(NULL);
 		_exit(0);

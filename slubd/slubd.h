@@ -38,7 +38,7 @@ struct config {
 	char config_file[256];
 	bool supervised;		/* one server of the supervisor's (tenants.c): it,
 					 * not this process, says READY=1 and STOPPING=1 */
-	int ready_fd;			/* supervised: one byte written here once serving */
+	int ready_fd;			/* supervised: one byte sent here once serving */
 };
 
 #define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd", "default" */
@@ -198,6 +198,8 @@ void store_fini(struct server *s);
  */
 int guard_init(void);
 int guarded(struct server *s, void (*fn)(void *), void *arg);
+/* the same before slubd has its arena: the file fd, its arena's size */
+int guarded_fd(int fd, uint64_t size, void (*fn)(void *), void *arg);
 
 /*
  * dispatch.c - answer one decoded request.  Fills resp (its body points
@@ -210,6 +212,7 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 void dispatch_done(struct dispatch_scratch *scratch);
 /* drop c's references; false if a busy lock kept some (try again later) */
 bool conn_drop_refs(struct server *s, struct conn *c);
+bool server_queue_drop(struct server *s, struct conn *c);
 /* the worker's request deadline: no lock attempt of one request waits longer */
 #define SLUBD_LOCK_WAIT_MS 750
 /* guard.c: dispatch, conn_drop_refs, slab_scrub and arena_used_bytes through guarded() */
@@ -220,6 +223,7 @@ bool guarded_drop_refs(struct server *s, struct conn *c);	/* as conn_drop_refs *
 int guarded_scrub(struct server *s, struct slab_scrub_result *r);
 uint64_t guarded_used_bytes(struct server *s);
 void guarded_arena_close(struct server *s);	/* and s->arena = NULL */
+void guarded_set_owner_pid(struct server *s);	/* arena_set_owner_pid(getpid()) */
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

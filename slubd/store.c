@@ -20,7 +20,12 @@
  * (the fd the arena is mapped through), so a client that outlives slubd
  * holds no lock, and the next slubd takes it.  Under systemd lock_fd is the
  * one in the fd store: while slubd is down the store holds the lock, and
- * the next slubd gets that same description back.  OFD locks report no pid,
+ * the next slubd gets that same description back.  A supervised server
+ * (tenants.c) hands that same description to its supervisor too, for the
+ * server it restarts after a crash: it holds the lock while no server runs,
+ * as the store does, and the successor, given the same description, takes
+ * the lock again (an OFD lock never conflicts with its own description;
+ * no other process can reach the memfd).  OFD locks report no pid,
  * so the owner writes its pid into the arena header, and a second slubd
  * names it in its refusal.
  *
@@ -38,6 +43,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,12 +315,35 @@ static int reopen(int fd, int dirfd, const char *name)
 	return nfd;
 }
 
+/* is pid a process that runs (a pid recorded by a slubd that is gone: no) */
+static bool alive(pid_t pid)
+{
+	return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* the pid recorded in the arena header of dirfd/name (a file arena), 0: none */
+static pid_t file_owner_pid(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	pid_t pid;
+
+	if (fd < 0)
+		return 0;
+	pid = arena_owner_pid(fd);
+	close(fd);
+	return pid;
+}
+
 /*
- * lock - slubd's exclusive OFD lock on the arena, for its life.  Refused:
- * another slubd holds it; the message names it by the pid it recorded in
- * the header (a slubd still formatting a new arena has not yet: waited for).
+ * lock - slubd's exclusive OFD lock on fd, for its life.  Refused: another
+ * slubd holds it; the message names it by the pid it recorded in the arena
+ * header (read from pid_fd, or from dirfd/name when pid_fd is -1).  A slubd
+ * still formatting a new arena, or one that took the lock and has not yet
+ * written its pid over its predecessor's, is waited for (2 s): a pid that
+ * names no running process is not the holder.
  */
-static int lock(int fd, const char *shown, char *err, size_t errlen)
+static int lock(int fd, int pid_fd, int dirfd, const char *name, const char *shown, char *err,
+		size_t errlen)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	pid_t holder = 0;
@@ -327,15 +356,22 @@ static int lock(int fd, const char *shown, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot lock the arena %s: %s", shown, strerror(e));
 		return -e;
 	}
-	for (int i = 0; i < 40 && !(holder = arena_owner_pid(fd)); i++)
+	for (int i = 0; i < 40; i++) {
+		holder = pid_fd >= 0 ? arena_owner_pid(pid_fd) :
+			 dirfd >= 0 ? file_owner_pid(dirfd, name) : 0;
+		if (alive(holder))
+			break;
 		usleep(50 * 1000);
-	if (holder)
+	}
+	if (alive(holder))
 		snprintf(err, errlen, "the arena %s is in use: held by slubd pid %d (one slubd per "
 			 "arena: stop that one first, or give this one another arena)", shown,
 			 (int)holder);
 	else
 		snprintf(err, errlen, "the arena %s is in use: held by another process that "
-			 "recorded no pid (one slubd per arena)", shown);
+			 "recorded no pid%s (one slubd per arena)", shown,
+			 holder > 0 ? " (the pid in the arena, of a slubd that is gone, is not it)" :
+			 "");
 	return -EBUSY;
 }
 
@@ -365,28 +401,84 @@ static void say_adopted(struct server *s, const char *where, pid_t prev, int poo
 			(unsigned long long)(s->cfg.arena_size >> 20));
 }
 
-/* map the arena whose locked description is lock_fd, through a description of its own */
+/* adopt's work, under a guard: a client may cut the file while it runs */
+struct adopt_args {
+	struct server *s;
+	int fd;
+	bool file;
+	char msg[256];
+	int rc, pools;
+};
+
+#define ADOPT_TRIES 20
+
+static void adopt_fn(void *arg)
+{
+	struct adopt_args *x = arg;
+	uint64_t was, size;
+
+	for (int i = 0; i < ADOPT_TRIES; i++) {
+		/* a file cut since it was checked: put back, and opened again */
+		if (x->file && i > 0)
+			arena_fix_size(x->fd, &was, &size);
+		x->rc = arena_open(x->fd, &x->s->arena, x->msg, sizeof(x->msg));
+		if (!x->rc || !x->file || !strstr(x->msg, "does not match its file"))
+			break;
+	}
+}
+
+/* then, with the arena mapped, under guarded(): a page lost for good is patched */
+static void adopt_pools_fn(void *arg)
+{
+	struct adopt_args *x = arg;
+
+	arena_set_owner_pid(x->s->arena, getpid());
+	x->pools = slab_adopt(x->s->arena);
+}
+
+/*
+ * map the arena whose locked description is lock_fd (or, for a file, a
+ * description never sent), through a description of its own
+ */
 static int adopt(struct server *s, int lock_fd, int dirfd, const char *name, const char *shown,
 		 char *err, size_t errlen)
 {
-	char msg[256];
+	struct adopt_args *x = calloc(1, sizeof(*x));
 	pid_t prev = arena_owner_pid(lock_fd);
-	int fd = reopen(lock_fd, dirfd, name), rc, pools;
+	int fd = reopen(lock_fd, dirfd, name), rc;
+	uint64_t was = 0, size = 0;
+	struct stat st;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open the arena %s again: %s", shown, strerror(-fd));
-		return fd;
+	if (fd < 0 || !x) {
+		snprintf(err, errlen, "cannot open the arena %s again: %s", shown,
+			 fd < 0 ? strerror(-fd) : "out of memory");
+		if (fd >= 0)
+			close(fd);
+		free(x);
+		return fd < 0 ? fd : -ENOMEM;
 	}
-	rc = arena_open(fd, &s->arena, msg, sizeof(msg));
+	x->s = s;
+	x->fd = fd;
+	x->file = dirfd >= 0;
+	/* the size the guard restores: the header's (a file), the memfd's (sealed) */
+	if (arena_fix_size(fd, &was, &size) < 0)
+		size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	rc = guarded_fd(fd, size, adopt_fn, x);
 	close(fd);
+	if (!rc && !x->rc)
+		rc = guarded(s, adopt_pools_fn, x);
 	if (rc) {
-		snprintf(err, errlen, "arena %s: %s; move it away to start a new arena", shown, msg);
-		return rc;
+		snprintf(err, errlen, "the arena %s was cut while slubd adopted it, and its size "
+			 "cannot be restored", shown);
+	} else if (x->rc) {
+		rc = x->rc;
+		snprintf(err, errlen, "arena %s: %s; move it away to start a new arena", shown,
+			 x->msg);
+	} else {
+		say_adopted(s, shown, prev, x->pools);
 	}
-	arena_set_owner_pid(s->arena, getpid());
-	pools = slab_adopt(s->arena);
-	say_adopted(s, shown, prev, pools);
-	return 0;
+	free(x);
+	return rc;
 }
 
 /* the first hugetlbfs mount, for an arena of huge pages that outlives slubd */
@@ -407,29 +499,71 @@ static bool hugetlbfs_mount(char *out, size_t len)
 	return found;
 }
 
-/* the arena in a file: dir/name, checked, locked, then adopted or made */
+/*
+ * the arena file's OFD lock, taken too when it can be (kept for slubd's life,
+ * closed by store_fini): it refuses a second slubd that reaches the same file
+ * by another path (a bind mount), which the lock file cannot see
+ */
+static int arena_lock_fd = -1;
+
+/*
+ * the arena in a file: dir/name, checked, locked, then adopted or made.
+ *
+ * slubd's lock is on a file of its own beside the arena, NAME.lock (made
+ * 0600 in the checked directory, O_NOFOLLOW, the same checks as the arena
+ * file), taken before the arena file is even opened: no client ever gets
+ * an fd of it, so none can lock it (every attached process holds the arena
+ * file writable and could take an OFD lock or a flock on it once slubd is
+ * gone, which blocked the next slubd), and two slubds starting at once
+ * cannot both make, or one make and one adopt half-made, the same arena.
+ * The arena file's own lock is taken as well: refused, with no running
+ * slubd recorded in the arena (waited for 2 s), the holder is a process
+ * that kept its fd from the last slubd: said and ignored.
+ */
 static int file_arena(struct server *s, const char *dir, const char *name, char *err,
 		      size_t errlen)
 {
 	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
-	char shown[sizeof(s->arena_path)], msg[256];
+	char shown[sizeof(s->arena_path)], lname[300], lshown[sizeof(s->arena_path) + 8], msg[256];
 	uint64_t was = 0, size = 0;
 	bool created;
-	int dirfd, fd, bfd, rc;
+	int dirfd, fd = -1, lfd, bfd, rc;
 
 	snprintf(shown, sizeof(shown), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
+	snprintf(lname, sizeof(lname), "%s.lock", name);
+	snprintf(lshown, sizeof(lshown), "%s.lock", shown);
 	dirfd = store_open_dir(dir, false, 0700, err, errlen);
 	if (dirfd < 0)
 		return dirfd;
-	fd = open_arena_file(dirfd, name, shown, &created, err, errlen);
-	if (fd < 0) {
+	lfd = open_arena_file(dirfd, lname, lshown, &created, err, errlen);
+	if (lfd < 0) {
 		close(dirfd);
-		return fd;
+		return lfd;
 	}
-	rc = lock(fd, shown, err, errlen);
+	rc = lock(lfd, -1, dirfd, name, shown, err, errlen);
 	if (rc)
 		goto out;
+	fd = open_arena_file(dirfd, name, shown, &created, err, errlen);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
 	if (!created) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int afd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+		if (afd >= 0 && fcntl(afd, F_OFD_SETLK, &fl)) {
+			close(afd);
+			afd = -1;
+			rc = lock(fd, fd, -1, NULL, shown, err, errlen);
+			if (rc != -EBUSY || !strstr(err, "recorded no pid"))
+				goto out;
+			log_msg("the arena file %s is locked by a process that is no slubd (one that "
+				"kept the arena from the last slubd, and locked it): ignored, slubd's "
+				"own lock is %s", shown, lshown);
+			rc = 0;
+		}
+		arena_lock_fd = afd;
 		/* ours now: a size an attached process changed is put back */
 		rc = arena_fix_size(fd, &was, &size);
 		if (rc == 1)
@@ -440,6 +574,13 @@ static int file_arena(struct server *s, const char *dir, const char *name, char 
 				"validate names the pools that lost objects)" : "nothing was lost");
 		rc = adopt(s, fd, dirfd, name, shown, err, errlen);
 		goto out;
+	}
+	{
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		/* new, made under the lock file's lock: its own lock is ours */
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			arena_lock_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	}
 	bfd = reopen(fd, dirfd, name);
 	if (bfd < 0) {
@@ -460,11 +601,16 @@ static int file_arena(struct server *s, const char *dir, const char *name, char 
 		unlinkat(dirfd, name, 0);
 out:
 	close(dirfd);
+	if (fd >= 0)
+		close(fd);	/* its lock, if taken, stays with arena_lock_fd */
 	if (rc) {
-		close(fd);
+		if (arena_lock_fd >= 0)
+			close(arena_lock_fd);
+		arena_lock_fd = -1;
+		close(lfd);
 		return rc;
 	}
-	s->lock_fd = fd;
+	s->lock_fd = lfd;
 	snprintf(s->arena_path, sizeof(s->arena_path), "%s", shown);
 	return 0;
 }
@@ -503,7 +649,7 @@ static int stored_arena(struct server *s, char *err, size_t errlen)
 			snprintf(err, errlen, "it is not a memfd sealed against resizing (%s)",
 				 strerror(-rc));
 		else
-			rc = lock(fd, shown, err, errlen);
+			rc = lock(fd, fd, -1, NULL, shown, err, errlen);
 		if (!rc)
 			rc = adopt(s, fd, -1, NULL, shown, err, errlen);
 		if (!rc) {
@@ -532,7 +678,7 @@ static int stored_arena(struct server *s, char *err, size_t errlen)
 		log_msg("the arena memfd could not be sealed (huge page memfds take seals since "
 			"Linux 4.16): an attached process could resize it");
 	fd = reopen(arena_fd(s->arena), -1, NULL);
-	if (fd < 0 || lock(fd, shown, err, errlen)) {
+	if (fd < 0 || lock(fd, fd, -1, NULL, shown, err, errlen)) {
 		if (fd >= 0)
 			close(fd);
 		else
@@ -595,7 +741,7 @@ int store_open_arena(struct server *s, char *err, size_t errlen)
 		if (rc == 0 && arena_backing(s->arena) == ARENA_BACKING_HUGETLB) {
 			int fd = reopen(arena_fd(s->arena), -1, NULL);
 
-			if (fd >= 0 && lock(fd, "memfd", err, errlen) == 0) {
+			if (fd >= 0 && lock(fd, fd, -1, NULL, "memfd", err, errlen) == 0) {
 				s->lock_fd = fd;
 				arena_set_owner_pid(s->arena, getpid());
 				s->arena_path[0] = 0;
@@ -619,6 +765,9 @@ int store_open_arena(struct server *s, char *err, size_t errlen)
 
 void store_fini(struct server *s)
 {
+	if (arena_lock_fd >= 0)
+		close(arena_lock_fd);
+	arena_lock_fd = -1;
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);	/* the lock goes with it (the store keeps its own) */
 	s->lock_fd = -1;

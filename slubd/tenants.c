@@ -12,9 +12,16 @@
  * crashing) one server cannot stall or crash another's.
  *
  * The supervisor serves nothing itself and touches no arena.  It
- *   - reports readiness once every server serves (each writes one byte on a
- *     pipe where a lone slubd would say READY=1; then the supervisor says
- *     READY=1, or lets its background parent exit 0);
+ *   - reports readiness once every server serves (each sends one byte on a
+ *     socketpair where a lone slubd would say READY=1; then the supervisor
+ *     says READY=1, or lets its background parent exit 0);
+ *   - keeps each server's arena when it is a memfd of the fd store: the
+ *     server sends it with its readiness byte (SCM_RIGHTS), and a server
+ *     restarted after a crash gets it as it would from systemd (LISTEN_FDS,
+ *     named arena or arena-NAME), so it adopts the arena with its pools
+ *     instead of making an empty one (systemd passes only what its store
+ *     held at the service's start; an arena made during this run would be
+ *     lost).  A file arena is found again by its path;
  *   - forwards SIGTERM, SIGINT and SIGHUP to its servers (each reads its own
  *     part of the config again on SIGHUP; the supervisor too, for the server
  *     it may have to restart);
@@ -28,7 +35,7 @@
  * Its servers die with it (PR_SET_PDEATHSIG), so none is left without one.
  *
  * One thread; signals arrive through a signalfd, polled with the servers'
- * readiness pipes, so nothing runs in a signal handler and nothing needs a
+ * readiness sockets, so nothing runs in a signal handler and nothing needs a
  * lock.
  */
 #include <errno.h>
@@ -41,6 +48,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -58,7 +66,9 @@ struct tenant {
 	struct config cfg;
 	const char *label;	/* "default" or the NAME */
 	pid_t pid;		/* 0: not running */
-	int ready_rd;		/* the readiness pipe's read end; -1 */
+	int ready_rd;		/* the readiness socketpair's supervisor end; -1 */
+	int arena_fd;		/* its arena's memfd, for a restart; -1: none */
+	bool arena_listed;	/* arena_fd is one of the LISTEN_FDS systemd passed */
 	bool served;		/* served since its last start */
 	bool ever_served;
 	uint64_t started_ms;
@@ -265,12 +275,203 @@ static int named_config(struct config *c, const struct config *dflt, const char 
 	return config_load(c, config_file, err, errlen);
 }
 
+/* the fd store's name for t's arena: "arena", or "arena-NAME" (store.c's fdname) */
+static void store_name(const struct tenant *t, char *out, size_t len)
+{
+	snprintf(out, len, t->cfg.arena_name[0] ? "arena-%s" : "arena", t->cfg.arena_name);
+}
+
+/* fd moved to the lowest free number at or above min (close-on-exec); -1 */
+static int move_up(int fd, int min)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, min);
+
+	close(fd);
+	return nfd;
+}
+
+/*
+ * route_listen_fds - in a server just forked: of what systemd passed the
+ * supervisor (LISTEN_FDS, named by LISTEN_FDNAMES), keep this server's own,
+ * moved down to fd 3, and close the rest.  The default server keeps the
+ * listening socket(s) and the arena stored as "arena"; the server of NAME
+ * keeps the one stored as "arena-NAME", so a service restart gives every
+ * arena its pools back, not only the default one.  The supervisor keeps its
+ * copies (a server it restarts gets them again).  An arena a server sent the
+ * supervisor (ready_msg()) replaced the stored one of its name in place
+ * (dup2 onto its number), or, when systemd passed none of that name, is one
+ * more fd: it is added after this server's own, named as systemd would name
+ * it, and the other servers' are closed (no server holds another's arena).
+ * Under a service manager a named arena whose file is the one named_config()
+ * chose by default (DIR/NAME.arena, DIR the default socket's) is a memfd in
+ * the fd store, as the default arena is: a file only when the config names
+ * one.  *ready_wr (this server's end of its readiness socketpair) may be
+ * moved to another number.
+ */
+static void route_listen_fds(struct tenant *t, int *ready_wr)
+{
+	const char *lpid = getenv("LISTEN_PID"), *lfds = getenv("LISTEN_FDS");
+	const char *lnames = getenv("LISTEN_FDNAMES");
+	char want[SLUBD_ARENA_NAME_MAX + 8], names[4096] = "", mine[4096] = "", *save = NULL, *tok;
+	int n = lfds ? atoi(lfds) : 0, kept = 0, len = 0, extra = -1;
+
+	if (t->cfg.arena_name[0] && getenv("NOTIFY_SOCKET")) {
+		char dir[sizeof(t->cfg.socket)], dflt[sizeof(t->cfg.arena_file) + 8];
+
+		dir_of(tenants[0].cfg.socket, dir, sizeof(dir));
+		snprintf(dflt, sizeof(dflt), "%s/%s.arena", dir, t->cfg.arena_name);
+		if (!strcmp(t->cfg.arena_file, dflt))
+			t->cfg.arena_file[0] = 0;
+	}
+	/* passed to the supervisor, or to nobody here: left alone */
+	if (!lfds || !lpid || atoi(lpid) != (int)getppid() || n <= 0 || n > 1024)
+		n = 0;
+	if (lfds) {
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
+		unsetenv("LISTEN_PID");
+	}
+	for (int i = 0; i < nr_tenants; i++) {
+		if (tenants[i].arena_fd < 0 || tenants[i].arena_listed)
+			continue;
+		if (&tenants[i] == t)
+			extra = t->arena_fd;
+		else
+			close(tenants[i].arena_fd);
+	}
+	/*
+	 * this server's fds end at 3 + n at most (extra included): its own
+	 * arena and readiness end are moved above, out of the way.  Every fd
+	 * the supervisor opened lies above the n it was passed, so none of the
+	 * numbers below is one of them.
+	 */
+	if (extra >= 0) {
+		extra = move_up(extra, SD_LISTEN_FDS_START + n + 1);
+		*ready_wr = move_up(*ready_wr, SD_LISTEN_FDS_START + n + 1);
+	}
+	store_name(t, want, sizeof(want));
+	snprintf(names, sizeof(names), "%s", lnames ? lnames : "");
+	tok = n ? strtok_r(names, ":", &save) : NULL;
+	for (int i = 0; i < n; i++, tok = tok ? strtok_r(NULL, ":", &save) : NULL) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = tok ? tok : "unknown";
+		bool arena = !strcmp(name, "arena") || !strncmp(name, "arena-", 6);
+
+		if (arena ? strcmp(name, want) : t->cfg.arena_name[0] != 0) {
+			close(fd);
+			continue;
+		}
+		/* 3 + kept was closed or moved down already (kept < i), or is fd (kept == i) */
+		if (fd != SD_LISTEN_FDS_START + kept) {
+			dup2(fd, SD_LISTEN_FDS_START + kept);
+			close(fd);
+		}
+		if (len < (int)sizeof(mine))
+			len += snprintf(mine + len, sizeof(mine) - (size_t)len, "%s%s",
+					kept ? ":" : "", name);
+		kept++;
+	}
+	if (extra >= 0) {
+		/* 3 + kept <= 3 + n: closed above, or never one of the supervisor's */
+		dup2(extra, SD_LISTEN_FDS_START + kept);
+		close(extra);
+		if (len < (int)sizeof(mine))
+			len += snprintf(mine + len, sizeof(mine) - (size_t)len, "%s%s",
+					kept ? ":" : "", want);
+		kept++;
+	}
+	if (kept) {
+		char num[24];
+
+		snprintf(num, sizeof(num), "%d", kept);
+		setenv("LISTEN_FDS", num, 1);
+		snprintf(num, sizeof(num), "%d", (int)getpid());
+		setenv("LISTEN_PID", num, 1);
+		setenv("LISTEN_FDNAMES", mine, 1);
+	}
+}
+
+/*
+ * find_stored - in the supervisor, at its start: the arena systemd passed
+ * for each server (the first fd of its name, the one store.c adopts), so
+ * that one a server sends later takes its place (dup2 onto its number)
+ */
+static void find_stored(void)
+{
+	const char *lpid = getenv("LISTEN_PID"), *lfds = getenv("LISTEN_FDS");
+	const char *lnames = getenv("LISTEN_FDNAMES");
+	char names[4096], want[SLUBD_ARENA_NAME_MAX + 8], *save = NULL, *tok;
+	int n = lfds ? atoi(lfds) : 0;
+
+	if (!lfds || !lpid || !lnames || atoi(lpid) != (int)getpid() || n <= 0 || n > 1024)
+		return;
+	snprintf(names, sizeof(names), "%s", lnames);
+	tok = strtok_r(names, ":", &save);
+	for (int i = 0; i < n && tok; i++, tok = strtok_r(NULL, ":", &save))
+		for (int k = 0; k < nr_tenants; k++) {
+			struct tenant *t = &tenants[k];
+
+			store_name(t, want, sizeof(want));
+			if (t->arena_fd < 0 && !strcmp(tok, want)) {
+				t->arena_fd = SD_LISTEN_FDS_START + i;
+				t->arena_listed = true;
+			}
+		}
+}
+
+/*
+ * ready_msg - in the supervisor: t's readiness message.  1: it serves (its
+ * arena, if it sent one, kept in t->arena_fd); 0: it ended before serving.
+ */
+static int ready_msg(struct tenant *t)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	int fd = -1;
+	ssize_t n;
+
+	do
+		n = recvmsg(t->ready_rd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			if (fd < 0)
+				fd = f;
+			else
+				close(f);	/* one is sent; more is not ours to keep */
+		}
+	}
+	if (fd < 0)
+		return 1;
+	if (t->arena_fd < 0) {
+		t->arena_fd = fd;
+		t->arena_listed = false;
+	} else if (dup2(fd, t->arena_fd) < 0) {
+		log_msg("arena %s: cannot keep its arena for a restart: %s", t->label,
+			strerror(errno));
+		close(fd);
+		return 1;
+	} else {
+		close(fd);
+	}
+	return 1;
+}
+
 /* the child: one arena's slubd */
 static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 {
 	pid_t parent = getppid();
 
-	/* the supervisor's own: its signalfd, the other servers' pipes */
+	/* the supervisor's own: its signalfd, the other servers' readiness ends */
 	close(sig_fd);
 	for (int i = 0; i < nr_tenants; i++)
 		if (tenants[i].ready_rd >= 0)
@@ -292,26 +493,7 @@ static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 		sigaddset(&m, SIGHUP);
 		sigprocmask(SIG_SETMASK, &m, NULL);
 	}
-	/*
-	 * a listening socket from systemd (slubd.socket) is the default arena's:
-	 * pass it on to that server alone (sd_listen_fds checks LISTEN_PID)
-	 */
-	if (getenv("LISTEN_FDS")) {
-		if (!t->cfg.arena_name[0]) {
-			char pid[24];
-
-			snprintf(pid, sizeof(pid), "%d", (int)getpid());
-			setenv("LISTEN_PID", pid, 1);
-		} else {
-			int n = atoi(getenv("LISTEN_FDS"));
-
-			for (int fd = SD_LISTEN_FDS_START; n > 0 && fd < SD_LISTEN_FDS_START + n; fd++)
-				close(fd);
-			unsetenv("LISTEN_PID");
-			unsetenv("LISTEN_FDS");
-			unsetenv("LISTEN_FDNAMES");
-		}
-	}
+	route_listen_fds(t, &ready_wr);
 	t->cfg.foreground = true;
 	t->cfg.supervised = true;
 	t->cfg.ready_fd = ready_wr;
@@ -323,8 +505,8 @@ static int start_server(struct tenant *t)
 	int p[2];
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC)) {
-		log_msg("arena %s: pipe: %s", t->label, strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p)) {
+		log_msg("arena %s: socketpair: %s", t->label, strerror(errno));
 		return -errno;
 	}
 	pid = fork();
@@ -456,8 +638,10 @@ int tenants_run(const struct config *dflt, const char *config_file,
 		return 2;
 	for (int i = 0; i < nr_tenants; i++) {
 		tenants[i].ready_rd = -1;
+		tenants[i].arena_fd = -1;
 		tenants[i].backoff_ms = BACKOFF_MIN_MS;
 	}
+	find_stored();
 	if (!dflt->foreground) {
 		bg_fd = go_background();
 		if (bg_fd < 0) {
@@ -522,12 +706,11 @@ int tenants_run(const struct config *dflt, const char *config_file,
 		}
 		for (int k = 1; k < npfd; k++) {
 			struct tenant *t = &tenants[who[k]];
-			char c;
 
 			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			/* a byte: it serves; EOF: it ended before serving (SIGCHLD says how) */
-			if (read(t->ready_rd, &c, 1) == 1) {
+			if (ready_msg(t)) {
 				t->served = true;
 				if (t->ever_served) {
 					log_msg("arena %s: serving again (restart %u)", t->label, t->restarts);

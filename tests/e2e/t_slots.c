@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "frame.h"
 #include "e2e.h"
 #include "harness.h"
 
@@ -226,4 +227,304 @@ E2E_CASE(per_uid_cap)
 	e2e_stop(d);
 }
 
-T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap))
+/*
+ * uid 65534, allowed, connects again and again (every 2 ms) and never says
+ * Hello, keeping its last 32 connections open: every slot of max_clients 4
+ * is always held by one of its connections younger than the eviction grace
+ */
+static int flood_ms;
+
+static void reconnector(void *arg)
+{
+	const char *sock = arg;
+	int ring[32], n = 0;
+	uint64_t end = e2e_now_ms() + (uint64_t)flood_ms;
+
+	for (int i = 0; i < 32; i++)
+		ring[i] = -1;
+	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+		_exit(1);
+	while (e2e_now_ms() < end) {
+		int fd = e2e_raw_connect(sock);
+
+		if (ring[n % 32] >= 0)
+			close(ring[n % 32]);
+		ring[n++ % 32] = fd;
+		e2e_sleep_ms(2);
+	}
+	_exit(0);
+}
+
+E2E_CASE(reconnect_flood)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0 65534\n"
+			  "[limits]\nmax_clients = 4\nhello_timeout = 10\n",
+		.open_dir = 1,
+	};
+	struct e2e_slubd *d;
+	int served = 0;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	flood_ms = 6000;
+	pid = e2e_fork(reconnector, d->sock);
+	REQUIRE(pid > 0);
+	e2e_sleep_ms(700);
+	for (int i = 0; i < 3; i++) {
+		char *out = NULL;
+		int rc = e2e_slubctl(d, &out, "stats", NULL);
+
+		if (rc == 0)
+			served++;
+		else
+			printf("  slubctl stats: exit %d: %s", rc, out ? out : "");
+		free(out);
+	}
+	CHECKF(served == 3, "slubctl stats (uid 0) served %d times of 3 while uid %d reconnects "
+	       "without a Hello", served, OTHER);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	CHECK(e2e_alive(d, "after the flood"));
+	e2e_stop(d);
+}
+
+/* uid 65534: n connections that never say Hello, kept open for ms */
+static int idle_n, idle_ms;
+
+static void idler(void *arg)
+{
+	const char *sock = arg;
+	int fds[8];
+
+	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+		_exit(1);
+	for (int i = 0; i < idle_n; i++)
+		fds[i] = e2e_raw_connect(sock);
+	e2e_sleep_ms(idle_ms);
+	for (int i = 0; i < idle_n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	_exit(0);
+}
+
+/*
+ * slow_hello_fair - max_clients 4: root's peer connects and is slow with its
+ * Hello (half of it, then 900 ms); meanwhile uid 65534 fills the other three
+ * slots with connections that never speak, and connects a fourth once every
+ * one is past the eviction grace.  The one closed for it is one of uid
+ * 65534's (the uid holding the most slots), not root's lone peer: its Hello,
+ * completed, is answered.
+ */
+E2E_CASE(slow_hello_fair)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0 65534\n"
+			  "[limits]\nmax_clients = 4\nhello_timeout = 10\n",
+		.open_dir = 1,
+	};
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__Hello hello = SLUBD__HELLO__INIT;
+	Slubd__Response *resp = NULL;
+	struct e2e_slubd *d;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	pid_t p1, p2;
+	int fd, rc;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	hello.version = SLUBD_PROTOCOL_VERSION;
+	hello.client = "t_slots";
+	req.body_case = SLUBD__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	REQUIRE(frame_pack(&req.base, &buf, &len) == 0 && len > 6);
+	fd = e2e_raw_connect(d->sock);
+	REQUIRE(fd >= 0);
+	CHECK(e2e_send(fd, buf, 6) == 0);	/* the header and two bytes: slow */
+	e2e_sleep_ms(50);
+	idle_n = 3;
+	idle_ms = 3000;
+	p1 = e2e_fork(idler, d->sock);
+	REQUIRE(p1 > 0);
+	e2e_sleep_ms(400);			/* every one past the grace (250 ms) */
+	idle_n = 1;
+	p2 = e2e_fork(idler, d->sock);		/* a fourth: one must go */
+	REQUIRE(p2 > 0);
+	e2e_sleep_ms(400);
+	CHECK(e2e_send(fd, buf + 6, len - 6) == 0);
+	rc = e2e_recv(fd, e2e_scale_ms(2000), &resp, NULL);
+	CHECKF(rc == 1 && !resp->err && resp->body_case == SLUBD__RESPONSE__BODY_HELLO,
+	       "root's slow Hello: %s (%s)", rc == 1 ? "answered" : rc == 0 ? "closed" : "no answer",
+	       rc == 1 && resp->error ? resp->error : "");
+	if (rc == 1)
+		slubd__response__free_unpacked(resp, NULL);
+	free(buf);
+	close(fd);
+	kill(p1, SIGKILL);
+	kill(p2, SIGKILL);
+	waitpid(p1, NULL, 0);
+	waitpid(p2, NULL, 0);
+	e2e_stop(d);
+}
+
+/*
+ * many_groups - a peer (uid 65534) in 100 supplementary groups, of which
+ * only the last, 20099, is allowed (allow_gids): SO_PEERGROUPS needs more
+ * than its first buffer (64), and the peer is served; in 100 groups none
+ * of them allowed, it is refused naming the policy
+ */
+static int mg_last, mg_rc;
+static char mg_err[256];
+
+static void grouped(void *arg)
+{
+	gid_t g[100];
+	struct ctl_conn c;
+
+	for (int i = 0; i < 100; i++)
+		g[i] = (gid_t)(20000 + i + (mg_last ? 0 : 1000));
+	if (setgroups(100, g) || setgid(OTHER) || setuid(OTHER))
+		_exit(2);
+	mg_rc = ctl_connect(&c, arg, "t_slots", mg_err, sizeof(mg_err));
+	if (mg_rc == 0) {
+		ctl_close(&c);
+		_exit(0);
+	}
+	_exit(strstr(mg_err, "may not use") ? 1 : 3);
+}
+
+E2E_CASE(many_groups)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0\nallow_gids = 20099\n",
+		.open_dir = 1,
+	};
+	struct e2e_slubd *d;
+	int st;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	for (mg_last = 1; mg_last >= 0; mg_last--) {
+		pid = e2e_fork(grouped, d->sock);
+		REQUIRE(pid > 0);
+		st = e2e_waitpid_timeout(pid, e2e_scale_ms(5000));
+		CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == (mg_last ? 0 : 1),
+		       "a peer in 100 groups, %s: exit %d (0 served, 1 refused by the policy, 2 "
+		       "setup, 3 otherwise)", mg_last ? "the last allowed" : "none allowed",
+		       st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+	CHECK(e2e_alive(d, "after the peers"));
+	e2e_stop(d);
+}
+
+/*
+ * sighup_revokes - uid 65534 is allowed, has a connection that said Hello
+ * and one that has not; [access] loses 65534 and slubd gets SIGHUP: the one
+ * waiting for its Hello is closed, and the other's next request is refused
+ * (EACCES), not served
+ */
+struct rv_shared {
+	int ready, go, stats_err, closed;
+	char why[200];
+};
+static struct rv_shared *rv;
+
+static void revoked(void *arg)
+{
+	const char *sock = arg;
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__StatsRequest sr = SLUBD__STATS_REQUEST__INIT;
+	Slubd__Response *resp = NULL;
+	struct ctl_conn c;
+	char err[256] = "";
+	int raw, rc;
+
+	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+		_exit(2);
+	if (ctl_connect(&c, sock, "t_slots", err, sizeof(err))) {
+		snprintf(rv->why, sizeof(rv->why), "connect: %s", err);
+		_exit(2);
+	}
+	raw = e2e_raw_connect(sock);
+	__atomic_store_n(&rv->ready, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 1000 && !__atomic_load_n(&rv->go, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(10);
+	rv->closed = e2e_expect_closed(raw, e2e_scale_ms(2000), "a pre-Hello peer revoked");
+	req.id = 5;
+	req.body_case = SLUBD__REQUEST__BODY_STATS;
+	req.stats = &sr;
+	rc = e2e_send_req(c.fd, &req);
+	if (!rc)
+		rc = e2e_recv(c.fd, e2e_scale_ms(2000), &resp, NULL);
+	rv->stats_err = rc == 1 ? resp->err : rc == 0 ? -1000 : -1001;
+	if (rc == 1)
+		slubd__response__free_unpacked(resp, NULL);
+	close(raw);
+	ctl_close(&c);
+	_exit(0);
+}
+
+E2E_CASE(sighup_revokes)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0 65534\n",
+		.open_dir = 1,
+	};
+	struct e2e_slubd *d;
+	FILE *f;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a peer as uid %d (running as uid %u)",
+			 OTHER, (unsigned)geteuid());
+		SKIP(why);
+	}
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	rv = e2e_shared(sizeof(*rv));
+	pid = e2e_fork(revoked, d->sock);
+	REQUIRE(pid > 0);
+	for (int i = 0; i < 1000 && !__atomic_load_n(&rv->ready, __ATOMIC_SEQ_CST); i++)
+		e2e_sleep_ms(5);
+	CHECKF(rv->ready, "the uid %d peer did not connect: %s", OTHER, rv->why);
+	f = fopen(d->conf, "w");
+	REQUIRE(f != NULL);
+	fputs("[access]\nsocket_mode = 0666\nallow_uids = 0\n", f);
+	fclose(f);
+	REQUIRE(kill(d->pid, SIGHUP) == 0);
+	e2e_sleep_ms(500);
+	__atomic_store_n(&rv->go, 1, __ATOMIC_SEQ_CST);
+	e2e_wait(pid, "the uid 65534 peer");
+	CHECKF(rv->closed == 1, "uid %d's connection waiting for its Hello stayed open after "
+	       "[access] dropped it", OTHER);
+	CHECKF(rv->stats_err == EACCES, "uid %d's stats after [access] dropped it: err %d (%s)",
+	       OTHER, rv->stats_err, rv->stats_err == 0 ? "served" : "want EACCES");
+	CHECK(e2e_alive(d, "after SIGHUP"));
+	e2e_stop(d);
+}
+
+T_MAIN(T_CASE(hello_absolute), T_CASE(trickle_full), T_CASE(disallowed_fill), T_CASE(per_uid_cap),
+       T_CASE(reconnect_flood), T_CASE(slow_hello_fair),
+       T_CASE(many_groups), T_CASE(sighup_revokes))

@@ -12,6 +12,17 @@
  *                      started again with the stored fd and a listening socket
  *                      (LISTEN_FDS=2, LISTEN_FDNAMES=slubd.socket:arena): it
  *                      adopts the arena and the pools are there
+ *   fd_store_named     the same with an [arena nb] section (a supervisor, a
+ *                      server per arena): each server's memfd is stored under
+ *                      its name, and at the restart each gets its own back
+ *                      (LISTEN_FDNAMES=slubd.socket:arena-nb:arena): both
+ *                      arenas' pools survive
+ *   fd_store_crash     the same, a server SIGKILLed (nb twice, the default
+ *                      once): the supervisor's restart adopts the same memfd
+ *                      arena (made during this run, so not among what systemd
+ *                      passed at start) with its pool; no server holds the
+ *                      other's arena.  Then a service restart with the stored
+ *                      fds, and the same crashes again
  *   file_cut_grow_punch a file-backed arena: a client grows the file, cuts it
  *                      to half while a pool's slabs (half their objects free,
  *                      so validate follows free pointers there) lie past the
@@ -19,9 +30,25 @@
  *                      restores the size, and a restarted slubd adopts the
  *                      arena with its pools; then a cut to 1 MiB (into the
  *                      life words slubd's threads use): slubd answers
+ *   cut_unrestorable   a cut slubd cannot undo (its RLIMIT_FSIZE lowered) under
+ *                      a validate that walks the lost slabs holding the pool's
+ *                      locks: slubd lives, the next validates are answered
+ *                      (no lock left held), the size comes back later
+ *   cut_at_start       a client cuts the arena file again and again while
+ *                      slubd starts and adopts it: slubd never dies of SIGBUS
+ *   hugetlb_punch      a huge page arena: a client punches a huge page and
+ *                      takes the free one: slubd's touches fault for good
+ *                      until it is let go; slubd answers, no lock stays held,
+ *                      the page is mapped back (SLUBD_TEST_HUGETLB=1: it
+ *                      changes vm.nr_hugepages)
  *   two_daemons_dir    two slubds, two sockets, one directory (so one arena
  *                      file): the second refuses, naming the first by pid
  *   two_daemons_file   two slubds, two directories, one --arena-file: the same
+ *   client_lock        a client locks the arena file it was sent (OFD lock,
+ *                      flock) once slubd stopped: the next slubd starts all
+ *                      the same and adopts the pools; a second is refused
+ *   racing_start       two slubds started at once on one directory, before
+ *                      either has made the arena: one serves, one refuses
  *   squatted_tmp       /tmp/slubd-65534 made by uid 65533, mode 0777, holding a
  *                      planted arena: slubd as uid 65534 (its default socket)
  *                      refuses it, writes nothing there; then a directory of
@@ -43,7 +70,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -449,7 +479,9 @@ static void list_dir(const char *dir, char *out, size_t len)
 struct manager {
 	int nsock;
 	const char *name;
+	const char *name2;	/* a second name kept, or NULL */
 	int stored;		/* the fd, or -1; under lock */
+	int stored2;		/* name2's, or -1; under lock */
 	int stop;
 	pthread_mutex_t lock;
 };
@@ -457,13 +489,14 @@ struct manager {
 static void *manager_thread(void *arg)
 {
 	struct manager *m = arg;
-	char want[64];
+	char want[64], want2[64];
 
-	snprintf(want, sizeof(want), "FDNAME=%s", m->name);
+	snprintf(want, sizeof(want), "FDNAME=%s\n", m->name);
+	snprintf(want2, sizeof(want2), "FDNAME=%s\n", m->name2 ? m->name2 : "");
 	while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pfd = { m->nsock, POLLIN, 0 };
 		char buf[4096], cbuf[CMSG_SPACE(sizeof(int) * 8)];
-		struct iovec iov = { buf, sizeof(buf) - 1 };
+		struct iovec iov = { buf, sizeof(buf) - 2 };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 				     .msg_controllen = sizeof(cbuf) };
 		int fd = -1;
@@ -474,6 +507,7 @@ static void *manager_thread(void *arg)
 		n = recvmsg(m->nsock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n < 0)
 			continue;
+		buf[n++] = '\n';	/* each line ends in \n: FDNAME=arena is not FDNAME=arena-b */
 		buf[n] = 0;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
@@ -484,6 +518,10 @@ static void *manager_thread(void *arg)
 		if (strstr(buf, "FDSTORE=1") && strstr(buf, want) && m->stored < 0) {
 			m->stored = fd;	/* systemd keeps one of each; so do we */
 			fd = -1;
+		} else if (m->name2 && strstr(buf, "FDSTORE=1") && strstr(buf, want2) &&
+			   m->stored2 < 0) {
+			m->stored2 = fd;
+			fd = -1;
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (fd >= 0)
@@ -493,20 +531,25 @@ static void *manager_thread(void *arg)
 }
 
 /* the fd stored so far under the name (a dup), waiting up to timeout_ms; -1 none */
-static int manager_fd(struct manager *m, int timeout_ms)
+static int manager_fd_of(struct manager *m, int which, int timeout_ms)
 {
 	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	int fd = -1;
 
 	do {
 		pthread_mutex_lock(&m->lock);
-		if (m->stored >= 0)
-			fd = fcntl(m->stored, F_DUPFD_CLOEXEC, 0);
+		if ((which ? m->stored2 : m->stored) >= 0)
+			fd = fcntl(which ? m->stored2 : m->stored, F_DUPFD_CLOEXEC, 0);
 		pthread_mutex_unlock(&m->lock);
 		if (fd < 0)
 			e2e_sleep_ms(20);
 	} while (fd < 0 && e2e_now_ms() < end);
 	return fd;
+}
+
+static int manager_fd(struct manager *m, int timeout_ms)
+{
+	return manager_fd_of(m, 0, timeout_ms);
 }
 
 E2E_CASE(fd_store_memfd)
@@ -517,7 +560,7 @@ E2E_CASE(fd_store_memfd)
 	struct spawn sp = { .args = args, .fds = { -1 } };
 	struct daemon dm = { 0 };
 	struct e2e_slubd ed;
-	struct manager mgr = { .name = "arena", .stored = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct manager mgr = { .name = "arena", .stored = -1, .stored2 = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 	pthread_t mt;
 	int nsock, stored, afd, lsock, seals;
 	struct e2e_cache c;
@@ -604,9 +647,334 @@ E2E_CASE(fd_store_memfd)
 	rm_rf(dir);
 }
 
+/*
+ * named arenas under the service manager: the supervisor's default server and
+ * the server of [arena nb] each hand a memfd to the store (FDNAME=arena,
+ * FDNAME=arena-nb); started again with both stored fds and the listening
+ * socket, the supervisor gives each server its own, and both pools are there
+ */
+E2E_CASE(fd_store_named)
+{
+	char dir[64], sock[100], nsockp[100], notify[100], log[128], conf[100],
+		*args[] = { "--socket", sock, "--config", conf, "--arena-size", "64M",
+			    "--hugepages", "off", NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed, en;
+	struct manager mgr = { .name = "arena", .name2 = "arena-nb", .stored = -1, .stored2 = -1,
+			       .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t mt;
+	int nsock, stored = -1, stored_nb = -1, lsock;
+	struct e2e_cache c;
+	char *out = NULL;
+	FILE *f;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "fdn") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(nsockp, sizeof(nsockp), "%s/nb.sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	f = fopen(conf, "we");
+	REQUIRE(f);
+	fputs("[arena nb]\nsize = 16M\n", f);
+	fclose(f);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	memset(&en, 0, sizeof(en));
+	snprintf(en.sock, sizeof(en.sock), "%s", nsockp);
+
+	nsock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(nsock >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
+	REQUIRE(bind(nsock, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	mgr.nsock = nsock;
+	REQUIRE(pthread_create(&mt, NULL, manager_thread, &mgr) == 0);
+	sp.notify = notify;
+	if (start_ready(&dm, &sp))
+		goto out;
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     answers(nsockp) != 1 && e2e_now_ms() < end;)
+		e2e_sleep_ms(50);
+	stored = manager_fd_of(&mgr, 0, 3000);
+	stored_nb = manager_fd_of(&mgr, 1, 3000);
+	CHECKF(stored >= 0, "the default server stored no fd named \"arena\"");
+	CHECKF(stored_nb >= 0, "the server of [arena nb] stored no fd named \"arena-nb\" (its "
+	       "arena is not in the fd store: a service restart loses its pools)");
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.dflt", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+	out = NULL;
+	CHECKF(e2e_slubctl(&en, &out, "create", "st.named", "96", NULL) == 0,
+	       "slubctl create on nb: %s", out ? out : "");
+	free(out);
+	stop(&dm);
+	if (t_failed)
+		goto out;
+
+	/* started again as systemd would: the socket and both stored arenas */
+	lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(lsock >= 0);
+	unlink(sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	REQUIRE(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lsock, 16) == 0);
+	sp.fds[0] = lsock;
+	sp.fds[1] = stored_nb;
+	sp.fds[2] = stored;
+	sp.fds[3] = -1;
+	sp.fdnames = "slubd.socket:arena-nb:arena";
+	if (start_ready(&dm, &sp) == 0) {
+		for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+		     answers(nsockp) != 1 && e2e_now_ms() < end;)
+			e2e_sleep_ms(50);
+		CHECKF(e2e_cache_stats(sock, "st.dflt", &c, NULL) == 1,
+		       "the default arena's pool did not survive the restart");
+		CHECKF(e2e_cache_stats(nsockp, "st.named", &c, NULL) == 1,
+		       "[arena nb]'s pool st.named did not survive the restart through the fd "
+		       "store");
+		CHECKF(e2e_cache_stats(sock, "st.named", &c, NULL) != 1,
+		       "the default server adopted nb's arena");
+		if (t_failed) {
+			char *text = slurp(log);
+
+			printf("  slubd's log:\n%s", text);
+			free(text);
+		}
+		stop(&dm);
+	}
+	close(lsock);
+out:
+	__atomic_store_n(&mgr.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(mt, NULL);
+	if (stored >= 0)
+		close(stored);
+	if (stored_nb >= 0)
+		close(stored_nb);
+	close(nsock);
+	rm_rf(dir);
+}
+
+/* the pid of the last "arena LABEL: slubd pid N serves" in the log; 0 none */
+static pid_t server_pid(const char *log, const char *label)
+{
+	char *text = slurp(log), key[80];
+	const char *p = text, *last = NULL;
+	pid_t pid = 0;
+
+	snprintf(key, sizeof(key), "arena %s: slubd pid ", label);
+	while ((p = strstr(p, key)) != NULL) {
+		last = p + strlen(key);
+		p = last;
+	}
+	if (last)
+		pid = (pid_t)atoi(last);
+	free(text);
+	return pid;
+}
+
+/* the file a client is sent at attach on sock: its inode, in *st; 0 or -1 */
+static int arena_id(const char *sock, struct stat *st)
+{
+	int afd = client_arena_fd(sock), rc;
+
+	if (afd < 0)
+		return -1;
+	rc = fstat(afd, st);
+	close(afd);
+	return rc;
+}
+
+/* does process pid hold an fd of the file st (its /proc/PID/fd, followed)? */
+static bool holds_file(pid_t pid, const struct stat *st)
+{
+	char path[64];
+	bool found = false;
+
+	for (int fd = 0; fd < 1024 && !found; fd++) {
+		struct stat s2;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (stat(path, &s2) == 0 && s2.st_dev == st->st_dev && s2.st_ino == st->st_ino)
+			found = true;
+	}
+	return found;
+}
+
+/*
+ * SIGKILL the server of label; wait (10 s) until the supervisor's restart of
+ * it serves: its new pid, 0 when none served
+ */
+static pid_t crash_server(const char *log, const char *label, const char *sock)
+{
+	pid_t old = server_pid(log, label), now = 0;
+	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+
+	if (old <= 0 || kill(old, SIGKILL)) {
+		CHECKF(0, "no server of arena %s to kill (pid %d)", label, (int)old);
+		return 0;
+	}
+	while (e2e_now_ms() < end) {
+		now = server_pid(log, label);
+		if (now > 0 && now != old && answers(sock) == 1)
+			return now;
+		e2e_sleep_ms(50);
+	}
+	CHECKF(0, "the supervisor did not restart arena %s's server within 10 s (pid %d killed)",
+	       label, (int)old);
+	return 0;
+}
+
+/*
+ * a named server that crashes: under the fake service manager, a supervisor
+ * with [arena nb]; both arenas made during this run (memfds in the store,
+ * which systemd would pass only at the service's next start).  nb's server
+ * is SIGKILLed twice, the default one once: each successor adopts the same
+ * arena (the inode a client is sent), its pool is there, and no server holds
+ * the other's arena
+ */
+E2E_CASE(fd_store_crash)
+{
+	char dir[64], sock[100], nsockp[100], notify[100], log[128], conf[100],
+		*args[] = { "--socket", sock, "--config", conf, "--arena-size", "64M",
+			    "--hugepages", "off", NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed, en;
+	struct manager mgr = { .name = "arena", .name2 = "arena-nb", .stored = -1, .stored2 = -1,
+			       .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct stat nb0, d0, st;
+	struct e2e_cache c;
+	pthread_t mt;
+	char *out = NULL;
+	int nsock, stored = -1, stored_nb = -1, lsock = -1;
+	bool restarted = false;
+	FILE *f;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "fdc") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(nsockp, sizeof(nsockp), "%s/nb.sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	f = fopen(conf, "we");
+	REQUIRE(f);
+	fputs("[arena nb]\nsize = 16M\n", f);
+	fclose(f);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	memset(&en, 0, sizeof(en));
+	snprintf(en.sock, sizeof(en.sock), "%s", nsockp);
+
+	nsock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(nsock >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify);
+	REQUIRE(bind(nsock, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	mgr.nsock = nsock;
+	REQUIRE(pthread_create(&mt, NULL, manager_thread, &mgr) == 0);
+	sp.notify = notify;
+	if (start_ready(&dm, &sp))
+		goto out;
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     answers(nsockp) != 1 && e2e_now_ms() < end;)
+		e2e_sleep_ms(50);
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.dflt", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+	out = NULL;
+	CHECKF(e2e_slubctl(&en, &out, "create", "st.named", "96", NULL) == 0,
+	       "slubctl create on nb: %s", out ? out : "");
+	free(out);
+	out = NULL;
+	CHECKF(arena_id(nsockp, &nb0) == 0 && arena_id(sock, &d0) == 0,
+	       "no arena fd sent at attach");
+	if (t_failed)
+		goto stop;
+
+	for (int round = 1; round <= 3 && !t_failed; round++) {
+		/* nb, nb again (its successor handed the arena on), then the default one */
+		bool named = round < 3;
+		const char *label = named ? "nb" : "default", *s = named ? nsockp : sock;
+		const char *pool = named ? "st.named" : "st.dflt";
+		const struct stat *want = named ? &nb0 : &d0, *other = named ? &d0 : &nb0;
+		pid_t pid = crash_server(log, label, s), dflt, nb;
+
+		if (!pid)
+			break;
+		CHECKF(e2e_cache_stats(s, pool, &c, NULL) == 1, "crash %d: arena %s's pool %s is "
+		       "gone after its server's SIGKILL and restart (the successor made a new "
+		       "arena)", round, label, pool);
+		CHECKF(arena_id(s, &st) == 0 && st.st_dev == want->st_dev &&
+		       st.st_ino == want->st_ino, "crash %d: arena %s's successor serves another "
+		       "arena (inode %llu, was %llu)", round, label, (unsigned long long)st.st_ino,
+		       (unsigned long long)want->st_ino);
+		CHECKF(e2e_cache_stats(named ? sock : nsockp, named ? "st.dflt" : "st.named", &c,
+				       NULL) == 1, "crash %d: the other arena lost its pool", round);
+		dflt = server_pid(log, "default");
+		nb = server_pid(log, "nb");
+		CHECKF(!holds_file(pid, other), "crash %d: the restarted server of %s holds the "
+		       "other arena's fd", round, label);
+		CHECKF(dflt > 0 && nb > 0 && !holds_file(dflt, &nb0) && !holds_file(nb, &d0),
+		       "crash %d: a server holds the other's arena", round);
+		if (round == 3 && !t_failed && !restarted) {
+			/*
+			 * a service restart with what the store holds (systemd
+			 * passes it), then the same crashes: the arenas the
+			 * supervisor was passed are the ones its servers send back
+			 */
+			stored = manager_fd_of(&mgr, 0, 3000);
+			stored_nb = manager_fd_of(&mgr, 1, 3000);
+			stop(&dm);
+			lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			REQUIRE(lsock >= 0 && stored >= 0 && stored_nb >= 0);
+			unlink(sock);
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+			REQUIRE(bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+				listen(lsock, 16) == 0);
+			sp.fds[0] = stored_nb;
+			sp.fds[1] = lsock;
+			sp.fds[2] = stored;
+			sp.fds[3] = -1;
+			sp.fdnames = "arena-nb:slubd.socket:arena";
+			if (start_ready(&dm, &sp))
+				break;
+			for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+			     answers(nsockp) != 1 && e2e_now_ms() < end;)
+				e2e_sleep_ms(50);
+			restarted = true;
+			round = 0;
+		}
+	}
+	CHECKF(t_failed || restarted, "the service restart was not reached");
+stop:
+	if (t_failed) {
+		char *text = slurp(log);
+
+		printf("  slubd's log:\n%s", text);
+		free(text);
+	}
+	stop(&dm);
+out:
+	__atomic_store_n(&mgr.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(mt, NULL);
+	if (lsock >= 0)
+		close(lsock);
+	if (stored >= 0)
+		close(stored);
+	if (stored_nb >= 0)
+		close(stored_nb);
+	close(nsock);
+	rm_rf(dir);
+}
+
 /* ---- a file-backed arena, cut, grown and punched ------------------------------------- */
 
 #define BIG_OBJS 8000		/* of 4000 bytes: ~32 MiB of slabs */
+
+static int fill_n = BIG_OBJS;	/* fewer for a smaller arena */
 
 static void fill_big(void *arg)
 {
@@ -617,15 +985,15 @@ static void fill_big(void *arg)
 	REQUIRE(slub_attach(sock) == 0);
 	s = kmem_cache_create("st.big", 4000, 0, 0, NULL);
 	REQUIRE(s != NULL);
-	REQUIRE((objs = calloc(BIG_OBJS, sizeof(*objs))) != NULL);
-	for (int i = 0; i < BIG_OBJS; i++) {
+	REQUIRE((objs = calloc((size_t)fill_n, sizeof(*objs))) != NULL);
+	for (int i = 0; i < fill_n; i++) {
 		objs[i] = kmem_cache_alloc(s, GFP_KERNEL);
 		REQUIRE(objs[i] != NULL);
 		memset(objs[i], 0x5a, 4000);
 	}
 	/* every other one freed: free pointers inside objects all over the slabs,
 	 * which validate follows; exits holding the rest */
-	for (int i = 0; i < BIG_OBJS; i += 2)
+	for (int i = 0; i < fill_n; i += 2)
 		kmem_cache_free(s, objs[i]);
 	free(objs);
 	slub_detach();
@@ -736,6 +1104,281 @@ E2E_CASE(file_cut_grow_punch)
 	rm_rf(dir);
 }
 
+/*
+ * a cut slubd cannot undo (its RLIMIT_FSIZE below the arena's size, set by
+ * us: any reason the restore fails) while a request walks st.big's slabs past
+ * the cut under the pool's locks: the request ends (no lock is left held, so
+ * the next requests on that pool are answered, not "busy" for ever), slubd
+ * lives, and once the limit is lifted the next request restores the size
+ */
+E2E_CASE(cut_unrestorable)
+{
+	char dir[64], sock[128], log[128], arena[128], *args[] = { "--socket", sock,
+		"--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct rlimit low = { ARENA_BYTES / 2, RLIM_INFINITY },
+		      high = { RLIM_INFINITY, RLIM_INFINITY };
+	struct daemon dm = { 0 };
+	struct e2e_validate v;
+	struct stat st;
+	int afd, last = -2;
+	bool answered = false;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "unr") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &low, NULL) == 0);
+	CHECKF(ftruncate(afd, ARENA_BYTES / 2) == 0, "cut: %s", strerror(errno));
+	/* the first walk meets the cut: any answer */
+	CHECKF(e2e_validate(sock, "st.big", &v) == 0, "validate st.big not answered after a cut "
+	       "slubd cannot undo");
+	/* then the pool's locks must be free: an answer that is not busy, within 10 s */
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     !answered && e2e_now_ms() < end; e2e_sleep_ms(100)) {
+		if (e2e_validate(sock, "st.big", &v))
+			break;
+		last = v.err;
+		answered = v.err != EBUSY && v.err != EFAULT;
+	}
+	CHECKF(answered, "validate st.big after the unrestorable cut: %s (err %d: %s): a lock of "
+	       "the pool stays held", last == -2 ? "no answer" : "busy or failed for 10 s", last,
+	       v.first_error);
+	CHECKF(kill(dm.pid, 0) == 0 && waitpid(dm.pid, NULL, WNOHANG) == 0,
+	       "slubd is gone after a cut it could not undo");
+	REQUIRE(!t_failed);
+	/* the limit lifted: the next request puts the size back */
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &high, NULL) == 0);
+	still_serves(&dm, sock, "after the limit was lifted");
+	CHECKF(stat(arena, &st) == 0 && st.st_size == ARENA_BYTES,
+	       "the arena file's size was not restored: %lld bytes", (long long)st.st_size);
+	CHECKF(e2e_validate(sock, "st.big", &v) == 0 && v.err != EBUSY && v.err != EFAULT,
+	       "validate st.big after the size came back: err %d", v.err);
+	/* again into the first chunk (the header, the life words mapped twice) */
+	low.rlim_cur = MIB;
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &low, NULL) == 0);
+	CHECKF(ftruncate(afd, MIB) == 0, "cut: %s", strerror(errno));
+	for (int i = 0; i < 3; i++)
+		CHECKF(answers(sock), "stats and validate not answered after a cut to 1 MiB slubd "
+		       "cannot undo");
+	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &high, NULL) == 0);
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     e2e_now_ms() < end; e2e_sleep_ms(100))
+		if (e2e_validate(sock, NULL, &v) == 0 && v.err != EBUSY && v.err != EFAULT)
+			break;
+	CHECKF(v.err != EBUSY && v.err != EFAULT, "validate after the cut to 1 MiB: err %d (%s)",
+	       v.err, v.first_error);
+	CHECKF(stat(arena, &st) == 0 && st.st_size == ARENA_BYTES,
+	       "the arena file's size was not restored: %lld bytes", (long long)st.st_size);
+	CHECKF(kill(dm.pid, 0) == 0 && waitpid(dm.pid, NULL, WNOHANG) == 0,
+	       "slubd is gone after a cut to 1 MiB it could not undo");
+	close(afd);
+	stop(&dm);
+	rm_rf(dir);
+}
+
+/*
+ * a client that kept the arena file cuts it again and again while slubd
+ * starts (adopting the arena: its pools walked, its references taken, its
+ * pid written): slubd starts each time, or refuses with a message; it never
+ * dies of a SIGBUS
+ */
+E2E_CASE(cut_at_start)
+{
+	char dir[64], sock[128], log[128], *args[] = { "--socket", sock,
+		"--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed;
+	char *out = NULL;
+	int afd, started = 0, sigbus = 0;
+	pid_t cutter;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "cst") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	for (int i = 0; i < 20; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "st.k%d", i);
+		CHECKF(e2e_slubctl(&ed, &out, "create", name, "96", NULL) == 0, "create: %s",
+		       out ? out : "");
+		free(out);
+		out = NULL;
+	}
+	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	stop(&dm);
+	REQUIRE(!t_failed);
+	cutter = fork();
+	REQUIRE(cutter >= 0);
+	if (cutter == 0) {
+		uint64_t end = e2e_now_ms() + 20000;
+
+		while (e2e_now_ms() < end)
+			(void)!ftruncate(afd, MIB);
+		_exit(0);
+	}
+	for (int i = 0; i < 8 && !sigbus; i++) {
+		size_t from = log_len(log);
+		int status, rc;
+
+		dm.pid = start(&sp, log);
+		REQUIRE(dm.pid > 0);
+		rc = wait_ready(dm.pid, log, from, &status, 10000);
+		if (rc == 1) {
+			started++;
+			kill(dm.pid, SIGTERM);
+			status = e2e_waitpid_timeout(dm.pid, e2e_scale_ms(5000));
+		} else if (rc < 0) {
+			kill(dm.pid, SIGKILL);
+			waitpid(dm.pid, &status, 0);
+		}
+		if (WIFSIGNALED(status)) {
+			char why[64];
+
+			sigbus = 1;
+			CHECKF(0, "slubd died while starting on an arena being cut: %s",
+			       e2e_status_str(status, why, sizeof(why)));
+		}
+		dm.pid = 0;
+	}
+	kill(cutter, SIGKILL);
+	waitpid(cutter, NULL, 0);
+	printf("  %d of the starts served (the others refused)\n", started);
+	{
+		char *text = slurp(log), *p = text;
+
+		while ((p = strstr(p, "cannot start")) != NULL) {
+			char *nl = strchr(p, '\n');
+
+			printf("  %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+			p = nl ? nl : p + strlen(p);
+		}
+		free(text);
+	}
+	close(afd);
+	rm_rf(dir);
+}
+
+/*
+ * a huge page arena (a hugetlb memfd, sealed): a client punches a huge page
+ * of it (seals cannot forbid that), which gives its reservation back, and
+ * takes the free huge page: slubd's next touch of that page faults, and
+ * faults again however often the size is "restored".  slubd goes on (the
+ * page is zeros of its own until the huge page can be had again), its
+ * requests are answered and leave no lock held; once the client lets the
+ * huge page go, slubd maps the arena's page back.  It changes the host's
+ * vm.nr_hugepages for a few seconds: run only with SLUBD_TEST_HUGETLB=1
+ * (as root).
+ */
+E2E_CASE(hugetlb_punch)
+{
+	char dir[64], sock[128], log[128], *args[] = { "--socket", sock,
+		"--arena-size", "32M", "--hugepages", "on", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_validate v;
+	char was[32] = "0";
+	void *hp[16];
+	int afd, hfd, answered = 0, nr_hp = 0;
+	FILE *f;
+
+	if (!getenv("SLUBD_TEST_HUGETLB"))
+		SKIP("changes the host's vm.nr_hugepages: set SLUBD_TEST_HUGETLB=1 (as root)");
+	if (geteuid() != 0)
+		SKIP("needs root, to reserve huge pages");
+	f = fopen("/proc/sys/vm/nr_hugepages", "re");
+	REQUIRE(f && fgets(was, sizeof(was), f));
+	fclose(f);
+	hfd = open("/proc/sys/vm/nr_hugepages", O_WRONLY | O_CLOEXEC);
+	REQUIRE(hfd >= 0);
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "hug") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	/* the arena's 16 huge pages and not one more (put back at the end) */
+	{
+		char want[32];
+		int n = snprintf(want, sizeof(want), "%d", atoi(was) + 16);
+
+		CHECKF(write(hfd, want, (size_t)n) == n, "vm.nr_hugepages: %s", strerror(errno));
+	}
+	if (t_failed || start_ready(&dm, &sp))
+		goto out;
+	fill_n = 3000;		/* ~12 MiB of slabs */
+	if (!e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"))
+		goto out;
+	afd = client_arena_fd(sock);
+	if (afd < 0)
+		goto out;
+	/*
+	 * all but the first huge page (st.big's slabs) punched: they go back
+	 * to the pool, and their reservations with them; then taken, every
+	 * free huge page, by the client
+	 */
+	CHECKF(fallocate(afd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * MIB, 30 * MIB) == 0,
+	       "punch: %s", strerror(errno));
+	while (nr_hp < 16) {
+		void *h = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+
+		if (h == MAP_FAILED)
+			break;
+		memset(h, 1, 2 * MIB);
+		hp[nr_hp++] = h;
+	}
+	printf("  the client took %d free huge pages\n", nr_hp);
+	CHECKF(nr_hp > 0, "no huge page came free with the punch");
+	for (int i = 0; i < 3; i++)
+		CHECKF(answers(sock), "stats and validate not answered with the huge pages lost");
+	if (t_failed)
+		goto out;
+	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     !answered && e2e_now_ms() < end; e2e_sleep_ms(100))
+		answered = e2e_validate(sock, "st.big", &v) == 0 && v.err != EBUSY &&
+			   v.err != EFAULT;
+	CHECKF(answered, "validate st.big with the huge pages lost: busy or failed for 10 s (err "
+	       "%d: %s): a lock stays held", v.err, v.first_error);
+	/* the client lets the huge pages go: slubd maps the arena's pages back */
+	while (nr_hp > 0)
+		munmap(hp[--nr_hp], 2 * MIB);
+	still_serves(&dm, sock, "after the huge page was let go");
+	{
+		char *text = slurp(log);
+
+		printf("  slubd: %s\n", strstr(text, "mapped back") ? "the lost page was mapped back" :
+		       strstr(text, "cut to") ? "a fault was handled" : "no fault met");
+		CHECKF(!strstr(text, "cannot be mapped back") || strstr(text, "is mapped back"),
+		       "the lost page was never mapped back:\n%s", text);
+		free(text);
+	}
+	close(afd);
+out:
+	stop(&dm);
+	while (nr_hp > 0)
+		munmap(hp[--nr_hp], 2 * MIB);
+	(void)!pwrite(hfd, was, strlen(was), 0);
+	close(hfd);
+	if (t_failed) {
+		char *text = slurp(log);
+
+		printf("  slubd's log:\n%s", text);
+		free(text);
+	}
+	rm_rf(dir);
+}
+
 /* ---- one owner per arena ---------------------------------------------------------------- */
 
 E2E_CASE(two_daemons_dir)
@@ -788,6 +1431,119 @@ E2E_CASE(two_daemons_file)
 	stop(&dm);
 	rm_rf(d1);
 	rm_rf(d2);
+}
+
+/*
+ * a client keeps the arena fd it was sent past slubd's stop and locks it (an
+ * OFD write lock, and a flock): the next slubd still starts, adopts the arena
+ * with its pools, and a second slubd is still refused, naming the first
+ */
+E2E_CASE(client_lock)
+{
+	char dir[64], sock[128], sock2[128], log[128], log2[128], want[64],
+		*args[] = { "--socket", sock, "--arena-size", "64M", "--hugepages", "off", NULL },
+		*args2[] = { "--socket", sock2, "--arena-size", "64M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } }, sp2 = { .args = args2, .fds = { -1 } };
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ed;
+	struct e2e_cache c;
+	char *out = NULL, *text;
+	int afd;
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "clk") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(sock2, sizeof(sock2), "%s/other.sock", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(log2, sizeof(log2), "%s/other.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	memset(&ed, 0, sizeof(ed));
+	snprintf(ed.sock, sizeof(ed.sock), "%s", sock);
+	REQUIRE(start_ready(&dm, &sp) == 0);
+	CHECKF(e2e_slubctl(&ed, &out, "create", "st.kept", "96", NULL) == 0, "slubctl create: %s",
+	       out ? out : "");
+	free(out);
+	afd = client_arena_fd(sock);
+	REQUIRE(afd >= 0);
+	/* while slubd runs its lock covers the file: the client's is refused */
+	CHECKF(fcntl(afd, F_OFD_SETLK, &fl) == -1, "a client took an OFD lock on the arena while "
+	       "slubd held it");
+	stop(&dm);
+	CHECKF(fcntl(afd, F_OFD_SETLK, &fl) == 0, "the client could not lock the arena file once "
+	       "slubd stopped: %s", strerror(errno));
+	CHECKF(flock(afd, LOCK_EX | LOCK_NB) == 0, "flock: %s", strerror(errno));
+	REQUIRE(!t_failed);
+	if (start_ready(&dm, &sp) == 0) {
+		CHECKF(e2e_cache_stats(sock, "st.kept", &c, NULL) == 1,
+		       "st.kept did not survive the restart");
+		snprintf(want, sizeof(want), "held by slubd pid %d", (int)dm.pid);
+		text = expect_refusal(&sp2, log2, "a second slubd on the same arena file", want, NULL);
+		free(text);
+		stop(&dm);
+	}
+	close(afd);
+	rm_rf(dir);
+}
+
+/*
+ * two slubds started at the same moment on one directory (two sockets, one
+ * arena file that neither has made yet), 10 times: each time exactly one
+ * serves and the other refuses, saying the arena is in use
+ */
+E2E_CASE(racing_start)
+{
+	int served_total = 0;
+
+	for (int round = 0; round < 10 && !t_failed; round++) {
+		char dir[64], a[128], b[128], la[128], lb[128];
+		char *argsa[] = { "--socket", a, "--arena-size", "64M", "--hugepages", "off", NULL };
+		char *argsb[] = { "--socket", b, "--arena-size", "64M", "--hugepages", "off", NULL };
+		struct spawn spa = { .args = argsa, .fds = { -1 } },
+			     spb = { .args = argsb, .fds = { -1 } };
+		pid_t pa, pb;
+		int sa = -1, sb = -1, ra, rb;
+
+		REQUIRE(mkdir_tmp(dir, sizeof(dir), "race") == 0);
+		snprintf(a, sizeof(a), "%s/a.sock", dir);
+		snprintf(b, sizeof(b), "%s/b.sock", dir);
+		snprintf(la, sizeof(la), "%s/a.log", dir);
+		snprintf(lb, sizeof(lb), "%s/b.log", dir);
+		pa = start(&spa, la);
+		pb = start(&spb, lb);
+		REQUIRE(pa > 0 && pb > 0);
+		ra = wait_ready(pa, la, 0, &sa, 10000);
+		rb = wait_ready(pb, lb, 0, &sb, 10000);
+		if (ra != 1 || rb != 1) {
+			/* the other one's outcome, if it has none yet */
+			if (ra == 1 && rb < 0)
+				rb = wait_ready(pb, lb, 0, &sb, 3000);
+			if (rb == 1 && ra < 0)
+				ra = wait_ready(pa, la, 0, &sa, 3000);
+		}
+		{
+			char *ta = slurp(la), *tb = slurp(lb);
+			bool ok = (ra == 1 && rb == 0 && strstr(tb, "is in use")) ||
+				  (rb == 1 && ra == 0 && strstr(ta, "is in use"));
+
+			CHECKF(ok, "round %d: one slubd should serve and the other refuse (in use): "
+			       "a: %s, b: %s\na's log:\n%s\nb's log:\n%s", round,
+			       ra == 1 ? "serves" : ra == 0 ? "exited" : "neither",
+			       rb == 1 ? "serves" : rb == 0 ? "exited" : "neither", ta, tb);
+			free(ta);
+			free(tb);
+		}
+		if (ra == 1)
+			CHECKF(e2e_cache_stats(a, "kmalloc-64", NULL, NULL) == 1, "a does not answer");
+		if (rb == 1)
+			CHECKF(e2e_cache_stats(b, "kmalloc-64", NULL, NULL) == 1, "b does not answer");
+		served_total += (ra == 1) + (rb == 1);
+		kill(pa, SIGTERM);
+		kill(pb, SIGTERM);
+		e2e_waitpid_timeout(pa, e2e_scale_ms(5000));
+		e2e_waitpid_timeout(pb, e2e_scale_ms(5000));
+		rm_rf(dir);
+	}
+	printf("  %d slubds served over the rounds\n", served_total);
 }
 
 /* ---- paths another user prepared ----------------------------------------------------- */
@@ -938,5 +1694,5 @@ out:
 	rm_rf(bindir);
 }
 
-T_MAIN(T_CASE(fd_store_memfd), T_CASE(file_cut_grow_punch), T_CASE(two_daemons_dir),
-       T_CASE(two_daemons_file), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
+T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(fd_store_crash), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(hugetlb_punch), T_CASE(two_daemons_dir),
+       T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(racing_start), T_CASE(squatted_tmp), T_CASE(symlinked_paths))

@@ -292,7 +292,7 @@ static void reject_frame(int err, const char *msg)
 }
 
 /* one decoded request on c, as read_cb runs it; false: the connection closes */
-static bool serve(struct conn *c, Slubd__Request *req)
+static bool fuzz_serve(struct conn *c, Slubd__Request *req)
 {
 	Slubd__Response resp = SLUBD__RESPONSE__INIT;
 	struct dispatch_scratch *scratch = NULL;
@@ -362,19 +362,19 @@ static void bystander(struct conn *o, bool kept)
 	req.id = 1;
 	req.body_case = SLUBD__REQUEST__BODY_HELLO;
 	req.hello = &h;
-	serve(o, &req);
+	fuzz_serve(o, &req);
 	cr.name = "bystander";
 	cr.size = 64;
 	req.id = 2;
 	req.body_case = SLUBD__REQUEST__BODY_CREATE;
 	req.create = &cr;
-	serve(o, &req);
+	fuzz_serve(o, &req);
 	if (kept) {
 		cr.name = "kept";
 		cr.size = 200;
 		cr.has_keep = cr.keep = 1;
 		req.id = 3;
-		serve(o, &req);
+		fuzz_serve(o, &req);
 	}
 	if (o->state != CONN_READY || o->nr_refs != 1 || !slab_cache_find(S.arena, "bystander"))
 		die("the bystander client could not set up (state %d, %u refs)", (int)o->state,
@@ -454,7 +454,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			reject_frame(EBADMSG, err);
 			break;
 		}
-		alive = serve(&c, req);
+		alive = fuzz_serve(&c, req);
 		slubd__request__free_unpacked(req, NULL);
 		free(body);
 		if (!alive)

@@ -327,6 +327,7 @@ static const char *hook_name(enum shm_hook h)
 	case HOOK_DISCARD: return "HOOK_DISCARD";
 	case HOOK_CPU_DETACH: return "HOOK_CPU_DETACH";
 	case HOOK_IDENT_WALK: return "HOOK_IDENT_WALK";
+	case HOOK_BUDDY_SPLIT: return "HOOK_BUDDY_SPLIT";
 	}
 	return "?";
 }
@@ -596,6 +597,7 @@ KILL_CASE(kill_punch, HOOK_PUNCH)
 KILL_CASE(kill_slab_acct, HOOK_SLAB_ACCT)
 KILL_CASE(kill_discard, HOOK_DISCARD)
 KILL_CASE(kill_cpu_detach, HOOK_CPU_DETACH)
+KILL_CASE(kill_buddy_split, HOOK_BUDDY_SPLIT)
 
 int main(int argc, char **argv)
 {
@@ -603,7 +605,7 @@ int main(int argc, char **argv)
 		T_CASE(kill_cpu_locked), T_CASE(kill_cpu_deactivate), T_CASE(kill_list_locked),
 		T_CASE(kill_zone_locked), T_CASE(kill_slab_mutex), T_CASE(kill_new_slab),
 		T_CASE(kill_free_transit), T_CASE(kill_punch), T_CASE(kill_slab_acct),
-		T_CASE(kill_discard), T_CASE(kill_cpu_detach),
+		T_CASE(kill_discard), T_CASE(kill_cpu_detach), T_CASE(kill_buddy_split),
 	};
 	char *rest[64];
 	int nrest = 0;

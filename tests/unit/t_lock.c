@@ -511,9 +511,87 @@ ISOLATED_T(timed_busy, 60)
 	arena_close(a);
 }
 
+/*
+ * memo_brief_holder - the busy memo must not make a lock that its holder now
+ * takes and lets go in a few milliseconds look held: slab_mutex held by a
+ * thread that does not let it go, a timed lookup gives up (the memo names
+ * that thread); then the same thread takes slab_mutex again and again for
+ * 3 ms at a time.  Ten timed lookups (750 ms each, as slubd's), from 300 ms
+ * after it let go (the memo's quiet time is 250 ms; it lasts 2 s), all find
+ * the pool: at most one may give up (a loaded machine), not most of them.
+ */
+static int mb_hammer, mb_stop;
+
+static void mb_hook(enum shm_hook where)
+{
+	if (where != HOOK_SLAB_MUTEX || !tb_is_holder)
+		return;
+	if (__atomic_load_n(&mb_hammer, __ATOMIC_SEQ_CST)) {
+		usleep(3000);	/* a brief hold */
+		return;
+	}
+	tb_hook(where);
+}
+
+static void *mb_holder(void *arg)
+{
+	tb_is_holder = 1;
+	(void)slab_cache_find(arg, "tb.none");	/* held in tb_hook until tb_release */
+	while (!__atomic_load_n(&mb_stop, __ATOMIC_SEQ_CST)) {
+		(void)slab_cache_find(arg, "tb.none");	/* 3 ms held, then */
+		usleep(1000);				/* 1 ms free */
+	}
+	return NULL;
+}
+
+ISOLATED_T(memo_brief_holder, 60)
+{
+	struct arena *a = one_cpu_arena();
+	struct kmem_cache *k = NULL;
+	unsigned int gave_up = 0;
+	pthread_t t;
+	char buf[160] = "";
+
+	if (!a)
+		return;
+	CHECK(slab_cache_create(a, "tb.pool", 64, 0, 0, NULL, &k) == 0 && k != NULL);
+	tb_in = tb_release = mb_hammer = mb_stop = 0;
+	shm_test_hook = mb_hook;
+	if (pthread_create(&t, NULL, mb_holder, a)) {
+		CHECKF(0, "pthread_create");
+		arena_close(a);
+		return;
+	}
+	while (!__atomic_load_n(&tb_in, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	slab_lock_deadline(200);
+	CHECK(slab_cache_find(a, "tb.pool") == NULL);	/* held: the memo names the holder */
+	CHECK(slab_lock_busy(buf, sizeof(buf)));
+	/* the same thread now holds slab_mutex 3 ms at a time */
+	__atomic_store_n(&mb_hammer, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&tb_release, 1, __ATOMIC_SEQ_CST);
+	usleep(300000);		/* past the memo's quiet time (250 ms), within its 2 s */
+	for (int i = 0; i < 10; i++) {
+		slab_lock_deadline(750);
+		if (slab_cache_find(a, "tb.pool") != k) {
+			gave_up++;
+			if (slab_lock_busy(buf, sizeof(buf)))
+				printf("  lookup %d gave up: %s\n", i, buf);
+		}
+		usleep(2000);
+	}
+	slab_lock_deadline(0);
+	CHECKF(gave_up <= 1, "%u of 10 lookups gave up on a lock held 3 ms at a time", gave_up);
+	__atomic_store_n(&mb_stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	shm_test_hook = NULL;
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(cpu_lock_einval),
        T_CASE(node_lock_einval),
        T_CASE(zone_unrecoverable),
        T_CASE(slab_mutex_einval),
        T_CASE(consistent_refused),
-       T_CASE(timed_busy))
+       T_CASE(timed_busy),
+       T_CASE(memo_brief_holder))

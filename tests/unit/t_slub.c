@@ -1539,6 +1539,106 @@ ISOLATED_T(cpu_repair_race, 60) { repair_race(HOOK_CPU_DETACH, true); }
 ISOLATED_T(cpu_repair_untaken, 60) { repair_race(HOOK_CPU_DETACH, false); }
 ISOLATED_T(cpu_repair_taken, 60) { repair_race(HOOK_CPU_DEACTIVATE, false); }
 
+/*
+ * scrub_scribbled_descriptors - stray writes over page descriptors (flags,
+ * order, list, cache, links, the slab pair, owners, debug steps: random, or
+ * random among plausible values) must not make a scrub fault, hang or run
+ * away: its lock-free walks step by checked orders, each offset it follows
+ * is bounds-checked.  Each round scribbles a fresh arena in a child and runs
+ * two scrubs there under an alarm; the parent says which round died how.
+ */
+static void scribble_round(uint64_t seed)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s[3];
+	void *held[3][200];
+	struct slab_scrub_result r;
+
+	if (!a)
+		_exit(2);
+	s[0] = unit_cache(a, "scrib.plain", 64, 0, 0, NULL);
+	s[1] = unit_cache(a, "scrib.reclaim", 192, 0, SLAB_RECLAIM_DEAD, NULL);
+	s[2] = unit_cache(a, "scrib.debug", 512, 0, SLAB_RED_ZONE | SLAB_POISON, NULL);
+	if (!s[0] || !s[1] || !s[2])
+		_exit(2);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 200; i++)
+			held[k][i] = slab_alloc(a, s[k], 0);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 200; i += 1 + (int)(unit_rand(&seed) % 3))
+			if (held[k][i])
+				slab_free(a, s[k], held[k][i]);
+	for (int w = 0; w < 64; w++) {
+		uint32_t pfn = a->first_pfn + (uint32_t)(unit_rand(&seed) % (a->nr_pages - a->first_pfn));
+		struct page_desc *pd;
+		uint64_t v = unit_rand(&seed);
+
+		/* half the time a slab's head: a descriptor the scrub looks at */
+		if (w % 2) {
+			void *o = held[w % 3][unit_rand(&seed) % 200];
+
+			if (o)
+				pfn = (uint32_t)(arena_offset(a, o) >> 12);
+		}
+		if (pfn < a->first_pfn || pfn >= a->nr_pages)
+			continue;
+		pd = pd_of_pfn(a, pfn);
+		if (pd->head >= a->first_pfn && pd->head < a->nr_pages && (v & 1))
+			pd = pd_of_pfn(a, pd->head);
+		v >>= 1;
+		if (w % 4 == 1) {
+			/* a slab head's list field and back link: the scrub's node_linked */
+			pd->list = (uint8_t)(v % 3);
+			v = unit_rand(&seed);
+			pd->lru.prev = v & 1 ? pd_lru_off(a, pd_of_pfn(a, a->first_pfn +
+				(uint32_t)((v >> 8) % (a->nr_pages - a->first_pfn)))) : v >> 1;
+			continue;
+		}
+		for (int f = 0; f < 1 + (int)(v % 3); f++, v = unit_rand(&seed))	/* fields of one pd */
+		switch ((v >> 1) % 10) {
+		case 0: pd->flags = (uint16_t)(v >> 8); break;
+		case 1: pd->order = (uint8_t)(v >> 8); break;
+		case 2: pd->order = (uint8_t)((v >> 8) % 12); break;
+		case 3: pd->list = (uint8_t)((v >> 8) % 6); break;
+		case 4: pd->cache = v & 1 ? s[(v >> 8) % 3]->self : (aoff_t)(v >> 8); break;
+		case 5: pd->lru.prev = v & 2 ? pd_lru_off(a, pd_of_pfn(a, a->first_pfn +
+				(uint32_t)((v >> 8) % (a->nr_pages - a->first_pfn)))) : (v >> 8);
+			break;
+		case 6: pd->lru.next = (v >> 8) % (a->nr_pages * 64ull); break;
+		case 7: atomic_store_relaxed(&pd->slab.lo, v & 2 ? (v >> 8) % ((uint64_t)a->nr_pages << 12) : v);
+			break;
+		case 8: atomic_store_relaxed(&pd->slab.hi, v); break;
+		default: pd->debug_step = (uint32_t)(v >> 8); pd->owner = (uint32_t)(v >> 20); break;
+		}
+	}
+	alarm(20);
+	if (slab_scrub(a, &r) < 0 || slab_scrub(a, &r) < 0)
+		_exit(0);	/* an error is a fine answer */
+	_exit(0);
+}
+
+ISOLATED_T(scrub_scribbled_descriptors, 240)
+{
+	int bad = 0, rounds = 1000;
+
+	for (int i = 0; i < rounds && bad < 3; i++) {
+		int st = 0;
+		pid_t kid = fork();
+
+		if (kid == 0) {
+			slab_set_report_fn(NULL, NULL);	/* reports to the ring only */
+			scribble_round(0x9e3779b97f4a7c15ull * (uint64_t)(i + 1));
+		}
+		waitpid(kid, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			bad++;
+			CHECKF(0, "round %d: the scrub %s %d", i, WIFSIGNALED(st) ? "died of signal" : "exited",
+			       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		}
+	}
+	printf("  %d rounds of 64 scribbled descriptors, %d scrubs died or hung\n", rounds, bad);
+}
+
 T_MAIN(T_CASE(create_bad_args),
        T_CASE(create_same_name),
        T_CASE(many_objects_64),
@@ -1557,6 +1657,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(for_each_cache),
        T_CASE(scrub_quiet),
        T_CASE(scrub_scribbled_list),
+       T_CASE(scrub_scribbled_descriptors),
        T_CASE(geom_tables_threads),
        T_CASE(every_cache_id),
        T_CASE(pinned_handle),

@@ -1,0 +1,198 @@
+/*
+ * t_stats.c - the statistics of many pools (slubd's stats) come from one
+ * walk of the page descriptors, not one walk per pool, and give the figures
+ * slab_cache_info gives pool by pool: on a populated arena, and on one whose
+ * page descriptors and CPU slabs were scribbled.
+ */
+#include <sched.h>
+
+#include "unit.h"
+#include "internal.h"	/* pd_of_pfn, cache_cpu, shm_stats_walk_steps */
+
+#define NPOOLS 24
+
+struct pop {
+	struct kmem_cache *s[NPOOLS];
+};
+
+/* NPOOLS pools of assorted sizes and flags, with objects allocated and freed on two CPUs */
+static int populate(struct arena *a, struct pop *p)
+{
+	static const size_t sizes[] = { 8, 24, 64, 96, 200, 512, 1000, 3000 };
+	uint64_t st = 0x5eed;
+	cpu_set_t set;
+	int ncpu = 0;
+
+	for (int i = 0; i < NPOOLS; i++) {
+		char name[32];
+		unsigned long flags = i % 5 == 3 ? SLAB_RED_ZONE | SLAB_POISON : 0;
+
+		snprintf(name, sizeof(name), "pool%d", i);
+		p->s[i] = unit_cache(a, name, sizes[i % 8] + (size_t)i, 0, flags, NULL);
+		if (!p->s[i])
+			return -1;
+	}
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		ncpu = CPU_COUNT(&set);
+	for (int round = 0; round < 2; round++) {
+		if (ncpu > 1) {
+			/* best effort: a second CPU's slabs too */
+			cpu_set_t one;
+			int want = round, seen = 0;
+
+			CPU_ZERO(&one);
+			for (int c = 0; c < CPU_SETSIZE; c++)
+				if (CPU_ISSET(c, &set) && seen++ == want) {
+					CPU_SET(c, &one);
+					break;
+				}
+			(void)sched_setaffinity(0, sizeof(one), &one);
+		}
+		for (int i = 0; i < NPOOLS; i++) {
+			unsigned int n = (unsigned int)(unit_rand(&st) % 700);
+			void **obj = calloc(n + 1, sizeof(*obj));
+			unsigned int got = 0;
+
+			if (!obj)
+				return -1;
+			for (; got < n; got++)
+				if (!(obj[got] = slab_alloc(a, p->s[i], 0)))
+					break;
+			/* free about half, scattered: partial slabs, full ones, empty ones */
+			for (unsigned int k = 0; k < got; k++)
+				if (unit_rand(&st) % 2)
+					slab_free(a, p->s[i], obj[k]);
+			free(obj);	/* the rest stay allocated */
+		}
+	}
+	if (ncpu > 1)
+		(void)sched_setaffinity(0, sizeof(set), &set);
+	return 0;
+}
+
+/* slab_cache_info_many over caches[] gives what slab_cache_info gives for each */
+static void compare(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
+		    const char *when)
+{
+	struct slab_cache_info *many = calloc(n, sizeof(*many)), one;
+	uint64_t steps;
+
+	if (!many) {
+		CHECKF(0, "%s: out of memory", when);
+		return;
+	}
+	steps = shm_stats_walk_steps;
+	CHECKF(slab_cache_info_many(a, caches, n, many) == 0, "%s: slab_cache_info_many failed", when);
+	steps = shm_stats_walk_steps - steps;
+	/* one walk of the descriptors, not one per pool */
+	CHECKF(steps <= a->nr_pages, "%s: %llu page descriptors visited for %u pools of an arena "
+	       "of %u pages: more than one walk", when, (unsigned long long)steps, n, a->nr_pages);
+	for (unsigned int i = 0; i < n; i++) {
+		int rc;
+
+		memset(&one, 0, sizeof(one));
+		rc = slab_cache_info(a, caches[i], &one);
+		if (rc) {
+			CHECKF(rc == -EINVAL, "%s: entry %u: slab_cache_info rc=%d", when, i, rc);
+			CHECKF(many[i].offset == 0, "%s: entry %u is not a cache, yet has offset %#llx",
+			       when, i, (unsigned long long)many[i].offset);
+			continue;
+		}
+		CHECKF(!memcmp(&one, &many[i], sizeof(one)),
+		       "%s: pool %s (entry %u): per pool: slabs %llu active of %llu, objects %llu "
+		       "active of %llu, %llu partial; at once: slabs %llu of %llu, objects %llu of "
+		       "%llu, %llu partial", when, one.name, i,
+		       (unsigned long long)one.active_slabs, (unsigned long long)one.num_slabs,
+		       (unsigned long long)one.active_objs, (unsigned long long)one.num_objs,
+		       (unsigned long long)one.nr_partial,
+		       (unsigned long long)many[i].active_slabs, (unsigned long long)many[i].num_slabs,
+		       (unsigned long long)many[i].active_objs, (unsigned long long)many[i].num_objs,
+		       (unsigned long long)many[i].nr_partial);
+	}
+	free(many);
+}
+
+ISOLATED(stats_one_walk)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *rev[NPOOLS + 3];
+	struct pop p;
+	uint64_t objs = 0;
+
+	REQUIRE(a);
+	REQUIRE(populate(a, &p) == 0);
+	compare(a, p.s, NPOOLS, "all pools");
+	{
+		struct slab_cache_info ci;
+
+		for (int i = 0; i < NPOOLS; i++)
+			if (unit_info(a, p.s[i], &ci) == 0)
+				objs += ci.active_objs;
+		CHECKF(objs > 1000, "only %llu objects allocated: the arena is not populated",
+		       (unsigned long long)objs);
+	}
+	/* any order, a pool twice, one that is not a pool, a single pool */
+	for (int i = 0; i < NPOOLS; i++)
+		rev[i] = p.s[NPOOLS - 1 - i];
+	rev[NPOOLS] = p.s[3];
+	rev[NPOOLS + 1] = (struct kmem_cache *)((char *)p.s[5] + 8);
+	rev[NPOOLS + 2] = NULL;
+	compare(a, rev, NPOOLS + 3, "reversed, a duplicate, two non-pools");
+	compare(a, &p.s[7], 1, "one pool");
+	compare(a, p.s, 0, "none");
+	arena_close(a);
+}
+
+/* heads of slabs of s, up to max */
+static unsigned int heads_of(struct arena *a, struct kmem_cache *s, uint32_t *pfns, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages && n < max; pfn++) {
+		struct page_desc *pd = pd_of_pfn(a, pfn);
+
+		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) && pd->cache == s->self)
+			pfns[n++] = pfn;
+	}
+	return n;
+}
+
+ISOLATED(stats_scribbled)
+{
+	struct arena *a = unit_arena();
+	uint32_t h0[4], h1[4], h2[4];
+	struct pop p;
+
+	REQUIRE(a);
+	REQUIRE(populate(a, &p) == 0);
+	REQUIRE(heads_of(a, p.s[1], h1, 4) >= 3 && heads_of(a, p.s[2], h2, 4) >= 2 &&
+		heads_of(a, p.s[0], h0, 4) >= 1);
+	/* a slab of pool1 said to be pool0's; another said to be nobody's cache */
+	pd_of_pfn(a, h1[0])->cache = p.s[0]->self;
+	pd_of_pfn(a, h1[1])->cache = (aoff_t)0xdeadbeef0ULL;
+	/* a slab quarantined after a corrupt free pointer: all of it counts allocated */
+	pd_of_pfn(a, h1[2])->flags |= PG_CORRUPT;
+	/* a tail page said to be a slab head of pool2, with garbage counters */
+	if (h2[0] + 1 < a->nr_pages && !(pd_of_pfn(a, h2[0] + 1)->flags & PG_HEAD)) {
+		struct page_desc *t = pd_of_pfn(a, h2[0] + 1);
+
+		t->flags |= PG_HEAD | PG_SLAB;
+		t->cache = p.s[2]->self;
+	}
+	/* CPU slabs: one outside the arena, one another pool's, one pool0's own */
+	atomic_store_relaxed(&cache_cpu(a, p.s[3], 0)->slab_pfn, a->nr_pages + 5);
+	atomic_store_relaxed(&cache_cpu(a, p.s[4], 0)->slab_pfn, h2[1]);
+	atomic_store_relaxed(&cache_cpu(a, p.s[6], 0)->slab_pfn, h0[0]);
+	if (a->nr_cpus > 1)
+		atomic_store_relaxed(&cache_cpu(a, p.s[0], 1)->slab_pfn, h0[0]);
+	/* a freelist pointing out of the slab */
+	atomic_store_relaxed(&cache_cpu(a, p.s[5], 0)->fl.lo, (aoff_t)12345);
+	compare(a, p.s, NPOOLS, "scribbled");
+	/* a descriptor that fails its checks: shown, not walked */
+	p.s[8]->size = 0;
+	compare(a, p.s, NPOOLS, "scribbled descriptor");
+	arena_close(a);
+}
+
+T_MAIN(T_CASE(stats_one_walk),
+       T_CASE(stats_scribbled))
