@@ -41,10 +41,21 @@ static __thread char t_attach_err[512];
 static uint64_t g_arena_id;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+/*
+ * The handle kmem_cache_create gives is this process's private, pinned copy
+ * of the pool's geometry (slab_cache_pin, shm/geom.c): kmem_cache_alloc and
+ * kmem_cache_free use it as it is, without a lookup, and a scribble on the
+ * shared descriptor cannot reach them.  One handle per pool per process (a
+ * second create of the same pool gives the same pointer); it stays valid
+ * until the last kmem_cache_destroy of it here (or slub_detach).  Whatever
+ * needs the pool itself (destroy, shrink, limits, give, owner, slub_offset)
+ * finds the shared descriptor from the handle's entry here.
+ */
 struct held {
 	aoff_t off;		/* the pool's descriptor */
 	uint32_t count;		/* references this process took */
 	bool retake;		/* a new slubd does not know them yet (it was busy) */
+	struct kmem_cache *h;	/* the handle given out (a pinned copy) */
 };
 static struct held *g_held;
 static unsigned int g_nr_held;
@@ -57,27 +68,61 @@ static struct held *held_find(aoff_t off)
 	return NULL;
 }
 
-static void held_add(aoff_t off)
+/* g_lock held: the entry of handle s (a pinned copy given out), if any */
+static struct held *held_of_handle(const struct kmem_cache *s)
+{
+	for (unsigned int i = 0; s && i < g_nr_held; i++)
+		if (g_held[i].h == s)
+			return &g_held[i];
+	return NULL;
+}
+
+/* g_lock held: one more reference to the pool at off (shared descriptor s);
+ * the handle to give out (the entry's pinned copy), or NULL and errno */
+static struct kmem_cache *held_add(aoff_t off, struct kmem_cache *s)
 {
 	struct held *h = held_find(off), *n;
+	struct kmem_cache *k;
 
 	if (h) {
 		h->count++;
-		return;
+		return h->h;
 	}
+	k = slab_cache_pin(g_arena, s);
+	if (!k)
+		return NULL;	/* reported: no live, consistent pool there */
 	n = realloc(g_held, (g_nr_held + 1) * sizeof(*n));
-	if (!n)
-		return;		/* only the re-take after a restart is lost */
+	if (!n) {
+		slab_cache_unpin(g_arena, k);
+		errno = ENOMEM;
+		return NULL;
+	}
 	g_held = n;
-	g_held[g_nr_held++] = (struct held){ off, 1, false };
+	g_held[g_nr_held++] = (struct held){ off, 1, false, k };
+	return k;
 }
 
 static void held_drop(aoff_t off)
 {
 	struct held *h = held_find(off);
 
-	if (h && --h->count == 0)
+	if (h && --h->count == 0) {
+		slab_cache_unpin(g_arena, h->h);	/* the handle is no longer valid */
 		*h = g_held[--g_nr_held];
+	}
+}
+
+/* g_lock held: the shared descriptor handle s names (a handle given out, or
+ * a descriptor in the arena), checked live; NULL if none */
+static struct kmem_cache *pool_of(struct kmem_cache *s)
+{
+	struct held *h = held_of_handle(s);
+
+	if (!g_arena || !s)
+		return NULL;
+	if (h)
+		return slab_cache_at(g_arena, h->off);
+	return slab_cache_at(g_arena, arena_offset(g_arena, s)) == s ? s : NULL;
 }
 
 static void atfork_prepare(void) { pthread_mutex_lock(&g_lock); }
@@ -234,7 +279,8 @@ static void retake_references(bool only_pending)
 			continue;
 		}
 		s = slab_cache_at(g_arena, g_held[i].off);
-		if (!s) {	/* the pool went while no daemon held our reference */
+		if (!s) {	/* the pool went while no daemon held our reference (its
+				 * handle stays pinned: a use of it fails, never faults) */
 			g_held[i] = g_held[--g_nr_held];
 			continue;
 		}
@@ -376,7 +422,10 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align
 		s = slab_cache_at(g_arena, off);
 		if (s) {
 			slab_cache_set_ctor(g_arena, s, ctor);
-			held_add(off);
+			errno = 0;
+			s = held_add(off, s);
+			if (!s)	/* our reference goes with the connection */
+				rc = -(errno ? errno : ENOMEM);
 		} else {
 			rc = -EPROTO;
 		}
@@ -399,7 +448,8 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	if (!s)
 		return;
 	pthread_mutex_lock(&g_lock);
-	if (g_arena && slab_cache_at(g_arena, arena_offset(g_arena, s)) == s) {
+	s = pool_of(s);		/* the shared descriptor, from here on */
+	if (s) {
 		aoff_t off = arena_offset(g_arena, s);
 
 		snprintf(name, sizeof(name), "%s", slab_cache_name(s));
@@ -423,19 +473,25 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	pthread_mutex_unlock(&g_lock);
 }
 
+/* s: a handle kmem_cache_create gave, a pinned copy (see struct held) */
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
-	return slab_alloc(g_arena, s, flags);
+	if (__builtin_expect(!s, 0)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return slab_alloc_pinned(g_arena, s, flags);
 }
 
 void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 {
-	return slab_alloc(g_arena, s, flags | __GFP_ZERO);
+	return kmem_cache_alloc(s, flags | __GFP_ZERO);
 }
 
 void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	slab_free(g_arena, s, obj);
+	if (__builtin_expect(s != NULL, 1))
+		slab_free_pinned(g_arena, s, obj);
 }
 
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t nr, void **p)
@@ -452,7 +508,10 @@ int kmem_cache_shrink(struct kmem_cache *s)
 {
 	if (!g_arena)
 		return -ENOTCONN;
-	if (!s || slab_cache_at(g_arena, arena_offset(g_arena, s)) != s)
+	pthread_mutex_lock(&g_lock);
+	s = pool_of(s);
+	pthread_mutex_unlock(&g_lock);
+	if (!s)
 		return -EINVAL;
 	return slab_shrink(g_arena, s);
 }
@@ -469,7 +528,8 @@ int kmem_cache_set_limit(struct kmem_cache *s, uint64_t max_objects, uint64_t ma
 	if (!g_arena)
 		goto out;
 	rc = -EINVAL;
-	if (!s || slab_cache_at(g_arena, arena_offset(g_arena, s)) != s)
+	s = pool_of(s);
+	if (!s)
 		goto out;
 	snprintf(name, sizeof(name), "%s", slab_cache_name(s));
 	lr.name = name;
@@ -503,6 +563,11 @@ int kmem_cache_give(struct kmem_cache *s, void *obj, pid_t pid)
 		return -ENOTCONN;
 	if (pid <= 0)
 		return -ESRCH;
+	pthread_mutex_lock(&g_lock);
+	s = pool_of(s);
+	pthread_mutex_unlock(&g_lock);
+	if (!s)
+		return -EINVAL;
 	return slab_give(g_arena, s, obj, (uint32_t)pid);
 }
 
@@ -510,7 +575,10 @@ pid_t kmem_cache_owner(struct kmem_cache *s, const void *obj)
 {
 	if (!g_arena)
 		return 0;
-	return (pid_t)slab_owner(g_arena, s, obj);
+	pthread_mutex_lock(&g_lock);
+	s = pool_of(s);
+	pthread_mutex_unlock(&g_lock);
+	return s ? (pid_t)slab_owner(g_arena, s, obj) : 0;
 }
 
 unsigned int kmem_cache_size(struct kmem_cache *s)
@@ -554,7 +622,20 @@ size_t ksize(const void *p)
 
 uint64_t slub_offset(const void *p)
 {
-	return g_arena ? arena_offset(g_arena, p) : 0;
+	uint64_t off;
+	struct held *h;
+
+	if (!g_arena)
+		return 0;
+	off = arena_offset(g_arena, p);
+	if (off || !p)
+		return off;
+	/* a pool's handle (a private copy): its descriptor's offset, as before */
+	pthread_mutex_lock(&g_lock);
+	h = held_of_handle(p);
+	off = h ? h->off : 0;
+	pthread_mutex_unlock(&g_lock);
+	return off;
 }
 
 void *slub_ptr(uint64_t offset)

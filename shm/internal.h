@@ -38,6 +38,8 @@
 
 #define GEOM_FRONT	4096		/* slots of the handle -> copy table (geom.c) */
 #define GEOM_RETIRED	256		/* dropped copies kept before they are freed */
+#define GEOM_GRACE_NS	1000000000ull	/* and for at least as long */
+#define GEOM_AGING_MAX	16384		/* waiting at most; then no new copy (geom.c) */
 struct cache_geom;
 
 /*
@@ -67,6 +69,8 @@ struct arena {
 	struct cache_geom *geom_id[SLUB_MAX_CACHES];
 	struct cache_geom *geom_retired[GEOM_RETIRED];
 	uint32_t geom_retire_next;
+	struct cache_geom *geom_aging;	/* out of the ring, not GEOM_GRACE_NS old yet */
+	uint32_t geom_aging_nr;
 	struct kmem_cache *kmalloc_k[NR_KMALLOC];	/* handles, read from the header once */
 };
 
@@ -389,7 +393,10 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
  * the fields that do change (refcount, state, errors, caps and charges, list,
  * kept) are read and written in the shared descriptor, cache_shared().
  *
- * Lookup is by the handle (the shared descriptor's address, what users hold):
+ * The handle libslub gives its users is the copy itself, pinned
+ * (slab_cache_pin: never freed while held); its alloc and free look nothing
+ * up (slab_alloc_pinned, slab_free_pinned).  A shared descriptor's address
+ * is a handle too (the shm/ API, slubd, kfree): lookup by it goes through
  * a direct-mapped table of GEOM_FRONT slots, then by cache id, then a new
  * copy.  A copy is made when the process opens a pool (slab_cache_open,
  * slab_cache_at), or at its first use (kfree of an object of a pool it never
@@ -417,8 +424,16 @@ void buddy_run_deferred(void);	/* punches queued while locks were held */
 struct cache_geom {
 	struct kmem_cache k;		/* the copy; k.self: the shared descriptor's offset */
 	const struct kmem_cache *shared;	/* the handle this copy answers */
+	aoff_t obj_limit;		/* arena size - k.size: an object offset must be below */
 	bool opened;			/* this process opened the pool (holds a reference) */
+	/* threads inside a slow path on this copy (geom_pin), plus GEOM_ORPHAN
+	 * once it has left the retired ring: whoever takes the last of the two
+	 * away frees it (geom.c) */
+	uint32_t refs;
+	uint64_t retired_ns;		/* when it was dropped (CLOCK_MONOTONIC) */
+	struct cache_geom *aging;	/* next on the arena's geom_aging stack */
 };
+#define GEOM_ORPHAN	0x80000000u
 _Static_assert(offsetof(struct cache_geom, k) == 0, "a copy's address is its geometry's");
 #define CACHE_SYSTEM 0x100	/* kmem_cache.state: boot and kmalloc caches, never destroyed */
 
@@ -440,11 +455,25 @@ static inline struct kmem_cache *geom_front(struct arena *a, struct kmem_cache *
 
 	return likely(g && g->shared == s) ? &g->k : NULL;
 }
+/* the fast paths' bound on an object offset read from shared memory (s: a copy) */
+static inline aoff_t geom_obj_limit(const struct kmem_cache *s)
+{
+	return ((const struct cache_geom *)s)->obj_limit;
+}
+/* is s a private copy (not inside the arena)? */
+static inline bool cache_is_copy(const struct arena *a, const struct kmem_cache *s)
+{
+	return (uintptr_t)s - (uintptr_t)a->base >= a->size;
+}
 /* the checked copy for handle s (s: a shared descriptor's address); obj:
  * the object concerned, for a report */
 static inline struct kmem_cache *cache_geom_obj(struct arena *a, struct kmem_cache *s, aoff_t obj)
 {
-	struct kmem_cache *k = geom_front(a, s);
+	struct kmem_cache *k;
+
+	if (s && cache_is_copy(a, s))
+		return s;	/* a private handle (slab_cache_pin): the copy itself */
+	k = geom_front(a, s);
 
 	return likely(k) ? k : geom_lookup(a, s, obj);
 }
@@ -452,16 +481,28 @@ static inline struct kmem_cache *cache_geom(struct arena *a, struct kmem_cache *
 {
 	return cache_geom_obj(a, s, 0);
 }
-/* is s a private copy (not inside the arena)? */
-static inline bool cache_is_copy(const struct arena *a, const struct kmem_cache *s)
-{
-	return (uintptr_t)s - (uintptr_t)a->base >= a->size;
-}
 /* the shared descriptor of s (a copy, or already the shared one) */
 static inline struct kmem_cache *cache_shared(struct arena *a, struct kmem_cache *s)
 {
 	return cache_is_copy(a, s) ? (struct kmem_cache *)arena_at(a, s->self) : s;
 }
+/*
+ * geom_pin, geom_unpin - around a path that can stay long on the copy s (a
+ * lock wait, the ctor, fallocate, a bulk call): a copy dropped meanwhile is
+ * not freed before geom_unpin, however many copies are dropped after it.
+ * s that is no copy (a shared descriptor): nothing.
+ */
+void geom_pin(struct arena *a, struct kmem_cache *s);
+void geom_unpin(struct arena *a, struct kmem_cache *s);
+/*
+ * geom_disown - the last reference to s is being given up (a destroy): this
+ * process's copy no longer holds a reference, so geom_fresh checks it
+ * against the descriptor's key like any other.  Without it, a pool made
+ * later on s's descriptor, opened here, kept the destroyed pool's geometry
+ * (per-CPU array, nodes, key) whenever the destroying thread had not yet
+ * forgotten its copy: t_slub's geom_tables_threads.
+ */
+void geom_disown(struct arena *a, const struct kmem_cache *s);
 /* forget this process's copy of the cache s (a copy or a handle): destroyed */
 void geom_forget(struct arena *a, const struct kmem_cache *s);
 /*

@@ -175,6 +175,22 @@ int slab_cache_open(struct arena *a, const char *name, size_t size, size_t align
  * that a pool made later at the same address is copied afresh.
  */
 void slab_cache_forget(struct arena *a, struct kmem_cache *s);
+/*
+ * slab_cache_pin - a private handle for the pool s (a shared descriptor, as
+ * slab_cache_at / slab_cache_open give): this process's checked copy of its
+ * geometry, kept whole until slab_cache_unpin.  slab_alloc / slab_free (and
+ * the bulk calls) take it as they take s, without looking the copy up: the
+ * handle libslub gives its users.  NULL (errno) if s is no live, consistent
+ * cache.  slab_cache_shared: the shared descriptor of a handle (either kind),
+ * NULL if it names no live cache.
+ */
+struct kmem_cache *slab_cache_pin(struct arena *a, struct kmem_cache *s);
+/* slab_alloc / slab_free for a private handle h (slab_cache_pin, not NULL):
+ * nothing to tell apart or look up */
+void *slab_alloc_pinned(struct arena *a, struct kmem_cache *h, gfp_t gfp);
+void slab_free_pinned(struct arena *a, struct kmem_cache *h, void *obj);
+void slab_cache_unpin(struct arena *a, struct kmem_cache *h);
+struct kmem_cache *slab_cache_shared(struct arena *a, struct kmem_cache *h);
 /* slab_cache_set_ctor - this process's constructor for s (NULL: none) */
 void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *));
 /* the cache at offset off of the arena, checked; NULL if there is none */

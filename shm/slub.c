@@ -1083,21 +1083,24 @@ void slab_free_debug(struct arena *a, struct kmem_cache *s, aoff_t off, void *ca
 static noinline void *alloc_slow_entry(struct arena *a, struct kmem_cache *s, gfp_t gfp,
 				       void *caller)
 {
-	void *p;
+	void *p = NULL;
 
+	geom_pin(a, s);		/* locks, the ctor, fallocate: s stays whole (geom.c) */
 	if (unlikely(cache_unusable(a, s, 0))) {
 		geom_forget(a, s);	/* destroyed: the next call looks again */
-		return NULL;
+		goto out;
 	}
 	errno = 0;
 	p = cache_debug(s) ? slab_alloc_debug(a, s, caller) : slab_alloc_slow(a, s);
 	if (unlikely(!p)) {
 		if (!errno)
 			errno = ENOMEM;
-		return NULL;
+		goto out;
 	}
 	if (gfp & __GFP_ZERO)
 		memset(p, 0, s->object_size);
+out:
+	geom_unpin(a, s);
 	return p;
 }
 
@@ -1136,7 +1139,7 @@ redo:
 	start = atomic_load_relaxed(&c->slab_start);
 	/* obj is read from shared memory: it must leave room for a whole slot
 	 * (s->size is this process's checked copy) before it is followed */
-	if (unlikely(!obj || obj >= a->size - s->size))
+	if (unlikely(!obj || obj >= geom_obj_limit(s)))
 		return alloc_slow_entry(a, s, gfp, caller);
 	next = get_freepointer(a, s, obj);
 	if (unlikely(next && !obj_index_ok(s, next - start, bytes)))
@@ -1166,9 +1169,22 @@ static noinline void *alloc_lookup(struct arena *a, struct kmem_cache *s, gfp_t 
 	return slab_alloc_inline(a, k, gfp, caller);
 }
 
+/*
+ * s is either a shared descriptor (a handle into the arena: its copy is
+ * looked up) or a private handle (slab_cache_pin: the copy itself, pinned,
+ * used as it is).  A pointer outside the arena is taken for a private handle:
+ * what libslub gives its users; NULL goes to the lookup, which refuses it.
+ */
+static inline struct kmem_cache *handle_geom(struct arena *a, struct kmem_cache *s)
+{
+	if (likely(cache_is_copy(a, s) && s))
+		return s;
+	return geom_front(a, s);
+}
+
 void *slab_alloc(struct arena *a, struct kmem_cache *s, gfp_t gfp)
 {
-	struct kmem_cache *k = geom_front(a, s);
+	struct kmem_cache *k = handle_geom(a, s);
 
 	if (unlikely(!k))
 		return alloc_lookup(a, s, gfp, __builtin_return_address(0));
@@ -1257,7 +1273,24 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
  * slab_free_slow - an object not in the current cpu slab: check that it is
  * an object of s at all, then push it onto its slab.
  */
+static void slab_free_slow_pinned(struct arena *a, struct kmem_cache *s, aoff_t off);
+
 static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_t off)
+{
+	geom_pin(a, s);		/* list locks: s stays whole meanwhile (geom.c) */
+	slab_free_slow_pinned(a, s, off);
+	geom_unpin(a, s);
+}
+
+static noinline void free_debug_entry(struct arena *a, struct kmem_cache *s, aoff_t off,
+				      void *caller)
+{
+	geom_pin(a, s);
+	slab_free_debug(a, s, off, caller);
+	geom_unpin(a, s);
+}
+
+static void slab_free_slow_pinned(struct arena *a, struct kmem_cache *s, aoff_t off)
 {
 	struct page_desc *pd = slab_of(a, NULL, off);
 
@@ -1304,7 +1337,7 @@ static __attribute__((always_inline)) inline void slab_free_inline(struct arena 
 	aoff_t off = (aoff_t)((char *)obj - a->base);
 
 	if (unlikely(cache_debug(s)))
-		return slab_free_debug(a, s, off, caller);
+		return free_debug_entry(a, s, off, caller);
 redo:
 	c = cache_cpu(a, s, this_cpu(a, s));
 	/* tid before slab_bytes: see cpu_detach_locked() */
@@ -1312,7 +1345,7 @@ redo:
 	bytes = atomic_load_acquire(&c->slab_bytes);
 	start = atomic_load_relaxed(&c->slab_start);
 	/* start and bytes are shared: the object must lie in the arena as well */
-	if (unlikely(!obj_index_ok(s, off - start, bytes) || off >= a->size - s->size))
+	if (unlikely(!obj_index_ok(s, off - start, bytes) || off >= geom_obj_limit(s)))
 		return slab_free_slow(a, s, off);
 	fl = atomic_load_relaxed(&c->fl.lo);
 	if (unlikely(fl == off))
@@ -1334,13 +1367,24 @@ static noinline void free_lookup(struct arena *a, struct kmem_cache *s, void *ob
 	slab_free_inline(a, k, obj, caller);
 }
 
+void *slab_alloc_pinned(struct arena *a, struct kmem_cache *h, gfp_t gfp)
+{
+	return slab_alloc_inline(a, h, gfp, __builtin_return_address(0));
+}
+
+void slab_free_pinned(struct arena *a, struct kmem_cache *h, void *obj)
+{
+	if (likely(obj))
+		slab_free_inline(a, h, obj, __builtin_return_address(0));
+}
+
 void slab_free(struct arena *a, struct kmem_cache *s, void *obj)
 {
 	struct kmem_cache *k;
 
 	if (unlikely(!obj))
 		return;
-	k = geom_front(a, s);
+	k = handle_geom(a, s);
 	if (unlikely(!k))
 		return free_lookup(a, s, obj, __builtin_return_address(0));
 	slab_free_inline(a, k, obj, __builtin_return_address(0));
@@ -1353,7 +1397,7 @@ int slab_alloc_bulk(struct arena *a, struct kmem_cache *handle, gfp_t gfp, size_
 
 	if (unlikely(!s))
 		return 0;
-
+	geom_pin(a, s);		/* nr calls on s: it stays whole meanwhile (geom.c) */
 	for (size_t i = 0; i < nr; i++) {
 		p[i] = slab_alloc_inline(a, s, gfp, caller);
 		if (unlikely(!p[i])) {
@@ -1361,10 +1405,12 @@ int slab_alloc_bulk(struct arena *a, struct kmem_cache *handle, gfp_t gfp, size_
 
 			for (size_t j = 0; j < i; j++)
 				slab_free_inline(a, s, p[j], caller);
+			geom_unpin(a, s);
 			errno = err;
 			return 0;
 		}
 	}
+	geom_unpin(a, s);
 	return (int)nr;
 }
 
@@ -1375,10 +1421,11 @@ void slab_free_bulk(struct arena *a, struct kmem_cache *handle, size_t nr, void 
 
 	if (unlikely(!s))
 		return;
-
+	geom_pin(a, s);
 	for (size_t i = 0; i < nr; i++)
 		if (p[i])
 			slab_free_inline(a, s, p[i], caller);
+	geom_unpin(a, s);
 }
 
 /* ---- flushing and shrinking --------------------------------------------- */
@@ -1466,8 +1513,10 @@ int slab_shrink(struct arena *a, struct kmem_cache *s)
 	s = geom_fresh(a, s, false);	/* walk with the geometry this process checked */
 	if (!s)
 		return -errno;
+	geom_pin(a, s);		/* lock waits: s stays whole meanwhile */
 	rc = flush_all_cpus(a, s);
 	rc2 = discard_empty(a, s);
+	geom_unpin(a, s);
 	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }
 

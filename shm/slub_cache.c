@@ -783,6 +783,33 @@ void slab_cache_forget(struct arena *a, struct kmem_cache *s)
 		geom_forget(a, s);
 }
 
+struct kmem_cache *slab_cache_pin(struct arena *a, struct kmem_cache *s)
+{
+	struct kmem_cache *k;
+
+	if (!s || cache_is_copy(a, s) || !cache_of_off(a, arena_off_of(a, s))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	k = geom_fresh(a, s, true);
+	if (k)
+		geom_pin(a, k);	/* never freed before slab_cache_unpin (geom.c) */
+	return k;
+}
+
+void slab_cache_unpin(struct arena *a, struct kmem_cache *h)
+{
+	if (h && cache_is_copy(a, h))
+		geom_unpin(a, h);
+}
+
+struct kmem_cache *slab_cache_shared(struct arena *a, struct kmem_cache *h)
+{
+	if (!h)
+		return NULL;
+	return cache_of_off(a, cache_is_copy(a, h) ? h->self : arena_off_of(a, h));
+}
+
 void slab_cache_set_ctor(struct arena *a, struct kmem_cache *s, void (*ctor)(void *))
 {
 	if (s->id < SLUB_MAX_CACHES)
@@ -913,6 +940,9 @@ static void quarantine_release(struct arena *a, aoff_t old)
 	if (t->self != old || atomic_load_acquire(&t->state) != CACHE_DEAD ||
 	    cache_check(a, t, NULL, 0) || !system_caches_ok(a))
 		return;		/* not what was put there: leave it */
+	/* no copy of it left in this process once its memory can be a new pool
+	 * (the thread that destroyed it may not have forgotten its copy yet) */
+	geom_forget(a, t);
 	cache_release_pages(a, t);
 	t->self = 0;
 	atomic_store_release(&t->state, 0);
@@ -937,6 +967,8 @@ int slab_cache_destroy(struct arena *a, struct kmem_cache *s)
 	}
 	/* refcount 0: kept earlier because it held objects; try again */
 	last = s->refcount == 0 || --s->refcount == 0;
+	if (last)
+		geom_disown(a, s);	/* before it can be DEAD, released, made again */
 	slab_mutex_unlock(a);
 	if (!last)
 		return 0;

@@ -714,19 +714,31 @@ static struct slab_track *alloc_track(struct kmem_cache *s, void *obj)
 	return (struct slab_track *)((char *)obj + s->track_off);
 }
 
+static int give_pinned(struct arena *a, struct kmem_cache *s, void *obj, aoff_t off, uint32_t pid);
+
 int slab_give(struct arena *a, struct kmem_cache *s, void *obj, uint32_t pid)
 {
 	aoff_t off = arena_off_of(a, obj);
-	uint32_t to;
-	struct kmem_cache_node *n;
-	struct page_desc *pd;
-	int rc = 0;
+	int rc;
 
 	if (!s || !cache_of_off(a, arena_off_of(a, s)) || !off)
 		return -EINVAL;
 	s = geom_fresh(a, s, false);	/* this process's checked copy: track_off, nodes */
 	if (!s || !(s->flags & SLAB_STORE_USER))
 		return -EINVAL;
+	geom_pin(a, s);			/* a lock wait: s stays whole meanwhile (geom.c) */
+	rc = give_pinned(a, s, obj, off, pid);
+	geom_unpin(a, s);
+	return rc;
+}
+
+static int give_pinned(struct arena *a, struct kmem_cache *s, void *obj, aoff_t off, uint32_t pid)
+{
+	struct kmem_cache_node *n;
+	struct page_desc *pd;
+	uint32_t to;
+	int rc = 0;
+
 	to = ident_of_pid(a, pid);	/* a process that entered the arena, alive */
 	if (!to)
 		return -ESRCH;
@@ -761,15 +773,15 @@ uint32_t slab_owner(struct arena *a, struct kmem_cache *s, const void *obj)
 	s = geom_fresh(a, s, false);
 	if (!s || !(s->flags & SLAB_STORE_USER))
 		return 0;
+	geom_pin(a, s);			/* a lock wait: s stays whole meanwhile (geom.c) */
 	pd = debug_slab_of(a, s, off, false);
-	if (!pd)
-		return 0;
-	n = slab_node(a, s, pd);
-	if (node_lock(a, s, n))
-		return 0;	/* reported */
-	if (!debug_is_free(a, s, pd, off))
-		owner = alloc_track(s, (void *)obj)->owner;
-	node_unlock(n);
+	n = pd ? slab_node(a, s, pd) : NULL;
+	if (n && !node_lock(a, s, n)) {	/* else reported */
+		if (!debug_is_free(a, s, pd, off))
+			owner = alloc_track(s, (void *)obj)->owner;
+		node_unlock(n);
+	}
+	geom_unpin(a, s);
 	return ident_pid(a, owner);
 }
 

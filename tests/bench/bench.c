@@ -2,7 +2,11 @@
  * bench.c - the engine's figures, each beside glibc malloc/free doing the
  * same work.  Not a test: it prints, and exits 0 unless something is broken.
  *
- *   (a) slab_alloc + slab_free of a 64-byte object in a hot loop
+ *   (a) slab_alloc + slab_free of a 64-byte object in a hot loop, through
+ *       the private handle libslub gives its users (slab_cache_pin: this
+ *       process's checked copy of the pool's geometry, used as it is, by
+ *       slab_alloc_pinned / slab_free_pinned as kmem_cache_alloc/free do)
+ *   (a') the same through the shared descriptor (the copy looked up per call)
  *   (b) alloc 1000 objects, free them LIFO
  *   (c) alloc 1000 objects, free them FIFO
  *   (d) slab_kmalloc + slab_kfree cycling over sizes 8 .. 8192
@@ -56,7 +60,8 @@
 #define CG_ITERS	100000
 
 static struct arena *ar;
-static struct kmem_cache *cache;
+static struct kmem_cache *cache;	/* the shared descriptor */
+static struct kmem_cache *handle;	/* the private handle (slab_cache_pin): what libslub gives */
 
 /* keep the compiler from eliding a malloc/free pair or a loop */
 static inline void escape(void *p)
@@ -84,6 +89,17 @@ typedef void (*loop_fn)(uint64_t n);
 static void slub_hot(uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
+		void *p = slab_alloc_pinned(ar, handle, GFP_KERNEL);
+		if (__builtin_expect(!p, 0))
+			die("slab_alloc", errno);
+		slab_free_pinned(ar, handle, p);
+	}
+}
+
+/* (a'): the same through the shared descriptor: the copy is looked up */
+static void slub_hot_shared(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
 		void *p = slab_alloc(ar, cache, GFP_KERNEL);
 		if (__builtin_expect(!p, 0))
 			die("slab_alloc", errno);
@@ -106,10 +122,10 @@ static void slub_lifo(uint64_t n)
 {
 	for (uint64_t r = 0; r < n; r++) {
 		for (int i = 0; i < BATCH; i++)
-			if (!(batch[i] = slab_alloc(ar, cache, GFP_KERNEL)))
+			if (!(batch[i] = slab_alloc_pinned(ar, handle, GFP_KERNEL)))
 				die("slab_alloc", errno);
 		for (int i = BATCH - 1; i >= 0; i--)
-			slab_free(ar, cache, batch[i]);
+			slab_free_pinned(ar, handle, batch[i]);
 	}
 }
 
@@ -127,10 +143,10 @@ static void slub_fifo(uint64_t n)
 {
 	for (uint64_t r = 0; r < n; r++) {
 		for (int i = 0; i < BATCH; i++)
-			if (!(batch[i] = slab_alloc(ar, cache, GFP_KERNEL)))
+			if (!(batch[i] = slab_alloc_pinned(ar, handle, GFP_KERNEL)))
 				die("slab_alloc", errno);
 		for (int i = 0; i < BATCH; i++)
-			slab_free(ar, cache, batch[i]);
+			slab_free_pinned(ar, handle, batch[i]);
 	}
 }
 
@@ -422,15 +438,21 @@ static int open_arena(void)
 		fprintf(stderr, "bench: slab_cache_create: %s\n", strerror(-rc));
 		return rc;
 	}
+	handle = slab_cache_pin(ar, cache);
+	if (!handle) {
+		fprintf(stderr, "bench: slab_cache_pin: %s\n", strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 
 /* run under callgrind: warm up, then count only the measured loop */
 static int callgrind_child(const char *which, uint64_t iters)
 {
-	loop_fn f = !strcmp(which, "glibc") ? glibc_hot : slub_hot;
+	loop_fn f = !strcmp(which, "glibc") ? glibc_hot :
+		    !strcmp(which, "slubd-shared") ? slub_hot_shared : slub_hot;
 
-	if (f == slub_hot && open_arena())
+	if (f != glibc_hot && open_arena())
 		return 1;
 	f(1000);
 #ifdef HAVE_CALLGRIND_H
@@ -548,6 +570,12 @@ int main(int argc, char **argv)
 	measure_interleaved(hot_loops, 4, hv, hr);
 	double hot = hv[0], ghot = hv[1], bare = hv[2], bare_ld = hv[3];
 	row("(a) hot alloc+free, 64 B", hot, ghot);
+
+	loop_fn shared_loops[4] = { slub_hot_shared, glibc_hot, bare_cas, bare_load_cas };
+	double sv[4], sr[4];
+
+	measure_interleaved(shared_loops, 4, sv, sr);
+	row("(a') (a) by the shared descriptor (lookup)", sv[0], sv[1]);
 	row("(b) alloc 1000, free LIFO, 64 B", measure(slub_lifo, BATCH), measure(glibc_lifo, BATCH));
 	row("(c) alloc 1000, free FIFO, 64 B", measure(slub_fifo, BATCH), measure(glibc_fifo, BATCH));
 	row("(d) kmalloc+kfree, sizes 8..8192 cycling", measure(slub_kmalloc_loop, 1),
@@ -573,12 +601,14 @@ int main(int argc, char **argv)
 	       hr[3] <= 1.30 ? "" : "  ABOVE TARGET");
 	printf("  engine hot loop / bare regs loop:     %.2fx\n", hr[2]);
 	printf("  engine hot loop / glibc:              %.2fx\n", hr[1]);
+	printf("  (a') shared descriptor / bare load+cas loop: %.2fx\n", sr[3]);
 	printf("  (h) engine hot loop, descriptor written / bare load+cas loop: %.2fx\n", wratio);
 
 	if (!have_valgrind()) {
 		printf("(g) callgrind: skipped (valgrind not found)\n");
 	} else {
 		double ci = callgrind_per_op("slubd"), cg = callgrind_per_op("glibc");
+		double cs = callgrind_per_op("slubd-shared");
 		if (ci < 0 || cg < 0)
 			printf("(g) callgrind: failed (slubd %.1f, glibc %.1f)\n", ci, cg);
 		else
@@ -590,6 +620,8 @@ int main(int argc, char **argv)
 			       " (by subtraction: no callgrind.h)"
 #endif
 			);
+		if (cs >= 0)
+			printf("(g) callgrind, (a') by the shared descriptor: slubd %.1f\n", cs);
 	}
 
 	/* nothing leaked by the benchmark itself */
@@ -602,6 +634,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("\ntotal time %.1f s\n", (double)(now_ns() - t_start) / 1e9);
+	slab_cache_unpin(ar, handle);
 	slab_cache_destroy(ar, cache);
 	arena_close(ar);
 	return 0;

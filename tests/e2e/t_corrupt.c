@@ -337,6 +337,10 @@ static int cr_setup(struct cr *c, const struct e2e_opts *o)
 		kmem_cache_free(c->dbg, c->dobj[i]);
 		c->dobj[i] = NULL;
 	}
+	/* the handles are private copies (libslub.c): what follows scribbles on
+	 * the pools' shared descriptors */
+	c->plain = slub_ptr(slub_offset(c->plain));
+	c->dbg = slub_ptr(slub_offset(c->dbg));
 	off = slub_offset(c->plain);
 	c->base = (char *)slub_ptr(off) - off;
 	c->h = (struct arena_hdr *)c->base;

@@ -155,6 +155,9 @@ static void hostile(void *arg)
 		s[NR_POOLS] = (struct kmem_cache *)(base + pd0[pd0[off >> PAGE_SHIFT].head].cache);
 		kfree(p);
 	}
+	/* the handles are private copies (libslub.c): scribble the descriptors */
+	for (int i = 0; i < NR_POOLS; i++)
+		s[i] = slub_ptr(slub_offset(s[i]));
 	__atomic_store_n(&sh->scribbling, 1, __ATOMIC_RELEASE);
 	for (uint64_t end = e2e_now_ms() + run_ms / 2; e2e_now_ms() < end;) {
 		for (int i = 0; i <= NR_POOLS; i++) {

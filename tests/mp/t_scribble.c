@@ -28,6 +28,10 @@
  * reports are allowed (the scribble reaches the page descriptors and per-CPU
  * freelists); only signals and hangs fail.
  *
+ * forged_whole, forged_mix: a late opener (a fresh mapping, no copy from
+ * before) of a pool whose descriptor was given another pool's geometry, at
+ * the same time as the innocents: see forged_case.
+ *
  * reincarnated_pool: no scribble; a pool this process freed into (kfree) but
  * never opened is destroyed by another process and a new one made on its
  * descriptor: this process's copy of the old geometry is not used for the new
@@ -63,6 +67,8 @@ struct shared {
 	uint64_t mismatch;		/* a pattern read back wrong */
 	uint64_t failed;		/* allocations that failed (allowed) */
 	uint64_t ops;
+	uint64_t late_ops, late_failed;	/* forged_*: the late opener's */
+	uint32_t late_ready;
 };
 
 static struct arena *ar;
@@ -422,6 +428,129 @@ static void random_words(void)
 	summary();
 }
 
+/* ---- a forged, self-consistent geometry ----------------------------------------- */
+
+/*
+ * forged_*: pool 0's descriptor is overwritten with pool 1's geometry (its
+ * per-CPU array, nodes, key, sizes, order; pool 0 keeps its own self, id,
+ * name, state), while the innocents (who opened every pool before) run.  A
+ * late opener - a process that maps the arena afresh only now, so has no
+ * copy from before - opens pool 0 and uses it at the same time.  The forged
+ * descriptor passes every check (it is pool 1's geometry), so the late
+ * opener allocates from pool 1's slabs through "pool 0".  forged_whole: all
+ * of pool 1's geometry; forged_mix: pool 1's per-CPU array and nodes with
+ * pool 0's own sizes and key (passes the checks too: they cannot tell whose
+ * per-CPU array it is).  Checked: nobody dies of a signal or hangs; what
+ * happens to the innocents (whose pool 1 the late opener now shares) is
+ * printed, for the record.
+ */
+static const size_t forged_whole_fields[] = {
+	offsetof(struct kmem_cache, cpu_slab), offsetof(struct kmem_cache, random),
+	offsetof(struct kmem_cache, reciprocal), offsetof(struct kmem_cache, flags),
+	offsetof(struct kmem_cache, size), offsetof(struct kmem_cache, object_size),
+	offsetof(struct kmem_cache, offset), offsetof(struct kmem_cache, red_left_pad),
+	offsetof(struct kmem_cache, inuse), offsetof(struct kmem_cache, align),
+	offsetof(struct kmem_cache, oo), offsetof(struct kmem_cache, min),
+	offsetof(struct kmem_cache, max), offsetof(struct kmem_cache, track_off),
+	offsetof(struct kmem_cache, node),
+};
+
+static void forge(bool whole)
+{
+	char *to = (char *)pool[0], *from = (char *)pool[1];
+
+	for (size_t i = 0; i < sizeof(forged_whole_fields) / sizeof(forged_whole_fields[0]); i++) {
+		size_t o = forged_whole_fields[i];
+		size_t len = o == offsetof(struct kmem_cache, cpu_slab) ||
+				     o == offsetof(struct kmem_cache, random) ||
+				     o == offsetof(struct kmem_cache, reciprocal) ||
+				     o == offsetof(struct kmem_cache, node) ? 8 : 4;
+
+		if (!whole && o != offsetof(struct kmem_cache, cpu_slab) &&
+		    o != offsetof(struct kmem_cache, node))
+			continue;
+		memcpy(to + o, from + o, len);
+	}
+}
+
+static void __attribute__((noreturn)) late_forged(aoff_t off0)
+{
+	struct arena *a2 = NULL;
+	struct kmem_cache *s;
+	char err[256];
+	double end;
+	int fd = dup(arena_fd(ar));
+
+	/* a fresh mapping: this process's copies are made only now */
+	if (fd < 0 || arena_open(fd, &a2, err, sizeof(err)))
+		_exit(7);
+	slab_set_report_fn(quiet_report, NULL);
+	s = slab_cache_at(a2, off0);
+	__atomic_store_n(&sh->late_ready, 1, __ATOMIC_RELEASE);
+	if (!s)
+		_exit(0);	/* refused: the best outcome */
+	end = now_s() + (double)run_ms / 1000.0;
+	while (now_s() < end) {
+		void *p = slab_alloc(a2, s, GFP_KERNEL);
+
+		__atomic_fetch_add(&sh->late_ops, 1, __ATOMIC_RELAXED);
+		if (!p) {
+			__atomic_fetch_add(&sh->late_failed, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		memset(p, 0x5a, pool_size[0]);	/* what it asked for: 64 bytes */
+		slab_free(a2, s, p);
+	}
+	_exit(0);
+}
+
+static void forged_case(bool whole)
+{
+	pid_t pids[NR_INNOCENT], late;
+	double deadline;
+	const char *label = whole ? "forged_whole" : "forged_mix";
+
+	if (!setup()) {
+		teardown();
+		return;
+	}
+	memset(sh, 0, sizeof(*sh));
+	memset(own, 0, own_len);
+	for (unsigned int k = 0; k < NR_INNOCENT; k++) {
+		pids[k] = fork();
+		if (pids[k] == 0)
+			innocent(k, true, false);
+		CHECK(pids[k] > 0);
+	}
+	deadline = now_s() + 60;
+	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < NR_INNOCENT && now_s() < deadline)
+		usleep(500);
+	forge(whole);
+	CHECK(pool[0]->cpu_slab == pool[1]->cpu_slab && pool[0]->node[0] == pool[1]->node[0]);
+	late = fork();
+	if (late == 0)
+		late_forged(arena_offset(ar, pool[0]));
+	CHECK(late > 0);
+	while (!__atomic_load_n(&sh->late_ready, __ATOMIC_ACQUIRE) && now_s() < deadline)
+		usleep(200);
+	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+	for (unsigned int k = 0; k < NR_INNOCENT; k++)
+		if (pids[k] > 0)
+			reap(pids[k], label, deadline);
+	if (late > 0)
+		reap(late, label, deadline);
+	printf("  %s: late opener %llu allocations (%llu failed); innocents %llu rounds, %llu "
+	       "failed, %llu objects held twice, %llu patterns read back wrong\n", label,
+	       (unsigned long long)sh->late_ops, (unsigned long long)sh->late_failed,
+	       (unsigned long long)sh->ops, (unsigned long long)sh->failed,
+	       (unsigned long long)sh->double_handout, (unsigned long long)sh->mismatch);
+	CHECKF(sh->ops > NR_INNOCENT, "%s: the innocents did nothing", label);
+	teardown();
+}
+
+static void forged_whole(void) { forged_case(true); }
+static void forged_mix(void) { forged_case(false); }
+
 /* ---- a pool made again at the same address ------------------------------------ */
 
 /*
@@ -539,4 +668,4 @@ static void __attribute__((constructor)) init_opts(void)
 }
 
 T_MAIN(T_CASE(field_geometry), T_CASE(field_layout), T_CASE(random_words),
-       T_CASE(reincarnated_pool))
+       T_CASE(reincarnated_pool), T_CASE(forged_whole), T_CASE(forged_mix))

@@ -429,6 +429,97 @@ ISOLATED_T(kmalloc_absurd_sizes, 10)
 	arena_close(a);
 }
 
+/*
+ * kfree and ksize of pointers into the arena that are no kmalloc'ed object:
+ * the header, the page descriptors, the process lives, free pages, pages of
+ * slabs and of large blocks at offsets no object starts at.  Each kfree is
+ * an error, reported, and changes nothing: the objects held meanwhile keep
+ * their contents, the kmalloc caches and a pool still validate clean and
+ * still allocate.  Never a fault.
+ */
+static unsigned long nao_reports;
+
+static void nao_count(const struct slab_report *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	nao_reports++;
+}
+
+ISOLATED_T(kfree_not_an_object, 120)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *pool = NULL;
+	enum { N = 64 };
+	unsigned char *held[N], *big, *po;
+	static const size_t off_in_page[] = { 0, 1, 8, 64, 2048 + 8, 4095 };
+	unsigned long kfrees = 0, bad = 0;
+	uint64_t size;
+
+	REQUIRE(a);
+	REQUIRE(slab_cache_create(a, "nao.pool", 200, 0, 0, NULL, &pool) == 0);
+	for (int i = 0; i < N; i++) {
+		held[i] = slab_kmalloc(a, (size_t)8 << (i % 11), GFP_KERNEL);
+		REQUIRE(held[i]);
+		memset(held[i], i + 1, slab_ksize(a, held[i]));
+	}
+	big = slab_kmalloc(a, 5 * 4096, GFP_KERNEL);
+	po = slab_alloc(a, pool, GFP_KERNEL);
+	REQUIRE(big && po);
+	memset(big, 0x77, 5 * 4096);
+	memset(po, 0x66, 200);
+	size = arena_size(a);
+	slab_set_report_fn(nao_count, NULL);
+	for (uint64_t page = 0; page < size; page += 4096)
+		for (size_t k = 0; k < sizeof(off_in_page) / sizeof(off_in_page[0]); k++) {
+			unsigned char *p = (unsigned char *)arena_base(a) + page + off_in_page[k];
+			size_t ks = slab_ksize(a, p);
+
+			(void)ks;
+			/* an 8-aligned offset in a slab may start an object: not freed */
+			if (off_in_page[k] % 8 && (p < big || p >= big + 5 * 4096)) {
+				slab_kfree(a, p);
+				kfrees++;
+			} else if (!slab_ksize(a, p)) {
+				slab_kfree(a, p);
+				kfrees++;
+			}
+		}
+	slab_set_report_fn(NULL, NULL);
+	printf("  %lu kfrees of no object, %lu reports\n", kfrees, nao_reports);
+	CHECKF(nao_reports >= kfrees, "%lu kfrees of no object, %lu reported", kfrees, nao_reports);
+	for (int i = 0; i < N; i++)
+		for (size_t j = 0; j < slab_ksize(a, held[i]); j++)
+			if (held[i][j] != (unsigned char)(i + 1)) {
+				bad++;
+				break;
+			}
+	for (size_t j = 0; j < 5 * 4096; j++)
+		bad += big[j] != 0x77;
+	for (size_t j = 0; j < 200; j++)
+		bad += po[j] != 0x66;
+	CHECKF(bad == 0, "%lu held objects changed", bad);
+	for (int i = 0; i < N; i++) {
+		void *q = slab_kmalloc(a, (size_t)8 << (i % 11), GFP_KERNEL);
+
+		CHECKF(q && q != held[i], "kmalloc after: %p", q);
+		slab_kfree(a, q);
+		slab_kfree(a, held[i]);
+	}
+	slab_kfree(a, big);
+	slab_free(a, pool, po);
+	for (int i = 0; i < 11; i++) {
+		struct slab_validate_result r;
+		struct kmem_cache *km = slab_kmalloc_cache(a, (size_t)8 << i);
+
+		memset(&r, 0, sizeof(r));
+		CHECKF(km && slab_validate(a, km, &r) == 0 && r.nr_errors == 0,
+		       "validate kmalloc-%zu: %llu errors, first: %s", (size_t)8 << i,
+		       (unsigned long long)r.nr_errors, r.first_error);
+	}
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(index_table),
        T_CASE(kmalloc_caches),
        T_CASE(zero_size_and_null),
@@ -437,4 +528,5 @@ T_MAIN(T_CASE(index_table),
        T_CASE(kmalloc_absurd_sizes),
        T_CASE(krealloc_keeps_content),
        T_CASE(kzalloc_zeroes),
-       T_CASE(kfree_returns_to_class))
+       T_CASE(kfree_returns_to_class),
+       T_CASE(kfree_not_an_object))

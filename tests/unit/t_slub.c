@@ -383,6 +383,64 @@ ISOLATED(ctor_runs_on_new_slabs)
 	arena_close(a);
 }
 
+/*
+ * A constructor runs inside an allocation, on this process's copy of the
+ * pool's geometry (geom.c).  If the process drops many other copies
+ * meanwhile (here the ctor itself creates and destroys 300 pools, as another
+ * thread could while the ctor waits), the copy the allocation is using must
+ * stay whole, even when a scribble made the process drop that copy first
+ * (the pool marked dead for a moment): it was freed after GEOM_RETIRED (256)
+ * more drops, and the allocation then read freed memory (a fault, or ASan's
+ * heap-use-after-free).
+ */
+static struct arena *churn_arena;
+static int churn_done;
+static struct kmem_cache *churn_pool;
+
+static void churn_ctor(void *obj)
+{
+	memset(obj, 0x5a, 64);
+	uint32_t state;
+
+	if (churn_done++)
+		return;
+	/* a scribbler marks the pool dead for a moment: an alloc here (another
+	 * thread of this process, say) finds it so and drops this process's copy */
+	state = __atomic_exchange_n(&churn_pool->state, 0, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 4; i++)
+		if (slab_alloc(churn_arena, churn_pool, GFP_KERNEL))
+			churn_done = -1000;	/* a dead pool gave an object */
+	__atomic_store_n(&churn_pool->state, state, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 300; i++) {
+		struct kmem_cache *t = NULL;
+		char name[32];
+
+		snprintf(name, sizeof(name), "churn.%d", i);
+		if (slab_cache_create(churn_arena, name, 32, 0, 0, NULL, &t) == 0)
+			slab_cache_destroy(churn_arena, t);
+	}
+}
+
+ISOLATED(ctor_while_pools_churn)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s;
+	void *p[200];
+
+	REQUIRE(a);
+	churn_arena = a;
+	s = churn_pool = unit_cache(a, "churned", 64, 0, 0, churn_ctor);
+	REQUIRE(s);
+	for (int i = 0; i < 200; i++) {
+		p[i] = slab_alloc(a, s, GFP_KERNEL);
+		CHECKF(p[i] != NULL, "alloc %d: %s", i, strerror(errno));
+	}
+	CHECKF(churn_done > 0, "the pool gave objects while marked dead (%d)", churn_done);
+	for (int i = 0; i < 200; i++)
+		slab_free(a, s, p[i]);
+	arena_close(a);
+}
+
 ISOLATED(bulk)
 {
 	struct arena *a = unit_arena();
@@ -1113,6 +1171,237 @@ static void mt_run(int use_cache)
 	arena_close(a);
 }
 
+/*
+ * The process-local copy tables (geom.c, no lock) under threads that at once
+ * create, use and destroy their own pools (the copies come and go, the ring of
+ * retired copies turns over many times), kmalloc and kfree, and ksize objects
+ * of the other threads' pools, which may be destroyed under them (ksize only
+ * reads: a size or 0, never a fault).  Run it under SANITIZER=address too.
+ * Before the fixes in geom.c and slab_cache_destroy: about one run in six, a
+ * pool made on the descriptor of one just destroyed by another thread got
+ * the old pool's geometry (destroy kept reporting its CPU slab "no slab of
+ * it", free pointers decoded with the wrong key); about one in 80, SIGSEGV
+ * (a copy freed under a preempted fast path).
+ */
+enum { GT_THREADS = 6, GT_ROUNDS = 2000, GT_OBJS = 24 };
+static struct arena *gt_arena;
+static void *gt_seen[GT_THREADS];	/* an object of each thread's current pool */
+static unsigned long gt_fail[GT_THREADS];
+
+static void gt_report(const struct slab_report *r, void *arg)
+{
+	(void)arg;
+	printf("  report kind %u cache %s object %#llx: %s\n", r->kind, r->cache_name,
+	       (unsigned long long)r->object, r->detail);
+}
+
+static void *gt_thread(void *arg)
+{
+	unsigned int me = (unsigned int)(uintptr_t)arg;
+	void *o[GT_OBJS];
+
+	for (unsigned int r = 0; r < GT_ROUNDS; r++) {
+		struct kmem_cache *s = NULL;
+		char name[32];
+
+		snprintf(name, sizeof(name), "gt.%u.%u", me, r % 3);
+		int crc = slab_cache_create(gt_arena, name, 40 + 24 * (r % 3), 0, 0, NULL, &s);
+
+		if (crc) {
+			printf("  thread %u round %u: create %s: %d\n", me, r, name, crc);
+			gt_fail[me]++;
+			continue;
+		}
+		for (int i = 0; i < GT_OBJS; i++) {
+			o[i] = i % 3 ? slab_alloc(gt_arena, s, GFP_KERNEL)
+				     : slab_kmalloc(gt_arena, 16 + (size_t)i * 8, GFP_KERNEL);
+			if (!o[i]) {
+				printf("  thread %u round %u: alloc %d: %s\n", me, r, i, strerror(errno));
+				gt_fail[me]++;
+			}
+		}
+		__atomic_store_n(&gt_seen[me], o[1], __ATOMIC_RELEASE);
+		for (unsigned int t = 0; t < GT_THREADS; t++)
+			(void)slab_ksize(gt_arena, __atomic_load_n(&gt_seen[t], __ATOMIC_ACQUIRE));
+		for (int i = 0; i < GT_OBJS; i++)
+			if (o[i] && slab_ksize(gt_arena, o[i]) < (i % 3 ? 40u : 16u + (size_t)i * 8)) {
+				printf("  thread %u round %u: ksize %d: %zu\n", me, r, i,
+				       slab_ksize(gt_arena, o[i]));
+				gt_fail[me]++;
+			}
+		__atomic_store_n(&gt_seen[me], NULL, __ATOMIC_RELEASE);
+		for (int i = 0; i < GT_OBJS; i++)
+			slab_kfree(gt_arena, o[i]);	/* kfree: found from the page */
+		int rc = slab_cache_destroy(gt_arena, s);
+
+		if (rc) {
+			printf("  thread %u round %u: destroy %s: %d\n", me, r, name, rc);
+			gt_fail[me]++;
+		}
+	}
+	return NULL;
+}
+
+ISOLATED_T(geom_tables_threads, 200)
+{
+	struct arena *a = unit_arena();
+	pthread_t th[GT_THREADS];
+	unsigned long fails = 0;
+
+	REQUIRE(a);
+	gt_arena = a;
+	slab_set_report_fn(gt_report, NULL);
+	for (unsigned int t = 0; t < GT_THREADS; t++)
+		REQUIRE(pthread_create(&th[t], NULL, gt_thread, (void *)(uintptr_t)t) == 0);
+	for (unsigned int t = 0; t < GT_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		fails += gt_fail[t];
+	}
+	CHECKF(fails == 0, "%lu failed creates, allocations, sizes or destroys", fails);
+	arena_close(a);
+}
+
+/*
+ * Every cache id in use: pools made until the arena refuses one (an error,
+ * no fault), each used (alloc, kfree: found from the page, ksize), so this
+ * process holds a copy of every one (SLUB_MAX_CACHES of them: the id table
+ * full, the handle table's slots shared by descriptors 256 KiB apart); then
+ * half destroyed, as many made again, all used again; validate clean.
+ */
+ISOLATED_T(every_cache_id, 200)
+{
+	struct arena_opts o = { .size = 256u << 20, .huge = ARENA_HUGE_OFF, .base = 1 };
+	static struct kmem_cache *pools[SLUB_MAX_CACHES + 1];
+	static unsigned int sizes[SLUB_MAX_CACHES + 1];
+	struct arena *a = NULL;
+	unsigned int n = 0, bad = 0;
+	char err[256] = "";
+	int rc = arena_create(&o, &a, err, sizeof(err));
+
+	REQUIRE(rc == 0 && a);
+	for (; n <= SLUB_MAX_CACHES; n++) {
+		char nm[32];
+
+		snprintf(nm, sizeof(nm), "id.%u", n);
+		sizes[n] = 8 + 8 * (n % 64);
+		rc = slab_cache_create(a, nm, sizes[n], 0, 0, NULL, &pools[n]);
+		if (rc)
+			break;
+	}
+	printf("  %u pools made, then %d (%s)\n", n, rc, strerror(-rc));
+	CHECKF(rc != 0 && n < SLUB_MAX_CACHES, "%u pools made, never refused", n);
+	for (int round = 0; round < 2; round++) {
+		for (unsigned int i = 0; i < n; i++) {
+			void *p = slab_alloc(a, pools[i], GFP_KERNEL), *q = slab_alloc(a, pools[i], GFP_KERNEL);
+
+			if (!p || !q || slab_ksize(a, p) < sizes[i]) {
+				if (bad++ < 3)
+					printf("  pool %u: %p %p: %s\n", i, p, q, strerror(errno));
+				continue;
+			}
+			memset(p, 0x3c, sizes[i]);
+			slab_kfree(a, p);
+			slab_free(a, pools[i], q);
+		}
+		for (unsigned int i = round; i < n; i += 2) {
+			char nm[32];
+
+			rc = slab_cache_destroy(a, pools[i]);
+			if (rc && bad++ < 3)
+				printf("  destroy %u: %d\n", i, rc);
+			snprintf(nm, sizeof(nm), "id.again.%u.%u", round, i);
+			sizes[i] = 16 + 8 * (i % 32);
+			rc = slab_cache_create(a, nm, sizes[i], 0, 0, NULL, &pools[i]);
+			if (rc && bad++ < 3)
+				printf("  create %u: %d\n", i, rc);
+		}
+	}
+	CHECKF(bad == 0, "%u failed allocations, sizes, destroys or creates", bad);
+	bad = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		struct slab_validate_result r;
+
+		memset(&r, 0, sizeof(r));
+		rc = slab_validate(a, pools[i], &r);
+		if ((rc || r.nr_errors || r.allocated) && bad++ < 3)
+			printf("  validate %u: %d, %llu errors, %llu allocated: %s\n", i, rc,
+			       (unsigned long long)r.nr_errors, (unsigned long long)r.allocated,
+			       r.first_error);
+	}
+	CHECKF(bad == 0, "%u pools do not validate clean", bad);
+	arena_close(a);
+}
+
+/*
+ * A private handle (slab_cache_pin, what libslub gives): used by every
+ * entry point as the shared descriptor is, inherited by a fork() child (its
+ * copy is the parent's, whole), and still whole after the pool's copy was
+ * dropped from the tables and 300 more copies after it, since it is
+ * pinned.
+ */
+ISOLATED(pinned_handle)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s, *h;
+	void *p[16];
+	pid_t pid;
+	int st = 0;
+
+	REQUIRE(a);
+	s = unit_cache(a, "pinned", 72, 0, 0, NULL);
+	REQUIRE(s);
+	h = slab_cache_pin(a, s);
+	REQUIRE(h && h != s);
+	CHECK(slab_cache_shared(a, h) == s && slab_cache_shared(a, s) == s);
+	CHECK(slab_cache_pin(a, h) == NULL);	/* a handle is no shared descriptor */
+	for (int i = 0; i < 16; i++) {
+		p[i] = i % 2 ? slab_alloc(a, h, GFP_KERNEL) : slab_alloc_pinned(a, h, GFP_KERNEL);
+		REQUIRE(p[i]);
+		memset(p[i], i, 72);
+	}
+	pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+
+		for (int i = 0; i < 16; i++) {
+			bad += ((unsigned char *)p[i])[71] != i;
+			if (i % 3 == 0)
+				slab_free_pinned(a, h, p[i]);
+			else if (i % 3 == 1)
+				slab_free(a, h, p[i]);
+			else
+				slab_kfree(a, p[i]);
+			p[i] = slab_alloc_pinned(a, h, GFP_KERNEL);
+			bad += !p[i];
+			slab_free(a, s, p[i]);
+		}
+		_exit(bad ? 1 : 0);
+	}
+	REQUIRE(pid > 0);
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child: status %#x", st);
+	/* the arena is shared: the child's frees are the parent's too */
+	{
+		void *q;
+
+		slab_cache_forget(a, s);	/* the copy leaves the tables */
+		for (int i = 0; i < 300; i++) {	/* turn the retired ring over */
+			struct kmem_cache *t = NULL;
+			char nm[32];
+
+			snprintf(nm, sizeof(nm), "pinned.churn.%d", i);
+			if (slab_cache_create(a, nm, 32, 0, 0, NULL, &t) == 0)
+				slab_cache_destroy(a, t);
+		}
+		q = slab_alloc_pinned(a, h, GFP_KERNEL);
+		CHECK(q != NULL && slab_ksize(a, q) >= 72);
+		slab_free_pinned(a, h, q);
+	}
+	slab_cache_unpin(a, h);
+	CHECK(slab_cache_destroy(a, s) == 0);
+	arena_close(a);
+}
+
 ISOLATED(threads_one_cache)
 {
 	mt_run(1);
@@ -1356,6 +1645,7 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(many_objects_aligned),
        T_CASE(gfp_zero),
        T_CASE(ctor_runs_on_new_slabs),
+       T_CASE(ctor_while_pools_churn),
        T_CASE(bulk),
        T_CASE(shrink_frees_empty_slabs),
        T_CASE(destroy_busy),
@@ -1368,6 +1658,9 @@ T_MAIN(T_CASE(create_bad_args),
        T_CASE(scrub_quiet),
        T_CASE(scrub_scribbled_list),
        T_CASE(scrub_scribbled_descriptors),
+       T_CASE(geom_tables_threads),
+       T_CASE(every_cache_id),
+       T_CASE(pinned_handle),
        T_CASE(threads_one_cache),
        T_CASE(threads_kmalloc_mixed),
        T_CASE(cpu_repair_race),
