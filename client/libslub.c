@@ -239,6 +239,8 @@ static int send_create(const char *name, size_t size, size_t align, unsigned lon
 	req.body_case = SLUBD__REQUEST__BODY_CREATE;
 	req.create = &cr;
 	for (unsigned int wait_ms = BUSY_FIRST_MS, waited = 0;; waited += wait_ms, wait_ms *= 2) {
+		if (waited + wait_ms > BUSY_RETRY_MS)	/* the last pause ends at BUSY_RETRY_MS */
+			wait_ms = BUSY_RETRY_MS > waited ? BUSY_RETRY_MS - waited : 0;
 		rc = call(&req, &resp, NULL);
 		if (rc)
 			return rc;
@@ -249,7 +251,7 @@ static int send_create(const char *name, size_t size, size_t align, unsigned lon
 		else
 			*off = resp->create->offset;
 		slubd__response__free_unpacked(resp, NULL);
-		if (rc != -EBUSY || waited >= BUSY_RETRY_MS)
+		if (rc != -EBUSY || !wait_ms)
 			return rc;
 		busy_pause(wait_ms);
 	}

@@ -61,7 +61,7 @@
  *                      answers "busy" after 0.75 s and changed nothing, so the
  *                      library asks again (up to 2 s): the create succeeds
  *                      once the word is put back; held for good, it fails with
- *                      EBUSY (not NULL with no reason), within 4 s
+ *                      EBUSY (not NULL with no reason), within 8 s
  *
  * Every bound is an upper bound on a wait, never a timing asserted.
  */
@@ -977,7 +977,7 @@ static int create_under_scribble(const char *sock, int release_after_ms)
 		return 0;
 	}
 	cr = e2e_fork(late_creator, (void *)sock);
-	for (int t = 0; t < e2e_scale_ms(4000) / 10; t++) {
+	for (int t = 0; t < e2e_scale_ms(8000) / 10; t++) {
 		if (release_after_ms >= 0 && t * 10 >= release_after_ms)
 			__atomic_store_n(&bs->release, 1, __ATOMIC_SEQ_CST);
 		got = __atomic_load_n(&bs->created, __ATOMIC_SEQ_CST);
@@ -1002,10 +1002,10 @@ E2E_CASE(create_waits_busy)
 	bs = e2e_shared(sizeof(*bs));
 	got = create_under_scribble(d->sock, 1200);
 	CHECKF(got == 1, "kmem_cache_create with slab_mutex held for 1.2 s: %s",
-	       got == 0 ? "no answer within 4 s" : strerror(-got));
+	       got == 0 ? "no answer within 8 s" : strerror(-got));
 	got = create_under_scribble(d->sock, -1);
 	CHECKF(got == -EBUSY, "kmem_cache_create with slab_mutex held for good: %s, not EBUSY",
-	       got == 0 ? "no answer within 4 s" : got == 1 ? "created" : strerror(-got));
+	       got == 0 ? "no answer within 8 s" : got == 1 ? "created" : strerror(-got));
 	CHECK(e2e_alive(d, "after the creates"));
 	e2e_stop(d);
 }
