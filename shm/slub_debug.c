@@ -1995,7 +1995,8 @@ int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 	rc = nominate(x);
 	if (rc)
 		goto out;
-	qsort(x->nom, x->nr_nom, sizeof(*x->nom), cmp_nominee);
+	if (x->nr_nom)	/* none: x->nom is NULL, which qsort may not be given */
+		qsort(x->nom, x->nr_nom, sizeof(*x->nom), cmp_nominee);
 	ident_snapshot(a, x->snap);	/* one walk of the lives for every live owner */
 	/* step 3 */
 	for (size_t i = 0, j; i < x->nr_nom; i = j) {
