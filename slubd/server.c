@@ -704,7 +704,7 @@ static void list_append(struct job **head, struct job **tail, struct job *j)
 static void job_queue(struct server *s, struct job *j)
 {
 	pthread_mutex_lock(&s->work_lock);
-	list_append(&s->todo, &s->todo_tail, j);
+	list_append(&s->waiting, &s->waiting_tail, j);
 	pthread_cond_signal(&s->work_cond);
 	pthread_mutex_unlock(&s->work_lock);
 }
@@ -751,7 +751,7 @@ static struct job *job_take(struct server *s, uint64_t *wait_ms)
 	struct job *prev = NULL;
 
 	*wait_ms = 0;
-	for (struct job *j = s->todo; j; prev = j, j = j->next) {
+	for (struct job *j = s->waiting; j; prev = j, j = j->next) {
 		if (j->not_before_ms > now) {
 			if (!*wait_ms || j->not_before_ms - now < *wait_ms)
 				*wait_ms = j->not_before_ms - now;
@@ -760,9 +760,9 @@ static struct job *job_take(struct server *s, uint64_t *wait_ms)
 		if (prev)
 			prev->next = j->next;
 		else
-			s->todo = j->next;
-		if (s->todo_tail == j)
-			s->todo_tail = prev;
+			s->waiting = j->next;
+		if (s->waiting_tail == j)
+			s->waiting_tail = prev;
 		return j;
 	}
 	return NULL;
@@ -809,7 +809,7 @@ static void *worker_main(void *arg)
 		if (j->kind == JOB_DROP && !j->done) {
 			/* a lock of a pool it held is busy: the rest in a second */
 			j->not_before_ms = now_ms() + 1000;
-			list_append(&s->todo, &s->todo_tail, j);
+			list_append(&s->waiting, &s->waiting_tail, j);
 			continue;
 		}
 		list_append(&s->done, &s->done_tail, j);
@@ -1407,9 +1407,9 @@ void server_fini(struct server *s)
 		_exit(0);
 	}
 	/* the pools outlive slubd: no reference is dropped (see the top) */
-	free_jobs(s->todo);
+	free_jobs(s->waiting);
 	free_jobs(s->done);
-	s->todo = s->done = NULL;
+	s->waiting = s->done = NULL;
 	while (s->conns)
 		conn_free(s->conns, false);
 	free(s->keeper.refs);

@@ -160,7 +160,7 @@ struct server {
 	bool worker_started;
 	pthread_mutex_t work_lock;
 	pthread_cond_t work_cond;
-	struct job *todo, *todo_tail;	/* queued for the worker, in order */
+	struct job *waiting, *waiting_tail;	/* queued for the worker, in order */
 	struct job *done, *done_tail;	/* back to the loop */
 	bool worker_stop;
 	bool worker_exited;		/* the worker left its loop (under work_lock) */
