@@ -826,6 +826,9 @@ int tenants_run(const struct config *dflt, const char *config_file,
 	sd_notify(0, "STOPPING=1");
 	log_msg("stopped: every arena's slubd has ended");
 	close(sig_fd);
+	for (int i = 0; i < nr_tenants; i++)	/* the arenas kept for restarts */
+		if (tenants[i].arena_fd >= 0)
+			close(tenants[i].arena_fd);
 	free(tenants);
 	return rc;
 }
