@@ -1273,6 +1273,12 @@ E2E_CASE(socket_activation)
 	}
 	unlink(x.sock);
 	unlink(x.arena);
+	{
+		char lock[sizeof(x.arena) + 8];	/* slubd's owner lock beside its arena */
+
+		snprintf(lock, sizeof(lock), "%s.lock", x.arena);
+		unlink(lock);
+	}
 	unlink(x.log);
 	unlink(x.own);
 	rmdir(x.dir);
