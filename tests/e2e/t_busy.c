@@ -336,7 +336,7 @@ E2E_CASE(sigterm_stopped)
 	stopped_case(HOOK_CPU_LOCKED, true);
 }
 
-/* a live client whose own thread id sits in slab_mutex's word */
+/* a live client whose own thread id sits in slab_mutex's word (until bs->release) */
 static void scribbler(void *arg)
 {
 	const char *sock = arg;
@@ -357,6 +357,10 @@ static void scribbler(void *arg)
 	h = (struct arena_hdr *)((char *)slub_ptr(off) - off);
 	__atomic_store_n((uint32_t *)&h->slab_mutex.m, (uint32_t)getpid(), __ATOMIC_SEQ_CST);
 	__atomic_store_n(&bs->scribbled, 1, __ATOMIC_SEQ_CST);
+	/* bs->release (create_waits_busy): the word put back; else held until killed */
+	while (!__atomic_load_n(&bs->release, __ATOMIC_SEQ_CST))
+		e2e_sleep_ms(2);
+	__atomic_store_n((uint32_t *)&h->slab_mutex.m, 0, __ATOMIC_SEQ_CST);
 	for (;;)
 		pause();
 }
@@ -916,34 +920,6 @@ E2E_CASE(create_many_busy)
 }
 
 
-/* a scribbler of slab_mutex's word that puts it back when told */
-static void releasing_scribbler(void *arg)
-{
-	const char *sock = arg;
-	struct kmem_cache *k;
-	struct arena_hdr *h;
-	aoff_t off;
-
-	if (slub_attach(sock)) {
-		snprintf(bs->why, sizeof(bs->why), "slub_attach failed");
-		_exit(1);
-	}
-	k = kmem_cache_create("busy.pool", 96, 0, 0, NULL);
-	if (!k) {
-		snprintf(bs->why, sizeof(bs->why), "kmem_cache_create: %s", strerror(errno));
-		_exit(1);
-	}
-	off = slub_offset(k);
-	h = (struct arena_hdr *)((char *)slub_ptr(off) - off);
-	__atomic_store_n((uint32_t *)&h->slab_mutex.m, (uint32_t)getpid(), __ATOMIC_SEQ_CST);
-	__atomic_store_n(&bs->scribbled, 1, __ATOMIC_SEQ_CST);
-	while (!__atomic_load_n(&bs->release, __ATOMIC_SEQ_CST))
-		e2e_sleep_ms(2);
-	__atomic_store_n((uint32_t *)&h->slab_mutex.m, 0, __ATOMIC_SEQ_CST);
-	for (;;)
-		pause();
-}
-
 static void late_creator(void *arg)
 {
 	const char *sock = arg;
@@ -966,7 +942,7 @@ static int create_under_scribble(const char *sock, int release_after_ms)
 	__atomic_store_n(&bs->scribbled, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&bs->release, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&bs->created, 0, __ATOMIC_SEQ_CST);
-	pid = e2e_fork(releasing_scribbler, (void *)sock);
+	pid = e2e_fork(scribbler, (void *)sock);
 	if (pid <= 0)
 		return 0;
 	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
