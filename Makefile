@@ -263,8 +263,10 @@ install: $(BUILD)/slubd $(BUILD)/slubctl $(BUILD)/libslub.a $(BUILD)/libslub.so
 		echo "  /etc/ld.so.conf.d/ and run ldconfig, or link with -Wl,-rpath,$(LIBDIR)."; \
 	fi
 
-# removes what install put, and the directories of slubd's own it made; the
-# config file only when it is still the shipped one (an edited one is kept)
+# removes what install put; the config file only when it is still the
+# shipped one (an edited one is kept); then the directories install may have
+# made, those left empty (PREFIX/bin, lib, include, share stay)
+UNITDIR_EMPTY := $(DESTDIR)$(UNITDIR) $(if $(filter %/systemd/system,$(UNITDIR)),$(DESTDIR)$(UNITDIR:%/system=%))
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INST_FILES))
 	@c=$(DESTDIR)$(SYSCONFDIR)/slubd/slubd.conf; \
@@ -272,7 +274,9 @@ uninstall:
 		if cmp -s etc/slubd.conf $$c; then echo "rm -f $$c"; rm -f $$c; \
 		else echo "kept $$c: it differs from etc/slubd.conf (edited); remove it yourself"; fi; \
 	fi
-	@for d in $(DESTDIR)$(SYSCONFDIR)/slubd $(DESTDIR)$(DOCDIR); do \
+	@for d in $(DESTDIR)$(SYSCONFDIR)/slubd $(DESTDIR)$(DOCDIR) $(UNITDIR_EMPTY) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man8; do \
 		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d || exit 1; done
 	$(ldconfig_live)
 

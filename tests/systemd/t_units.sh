@@ -37,45 +37,12 @@
 # Runs in a few seconds; needs no running systemd (no systemctl).
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-slubd=${SLUBD:-$root/build/slubd}
-slubctl=${SLUBCTL:-$root/build/slubctl}
-units="$root/systemd"
-sysusers="$root/etc/sysusers.d/slubd.conf"
-sysctl="$root/etc/sysctl.d/90-slubd-hugepages.conf"
-failed=0
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/t_units.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# ---- the harness ------------------------------------------------------------
-
-# a case function prints its details indented and returns 0 (ok), 1 (FAIL)
-# or 2 (skip, the reason in $why)
-why=""
-run_case() {
-	local name=$1 rc
-	why=""
-	"case_$name"
-	rc=$?
-	case $rc in
-	0) echo "ok $name" ;;
-	2) echo "skip $name: $why" ;;
-	*) echo "FAIL $name"; failed=1 ;;
-	esac
-}
-
-say() { printf '  %s\n' "$@"; }
-indent() { sed 's/^/  | /'; }
-have() { command -v "$1" >/dev/null 2>&1; }
+# shellcheck source=tests/systemd/lib.sh
+. "$(dirname "$0")/lib.sh"
+units=$root/systemd
+sysusers=$root/etc/sysusers.d/slubd.conf
+sysctl=$root/etc/sysctl.d/90-slubd-hugepages.conf
+make_tmp t_units
 
 # the units as they can be checked here: the built slubd for `env slubd`,
 # root for an absent slubd user or group
@@ -280,29 +247,6 @@ case_sysctl_snippet() {
 	return "$rc"
 }
 
-# start slubd with "$@" (stderr to $tmp/log); 0 once it logs that it serves
-start_slubd() {
-	: >"$tmp/log"
-	env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID "$@" 2>"$tmp/log" &
-	pids+=($!)
-	for _ in $(seq 1 50); do
-		grep -q "ready: serving" "$tmp/log" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop the last slubd started; its exit status
-stop_slubd() {
-	local p=${pids[-1]} rc
-	kill -TERM "$p" 2>/dev/null
-	wait "$p"
-	rc=$?
-	unset 'pids[-1]'
-	return "$rc"
-}
-
 case_conf_defaults() {
 	local conf=$tmp/slubd.conf rc group=slubd
 	if [ ! -x "$slubd" ]; then
@@ -390,13 +334,4 @@ case_man_lint() {
 
 all=(verify_shipped units_verify units_security units_commented sysusers_parse sysctl_snippet
      conf_defaults socket_activation man_lint)
-[ $# -gt 0 ] && all=("$@")
-for c in "${all[@]}"; do
-	if ! declare -F "case_$c" >/dev/null; then
-		echo "FAIL $c: no such case"
-		failed=1
-		continue
-	fi
-	run_case "$c"
-done
-exit $failed
+run_cases "$@"
