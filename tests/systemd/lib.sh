@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the variables are for its user
 # lib.sh - what the shell tests in tests/systemd/ share: the case harness
 # (the lines of tests/harness.h: ok NAME | FAIL NAME | skip NAME: WHY, the
 # details indented above), a private directory removed at exit, and a slubd

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317,SC2013  # the case_* functions are called by name; lists are words
 # t_install.sh - the build and `make install` / `make uninstall` as a user
 # meets them.
 #
