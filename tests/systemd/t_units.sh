@@ -83,6 +83,7 @@ case_verify_shipped() {
 	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  (other units) /'
 	# verify does not look at file: links: each must name a page of man/
 	for f in "$units"/*; do
+		# shellcheck disable=SC2013  # the links are words
 		for doc in $(sed -n 's/^Documentation=//p' "$f"); do
 			docs=$((docs + 1))
 			page=${doc##*/}
