@@ -64,23 +64,33 @@ prepare_units() {
 	cp "$root"/man/*.8 "$tmp/man/man8/" 2>/dev/null
 }
 
-# ---- the cases --------------------------------------------------------------
-
-case_verify_shipped() {
-	local out rc bad f doc page docs=0
-	if ! have systemd-analyze; then
-		why="systemd-analyze is not installed (apt-get install systemd)"
-		return 2
-	fi
-	out=$(cd "$root" && systemd-analyze verify systemd/* 2>&1)
+# verify_units BAD ARGS... - systemd-analyze verify ARGS... here: a non-zero
+# exit or a line matching BAD (about our units) fails; lines about other units
+# (this host's dependencies) are shown, not counted
+verify_units() {
+	local bad_re=$1 out rc bad
+	shift
+	out=$(systemd-analyze verify "$@" 2>&1)
 	rc=$?
-	bad=$(printf '%s\n' "$out" | grep -E "slubd|systemd/" || true)
+	bad=$(printf '%s\n' "$out" | grep -E "$bad_re" || true)
 	if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then
-		say "systemd-analyze verify systemd/* exited $rc:"
+		say "systemd-analyze verify $* exited $rc:"
 		printf '%s\n' "$out" | indent
 		return 1
 	fi
 	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  (other units) /'
+	return 0
+}
+
+# ---- the cases --------------------------------------------------------------
+
+case_verify_shipped() {
+	local rc=0 f doc page docs=0
+	if ! have systemd-analyze; then
+		why="systemd-analyze is not installed (apt-get install systemd)"
+		return 2
+	fi
+	(cd "$root" && verify_units "slubd|systemd/" systemd/*) || return 1
 	# verify does not look at file: links: each must name a page of man/
 	for f in "$units"/*; do
 		# shellcheck disable=SC2013  # the links are words
@@ -98,7 +108,7 @@ case_verify_shipped() {
 }
 
 case_units_verify() {
-	local out rc man_opt=() bad
+	local man_opt=()
 	if ! have systemd-analyze; then
 		why="systemd-analyze is not installed (apt-get install systemd)"
 		return 2
@@ -110,18 +120,8 @@ case_units_verify() {
 	prepare_units
 	# without man(1), verify cannot look the pages up: man_lint checks them then
 	have man || man_opt=(--man=no)
-	out=$(cd "$tmp/units" && MANPATH="$tmp/man" systemd-analyze verify \
-		--recursive-errors=no "${man_opt[@]}" slubd.socket slubd.service 2>&1)
-	rc=$?
-	# lines about other units (this host's dependencies) are shown, not counted
-	bad=$(printf '%s\n' "$out" | grep -E "slubd|$tmp" || true)
-	if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then
-		say "systemd-analyze verify exited $rc:"
-		printf '%s\n' "$out" | indent
-		return 1
-	fi
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  (other units) /'
-	return 0
+	(cd "$tmp/units" && MANPATH="$tmp/man" verify_units "slubd|$tmp" \
+		--recursive-errors=no "${man_opt[@]}" slubd.socket slubd.service)
 }
 
 case_units_security() {
