@@ -9,6 +9,9 @@
 #   install_only      `make -n install` into an empty build folder builds
 #                     slubd, slubctl and the library, never a test, benchmark
 #                     or example
+#   run_builds        `make -n run` into an empty build folder builds slubd,
+#                     slubctl and every program of client/examples/ (the
+#                     README's quick start runs them after `make run`)
 #   destdir           make install DESTDIR=D PREFIX=/usr/local: every file in
 #                     place, no ldconfig (D is not the live system), the units'
 #                     ExecStart= and Documentation= and the man pages' paths
@@ -165,6 +168,23 @@ case_install_only() {
 	return 0
 }
 
+case_run_builds() {
+	local out want rc=0 m
+	out=$(mk -n run BUILD="$tmp/empty-build" 2>&1)
+	want="slubd slubctl"
+	for m in "$root"/client/examples/*.c; do
+		m=${m##*/}
+		want="$want examples/${m%.c}"
+	done
+	for m in $want; do
+		if ! grep -qE -- "-o $tmp/empty-build/$m( |\$)" <<<"$out"; then
+			say "make run does not build $m"
+			rc=1
+		fi
+	done
+	return "$rc"
+}
+
 case_destdir() {
 	local d=$tmp/dest out rc=0 f doc exe
 	if [ ! -x "$slubd" ]; then
@@ -319,5 +339,5 @@ case_live_usr_local() {
 	return "$rc"
 }
 
-all=(no_rebuild install_only destdir edited_config live_prefix live_usr_local)
+all=(no_rebuild install_only run_builds destdir edited_config live_prefix live_usr_local)
 run_cases "$@"
