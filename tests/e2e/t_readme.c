@@ -27,9 +27,10 @@
  * /run/slubd (root's default), every hex number "0x..." reads 0x#, every run
  * of decimal digits N (pids, counts, sizes), every run of blanks one blank,
  * trailing blanks none; and a README line "..." stands for any number of
- * printed lines.  On a difference the case fails, shows the README's lines and
- * the printed ones for that command, and prints the whole block as it ran, in
- * the README's form (long outputs cut around "..."), to refresh the README.
+ * printed lines.  On a difference the case fails, shows for that command a
+ * `diff -u` of the README's lines and the printed ones (both masked), and
+ * prints the whole block as it ran, in the README's form (outputs over 60
+ * lines cut around "..."), to refresh the README once reviewed.
  *
  * The sources are found from $SLUB_SOURCES, else upward from this program
  * (the folder holding README.md and client/slub.h); the build folder is that
@@ -133,16 +134,20 @@ static char *fenced_block(const char *from, const char *fence, const char *first
 	for (const char *p = from; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		const char *body, *close;
 
-		if (strncmp(p, fence, fl) || (p[fl] != '\n'))
+		if (strncmp(p, "```", 3))
 			continue;
-		body = p + fl + 1;
-		close = strstr(body, "\n```\n");
-		if (!close && !strncmp(body, "```\n", 4))
-			close = body - 1;
+		body = strchr(p, '\n');
+		if (!body)
+			return NULL;
+		body++;
+		close = !strncmp(body, "```\n", 4) ? body - 1 : strstr(body, "\n```\n");
 		if (!close)
 			return NULL;
-		if (first && strncmp(body, first, strlen(first)))
+		/* a block of another kind, or not starting so: skip it whole */
+		if (strncmp(p, fence, fl) || p[fl] != '\n' || (first && strncmp(body, first, strlen(first)))) {
+			p = close + 1;
 			continue;
+		}
 		if (end)
 			*end = close + 5;
 		return strndup(body, (size_t)(close + 1 - body));
@@ -236,6 +241,9 @@ static int lines_match(char **want, size_t nw, char **got, size_t ng)
 	return ng > 0 && !strcmp(want[0], got[0]) && lines_match(want + 1, nw - 1, got + 1, ng - 1);
 }
 
+/* why output_matches() said no: the first README line not where it should be */
+static char mismatch[512];
+
 /* 1 if the printed text matches the README's lines under the masking rule */
 static int output_matches(const struct lines *want, const char *printed, const char *dir)
 {
@@ -255,6 +263,7 @@ static int output_matches(const struct lines *want, const char *printed, const c
 		free(m);
 	}
 	ok = lines_match(w.v, w.n, g.v, g.n);
+	mismatch[0] = '\0';
 	if (!ok) {
 		/* the first README line that is not where it should be, masked */
 		size_t j = 0;
@@ -265,7 +274,8 @@ static int output_matches(const struct lines *want, const char *printed, const c
 			while (j < g.n && strcmp(g.v[j], w.v[i]))
 				j++;
 			if (j == g.n) {
-				printf("  first README line not printed (masked): %s\n", w.v[i]);
+				snprintf(mismatch, sizeof(mismatch), "first README line not printed there "
+					 "(masked): %s", w.v[i]);
 				break;
 			}
 			j++;
@@ -427,11 +437,48 @@ static struct shown *quickstart_shown(const char *text, size_t *n)
 	return s;
 }
 
-static void show_lines(const char *title, const struct lines *l)
+/*
+ * diff -u of the README's lines and the printed ones in the README's form,
+ * both masked: the lines that differ, whatever the numbers
+ */
+static void show_diff(const struct lines *want, const char *printed, const char *dir)
 {
-	printf("  %s\n", title);
-	for (size_t i = 0; i < l->n; i++)
-		printf("  | %s\n", l->v[i]);
+	char a[] = "/tmp/t_readme.XXXXXX", b[] = "/tmp/t_readme.XXXXXX", *buf = NULL, *out = NULL;
+	char *argv[] = { "diff", "-u", "--label", "README.md", "--label", "printed", a, b, NULL };
+	int fa = mkstemp(a), fb = mkstemp(b);
+	FILE *fw = fa >= 0 ? fdopen(fa, "w") : NULL, *fp = fb >= 0 ? fdopen(fb, "w") : NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	struct lines got;
+
+	if (!fw || !fp || !mem) {
+		printf("  (no diff: %s)\n", strerror(errno));
+		return;
+	}
+	print_as_readme(mem, printed, dir);
+	fclose(mem);
+	got = split_lines(buf);
+	for (size_t i = 0; i < want->n; i++) {
+		char *m = mask(want->v[i], NULL);
+
+		fprintf(fw, "%s\n", m);
+		free(m);
+	}
+	for (size_t i = 0; i < got.n; i++) {
+		char *m = mask(got.v[i], NULL);
+
+		fprintf(fp, "%s\n", m);
+		free(m);
+	}
+	fclose(fw);
+	fclose(fp);
+	e2e_run(argv, &out, 10000);
+	printf("%s", out ? out : "");
+	free(out);
+	free(buf);
+	lines_free(&got);
+	unlink(a);
+	unlink(b);
 }
 
 /* ---- the cases ------------------------------------------------------------ */
@@ -505,10 +552,9 @@ E2E_CASE(example_runs)
 	rc = e2e_run(sh, &out, 10000);
 	CHECKF(rc == 0, "the README's example exited %d with slubd running:\n%s", rc, out ? out : "");
 	if (want != (size_t)-1 && !output_matches(&shown[want].out, out, d->dir)) {
-		show_lines("the quick start shows for build/examples/hello:", &shown[want].out);
-		printf("  the README's example printed:\n");
-		print_as_readme(stdout, out, d->dir);
-		CHECKF(0, "the README's example does not print what the README shows");
+		printf("  the README's example: %s\n", mismatch);
+		show_diff(&shown[want].out, out, d->dir);
+		CHECKF(0, "the README's example does not print what the README shows for build/examples/hello");
 	}
 	free(out);
 	CHECKF(e2e_wait_listed(d->sock, "hello.note", 0, 3000, NULL) == 0,
@@ -615,15 +661,8 @@ E2E_CASE(quickstart)
 		if (i >= nshown || !output_matches(&shown[i].out, printed[i], d->dir)) {
 			struct lines none = { NULL, 0 };
 
-			printf("  `%s`:\n", cmds.v[i]);
-			show_lines("the README shows:", i < nshown ? &shown[i].out : &none);
-			printf("  it printed:\n");
-			{
-				struct lines l = split_lines(printed[i]);
-
-				show_lines("", &l);
-				lines_free(&l);
-			}
+			printf("  `%s`: %s\n", cmds.v[i], i < nshown ? mismatch : "not in the README's block");
+			show_diff(i < nshown ? &shown[i].out : &none, printed[i], d->dir);
 			differ++;
 		}
 		free(run);
