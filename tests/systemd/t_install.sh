@@ -311,6 +311,10 @@ case_live_usr_local() {
 		say "make install PREFIX=/usr/local failed:"
 		printf '%s\n' "$out" | tail -20 | indent
 		rc=1
+	elif ! grep -qx "ldconfig" <<<"$out" || grep -q "^note: " <<<"$out"; then
+		say "make install PREFIX=/usr/local: no ldconfig, or a note that /usr/local/lib is not searched:"
+		printf '%s\n' "$out" | tail -5 | indent
+		rc=1
 	fi
 	if [ "$rc" -eq 0 ] && hello_build "" ""; then
 		if serve /usr/local/sbin/slubd; then
