@@ -30,7 +30,8 @@
 #                     which then serves (private socket and arena file)
 #   socket_activation slubd started by systemd-socket-activate takes the passed
 #                     socket and answers slubctl on it
-#   man_lint          mandoc -T lint and man's own warnings on man/*.[38]
+#   man_lint          mandoc -T lint and man's own warnings on man/*.[38]; a
+#                     link page (only ".so man3/PAGE") must name a page of man/
 #
 # Environment: SLUBD (default <repo>/build/slubd), SLUBCTL (default
 # <repo>/build/slubctl).  Arguments: case names to run (default: all).
@@ -309,13 +310,21 @@ case_socket_activation() {
 }
 
 case_man_lint() {
-	local f out rc=0 checked=0
+	local f out rc=0 checked=0 target
 	if ! have mandoc && ! have man; then
 		why="neither mandoc nor man is installed (apt-get install mandoc man-db)"
 		return 2
 	fi
 	for f in "$root"/man/*.[38]; do
 		[ -f "$f" ] || continue
+		# a link page (".so man3/slub.3", one per function name): its target
+		# must be a page of man/; the target is linted itself
+		if [ "$(grep -cv '^\.\\"' "$f")" -eq 1 ] && grep -qE '^\.so man[1-8]/' "$f"; then
+			target=$(sed -n 's|^\.so man[1-8]/||p' "$f")
+			[ -f "$root/man/$target" ] ||
+				{ say "$(basename "$f"): .so names man/$target, which does not exist"; rc=1; }
+			continue
+		fi
 		checked=$((checked + 1))
 		if have mandoc; then
 			out=$(mandoc -T lint -W warning "$f" 2>&1)
