@@ -256,13 +256,14 @@ install: $(BUILD)/slubd $(BUILD)/slubctl $(BUILD)/libslub.a $(BUILD)/libslub.so
 		d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
 		sed $(INST_PATHS) $$m > $$d/$${m#man/} && chmod 0644 $$d/$${m#man/} || exit 1; done
 	$(ldconfig_live)
-	@lib=$$(realpath $(LIBDIR)/libslub.so.0); found=; \
-	for f in $$(ldconfig -p | sed -n 's/^[[:space:]]*libslub\.so\.0 .*=> //p'); do \
-		[ "$$(realpath $$f)" = "$$lib" ] && found=1; done; \
-	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -z "$$found" ]; then \
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		lib=$$(realpath $(LIBDIR)/libslub.so.0); found=; \
+		for f in $$(ldconfig -p | sed -n 's/^[[:space:]]*libslub\.so\.0 .*=> //p'); do \
+			[ "$$(realpath $$f)" != "$$lib" ] || found=1; done; \
+		[ -n "$$found" ] || { \
 		echo "note: $(LIBDIR) is not a directory the dynamic linker searches: a program"; \
 		echo "  linked with -lslub will not find libslub.so.0.  Add $(LIBDIR) to a file in"; \
-		echo "  /etc/ld.so.conf.d/ and run ldconfig, or link with -Wl,-rpath,$(LIBDIR)."; \
+		echo "  /etc/ld.so.conf.d/ and run ldconfig, or link with -Wl,-rpath,$(LIBDIR)."; }; \
 	fi
 
 # removes what install put; the config file only when it is still the
