@@ -115,6 +115,24 @@ static void create(const char *name, uint64_t size, uint64_t align, uint64_t fla
 	send_req(&r);
 }
 
+/* a lookup (kmem_cache_lookup): the pool as it is, never made; keep and refs ignored */
+static void lookup(const char *name, int keep, uint32_t refs)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest c = SLUBD__CREATE_REQUEST__INIT;
+
+	c.name = (char *)name;
+	c.has_lookup = 1;
+	c.lookup = 1;
+	c.has_keep = keep >= 0;
+	c.keep = keep > 0;
+	c.has_refs = refs != 0;
+	c.refs = refs;
+	r.body_case = SLUBD__REQUEST__BODY_CREATE;
+	r.create = &c;
+	send_req(&r);
+}
+
 static void pool(const char *name, uint64_t size)
 {
 	create(name, size, 0, 0, -1, -1, 0);
@@ -418,6 +436,21 @@ int main(int argc, char **argv)
 	set_limit("capped", -1, -1);		/* the decoder refuses it: closed */
 	stats(NULL);
 	end("set_limit");
+
+	/* lookups: an existing pool (with objects), twice; none; the arena's own; bad names */
+	begin(SEL_ROOT | SEL_OTHER | SEL_OBJECTS);
+	hello();
+	lookup("bystander", -1, 0);
+	create("found", 200, 64, RED_ZONE | STORE_USER, 0, -1, 0);
+	lookup("found", -1, 0);
+	lookup("found", 1, 7);			/* keep and refs ignored: one reference */
+	destroy("found", -1);
+	lookup("missing", -1, 0);		/* ENOENT */
+	lookup("kmalloc-64", -1, 0);		/* ENOENT: the arena's own */
+	lookup("", -1, 0);
+	lookup("bad name", -1, 0);
+	stats(NULL);
+	end("lookup");
 
 	/* someone else's pool: EPERM for an allowed uid, its own pool is fine */
 	begin(SEL_ALLOWED | SEL_OTHER | SEL_KEPT);
