@@ -1202,8 +1202,10 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 
 			if ((s->flags & SLAB_RED_ZONE) &&
 			    !redzone_ok(s, obj, seen[i] ? RED_INACTIVE : RED_ACTIVE))
-				walk_err(w, SLAB_ERR_REDZONE, "object %#llx: red zone overwritten",
-					 (unsigned long long)arena_off_of(a, obj));
+				walk_err(w, SLAB_ERR_REDZONE, "object %#llx: red zone overwritten%s%u%s",
+					 (unsigned long long)arena_off_of(a, obj),
+					 seen[i] ? "" : " (a write past its ", seen[i] ? 0 :
+					 asked_size(s, obj), seen[i] ? "" : " bytes)");
 			if (seen[i] && poisoned(s) && !poison_ok(s, obj))
 				walk_err(w, SLAB_ERR_POISON, "free object %#llx was written to",
 					 (unsigned long long)arena_off_of(a, obj));

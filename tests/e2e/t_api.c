@@ -311,10 +311,12 @@ static int reported(const struct seen *s, uint64_t off)
 }
 
 /* kmalloc(50) written at byte at: (validate's errors for kmalloc-64, then kfree's reports) */
+static char first_error[200];
+
 static void write_past(const struct e2e_slubd *d, int at, struct seen *seen, uint64_t *errors,
 		       uint64_t *off)
 {
-	struct e2e_validate v;
+	struct e2e_validate v = { 0 };
 	char *p = kmalloc(50, GFP_KERNEL);
 
 	*errors = UINT64_MAX;
@@ -324,6 +326,7 @@ static void write_past(const struct e2e_slubd *d, int at, struct seen *seen, uin
 	*off = slub_offset(p);
 	if (e2e_validate(d->sock, "kmalloc-64", &v) == 0)
 		*errors = v.errors;
+	snprintf(first_error, sizeof(first_error), "%s", v.first_error);
 	seen->n = 0;
 	kfree(p);
 }
@@ -359,6 +362,14 @@ E2E_CASE(kmalloc_debug)
 	write_past(d, 60, &seen, &errors, &off);
 	CHECKF(errors >= 1, "validate kmalloc-64 after a write at byte 60 of kmalloc(50): %" PRIu64
 	       " errors", errors);
+	{
+		char want[96];
+
+		snprintf(want, sizeof(want), "kmalloc-64: object %#" PRIx64 ": red zone overwritten "
+			 "(a write past its 50 bytes)", off);
+		CHECKF(strstr(first_error, want), "validate said \"%s\", want \"%s\"", first_error,
+		       want);
+	}
 	CHECKF(reported(&seen, off), "kfree reported no red zone of kmalloc-64 at %#" PRIx64
 	       " (%d reports)", off, seen.n);
 	if (seen.n)
