@@ -425,6 +425,52 @@ E2E_CASE(kmalloc_debug_off)
 	e2e_stop(d);
 }
 
+/*
+ * an arena adopted from before keeps its kmalloc caches: a slubd whose
+ * slab_debug differs says so in its log, and the caches stay undebugged
+ */
+E2E_CASE(kmalloc_debug_adopted)
+{
+	char dir[] = "/tmp/t_api.XXXXXX", conf[512];
+	struct e2e_opts o = { .config = conf };
+	struct e2e_slubd *d;
+	struct seen seen = { 0 };
+	uint64_t errors, off;
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(conf, sizeof(conf), "[arena]\nfile = %s/a.arena\n", dir);
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	e2e_stop(d);
+	snprintf(conf, sizeof(conf), "[arena]\nfile = %s/a.arena\nslab_debug = Z,kmalloc-64\n", dir);
+	d = e2e_start(&o);
+	if (d) {
+		CHECKF(log_has(d, "adopted an existing arena") &&
+		       log_has(d, "slab_debug: this arena was made before with other kmalloc caches "
+			       "(kmalloc-64 has none, slab_debug asks red zone)"),
+		       "the adopting slubd's log does not say its kmalloc caches differ");
+		if (slub_attach(d->sock) == 0) {
+			slab_set_report_fn(on_report, &seen);
+			write_past(d, 60, &seen, &errors, &off);
+			CHECK(errors == 0 && seen.n == 0);	/* kept as they were: undebugged */
+			slab_set_report_fn(NULL, NULL);
+			slub_detach();
+		} else {
+			CHECK(!"attach to the adopting slubd");
+		}
+		e2e_stop(d);
+	}
+	{
+		char path[600];
+
+		snprintf(path, sizeof(path), "%s/a.arena", dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/a.arena.lock", dir);
+		unlink(path);
+		CHECKF(rmdir(dir) == 0, "rmdir %s: %s", dir, strerror(errno));
+	}
+}
+
 /* a bad slab_debug is refused at start, saying what was wrong */
 E2E_CASE(kmalloc_debug_refused)
 {
@@ -449,4 +495,5 @@ E2E_CASE(kmalloc_debug_refused)
 
 T_MAIN(T_CASE(lookup_second_process), T_CASE(stats_match_slubctl),
        T_CASE(arena_info_matches_slubctl), T_CASE(offset_ptr_inline), T_CASE(kmalloc_debug),
-       T_CASE(kmalloc_debug_off), T_CASE(kmalloc_debug_refused))
+       T_CASE(kmalloc_debug_off), T_CASE(kmalloc_debug_adopted),
+       T_CASE(kmalloc_debug_refused))
