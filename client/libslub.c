@@ -345,6 +345,21 @@ static bool connection_lost(int rc)
 	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
 }
 
+/* g_lock held: req over a live connection, made again once if it broke */
+static int call_reconnecting(Slubd__Request *req, Slubd__Response **resp)
+{
+	int rc = -ENOTCONN;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = ensure_connected();
+		if (!rc)
+			rc = call(req, resp, NULL);
+		if (!connection_lost(rc) || !g_arena)
+			break;
+	}
+	return rc;
+}
+
 const char *slub_attach_error(void)
 {
 	return t_attach_err;
@@ -504,13 +519,7 @@ struct kmem_cache *kmem_cache_lookup(const char *name)
 	req.body_case = SLUBD__REQUEST__BODY_CREATE;
 	req.create = &cr;
 	pthread_mutex_lock(&g_lock);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = ensure_connected();
-		if (!rc)
-			rc = call(&req, &resp, NULL);
-		if (!connection_lost(rc) || !g_arena)
-			break;
-	}
+	rc = call_reconnecting(&req, &resp);
 	if (!rc) {
 		aoff_t off = resp->body_case == SLUBD__RESPONSE__BODY_CREATE ? resp->create->offset : 0;
 
@@ -670,13 +679,7 @@ int kmem_cache_set_limit(struct kmem_cache *s, uint64_t max_objects, uint64_t ma
 	lr.max_bytes = max_bytes;
 	req.body_case = SLUBD__REQUEST__BODY_SET_LIMIT;
 	req.set_limit = &lr;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = ensure_connected();
-		if (!rc)
-			rc = call(&req, &resp, NULL);
-		if (!connection_lost(rc) || !g_arena)
-			break;
-	}
+	rc = call_reconnecting(&req, &resp);
 	if (!rc) {
 		/* ENOENT: the pool went (destroyed by its creator) under this process */
 		rc = resp->err == ENOENT ? -EINVAL : -resp->err;

@@ -331,19 +331,21 @@ static void write_past(const struct e2e_slubd *d, int at, struct seen *seen, uin
 	kfree(p);
 }
 
-static int log_has(const struct e2e_slubd *d, const char *needle)
+/* kmalloc(40), krealloc'ed in place to 56 bytes, written at byte at: the reports kfree made */
+static int realloc_write(int at, struct seen *seen, uint64_t *off)
 {
-	int fd = open(d->log, O_RDONLY), found;
-	char *buf = NULL;
-	size_t len = 0;
+	char *p = kmalloc(40, GFP_KERNEL);
 
-	if (fd < 0)
-		return 0;
-	e2e_read_all(fd, &buf, &len, 1000);
-	close(fd);
-	found = buf && strstr(buf, needle);
-	free(buf);
-	return found;
+	if (!p || krealloc(p, 56, GFP_KERNEL) != p) {
+		CHECK(!"kmalloc(40) and krealloc to 56 bytes in place");
+		kfree(p);
+		return -1;
+	}
+	p[at] = 'x';
+	*off = slub_offset(p);
+	seen->n = 0;
+	kfree(p);
+	return seen->n;
 }
 
 E2E_CASE(kmalloc_debug)
@@ -355,7 +357,7 @@ E2E_CASE(kmalloc_debug)
 	char *p;
 
 	REQUIRE(d != NULL);
-	CHECK(log_has(d, "slab_debug: kmalloc caches debugged: kmalloc-96 (red zone, poison)"));
+	CHECK(e2e_log_has(d, "slab_debug: kmalloc caches debugged: kmalloc-96 (red zone, poison)"));
 	REQUIRE(slub_attach(d->sock) == 0);
 	slab_set_report_fn(on_report, &seen);
 	/* past the 50 bytes asked, inside the 64-byte class: seen */
@@ -387,21 +389,8 @@ E2E_CASE(kmalloc_debug)
 	kfree(p);
 	CHECK(seen.n == 0);
 	/* krealloc in place (40 to 56 bytes, both kmalloc-64) moves the red zone with the size */
-	p = kmalloc(40, GFP_KERNEL);
-	REQUIRE(p != NULL);
-	REQUIRE(krealloc(p, 56, GFP_KERNEL) == p);
-	p[55] = 'x';
-	seen.n = 0;
-	kfree(p);
-	CHECK(seen.n == 0);
-	p = kmalloc(40, GFP_KERNEL);
-	REQUIRE(p != NULL);
-	REQUIRE(krealloc(p, 56, GFP_KERNEL) == p);
-	p[56] = 'x';
-	off = slub_offset(p);
-	seen.n = 0;
-	kfree(p);
-	CHECK(reported(&seen, off));
+	CHECK(realloc_write(55, &seen, &off) == 0);
+	CHECK(realloc_write(56, &seen, &off) == 1 && reported(&seen, off));
 	slab_set_report_fn(NULL, NULL);
 	slub_detach();
 	e2e_stop(d);
@@ -445,8 +434,8 @@ E2E_CASE(kmalloc_debug_adopted)
 	snprintf(conf, sizeof(conf), "[arena]\nfile = %s/a.arena\nslab_debug = Z,kmalloc-64\n", dir);
 	d = e2e_start(&o);
 	if (d) {
-		CHECKF(log_has(d, "adopted an existing arena") &&
-		       log_has(d, "slab_debug: this arena was made before with other kmalloc caches "
+		CHECKF(e2e_log_has(d, "adopted an existing arena") &&
+		       e2e_log_has(d, "slab_debug: this arena was made before with other kmalloc caches "
 			       "(kmalloc-64 has none, slab_debug asks red zone)"),
 		       "the adopting slubd's log does not say its kmalloc caches differ");
 		if (slub_attach(d->sock) == 0) {

@@ -92,8 +92,9 @@ static void attach(void)
 }
 
 /* align, flags, refs: 0 = absent; keep, ctor: -1 = absent */
-static void create(const char *name, uint64_t size, uint64_t align, uint64_t flags, int ctor, int keep,
-		   uint32_t refs)
+/* a create; lookup 1: kmem_cache_lookup's (size, align, flags, ctor ignored by slubd) */
+static void create_or_lookup(const char *name, uint64_t size, uint64_t align, uint64_t flags,
+			     int ctor, int keep, uint32_t refs, int lookup)
 {
 	Slubd__Request r = SLUBD__REQUEST__INIT;
 	Slubd__CreateRequest c = SLUBD__CREATE_REQUEST__INIT;
@@ -110,27 +111,23 @@ static void create(const char *name, uint64_t size, uint64_t align, uint64_t fla
 	c.keep = keep > 0;
 	c.has_refs = refs != 0;
 	c.refs = refs;
+	c.has_lookup = lookup;
+	c.lookup = lookup;
 	r.body_case = SLUBD__REQUEST__BODY_CREATE;
 	r.create = &c;
 	send_req(&r);
 }
 
+static void create(const char *name, uint64_t size, uint64_t align, uint64_t flags, int ctor, int keep,
+		   uint32_t refs)
+{
+	create_or_lookup(name, size, align, flags, ctor, keep, refs, 0);
+}
+
 /* a lookup (kmem_cache_lookup): the pool as it is, never made; keep and refs ignored */
 static void lookup(const char *name, int keep, uint32_t refs)
 {
-	Slubd__Request r = SLUBD__REQUEST__INIT;
-	Slubd__CreateRequest c = SLUBD__CREATE_REQUEST__INIT;
-
-	c.name = (char *)name;
-	c.has_lookup = 1;
-	c.lookup = 1;
-	c.has_keep = keep >= 0;
-	c.keep = keep > 0;
-	c.has_refs = refs != 0;
-	c.refs = refs;
-	r.body_case = SLUBD__REQUEST__BODY_CREATE;
-	r.create = &c;
-	send_req(&r);
+	create_or_lookup(name, 0, 0, 0, -1, keep, refs, 1);
 }
 
 static void pool(const char *name, uint64_t size)
