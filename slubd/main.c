@@ -29,6 +29,10 @@ static void usage(FILE *f)
 "  -A, --arena-file PATH     the arena's backing file; a new slubd adopts the arena\n"
 "                            it finds there, with its pools (default: slubd.arena\n"
 "                            next to the socket; for huge pages, on a hugetlbfs mount)\n"
+"  -D, --slab-debug SPEC     debug the kmalloc caches of a new arena, as the kernel's\n"
+"                            slab_debug=: FLAGS[,CACHE...][;...], FLAGS of F Z P U\n"
+"                            or -, CACHE kmalloc-N or kmalloc-* (none: all); e.g.\n"
+"                            FZP,kmalloc-* ([arena] slab_debug; see slubd(8))\n"
 "  -f, --foreground          stay in the foreground (default: go to the background\n"
 "                            once serving)\n"
 "  -c, --config FILE         read settings from FILE (INI):\n"
@@ -127,13 +131,14 @@ int main(int argc, char **argv)
 		{ "hugepages", required_argument, NULL, 'H' },
 		{ "arena-file", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "slab-debug", required_argument, NULL, 'D' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg;
 	const char *socket_opt = NULL, *size_opt = NULL, *huge_opt = NULL, *config_opt = NULL;
-	const char *file_opt = NULL;
+	const char *file_opt = NULL, *debug_opt = NULL;
 	char err[512];
 	int opt, rc;
 
@@ -154,13 +159,14 @@ int main(int argc, char **argv)
 		sigprocmask(SIG_BLOCK, &m, NULL);
 	}
 	config_defaults(&cfg);
-	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:hD:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': socket_opt = optarg; break;
 		case 'a': size_opt = optarg; break;
 		case 'H': huge_opt = optarg; break;
 		case 'A': file_opt = optarg; break;
 		case 'f': cfg.foreground = true; break;
+		case 'D': debug_opt = optarg; break;
 		case 'c': config_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -183,6 +189,15 @@ int main(int argc, char **argv)
 	if (huge_opt && parse_huge(huge_opt, &cfg.huge)) {
 		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);
 		return 2;
+	}
+	if (debug_opt) {
+		struct slab_debug_spec sp;
+
+		if (slab_debug_parse(debug_opt, &sp, err, sizeof(err))) {
+			fprintf(stderr, "slubd: bad --slab-debug: %s\n", err);
+			return 2;
+		}
+		snprintf(cfg.slab_debug, sizeof(cfg.slab_debug), "%s", debug_opt);
 	}
 	if (file_opt)
 		snprintf(cfg.arena_file, sizeof(cfg.arena_file), "%s", file_opt);
