@@ -399,6 +399,24 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		do_lookup(s, c, r, resp, x);
 		return;
 	}
+	/* the engine's own limits (shm/names.c), each said with the one passed */
+	{
+		char why[200];
+
+		if (slab_name_check(r->name, why, sizeof(why)) ||
+		    slab_size_check(r->size, why, sizeof(why)) ||
+		    slab_align_check(r->has_align ? r->align : 0, why, sizeof(why)) ||
+		    slab_flags_check(r->has_flags ? r->flags : 0, why, sizeof(why))) {
+			fail(resp, x, EINVAL, "create %s: %s", shown(r->name, nm), why);
+			return;
+		}
+		if (slab_name_reserved(r->name)) {
+			fail(resp, x, EEXIST, "create %s: the name is reserved: kmem_cache, "
+			     "kmem_cache_node and kmalloc-* are the arena's own caches",
+			     shown(r->name, nm));
+			return;
+		}
+	}
 	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= max_caches) {
 		fail(resp, x, ENOSPC, "create %s: slubd serves %u pools already (max_caches)",
 		     shown(r->name, nm), max_caches);
@@ -462,9 +480,14 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	x->create.created = created;
 	resp->body_case = SLUBD__RESPONSE__BODY_CREATE;
 	resp->create = &x->create;
-	if (created)
-		log_msg("pool %s created (%llu bytes) by pid %d uid %u", r->name,
-			(unsigned long long)r->size, (int)c->pid, (unsigned)c->uid);
+	if (created) {
+		char fl[128];
+
+		log_msg("pool %s created (%llu bytes, flags %s) by pid %d uid %u", r->name,
+			(unsigned long long)r->size,
+			slab_flags_format(r->has_flags ? r->flags : 0, fl, sizeof(fl)), (int)c->pid,
+			(unsigned)c->uid);
+	}
 }
 
 /* the pool of c's own references called name (none: NULL); no lock taken */
@@ -691,7 +714,13 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 	x->stats.n_caches = n;
 	x->stats.caches = x->csp;
 	x->stats.has_clients = 1;
-	x->stats.clients = __atomic_load_n(&s->nr_conns, __ATOMIC_RELAXED);	/* the loop's */
+	/*
+	 * the loop's count; the asking connection is one of them and is not
+	 * counted (a client closed meanwhile never reads this answer)
+	 */
+	x->stats.clients = __atomic_load_n(&s->nr_conns, __ATOMIC_RELAXED);
+	if (x->stats.clients)
+		x->stats.clients--;
 	resp->body_case = SLUBD__RESPONSE__BODY_STATS;
 	resp->stats = &x->stats;
 	return;

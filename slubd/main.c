@@ -49,6 +49,7 @@ static void usage(FILE *f)
 "                                       socket); one slubd each, supervised\n"
 "                            the command line wins over the file (default arena)\n"
 "  -h, --help                this text\n"
+"      --version             slubd's version and the control protocol's\n"
 "\n"
 "Who may attach: root, slubd's own user, and the uids and gids the config allows;\n"
 "the socket's mode decides who may connect at all.  Logs go to stderr.\n"
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
 		{ "slab-debug", required_argument, NULL, 'D' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg;
@@ -169,6 +171,9 @@ int main(int argc, char **argv)
 		case 'D': debug_opt = optarg; break;
 		case 'c': config_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("slubd %s (control protocol %u)\n", SLUBD_VERSION, SLUBD_PROTOCOL_VERSION);
+			return 0;
 		default: usage(stderr); return 2;
 		}
 	}
