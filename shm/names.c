@@ -17,6 +17,7 @@
 #include "shm.h"
 
 _Static_assert(SLUB_MAX_ALIGN == PAGE_SIZE, "align is bounded by a page");
+_Static_assert(ARENA_SIZE_STEP == BLOCK_MAX_SIZE, "an arena is made of the buddy's largest blocks");
 
 const struct slab_flag_name slab_flag_names[] = {
 	{ "red_zone",		SLAB_RED_ZONE,		"guard bytes around objects" },

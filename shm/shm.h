@@ -50,6 +50,8 @@ typedef unsigned int gfp_t;
 #define ARENA_DEFAULT_BASE	0x600000000000UL
 #define ARENA_DEFAULT_SIZE	(256UL << 20)
 #define ARENA_MIN_SIZE		(8UL << 20)
+#define ARENA_MAX_SIZE		(1ULL << 40)	/* 1 TiB */
+#define ARENA_SIZE_STEP		(4UL << 20)	/* a size is rounded up to whole 4 MiB blocks */
 
 struct arena;
 struct kmem_cache;

@@ -35,7 +35,7 @@ struct dispatch_scratch {
 	char (*names)[SLUB_NAME_MAX + 1];
 	Slubd__ValidateReply validate;
 	char first_error[160];
-	char error[256];
+	char error[512];
 	bool dropped;		/* destroy: the caller's reference went */
 	bool busy_said;		/* the answer says "busy" and what was done already */
 };
@@ -845,8 +845,10 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		return;
 	}
 	if (req->body_case != SLUBD__REQUEST__BODY_HELLO && !c->allowed) {
-		fail(resp, x, EACCES, "uid %u gid %u may not use this slubd (see [access] in its "
-		     "configuration)", (unsigned)c->uid, (unsigned)c->gid);
+		fail(resp, x, EACCES, "uid %u gid %u may not use this slubd (no longer allowed by "
+		     "[access] of its configuration); ask its administrator to add your uid to "
+		     "allow_uids, or you to a group of allow_gids (usermod -aG GROUP USER), then "
+		     "SIGHUP slubd", (unsigned)c->uid, (unsigned)c->gid);
 		return;
 	}
 	switch (req->body_case) {

@@ -191,6 +191,16 @@ int main(int argc, char **argv)
 			rc == -ERANGE ? "too large: past 2^64 bytes" : "bytes, with K, M or G");
 		return 2;
 	}
+	if (size_opt) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "--arena-size %s", size_opt);
+		rc = arena_size_check(&cfg.arena_size, what, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "slubd: %s\n", err);	/* refused, or rounded up */
+		if (rc < 0)
+			return 2;
+	}
 	if (huge_opt && parse_huge(huge_opt, &cfg.huge)) {
 		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);
 		return 2;
