@@ -586,24 +586,23 @@ static bool peer_allowed(struct server *s, evutil_socket_t fd, const struct ucre
 static void access_hint(const struct server *s, char *buf, size_t len)
 {
 	const struct config *c = &s->cfg;
-	size_t at = 0;
-	int n;
+	size_t at;
 
-	n = snprintf(buf, len, "it admits root, uid %u (its own)", (unsigned)geteuid());
-	for (unsigned int i = 0; n >= 0 && (at += (size_t)n) < len && i < c->nr_allow_uids; i++)
-		n = snprintf(buf + at, len - at, "%s%u", i ? " " : ", allow_uids ",
-			     (unsigned)c->allow_uids[i]);
-	for (unsigned int i = 0; n >= 0 && (at += (size_t)n) < len && i < c->nr_allow_gids; i++) {
+	snprintf(buf, len, "it admits root, uid %u (its own)", (unsigned)geteuid());
+	for (unsigned int i = 0; i < c->nr_allow_uids && (at = strlen(buf)) < len; i++)
+		snprintf(buf + at, len - at, "%s%u", i ? " " : ", allow_uids ",
+			 (unsigned)c->allow_uids[i]);
+	for (unsigned int i = 0; i < c->nr_allow_gids && (at = strlen(buf)) < len; i++) {
 		struct group *gr = getgrgid(c->allow_gids[i]);
 
-		n = snprintf(buf + at, len - at, "%s%u%s%s%s", i ? " " : ", the groups of allow_gids ",
-			     (unsigned)c->allow_gids[i], gr ? " (" : "", gr ? gr->gr_name : "",
-			     gr ? ")" : "");
+		snprintf(buf + at, len - at, "%s%u%s%s%s", i ? " " : ", the groups of allow_gids ",
+			 (unsigned)c->allow_gids[i], gr ? " (" : "", gr ? gr->gr_name : "",
+			 gr ? ")" : "");
 	}
-	if (n >= 0 && (at += (size_t)n) < len)
-		snprintf(buf + at, len - at, "; ask its administrator to add your uid to allow_uids, "
-			 "or you to a group of allow_gids (usermod -aG GROUP USER), in [access] of "
-			 "its configuration (then SIGHUP slubd)");
+	at = strlen(buf);
+	snprintf(buf + at, len - at, "; ask its administrator to add your uid to allow_uids, or "
+		 "you to a group of allow_gids (usermod -aG GROUP USER), in [access] of its "
+		 "configuration (then SIGHUP slubd)");
 }
 
 /*
