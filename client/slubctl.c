@@ -10,10 +10,15 @@
  *   slubctl [-s SOCKET] shrink [NAME]
  *   slubctl [-s SOCKET] validate [NAME]
  *
- * Exit status: 0 success; 1 a negative answer (slubd answered an error, or
- * validate found the arena inconsistent); 2 a usage error; 3 slubd cannot be
- * reached (or the connection to it failed, or it answered something slubctl
- * cannot understand).
+ * Exit status: 0 success; 1 a negative answer (slubd answered an error,
+ * destroy removed nothing, or validate found the arena inconsistent); 2 a
+ * usage error (nothing sent); 3 slubd cannot be reached (or the connection to
+ * it failed, or it answered something slubctl cannot understand).
+ *
+ * A new command: a run_NAME function and a line in commands[] (its options,
+ * its positionals, and CMD_* for the checks parse_command makes); a pool's
+ * name is checked by the engine's own rules (shm/names.c), and slubd's
+ * reason is printed by call() as slubd gives it.
  *
  * Arguments are parsed in two passes: the options before the command word
  * (only -s and -h), then the command's own arguments and options, in any
@@ -111,7 +116,9 @@ static void full_usage(FILE *f)
 "      free_slowpath) of the cache NAME, or of every cache: the pools first,\n"
 "      then the arena's own caches (kmem_cache, kmem_cache_node, kmalloc-*).\n"
 "      objsize is the slot an object takes in its slab, with its metadata.\n"
-"      The caps of pools that have one (slubctl limit) follow the table.\n"
+"      The flags of caches that have some (by name) and the caps of pools that\n"
+"      have one (slubctl limit) follow the table.  clients: the programs and\n"
+"      slubctl runs connected to slubd, this slubctl not counted.\n"
 "      --json    print JSON instead of the table:\n"
 "                {\"arena\":{\"size\":N,\"used\":N,\"backing\":\"hugetlb\"|\"shm\",\n"
 "                 \"base\":\"0x...\",\"clients\":N},\n"
@@ -119,9 +126,11 @@ static void full_usage(FILE *f)
 "                 \"objs_per_slab\":N,\"pages_per_slab\":N,\"active_objs\":N,\n"
 "                 \"num_objs\":N,\"active_slabs\":N,\"num_slabs\":N,\"refcount\":N,\n"
 "                 \"alloc_fastpath\":N,\"alloc_slowpath\":N,\"free_fastpath\":N,\n"
-"                 \"free_slowpath\":N,\"align\":N,\"flags\":N,\"errors\":N,\n"
+"                 \"free_slowpath\":N,\"align\":N,\"flags\":N,\"flag_names\":[\"...\"],\n"
+"                 \"errors\":N,\n"
 "                 \"system\":true|false,\"max_objects\":N,\"max_bytes\":N}]}\n"
-"                (\"clients\", \"align\", \"flags\", \"errors\", \"system\",\n"
+"                (\"flags\" is the SLAB_* bits, \"flag_names\" the same by name;\n"
+"                \"clients\", \"align\", \"flags\", \"errors\", \"system\",\n"
 "                \"max_objects\" and \"max_bytes\" (0: no cap) when slubd reports\n"
 "                them; more keys may be added).\n"
 "\n"
@@ -130,11 +139,15 @@ static void full_usage(FILE *f)
 "      Create the pool NAME of objects of SIZE bytes, or open it when a pool of\n"
 "      that name and geometry exists; print which, and the offset of the\n"
 "      pool's descriptor in the arena.\n"
-"      --align N      align objects to N bytes (0 or a power of two)\n"
-"      --flags LIST   comma-separated: red_zone (guard bytes around objects),\n"
-"                     poison (fill free objects), store_user (record the last\n"
-"                     alloc and free of each object), hwcache_align (align\n"
-"                     objects to a cache line); or a number (SLAB_* bits)\n"
+"      NAME: 1 to %u bytes of A-Z a-z 0-9 . _ : -, not kmem_cache,\n"
+"      kmem_cache_node nor kmalloc-* (the arena's own); SIZE: 1 to %u bytes.\n"
+"      --align N      align objects to N bytes (0 or a power of two up to %u)\n"
+"      --flags LIST   comma-separated names (any case, SLAB_ prefix and - allowed),\n"
+"                     none, or numbers (SLAB_* bits):\n",
+		SLUB_NAME_MAX, SLUB_MAX_OBJECT_SIZE, SLUB_MAX_ALIGN);
+	for (const struct slab_flag_name *fl = slab_flag_names; fl->name; fl++)
+		fprintf(f, "                       %-14s %s\n", fl->name, fl->what);
+	fprintf(f,
 "      --max-objects N, --max-bytes N\n"
 "                     then cap the pool, as slubctl limit does\n"
 "      The reference that create takes is slubd's own, not slubctl's: the\n"
@@ -143,7 +156,8 @@ static void full_usage(FILE *f)
 "  destroy NAME\n"
 "      Remove the pool NAME: drop every reference to it, slubd's (create's)\n"
 "      and every program's; only its creator's uid or root may.  A pool that\n"
-"      still holds objects is not removed, and slubctl says so (exit 0).\n"
+"      still holds objects is not removed: slubctl says what holds it and\n"
+"      exits 1; once they are freed, destroy removes it.\n"
 "\n"
 "  limit NAME [--objects N] [--bytes N]\n"
 "      Cap the pool NAME at N objects and at N bytes of slab memory, for every\n"
@@ -192,8 +206,10 @@ static void full_usage(FILE *f)
 "\n"
 "Exit status:\n"
 "  0  success\n"
-"  1  a negative answer: slubd answered an error, or validate found errors\n"
-"  2  a usage error (unknown command or option, missing argument, bad number)\n"
+"  1  a negative answer: slubd refused or failed (its reason is printed as it\n"
+"     gave it), destroy removed nothing, or validate found errors\n"
+"  2  a usage error (unknown command or option, missing argument, a bad\n"
+"     number, name, size, align or flag: the limit is named); nothing is sent\n"
 "  3  slubd cannot be reached (no socket, connection refused, version\n"
 "     refused) or the connection to it failed\n",
 		SLUBD_RUN_DIR, SLUBD_SOCKET_NAME, SLUBD_SOCKET_NAME, SLUBD_SOCKET_NAME,

@@ -83,8 +83,8 @@ bool slab_name_reserved(const char *name)
 int slab_size_check(uint64_t size, char *why, size_t len)
 {
 	if (size == 0 || size > SLUB_MAX_OBJECT_SIZE)
-		return say(why, len, "size must be 1..%u bytes (1 MiB), not %llu", SLUB_MAX_OBJECT_SIZE,
-			   (unsigned long long)size);
+		return say(why, len, "size must be 1..%u bytes (%u MiB), not %llu", SLUB_MAX_OBJECT_SIZE,
+			   SLUB_MAX_OBJECT_SIZE >> 20, (unsigned long long)size);
 	return 0;
 }
 
