@@ -287,23 +287,20 @@ E2E_CASE(destroy_status)
 
 E2E_CASE(versions)
 {
-	char want[96], *out = NULL;
-	char *ctl[] = { (char *)e2e_need_bin("SLUBCTL", "slubctl"), "--version", NULL };
-	char *daemon[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--version", NULL };
-	int rc;
+	static const char *const prog[][2] = { { "SLUBCTL", "slubctl" }, { "SLUBD", "slubd" } };
 
-	snprintf(want, sizeof(want), "slubctl %s (control protocol %u)\n", SLUBD_VERSION,
-		 SLUBD_PROTOCOL_VERSION);
-	rc = e2e_run(ctl, &out, 5000);
-	CHECKF(rc == 0 && out && !strcmp(out, want), "slubctl --version: exit %d:\n%s", rc,
-	       out ? out : "");
-	free(out);
-	snprintf(want, sizeof(want), "slubd %s (control protocol %u)\n", SLUBD_VERSION,
-		 SLUBD_PROTOCOL_VERSION);
-	rc = e2e_run(daemon, &out, 5000);
-	CHECKF(rc == 0 && out && !strcmp(out, want), "slubd --version: exit %d:\n%s", rc,
-	       out ? out : "");
-	free(out);
+	for (int i = 0; i < 2; i++) {
+		char want[96], *out = NULL;
+		char *argv[] = { (char *)e2e_need_bin(prog[i][0], prog[i][1]), "--version", NULL };
+		int rc;
+
+		snprintf(want, sizeof(want), "%s %s (control protocol %u)\n", prog[i][1],
+			 SLUBD_VERSION, SLUBD_PROTOCOL_VERSION);
+		rc = e2e_run(argv, &out, 5000);
+		CHECKF(rc == 0 && out && !strcmp(out, want), "%s --version: exit %d, want \"%s\":\n%s",
+		       prog[i][1], rc, want, out ? out : "");
+		free(out);
+	}
 }
 
 /* ---- clients ----------------------------------------------------------------------- */
