@@ -211,8 +211,9 @@ static const char *create_error(int rc)
 {
 	switch (rc) {
 	case -EINVAL:
-		return "bad argument: the name must be 1..31 bytes of [A-Za-z0-9._:-], the size "
-		       "1 byte .. 1 MiB, align 0 or a power of two up to 4096, flags of slub.h";
+		/* the arguments passed names.c's checks first (do_create): what is left */
+		return "the allocator refused it: a lock of the arena cannot be taken (slubctl "
+		       "validate names it), or the object with its metadata fits no slab";
 	case -EEXIST:
 		return "a pool of that name exists with another size, align, flags or ctor";
 	case -ENOMEM:
