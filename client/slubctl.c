@@ -342,6 +342,15 @@ static const char *body_name(Slubd__Response__BodyCase b)
 	}
 }
 
+/* the first word of slubd's error text is the request's name ("set_limit" for limit) */
+static bool names_request(const char *error, const char *cmd)
+{
+	size_t n = strcspn(error, " :");
+	const char *w = strstr(error, cmd);
+
+	return w && (size_t)(w - error) + strlen(cmd) <= n;
+}
+
 /*
  * call - send req, wait for the response and check it: the connection
  * worked (else 3), slubd answered no error (else 1, the response kept in
@@ -364,9 +373,15 @@ static int call(const struct command *cmd, struct ctl_conn *c, Slubd__Request *r
 	if (r->has_err && r->err != 0) {
 		int e = r->err < 0 ? -r->err : r->err;
 
-		/* slubd's reason, verbatim and once: it names the request and the pool */
-		if (r->error && *r->error)
+		/*
+		 * slubd's reason, verbatim and once: it names the request and the
+		 * pool ("stats x: no such pool", "set_limit x: ..."), else ("busy:
+		 * ...") the command goes before it
+		 */
+		if (r->error && *r->error && names_request(r->error, cmd->name))
 			fprintf(stderr, "slubctl: %s\n", r->error);
+		else if (r->error && *r->error)
+			fprintf(stderr, "slubctl: %s: %s\n", cmd->name, r->error);
 		else
 			fprintf(stderr, "slubctl: %s: slubd refused: %s\n", cmd->name, strerror(e));
 		if (keep_on_err && r->body_case == want)
