@@ -332,13 +332,14 @@ E2E_CASE(clients_count)
 
 E2E_CASE(arena_size)
 {
-	char dir[] = "/tmp/t_ctl.XXXXXX", sock[64], *out = NULL;
+	char dir[] = "/tmp/t_ctl.XXXXXX", sock[64], conf[64], *out = NULL;
 	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", sock,
 			 "--hugepages", "off", "--arena-size", "3M", NULL };
+	char *argv_conf[] = { argv[0], "--foreground", "--socket", sock, "--hugepages", "off",
+			      "--config", conf, NULL };
 	struct e2e_slubd *d;
 	struct e2e_arena ar = { 0 };
 	FILE *f;
-	char log[4096] = "";
 	int rc;
 
 	REQUIRE(mkdtemp(dir) != NULL);
@@ -347,6 +348,18 @@ E2E_CASE(arena_size)
 	CHECKF(rc == 2 && has(out, "--arena-size 3M") && has(out, "below the minimum of 8 MiB"),
 	       "slubd --arena-size 3M: exit %d, want 2 and the minimum:\n%s", rc, out ? out : "");
 	free(out);
+	/* the same in the configuration file */
+	snprintf(conf, sizeof(conf), "%s/c.conf", dir);
+	f = fopen(conf, "w");
+	REQUIRE(f != NULL);
+	fputs("[arena]\nsize = 3M\n", f);
+	fclose(f);
+	rc = e2e_run(argv_conf, &out, 5000);
+	CHECKF(rc == 2 && has(out, "[arena] size = 3M") && has(out, "below the minimum of 8 MiB"),
+	       "slubd with [arena] size = 3M: exit %d, want 2 and the minimum:\n%s", rc,
+	       out ? out : "");
+	free(out);
+	unlink(conf);
 	rmdir(dir);
 
 	d = e2e_start(&(struct e2e_opts){ .arena_size = "9M" });
@@ -354,12 +367,8 @@ E2E_CASE(arena_size)
 	REQUIRE(e2e_cache_stats(d->sock, "kmem_cache", NULL, &ar) == 1);
 	CHECKF(ar.size == 12u << 20, "--arena-size 9M: an arena of %llu bytes, want 12 MiB",
 	       (unsigned long long)ar.size);
-	f = fopen(d->log, "r");
-	REQUIRE(f != NULL);
-	log[fread(log, 1, sizeof(log) - 1, f)] = 0;
-	fclose(f);
-	CHECKF(has(log, "--arena-size 9M: 9437184 bytes rounded up to 12 MiB"),
-	       "slubd rounded 9M up without saying so:\n%s", log);
+	CHECKF(e2e_log_has(d, "--arena-size 9M: 9437184 bytes rounded up to 12 MiB"),
+	       "slubd rounded 9M up without saying so");
 	e2e_stop(d);
 }
 
