@@ -83,11 +83,12 @@ int arena_size_check(uint64_t *size, const char *what, char *err, size_t errlen)
 	uint64_t up;
 
 	if (*size < ARENA_MIN_SIZE || *size > ARENA_MAX_SIZE) {
-		snprintf(err, errlen, "%s: %llu bytes, %s %llu MiB (%llu bytes)", what,
-			 (unsigned long long)*size, *size < ARENA_MIN_SIZE ? "below the minimum of" :
-			 "above the maximum of", (unsigned long long)(*size < ARENA_MIN_SIZE ?
-			 ARENA_MIN_SIZE : ARENA_MAX_SIZE) >> 20,
-			 (unsigned long long)(*size < ARENA_MIN_SIZE ? ARENA_MIN_SIZE : ARENA_MAX_SIZE));
+		bool low = *size < ARENA_MIN_SIZE;
+		unsigned long long lim = low ? ARENA_MIN_SIZE : ARENA_MAX_SIZE;
+
+		snprintf(err, errlen, "%s: %llu bytes, %s %llu %s (%llu bytes)", what,
+			 (unsigned long long)*size, low ? "below the minimum of" : "above the maximum of",
+			 lim >> (low ? 20 : 30), low ? "MiB" : "GiB", lim);
 		return -EINVAL;
 	}
 	up = (*size + ARENA_SIZE_STEP - 1) / ARENA_SIZE_STEP * ARENA_SIZE_STEP;

@@ -332,14 +332,11 @@ E2E_CASE(clients_count)
 
 E2E_CASE(arena_size)
 {
-	char dir[] = "/tmp/t_ctl.XXXXXX", sock[64], conf[64], *out = NULL;
+	char dir[] = "/tmp/t_ctl.XXXXXX", sock[64], *out = NULL;
 	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", sock,
 			 "--hugepages", "off", "--arena-size", "3M", NULL };
-	char *argv_conf[] = { argv[0], "--foreground", "--socket", sock, "--hugepages", "off",
-			      "--config", conf, NULL };
 	struct e2e_slubd *d;
 	struct e2e_arena ar = { 0 };
-	FILE *f;
 	int rc;
 
 	REQUIRE(mkdtemp(dir) != NULL);
@@ -348,18 +345,7 @@ E2E_CASE(arena_size)
 	CHECKF(rc == 2 && has(out, "--arena-size 3M") && has(out, "below the minimum of 8 MiB"),
 	       "slubd --arena-size 3M: exit %d, want 2 and the minimum:\n%s", rc, out ? out : "");
 	free(out);
-	/* the same in the configuration file */
-	snprintf(conf, sizeof(conf), "%s/c.conf", dir);
-	f = fopen(conf, "w");
-	REQUIRE(f != NULL);
-	fputs("[arena]\nsize = 3M\n", f);
-	fclose(f);
-	rc = e2e_run(argv_conf, &out, 5000);
-	CHECKF(rc == 2 && has(out, "[arena] size = 3M") && has(out, "below the minimum of 8 MiB"),
-	       "slubd with [arena] size = 3M: exit %d, want 2 and the minimum:\n%s", rc,
-	       out ? out : "");
-	free(out);
-	unlink(conf);
+	/* the same in the configuration file: t_names bad_names */
 	rmdir(dir);
 
 	d = e2e_start(&(struct e2e_opts){ .arena_size = "9M" });
