@@ -498,13 +498,18 @@ static void access_denied(const char *path, char *err, size_t errlen)
 		snprintf(group, sizeof(group), "%s", gr->gr_name);
 	else
 		snprintf(group, sizeof(group), "%u", (unsigned)st.st_gid);
-	snprintf(err, errlen, "cannot connect to slubd at %s: Permission denied: the socket (owner "
-		 "%s, group %s, mode %04o) admits %s; to be let in, join the group (sudo usermod "
-		 "-aG %s USER, then log in again), or ask slubd's administrator (socket_mode, "
-		 "allow_uids and allow_gids in [access] of slubd's configuration)", path, owner,
-		 group, (unsigned)(st.st_mode & 07777),
-		 st.st_mode & 0020 ? "its owner and the members of its group" : "its owner only",
-		 group);
+	if (st.st_mode & 0020)
+		snprintf(err, errlen, "cannot connect to slubd at %s: Permission denied: the socket "
+			 "(owner %s, group %s, mode %04o) admits its owner and the members of its "
+			 "group; to be let in, join the group (sudo usermod -aG %s USER, then log in "
+			 "again), or ask slubd's administrator (socket_mode, allow_uids and allow_gids "
+			 "in [access] of slubd's configuration)", path, owner, group,
+			 (unsigned)(st.st_mode & 07777), group);
+	else
+		snprintf(err, errlen, "cannot connect to slubd at %s: Permission denied: the socket "
+			 "(owner %s, mode %04o) admits its owner only; ask slubd's administrator to "
+			 "open it to a group of yours (socket_mode = 0660 and allow_gids in [access] of "
+			 "slubd's configuration)", path, owner, (unsigned)(st.st_mode & 07777));
 }
 
 int ctl_connect_target(struct ctl_conn *c, const struct ctl_target *t, const char *who, char *err,
