@@ -136,7 +136,7 @@ $(BUILD)/libslub.so: $(PIC_OBJ)
 $(BUILD)/slubd: $(SLUBD_OBJ) $(PROTO_OBJ) $(CTL_OBJ) $(BUILD)/libshm.a
 	$(CC) $(LDFLAGS) $^ $(LIBEVENT) $(PROTOBUF) $(INIH) $(SYSTEMD) $(LDLIBS) -o $@
 
-$(BUILD)/slubctl: $(BUILD)/client/slubctl.o $(CTL_OBJ) $(PROTO_OBJ)
+$(BUILD)/slubctl: $(BUILD)/client/slubctl.o $(CTL_OBJ) $(PROTO_OBJ) $(BUILD)/libshm.a
 	$(CC) $(LDFLAGS) $^ $(JANSSON) $(PROTOBUF) $(LDLIBS) -o $@
 
 $(BUILD)/examples/%: $(BUILD)/client/examples/%.o $(BUILD)/libslub.a
@@ -194,7 +194,8 @@ bench: deps
 # Documentation=, every path in the man pages' FILES and text).
 PREFIX  ?= /usr/local
 DESTDIR ?=
-VERSION := 0.1.0
+# the version is written once, in proto/ctl_limits.h (slubd --version and slubctl --version read it)
+VERSION := $(shell sed -n 's/^\#define SLUBD_VERSION[^"]*"\([^"]*\)".*/\1/p' proto/ctl_limits.h)
 SYSCONFDIR  ?= /etc
 BINDIR      ?= $(PREFIX)/bin
 SBINDIR     ?= $(PREFIX)/sbin

@@ -4,6 +4,7 @@
  * recvmsg so that a descriptor passed with it is caught).
  */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -469,6 +470,48 @@ int ctl_connect(struct ctl_conn *c, const char *path, const char *who, char *err
 	return rc ? rc : ctl_connect_target(c, &t, who, err, errlen);
 }
 
+/*
+ * connect() said EACCES: who the socket admits (its owner and group, by its
+ * mode) and what to do, or that a directory on its path is closed to us
+ */
+static void access_denied(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	struct passwd *pw;
+	struct group *gr;
+	char owner[64], group[64];
+
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "cannot connect to slubd at %s: Permission denied: a directory "
+			 "on its path is closed to uid %u; ask slubd's administrator, or run slubd "
+			 "of your own (a user's slubd serves $XDG_RUNTIME_DIR/slubd/slubd.sock)", path,
+			 (unsigned)geteuid());
+		return;
+	}
+	pw = getpwuid(st.st_uid);
+	gr = getgrgid(st.st_gid);
+	if (pw)
+		snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof(owner), "uid %u", (unsigned)st.st_uid);
+	if (gr)
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned)st.st_gid);
+	if (st.st_mode & 0020)
+		snprintf(err, errlen, "cannot connect to slubd at %s: Permission denied: the socket "
+			 "(owner %s, group %s, mode %04o) admits its owner and the members of its "
+			 "group; to be let in, join the group (sudo usermod -aG %s USER, then log in "
+			 "again), or ask slubd's administrator (socket_mode, allow_uids and allow_gids "
+			 "in [access] of slubd's configuration)", path, owner, group,
+			 (unsigned)(st.st_mode & 07777), group);
+	else
+		snprintf(err, errlen, "cannot connect to slubd at %s: Permission denied: the socket "
+			 "(owner %s, mode %04o) admits its owner only; ask slubd's administrator to "
+			 "open it to a group of yours (socket_mode = 0660 and allow_gids in [access] of "
+			 "slubd's configuration)", path, owner, (unsigned)(st.st_mode & 07777));
+}
+
 int ctl_connect_target(struct ctl_conn *c, const struct ctl_target *t, const char *who, char *err,
 		       size_t errlen)
 {
@@ -499,7 +542,10 @@ int ctl_connect_target(struct ctl_conn *c, const struct ctl_target *t, const cha
 	}
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot connect to slubd at %s: %s", path, strerror(errno));
+		if (rc == -EACCES)
+			access_denied(path, err, errlen);
+		else
+			snprintf(err, errlen, "cannot connect to slubd at %s: %s", path, strerror(errno));
 		ctl_close(c);
 		return rc;
 	}

@@ -312,8 +312,10 @@ SLUB_API unsigned int kmem_cache_size(struct kmem_cache *s);
 
 /**
  * kmalloc - @size bytes from the kernel's size classes (8 B .. 8 KiB, plus
- * 96 and 192), or whole pages above 8 KiB.
- * Return: ZERO_SIZE_PTR for 0; NULL with errno ENOMEM or ENOTCONN.
+ * 96 and 192), or above 8 KiB a block of its own (a power of two of pages),
+ * up to 4 MiB: the kernel's limit (KMALLOC_MAX_SIZE with 4 KiB pages).
+ * Return: ZERO_SIZE_PTR for 0; NULL with errno ENOMEM (above 4 MiB too) or
+ * ENOTCONN.
  */
 SLUB_API void *kmalloc(size_t size, gfp_t flags);
 

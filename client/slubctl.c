@@ -10,10 +10,15 @@
  *   slubctl [-s SOCKET] shrink [NAME]
  *   slubctl [-s SOCKET] validate [NAME]
  *
- * Exit status: 0 success; 1 a negative answer (slubd answered an error, or
- * validate found the arena inconsistent); 2 a usage error; 3 slubd cannot be
- * reached (or the connection to it failed, or it answered something slubctl
- * cannot understand).
+ * Exit status: 0 success; 1 a negative answer (slubd answered an error,
+ * destroy removed nothing, or validate found the arena inconsistent); 2 a
+ * usage error (nothing sent); 3 slubd cannot be reached (or the connection to
+ * it failed, or it answered something slubctl cannot understand).
+ *
+ * A new command: a run_NAME function and a line in commands[] (its options,
+ * its positionals, and CMD_* for the checks parse_command makes); a pool's
+ * name is checked by the engine's own rules (shm/names.c), and slubd's
+ * reason is printed by call() as slubd gives it.
  *
  * Arguments are parsed in two passes: the options before the command word
  * (only -s and -h), then the command's own arguments and options, in any
@@ -33,25 +38,13 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "shm.h"		/* names.c: the limits and flag names of a pool */
 
 #define EXIT_NEGATIVE	1
 #define EXIT_USAGE	2
 #define EXIT_UNREACHABLE 3
 
-/* SLAB_* of client/slub.h, by the names --flags takes */
-static const struct {
-	const char *name;
-	uint64_t value;
-} slab_flags[] = {
-	{ "red_zone",		0x00000400u },
-	{ "poison",		0x00000800u },
-	{ "hwcache_align",	0x00002000u },
-	{ "store_user",		0x00010000u },
-};
-#define NR_SLAB_FLAGS (sizeof(slab_flags) / sizeof(slab_flags[0]))
-
 #define SOCKET_PATH_BUF	4096	/* a socket path and then some (sun_path holds 108) */
-#define NAME_MAX_BYTES	255	/* what proto/frame.c lets through; slubd checks the rest */
 
 enum {
 	OPT_JSON = 0x100,
@@ -84,7 +77,11 @@ struct command {
 	const char *missing[2];		/* what the missing positional is called */
 	const struct option *longopts;
 	run_fn run;
+	unsigned int how;		/* CMD_*: what parse_command checks besides */
 };
+#define CMD_SIZE_ARG	1u		/* the second positional is a SIZE, not a name */
+#define CMD_OWN_POOL	2u		/* changes a pool: the arena's own caches' names refused */
+#define CMD_NEEDS_CAP	4u		/* --objects and/or --bytes required */
 
 static struct ctl_target target;	/* where slubctl connects (-s, --arena, environment) */
 
@@ -98,7 +95,7 @@ static const char *const short_usage =
 	"       slubctl [-s SOCKET | --arena NAME] limit NAME [--objects N] [--bytes N]\n"
 	"       slubctl [-s SOCKET | --arena NAME] shrink [NAME]\n"
 	"       slubctl [-s SOCKET | --arena NAME] validate [NAME]\n"
-	"       slubctl --help\n";
+	"       slubctl --help | --version\n";
 
 static void full_usage(FILE *f)
 {
@@ -119,7 +116,9 @@ static void full_usage(FILE *f)
 "      free_slowpath) of the cache NAME, or of every cache: the pools first,\n"
 "      then the arena's own caches (kmem_cache, kmem_cache_node, kmalloc-*).\n"
 "      objsize is the slot an object takes in its slab, with its metadata.\n"
-"      The caps of pools that have one (slubctl limit) follow the table.\n"
+"      The flags of caches that have some (by name) and the caps of pools that\n"
+"      have one (slubctl limit) follow the table.  clients: the programs and\n"
+"      slubctl runs connected to slubd, this slubctl not counted.\n"
 "      --json    print JSON instead of the table:\n"
 "                {\"arena\":{\"size\":N,\"used\":N,\"backing\":\"hugetlb\"|\"shm\",\n"
 "                 \"base\":\"0x...\",\"clients\":N},\n"
@@ -127,9 +126,11 @@ static void full_usage(FILE *f)
 "                 \"objs_per_slab\":N,\"pages_per_slab\":N,\"active_objs\":N,\n"
 "                 \"num_objs\":N,\"active_slabs\":N,\"num_slabs\":N,\"refcount\":N,\n"
 "                 \"alloc_fastpath\":N,\"alloc_slowpath\":N,\"free_fastpath\":N,\n"
-"                 \"free_slowpath\":N,\"align\":N,\"flags\":N,\"errors\":N,\n"
+"                 \"free_slowpath\":N,\"align\":N,\"flags\":N,\"flag_names\":[\"...\"],\n"
+"                 \"errors\":N,\n"
 "                 \"system\":true|false,\"max_objects\":N,\"max_bytes\":N}]}\n"
-"                (\"clients\", \"align\", \"flags\", \"errors\", \"system\",\n"
+"                (\"flags\" is the SLAB_* bits, \"flag_names\" the same by name;\n"
+"                \"clients\", \"align\", \"flags\", \"errors\", \"system\",\n"
 "                \"max_objects\" and \"max_bytes\" (0: no cap) when slubd reports\n"
 "                them; more keys may be added).\n"
 "\n"
@@ -138,11 +139,15 @@ static void full_usage(FILE *f)
 "      Create the pool NAME of objects of SIZE bytes, or open it when a pool of\n"
 "      that name and geometry exists; print which, and the offset of the\n"
 "      pool's descriptor in the arena.\n"
-"      --align N      align objects to N bytes (0 or a power of two)\n"
-"      --flags LIST   comma-separated: red_zone (guard bytes around objects),\n"
-"                     poison (fill free objects), store_user (record the last\n"
-"                     alloc and free of each object), hwcache_align (align\n"
-"                     objects to a cache line); or a number (SLAB_* bits)\n"
+"      NAME: 1 to %u bytes of A-Z a-z 0-9 . _ : -, not kmem_cache,\n"
+"      kmem_cache_node nor kmalloc-* (the arena's own); SIZE: 1 to %u bytes.\n"
+"      --align N      align objects to N bytes (0 or a power of two up to %u)\n"
+"      --flags LIST   comma-separated names (any case, SLAB_ prefix and - allowed),\n"
+"                     none, or numbers (SLAB_* bits):\n",
+		SLUB_NAME_MAX, SLUB_MAX_OBJECT_SIZE, SLUB_MAX_ALIGN);
+	for (const struct slab_flag_name *fl = slab_flag_names; fl->name; fl++)
+		fprintf(f, "                       %-14s %s\n", fl->name, fl->what);
+	fprintf(f,
 "      --max-objects N, --max-bytes N\n"
 "                     then cap the pool, as slubctl limit does\n"
 "      The reference that create takes is slubd's own, not slubctl's: the\n"
@@ -151,7 +156,8 @@ static void full_usage(FILE *f)
 "  destroy NAME\n"
 "      Remove the pool NAME: drop every reference to it, slubd's (create's)\n"
 "      and every program's; only its creator's uid or root may.  A pool that\n"
-"      still holds objects is not removed, and slubctl says so (exit 0).\n"
+"      still holds objects is not removed: slubctl says what holds it and\n"
+"      exits 1; once they are freed, destroy removes it.\n"
 "\n"
 "  limit NAME [--objects N] [--bytes N]\n"
 "      Cap the pool NAME at N objects and at N bytes of slab memory, for every\n"
@@ -190,6 +196,7 @@ static void full_usage(FILE *f)
 "  there; any socket, only if slubd runs as root, you, or slubd's user\n"
 "  ($SLUBD_DAEMON_UID, else the user slubd).\n"
 "  -h, --help           This text.\n"
+"      --version        slubctl's version and the control protocol's, then exit.\n"
 "  -s and -h may come before the command; every option may follow it, in any\n"
 "  order with its arguments.  \"--\" ends the options.\n"
 "\n"
@@ -199,8 +206,10 @@ static void full_usage(FILE *f)
 "\n"
 "Exit status:\n"
 "  0  success\n"
-"  1  a negative answer: slubd answered an error, or validate found errors\n"
-"  2  a usage error (unknown command or option, missing argument, bad number)\n"
+"  1  a negative answer: slubd refused or failed (its reason is printed as it\n"
+"     gave it), destroy removed nothing, or validate found errors\n"
+"  2  a usage error (unknown command or option, missing argument, a bad\n"
+"     number, name, size, align or flag: the limit is named); nothing is sent\n"
 "  3  slubd cannot be reached (no socket, connection refused, version\n"
 "     refused) or the connection to it failed\n",
 		SLUBD_RUN_DIR, SLUBD_SOCKET_NAME, SLUBD_SOCKET_NAME, SLUBD_SOCKET_NAME,
@@ -290,68 +299,30 @@ static int parse_size(const char *s, uint64_t *out)
 	return parse_num(s, true, out);
 }
 
-/* --flags: names of slab_flags[] (any case, SLAB_ prefix and '-' allowed), "none", or a number */
+/* --flags: the engine's own parser (shm/names.c): names, numbers, "none" */
 static int parse_flags(const struct command *cmd, const char *s, uint64_t *out)
 {
-	char *copy, *tok, *save = NULL;
-	uint64_t flags = 0;
-	int rc = 0;
+	char why[256];
 
-	if (!*s || !strcasecmp(s, "none")) {
-		*out = 0;
-		return 0;
-	}
-	copy = strdup(s);
-	if (!copy) {
-		fprintf(stderr, "slubctl: out of memory\n");
-		exit(EXIT_NEGATIVE);
-	}
-	/* strtok_r would skip empty items silently: check them first */
-	if (s[0] == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,")) {
-		rc = usage_error(cmd, "--flags '%s': an empty flag name", s);
-		goto out;
-	}
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		const char *name = tok;
-		uint64_t v;
-		size_t i;
-
-		for (char *p = tok; *p; p++)
-			if (*p == '-')
-				*p = '_';
-		if (!strncasecmp(name, "slab_", 5))
-			name += 5;
-		for (i = 0; i < NR_SLAB_FLAGS; i++)
-			if (!strcasecmp(name, slab_flags[i].name))
-				break;
-		if (i < NR_SLAB_FLAGS) {
-			flags |= slab_flags[i].value;
-		} else if (parse_num(tok, false, &v) == 0) {
-			flags |= v;
-		} else {
-			rc = usage_error(cmd, "--flags: unknown flag '%s' (known: red_zone, poison, "
-					 "store_user, hwcache_align)", tok);
-			goto out;
-		}
-	}
-	*out = flags;
-out:
-	free(copy);
-	return rc;
+	if (slab_flags_parse(s, out, why, sizeof(why)))
+		return usage_error(cmd, "--flags: %s", why);
+	return 0;
 }
 
-/* a name slubd's frame decoder accepts: 1..255 bytes, no control characters */
-static int check_name(const struct command *cmd, const char *name)
+/*
+ * a pool's name as the engine checks it (shm/names.c); reserved_too: the
+ * arena's own caches' names too (create, destroy and limit refuse them)
+ */
+static int check_name(const struct command *cmd, const char *name, bool reserved_too)
 {
-	size_t n = strlen(name);
+	char why[256];
 
-	if (n == 0)
-		return usage_error(cmd, "an empty name");
-	if (n > NAME_MAX_BYTES)
-		return usage_error(cmd, "a name of %zu bytes (at most %d)", n, NAME_MAX_BYTES);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] == 0x7f)
-			return usage_error(cmd, "a name with control characters");
+	if (slab_name_check(name, why, sizeof(why)))
+		return usage_error(cmd, "%s", why);
+	if (reserved_too && slab_name_reserved(name))
+		return usage_error(cmd, "'%s' is reserved: kmem_cache, kmem_cache_node and kmalloc-* "
+				   "are the arena's own caches, %s", name, cmd->how & CMD_SIZE_ARG ?
+				   "no pool may take their names" : "never destroyed nor capped");
 	return 0;
 }
 
@@ -369,6 +340,15 @@ static const char *body_name(Slubd__Response__BodyCase b)
 	case SLUBD__RESPONSE__BODY_VALIDATE: return "validate";
 	default: return "unknown";
 	}
+}
+
+/* the first word of slubd's error text is the request's name ("set_limit" for limit) */
+static bool names_request(const char *error, const char *cmd)
+{
+	size_t n = strcspn(error, " :");
+	const char *w = strstr(error, cmd);
+
+	return w && (size_t)(w - error) + strlen(cmd) <= n;
 }
 
 /*
@@ -393,8 +373,17 @@ static int call(const struct command *cmd, struct ctl_conn *c, Slubd__Request *r
 	if (r->has_err && r->err != 0) {
 		int e = r->err < 0 ? -r->err : r->err;
 
-		fprintf(stderr, "slubctl: %s: %s (%s)\n", cmd->name,
-			r->error && *r->error ? r->error : "slubd refused the request", strerror(e));
+		/*
+		 * slubd's reason, verbatim and once: it names the request and the
+		 * pool ("stats x: no such pool", "set_limit x: ..."), else ("busy:
+		 * ...") the command goes before it
+		 */
+		if (r->error && *r->error && names_request(r->error, cmd->name))
+			fprintf(stderr, "slubctl: %s\n", r->error);
+		else if (r->error && *r->error)
+			fprintf(stderr, "slubctl: %s: %s\n", cmd->name, r->error);
+		else
+			fprintf(stderr, "slubctl: %s: slubd refused: %s\n", cmd->name, strerror(e));
 		if (keep_on_err && r->body_case == want)
 			*out = r;
 		else
@@ -546,6 +535,26 @@ static void print_caps(Slubd__CacheStats **v)
 	}
 }
 
+/* the flags of the caches that have some, by name, under the table: one line each */
+static void print_flags(Slubd__CacheStats **v)
+{
+	int w = 0;
+
+	for (size_t i = 0; v[i]; i++)
+		if (v[i]->has_flags && v[i]->flags && (int)strlen(v[i]->name) > w)
+			w = (int)strlen(v[i]->name);
+	if (!w)
+		return;
+	printf("\nflags:\n");
+	for (size_t i = 0; v[i]; i++) {
+		char fl[160];
+
+		if (v[i]->has_flags && v[i]->flags)
+			printf("  %-*s  %s\n", w, v[i]->name,
+			       slab_flags_format(v[i]->flags, fl, sizeof(fl)));
+	}
+}
+
 static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 {
 	int width[NR_COLS];
@@ -598,6 +607,7 @@ static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 			printf("\n%s: %" PRIu64 " error%s reported against this cache "
 			       "(slubctl validate %s)\n", v[i]->name, v[i]->errors,
 			       v[i]->errors == 1 ? "" : "s", v[i]->name);
+	print_flags(v);
 	print_caps(v);
 }
 
@@ -666,8 +676,18 @@ static json_t *stats_json(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 
 		if (o && cs->has_align)
 			bad |= json_object_set_new(o, "align", json_integer(JI(cs->align)));
-		if (o && cs->has_flags)
+		if (o && cs->has_flags) {
+			/* the number for scripts that test bits, the names for people */
+			json_t *names = json_array();
+
 			bad |= json_object_set_new(o, "flags", json_integer(JI(cs->flags)));
+			bad |= !names;
+			for (const struct slab_flag_name *f = slab_flag_names; names && f->name; f++)
+				if (cs->flags & f->value)
+					bad |= json_array_append_new(names, json_string(f->name));
+			if (names)
+				bad |= json_object_set_new(o, "flag_names", names);
+		}
 		if (o && cs->has_errors)
 			bad |= json_object_set_new(o, "errors", json_integer(JI(cs->errors)));
 		if (o)
@@ -834,17 +854,37 @@ static int run_destroy(const struct command *cmd, struct args *a, struct ctl_con
 	d = resp->destroy;
 	if (d->has_removed && d->removed) {
 		printf("removed pool %s\n", a->pos[0]);
+	} else if (d->has_refcount && d->refcount > 0) {
+		/* nothing removed: exit 1, and say what keeps it */
+		fprintf(stderr, "slubctl: pool %s not removed: %" PRId32 " reference%s remain%s (programs "
+			"that opened it since); run destroy again once they have closed it\n",
+			a->pos[0], d->refcount, d->refcount == 1 ? "" : "s",
+			d->refcount == 1 ? "s" : "");
+		rc = EXIT_NEGATIVE;
 	} else {
-		/* the answer is no error: exit 0, and say what keeps it */
-		if (d->has_refcount && d->refcount > 0)
-			printf("pool %s not removed: %" PRId32 " reference%s remain%s\n", a->pos[0],
-			       d->refcount, d->refcount == 1 ? "" : "s", d->refcount == 1 ? "s" : "");
+		Slubd__Response *sresp = NULL;
+		Slubd__StatsReply *st;
+		int src;
+		uint64_t held = 0;
+
+		/* how many objects keep it: a figure only, a failed stats leaves it out */
+		st = get_stats(cmd, c, a->pos[0], &sresp, &src);
+		if (st && st->n_caches == 1)
+			held = st->caches[0]->active_objs;
+		fprintf(stderr, "slubctl: pool %s not removed: no references remain, but it still "
+			"holds ", a->pos[0]);
+		if (held)
+			fprintf(stderr, "%" PRIu64 " allocated object%s", held, held == 1 ? "" : "s");
 		else
-			printf("pool %s not removed: it still holds objects (no references remain)\n",
-			       a->pos[0]);
+			fprintf(stderr, "allocated objects");
+		fprintf(stderr, "; the programs that hold them must free them, then run slubctl "
+			"destroy %s again\n", a->pos[0]);
+		if (sresp)
+			slubd__response__free_unpacked(sresp, NULL);
+		rc = EXIT_NEGATIVE;
 	}
 	slubd__response__free_unpacked(resp, NULL);
-	return 0;
+	return rc;
 }
 
 /* ---- shrink ---- */
@@ -994,20 +1034,66 @@ static const struct option plain_opts[] = {
 };
 
 static const struct command commands[] = {
-	{ "stats", "stats [NAME] [--json]", 0, 1, { NULL }, stats_opts, run_stats },
+	{ "stats", "stats [NAME] [--json]", 0, 1, { NULL }, stats_opts, run_stats, 0 },
 	{ "create", "create NAME SIZE [--align N] [--flags FLAG[,FLAG...]] [--max-objects N] "
-	  "[--max-bytes N]", 2, 2, { "NAME", "SIZE" }, create_opts, run_create },
-	{ "destroy", "destroy NAME", 1, 1, { "NAME" }, plain_opts, run_destroy },
-	{ "limit", "limit NAME [--objects N] [--bytes N]", 1, 1, { "NAME" }, limit_opts, run_limit },
-	{ "shrink", "shrink [NAME]", 0, 1, { NULL }, plain_opts, run_shrink },
-	{ "validate", "validate [NAME]", 0, 1, { NULL }, plain_opts, run_validate },
+	  "[--max-bytes N]", 2, 2, { "NAME", "SIZE" }, create_opts, run_create,
+	  CMD_SIZE_ARG | CMD_OWN_POOL },
+	{ "destroy", "destroy NAME", 1, 1, { "NAME" }, plain_opts, run_destroy, CMD_OWN_POOL },
+	{ "limit", "limit NAME [--objects N] [--bytes N]", 1, 1, { "NAME" }, limit_opts, run_limit,
+	  CMD_OWN_POOL | CMD_NEEDS_CAP },
+	{ "shrink", "shrink [NAME]", 0, 1, { NULL }, plain_opts, run_shrink, 0 },
+	{ "validate", "validate [NAME]", 0, 1, { NULL }, plain_opts, run_validate, 0 },
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* "-5", "-0x10": a negative number, which getopt would take for options */
+static bool negative_number(const char *arg)
+{
+	return arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9';
+}
+
+/*
+ * bad_option - what getopt refused in arg ('?': unknown, ':': no value),
+ * said with the options cmd takes
+ */
+static int bad_option(const struct command *cmd, const struct args *a, int opt, const char *arg)
+{
+	char list[256];
+	size_t at = 0;
+
+	if (opt == ':')
+		return usage_error(cmd, "option '%s' needs a value", arg);
+	if (negative_number(arg)) {
+		if ((cmd->how & CMD_SIZE_ARG) && a->npos == 1) {
+			char why[128];
+
+			(void)slab_size_check(0, why, sizeof(why));
+			return usage_error(cmd, "SIZE '%s' is negative: %.*s", arg,
+					   (int)strcspn(why, ","), why);
+		}
+		return usage_error(cmd, "'%s': a negative number, neither a name nor an option (a "
+				   "name that begins with '-' follows \"--\")", arg);
+	}
+	for (const struct option *o = cmd->longopts; o->name && at < sizeof(list); o++) {
+		int n = snprintf(list + at, sizeof(list) - at, "%s%s--%s", at ? ", " : "",
+				 o->val == 's' ? "-s/" : o->val == 'h' ? "-h/" : "", o->name);
+
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+	if (arg[1] == '-')
+		return usage_error(cmd, "unknown option '%.*s' (%s takes %s)",
+				   (int)strcspn(arg, "="), arg, cmd->name, list);
+	return usage_error(cmd, "unknown option '-%c' (%s takes %s)", optopt ? optopt : '?',
+			   cmd->name, list);
+}
 
 /*
  * parse_command - the arguments after the command word: options in any
  * order among the positionals ("-" mode of getopt: positionals come back in
  * order as option 1, whatever POSIXLY_CORRECT says).  0, or an exit code.
+ * getopt says nothing itself (opterr 0): bad_option says what was wrong.
  */
 static int parse_command(const struct command *cmd, int argc, char **argv, struct args *a)
 {
@@ -1019,14 +1105,19 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 		fprintf(stderr, "slubctl: out of memory\n");
 		return EXIT_NEGATIVE;
 	}
-	/* getopt's own messages then read "slubctl stats: unrecognized option '--x'" */
 	snprintf(prog, sizeof(prog), "slubctl %s", cmd->name);
 	av[0] = prog;
 	for (int i = 1; i < argc; i++)
 		av[i] = argv[i];
 	optind = 0;		/* glibc: start afresh */
-	opterr = 1;
-	while ((opt = getopt_long(argc, av, "-s:A:h", cmd->longopts, NULL)) != -1) {
+	opterr = 0;
+	for (;;) {
+		/* the argument getopt reads now ("-" mode: never permuted) */
+		int at = optind ? optind : 1;
+
+		opt = getopt_long(argc, av, "-:s:A:h", cmd->longopts, NULL);
+		if (opt == -1)
+			break;
 		switch (opt) {
 		case 1:
 			if (a->npos >= cmd->max_pos) {
@@ -1050,8 +1141,16 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 			break;
 		case OPT_ALIGN:
 			if (parse_size(optarg, &a->align)) {
-				rc = usage_error(cmd, "--align: bad number '%s'", optarg);
+				rc = usage_error(cmd, "--align: bad number '%s' (0 or a power of two up "
+						 "to %u)", optarg, SLUB_MAX_ALIGN);
 				goto out;
+			} else {
+				char why[128];
+
+				if (slab_align_check(a->align, why, sizeof(why))) {
+					rc = usage_error(cmd, "--align: %s", why);
+					goto out;
+				}
 			}
 			a->has_align = true;
 			break;
@@ -1064,7 +1163,7 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 		case OPT_OBJECTS:
 			if (parse_num(optarg, false, &a->max_objects)) {
 				rc = usage_error(cmd, "%s: bad count '%s' (a number of objects; 0: no cap)",
-						 cmd->run == run_limit ? "--objects" : "--max-objects",
+						 cmd->how & CMD_NEEDS_CAP ? "--objects" : "--max-objects",
 						 optarg);
 				goto out;
 			}
@@ -1074,13 +1173,13 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 			if (parse_size(optarg, &a->max_bytes)) {
 				rc = usage_error(cmd, "%s: bad number '%s' (bytes, or a number with K, "
 						 "M or G; 0: no cap)",
-						 cmd->run == run_limit ? "--bytes" : "--max-bytes", optarg);
+						 cmd->how & CMD_NEEDS_CAP ? "--bytes" : "--max-bytes", optarg);
 				goto out;
 			}
 			a->has_max_bytes = true;
 			break;
-		default:	/* '?': getopt said what */
-			rc = usage_error(cmd, NULL);
+		default:	/* '?' or ':' */
+			rc = bad_option(cmd, a, opt, av[at < argc ? at : argc - 1]);
 			goto out;
 		}
 	}
@@ -1097,17 +1196,27 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 	}
 	/* every positional but create's SIZE is a cache name */
 	for (int i = 0; i < a->npos; i++) {
-		if (cmd->run == run_create && i == 1)
+		if ((cmd->how & CMD_SIZE_ARG) && i == 1)
 			continue;
-		rc = check_name(cmd, a->pos[i]);
+		rc = check_name(cmd, a->pos[i], cmd->how & CMD_OWN_POOL);
 		if (rc)
 			goto out;
 	}
-	if (cmd->run == run_create && parse_size(a->pos[1], &a->size)) {
-		rc = usage_error(cmd, "bad SIZE '%s' (bytes, or a number with K, M or G)", a->pos[1]);
-		goto out;
+	if (cmd->how & CMD_SIZE_ARG) {
+		char why[128];
+
+		(void)slab_size_check(0, why, sizeof(why));
+		if (parse_size(a->pos[1], &a->size)) {
+			rc = usage_error(cmd, "bad SIZE '%s': %.*s, in decimal or 0x, with K, M or G "
+					 "for KiB, MiB, GiB", a->pos[1], (int)strcspn(why, ","), why);
+			goto out;
+		}
+		if (slab_size_check(a->size, why, sizeof(why))) {
+			rc = usage_error(cmd, "SIZE '%s': %s", a->pos[1], why);
+			goto out;
+		}
 	}
-	if (cmd->run == run_limit && !a->has_max_objects && !a->has_max_bytes) {
+	if ((cmd->how & CMD_NEEDS_CAP) && !a->has_max_objects && !a->has_max_bytes) {
 		rc = usage_error(cmd, "no cap given: --objects N and/or --bytes N (0 removes a cap)");
 		goto out;
 	}
@@ -1120,6 +1229,7 @@ static const struct option global_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "arena",	required_argument,	NULL, 'A' },
 	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1133,9 +1243,9 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	/* the options before the command word: stop at the first non-option */
-	argv[0] = (char *)"slubctl";	/* getopt's messages begin with it */
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "+s:A:h", global_opts, NULL)) != -1) {
+	argv[0] = (char *)"slubctl";
+	opterr = 0;		/* the messages are ours (below) */
+	while ((opt = getopt_long(argc, argv, "+:s:A:h", global_opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			a.socket = optarg;
@@ -1146,7 +1256,17 @@ int main(int argc, char **argv)
 		case 'h':
 			full_usage(stdout);
 			return 0;
+		case 'V':
+			printf("slubctl %s (control protocol %u)\n", SLUBD_VERSION,
+			       SLUBD_PROTOCOL_VERSION);
+			return 0;
 		default:
+			if (opt == ':')
+				fprintf(stderr, "slubctl: option '%s' needs a value\n", argv[optind - 1]);
+			else if (optopt)
+				fprintf(stderr, "slubctl: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "slubctl: unknown option '%s'\n", argv[optind - 1]);
 			return usage_error(NULL, NULL);
 		}
 	}

@@ -4,6 +4,7 @@
 #ifndef PROTO_LIMITS_H
 #define PROTO_LIMITS_H
 
+#define SLUBD_VERSION		"0.1.0"		/* the release; the Makefile reads it from here */
 #define SLUBD_PROTOCOL_VERSION	1u
 #define SLUBD_FRAME_HDR		4u		/* big-endian body length */
 #define SLUBD_MAX_REQUEST	4096u		/* a request's body, bytes */

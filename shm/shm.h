@@ -44,14 +44,48 @@ typedef unsigned int gfp_t;
 
 #define SLUB_NAME_MAX		31		/* bytes in a cache name, without the NUL */
 #define SLUB_MAX_OBJECT_SIZE	(1u << 20)	/* largest kmem_cache object */
+#define SLUB_MAX_ALIGN		4096u		/* largest align of a cache (a page) */
 #define KMALLOC_MAX_CACHE_SIZE	8192u		/* above: kmalloc_large */
 #define SLUB_MAX_CACHES		1024		/* caches an arena holds, its own included */
 #define ARENA_DEFAULT_BASE	0x600000000000UL
 #define ARENA_DEFAULT_SIZE	(256UL << 20)
 #define ARENA_MIN_SIZE		(8UL << 20)
+#define ARENA_MAX_SIZE		(1ULL << 40)	/* 1 TiB */
+#define ARENA_SIZE_STEP		(4UL << 20)	/* a size is rounded up to whole 4 MiB blocks */
 
 struct arena;
 struct kmem_cache;
+
+/* ---- shm/names.c: a pool's name, size, align and flags, checked and named -- */
+
+/* the SLAB_* flags by the names slubctl and slubd use; ends with a NULL name */
+struct slab_flag_name {
+	const char *name;	/* "red_zone": the SLAB_ name in lower case, without SLAB_ */
+	unsigned long value;
+	const char *what;	/* a few words for help texts */
+};
+extern const struct slab_flag_name slab_flag_names[];
+
+/*
+ * The checks slab_cache_create makes, one argument each: 0, or -EINVAL with
+ * a sentence naming the limit in why (when why is not NULL): "name too
+ * long: 40 bytes, at most 31", "size must be 1..1048576 bytes (1 MiB), not 0".
+ */
+int slab_name_check(const char *name, char *why, size_t len);
+bool slab_name_char_ok(char ch);
+/* a name of the arena's own caches: kmem_cache, kmem_cache_node, kmalloc-* */
+bool slab_name_reserved(const char *name);
+int slab_size_check(uint64_t size, char *why, size_t len);
+int slab_align_check(uint64_t align, char *why, size_t len);
+int slab_flags_check(uint64_t flags, char *why, size_t len);
+/*
+ * slab_flags_parse - "red_zone,store_user" (any case, an optional SLAB_
+ * prefix, '-' for '_'), numbers among them (decimal, 0x, 0), "none" or ""
+ * for 0; then slab_flags_check.  0, or -EINVAL with a sentence in why.
+ */
+int slab_flags_parse(const char *s, uint64_t *out, char *why, size_t len);
+/* "red_zone,store_user", "none", unknown bits as a trailing "0x..." */
+const char *slab_flags_format(uint64_t flags, char *buf, size_t len);
 
 /* ---- shm/arena.c ------------------------------------------------------ */
 

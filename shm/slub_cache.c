@@ -107,8 +107,7 @@ static struct kmem_cache *cache_of_list(struct arena *a, struct olist *l)
 
 static bool name_char_ok(char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       ch == '.' || ch == '_' || ch == ':' || ch == '-';
+	return slab_name_char_ok(ch);	/* names.c: the one definition */
 }
 
 bool cache_name_ok(const struct kmem_cache *s)
@@ -658,23 +657,14 @@ void slab_bootstrap(struct arena *a)
 
 static bool name_ok(const char *name)
 {
-	size_t len;
-
-	if (!name)
-		return false;
-	len = strnlen(name, SLUB_NAME_MAX + 1);
-	if (len == 0 || len > SLUB_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!name_char_ok(name[i]))
-			return false;
-	return true;
+	return slab_name_check(name, NULL, 0) == 0;
 }
 
+/* the limits are names.c's, which slubd and slubctl check by too */
 bool slab_cache_args_ok(const char *name, size_t size, size_t align, unsigned long flags)
 {
-	return name_ok(name) && size != 0 && size <= SLUB_MAX_OBJECT_SIZE &&
-	       !(align & (align - 1)) && align <= PAGE_SIZE && !(flags & ~SLAB_USER_FLAGS);
+	return name_ok(name) && !slab_size_check(size, NULL, 0) && !slab_align_check(align, NULL, 0) &&
+	       !slab_flags_check(flags, NULL, 0);
 }
 
 static bool same_geometry(const struct kmem_cache *s, size_t size, size_t align,

@@ -78,6 +78,29 @@ int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+int arena_size_check(uint64_t *size, const char *what, char *err, size_t errlen)
+{
+	uint64_t up;
+
+	if (*size < ARENA_MIN_SIZE || *size > ARENA_MAX_SIZE) {
+		bool low = *size < ARENA_MIN_SIZE;
+		unsigned long long lim = low ? ARENA_MIN_SIZE : ARENA_MAX_SIZE;
+
+		snprintf(err, errlen, "%s: %llu bytes, %s %llu %s (%llu bytes)", what,
+			 (unsigned long long)*size, low ? "below the minimum of" : "above the maximum of",
+			 lim >> (low ? 20 : 30), low ? "MiB" : "GiB", lim);
+		return -EINVAL;
+	}
+	up = (*size + ARENA_SIZE_STEP - 1) / ARENA_SIZE_STEP * ARENA_SIZE_STEP;
+	if (up == *size)
+		return 0;
+	snprintf(err, errlen, "%s: %llu bytes rounded up to %llu MiB (%llu bytes): an arena is made "
+		 "of whole %lu MiB blocks", what, (unsigned long long)*size,
+		 (unsigned long long)(up >> 20), (unsigned long long)up, ARENA_SIZE_STEP >> 20);
+	*size = up;
+	return 1;
+}
+
 int parse_huge(const char *s, enum arena_huge *out)
 {
 	if (!strcmp(s, "auto"))
@@ -197,8 +220,22 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 	if (name && !strcmp(key, "socket")) {
 		rc = *value == '/' && strlen(value) < sizeof(c->socket) ? 0 : -EINVAL;
 		snprintf(c->socket, sizeof(c->socket), "%s", value);
-	} else if (!strcmp(section, "arena") && !strcmp(key, "size"))
+	} else if (!strcmp(section, "arena") && !strcmp(key, "size")) {
+		char why[200], what[96];
+
 		rc = parse_size(value, &c->arena_size);
+		snprintf(what, sizeof(what), "[%s] size = %s", shown, value);
+		if (!rc && (rc = arena_size_check(&c->arena_size, what, why, sizeof(why))) < 0) {
+			if (!x->rc)
+				snprintf(x->err, x->errlen, "%s", why);
+			x->rc = rc;
+			return 0;
+		}
+		if (rc > 0) {
+			log_msg("%s", why);	/* rounded up: said, not silent */
+			rc = 0;
+		}
+	}
 	else if (!strcmp(section, "arena") && !strcmp(key, "file")) {
 		rc = *value == '/' && strlen(value) < sizeof(c->arena_file) ? 0 : -EINVAL;
 		snprintf(c->arena_file, sizeof(c->arena_file), "%s", value);

@@ -35,7 +35,7 @@ struct dispatch_scratch {
 	char (*names)[SLUB_NAME_MAX + 1];
 	Slubd__ValidateReply validate;
 	char first_error[160];
-	char error[256];
+	char error[512];
 	bool dropped;		/* destroy: the caller's reference went */
 	bool busy_said;		/* the answer says "busy" and what was done already */
 };
@@ -211,8 +211,9 @@ static const char *create_error(int rc)
 {
 	switch (rc) {
 	case -EINVAL:
-		return "bad argument: the name must be 1..31 bytes of [A-Za-z0-9._:-], the size "
-		       "1 byte .. 1 MiB, align 0 or a power of two up to 4096, flags of slub.h";
+		/* the arguments passed names.c's checks first (do_create): what is left */
+		return "the allocator refused it: a lock of the arena cannot be taken (slubctl "
+		       "validate names it), or the object with its metadata fits no slab";
 	case -EEXIST:
 		return "a pool of that name exists with another size, align, flags or ctor";
 	case -ENOMEM:
@@ -399,6 +400,24 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		do_lookup(s, c, r, resp, x);
 		return;
 	}
+	/* the engine's own limits (shm/names.c), each said with the one passed */
+	{
+		char why[200];
+
+		if (slab_name_check(r->name, why, sizeof(why)) ||
+		    slab_size_check(r->size, why, sizeof(why)) ||
+		    slab_align_check(r->has_align ? r->align : 0, why, sizeof(why)) ||
+		    slab_flags_check(r->has_flags ? r->flags : 0, why, sizeof(why))) {
+			fail(resp, x, EINVAL, "create %s: %s", shown(r->name, nm), why);
+			return;
+		}
+		if (slab_name_reserved(r->name)) {
+			fail(resp, x, EEXIST, "create %s: the name is reserved: kmem_cache, "
+			     "kmem_cache_node and kmalloc-* are the arena's own caches",
+			     shown(r->name, nm));
+			return;
+		}
+	}
 	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= max_caches) {
 		fail(resp, x, ENOSPC, "create %s: slubd serves %u pools already (max_caches)",
 		     shown(r->name, nm), max_caches);
@@ -462,9 +481,14 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	x->create.created = created;
 	resp->body_case = SLUBD__RESPONSE__BODY_CREATE;
 	resp->create = &x->create;
-	if (created)
-		log_msg("pool %s created (%llu bytes) by pid %d uid %u", r->name,
-			(unsigned long long)r->size, (int)c->pid, (unsigned)c->uid);
+	if (created) {
+		char fl[128];
+
+		log_msg("pool %s created (%llu bytes, flags %s) by pid %d uid %u", r->name,
+			(unsigned long long)r->size,
+			slab_flags_format(r->has_flags ? r->flags : 0, fl, sizeof(fl)), (int)c->pid,
+			(unsigned)c->uid);
+	}
 }
 
 /* the pool of c's own references called name (none: NULL); no lock taken */
@@ -691,7 +715,13 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 	x->stats.n_caches = n;
 	x->stats.caches = x->csp;
 	x->stats.has_clients = 1;
-	x->stats.clients = __atomic_load_n(&s->nr_conns, __ATOMIC_RELAXED);	/* the loop's */
+	/*
+	 * the loop's count; the asking connection is one of them and is not
+	 * counted (a client closed meanwhile never reads this answer)
+	 */
+	x->stats.clients = __atomic_load_n(&s->nr_conns, __ATOMIC_RELAXED);
+	if (x->stats.clients)
+		x->stats.clients--;
 	resp->body_case = SLUBD__RESPONSE__BODY_STATS;
 	resp->stats = &x->stats;
 	return;
@@ -816,8 +846,10 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		return;
 	}
 	if (req->body_case != SLUBD__REQUEST__BODY_HELLO && !c->allowed) {
-		fail(resp, x, EACCES, "uid %u gid %u may not use this slubd (see [access] in its "
-		     "configuration)", (unsigned)c->uid, (unsigned)c->gid);
+		fail(resp, x, EACCES, "uid %u gid %u may not use this slubd (no longer allowed by "
+		     "[access] of its configuration); ask its administrator to add your uid to "
+		     "allow_uids, or you to a group of allow_gids (usermod -aG GROUP USER), then "
+		     "SIGHUP slubd", (unsigned)c->uid, (unsigned)c->gid);
 		return;
 	}
 	switch (req->body_case) {

@@ -22,7 +22,8 @@ static void usage(FILE *f)
 "  -s, --socket PATH         listen here (default: $SLUBD_SOCKET, else\n"
 "                            /run/slubd/slubd.sock for root, else\n"
 "                            $XDG_RUNTIME_DIR/slubd/slubd.sock, else /tmp/slubd-UID/slubd.sock)\n"
-"  -a, --arena-size SIZE     bytes of the shared arena, with K/M/G (default 256M)\n"
+"  -a, --arena-size SIZE     bytes of the shared arena, with K/M/G: 8M to 1T, rounded\n"
+"                            up to whole 4M blocks (default 256M)\n"
 "  -H, --hugepages MODE      auto: 2 MiB huge pages when enough are reserved, else\n"
 "                            normal shared memory; on: huge pages or fail; off: never\n"
 "                            (default auto)\n"
@@ -49,6 +50,7 @@ static void usage(FILE *f)
 "                                       socket); one slubd each, supervised\n"
 "                            the command line wins over the file (default arena)\n"
 "  -h, --help                this text\n"
+"      --version             slubd's version and the control protocol's\n"
 "\n"
 "Who may attach: root, slubd's own user, and the uids and gids the config allows;\n"
 "the socket's mode decides who may connect at all.  Logs go to stderr.\n"
@@ -134,6 +136,7 @@ int main(int argc, char **argv)
 		{ "slab-debug", required_argument, NULL, 'D' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg;
@@ -169,6 +172,9 @@ int main(int argc, char **argv)
 		case 'D': debug_opt = optarg; break;
 		case 'c': config_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("slubd %s (control protocol %u)\n", SLUBD_VERSION, SLUBD_PROTOCOL_VERSION);
+			return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -185,6 +191,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slubd: bad --arena-size: %s (%s)\n", size_opt,
 			rc == -ERANGE ? "too large: past 2^64 bytes" : "bytes, with K, M or G");
 		return 2;
+	}
+	if (size_opt) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "--arena-size %s", size_opt);
+		rc = arena_size_check(&cfg.arena_size, what, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "slubd: %s\n", err);	/* refused, or rounded up */
+		if (rc < 0)
+			return 2;
 	}
 	if (huge_opt && parse_huge(huge_opt, &cfg.huge)) {
 		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);

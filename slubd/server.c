@@ -55,6 +55,7 @@
  * to the service manager with sd_notify.
  */
 #include <errno.h>
+#include <grp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -398,7 +399,7 @@ static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
 static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
 {
 	Slubd__Response resp = SLUBD__RESPONSE__INIT;
-	char msg[160];
+	char msg[512];
 	uint8_t *buf;
 	size_t len;
 	va_list ap;
@@ -579,6 +580,32 @@ static bool peer_allowed(struct server *s, evutil_socket_t fd, const struct ucre
 }
 
 /*
+ * access_hint - for a refused peer: whom this slubd admits ([access]) and
+ * what to do.  The loop's: SIGHUP changes s->cfg on this thread only.
+ */
+static void access_hint(const struct server *s, char *buf, size_t len)
+{
+	const struct config *c = &s->cfg;
+	size_t at;
+
+	snprintf(buf, len, "it admits root, uid %u (its own)", (unsigned)geteuid());
+	for (unsigned int i = 0; i < c->nr_allow_uids && (at = strlen(buf)) < len; i++)
+		snprintf(buf + at, len - at, "%s%u", i ? " " : ", allow_uids ",
+			 (unsigned)c->allow_uids[i]);
+	for (unsigned int i = 0; i < c->nr_allow_gids && (at = strlen(buf)) < len; i++) {
+		struct group *gr = getgrgid(c->allow_gids[i]);
+
+		snprintf(buf + at, len - at, "%s%u%s%s%s", i ? " " : ", the groups of allow_gids ",
+			 (unsigned)c->allow_gids[i], gr ? " (" : "", gr ? gr->gr_name : "",
+			 gr ? ")" : "");
+	}
+	at = strlen(buf);
+	snprintf(buf + at, len - at, "; ask its administrator to add your uid to allow_uids, or "
+		 "you to a group of allow_gids (usermod -aG GROUP USER), in [access] of its "
+		 "configuration (then SIGHUP slubd)");
+}
+
+/*
  * accept_cb - a new peer.  Before it takes a slot: its credentials
  * (SO_PEERCRED) and the access policy (a peer that may not use slubd is
  * refused, with a reply that says why), the per-uid cap, then max_clients:
@@ -606,8 +633,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (!peer_allowed(s, fd, &cred)) {
 		log_msg("refusing pid %d uid %u gid %u: not allowed by [access]", (int)cred.pid,
 			(unsigned)cred.uid, (unsigned)cred.gid);
-		refuse_conn(fd, EACCES, "uid %u gid %u may not use this slubd (see [access] in its "
-			    "configuration)", (unsigned)cred.uid, (unsigned)cred.gid);
+		char hint[400];
+
+		access_hint(s, hint, sizeof(hint));
+		refuse_conn(fd, EACCES, "uid %u gid %u may not use this slubd: %s", (unsigned)cred.uid,
+			    (unsigned)cred.gid, hint);
 		return;
 	}
 	for (struct conn *o = s->conns; o; o = o->next)

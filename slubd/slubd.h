@@ -51,6 +51,13 @@ struct config {
 void config_defaults(struct config *c);
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 int parse_size(const char *s, uint64_t *out);
+/*
+ * arena_size_check - a size an arena can have, what naming where it came
+ * from ("--arena-size 3M"): -EINVAL below ARENA_MIN_SIZE or above
+ * ARENA_MAX_SIZE; 1 when *size was rounded up to whole ARENA_SIZE_STEP
+ * blocks; 0 when taken as it is.  A sentence in err for -EINVAL and 1.
+ */
+int arena_size_check(uint64_t *size, const char *what, char *err, size_t errlen);
 int parse_huge(const char *s, enum arena_huge *out);
 bool config_arena_name_ok(const char *name);
 int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1], int max,

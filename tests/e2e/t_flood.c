@@ -248,7 +248,10 @@ static int hello_conn(const char *sock)
 
 /* ---- the keeper: a well-behaved client that stays connected --------------- */
 
-/* stats over the keeper: 0 (*clients, *pools: the pools that are not the arena's own), or -1 */
+/*
+ * stats over the keeper: 0 (*clients: the connections, the keeper's among them; *pools:
+ * the pools that are not the arena's own), or -1
+ */
 static int keeper_stats(struct ctl_conn *k, const char *when, unsigned int *clients, unsigned int *pools)
 {
 	Slubd__Request req = SLUBD__REQUEST__INIT;
@@ -267,7 +270,7 @@ static int keeper_stats(struct ctl_conn *k, const char *when, unsigned int *clie
 			slubd__response__free_unpacked(resp, NULL);
 		return -1;
 	}
-	*clients = resp->stats->clients;
+	*clients = resp->stats->clients + 1;	/* the keeper too: slubd counts the others */
 	*pools = 0;
 	for (size_t i = 0; i < resp->stats->n_caches; i++)
 		*pools += !resp->stats->caches[i]->system;

@@ -608,6 +608,9 @@ E2E_CASE(bad_names)
 	refused_conf("[arena a]\nsocket = /tmp/x/b.sock\n[arena b]\nsocket = /tmp/x/b.sock\n",
 		     "share the socket");
 	refused_conf("[arena a]\nsize = lots\n", "bad value for [arena a] size");
+	refused_conf("[arena]\nsize = 3M\n", "[arena] size = 3M: 3145728 bytes, below the minimum of 8 MiB");
+	refused_conf("[arena a]\nsize = 1024G\n[arena b]\nsize = 1025G\n",
+		     "[arena b] size = 1025G: 1100585369600 bytes, above the maximum of 1024 GiB");
 	refused_conf("[arena a]\nmax_clients = 0\n", "bad value for [arena a] max_clients");
 	refused_conf("[arena a]\nflavour = 1\n", "unknown setting [arena a] flavour");
 	refused_conf("[arena a]\nsocket = relative/a.sock\n", "bad value for [arena a] socket");

@@ -243,7 +243,7 @@ static int clients(struct ctl_conn *c)
 	req.stats = &sr;
 	if (ctl_call(c, &req, &resp, NULL, err, sizeof(err)) == 0 && resp && !resp->err &&
 	    resp->body_case == SLUBD__RESPONSE__BODY_STATS)
-		n = (int)resp->stats->clients;
+		n = (int)resp->stats->clients + 1;	/* c too: slubd counts the others */
 	if (resp)
 		slubd__response__free_unpacked(resp, NULL);
 	return n;
