@@ -42,6 +42,7 @@ void config_defaults(struct config *c)
 	c->hello_timeout_ms = SLUBD_HELLO_TIMEOUT_MS;
 	c->scrub_interval_s = SLUBD_SCRUB_INTERVAL_S;
 	c->ready_fd = -1;
+	c->notify_fd = -1;
 }
 
 int parse_size(const char *s, uint64_t *out)

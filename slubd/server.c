@@ -1293,7 +1293,7 @@ static void tell_supervisor(int fd, int arena_fd)
 
 int server_run(struct server *s)
 {
-	/* after main.c's fork into the background: the pid a second slubd names */
+	/* the pid a second slubd names */
 	guarded_set_owner_pid(s);
 	/*
 	 * a previous slubd, or its clients, may have died in the middle of
@@ -1313,6 +1313,7 @@ int server_run(struct server *s)
 		s->cfg.ready_fd = -1;
 	} else {
 		sd_notify(0, "READY=1");
+		ready_fd_tell(&s->cfg.notify_fd);
 	}
 	server_status(s);
 	return event_base_dispatch(s->base) < 0 ? -EIO : 0;

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -621,6 +623,10 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	}
 	argv[argc++] = "--hugepages";
 	argv[argc++] = "off";
+	/* named: the private directory may be on a disk, where the default is refused */
+	snprintf(d->arena, sizeof(d->arena), "%s/slubd.arena", dir);
+	argv[argc++] = "--arena-file";
+	argv[argc++] = d->arena;
 	if (o->config) {
 		int rc;
 
@@ -1313,6 +1319,28 @@ static Slubd__Response *call_once(const char *sock, Slubd__Request *req, const c
 		return NULL;
 	}
 	return resp;
+}
+
+const char *e2e_tmpfs(void)
+{
+	struct statfs sf;
+
+	return statfs("/dev/shm", &sf) == 0 && sf.f_type == TMPFS_MAGIC &&
+	       access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : NULL;
+}
+
+int e2e_backing_is_file(const char *backing, const char *path)
+{
+	size_t n = strlen(backing), m = strlen(path);
+	const char *space;
+
+	if (n <= m || strcmp(backing + n - m, path) || backing[n - m - 1] != ' ')
+		return 0;
+	if (!strncmp(backing, "tmpfs file ", 11))
+		return n - m == 11;
+	/* "file on FS PATH": one word of file system */
+	space = strchr(backing + 8, ' ');
+	return !strncmp(backing, "file on ", 8) && space == backing + n - m - 1;
 }
 
 int e2e_cache_stats(const char *sock, const char *name, struct e2e_cache *out,

@@ -38,6 +38,7 @@ struct e2e_slubd {
 	char dir[128];		/* the private directory (mkdtemp) */
 	char sock[160];		/* dir/slubd.sock */
 	char log[160];		/* dir/slubd.log: the daemon's stdout and stderr */
+	char arena[160];	/* dir/slubd.arena, given as --arena-file */
 	char conf[160];		/* dir/slubd.conf, when a config was given */
 };
 
@@ -98,8 +99,8 @@ const char *e2e_need_bin(const char *env, const char *rel);
 
 /*
  * e2e_start - start slubd --foreground --socket DIR/slubd.sock --arena-size
- * 64M --hugepages off [--config DIR/slubd.conf] and wait until it prints
- * "ready" and its socket answers a Hello.  NULL with a failed check (and the
+ * 64M --hugepages off --arena-file DIR/slubd.arena [--config DIR/slubd.conf]
+ * and wait until it prints "ready" and its socket answers a Hello.  NULL with a failed check (and the
  * daemon's log shown) on any failure.
  */
 struct e2e_slubd *e2e_start(const struct e2e_opts *o);
@@ -112,6 +113,13 @@ int e2e_alive(struct e2e_slubd *d, const char *when);
 void e2e_stop(struct e2e_slubd *d);
 /* print the last lines of the daemon's log, indented */
 void e2e_show_log(const struct e2e_slubd *d, int lines);
+
+/*
+ * a tmpfs directory every user may make a private directory in (/dev/shm),
+ * for a slubd whose default arena goes next to its socket (slubd refuses
+ * that place on a disk); NULL: none
+ */
+const char *e2e_tmpfs(void);
 
 /* ---- processes --------------------------------------------------------- */
 
@@ -182,10 +190,16 @@ struct e2e_cache {
 
 struct e2e_arena {
 	uint64_t size, used, base;
-	char backing[16];
+	char backing[320];	/* "memfd", "tmpfs file PATH", "file on ext4 PATH"... */
 	uint32_t clients;
 	int has_clients;
 };
+
+/*
+ * e2e_backing_is_file - backing (stats' or Attach's) says the arena is the
+ * file path, in memory ("tmpfs file PATH") or on a disk ("file on FS PATH")
+ */
+int e2e_backing_is_file(const char *backing, const char *path);
 
 /*
  * e2e_cache_stats - the cache called name in an all-caches Stats reply:

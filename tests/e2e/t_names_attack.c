@@ -518,7 +518,7 @@ static void noop(int sig)
  */
 static void hup_storm(const char *dir, const char *conf, const char *size, const char *want)
 {
-	char sock[200], cpath[200], log[200], how[96];
+	char sock[200], cpath[200], log[200], how[96], arena[200];
 	const char *bin = e2e_need_bin("SLUBD", "slubd");
 	uint64_t end;
 	int st = 0, ready = 0, sent = 0;
@@ -529,6 +529,7 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
 	snprintf(cpath, sizeof(cpath), "%s/c.conf", dir);
 	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);	/* named: dir may be on a disk */
 	unlink(sock);
 	if (conf && write_text(cpath, conf)) {
 		CHECKF(0, "writing %s: %s", cpath, strerror(errno));
@@ -551,10 +552,11 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 		dup2(fd, 2);
 		if (conf)
 			execl(bin, bin, "--foreground", "--socket", sock, "--hugepages", "off",
-			      "--arena-size", size, "--config", cpath, (char *)NULL);
+			      "--arena-size", size, "--arena-file", arena, "--config", cpath,
+			      (char *)NULL);
 		else
 			execl(bin, bin, "--foreground", "--socket", sock, "--hugepages", "off",
-			      "--arena-size", size, (char *)NULL);
+			      "--arena-size", size, "--arena-file", arena, (char *)NULL);
 		_exit(127);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -308,9 +308,13 @@ static char *expect_refusal(const struct spawn *sp, const char *log, const char 
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
+/*
+ * a private directory on tmpfs (/dev/shm), where slubd puts its default arena
+ * next to the socket (on a disk it refuses to); /tmp when there is no tmpfs
+ */
 static int mkdir_tmp(char *out, size_t len, const char *tag)
 {
-	snprintf(out, len, "/tmp/slubd-st-%s.XXXXXX", tag);
+	snprintf(out, len, "%s/slubd-st-%s.XXXXXX", e2e_tmpfs() ? e2e_tmpfs() : "/tmp", tag);
 	if (!mkdtemp(out)) {
 		CHECKF(0, "mkdtemp %s: %s", out, strerror(errno));
 		return -1;
@@ -329,7 +333,7 @@ static void rm_rf(const char *path)
 {
 	char cmd[400];
 
-	if (path[0] && strncmp(path, "/tmp/", 5) == 0) {
+	if (path[0] && (strncmp(path, "/tmp/", 5) == 0 || strncmp(path, "/dev/shm/", 9) == 0)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
 		(void)!system(cmd);
 	}
@@ -1591,6 +1595,8 @@ E2E_CASE(squatted_tmp)
 {
 	char bindir[64], sq[64], planted[128], log[128], before[256], after[256], cmd[300];
 	char *args[] = { "--arena-size", "64M", "--hugepages", "off", NULL };
+	char *args_file[] = { "--arena-size", "64M", "--hugepages", "off", "--arena-file", planted,
+			      NULL };
 	struct spawn sp = { .args = args, .uid = VICTIM, .fds = { -1 }, .default_socket = 1 };
 	uint64_t sum0, sum1;
 	off_t size0, size1;
@@ -1633,9 +1639,13 @@ E2E_CASE(squatted_tmp)
 	CHECKF(file_sum(planted, &sum1, &size1) == 0 && sum1 == sum0 && size1 == size0,
 	       "the planted arena %s was changed", planted);
 
-	/* the directory the victim's own (0700), the arena in it another user's */
+	/*
+	 * the directory the victim's own (0700), the arena in it another user's;
+	 * named, since the default next to the socket is refused where /tmp is a disk
+	 */
 	snprintf(cmd, sizeof(cmd), "chown %u:%u '%s' && chmod 0700 '%s'", VICTIM, VICTIM, sq, sq);
 	REQUIRE(run_cmd(cmd) == 0);
+	sp.args = args_file;
 	text = expect_refusal(&sp, log, "an arena file of another uid in slubd's own directory",
 			      planted, "belongs to uid 65533");
 	free(text);
