@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <linux/magic.h>
 
 #include "unit.h"
@@ -471,20 +470,16 @@ ISOLATED(create_at_path)
  */
 ISOLATED(create_on_disk)
 {
-	const char *dirs[] = { getenv("TMPDIR"), "/var/tmp", "/tmp" };
 	struct arena_opts o = { .size = 8 * MIB, .huge = ARENA_HUGE_OFF, .base = 1 };
 	struct arena *a = NULL;
 	char path[200] = "", want[260], err[256] = "";
-	struct statfs sf;
+	long ftype = 0;
+	const char *dir = t_disk_dir(&ftype);
 	int rc;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !path[0]; i++)
-		if (dirs[i] && strlen(dirs[i]) < 100 && statfs(dirs[i], &sf) == 0 &&
-		    sf.f_type != TMPFS_MAGIC && sf.f_type != RAMFS_MAGIC &&
-		    access(dirs[i], W_OK) == 0)
-			snprintf(path, sizeof(path), "%s/slubd-t_arena-%d", dirs[i], (int)getpid());
-	if (!path[0])
+	if (!dir)
 		SKIP("none of $TMPDIR, /var/tmp, /tmp is on a disk's file system");
+	snprintf(path, sizeof(path), "%s/slubd-t_arena-%d", dir, (int)getpid());
 	unlink(path);
 	o.path = path;
 	rc = arena_create(&o, &a, err, sizeof(err));
@@ -495,7 +490,7 @@ ISOLATED(create_on_disk)
 		printf("  %s\n", b);
 		CHECKF(!strncmp(b, "file on ", 8) && sp && !strcmp(sp + 1, path), "backing '%s' "
 		       "for %s", b, path);
-		if (sf.f_type == EXT4_SUPER_MAGIC) {
+		if (ftype == EXT4_SUPER_MAGIC) {
 			snprintf(want, sizeof(want), "file on ext4 %s", path);
 			CHECKF(!strcmp(b, want), "backing '%s', want '%s'", b, want);
 		}
