@@ -1813,6 +1813,26 @@ static char *drain(int fd)
 	return buf ? buf : strdup("");
 }
 
+/* start slubd with args, a pipe's write end as fd 3 (--ready-fd 3): what came on it, to EOF */
+static char *start_ready_fd(struct daemon *dm, struct spawn *sp, char *const *args)
+{
+	char *text;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC)) {
+		CHECKF(0, "pipe: %s", strerror(errno));
+		return strdup("");
+	}
+	sp->args = args;
+	sp->fds[0] = p[1];
+	dm->pid = start(sp, dm->log);
+	close(p[1]);
+	CHECKF(dm->pid > 0, "fork: %s", strerror(errno));
+	text = dm->pid > 0 ? drain(p[0]) : strdup("");	/* to EOF: the line, then closed */
+	close(p[0]);
+	return text;
+}
+
 /*
  * --ready-fd N: the line "ready" comes once the socket serves (a stats request
  * sent right after it is answered, with no retry), then the fd is closed; with
@@ -1821,7 +1841,7 @@ static char *drain(int fd)
  */
 E2E_CASE(ready_fd)
 {
-	char dir[96], sock[160], tsock[160], conf[200], log[160], *line = NULL;
+	char dir[96], sock[160], tsock[160], conf[200], *line = NULL;
 	char *args[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off",
 			 "--ready-fd", "3", NULL };
 	char *args_conf[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off",
@@ -1830,23 +1850,15 @@ E2E_CASE(ready_fd)
 			     "off", "--ready-fd", "3", NULL };
 	struct spawn sp = { .args = args, .fds = { -1, -1 }, .plain_fds = 1 };
 	struct daemon dm = { 0 };
-	int p[2];
 
 	REQUIRE(mkdir_tmp(dir, sizeof(dir), "rdy") == 0);
 	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
 	snprintf(tsock, sizeof(tsock), "%s/t1.sock", dir);
 	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
-	snprintf(log, sizeof(log), "%s/slubd.log", dir);
-	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	snprintf(dm.log, sizeof(dm.log), "%s/slubd.log", dir);
 
 	/* one arena */
-	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-	sp.fds[0] = p[1];
-	dm.pid = start(&sp, log);
-	close(p[1]);
-	REQUIRE(dm.pid > 0);
-	line = drain(p[0]);	/* to EOF: the line, then the fd closed */
-	close(p[0]);
+	line = start_ready_fd(&dm, &sp, args);
 	CHECKF(!strcmp(line, "ready\n"), "--ready-fd gave '%s', want 'ready\\n' then EOF", line);
 	free(line);
 	CHECKF(e2e_cache_stats(sock, "kmalloc-64", NULL, NULL) == 1, "a request right after the "
@@ -1861,14 +1873,7 @@ E2E_CASE(ready_fd)
 		fprintf(f, "[arena t1]\nsize = 16M\nhugepages = off\n");
 		fclose(f);
 	}
-	sp.args = args_conf;
-	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-	sp.fds[0] = p[1];
-	dm.pid = start(&sp, log);
-	close(p[1]);
-	REQUIRE(dm.pid > 0);
-	line = drain(p[0]);
-	close(p[0]);
+	line = start_ready_fd(&dm, &sp, args_conf);
 	CHECKF(!strcmp(line, "ready\n"), "--ready-fd with named arenas gave '%s'", line);
 	free(line);
 	CHECKF(e2e_cache_stats(sock, "kmalloc-64", NULL, NULL) == 1, "the default arena did not "
@@ -1878,14 +1883,7 @@ E2E_CASE(ready_fd)
 	stop(&dm);
 
 	/* cannot start: EOF, no line */
-	sp.args = args_bad;
-	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-	sp.fds[0] = p[1];
-	dm.pid = start(&sp, log);
-	close(p[1]);
-	REQUIRE(dm.pid > 0);
-	line = drain(p[0]);
-	close(p[0]);
+	line = start_ready_fd(&dm, &sp, args_bad);
 	CHECKF(!line[0], "a slubd that could not start wrote '%s' on --ready-fd", line);
 	free(line);
 	{
