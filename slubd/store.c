@@ -744,6 +744,14 @@ static int stored_arena(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* enough 2 MiB huge pages free for a new arena of the configured size */
+static bool huge_pages_free(const struct server *s)
+{
+	uint64_t size = s->cfg.arena_size ? s->cfg.arena_size : ARENA_DEFAULT_SIZE;
+
+	return os_hugepages_free() >= (long)((size + (2u << 20) - 1) >> 21);
+}
+
 /*
  * a memfd of huge pages, when enough are reserved: 1 made (and locked), 0
  * not (too few huge pages: auto goes on), -errno with err (hugepages = on)
@@ -754,6 +762,8 @@ static int huge_memfd(struct server *s, char *err, size_t errlen)
 	char msg[512];
 	int rc, fd;
 
+	if (s->cfg.huge == ARENA_HUGE_AUTO && !huge_pages_free(s))
+		return 0;
 	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
 	if (rc) {
 		if (s->cfg.huge != ARENA_HUGE_ON)
@@ -804,7 +814,7 @@ static int huge_memfd(struct server *s, char *err, size_t errlen)
  */
 static int default_arena(struct server *s, char *err, size_t errlen)
 {
-	char dir[sizeof(s->arena_path)], mnt[200], priv[240];
+	char dir[sizeof(s->arena_path)], mnt[200], priv[240], file[260] = "";
 	struct stat st;
 	bool have_file;
 	int rc, dirfd;
@@ -812,6 +822,16 @@ static int default_arena(struct server *s, char *err, size_t errlen)
 	store_split(s->cfg.socket, dir, sizeof(dir));
 	if (s->cfg.huge != ARENA_HUGE_OFF && hugetlbfs_mount(mnt, sizeof(mnt))) {
 		snprintf(priv, sizeof(priv), "%s/slubd-%u", mnt, (unsigned)geteuid());
+		snprintf(file, sizeof(file), "%s/slubd.arena", priv);
+	}
+	/*
+	 * auto, and too few huge pages free for a new arena: the mount is used
+	 * only for the arena an earlier slubd left there (its pages are held)
+	 */
+	if (file[0] && s->cfg.huge == ARENA_HUGE_AUTO && !huge_pages_free(s) &&
+	    lstat(file, &st) != 0)
+		file[0] = 0;
+	if (file[0]) {
 		dirfd = store_open_dir(priv, true, 0700, err, errlen);
 		rc = dirfd;
 		if (dirfd >= 0) {
@@ -833,7 +853,7 @@ static int default_arena(struct server *s, char *err, size_t errlen)
 		rc = huge_memfd(s, err, errlen);
 		if (rc)
 			return rc < 0 ? rc : 0;
-	} else if (have_file && s->cfg.huge == ARENA_HUGE_AUTO && os_hugepages_free() > 0) {
+	} else if (have_file && s->cfg.huge == ARENA_HUGE_AUTO && huge_pages_free(s)) {
 		log_msg("huge pages are reserved, but %s/slubd.arena holds an earlier arena: it is "
 			"adopted with its pools (stop slubd and remove it to move to huge pages)", dir);
 	}

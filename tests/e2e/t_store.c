@@ -1914,9 +1914,10 @@ E2E_CASE(ready_fd)
 
 /*
  * huge pages by default when reserved (hugepages auto), in a private mount
- * namespace where only the case's own hugetlbfs mount is seen: without a
- * mount, a memfd of huge pages ("hugetlb", its life slubd's, said in the
- * log); with one, MOUNT/slubd-UID/slubd.arena, its directory made 0700, whose
+ * namespace where only the case's own hugetlbfs mount is seen: an arena
+ * file an earlier slubd left next to the socket is adopted (pools kept, the
+ * reason said); without it and without a mount, a memfd of huge pages
+ * ("hugetlb", its life slubd's, said in the log); with a mount, MOUNT/slubd-UID/slubd.arena, its directory made 0700, whose
  * pools the next slubd adopts.  Changes the host's vm.nr_hugepages for a few
  * seconds (put back): SLUBD_TEST_HUGETLB=1, as root.
  */
@@ -1924,7 +1925,8 @@ E2E_CASE(hugepages_default)
 {
 	char dir[96], sock[160], mnt[160] = "", priv[200] = "", other[160], want[300];
 	char backing[320], was[32] = "";
-	char *args[] = { "--socket", sock, "--arena-size", "32M", NULL };
+	char *args[] = { "--socket", sock, "--arena-size", "32M", NULL }, file[160];
+	char *args_off[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off", NULL };
 	struct spawn sp = { .args = args, .fds = { -1 } };
 	struct daemon dm = { 0 };
 	struct e2e_slubd ctl = { 0 };
@@ -1973,7 +1975,30 @@ E2E_CASE(hugepages_default)
 	snprintf(dm.log, sizeof(dm.log), "%s/slubd.log", dir);
 	snprintf(ctl.sock, sizeof(ctl.sock), "%s", sock);
 
-	/* no hugetlbfs mount: a memfd of huge pages, said to last slubd's life */
+	/* an arena file an earlier slubd left next to the socket: adopted, its pools kept */
+	snprintf(file, sizeof(file), "%s/slubd.arena", dir);
+	sp.args = args_off;
+	if (start_ready(&dm, &sp))
+		goto out;
+	CHECKF(e2e_slubctl(&ctl, &out, "create", "hp.file", "64", NULL) == 0, "create: %s",
+	       out ? out : "");
+	free(out);
+	stop(&dm);
+	sp.args = args;
+	if (start_ready(&dm, &sp))
+		goto out;
+	backing_of(sock, backing, sizeof(backing));
+	snprintf(want, sizeof(want), "tmpfs file %s", file);
+	CHECKF(!strcmp(backing, want) && e2e_cache_stats(sock, "hp.file", NULL, NULL) == 1,
+	       "the earlier arena file was not adopted with its pool: backing '%s'", backing);
+	stop(&dm);
+	text = slurp(dm.log);
+	CHECKF(strstr(text, "huge pages are reserved, but"), "the log does not say why the "
+	       "huge pages are not used:\n%s", text);
+	free(text);
+	CHECKF(unlink(file) == 0, "unlink %s: %s", file, strerror(errno));
+
+	/* no hugetlbfs mount, no file: a memfd of huge pages, said to last slubd's life */
 	if (start_ready(&dm, &sp))
 		goto out;
 	backing_of(sock, backing, sizeof(backing));
