@@ -202,6 +202,7 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 	else if (!strcmp(section, "arena") && !strcmp(key, "file")) {
 		rc = *value == '/' && strlen(value) < sizeof(c->arena_file) ? 0 : -EINVAL;
 		snprintf(c->arena_file, sizeof(c->arena_file), "%s", value);
+		c->arena_file_default = false;
 	} else if (!strcmp(section, "arena") && !strcmp(key, "hugepages"))
 		rc = parse_huge(value, &c->huge);
 	else if (!strcmp(section, "access") && !strcmp(key, "socket_mode")) {

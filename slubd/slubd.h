@@ -35,6 +35,8 @@ struct config {
 	unsigned int hello_timeout_ms;	/* a connection that sends no Hello is closed */
 	unsigned int scrub_interval_s;	/* periodic scrub; 0: only when a client leaves */
 	char arena_file[256];		/* the arena's backing file; "" for the default */
+	bool arena_file_default;	/* arena_file is a named arena's default, next to
+					 * the default socket: refused on a disk (store.c) */
 	char arena_name[33];		/* "": the default arena; else the NAME of its
 					 * [arena NAME] section (one slubd serves it) */
 	char config_file[256];

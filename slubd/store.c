@@ -574,12 +574,16 @@ static int file_arena(struct server *s, const char *dir, const char *name, bool 
 		 * for: the default place next to the socket is refused.
 		 */
 		if (dflt) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "[arena%s%s] file = PATH",
+				 s->cfg.arena_name[0] ? " " : "", s->cfg.arena_name);
 			snprintf(err, errlen, "the default arena file %s would be on %s, a disk: "
 				 "every page of the pools would be written back to it.  Put the "
 				 "socket on tmpfs (--socket in /run or $XDG_RUNTIME_DIR or /dev/shm), "
-				 "reserve huge pages (vm.nr_hugepages), or name the file to use the "
-				 "disk knowingly (--arena-file PATH, or [arena] file = PATH)", shown,
-				 fs);
+				 "%sor name the file to use the disk knowingly (%s%s)", shown, fs,
+				 s->cfg.arena_name[0] ? "" : "reserve huge pages (vm.nr_hugepages), ",
+				 s->cfg.arena_name[0] ? "" : "--arena-file PATH, or ", key);
 			close(dirfd);
 			return -EMEDIUMTYPE;
 		}
@@ -885,7 +889,7 @@ int store_open_arena(struct server *s, char *err, size_t errlen)
 	}
 	if (s->cfg.arena_file[0]) {
 		name = store_split(s->cfg.arena_file, dir, sizeof(dir));
-		return file_arena(s, dir, name, false, err, errlen);
+		return file_arena(s, dir, name, s->cfg.arena_file_default, err, errlen);
 	}
 	return default_arena(s, err, errlen);
 }

@@ -266,6 +266,7 @@ static int named_config(struct config *c, const struct config *dflt, const char 
 	snprintf(c->arena_name, sizeof(c->arena_name), "%s", name);
 	n1 = snprintf(c->socket, sizeof(c->socket), "%s/%s.sock", dir, name);
 	n2 = snprintf(c->arena_file, sizeof(c->arena_file), "%s/%s.arena", dir, name);
+	c->arena_file_default = true;	/* until the section names one (config.c) */
 	if (n1 < 0 || (size_t)n1 >= sizeof(c->socket) || n2 < 0 ||
 	    (size_t)n2 >= sizeof(c->arena_file)) {
 		snprintf(err, errlen, "arena %s: its socket %s/%s.sock makes too long a path (a UNIX "

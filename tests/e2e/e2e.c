@@ -547,7 +547,7 @@ static int write_file(const char *path, const char *text)
 struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 {
 	static const struct e2e_opts none;
-	const char *bin = e2e_need_bin("SLUBD", "slubd"), *tmp = getenv("TMPDIR");
+	const char *bin = e2e_need_bin("SLUBD", "slubd"), *tmp = e2e_tmpdir();
 	const char *size;
 	struct e2e_slubd *d = NULL;
 	char *argv[16], lasterr[256] = "no attempt yet", dir[sizeof(d->dir)];
@@ -574,8 +574,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	}
 	d = &st->d[slot];
 	memset(d, 0, sizeof(*d));
-	if (!tmp || !*tmp || strlen(tmp) > 60)
-		tmp = "/tmp";
+	/* on tmpfs where there is one: a named arena's default file goes there */
 	snprintf(d->dir, sizeof(d->dir), "%s/slubd-e2e.XXXXXX", tmp);
 	if (!mkdtemp(d->dir)) {
 		CHECKF(0, "mkdtemp %s: %s", d->dir, strerror(errno));
@@ -623,10 +622,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	}
 	argv[argc++] = "--hugepages";
 	argv[argc++] = "off";
-	/* named: the private directory may be on a disk, where the default is refused */
-	snprintf(d->arena, sizeof(d->arena), "%s/slubd.arena", dir);
-	argv[argc++] = "--arena-file";
-	argv[argc++] = d->arena;
+	snprintf(d->arena, sizeof(d->arena), "%s/slubd.arena", dir);	/* slubd's default */
 	if (o->config) {
 		int rc;
 
@@ -1321,12 +1317,32 @@ static Slubd__Response *call_once(const char *sock, Slubd__Request *req, const c
 	return resp;
 }
 
-const char *e2e_tmpfs(void)
+static bool on_tmpfs(const char *dir)
 {
 	struct statfs sf;
 
-	return statfs("/dev/shm", &sf) == 0 && sf.f_type == TMPFS_MAGIC &&
-	       access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : NULL;
+	return statfs(dir, &sf) == 0 && sf.f_type == TMPFS_MAGIC && access(dir, W_OK | X_OK) == 0;
+}
+
+int e2e_write_file(const char *path, const char *text)
+{
+	return write_file(path, text);
+}
+
+const char *e2e_tmpfs(void)
+{
+	return on_tmpfs("/dev/shm") ? "/dev/shm" : NULL;
+}
+
+const char *e2e_tmpdir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (tmp && (!*tmp || strlen(tmp) > 60))
+		tmp = NULL;
+	if (tmp && on_tmpfs(tmp))
+		return tmp;
+	return e2e_tmpfs() ? e2e_tmpfs() : tmp ? tmp : "/tmp";
 }
 
 int e2e_backing_is_file(const char *backing, const char *path)

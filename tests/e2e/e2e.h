@@ -38,7 +38,7 @@ struct e2e_slubd {
 	char dir[128];		/* the private directory (mkdtemp) */
 	char sock[160];		/* dir/slubd.sock */
 	char log[160];		/* dir/slubd.log: the daemon's stdout and stderr */
-	char arena[160];	/* dir/slubd.arena, given as --arena-file */
+	char arena[160];	/* dir/slubd.arena, the default arena file */
 	char conf[160];		/* dir/slubd.conf, when a config was given */
 };
 
@@ -99,9 +99,10 @@ const char *e2e_need_bin(const char *env, const char *rel);
 
 /*
  * e2e_start - start slubd --foreground --socket DIR/slubd.sock --arena-size
- * 64M --hugepages off --arena-file DIR/slubd.arena [--config DIR/slubd.conf]
- * and wait until it prints "ready" and its socket answers a Hello.  NULL with a failed check (and the
- * daemon's log shown) on any failure.
+ * 64M --hugepages off [--config DIR/slubd.conf] and wait until it prints
+ * "ready" and its socket answers a Hello.  DIR is made in e2e_tmpdir(): on
+ * tmpfs, where slubd puts its arena next to the socket by default.  NULL with
+ * a failed check (and the daemon's log shown) on any failure.
  */
 struct e2e_slubd *e2e_start(const struct e2e_opts *o);
 /* 1 if slubd still runs; else 0 with a failed check, how it ended and its log */
@@ -120,6 +121,13 @@ void e2e_show_log(const struct e2e_slubd *d, int lines);
  * that place on a disk); NULL: none
  */
 const char *e2e_tmpfs(void);
+/*
+ * where the helpers make private directories: $TMPDIR when it is on tmpfs,
+ * else e2e_tmpfs(), else $TMPDIR or /tmp (at most 60 bytes)
+ */
+const char *e2e_tmpdir(void);
+/* write text into path (created 0644, or truncated): 0 or -errno */
+int e2e_write_file(const char *path, const char *text);
 
 /* ---- processes --------------------------------------------------------- */
 

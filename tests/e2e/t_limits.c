@@ -177,7 +177,7 @@ static void check_clean(const struct e2e_slubd *d, const char *name)
 }
 
 /*
- * start slubd again on d's socket and its arena file (d->arena, next to the
+ * start slubd again on d's socket and its default arena file (next to the
  * socket), its output appended to d's log; 0 once it answers a Hello
  */
 static int restart(struct e2e_slubd *d)
@@ -200,7 +200,7 @@ static int restart(struct e2e_slubd *d)
 			dup2(fd, 2);
 		}
 		execl(bin, bin, "--foreground", "--socket", d->sock, "--arena-size", "64M",
-		      "--hugepages", "off", "--arena-file", d->arena, (char *)NULL);
+		      "--hugepages", "off", (char *)NULL);
 		_exit(127);
 	}
 	d->pid = pid;	/* the case's cleanup kills it whatever happens */

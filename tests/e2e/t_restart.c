@@ -201,8 +201,10 @@ static int rs_restart(struct e2e_slubd *d, const char *arena, off_t *from, uint6
 	argv[argc++] = "64M";
 	argv[argc++] = "--hugepages";
 	argv[argc++] = "off";
-	argv[argc++] = "--arena-file";	/* e2e_start's, unless another is given */
-	argv[argc++] = (char *)(arena ? arena : d->arena);
+	if (arena) {
+		argv[argc++] = "--arena-file";
+		argv[argc++] = (char *)arena;
+	}
 	argv[argc] = NULL;
 	pid = spawn_logged(argv, d->log, 0, NULL, NULL);
 	if (pid < 0)

@@ -312,12 +312,12 @@ static char *expect_refusal(const struct spawn *sp, const char *log, const char 
 /* ---- small helpers ----------------------------------------------------------------- */
 
 /*
- * a private directory on tmpfs (/dev/shm), where slubd puts its default arena
- * next to the socket (on a disk it refuses to); /tmp when there is no tmpfs
+ * a private directory on tmpfs (e2e_tmpdir), where slubd puts its default
+ * arena next to the socket (on a disk it refuses to)
  */
 static int mkdir_tmp(char *out, size_t len, const char *tag)
 {
-	snprintf(out, len, "%s/slubd-st-%s.XXXXXX", e2e_tmpfs() ? e2e_tmpfs() : "/tmp", tag);
+	snprintf(out, len, "%s/slubd-st-%s.XXXXXX", e2e_tmpdir(), tag);
 	if (!mkdtemp(out)) {
 		CHECKF(0, "mkdtemp %s: %s", out, strerror(errno));
 		return -1;
@@ -1731,7 +1731,8 @@ static void backing_of(const char *sock, char *out, size_t len)
 
 /*
  * the default arena file next to a socket on a disk is refused, saying why and
- * what to do, and nothing is left there; named with --arena-file it is used,
+ * what to do, and nothing is left there; so is a named arena's default file
+ * (DIR/NAME.arena) there; named with --arena-file it is used,
  * and stats say "file on FS PATH"; next to a socket on tmpfs it is the
  * default, "tmpfs file PATH"
  */
@@ -1742,7 +1743,7 @@ E2E_CASE(default_on_disk)
 	char dir[96], sock[160], arena[160], log[160], backing[320], want[400], left[256];
 	char *args[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off", NULL };
 	char *args_file[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off",
-			      "--arena-file", arena, NULL };
+			      "--arena-file", arena, NULL }, conf[160];
 	struct spawn sp = { .args = args, .fds = { -1 } };
 	struct daemon dm = { 0 };
 	char *text;
@@ -1763,6 +1764,21 @@ E2E_CASE(default_on_disk)
 	list_dir(dir, left, sizeof(left));
 	CHECKF(access(arena, F_OK) != 0 && access(sock, F_OK) != 0, "the refused slubd left "
 	       "files in %s: %s", dir, left);
+
+	/* a named arena's default file, next to the default socket: refused too */
+	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
+	REQUIRE(e2e_write_file(conf, "[arena t1]\nsize = 16M\n") == 0);
+	{
+		char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--socket", sock,
+				 "--arena-size", "32M", "--hugepages", "off", "--arena-file", arena,
+				 "--config", conf, NULL }, *out = NULL;
+		int rc = e2e_run(argv, &out, e2e_scale_ms(10000));
+
+		CHECKF(rc == 1 && out && strstr(out, "t1.arena would be on") &&
+		       strstr(out, "[arena t1] file = PATH"), "a named arena's default file on a "
+		       "disk: exit %d, want 1 with the refusal:\n%s", rc, out ? out : "");
+		free(out);
+	}
 
 	/* asked for: served, and said to be on that disk */
 	sp.args = args_file;
@@ -1866,13 +1882,7 @@ E2E_CASE(ready_fd)
 	stop(&dm);
 
 	/* named arenas: the supervisor's line, once both serve */
-	{
-		FILE *f = fopen(conf, "we");
-
-		REQUIRE(f != NULL);
-		fprintf(f, "[arena t1]\nsize = 16M\nhugepages = off\n");
-		fclose(f);
-	}
+	REQUIRE(e2e_write_file(conf, "[arena t1]\nsize = 16M\nhugepages = off\n") == 0);
 	line = start_ready_fd(&dm, &sp, args_conf);
 	CHECKF(!strcmp(line, "ready\n"), "--ready-fd with named arenas gave '%s'", line);
 	free(line);
