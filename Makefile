@@ -9,6 +9,10 @@
 #                             clients (t_chaos), and a long multi-process run
 #   make valgrind             the e2e tests with slubd under valgrind: no error, no leak
 #   make fuzz FUZZ_SECONDS=N  libFuzzer on slubd's control path (clang)
+#   make run                  slubd in the foreground, with slubctl and the examples built
+#   make install [PREFIX=/usr/local] [DESTDIR=]   programs, library, units, man pages;
+#                             runs ldconfig when DESTDIR is empty (the live system)
+#   make uninstall [PREFIX=...] [DESTDIR=]        removes what install put there
 #
 # Builds with other SANITIZER= or DEBUG= settings go to their own folder under
 # build/, so that objects built with different flags never mix.
@@ -77,8 +81,12 @@ EX_BIN    := $(patsubst client/examples/%.c,$(BUILD)/examples/%,$(EX_SRC))
 PROGS     := $(if $(SLUBD_SRC),$(BUILD)/slubd) $(if $(wildcard client/slubctl.c),$(BUILD)/slubctl)
 LIBS      := $(BUILD)/libshm.a $(if $(wildcard client/libslub.c),$(BUILD)/libslub.a $(BUILD)/libslub.so)
 
-.PHONY: all test bench clean deps cross-aarch64 run install soak fuzz valgrind
+.PHONY: all test bench clean deps cross-aarch64 run install uninstall soak fuzz valgrind
 all: $(LIBS) $(PROGS) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN) $(EX_BIN)
+
+# keep every object, also those only a chained rule needs (tests/x.o for
+# tests/x, client/examples/x.o): deleted, they were all rebuilt by the next make
+.SECONDARY:
 
 # install missing build dependencies (Debian, apt-get as root); a no-op when present
 deps:
@@ -144,7 +152,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARN_OBJ) $(BUILD)/libshm.a
 test: deps
 	@$(MAKE) --no-print-directory all
 	@SLUBD=$(CURDIR)/$(BUILD)/slubd SLUBCTL=$(CURDIR)/$(BUILD)/slubctl \
-		EXAMPLES=$(CURDIR)/$(BUILD)/examples tests/run.sh $(TEST_BIN) $(E2E_BIN) \
+		EXAMPLES=$(CURDIR)/$(BUILD)/examples CC='$(CC)' SLUB_TEST_CFLAGS='$(CFLAGS_SAN)' tests/run.sh $(TEST_BIN) $(E2E_BIN) \
 		$(wildcard tests/systemd/t_*.sh)
 
 # the libFuzzer target over slubd's frame decoding, request decoding and
@@ -168,9 +176,10 @@ valgrind: all
 	@scripts/deps.sh --bench
 	BUILD=$(BUILD) tests/valgrind/run.sh
 
-# build and start slubd in the foreground with its embedded defaults
+# build and start slubd in the foreground with its embedded defaults; the
+# README's quick start uses slubctl and the examples from another terminal
 run: deps
-	@$(MAKE) --no-print-directory $(BUILD)/slubd $(BUILD)/slubctl
+	@$(MAKE) --no-print-directory $(BUILD)/slubd $(BUILD)/slubctl $(EX_BIN)
 	exec $(BUILD)/slubd --foreground
 
 bench: deps
@@ -178,40 +187,101 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
-# make install PREFIX=/usr/local DESTDIR=
+# make install PREFIX=/usr/local DESTDIR=   (make uninstall with the same settings)
+# Installs what a user of slubd needs, never builds tests or benchmarks.  The
+# files carry installed paths: the sources name the /usr and /etc ones, and
+# INST_PATHS rewrites them for these directories (the unit's ExecStart= and
+# Documentation=, every path in the man pages' FILES and text).
 PREFIX  ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
-SYSCONFDIR ?= /etc
-UNITDIR    ?= $(PREFIX)/lib/systemd/system
-MANDIR     ?= $(PREFIX)/share/man
-DOCDIR     ?= $(PREFIX)/share/doc/slubd
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/include
-	install -m 0755 $(BUILD)/slubd $(DESTDIR)$(PREFIX)/sbin/slubd
-	install -m 0755 $(BUILD)/slubctl $(DESTDIR)$(PREFIX)/bin/slubctl
-	install -m 0644 $(BUILD)/libslub.a $(DESTDIR)$(PREFIX)/lib/libslub.a
-	install -m 0755 $(BUILD)/libslub.so.0 $(DESTDIR)$(PREFIX)/lib/libslub.so.0
-	ln -sf libslub.so.0 $(DESTDIR)$(PREFIX)/lib/libslub.so
-	install -m 0644 client/slub.h $(DESTDIR)$(PREFIX)/include/slub.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client/slub.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/slub.pc
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/slubd $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
-	sed -e 's|^ExecStart=/usr/sbin/slubd |ExecStart=$(PREFIX)/sbin/slubd |' \
-		-e 's|/etc/slubd/slubd.conf|$(SYSCONFDIR)/slubd/slubd.conf|' \
-		systemd/slubd.service > $(DESTDIR)$(UNITDIR)/slubd.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/slubd.service
-	install -m 0644 systemd/slubd.socket $(DESTDIR)$(UNITDIR)/slubd.socket
-	install -m 0644 systemd/slubd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/slubd.conf
+SYSCONFDIR  ?= /etc
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/slubd
+MAN_PAGES   := $(sort $(wildcard man/*.[1-8]))
+INST_PATHS  := -e 's|^ExecStart=/usr/bin/env slubd |ExecStart=$(SBINDIR)/slubd |' \
+	-e 's|/usr/lib/systemd/system|$(UNITDIR)|g' -e 's|/usr/lib/sysusers\.d|$(SYSUSERSDIR)|g' \
+	-e 's|/usr/share/doc/slubd|$(DOCDIR)|g' -e 's|/usr/share/man|$(MANDIR)|g' \
+	-e 's|/usr/sbin/slubd|$(SBINDIR)/slubd|g' -e 's|/usr/bin/slubctl|$(BINDIR)/slubctl|g' \
+	-e 's|/etc/slubd|$(SYSCONFDIR)/slubd|g'
+# what install puts, config file apart (kept when edited)
+INST_FILES  := $(BINDIR)/slubctl $(SBINDIR)/slubd $(LIBDIR)/libslub.a $(LIBDIR)/libslub.so.0 \
+	$(LIBDIR)/libslub.so $(INCLUDEDIR)/slub.h $(LIBDIR)/pkgconfig/slub.pc \
+	$(UNITDIR)/slubd.service $(UNITDIR)/slubd.socket $(SYSUSERSDIR)/slubd.conf \
+	$(DOCDIR)/90-slubd-hugepages.conf \
+	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+
+# the live system (DESTDIR empty): the dynamic linker's cache must learn of
+# libslub.so.0, else programs linked with -lslub fail to start; and say so
+# when LIBDIR is not a directory it searches
+define ldconfig_live
+	@if [ -z "$(DESTDIR)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then echo "ldconfig"; ldconfig || exit 1; \
+		else echo "not root: ldconfig not run (run it as root)"; fi; \
+	fi
+endef
+
+install: $(BUILD)/slubd $(BUILD)/slubctl $(BUILD)/libslub.a $(BUILD)/libslub.so
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)
+	install -m 0755 $(BUILD)/slubd $(DESTDIR)$(SBINDIR)/slubd
+	install -m 0755 $(BUILD)/slubctl $(DESTDIR)$(BINDIR)/slubctl
+	install -m 0644 $(BUILD)/libslub.a $(DESTDIR)$(LIBDIR)/libslub.a
+	install -m 0755 $(BUILD)/libslub.so.0 $(DESTDIR)$(LIBDIR)/libslub.so.0
+	ln -sf libslub.so.0 $(DESTDIR)$(LIBDIR)/libslub.so
+	install -m 0644 client/slub.h $(DESTDIR)$(INCLUDEDIR)/slub.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|^libdir=.*|libdir=$(LIBDIR)|' -e 's|^includedir=.*|includedir=$(INCLUDEDIR)|' \
+		client/slub.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/slub.pc
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/slubd $(sort $(foreach m,$(MAN_PAGES),\
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))))
+	for f in systemd/slubd.service systemd/slubd.socket; do \
+		sed $(INST_PATHS) $$f > $(DESTDIR)$(UNITDIR)/$${f#systemd/} && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${f#systemd/} || exit 1; done
+	sed $(INST_PATHS) etc/sysusers.d/slubd.conf > $(DESTDIR)$(SYSUSERSDIR)/slubd.conf
 	# reserving huge pages at boot is the host's choice: copy it to /etc/sysctl.d
-	install -m 0644 systemd/slubd-hugepages.conf $(DESTDIR)$(DOCDIR)/90-slubd-hugepages.conf
+	sed $(INST_PATHS) etc/sysctl.d/90-slubd-hugepages.conf > $(DESTDIR)$(DOCDIR)/90-slubd-hugepages.conf
+	chmod 0644 $(DESTDIR)$(SYSUSERSDIR)/slubd.conf $(DESTDIR)$(DOCDIR)/90-slubd-hugepages.conf
 	# an edited config is the admin's: never overwritten
 	test -e $(DESTDIR)$(SYSCONFDIR)/slubd/slubd.conf || \
 		install -m 0644 etc/slubd.conf $(DESTDIR)$(SYSCONFDIR)/slubd/slubd.conf
-	install -m 0644 man/slubd.8 man/slubctl.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/slub.3 $(DESTDIR)$(MANDIR)/man3/
+	for m in $(MAN_PAGES); do \
+		d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+		sed $(INST_PATHS) $$m > $$d/$${m#man/} && chmod 0644 $$d/$${m#man/} || exit 1; done
+	$(ldconfig_live)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		lib=$$(realpath $(LIBDIR)/libslub.so.0); found=; \
+		for f in $$(ldconfig -p | sed -n 's/^[[:space:]]*libslub\.so\.0 .*=> //p'); do \
+			[ "$$(realpath $$f)" != "$$lib" ] || found=1; done; \
+		[ -n "$$found" ] || { \
+		echo "note: $(LIBDIR) is not a directory the dynamic linker searches: a program"; \
+		echo "  linked with -lslub will not find libslub.so.0.  Add $(LIBDIR) to a file in"; \
+		echo "  /etc/ld.so.conf.d/ and run ldconfig, or link with -Wl,-rpath,$(LIBDIR)."; }; \
+	fi
+
+# removes what install put; the config file only when it is still the
+# shipped one (an edited one is kept); then the directories install may have
+# made, those left empty (PREFIX/bin, lib, include, share stay)
+UNITDIR_EMPTY := $(DESTDIR)$(UNITDIR) $(if $(filter %/systemd/system,$(UNITDIR)),$(DESTDIR)$(UNITDIR:%/system=%))
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INST_FILES))
+	@c=$(DESTDIR)$(SYSCONFDIR)/slubd/slubd.conf; \
+	if [ -e $$c ]; then \
+		if cmp -s etc/slubd.conf $$c; then echo "rm -f $$c"; rm -f $$c; \
+		else echo "kept $$c: it differs from etc/slubd.conf (edited); remove it yourself"; fi; \
+	fi
+	@for d in $(DESTDIR)$(SYSCONFDIR)/slubd $(DESTDIR)$(DOCDIR) $(UNITDIR_EMPTY) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man8; do \
+		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d || exit 1; done
+	$(ldconfig_live)
 
 # aarch64 must keep compiling (its 16-byte CAS is the compiler's 128-bit atomics)
 AARCH64_CC ?= aarch64-linux-gnu-gcc

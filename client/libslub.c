@@ -30,6 +30,7 @@
 
 #include "ctl.h"
 #include "shm.h"
+#define SLUB_NO_INLINE		/* slub_offset and slub_ptr: the exported functions here */
 #include "slub.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -39,6 +40,10 @@ static struct ctl_target g_target;	/* what this process attached to */
 /* why this thread's last slub_attach() failed (slub_attach_error) */
 static __thread char t_attach_err[512];
 static uint64_t g_arena_id;
+static uint64_t g_map_base;	/* where slubd mapped the arena (Attach's map_base) */
+static char g_backing[32];	/* what backs it, as slubd said at attach */
+/* what the inline slub_offset / slub_ptr read: set with g_arena (see slub.h) */
+struct __slub_map __slub_map;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 /*
@@ -340,6 +345,21 @@ static bool connection_lost(int rc)
 	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
 }
 
+/* g_lock held: req over a live connection, made again once if it broke */
+static int call_reconnecting(Slubd__Request *req, Slubd__Response **resp)
+{
+	int rc = -ENOTCONN;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = ensure_connected();
+		if (!rc)
+			rc = call(req, resp, NULL);
+		if (!connection_lost(rc) || !g_arena)
+			break;
+	}
+	return rc;
+}
+
 const char *slub_attach_error(void)
 {
 	return t_attach_err;
@@ -378,7 +398,11 @@ int slub_attach(const char *arena)
 	if (rc == 0) {
 		g_arena = a;
 		g_arena_id = resp->attach->arena_id;
+		g_map_base = resp->attach->map_base;
+		snprintf(g_backing, sizeof(g_backing), "%s", resp->attach->backing);
 		g_target = t;
+		__slub_map.size = arena_size(a);
+		__slub_map.base = (uintptr_t)arena_base(a);
 	} else {
 		snprintf(err, errlen, "the arena slubd at %s sent: %s", t.path, msg);
 		ctl_close(&g_ctl);
@@ -395,6 +419,8 @@ void slub_detach(void)
 	free(g_held);
 	g_held = NULL;
 	g_nr_held = 0;
+	__slub_map.base = 0;
+	__slub_map.size = 0;
 	if (g_arena)
 		arena_close(g_arena);
 	g_arena = NULL;
@@ -475,6 +501,119 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	pthread_mutex_unlock(&g_lock);
 }
 
+struct kmem_cache *kmem_cache_lookup(const char *name)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
+	Slubd__Response *resp;
+	struct kmem_cache *s = NULL;
+	int rc;
+
+	if (!slab_cache_args_ok(name, 1, 0, 0)) {
+		errno = EINVAL;	/* the name's rules are create's */
+		return NULL;
+	}
+	cr.name = (char *)name;
+	cr.has_lookup = 1;
+	cr.lookup = 1;
+	req.body_case = SLUBD__REQUEST__BODY_CREATE;
+	req.create = &cr;
+	pthread_mutex_lock(&g_lock);
+	rc = call_reconnecting(&req, &resp);
+	if (!rc) {
+		aoff_t off = resp->body_case == SLUBD__RESPONSE__BODY_CREATE ? resp->create->offset : 0;
+
+		rc = resp->err ? -resp->err : off ? 0 : -EPROTO;
+		slubd__response__free_unpacked(resp, NULL);
+		s = rc ? NULL : slab_cache_at(g_arena, off);
+		if (!rc && !s)
+			rc = -EPROTO;
+		if (s) {
+			errno = 0;
+			s = held_add(off, s);	/* (this process's ctor, if any, stays set) */
+			if (!s)	/* our reference goes with the connection */
+				rc = -(errno ? errno : ENOMEM);
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+	if (rc) {
+		errno = rc == -ECONNRESET || rc == -EPIPE ? ENOTCONN : -rc;
+		return NULL;
+	}
+	return s;
+}
+
+int kmem_cache_stats(struct kmem_cache *s, struct kmem_cache_stats *st)
+{
+	struct slab_cache_info ci;
+	struct kmem_cache *k;
+	uint64_t errors = 0;
+
+	if (!g_arena)
+		return -ENOTCONN;
+	if (!st)
+		return -EINVAL;
+	pthread_mutex_lock(&g_lock);
+	k = pool_of(s);
+	pthread_mutex_unlock(&g_lock);
+	/* slubd's own reader (do_stats): counters and one lock-free walk, no lock */
+	if (!k || slab_cache_info_many(g_arena, &k, 1, &ci) || !ci.offset)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->version = SLUB_STATS_VERSION;
+	memcpy(st->name, ci.name, sizeof(st->name) - 1);
+	st->name[sizeof(st->name) - 1] = 0;
+	st->object_size = ci.object_size;
+	st->size = ci.size;
+	st->align = ci.align;
+	st->flags = ci.flags;
+	st->objs_per_slab = ci.objs_per_slab;
+	st->pages_per_slab = 1ull << ci.order;
+	st->active_objs = ci.active_objs;
+	st->num_objs = ci.num_objs;
+	st->active_slabs = ci.active_slabs;
+	st->num_slabs = ci.num_slabs;
+	st->refcount = ci.refcount;
+	st->alloc_fastpath = ci.stat[ALLOC_FASTPATH];
+	st->alloc_slowpath = ci.stat[ALLOC_SLOWPATH];
+	st->free_fastpath = ci.stat[FREE_FASTPATH];
+	st->free_slowpath = ci.stat[FREE_SLOWPATH];
+	for (int e = 0; e < SLAB_ERR_NR; e++)
+		errors += ci.errors[e];
+	st->errors = errors;
+	st->max_objects = ci.max_objects;
+	st->max_bytes = ci.max_bytes;
+	return 0;
+}
+
+int slub_arena_info(struct slub_arena_info *ai)
+{
+	int rc = 0;
+
+	if (!ai)
+		return -EINVAL;
+	pthread_mutex_lock(&g_lock);
+	if (!g_arena) {
+		rc = -ENOTCONN;
+		goto out;
+	}
+	memset(ai, 0, sizeof(*ai));
+	ai->version = SLUB_ARENA_INFO_VERSION;
+	ai->at_base = arena_at_base(g_arena);
+	snprintf(ai->arena, sizeof(ai->arena), "%s",
+		 g_target.arena[0] ? g_target.arena :
+		 g_target.name_from == CTL_NAME_UNKNOWN ? "" : "default");
+	snprintf(ai->socket, sizeof(ai->socket), "%s", g_target.path);
+	snprintf(ai->backing, sizeof(ai->backing), "%s", g_backing);
+	ai->base = (uint64_t)(uintptr_t)arena_base(g_arena);
+	ai->map_base = g_map_base;
+	ai->size = arena_size(g_arena);
+	ai->arena_id = g_arena_id;
+out:
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
 /* s: a handle kmem_cache_create gave, a pinned copy (see struct held) */
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
@@ -540,13 +679,7 @@ int kmem_cache_set_limit(struct kmem_cache *s, uint64_t max_objects, uint64_t ma
 	lr.max_bytes = max_bytes;
 	req.body_case = SLUBD__REQUEST__BODY_SET_LIMIT;
 	req.set_limit = &lr;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		rc = ensure_connected();
-		if (!rc)
-			rc = call(&req, &resp, NULL);
-		if (!connection_lost(rc) || !g_arena)
-			break;
-	}
+	rc = call_reconnecting(&req, &resp);
 	if (!rc) {
 		/* ENOENT: the pool went (destroyed by its creator) under this process */
 		rc = resp->err == ENOENT ? -EINVAL : -resp->err;
@@ -619,19 +752,25 @@ void kfree(const void *p)
 
 size_t ksize(const void *p)
 {
-	return g_arena ? slab_ksize(g_arena, p) : 0;
+	return g_arena ? slab_ksize_whole(g_arena, p) : 0;
 }
 
+/* the exported slub_offset, for programs built before it was inline in slub.h */
 uint64_t slub_offset(const void *p)
 {
 	uint64_t off;
-	struct held *h;
 
 	if (!g_arena)
 		return 0;
 	off = arena_offset(g_arena, p);
-	if (off || !p)
-		return off;
+	return off || !p ? off : __slub_offset_handle(p);
+}
+
+uint64_t __slub_offset_handle(const void *p)
+{
+	uint64_t off;
+	struct held *h;
+
 	/* a pool's handle (a private copy): its descriptor's offset, as before */
 	pthread_mutex_lock(&g_lock);
 	h = held_of_handle(p);
@@ -640,6 +779,7 @@ uint64_t slub_offset(const void *p)
 	return off;
 }
 
+/* the exported slub_ptr, for programs built before it was inline in slub.h */
 void *slub_ptr(uint64_t offset)
 {
 	return g_arena ? arena_ptr(g_arena, offset) : NULL;

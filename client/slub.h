@@ -218,6 +218,95 @@ SLUB_API int kmem_cache_shrink(struct kmem_cache *s);
  */
 SLUB_API int kmem_cache_set_limit(struct kmem_cache *s, uint64_t max_objects, uint64_t max_bytes);
 
+/**
+ * kmem_cache_lookup - open the existing pool called @name, whatever its
+ * geometry (as DPDK's rte_mempool_lookup): a second process need not know
+ * the size, align and flags its creator chose.  The reference it takes is
+ * the one kmem_cache_create takes, dropped by kmem_cache_destroy; the
+ * handle is the one kmem_cache_create would give for that pool (a process
+ * that opened the pool already gets the same pointer).  It never creates a
+ * pool.  A pool made with a constructor is opened too, but this process has
+ * none: an allocation that needs a new slab fails with ENOEXEC (open it
+ * with kmem_cache_create and the ctor instead).
+ *
+ * Return: the cache, or NULL with errno: ENOENT (no pool has that name; the
+ * arena's own caches, kmem_cache, kmem_cache_node and kmalloc-*, are none),
+ * EINVAL (a bad name), and as kmem_cache_create: ENOTCONN, EACCES, EMFILE,
+ * ENOMEM, ESTALE.
+ */
+SLUB_API struct kmem_cache *kmem_cache_lookup(const char *name);
+
+/*
+ * struct kmem_cache_stats - one pool's figures, as `slubctl stats` shows
+ * them.  Its size stays fixed: fields added later take the reserved words
+ * and raise version, so a program built against this header keeps working
+ * with a later library (and reads version to know what was filled).
+ */
+#define SLUB_STATS_VERSION	1
+struct kmem_cache_stats {
+	uint32_t version;		/* SLUB_STATS_VERSION of the library that filled it */
+	uint32_t objs_per_slab;		/* objects in one slab */
+	char name[32];			/* the pool's name, NUL-terminated */
+	uint64_t object_size;		/* the size it was created with */
+	uint64_t size;			/* the slot: object, debug metadata, alignment */
+	uint64_t align;			/* the objects' alignment */
+	uint64_t flags;			/* SLAB_* it was created with */
+	uint64_t pages_per_slab;	/* 4 KiB pages in one slab */
+	uint64_t active_objs;		/* objects allocated (exact while nothing runs) */
+	uint64_t num_objs;		/* objects of its slabs, allocated or free */
+	uint64_t active_slabs;		/* slabs holding an allocated object */
+	uint64_t num_slabs;		/* slabs it holds */
+	int64_t refcount;		/* references of every process (slubd's "refs") */
+	uint64_t alloc_fastpath;	/* allocations served lock-free, every process */
+	uint64_t alloc_slowpath;	/* allocations that took a slow path */
+	uint64_t free_fastpath;		/* frees made lock-free */
+	uint64_t free_slowpath;		/* frees that took a slow path */
+	uint64_t errors;		/* misuse and corruption reports counted against it */
+	uint64_t max_objects;		/* its cap, kmem_cache_set_limit(); 0: none */
+	uint64_t max_bytes;		/* its cap in bytes of slabs; 0: none */
+	uint64_t reserved[16];		/* zero; later fields */
+};
+
+/**
+ * kmem_cache_stats - @s's figures into @st, read from the arena by this
+ * process (no request to slubd): the counters slubd's stats read, with the
+ * same lock-free walk of the arena's page descriptors (it takes no lock and
+ * costs a walk of the arena's pages: not for a fast path).
+ * Return: 0; -EINVAL for a bad cache or @st NULL; -ENOTCONN when not
+ * attached.
+ */
+SLUB_API int kmem_cache_stats(struct kmem_cache *s, struct kmem_cache_stats *st);
+
+/*
+ * struct slub_arena_info - the arena this process attached to.  Fixed size,
+ * grown through the reserved words as struct kmem_cache_stats is.
+ */
+#define SLUB_ARENA_INFO_VERSION	1
+struct slub_arena_info {
+	uint32_t version;		/* SLUB_ARENA_INFO_VERSION of the library that filled it */
+	uint32_t at_base;		/* 1: mapped at the address its creator used (pointers
+					 * stored in it are valid here); 0: elsewhere, only
+					 * offsets (slub_offset) are */
+	char arena[64];			/* its name: "default", or an [arena NAME] of slubd's
+					 * config; "" when attached by a socket path whose
+					 * name tells none */
+	char socket[108];		/* the control socket's path */
+	char backing[32];		/* what backs its memory, as slubd reports it
+					 * (slubctl stats' "backing") */
+	uint64_t base;			/* where it is mapped in this process */
+	uint64_t map_base;		/* where its creator mapped it (slubctl stats' "base") */
+	uint64_t size;			/* its size in bytes */
+	uint64_t arena_id;		/* the same for every mapping of one arena, and changes
+					 * when slubd makes a new one */
+	uint64_t reserved[16];		/* zero; later fields */
+};
+
+/**
+ * slub_arena_info - which arena this process is attached to, into @ai.
+ * Return: 0; -ENOTCONN when not attached; -EINVAL for @ai NULL.
+ */
+SLUB_API int slub_arena_info(struct slub_arena_info *ai);
+
 /** kmem_cache_size - the object size @s was created with. */
 SLUB_API unsigned int kmem_cache_size(struct kmem_cache *s);
 
@@ -245,14 +334,48 @@ SLUB_API void kfree(const void *p);
 /** ksize - the usable size of a kmalloc'ed object (0 for NULL or a bad pointer). */
 SLUB_API size_t ksize(const void *p);
 
+/*
+ * slub_offset() and slub_ptr() are inline: the arena's place in this
+ * process, __slub_map, is all they read (written by slub_attach and
+ * slub_detach only, which may not run while another thread uses the arena).
+ * __slub_map is the library's, not an interface: use the two functions.
+ * The library still exports both as functions, for programs built against
+ * an earlier slub.h; __slub_offset_handle answers for a pool's handle, which
+ * lies outside the arena.
+ */
+struct __slub_map {
+	uintptr_t base;			/* 0: not attached */
+	uint64_t size;
+};
+extern SLUB_API struct __slub_map __slub_map;
+SLUB_API uint64_t __slub_offset_handle(const void *p);
+
+#ifdef SLUB_NO_INLINE
+SLUB_API uint64_t slub_offset(const void *p);
+SLUB_API void *slub_ptr(uint64_t offset);
+#else
 /**
  * slub_offset - @p as an offset into the arena, valid in every process.
+ * A pool's handle (kmem_cache_create) gives its descriptor's offset.
  * Return: the offset, or 0 when @p is not in the arena (or not attached).
  */
-SLUB_API uint64_t slub_offset(const void *p);
+static inline uint64_t slub_offset(const void *p)
+{
+	uintptr_t x = (uintptr_t)p, b = __slub_map.base;
+
+	if (x > b && x - b < __slub_map.size)
+		return (uint64_t)(x - b);
+	return b && p ? __slub_offset_handle(p) : 0;
+}
 
 /** slub_ptr - the address of arena @offset here; NULL outside the arena. */
-SLUB_API void *slub_ptr(uint64_t offset);
+static inline void *slub_ptr(uint64_t offset)
+{
+	uintptr_t b = __slub_map.base;
+
+	return b && offset && offset < __slub_map.size ? (void *)(b + (uintptr_t)offset) : NULL;
+}
+#endif
 
 #ifdef __cplusplus
 }

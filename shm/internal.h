@@ -523,6 +523,33 @@ void geom_free_all(struct arena *a);	/* arena_close */
 /* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */
 
 void slab_bootstrap(struct arena *a);	/* kmem_cache_init */
+/* kmalloc_debug.c: the debug flags slab_bootstrap gives kmalloc cache i */
+unsigned long slab_debug_kmalloc_flags(int i);
+/*
+ * A kmalloc cache with SLAB_KMALLOC and SLAB_RED_ZONE keeps each object's
+ * requested size in one word of its slot, after the free pointer and the
+ * owner records (calculate_sizes), and the bytes between it and object_size
+ * are red zone (RED_ACTIVE) while the object is allocated.
+ */
+static inline bool kmalloc_orig_tracked(const struct kmem_cache *s)
+{
+	return (s->flags & (SLAB_KMALLOC | SLAB_RED_ZONE)) == (SLAB_KMALLOC | SLAB_RED_ZONE);
+}
+static inline uint32_t kmalloc_orig_off(const struct kmem_cache *s)
+{
+	return (s->flags & SLAB_STORE_USER) ? s->track_off + 2 * (uint32_t)sizeof(struct slab_track) :
+					  s->offset + 8u;
+}
+/* the requested size of obj (allocated), within object_size whatever the word says */
+static inline uint32_t kmalloc_orig_size(const struct kmem_cache *s, const char *obj)
+{
+	uint64_t v = __atomic_load_n((const uint64_t *)(obj + kmalloc_orig_off(s)),
+				     __ATOMIC_ACQUIRE);
+
+	return v < s->object_size ? (uint32_t)v : s->object_size;
+}
+/* slub_debug.c: kmalloc's size for obj: the bytes past it red-zoned */
+void kmalloc_set_orig(struct kmem_cache *s, char *obj, size_t size);
 struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
 /*
  * cache_unusable - s is no live cache: destroyed (in quarantine), or not a

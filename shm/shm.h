@@ -30,6 +30,12 @@ typedef unsigned int gfp_t;
 #define SLAB_STORE_USER		0x00010000UL	/* record last alloc and free */
 /* slubd's own: free the objects of a process when it dies (implies STORE_USER) */
 #define SLAB_RECLAIM_DEAD	0x80000000UL
+/*
+ * the engine's own, never a user's (the kernel's value): a kmalloc cache that
+ * records each object's requested size (kmalloc_debug.c) and red-zones the
+ * bytes past it, set with SLAB_RED_ZONE by slab_debug
+ */
+#define SLAB_KMALLOC		0x00001000UL
 #define SLAB_DEBUG_FLAGS	(SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER)
 #define SLAB_USER_FLAGS		(SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_DEAD)
 
@@ -111,6 +117,36 @@ uint64_t arena_free_bytes(const struct arena *a);
 /* offset <-> pointer; arena_ptr returns NULL for an offset outside the arena */
 aoff_t arena_offset(const struct arena *a, const void *p);	/* 0 if not inside */
 void *arena_ptr(const struct arena *a, aoff_t off);
+
+/* ---- shm/kmalloc_debug.c: debugging the kmalloc caches (slab_debug=) ----- */
+
+/*
+ * The kernel's slab_debug= for the kmalloc caches, applied when an arena is
+ * made (their flags are fixed then): "FLAGS[,CACHE...][;FLAGS[,CACHE...]]",
+ * FLAGS of F (consistency checks: any debug cache has them), Z (red zone,
+ * and with it the requested size of each kmalloc object is kept and the
+ * bytes past it red-zoned), P (poison), U (store user), or "-" (none); a
+ * CACHE is kmalloc-N, or a prefix ending in '*' (kmalloc-*); none: every
+ * kmalloc cache.  A later block overrides an earlier one for its caches.
+ */
+#define SLAB_DEBUG_TEXT_MAX	160
+struct slab_debug_spec {
+	unsigned long flags[14];	/* by kmalloc index (kmalloc_index), SLAB_* */
+};
+/* 0, or -EINVAL with a sentence naming what was wrong in err */
+int slab_debug_parse(const char *text, struct slab_debug_spec *out, char *err, size_t errlen);
+/* the spec of the arenas this process makes from now on (NULL: none) */
+void slab_debug_set(const struct slab_debug_spec *sp);
+/*
+ * slab_debug_compare - the kmalloc caches of a whether their debug flags
+ * are those sp asks: 0 yes; else 1 and a sentence in buf naming the first
+ * that differ (an arena adopted from before keeps its caches)
+ */
+int slab_debug_compare(struct arena *a, const struct slab_debug_spec *sp, char *buf, size_t len);
+/* "kmalloc-64 (red zone, poison), ..." of sp, or "none" */
+void slab_debug_describe(const struct slab_debug_spec *sp, char *buf, size_t len);
+/* ksize for a caller about to use the whole object: past kmalloc's size no longer red */
+size_t slab_ksize_whole(struct arena *a, const void *p);
 
 /* ---- shm/buddy.c: the page allocator ----------------------------------- */
 

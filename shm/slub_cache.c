@@ -200,8 +200,11 @@ int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t l
 	if ((s->flags & SLAB_STORE_USER) &&
 	    (s->track_off % 8 || (uint64_t)pad + s->track_off + 2 * sizeof(struct slab_track) > size))
 		BAD("descriptor: owner records at %u do not fit stride %u", s->track_off, size);
-	if (s->flags & ~SLAB_USER_FLAGS)
+	if (s->flags & ~(SLAB_USER_FLAGS | SLAB_KMALLOC))
 		BAD("descriptor: unknown flags %#x", s->flags);
+	if (kmalloc_orig_tracked(s) && (uint64_t)pad + kmalloc_orig_off(s) + 8 > size)
+		BAD("descriptor: kmalloc's size word at %u does not fit stride %u",
+		    kmalloc_orig_off(s), size);
 	if (!oo_fits(s->oo, size) || !oo_fits(s->min, size))
 		BAD("descriptor: slab geometry %#x / %#x does not fit stride %u", s->oo, s->min, size);
 	if (s->id >= SLUB_MAX_CACHES)
@@ -305,6 +308,8 @@ static int calculate_sizes(struct kmem_cache *s, unsigned int nr_cpus)
 		s->track_off = (uint32_t)size;
 		size += 2 * sizeof(struct slab_track);
 	}
+	if (kmalloc_orig_tracked(s))
+		size += 8;		/* the requested size (kmalloc_orig_off) */
 	if (flags & SLAB_RED_ZONE) {
 		s->red_left_pad = (uint32_t)ALIGN_UP(8u, s->align);
 		size += s->red_left_pad;
@@ -641,7 +646,9 @@ void slab_bootstrap(struct arena *a)
 			continue;
 		s = slab_alloc(a, kmem_cache_cache(a), __GFP_ZERO);
 		SHM_ASSERT(s);
-		cache_setup(a, s, kmalloc_names[i], kmalloc_size(i), 0, 0, false);
+		/* slab_debug (kmalloc_debug.c): fixed for the arena's life */
+		cache_setup(a, s, kmalloc_names[i], kmalloc_size(i), 0, slab_debug_kmalloc_flags(i),
+			    false);
 		link_locked(a, s, 1, CACHE_ACTIVE | CACHE_SYSTEM);
 		h->kmalloc_caches[i] = s->self;
 	}
@@ -1297,9 +1304,16 @@ void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
 
 	if (i == 0)
 		return ZERO_SIZE_PTR;
+	struct kmem_cache *s;
+	void *p;
+
 	if (i < 0)
 		return kmalloc_large(a, size, gfp);
-	return slab_alloc(a, kmalloc_handle(a, i), gfp);
+	s = kmalloc_handle(a, i);
+	p = slab_alloc(a, s, gfp);
+	if (p && kmalloc_orig_tracked(s))
+		kmalloc_set_orig(s, p, size);	/* writes past size are caught */
+	return p;
 }
 
 void *slab_kzalloc(struct arena *a, size_t size, gfp_t gfp)
@@ -1376,8 +1390,37 @@ size_t slab_ksize(struct arena *a, const void *p)
 	return s ? s->object_size : 0;
 }
 
+/* p's cache if it is a kmalloc cache keeping requested sizes (p: a checked object) */
+static struct kmem_cache *kmalloc_tracked_of(struct arena *a, const void *p)
+{
+	struct page_desc *pd;
+	struct kmem_cache *s;
+	aoff_t off = arena_offset(a, p);
+
+	if (!off || off < pfn_off(a->first_pfn))
+		return NULL;
+	pd = pd_of_pfn(a, pd_of_off(a, off)->head);
+	if (!(pd->flags & PG_SLAB))
+		return NULL;
+	s = cache_of_off(a, pd->cache);
+	s = s ? geom_fresh(a, s, false) : NULL;
+	return s && kmalloc_orig_tracked(s) ? s : NULL;
+}
+
+size_t slab_ksize_whole(struct arena *a, const void *p)
+{
+	size_t ks = slab_ksize(a, p);
+	struct kmem_cache *s = ks ? kmalloc_tracked_of(a, p) : NULL;
+
+	/* as the kernel's ksize(): the caller may use it all, so none of it is red */
+	if (s)
+		kmalloc_set_orig(s, (char *)p, s->object_size);
+	return ks;
+}
+
 void *slab_krealloc(struct arena *a, const void *p, size_t new_size, gfp_t gfp)
 {
+	struct kmem_cache *s;
 	size_t ks;
 	void *q;
 
@@ -1392,9 +1435,16 @@ void *slab_krealloc(struct arena *a, const void *p, size_t new_size, gfp_t gfp)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (new_size <= ks) {
+	s = kmalloc_tracked_of(a, p);
+	if (s)
+		ks = kmalloc_orig_size(s, p);	/* past it: red zone, not content */
+	if (new_size <= (s ? s->object_size : ks)) {
 		if ((gfp & __GFP_ZERO) && new_size < ks)
 			memset((char *)p + new_size, 0, ks - new_size);
+		else if ((gfp & __GFP_ZERO) && new_size > ks)
+			memset((char *)p + ks, 0, new_size - ks);
+		if (s)
+			kmalloc_set_orig(s, (char *)p, new_size);
 		return (void *)p;
 	}
 	q = slab_kmalloc(a, new_size, gfp);

@@ -216,6 +216,10 @@ void debug_init_object(struct kmem_cache *s, char *obj, bool active)
 		memset(obj - s->red_left_pad, v, s->red_left_pad);
 		memset(obj + s->object_size, v, s->inuse - s->object_size);
 	}
+	/* the whole object is the user's until kmalloc says what it asked for */
+	if (kmalloc_orig_tracked(s))
+		__atomic_store_n((uint64_t *)(obj + kmalloc_orig_off(s)), s->object_size,
+				 __ATOMIC_RELEASE);
 	if (!active && poisoned(s)) {
 		memset(obj, POISON_FREE, s->object_size - 1);
 		obj[s->object_size - 1] = (char)POISON_END;
@@ -230,10 +234,37 @@ static bool bytes_are(const char *p, int v, size_t n)
 	return true;
 }
 
+/*
+ * kmalloc_set_orig - kmalloc(size) got obj: the bytes from size to
+ * object_size become red zone, then the size word says so (release: a
+ * reader that sees the size sees the red bytes; one that sees the old word
+ * checks none of them)
+ */
+void kmalloc_set_orig(struct kmem_cache *s, char *obj, size_t size)
+{
+	if (size > s->object_size)
+		size = s->object_size;
+	memset(obj + size, RED_ACTIVE, s->object_size - size);
+	__atomic_store_n((uint64_t *)(obj + kmalloc_orig_off(s)), size, __ATOMIC_RELEASE);
+}
+
 static bool redzone_ok(const struct kmem_cache *s, const char *obj, int v)
 {
-	return bytes_are(obj - s->red_left_pad, v, s->red_left_pad) &&
-	       bytes_are(obj + s->object_size, v, s->inuse - s->object_size);
+	uint32_t orig;
+
+	if (!bytes_are(obj - s->red_left_pad, v, s->red_left_pad) ||
+	    !bytes_are(obj + s->object_size, v, s->inuse - s->object_size))
+		return false;
+	if (v != RED_ACTIVE || !kmalloc_orig_tracked(s))
+		return true;
+	orig = kmalloc_orig_size(s, obj);	/* kmalloc's size: past it, red zone too */
+	return bytes_are(obj + orig, RED_ACTIVE, s->object_size - orig);
+}
+
+/* how many bytes the user of obj asked for (kmalloc's size, else the object's) */
+static uint32_t asked_size(const struct kmem_cache *s, const char *obj)
+{
+	return kmalloc_orig_tracked(s) ? kmalloc_orig_size(s, obj) : s->object_size;
 }
 
 static bool poison_ok(const struct kmem_cache *s, const char *obj)
@@ -307,7 +338,7 @@ bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *ca
 		slab_report(a, s, SLAB_ERR_REDZONE, off,
 			    "red zone of object %#llx overwritten (write past its %u bytes): "
 			    "object kept allocated%s",
-			    (unsigned long long)off, s->object_size, owner_text(a, s, obj, who, sizeof(who)));
+			    (unsigned long long)off, asked_size(s, obj), owner_text(a, s, obj, who, sizeof(who)));
 		debug_init_object(s, obj, true);
 		return false;
 	}
@@ -1171,8 +1202,10 @@ static void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 
 			if ((s->flags & SLAB_RED_ZONE) &&
 			    !redzone_ok(s, obj, seen[i] ? RED_INACTIVE : RED_ACTIVE))
-				walk_err(w, SLAB_ERR_REDZONE, "object %#llx: red zone overwritten",
-					 (unsigned long long)arena_off_of(a, obj));
+				walk_err(w, SLAB_ERR_REDZONE, "object %#llx: red zone overwritten%s%u%s",
+					 (unsigned long long)arena_off_of(a, obj),
+					 seen[i] ? "" : " (a write past its ", seen[i] ? 0 :
+					 asked_size(s, obj), seen[i] ? "" : " bytes)");
 			if (seen[i] && poisoned(s) && !poison_ok(s, obj))
 				walk_err(w, SLAB_ERR_POISON, "free object %#llx was written to",
 					 (unsigned long long)arena_off_of(a, obj));
@@ -2048,7 +2081,7 @@ static int info_head(struct arena *a, struct kmem_cache *s, struct slab_cache_in
 		return -EINVAL;
 	cache_name_safe(s, out->name);
 	out->offset = s->self;
-	out->flags = s->flags;
+	out->flags = s->flags & ~SLAB_KMALLOC;	/* the engine's own: the user's flags shown */
 	out->object_size = s->object_size;
 	out->size = s->size;
 	out->align = s->align;

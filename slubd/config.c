@@ -3,6 +3,7 @@
  * (INI, read with inih), then the command line.
  *
  *   [arena]   size = 256M          hugepages = auto|on|off   file = /run/slubd/slubd.arena
+ *             slab_debug = FZP,kmalloc-*   (the kmalloc caches' debugging, kmalloc_debug.c)
  *   [access]  socket_mode = 0660   allow_uids = 1000 alice  allow_gids = 100 slubd
  *   [limits]  max_clients = 256    max_refs = 1024    max_caches = 1000
  *             max_clients_per_uid = 0   (connections of one uid at once; 0: no cap)
@@ -149,7 +150,7 @@ struct load_ctx {
 static const char *named_key_section(const char *key)
 {
 	if (!strcmp(key, "size") || !strcmp(key, "hugepages") || !strcmp(key, "file") ||
-	    !strcmp(key, "socket"))
+	    !strcmp(key, "socket") || !strcmp(key, "slab_debug"))
 		return "arena";
 	if (!strcmp(key, "socket_mode") || !strcmp(key, "allow_uids") || !strcmp(key, "allow_gids"))
 		return "access";
@@ -205,6 +206,16 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 		c->arena_file_default = false;
 	} else if (!strcmp(section, "arena") && !strcmp(key, "hugepages"))
 		rc = parse_huge(value, &c->huge);
+	else if (!strcmp(section, "arena") && !strcmp(key, "slab_debug")) {
+		struct slab_debug_spec sp;
+
+		/* the parser's sentence says what is wrong: it is the error */
+		if (slab_debug_parse(value, &sp, x->err, x->errlen)) {
+			x->rc = x->rc ? x->rc : -EINVAL;
+			return 0;
+		}
+		snprintf(c->slab_debug, sizeof(c->slab_debug), "%s", value);
+	}
 	else if (!strcmp(section, "access") && !strcmp(key, "socket_mode")) {
 		char *end;
 		unsigned long m = strtoul(value, &end, 8);

@@ -332,6 +332,53 @@ static void give_back(struct server *s, struct kmem_cache *k, uint32_t n)
 }
 
 static void do_create(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
+		      Slubd__Response *resp, struct dispatch_scratch *x);
+
+/*
+ * do_lookup - a create of the pool called r->name with the geometry it has
+ * (kmem_cache_lookup): never creates one.  Creates and destroys run on this
+ * thread alone, so the pool found is the one opened; should it have gone in
+ * between all the same (created comes back true), the reference is given
+ * back and the answer is ENOENT, so a lookup never leaves a pool behind.
+ */
+static void do_lookup(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
+		      Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	Slubd__CreateRequest cr = *r;
+	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+	char nm[SHOWN_MAX];
+	size_t size, align;
+	unsigned long flags;
+	bool has_ctor;
+
+	if (!k || slab_cache_is_system(k)) {
+		fail(resp, x, ENOENT, "lookup %s: no such pool%s", shown(r->name, nm),
+		     k ? " (the arena's own caches cannot be opened)" : "");
+		return;
+	}
+	slab_cache_geometry(k, &size, &align, &flags, &has_ctor);
+	cr.has_lookup = 0;
+	cr.has_keep = cr.has_refs = 0;	/* one reference, the connection's */
+	cr.size = size;
+	cr.has_align = cr.has_flags = cr.has_has_ctor = 1;
+	cr.align = align;
+	cr.flags = flags;
+	cr.has_ctor = has_ctor;
+	do_create(s, c, &cr, resp, x);
+	if (!resp->err && resp->create && resp->create->created) {
+		k = slab_cache_at(s->arena, resp->create->offset);
+		if (k) {
+			struct conn_ref *cref = ref_find(c, resp->create->offset);
+
+			if (cref && (cref->count -= 1) == 0)
+				ref_remove(c, cref);
+			give_back(s, k, 1);
+		}
+		fail(resp, x, ENOENT, "lookup %s: no such pool", shown(r->name, nm));
+	}
+}
+
+static void do_create(struct server *s, struct conn *c, const Slubd__CreateRequest *r,
 		      Slubd__Response *resp, struct dispatch_scratch *x)
 {
 	char nm[SHOWN_MAX];
@@ -346,6 +393,10 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 	if (want > max_refs) {
 		fail(resp, x, EINVAL, "create %s: %u references at once, above max_refs (%u)",
 		     shown(r->name, nm), want, max_refs);
+		return;
+	}
+	if (r->has_lookup && r->lookup) {
+		do_lookup(s, c, r, resp, x);
 		return;
 	}
 	if (!slab_cache_find(s->arena, r->name) && count_pools(s) >= max_caches) {

@@ -32,6 +32,10 @@ static void usage(FILE *f)
 "                            its pools (default: with huge pages reserved, a file on\n"
 "                            a hugetlbfs mount or a memfd; else slubd.arena next to\n"
 "                            the socket, refused on a disk: see slubd(8))\n"
+"  -D, --slab-debug SPEC     debug the kmalloc caches of a new arena, as the kernel's\n"
+"                            slab_debug=: FLAGS[,CACHE...][;...], FLAGS of F Z P U\n"
+"                            or -, CACHE kmalloc-N or kmalloc-* (none: all); e.g.\n"
+"                            FZP,kmalloc-* ([arena] slab_debug; see slubd(8))\n"
 "  -f, --foreground          accepted; slubd always stays in the foreground (run it\n"
 "                            under systemd, s6, runit, or with & from a shell)\n"
 "      --ready-fd N          once every socket serves, write \"ready\" and a newline\n"
@@ -118,13 +122,14 @@ int main(int argc, char **argv)
 		{ "arena-file", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "slab-debug", required_argument, NULL, 'D' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg;
 	const char *socket_opt = NULL, *size_opt = NULL, *huge_opt = NULL, *config_opt = NULL;
-	const char *file_opt = NULL, *ready_opt = NULL;
+	const char *file_opt = NULL, *ready_opt = NULL, *debug_opt = NULL;
 	char err[512];
 	int opt, rc;
 
@@ -145,7 +150,7 @@ int main(int argc, char **argv)
 		sigprocmask(SIG_BLOCK, &m, NULL);
 	}
 	config_defaults(&cfg);
-	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:a:H:A:fc:hD:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': socket_opt = optarg; break;
 		case 'a': size_opt = optarg; break;
@@ -153,6 +158,7 @@ int main(int argc, char **argv)
 		case 'A': file_opt = optarg; break;
 		case 'f': cfg.foreground = true; break;
 		case 'R': ready_opt = optarg; break;
+		case 'D': debug_opt = optarg; break;
 		case 'c': config_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -193,6 +199,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		cfg.notify_fd = (int)n;
+	}
+	if (debug_opt) {
+		struct slab_debug_spec sp;
+
+		if (slab_debug_parse(debug_opt, &sp, err, sizeof(err))) {
+			fprintf(stderr, "slubd: bad --slab-debug: %s\n", err);
+			return 2;
+		}
+		snprintf(cfg.slab_debug, sizeof(cfg.slab_debug), "%s", debug_opt);
 	}
 	if (file_opt)
 		snprintf(cfg.arena_file, sizeof(cfg.arena_file), "%s", file_opt);

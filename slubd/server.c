@@ -1171,10 +1171,25 @@ static void kept_fn(void *arg)
 static int open_arena(struct server *s, char *err, size_t errlen)
 {
 	struct kept_args x = { s, 0 };
-	int rc = store_open_arena(s, err, errlen);
+	struct slab_debug_spec sp;
+	char msg[200], what[300];
+	int rc;
 
+	/* [arena] slab_debug (checked by config_load): a new arena's kmalloc caches */
+	if (slab_debug_parse(s->cfg.slab_debug, &sp, msg, sizeof(msg)))
+		memset(&sp, 0, sizeof(sp));
+	slab_debug_set(&sp);
+	rc = store_open_arena(s, err, errlen);
 	if (rc)
 		return rc;
+	if (slab_debug_compare(s->arena, &sp, msg, sizeof(msg)))
+		log_msg("slab_debug: this arena was made before with other kmalloc caches (%s); an "
+			"arena keeps its caches: stop slubd and remove the arena to make a new one "
+			"with slab_debug = %s", msg, s->cfg.slab_debug[0] ? s->cfg.slab_debug : "-");
+	else if (s->cfg.slab_debug[0]) {
+		slab_debug_describe(&sp, what, sizeof(what));
+		log_msg("slab_debug: kmalloc caches debugged: %s", what);
+	}
 	/* guarded: a client may cut the arena file while slubd starts */
 	if (guarded(s, kept_fn, &x)) {
 		snprintf(err, errlen, "the arena file was cut while slubd took its pools back, "

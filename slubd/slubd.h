@@ -43,6 +43,9 @@ struct config {
 	bool supervised;		/* one server of the supervisor's (tenants.c): it,
 					 * not this process, says READY=1 and STOPPING=1 */
 	int ready_fd;			/* supervised: one byte sent here once serving */
+	/* [arena] slab_debug, checked (slab_debug_parse): the kmalloc caches'
+	 * debug flags of an arena made now; "" none */
+	char slab_debug[SLAB_DEBUG_TEXT_MAX + 1];
 };
 
 #define SLUBD_ARENA_NAME_MAX	32	/* [arena NAME]: a-z 0-9 _ -, not "slubd", "default" */

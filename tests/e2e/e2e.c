@@ -516,7 +516,7 @@ void e2e_show_log(const struct e2e_slubd *d, int lines)
 	free(buf);
 }
 
-static int log_has(const struct e2e_slubd *d, const char *needle)
+int e2e_log_has(const struct e2e_slubd *d, const char *needle)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -714,7 +714,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 			}
 		}
 		if (!ready)
-			ready = log_has(d, "ready");
+			ready = e2e_log_has(d, "ready");
 		if (sock_ok && ready)
 			break;
 		if (e2e_now_ms() > deadline) {

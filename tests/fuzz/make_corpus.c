@@ -92,8 +92,9 @@ static void attach(void)
 }
 
 /* align, flags, refs: 0 = absent; keep, ctor: -1 = absent */
-static void create(const char *name, uint64_t size, uint64_t align, uint64_t flags, int ctor, int keep,
-		   uint32_t refs)
+/* a create; lookup 1: kmem_cache_lookup's (size, align, flags, ctor ignored by slubd) */
+static void create_or_lookup(const char *name, uint64_t size, uint64_t align, uint64_t flags,
+			     int ctor, int keep, uint32_t refs, int lookup)
 {
 	Slubd__Request r = SLUBD__REQUEST__INIT;
 	Slubd__CreateRequest c = SLUBD__CREATE_REQUEST__INIT;
@@ -110,9 +111,23 @@ static void create(const char *name, uint64_t size, uint64_t align, uint64_t fla
 	c.keep = keep > 0;
 	c.has_refs = refs != 0;
 	c.refs = refs;
+	c.has_lookup = lookup;
+	c.lookup = lookup;
 	r.body_case = SLUBD__REQUEST__BODY_CREATE;
 	r.create = &c;
 	send_req(&r);
+}
+
+static void create(const char *name, uint64_t size, uint64_t align, uint64_t flags, int ctor, int keep,
+		   uint32_t refs)
+{
+	create_or_lookup(name, size, align, flags, ctor, keep, refs, 0);
+}
+
+/* a lookup (kmem_cache_lookup): the pool as it is, never made; keep and refs ignored */
+static void lookup(const char *name, int keep, uint32_t refs)
+{
+	create_or_lookup(name, 0, 0, 0, -1, keep, refs, 1);
 }
 
 static void pool(const char *name, uint64_t size)
@@ -418,6 +433,21 @@ int main(int argc, char **argv)
 	set_limit("capped", -1, -1);		/* the decoder refuses it: closed */
 	stats(NULL);
 	end("set_limit");
+
+	/* lookups: an existing pool (with objects), twice; none; the arena's own; bad names */
+	begin(SEL_ROOT | SEL_OTHER | SEL_OBJECTS);
+	hello();
+	lookup("bystander", -1, 0);
+	create("found", 200, 64, RED_ZONE | STORE_USER, 0, -1, 0);
+	lookup("found", -1, 0);
+	lookup("found", 1, 7);			/* keep and refs ignored: one reference */
+	destroy("found", -1);
+	lookup("missing", -1, 0);		/* ENOENT */
+	lookup("kmalloc-64", -1, 0);		/* ENOENT: the arena's own */
+	lookup("", -1, 0);
+	lookup("bad name", -1, 0);
+	stats(NULL);
+	end("lookup");
 
 	/* someone else's pool: EPERM for an allowed uid, its own pool is fine */
 	begin(SEL_ALLOWED | SEL_OTHER | SEL_KEPT);

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the case_* functions are called by name
-# t_units.sh - checks of slubd's system-service packaging: the systemd units,
-# the sysusers.d file, the sysctl.d snippet, the config file and the man pages.
+# t_units.sh - checks of slubd's system-service packaging: the systemd units
+# (systemd/, nothing else there), the sysusers.d file and the sysctl.d snippet
+# (etc/sysusers.d/, etc/sysctl.d/), the config file and the man pages.
 #
 # Each case prints one line, as the C tests do (tests/harness.h):
 #     ok NAME  |  FAIL NAME  |  skip NAME: WHY
 # with what went wrong indented above a FAIL.  Exit 1 if any case failed.
 #
+#   verify_shipped    `systemd-analyze verify systemd/*` from the top of the
+#                     sources, as a user types it: exit 0, nothing printed
+#                     about slubd (every file there a unit, Documentation=
+#                     links that name man/'s pages, an ExecStart= that verify
+#                     can resolve before slubd is installed)
 #   units_verify      systemd-analyze verify of slubd.socket and slubd.service
 #                     (ExecStart= pointed at the built slubd, User= and Group=
 #                     at root when the slubd user does not exist here, and
@@ -16,60 +22,30 @@
 #   units_commented   every directive of both units has a comment line right
 #                     above it (STYLE.md 17), and none has a trailing "# ...",
 #                     which systemd would take as part of the value
-#   sysusers_parse    systemd-sysusers --dry-run of slubd.sysusers, against an
+#   sysusers_parse    systemd-sysusers --dry-run of etc/sysusers.d/slubd.conf, against an
 #                     empty root: parses, and declares the user and group slubd
-#   sysctl_snippet    slubd-hugepages.conf sets only keys that exist here
+#   sysctl_snippet    etc/sysctl.d/90-slubd-hugepages.conf sets only keys that exist here
 #   conf_defaults     etc/slubd.conf with every commented-out key uncommented
 #                     (each at its documented default) is accepted by slubd,
 #                     which then serves (private socket and arena file)
 #   socket_activation slubd started by systemd-socket-activate takes the passed
 #                     socket and answers slubctl on it
-#   man_lint          mandoc -T lint and man's own warnings on man/*.[38]
+#   man_lint          mandoc -T lint and man's own warnings on man/*.[38]; a
+#                     link page (only ".so man3/PAGE") must name a page of man/
 #
 # Environment: SLUBD (default <repo>/build/slubd), SLUBCTL (default
 # <repo>/build/slubctl).  Arguments: case names to run (default: all).
 # Runs in a few seconds; needs no running systemd (no systemctl).
 set -u
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-slubd=${SLUBD:-$root/build/slubd}
-slubctl=${SLUBCTL:-$root/build/slubctl}
-units="$root/systemd"
-failed=0
+# shellcheck source=tests/systemd/lib.sh
+. "$(dirname "$0")/lib.sh"
+units=$root/systemd
+sysusers=$root/etc/sysusers.d/slubd.conf
+sysctl=$root/etc/sysctl.d/90-slubd-hugepages.conf
+make_tmp t_units
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/t_units.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# ---- the harness ------------------------------------------------------------
-
-# a case function prints its details indented and returns 0 (ok), 1 (FAIL)
-# or 2 (skip, the reason in $why)
-why=""
-run_case() {
-	local name=$1 rc
-	why=""
-	"case_$name"
-	rc=$?
-	case $rc in
-	0) echo "ok $name" ;;
-	2) echo "skip $name: $why" ;;
-	*) echo "FAIL $name"; failed=1 ;;
-	esac
-}
-
-say() { printf '  %s\n' "$@"; }
-indent() { sed 's/^/  | /'; }
-have() { command -v "$1" >/dev/null 2>&1; }
-
-# the units as they can be checked here: the built slubd for /usr/sbin/slubd,
+# the units as they can be checked here: the built slubd for `env slubd`,
 # root for an absent slubd user or group
 prepare_units() {
 	local d=$tmp/units user=slubd group=slubd
@@ -77,7 +53,7 @@ prepare_units() {
 	mkdir -p "$d"
 	getent passwd slubd >/dev/null || user=root
 	getent group slubd >/dev/null || group=root
-	sed -e "s|^ExecStart=/usr/sbin/slubd |ExecStart=$slubd |" \
+	sed -e "s|^ExecStart=/usr/bin/env slubd |ExecStart=$slubd |" \
 	    -e "s|^User=slubd\$|User=$user|" -e "s|^Group=slubd\$|Group=$group|" \
 	    "$units/slubd.service" >"$d/slubd.service"
 	sed -e "s|^SocketUser=slubd\$|SocketUser=$user|" \
@@ -89,10 +65,51 @@ prepare_units() {
 	cp "$root"/man/*.8 "$tmp/man/man8/" 2>/dev/null
 }
 
+# verify_units BAD ARGS... - systemd-analyze verify ARGS... here: a non-zero
+# exit or a line matching BAD (about our units) fails; lines about other units
+# (this host's dependencies) are shown, not counted
+verify_units() {
+	local bad_re=$1 out rc bad
+	shift
+	out=$(systemd-analyze verify "$@" 2>&1)
+	rc=$?
+	bad=$(printf '%s\n' "$out" | grep -E "$bad_re" || true)
+	if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then
+		say "systemd-analyze verify $* exited $rc:"
+		printf '%s\n' "$out" | indent
+		return 1
+	fi
+	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  (other units) /'
+	return 0
+}
+
 # ---- the cases --------------------------------------------------------------
 
+case_verify_shipped() {
+	local rc=0 f doc page docs=0
+	if ! have systemd-analyze; then
+		why="systemd-analyze is not installed (apt-get install systemd)"
+		return 2
+	fi
+	(cd "$root" && verify_units "slubd|systemd/" systemd/*) || return 1
+	# verify does not look at file: links: each must name a page of man/
+	for f in "$units"/*; do
+		# shellcheck disable=SC2013  # the links are words
+		for doc in $(sed -n 's/^Documentation=//p' "$f"); do
+			docs=$((docs + 1))
+			page=${doc##*/}
+			if [[ $doc != file:/usr/share/man/man[38]/* ]] || [ ! -f "$root/man/$page" ]; then
+				say "$(basename "$f"): Documentation=$doc names no page of man/"
+				rc=1
+			fi
+		done
+	done
+	[ "$docs" -eq 0 ] && { say "no Documentation= in systemd/"; rc=1; }
+	return "$rc"
+}
+
 case_units_verify() {
-	local out rc man_opt=() bad
+	local man_opt=()
 	if ! have systemd-analyze; then
 		why="systemd-analyze is not installed (apt-get install systemd)"
 		return 2
@@ -104,18 +121,8 @@ case_units_verify() {
 	prepare_units
 	# without man(1), verify cannot look the pages up: man_lint checks them then
 	have man || man_opt=(--man=no)
-	out=$(cd "$tmp/units" && MANPATH="$tmp/man" systemd-analyze verify \
-		--recursive-errors=no "${man_opt[@]}" slubd.socket slubd.service 2>&1)
-	rc=$?
-	# lines about other units (this host's dependencies) are shown, not counted
-	bad=$(printf '%s\n' "$out" | grep -E "slubd|$tmp" || true)
-	if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then
-		say "systemd-analyze verify exited $rc:"
-		printf '%s\n' "$out" | indent
-		return 1
-	fi
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  (other units) /'
-	return 0
+	(cd "$tmp/units" && MANPATH="$tmp/man" verify_units "slubd|$tmp" \
+		--recursive-errors=no "${man_opt[@]}" slubd.socket slubd.service)
 }
 
 case_units_security() {
@@ -130,7 +137,7 @@ case_units_security() {
 	fi
 	# as installed (User=slubd need not exist for this), but the built slubd
 	mkdir -p "$tmp/sec"
-	sed -e "s|^ExecStart=/usr/sbin/slubd |ExecStart=$slubd |" \
+	sed -e "s|^ExecStart=/usr/bin/env slubd |ExecStart=$slubd |" \
 	    "$units/slubd.service" >"$tmp/sec/slubd.service"
 	cp "$units/slubd.socket" "$tmp/sec/"
 	out=$(cd "$tmp/sec" && systemd-analyze security --offline=yes --man=no \
@@ -202,9 +209,9 @@ case_sysusers_parse() {
 	fi
 	mkdir -p "$tmp/sysroot"
 	# an empty root: nothing exists there, so every entry must be created
-	out=$(systemd-sysusers --root="$tmp/sysroot" --dry-run "$units/slubd.sysusers" 2>&1)
+	out=$(systemd-sysusers --root="$tmp/sysroot" --dry-run "$sysusers" 2>&1)
 	rc=$?
-	if [ "$rc" -ne 0 ] || printf '%s\n' "$out" | grep -q "slubd.sysusers" ||
+	if [ "$rc" -ne 0 ] || printf '%s\n' "$out" | grep -q "sysusers.d/slubd.conf" ||
 	   ! printf '%s\n' "$out" | grep -q "Creating group 'slubd'" ||
 	   ! printf '%s\n' "$out" | grep -q "Creating user 'slubd'"; then
 		say "systemd-sysusers --dry-run exited $rc (expected: creates group and user slubd, no complaint):"
@@ -220,48 +227,25 @@ case_sysusers_parse() {
 }
 
 case_sysctl_snippet() {
-	local f=$units/slubd-hugepages.conf n=0 line key val rc=0 keys=0
+	local f=$sysctl n=0 line key val rc=0 keys=0
 	local skip='^[[:space:]]*([#;]|$)'
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
 		[[ $line =~ $skip ]] && continue
 		if ! [[ $line =~ ^([a-z0-9_.]+)[[:space:]]*=[[:space:]]*([0-9]+)$ ]]; then
-			say "slubd-hugepages.conf:$n: not \"key = number\": $line"
+			say "90-slubd-hugepages.conf:$n: not \"key = number\": $line"
 			rc=1
 			continue
 		fi
 		key=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
 		keys=$((keys + 1))
 		if [ -d /proc/sys ] && [ ! -e "/proc/sys/${key//.//}" ]; then
-			say "slubd-hugepages.conf:$n: no such sysctl here: $key"
+			say "90-slubd-hugepages.conf:$n: no such sysctl here: $key"
 			rc=1
 		fi
 		[ "$key" = vm.nr_hugepages ] && [ "$val" -lt 1 ] && { say "reserves no huge page"; rc=1; }
 	done <"$f"
 	[ "$keys" -eq 0 ] && { say "slubd-hugepages.conf sets nothing"; rc=1; }
-	return "$rc"
-}
-
-# start slubd with "$@" (stderr to $tmp/log); 0 once it logs that it serves
-start_slubd() {
-	: >"$tmp/log"
-	env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID "$@" 2>"$tmp/log" &
-	pids+=($!)
-	for _ in $(seq 1 50); do
-		grep -q "ready: serving" "$tmp/log" && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop the last slubd started; its exit status
-stop_slubd() {
-	local p=${pids[-1]} rc
-	kill -TERM "$p" 2>/dev/null
-	wait "$p"
-	rc=$?
-	unset 'pids[-1]'
 	return "$rc"
 }
 
@@ -326,13 +310,21 @@ case_socket_activation() {
 }
 
 case_man_lint() {
-	local f out rc=0 checked=0
+	local f out rc=0 checked=0 target
 	if ! have mandoc && ! have man; then
 		why="neither mandoc nor man is installed (apt-get install mandoc man-db)"
 		return 2
 	fi
 	for f in "$root"/man/*.[38]; do
 		[ -f "$f" ] || continue
+		# a link page (".so man3/slub.3", one per function name): its target
+		# must be a page of man/; the target is linted itself
+		if [ "$(grep -cv '^\.\\"' "$f")" -eq 1 ] && grep -qE '^\.so man[1-8]/' "$f"; then
+			target=$(sed -n 's|^\.so man[1-8]/||p' "$f")
+			[ -f "$root/man/$target" ] ||
+				{ say "$(basename "$f"): .so names man/$target, which does not exist"; rc=1; }
+			continue
+		fi
 		checked=$((checked + 1))
 		if have mandoc; then
 			out=$(mandoc -T lint -W warning "$f" 2>&1)
@@ -343,22 +335,13 @@ case_man_lint() {
 			[ -n "$out" ] && { say "man --warnings -l $(basename "$f"):"; printf '%s\n' "$out" | indent; rc=1; }
 		fi
 	done
-	if [ "$checked" -ne 3 ]; then
-		say "expected man/slubd.8, man/slubctl.8 and man/slub.3; found $checked pages"
+	if [ "$checked" -lt 3 ]; then
+		say "expected at least man/slubd.8, man/slubctl.8 and man/slub.3; found $checked pages"
 		rc=1
 	fi
 	return "$rc"
 }
 
-all=(units_verify units_security units_commented sysusers_parse sysctl_snippet
+all=(verify_shipped units_verify units_security units_commented sysusers_parse sysctl_snippet
      conf_defaults socket_activation man_lint)
-[ $# -gt 0 ] && all=("$@")
-for c in "${all[@]}"; do
-	if ! declare -F "case_$c" >/dev/null; then
-		echo "FAIL $c: no such case"
-		failed=1
-		continue
-	fi
-	run_case "$c"
-done
-exit $failed
+run_cases "$@"

@@ -664,6 +664,28 @@ static int write_long(const char *path, long v)
 	return ok ? 0 : -1;
 }
 
+/*
+ * make test runs as root on a developer's host: a change of its huge page
+ * reservation is said on the terminal, when it is made and when it is undone
+ */
+static int set_nr_hugepages(long old, long v, const char *why)
+{
+	if (v != old)
+		printf("  note: vm.nr_hugepages %ld -> %ld while this case runs (%s); put back "
+		       "to %ld at its end\n", old, v, why, old);
+	fflush(stdout);
+	return write_long(NR_HUGEPAGES, v);
+}
+
+static int restore_nr_hugepages(long old)
+{
+	int rc = write_long(NR_HUGEPAGES, old);
+
+	printf("  note: vm.nr_hugepages put back to %ld%s\n", old, rc ? ": FAILED" : "");
+	fflush(stdout);
+	return rc;
+}
+
 static long meminfo_value(const char *key)
 {
 	char line[256];
@@ -782,19 +804,19 @@ static void huge_pages_on(void)
 	old = read_long(NR_HUGEPAGES);
 	if (old < 0)
 		SKIP("cannot read " NR_HUGEPAGES);
-	if (write_long(NR_HUGEPAGES, old + extra) != 0) {
-		write_long(NR_HUGEPAGES, old);
+	if (set_nr_hugepages(old, old + extra, "to test an arena of huge pages") != 0) {
+		restore_nr_hugepages(old);
 		SKIP("cannot write " NR_HUGEPAGES);
 	}
 	now = read_long(NR_HUGEPAGES);
 	if (now < old + 8 || meminfo_value("HugePages_Free") < 8) {
-		write_long(NR_HUGEPAGES, old);
+		restore_nr_hugepages(old);
 		snprintf(why, sizeof(why), "could reserve only %ld huge pages (had %ld, HugePages_Free %ld)",
 			 now - old, old, meminfo_value("HugePages_Free"));
 		SKIP(why);
 	}
 	unit_run_isolated(huge_on_body);
-	if (write_long(NR_HUGEPAGES, old) != 0 || read_long(NR_HUGEPAGES) != old)
+	if (restore_nr_hugepages(old) != 0 || read_long(NR_HUGEPAGES) != old)
 		CHECKF(0, "could not restore %s to %ld", NR_HUGEPAGES, old);
 }
 
@@ -807,16 +829,16 @@ static void huge_pages_none(void)
 	old = read_long(NR_HUGEPAGES);
 	if (old < 0)
 		SKIP("cannot read " NR_HUGEPAGES);
-	if (old != 0 && write_long(NR_HUGEPAGES, 0) != 0) {
-		write_long(NR_HUGEPAGES, old);
+	if (old != 0 && set_nr_hugepages(old, 0, "to test the fallback when none are reserved") != 0) {
+		restore_nr_hugepages(old);
 		SKIP("cannot write " NR_HUGEPAGES);
 	}
 	if (meminfo_value("HugePages_Total") != 0) {
-		write_long(NR_HUGEPAGES, old);
+		restore_nr_hugepages(old);
 		SKIP("huge pages in use elsewhere; cannot get to 0 reserved");
 	}
 	unit_run_isolated(huge_none_body);
-	if (write_long(NR_HUGEPAGES, old) != 0 || read_long(NR_HUGEPAGES) != old)
+	if ((old != 0 && restore_nr_hugepages(old) != 0) || read_long(NR_HUGEPAGES) != old)
 		CHECKF(0, "could not restore %s to %ld", NR_HUGEPAGES, old);
 }
 
