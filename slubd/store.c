@@ -9,10 +9,11 @@
  * sd_listen_fds_with_names(), checked (a memfd, sealed, a valid header):
  * a restart keeps the pools.  systemd 252 (Debian 12) empties the store
  * when the service stops (a restart keeps it, a stop drops it).  Elsewhere
- * the arena is a file (--arena-file, else slubd.arena next to the socket,
- * or on a hugetlbfs mount for huge pages), which outlives slubd; every
- * attached process holds it writable, and guard.c keeps slubd alive when
- * one cuts it short.
+ * the arena is --arena-file, else as default_arena() says (a file on a
+ * hugetlbfs mount, an earlier slubd.arena, a memfd of huge pages, or
+ * slubd.arena next to the socket on tmpfs: on a disk it is refused).  A
+ * file outlives slubd; every attached process holds it writable, and
+ * guard.c keeps slubd alive when one cuts it short.
  *
  * One owner.  slubd takes an exclusive OFD lock (F_OFD_SETLK, F_WRLCK) on
  * its own open file description of the arena, for its whole life: an fd it

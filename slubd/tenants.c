@@ -180,8 +180,8 @@ struct tenant_paths {
 /*
  * the arena file a server will use: its own, or for the default arena
  * without one, slubd.arena next to its socket (where it goes without huge
- * pages, and falls back to without a hugetlbfs mount; a file on a hugetlbfs
- * mount, slubd-UID.arena there, is not checked)
+ * pages; MOUNT/slubd-UID/slubd.arena on a hugetlbfs mount, or a memfd of
+ * huge pages, store.c's default_arena, is not checked)
  */
 static void arena_path(const struct config *c, char *out, size_t len)
 {
