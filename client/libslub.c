@@ -41,7 +41,7 @@ static struct ctl_target g_target;	/* what this process attached to */
 static __thread char t_attach_err[512];
 static uint64_t g_arena_id;
 static uint64_t g_map_base;	/* where slubd mapped the arena (Attach's map_base) */
-static char g_backing[32];	/* what backs it, as slubd said at attach */
+static char g_backing[320];	/* what backs it, as slubd said at attach (slub.h) */
 /* what the inline slub_offset / slub_ptr read: set with g_arena (see slub.h) */
 struct __slub_map __slub_map;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;

@@ -291,8 +291,10 @@ struct slub_arena_info {
 					 * config; "" when attached by a socket path whose
 					 * name tells none */
 	char socket[108];		/* the control socket's path */
-	char backing[32];		/* what backs its memory, as slubd reports it
-					 * (slubctl stats' "backing") */
+	char backing[320];		/* what backs its memory, as slubd reports it
+					 * (slubctl stats' "backing"): "hugetlb",
+					 * "hugetlb file PATH", "memfd", "tmpfs file
+					 * PATH", "file on FSTYPE PATH" (slubd(8)) */
 	uint64_t base;			/* where it is mapped in this process */
 	uint64_t map_base;		/* where its creator mapped it (slubctl stats' "base") */
 	uint64_t size;			/* its size in bytes */

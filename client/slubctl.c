@@ -120,7 +120,7 @@ static void full_usage(FILE *f)
 "      have one (slubctl limit) follow the table.  clients: the programs and\n"
 "      slubctl runs connected to slubd, this slubctl not counted.\n"
 "      --json    print JSON instead of the table:\n"
-"                {\"arena\":{\"size\":N,\"used\":N,\"backing\":\"hugetlb\"|\"shm\",\n"
+"                {\"arena\":{\"size\":N,\"used\":N,\"backing\":\"memfd\"|\"tmpfs file PATH\"...,\n"
 "                 \"base\":\"0x...\",\"clients\":N},\n"
 "                 \"caches\":[{\"name\":\"...\",\"object_size\":N,\"size\":N,\n"
 "                 \"objs_per_slab\":N,\"pages_per_slab\":N,\"active_objs\":N,\n"

@@ -84,6 +84,7 @@ static void arena_setup_handle(struct arena *a, char *base, int fd)
 	a->chunks = (uint8_t *)(base + h->chunk_off);
 	a->first_pfn = h->zone.first_pfn;
 	a->backing = (enum arena_backing)h->backing;
+	os_backing_desc(fd, a->backing_desc, sizeof(a->backing_desc));
 }
 
 /* map fd of size bytes at want, else anywhere (if allowed) */
@@ -281,8 +282,8 @@ static int create(const struct arena_opts *o, int given_fd, struct arena **out, 
 	if (err && errlen)
 		snprintf(err, errlen, "arena of %llu MiB backed by %s%s at %p%s",
 			 (unsigned long long)(size >> 20), arena_backing_name(a),
-			 given_fd >= 0 || o->path ? " (a file)" :
-			 sealed ? " (a sealed memfd)" : " (a memfd the kernel could not seal: "
+			 given_fd >= 0 || o->path ? "" :
+			 sealed ? " (sealed)" : " (a memfd the kernel could not seal: "
 			 "MFD_ALLOW_SEALING with huge pages needs Linux 4.16)",
 			 (void *)base, at ? "" : " (the default base was taken)");
 	return 0;
@@ -405,8 +406,9 @@ int arena_open(int fd, struct arena **out, char *err, size_t errlen)
 	a->sealed = os_check_size_sealed(nfd) == 0;
 	if ((a->backing == ARENA_BACKING_HUGETLB) != os_is_hugetlbfs(nfd)) {
 		arena_close(a);
-		return fail(err, errlen, -EPROTO, "arena header says %s but the file is not",
-			    copy.backing == ARENA_BACKING_HUGETLB ? "hugetlb" : "shm");
+		return fail(err, errlen, -EPROTO, "the arena header says %s pages but its file "
+			    "is %son hugetlbfs", copy.backing == ARENA_BACKING_HUGETLB ? "huge" :
+			    "normal", copy.backing == ARENA_BACKING_HUGETLB ? "not " : "");
 	}
 	rc = ident_open(a);
 	if (rc) {
@@ -492,9 +494,14 @@ unsigned int arena_nr_cpus(const struct arena *a) { return a->nr_cpus; }
 uint64_t arena_id(const struct arena *a) { return a->hdr->secret ^ a->hdr->created_ns; }
 uint64_t arena_recorded_base(const struct arena *a) { return a->hdr->base; }
 
+/*
+ * what the arena's memory is, as this process sees its fd: "hugetlb" (a
+ * memfd of huge pages), "hugetlb file PATH", "memfd", "tmpfs file PATH",
+ * "file on FSTYPE PATH" (os_backing_desc)
+ */
 const char *arena_backing_name(const struct arena *a)
 {
-	return a->backing == ARENA_BACKING_HUGETLB ? "hugetlb" : "shm";
+	return a->backing_desc;
 }
 
 /* from the header, which anyone may have scribbled on: never more than the arena */

@@ -52,6 +52,7 @@ struct arena {
 	uint64_t size;
 	int fd;
 	enum arena_backing backing;
+	char backing_desc[320];		/* in words, with the path (os_backing_desc) */
 	bool at_base;			/* mapped at hdr->base */
 	bool sealed;			/* a memfd sealed against shrinking and growing */
 	uint32_t nr_pages;
@@ -179,8 +180,8 @@ void os_unmap(void *p, uint64_t size);
 void os_advise_hugepage(void *p, uint64_t size);
 int os_fallocate(int fd, uint64_t off, uint64_t len);
 int os_punch(int fd, void *addr, uint64_t off, uint64_t len);
-long os_hugepages_free(void);
 bool os_is_hugetlbfs(int fd);
+void os_backing_desc(int fd, char *out, size_t len);
 unsigned int os_nr_cpus(void);
 unsigned int os_nr_nodes(void);
 unsigned int os_current_node(unsigned int nr_nodes);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <linux/magic.h>
 #include <linux/memfd.h>
@@ -103,6 +104,65 @@ bool os_is_hugetlbfs(int fd)
 	struct statfs sf;
 
 	return fstatfs(fd, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC;
+}
+
+/*
+ * os_fs_name - the name of a file system type (statfs f_type), as mount(8)
+ * says it; *memory: its files live in memory (tmpfs, ramfs, hugetlbfs),
+ * not on a disk.  An unknown type is named by its number.
+ */
+const char *os_fs_name(long type, bool *memory, char *buf, size_t len)
+{
+	static const struct { long type; const char *name; bool memory; } fs[] = {
+		{ TMPFS_MAGIC, "tmpfs", true }, { RAMFS_MAGIC, "ramfs", true },
+		{ HUGETLBFS_MAGIC, "hugetlbfs", true }, { EXT4_SUPER_MAGIC, "ext4", false },
+		{ XFS_SUPER_MAGIC, "xfs", false }, { BTRFS_SUPER_MAGIC, "btrfs", false },
+		{ OVERLAYFS_SUPER_MAGIC, "overlayfs", false }, { NFS_SUPER_MAGIC, "nfs", false },
+		{ F2FS_SUPER_MAGIC, "f2fs", false }, { 0x2fc12fc1, "zfs", false },
+		{ 0x65735546, "fuse", false },
+	};
+
+	*memory = false;
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+		if (fs[i].type == type) {
+			*memory = fs[i].memory;
+			return fs[i].name;
+		}
+	snprintf(buf, len, "a file system of type %#lx", (unsigned long)type);
+	return buf;
+}
+
+/*
+ * os_backing_desc - what fd's memory is, in words: "hugetlb" (a memfd of
+ * huge pages), "hugetlb file PATH" (a file on hugetlbfs), "memfd", "tmpfs
+ * file PATH", "file on FSTYPE PATH" (a disk's: its pages are written back
+ * to the disk).  PATH as /proc/self/fd shows it (left out without /proc).
+ */
+void os_backing_desc(int fd, char *out, size_t len)
+{
+	char proc[64], path[PATH_MAX], tbuf[64];
+	const char *fsname;
+	struct statfs sf;
+	bool memory, memfd;
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = 0;
+	memfd = !strncmp(path, "/memfd:", 7);
+	if (fstatfs(fd, &sf)) {
+		snprintf(out, len, "unknown (fstatfs: %s)", strerror(errno));
+		return;
+	}
+	fsname = os_fs_name((long)sf.f_type, &memory, tbuf, sizeof(tbuf));
+	if (sf.f_type == HUGETLBFS_MAGIC)
+		snprintf(out, len, memfd ? "hugetlb" : "hugetlb file%s%s", path[0] ? " " : "", path);
+	else if (memfd)
+		snprintf(out, len, "memfd");
+	else if (sf.f_type == TMPFS_MAGIC)
+		snprintf(out, len, "tmpfs file%s%s", path[0] ? " " : "", path);
+	else
+		snprintf(out, len, "file on %s%s%s", fsname, path[0] ? " " : "", path);
 }
 
 /*

@@ -136,7 +136,11 @@ int arena_fd(const struct arena *a);
 void *arena_base(const struct arena *a);
 uint64_t arena_size(const struct arena *a);
 enum arena_backing arena_backing(const struct arena *a);
-const char *arena_backing_name(const struct arena *a);	/* "hugetlb" or "shm" */
+/* in words: "hugetlb", "hugetlb file PATH", "memfd", "tmpfs file PATH", "file on ext4 PATH" */
+const char *arena_backing_name(const struct arena *a);
+/* a file system type's name (statfs f_type); *memory: tmpfs, ramfs or hugetlbfs */
+const char *os_fs_name(long type, bool *memory, char *buf, size_t len);
+long os_hugepages_free(void);	/* 2 MiB huge pages free and not reserved; -1 unknown */
 bool arena_at_base(const struct arena *a);	/* mapped at the recorded base? */
 uint64_t arena_id(const struct arena *a);	/* the same for every mapping of one arena */
 uint64_t arena_recorded_base(const struct arena *a);	/* where its creator mapped it */

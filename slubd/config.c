@@ -43,6 +43,7 @@ void config_defaults(struct config *c)
 	c->hello_timeout_ms = SLUBD_HELLO_TIMEOUT_MS;
 	c->scrub_interval_s = SLUBD_SCRUB_INTERVAL_S;
 	c->ready_fd = -1;
+	c->notify_fd = -1;
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -239,6 +240,7 @@ static int on_key(void *arg, const char *section, const char *key, const char *v
 	else if (!strcmp(section, "arena") && !strcmp(key, "file")) {
 		rc = *value == '/' && strlen(value) < sizeof(c->arena_file) ? 0 : -EINVAL;
 		snprintf(c->arena_file, sizeof(c->arena_file), "%s", value);
+		c->arena_file_default = false;
 	} else if (!strcmp(section, "arena") && !strcmp(key, "hugepages"))
 		rc = parse_huge(value, &c->huge);
 	else if (!strcmp(section, "arena") && !strcmp(key, "slab_debug")) {

@@ -2,6 +2,7 @@
  * main.c - slubd: parse the options, set up, serve.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,15 +28,19 @@ static void usage(FILE *f)
 "  -H, --hugepages MODE      auto: 2 MiB huge pages when enough are reserved, else\n"
 "                            normal shared memory; on: huge pages or fail; off: never\n"
 "                            (default auto)\n"
-"  -A, --arena-file PATH     the arena's backing file; a new slubd adopts the arena\n"
-"                            it finds there, with its pools (default: slubd.arena\n"
-"                            next to the socket; for huge pages, on a hugetlbfs mount)\n"
+"  -A, --arena-file PATH     the arena's backing file, on any file system (a disk\n"
+"                            too); a new slubd adopts the arena it finds there, with\n"
+"                            its pools (default: with huge pages reserved, a file on\n"
+"                            a hugetlbfs mount or a memfd; else slubd.arena next to\n"
+"                            the socket, refused on a disk: see slubd(8))\n"
 "  -D, --slab-debug SPEC     debug the kmalloc caches of a new arena, as the kernel's\n"
 "                            slab_debug=: FLAGS[,CACHE...][;...], FLAGS of F Z P U\n"
 "                            or -, CACHE kmalloc-N or kmalloc-* (none: all); e.g.\n"
 "                            FZP,kmalloc-* ([arena] slab_debug; see slubd(8))\n"
-"  -f, --foreground          stay in the foreground (default: go to the background\n"
-"                            once serving)\n"
+"  -f, --foreground          accepted; slubd always stays in the foreground (run it\n"
+"                            under systemd, s6, runit, or with & from a shell)\n"
+"      --ready-fd N          once every socket serves, write \"ready\" and a newline\n"
+"                            to the open descriptor N (above 2), then close it\n"
 "  -c, --config FILE         read settings from FILE (INI):\n"
 "                              [arena]  size = 256M, hugepages = auto|on|off,\n"
 "                                       file = /run/slubd/slubd.arena\n"
@@ -59,36 +64,31 @@ static void usage(FILE *f)
 "listening socket may come from slubd.socket, and slubd reports with sd_notify.\n");
 }
 
-/* fork into the background once the socket serves; the parent exits 0 then */
-int go_background(void)
+/*
+ * --ready-fd N, the s6 notification-fd convention: once every socket serves
+ * (listen() done: a connect succeeds from then on), one line, then the fd is
+ * closed; a parent that reads EOF without the line knows slubd did not start
+ */
+void ready_fd_tell(int *fd)
 {
-	int p[2];
-	pid_t pid;
-	char c;
-
-	if (pipe(p))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0) {
-		close(p[1]);
-		_exit(read(p[0], &c, 1) == 1 ? 0 : 1);
-	}
-	close(p[0]);
-	setsid();
-	return p[1];
+	if (*fd < 0)
+		return;
+	if (write(*fd, "ready\n", 6) != 6)
+		log_msg("--ready-fd %d: cannot write the ready line: %s", *fd, strerror(errno));
+	close(*fd);
+	*fd = -1;
 }
 
 /*
- * serve - one arena's slubd, from set-up to its end: the exit code.  In the
- * background unless cfg->foreground (the parent exits 0 once it serves).
+ * serve - one arena's slubd, from set-up to its end: the exit code.  Always
+ * in the foreground (see the man page: no self-daemonizing); --ready-fd and
+ * NOTIFY_SOCKET say when it serves (server_run).
  */
 int serve(struct config *cfg)
 {
 	struct server srv;
 	char err[512];
-	int rc, ready_fd = -1;
+	int rc;
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = *cfg;
@@ -109,16 +109,6 @@ int serve(struct config *cfg)
 		sigaddset(&m, SIGHUP);
 		sigprocmask(SIG_UNBLOCK, &m, NULL);
 	}
-	if (!srv.cfg.foreground) {
-		ready_fd = go_background();
-		if (ready_fd < 0) {
-			log_msg("cannot go to the background: %s", strerror(-ready_fd));
-			server_fini(&srv);
-			return 1;
-		}
-		(void)!write(ready_fd, "r", 1);
-		close(ready_fd);
-	}
 	rc = server_run(&srv);
 	server_fini(&srv);
 	log_msg("stopped");
@@ -133,6 +123,7 @@ int main(int argc, char **argv)
 		{ "hugepages", required_argument, NULL, 'H' },
 		{ "arena-file", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "slab-debug", required_argument, NULL, 'D' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -141,7 +132,7 @@ int main(int argc, char **argv)
 	};
 	struct config cfg;
 	const char *socket_opt = NULL, *size_opt = NULL, *huge_opt = NULL, *config_opt = NULL;
-	const char *file_opt = NULL, *debug_opt = NULL;
+	const char *file_opt = NULL, *ready_opt = NULL, *debug_opt = NULL;
 	char err[512];
 	int opt, rc;
 
@@ -169,6 +160,7 @@ int main(int argc, char **argv)
 		case 'H': huge_opt = optarg; break;
 		case 'A': file_opt = optarg; break;
 		case 'f': cfg.foreground = true; break;
+		case 'R': ready_opt = optarg; break;
 		case 'D': debug_opt = optarg; break;
 		case 'c': config_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -205,6 +197,24 @@ int main(int argc, char **argv)
 	if (huge_opt && parse_huge(huge_opt, &cfg.huge)) {
 		fprintf(stderr, "slubd: bad --hugepages: %s (auto, on or off)\n", huge_opt);
 		return 2;
+	}
+	if (ready_opt) {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(ready_opt, &end, 10);
+		if (errno || end == ready_opt || *end || n < 3 || n > 65535) {
+			fprintf(stderr, "slubd: bad --ready-fd: %s (a descriptor number above 2: 0, "
+				"1 and 2 are stdin, stdout and stderr)\n", ready_opt);
+			return 2;
+		}
+		if (fcntl((int)n, F_SETFD, FD_CLOEXEC)) {
+			fprintf(stderr, "slubd: --ready-fd %ld: not an open descriptor (the parent "
+				"opens it, e.g. a pipe: 3>&1 or exec 3>file)\n", n);
+			return 2;
+		}
+		cfg.notify_fd = (int)n;
 	}
 	if (debug_opt) {
 		struct slab_debug_spec sp;

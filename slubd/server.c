@@ -1189,19 +1189,24 @@ static int kept_one(struct kmem_cache *k, void *arg)
 struct kept_args {
 	struct server *s;
 	int rc;
+	const struct slab_debug_spec *sp;	/* compared with the arena's kmalloc caches */
+	int debug_differs;
+	char msg[200];
 };
 
+/* under guarded(): reads the arena, which a client may cut meanwhile */
 static void kept_fn(void *arg)
 {
 	struct kept_args *x = arg;
 
+	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
 	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
 }
 
 static int open_arena(struct server *s, char *err, size_t errlen)
 {
-	struct kept_args x = { s, 0 };
 	struct slab_debug_spec sp;
+	struct kept_args x = { .s = s, .sp = &sp };
 	char msg[200], what[300];
 	int rc;
 
@@ -1212,19 +1217,19 @@ static int open_arena(struct server *s, char *err, size_t errlen)
 	rc = store_open_arena(s, err, errlen);
 	if (rc)
 		return rc;
-	if (slab_debug_compare(s->arena, &sp, msg, sizeof(msg)))
-		log_msg("slab_debug: this arena was made before with other kmalloc caches (%s); an "
-			"arena keeps its caches: stop slubd and remove the arena to make a new one "
-			"with slab_debug = %s", msg, s->cfg.slab_debug[0] ? s->cfg.slab_debug : "-");
-	else if (s->cfg.slab_debug[0]) {
-		slab_debug_describe(&sp, what, sizeof(what));
-		log_msg("slab_debug: kmalloc caches debugged: %s", what);
-	}
 	/* guarded: a client may cut the arena file while slubd starts */
 	if (guarded(s, kept_fn, &x)) {
 		snprintf(err, errlen, "the arena file was cut while slubd took its pools back, "
 			 "and its size cannot be restored");
 		return -EFAULT;
+	}
+	if (x.debug_differs)
+		log_msg("slab_debug: this arena was made before with other kmalloc caches (%s); an "
+			"arena keeps its caches: stop slubd and remove the arena to make a new one "
+			"with slab_debug = %s", x.msg, s->cfg.slab_debug[0] ? s->cfg.slab_debug : "-");
+	else if (s->cfg.slab_debug[0]) {
+		slab_debug_describe(&sp, what, sizeof(what));
+		log_msg("slab_debug: kmalloc caches debugged: %s", what);
 	}
 	return x.rc;
 }
@@ -1338,7 +1343,7 @@ static void tell_supervisor(int fd, int arena_fd)
 
 int server_run(struct server *s)
 {
-	/* after main.c's fork into the background: the pid a second slubd names */
+	/* the pid a second slubd names */
 	guarded_set_owner_pid(s);
 	/*
 	 * a previous slubd, or its clients, may have died in the middle of
@@ -1358,6 +1363,7 @@ int server_run(struct server *s)
 		s->cfg.ready_fd = -1;
 	} else {
 		sd_notify(0, "READY=1");
+		ready_fd_tell(&s->cfg.notify_fd);
 	}
 	server_status(s);
 	return event_base_dispatch(s->base) < 0 ? -EIO : 0;

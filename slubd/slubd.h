@@ -20,7 +20,9 @@ struct config {
 	char socket[108];		/* listening socket path */
 	uint64_t arena_size;
 	enum arena_huge huge;
-	bool foreground;
+	bool foreground;		/* -f: accepted; slubd always stays in the foreground */
+	int notify_fd;			/* --ready-fd N: "ready\n" once serving, then closed;
+					 * -1: none (set by main.c, never from a file) */
 	unsigned int socket_mode;	/* chmod of the socket */
 	uid_t allow_uids[MAX_ALLOW];
 	unsigned int nr_allow_uids;
@@ -33,6 +35,8 @@ struct config {
 	unsigned int hello_timeout_ms;	/* a connection that sends no Hello is closed */
 	unsigned int scrub_interval_s;	/* periodic scrub; 0: only when a client leaves */
 	char arena_file[256];		/* the arena's backing file; "" for the default */
+	bool arena_file_default;	/* arena_file is a named arena's default, next to
+					 * the default socket: refused on a disk (store.c) */
 	char arena_name[33];		/* "": the default arena; else the NAME of its
 					 * [arena NAME] section (one slubd serves it) */
 	char config_file[256];
@@ -67,8 +71,8 @@ int config_arena_names(const char *path, char (*names)[SLUBD_ARENA_NAME_MAX + 1]
 int tenants_run(const struct config *dflt, const char *config_file,
 		char (*names)[SLUBD_ARENA_NAME_MAX + 1], int nr);
 int serve(struct config *cfg);	/* main.c: one arena's slubd, to its end; the exit code */
-/* main.c: fork into the background; the parent exits 0 once a byte comes on the fd returned */
-int go_background(void);
+/* main.c: --ready-fd: the line "ready" written to *fd, which is closed (-1 after) */
+void ready_fd_tell(int *fd);
 
 /*
  * A connection's life: HELLO (only a Hello is accepted) -> READY -> CLOSING

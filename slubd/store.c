@@ -9,10 +9,11 @@
  * sd_listen_fds_with_names(), checked (a memfd, sealed, a valid header):
  * a restart keeps the pools.  systemd 252 (Debian 12) empties the store
  * when the service stops (a restart keeps it, a stop drops it).  Elsewhere
- * the arena is a file (--arena-file, else slubd.arena next to the socket,
- * or on a hugetlbfs mount for huge pages), which outlives slubd; every
- * attached process holds it writable, and guard.c keeps slubd alive when
- * one cuts it short.
+ * the arena is --arena-file, else as default_arena() says (a file on a
+ * hugetlbfs mount, an earlier slubd.arena, a memfd of huge pages, or
+ * slubd.arena next to the socket on tmpfs: on a disk it is refused).  A
+ * file outlives slubd; every attached process holds it writable, and
+ * guard.c keeps slubd alive when one cuts it short.
  *
  * One owner.  slubd takes an exclusive OFD lock (F_OFD_SETLK, F_WRLCK) on
  * its own open file description of the arena, for its whole life: an fd it
@@ -48,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -481,22 +483,52 @@ static int adopt(struct server *s, int lock_fd, int dirfd, const char *name, con
 	return rc;
 }
 
-/* the first hugetlbfs mount, for an arena of huge pages that outlives slubd */
+/*
+ * the first hugetlbfs mount of 2 MiB pages that slubd's user can write in,
+ * from /proc/self/mountinfo (field 5 the mount point, after " - " the type
+ * and the super options, pagesize=2M among them); a mount point with a
+ * character mountinfo escapes (a blank, \040) is passed over
+ */
 static bool hugetlbfs_mount(char *out, size_t len)
 {
-	FILE *f = fopen("/proc/self/mounts", "re");
-	char dev[256], dir[160], type[64];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024], dir[200], type[64], opts[512];
 	bool found = false;
 
 	if (!f)
 		return false;
-	while (!found && fscanf(f, "%255s %159s %63s %*[^\n]", dev, dir, type) == 3)
-		if (!strcmp(type, "hugetlbfs") && access(dir, W_OK) == 0) {
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %199s", dir) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %511s", type, opts) != 2)
+			continue;
+		if (!strcmp(type, "hugetlbfs") && !strchr(dir, '\\') &&
+		    strstr(opts, "pagesize=2M") && access(dir, W_OK | X_OK) == 0) {
 			snprintf(out, len, "%s", dir);
 			found = true;
 		}
+	}
 	fclose(f);
 	return found;
+}
+
+/*
+ * the file system of the directory dirfd, named into fs; true: its files
+ * live in memory (tmpfs, ramfs, hugetlbfs), false: on a disk (or unknown)
+ */
+static bool dir_in_memory(int dirfd, char *fs, size_t len)
+{
+	struct statfs sf;
+	char buf[64];
+	bool memory = false;
+
+	if (fstatfs(dirfd, &sf)) {
+		snprintf(fs, len, "an unknown file system (%s)", strerror(errno));
+		return false;
+	}
+	snprintf(fs, len, "%s", os_fs_name((long)sf.f_type, &memory, buf, sizeof(buf)));
+	return memory;
 }
 
 /*
@@ -520,11 +552,12 @@ static int arena_lock_fd = -1;
  * slubd recorded in the arena (waited for 2 s), the holder is a process
  * that kept its fd from the last slubd: said and ignored.
  */
-static int file_arena(struct server *s, const char *dir, const char *name, char *err,
-		      size_t errlen)
+static int file_arena(struct server *s, const char *dir, const char *name, bool dflt,
+		      char *err, size_t errlen)
 {
 	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
-	char shown[sizeof(s->arena_path)], lname[300], lshown[sizeof(s->arena_path) + 8], msg[256];
+	char shown[sizeof(s->arena_path)], lname[300], lshown[sizeof(s->arena_path) + 8], msg[512];
+	char fs[80];
 	uint64_t was = 0, size = 0;
 	bool created;
 	int dirfd, fd = -1, lfd, bfd, rc;
@@ -535,6 +568,29 @@ static int file_arena(struct server *s, const char *dir, const char *name, char 
 	dirfd = store_open_dir(dir, false, 0700, err, errlen);
 	if (dirfd < 0)
 		return dirfd;
+	if (!dir_in_memory(dirfd, fs, sizeof(fs))) {
+		/*
+		 * on a disk: every page the pools touch is written back to it
+		 * (and read from it again under memory pressure).  Only asked
+		 * for: the default place next to the socket is refused.
+		 */
+		if (dflt) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "[arena%s%s] file = PATH",
+				 s->cfg.arena_name[0] ? " " : "", s->cfg.arena_name);
+			snprintf(err, errlen, "the default arena file %s would be on %s, a disk: "
+				 "every page of the pools would be written back to it.  Put the "
+				 "socket on tmpfs (--socket in /run or $XDG_RUNTIME_DIR or /dev/shm), "
+				 "%sor name the file to use the disk knowingly (%s%s)", shown, fs,
+				 s->cfg.arena_name[0] ? "" : "reserve huge pages (vm.nr_hugepages), ",
+				 s->cfg.arena_name[0] ? "" : "--arena-file PATH, or ", key);
+			close(dirfd);
+			return -EMEDIUMTYPE;
+		}
+		log_msg("the arena file %s is on %s, a disk, as asked (--arena-file or [arena] "
+			"file): the pools' pages are written back to it", shown, fs);
+	}
 	lfd = open_arena_file(dirfd, lname, lshown, &created, err, errlen);
 	if (lfd < 0) {
 		close(dirfd);
@@ -594,7 +650,7 @@ static int file_arena(struct server *s, const char *dir, const char *name, char 
 			snprintf(err, errlen, "cannot create the arena in %s: %s", shown, msg);
 		else {
 			arena_set_owner_pid(s->arena, getpid());
-			log_msg("%s, in %s", msg, shown);
+			log_msg("%s", msg);
 		}
 	}
 	if (rc)
@@ -693,12 +749,126 @@ static int stored_arena(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
-int store_open_arena(struct server *s, char *err, size_t errlen)
+/* enough 2 MiB huge pages free for a new arena of the configured size */
+static bool huge_pages_free(const struct server *s)
+{
+	uint64_t size = s->cfg.arena_size ? s->cfg.arena_size : ARENA_DEFAULT_SIZE;
+
+	return os_hugepages_free() >= (long)((size + (2u << 20) - 1) >> 21);
+}
+
+/*
+ * a memfd of huge pages, when enough are reserved: 1 made (and locked), 0
+ * not (too few huge pages: auto goes on), -errno with err (hugepages = on)
+ */
+static int huge_memfd(struct server *s, char *err, size_t errlen)
 {
 	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
-	char dir[sizeof(s->arena_path)], mnt[200], msg[256];
+	char msg[512];
+	int rc, fd;
+
+	if (s->cfg.huge == ARENA_HUGE_AUTO && !huge_pages_free(s))
+		return 0;
+	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
+	if (rc) {
+		if (s->cfg.huge != ARENA_HUGE_ON)
+			return 0;
+		snprintf(err, errlen, "cannot create the arena: %s", msg);
+		return rc;
+	}
+	if (arena_backing(s->arena) != ARENA_BACKING_HUGETLB) {
+		arena_close(s->arena);	/* normal pages: the default file instead */
+		s->arena = NULL;
+		return 0;
+	}
+	fd = reopen(arena_fd(s->arena), -1, NULL);
+	rc = fd < 0 ? fd : lock(fd, fd, -1, NULL, "memfd", err, errlen);
+	if (rc) {
+		if (fd >= 0)
+			close(fd);
+		else
+			snprintf(err, errlen, "cannot open the arena memfd again: %s", strerror(-fd));
+		arena_close(s->arena);
+		s->arena = NULL;
+		return rc;
+	}
+	s->lock_fd = fd;
+	arena_set_owner_pid(s->arena, getpid());
+	s->arena_path[0] = 0;
+	log_msg("%s; huge pages in a memfd: the arena and its pools last as long as this slubd "
+		"(or a client that still maps it); for pools that outlive slubd, mount hugetlbfs "
+		"(pagesize=2M) where slubd's user can write, or run slubd under systemd (the fd "
+		"store keeps the memfd)", msg);
+	return 1;
+}
+
+/*
+ * default_arena - where the arena goes when no file is named, outside
+ * systemd.  The rule, so that huge pages are used when reserved and pools
+ * outlive slubd wherever they can:
+ *   1. huge pages not off, and a hugetlbfs mount of 2 MiB pages slubd's user
+ *      can write in: MOUNT/slubd-UID/slubd.arena, its directory made 0700
+ *      and checked as the socket's is (a file there outlives slubd);
+ *   2. else an arena file next to the socket that exists already (made by an
+ *      earlier slubd) is adopted with its pools, even when huge pages are
+ *      reserved now (hugepages = on: not used, said; huge pages or fail);
+ *   3. else huge pages not off and enough reserved: a memfd of huge pages,
+ *      which lasts slubd's life (said in the log);
+ *   4. else slubd.arena next to the socket: on tmpfs only, a disk is
+ *      refused (file_arena says why and what to do).
+ */
+static int default_arena(struct server *s, char *err, size_t errlen)
+{
+	char dir[sizeof(s->arena_path)], mnt[200], priv[240], file[260] = "";
+	struct stat st;
+	bool have_file;
+	int rc, dirfd;
+
+	store_split(s->cfg.socket, dir, sizeof(dir));
+	if (s->cfg.huge != ARENA_HUGE_OFF && hugetlbfs_mount(mnt, sizeof(mnt))) {
+		snprintf(priv, sizeof(priv), "%s/slubd-%u", mnt, (unsigned)geteuid());
+		snprintf(file, sizeof(file), "%s/slubd.arena", priv);
+	}
+	/*
+	 * auto, and too few huge pages free for a new arena: the mount is used
+	 * only for the arena an earlier slubd left there (its pages are held)
+	 */
+	if (file[0] && s->cfg.huge == ARENA_HUGE_AUTO && !huge_pages_free(s) &&
+	    lstat(file, &st) != 0)
+		file[0] = 0;
+	if (file[0]) {
+		dirfd = store_open_dir(priv, true, 0700, err, errlen);
+		rc = dirfd;
+		if (dirfd >= 0) {
+			close(dirfd);
+			rc = file_arena(s, priv, "slubd.arena", true, err, errlen);
+			if (rc == 0 || rc == -EBUSY)
+				return rc;
+		}
+		log_msg("no arena on the hugetlbfs mount %s: %s", mnt, err);
+	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	have_file = dirfd >= 0 && fstatat(dirfd, "slubd.arena", &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (dirfd >= 0)
+		close(dirfd);
+	if (s->cfg.huge == ARENA_HUGE_ON && have_file)
+		log_msg("%s/slubd.arena holds an earlier arena of normal pages: not used (hugepages "
+			"= on); its pools stay in it (--arena-file names it)", dir);
+	if (s->cfg.huge != ARENA_HUGE_OFF && (!have_file || s->cfg.huge == ARENA_HUGE_ON)) {
+		rc = huge_memfd(s, err, errlen);
+		if (rc)
+			return rc < 0 ? rc : 0;
+	} else if (have_file && s->cfg.huge == ARENA_HUGE_AUTO && huge_pages_free(s)) {
+		log_msg("huge pages are reserved, but %s/slubd.arena holds an earlier arena: it is "
+			"adopted with its pools (stop slubd and remove it to move to huge pages)", dir);
+	}
+	return file_arena(s, dir, "slubd.arena", true, err, errlen);
+}
+
+int store_open_arena(struct server *s, char *err, size_t errlen)
+{
+	char dir[sizeof(s->arena_path)];
 	const char *name;
-	int rc;
 
 	s->lock_fd = -1;
 	if (!s->cfg.arena_file[0] && getenv("NOTIFY_SOCKET"))
@@ -720,47 +890,9 @@ int store_open_arena(struct server *s, char *err, size_t errlen)
 	}
 	if (s->cfg.arena_file[0]) {
 		name = store_split(s->cfg.arena_file, dir, sizeof(dir));
-		return file_arena(s, dir, name, err, errlen);
+		return file_arena(s, dir, name, s->cfg.arena_file_default, err, errlen);
 	}
-	if (s->cfg.huge != ARENA_HUGE_OFF) {
-		if (hugetlbfs_mount(mnt, sizeof(mnt))) {
-			char file[64];
-
-			snprintf(file, sizeof(file), "slubd-%u.arena", (unsigned)geteuid());
-			rc = file_arena(s, mnt, file, err, errlen);
-			if (rc == 0 || rc == -EBUSY)
-				return rc;
-			log_msg("no arena on the hugetlbfs mount %s: %s", mnt, err);
-		}
-		/* huge pages in a memfd, or none (auto) */
-		rc = arena_create(&o, &s->arena, msg, sizeof(msg));
-		if (rc && s->cfg.huge == ARENA_HUGE_ON) {
-			snprintf(err, errlen, "cannot create the arena: %s", msg);
-			return rc;
-		}
-		if (rc == 0 && arena_backing(s->arena) == ARENA_BACKING_HUGETLB) {
-			int fd = reopen(arena_fd(s->arena), -1, NULL);
-
-			if (fd >= 0 && lock(fd, fd, -1, NULL, "memfd", err, errlen) == 0) {
-				s->lock_fd = fd;
-				arena_set_owner_pid(s->arena, getpid());
-				s->arena_path[0] = 0;
-				log_msg("%s; huge pages in a memfd: the arena lives as long as slubd or "
-					"a client (mount hugetlbfs, or set [arena] file, for an arena "
-					"that outlives it)", msg);
-				return 0;
-			}
-			if (fd >= 0)
-				close(fd);
-		}
-		if (rc == 0) {
-			arena_close(s->arena);
-			s->arena = NULL;
-		}
-	}
-	/* next to the socket */
-	store_split(s->cfg.socket, dir, sizeof(dir));
-	return file_arena(s, dir, "slubd.arena", err, errlen);
+	return default_arena(s, err, errlen);
 }
 
 void store_fini(struct server *s)

@@ -14,7 +14,7 @@
  * The supervisor serves nothing itself and touches no arena.  It
  *   - reports readiness once every server serves (each sends one byte on a
  *     socketpair where a lone slubd would say READY=1; then the supervisor
- *     says READY=1, or lets its background parent exit 0);
+ *     says READY=1 and writes the --ready-fd line (main.c));
  *   - keeps each server's arena when it is a memfd of the fd store: the
  *     server sends it with its readiness byte (SCM_RIGHTS), and a server
  *     restarted after a crash gets it as it would from systemd (LISTEN_FDS,
@@ -81,6 +81,7 @@ static struct tenant *tenants;
 static int nr_tenants;
 static sigset_t old_mask;
 static int sig_fd = -1;
+static int ready_fd = -1;	/* --ready-fd (main.c), written once every server serves */
 static bool stopping;		/* every server was told to stop; none is (re)started */
 static uint64_t kill_at_ms;	/* stopping: then SIGKILL to those left; 0 once done */
 
@@ -179,8 +180,8 @@ struct tenant_paths {
 /*
  * the arena file a server will use: its own, or for the default arena
  * without one, slubd.arena next to its socket (where it goes without huge
- * pages, and falls back to without a hugetlbfs mount; a file on a hugetlbfs
- * mount, slubd-UID.arena there, is not checked)
+ * pages; MOUNT/slubd-UID/slubd.arena on a hugetlbfs mount, or a memfd of
+ * huge pages, store.c's default_arena, is not checked)
  */
 static void arena_path(const struct config *c, char *out, size_t len)
 {
@@ -265,6 +266,7 @@ static int named_config(struct config *c, const struct config *dflt, const char 
 	snprintf(c->arena_name, sizeof(c->arena_name), "%s", name);
 	n1 = snprintf(c->socket, sizeof(c->socket), "%s/%s.sock", dir, name);
 	n2 = snprintf(c->arena_file, sizeof(c->arena_file), "%s/%s.arena", dir, name);
+	c->arena_file_default = true;	/* until the section names one (config.c) */
 	if (n1 < 0 || (size_t)n1 >= sizeof(c->socket) || n2 < 0 ||
 	    (size_t)n2 >= sizeof(c->arena_file)) {
 		snprintf(err, errlen, "arena %s: its socket %s/%s.sock makes too long a path (a UNIX "
@@ -494,6 +496,9 @@ static void __attribute__((noreturn)) run_server(struct tenant *t, int ready_wr)
 		sigprocmask(SIG_SETMASK, &m, NULL);
 	}
 	route_listen_fds(t, &ready_wr);
+	if (ready_fd >= 0)	/* the supervisor's to write, once all serve */
+		close(ready_fd);
+	t->cfg.notify_fd = -1;
 	t->cfg.foreground = true;
 	t->cfg.supervised = true;
 	t->cfg.ready_fd = ready_wr;
@@ -614,7 +619,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 {
 	sigset_t set;
 	char err[512];
-	int rc = 0, bg_fd = -1;
+	int rc = 0;
 	bool all_served = false;
 
 	tenants = calloc((size_t)nr + 1, sizeof(*tenants));
@@ -642,13 +647,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 		tenants[i].backoff_ms = BACKOFF_MIN_MS;
 	}
 	find_stored();
-	if (!dflt->foreground) {
-		bg_fd = go_background();
-		if (bg_fd < 0) {
-			log_msg("cannot go to the background: %s", strerror(-bg_fd));
-			return 1;
-		}
-	}
+	ready_fd = dflt->notify_fd;	/* --ready-fd: the supervisor's, once all serve */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -730,11 +729,7 @@ int tenants_run(const struct config *dflt, const char *config_file,
 				all_served = true;
 				log_msg("ready: all %d arenas serving", nr_tenants);
 				sd_notify(0, "READY=1");
-				if (bg_fd >= 0) {
-					(void)!write(bg_fd, "r", 1);
-					close(bg_fd);
-					bg_fd = -1;
-				}
+				ready_fd_tell(&ready_fd);
 			}
 			sd_status();
 		}

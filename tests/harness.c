@@ -1,4 +1,8 @@
 /* harness.c - runs a table of test cases; see harness.h. */
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
 #include "harness.h"
 
 int t_failed;
@@ -31,4 +35,19 @@ int t_main(const struct t_case *cases, int n, int argc, char **argv)
 		fflush(stdout);
 	}
 	return failed ? 1 : 0;
+}
+
+const char *t_disk_dir(long *ftype)
+{
+	const char *dirs[] = { getenv("TMPDIR"), "/var/tmp", "/tmp" };
+	struct statfs sf;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (dirs[i] && *dirs[i] && strlen(dirs[i]) < 60 && statfs(dirs[i], &sf) == 0 &&
+		    sf.f_type != TMPFS_MAGIC && sf.f_type != RAMFS_MAGIC &&
+		    access(dirs[i], W_OK | X_OK) == 0) {
+			*ftype = (long)sf.f_type;
+			return dirs[i];
+		}
+	return NULL;
 }

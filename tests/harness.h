@@ -49,6 +49,13 @@ extern const char *t_skipped;	/* the current case was skipped: why */
 /* run the cases named on the command line, or all of them; exit 1 if any failed */
 int t_main(const struct t_case *cases, int n, int argc, char **argv);
 
+/*
+ * a writable directory on a disk's file system (not tmpfs nor ramfs):
+ * $TMPDIR, /var/tmp or /tmp, the first that is; NULL: none.  *ftype: its
+ * statfs f_type.
+ */
+const char *t_disk_dir(long *ftype);
+
 #define T_CASE(fn) { #fn, fn }
 #define T_MAIN(...) \
 	int main(int argc, char **argv) \

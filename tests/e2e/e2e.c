@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -545,7 +547,7 @@ static int write_file(const char *path, const char *text)
 struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 {
 	static const struct e2e_opts none;
-	const char *bin = e2e_need_bin("SLUBD", "slubd"), *tmp = getenv("TMPDIR");
+	const char *bin = e2e_need_bin("SLUBD", "slubd"), *tmp = e2e_tmpdir();
 	const char *size;
 	struct e2e_slubd *d = NULL;
 	char *argv[16], lasterr[256] = "no attempt yet", dir[sizeof(d->dir)];
@@ -572,8 +574,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	}
 	d = &st->d[slot];
 	memset(d, 0, sizeof(*d));
-	if (!tmp || !*tmp || strlen(tmp) > 60)
-		tmp = "/tmp";
+	/* on tmpfs where there is one: a named arena's default file goes there */
 	snprintf(d->dir, sizeof(d->dir), "%s/slubd-e2e.XXXXXX", tmp);
 	if (!mkdtemp(d->dir)) {
 		CHECKF(0, "mkdtemp %s: %s", d->dir, strerror(errno));
@@ -621,6 +622,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 	}
 	argv[argc++] = "--hugepages";
 	argv[argc++] = "off";
+	snprintf(d->arena, sizeof(d->arena), "%s/slubd.arena", dir);	/* slubd's default */
 	if (o->config) {
 		int rc;
 
@@ -1313,6 +1315,48 @@ static Slubd__Response *call_once(const char *sock, Slubd__Request *req, const c
 		return NULL;
 	}
 	return resp;
+}
+
+static bool on_tmpfs(const char *dir)
+{
+	struct statfs sf;
+
+	return statfs(dir, &sf) == 0 && sf.f_type == TMPFS_MAGIC && access(dir, W_OK | X_OK) == 0;
+}
+
+int e2e_write_file(const char *path, const char *text)
+{
+	return write_file(path, text);
+}
+
+const char *e2e_tmpfs(void)
+{
+	return on_tmpfs("/dev/shm") ? "/dev/shm" : NULL;
+}
+
+const char *e2e_tmpdir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (tmp && (!*tmp || strlen(tmp) > 60))
+		tmp = NULL;
+	if (tmp && on_tmpfs(tmp))
+		return tmp;
+	return e2e_tmpfs() ? e2e_tmpfs() : tmp ? tmp : "/tmp";
+}
+
+int e2e_backing_is_file(const char *backing, const char *path)
+{
+	size_t n = strlen(backing), m = strlen(path);
+	const char *space;
+
+	if (n <= m || strcmp(backing + n - m, path) || backing[n - m - 1] != ' ')
+		return 0;
+	if (!strncmp(backing, "tmpfs file ", 11))
+		return n - m == 11;
+	/* "file on FS PATH": one word of file system */
+	space = strchr(backing + 8, ' ');
+	return !strncmp(backing, "file on ", 8) && space == backing + n - m - 1;
 }
 
 int e2e_cache_stats(const char *sock, const char *name, struct e2e_cache *out,

@@ -38,6 +38,7 @@ struct e2e_slubd {
 	char dir[128];		/* the private directory (mkdtemp) */
 	char sock[160];		/* dir/slubd.sock */
 	char log[160];		/* dir/slubd.log: the daemon's stdout and stderr */
+	char arena[160];	/* dir/slubd.arena, the default arena file */
 	char conf[160];		/* dir/slubd.conf, when a config was given */
 };
 
@@ -99,8 +100,9 @@ const char *e2e_need_bin(const char *env, const char *rel);
 /*
  * e2e_start - start slubd --foreground --socket DIR/slubd.sock --arena-size
  * 64M --hugepages off [--config DIR/slubd.conf] and wait until it prints
- * "ready" and its socket answers a Hello.  NULL with a failed check (and the
- * daemon's log shown) on any failure.
+ * "ready" and its socket answers a Hello.  DIR is made in e2e_tmpdir(): on
+ * tmpfs, where slubd puts its arena next to the socket by default.  NULL with
+ * a failed check (and the daemon's log shown) on any failure.
  */
 struct e2e_slubd *e2e_start(const struct e2e_opts *o);
 /* 1 if slubd still runs; else 0 with a failed check, how it ended and its log */
@@ -114,6 +116,20 @@ void e2e_stop(struct e2e_slubd *d);
 void e2e_show_log(const struct e2e_slubd *d, int lines);
 /* 1 if the daemon's log so far holds needle */
 int e2e_log_has(const struct e2e_slubd *d, const char *needle);
+
+/*
+ * a tmpfs directory every user may make a private directory in (/dev/shm),
+ * for a slubd whose default arena goes next to its socket (slubd refuses
+ * that place on a disk); NULL: none
+ */
+const char *e2e_tmpfs(void);
+/*
+ * where the helpers make private directories: $TMPDIR when it is on tmpfs,
+ * else e2e_tmpfs(), else $TMPDIR or /tmp (at most 60 bytes)
+ */
+const char *e2e_tmpdir(void);
+/* write text into path (created 0644, or truncated): 0 or -errno */
+int e2e_write_file(const char *path, const char *text);
 
 /* ---- processes --------------------------------------------------------- */
 
@@ -184,10 +200,16 @@ struct e2e_cache {
 
 struct e2e_arena {
 	uint64_t size, used, base;
-	char backing[16];
+	char backing[320];	/* "memfd", "tmpfs file PATH", "file on ext4 PATH"... */
 	uint32_t clients;
 	int has_clients;
 };
+
+/*
+ * e2e_backing_is_file - backing (stats' or Attach's) says the arena is the
+ * file path, in memory ("tmpfs file PATH") or on a disk ("file on FS PATH")
+ */
+int e2e_backing_is_file(const char *backing, const char *path);
 
 /*
  * e2e_cache_stats - the cache called name in an all-caches Stats reply:

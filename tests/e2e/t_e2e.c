@@ -402,7 +402,7 @@ E2E_CASE(shared_pool)
 	struct e2e_validate v;
 	uint64_t allocs = 0, frees = 0, n;
 	struct kmem_cache *s;
-	char *json = NULL, backing[32] = "";
+	char *json = NULL, backing[320] = "";
 	void *objs[300], *bulk[64];
 	int ok = 1, rc;
 
@@ -458,7 +458,8 @@ E2E_CASE(shared_pool)
 	       (unsigned long long)n, (unsigned long long)frees);
 	CHECKF(c.errors == 0, "%s: %llu errors reported", A_NAME, (unsigned long long)c.errors);
 	CHECKF(ar.size == 64u << 20, "arena size %llu, want 64 MiB", (unsigned long long)ar.size);
-	CHECKF(!strcmp(ar.backing, "shm"), "backing '%s' with --hugepages off", ar.backing);
+	CHECKF(e2e_backing_is_file(ar.backing, d->arena), "backing '%s' with --hugepages off "
+	       "--arena-file %s", ar.backing, d->arena);
 	CHECKF(ar.used > 0 && ar.used <= ar.size, "arena used %llu", (unsigned long long)ar.used);
 
 	/* validate, over the protocol and with slubctl */
@@ -492,7 +493,8 @@ E2E_CASE(shared_pool)
 		CHECKF(e2e_json_obj_num(json, "arena", "size", &size) == 0 && size == 64u << 20,
 		       "slubctl --json: arena size %llu:\n%s", (unsigned long long)size, json);
 		CHECKF(e2e_json_obj_str(json, "arena", "backing", backing, sizeof(backing)) == 0 &&
-		       !strcmp(backing, "shm"), "slubctl --json: arena backing '%s'", backing);
+		       e2e_backing_is_file(backing, d->arena), "slubctl --json: arena backing "
+		       "'%s'", backing);
 	}
 	free(json);
 
@@ -843,8 +845,8 @@ E2E_CASE(create_errors)
 			if (resp->body_case == SLUBD__RESPONSE__BODY_ATTACH) {
 				CHECKF(resp->attach->size == 64u << 20, "attach: size %llu",
 				       (unsigned long long)resp->attach->size);
-				CHECKF(!strcmp(resp->attach->backing, "shm"), "attach: backing %s",
-				       resp->attach->backing);
+				CHECKF(e2e_backing_is_file(resp->attach->backing, d->arena),
+				       "attach: backing %s", resp->attach->backing);
 			}
 			slubd__response__free_unpacked(resp, NULL);
 		}

@@ -70,7 +70,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -105,6 +107,7 @@ struct spawn {
 	int fds[4];			/* passed as 3, 4, ... (LISTEN_FDS), -1 ends */
 	const char *fdnames;		/* LISTEN_FDNAMES */
 	int default_socket;		/* clear SLUBD_SOCKET and XDG_RUNTIME_DIR */
+	int plain_fds;			/* fds passed as 3, 4, ... without LISTEN_FDS */
 };
 
 static int nfds(const struct spawn *sp)
@@ -158,7 +161,7 @@ static pid_t start(const struct spawn *sp, const char *log)
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDNAMES");
 		unsetenv("NOTIFY_SOCKET");
-		if (n) {
+		if (n && !sp->plain_fds) {
 			snprintf(buf, sizeof(buf), "%d", n);
 			setenv("LISTEN_FDS", buf, 1);
 			snprintf(buf, sizeof(buf), "%d", (int)getpid());
@@ -308,9 +311,13 @@ static char *expect_refusal(const struct spawn *sp, const char *log, const char 
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
+/*
+ * a private directory on tmpfs (e2e_tmpdir), where slubd puts its default
+ * arena next to the socket (on a disk it refuses to)
+ */
 static int mkdir_tmp(char *out, size_t len, const char *tag)
 {
-	snprintf(out, len, "/tmp/slubd-st-%s.XXXXXX", tag);
+	snprintf(out, len, "%s/slubd-st-%s.XXXXXX", e2e_tmpdir(), tag);
 	if (!mkdtemp(out)) {
 		CHECKF(0, "mkdtemp %s: %s", out, strerror(errno));
 		return -1;
@@ -329,7 +336,9 @@ static void rm_rf(const char *path)
 {
 	char cmd[400];
 
-	if (path[0] && strncmp(path, "/tmp/", 5) == 0) {
+	/* only what these cases made: in /tmp, /dev/shm, or a slubd-st-* directory */
+	if (path[0] && (strncmp(path, "/tmp/", 5) == 0 || strncmp(path, "/dev/shm/", 9) == 0 ||
+			strstr(path, "/slubd-st-"))) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
 		(void)!system(cmd);
 	}
@@ -1591,6 +1600,8 @@ E2E_CASE(squatted_tmp)
 {
 	char bindir[64], sq[64], planted[128], log[128], before[256], after[256], cmd[300];
 	char *args[] = { "--arena-size", "64M", "--hugepages", "off", NULL };
+	char *args_file[] = { "--arena-size", "64M", "--hugepages", "off", "--arena-file", planted,
+			      NULL };
 	struct spawn sp = { .args = args, .uid = VICTIM, .fds = { -1 }, .default_socket = 1 };
 	uint64_t sum0, sum1;
 	off_t size0, size1;
@@ -1633,9 +1644,13 @@ E2E_CASE(squatted_tmp)
 	CHECKF(file_sum(planted, &sum1, &size1) == 0 && sum1 == sum0 && size1 == size0,
 	       "the planted arena %s was changed", planted);
 
-	/* the directory the victim's own (0700), the arena in it another user's */
+	/*
+	 * the directory the victim's own (0700), the arena in it another user's;
+	 * named, since the default next to the socket is refused where /tmp is a disk
+	 */
 	snprintf(cmd, sizeof(cmd), "chown %u:%u '%s' && chmod 0700 '%s'", VICTIM, VICTIM, sq, sq);
 	REQUIRE(run_cmd(cmd) == 0);
+	sp.args = args_file;
 	text = expect_refusal(&sp, log, "an arena file of another uid in slubd's own directory",
 			      planted, "belongs to uid 65533");
 	free(text);
@@ -1702,5 +1717,352 @@ out:
 	rm_rf(bindir);
 }
 
+/* ---- the backing, said; the default arena on a disk refused; --ready-fd ----------------- */
+
+/* the arena's backing as a stats reply says it ("" with a failed check) */
+static void backing_of(const char *sock, char *out, size_t len)
+{
+	struct e2e_arena ar;
+
+	memset(&ar, 0, sizeof(ar));
+	CHECKF(e2e_cache_stats(sock, "kmalloc-64", NULL, &ar) == 1, "stats on %s", sock);
+	snprintf(out, len, "%s", ar.backing);
+}
+
+/*
+ * the default arena file next to a socket on a disk is refused, saying why and
+ * what to do, and nothing is left there; so is a named arena's default file
+ * (DIR/NAME.arena) there; named with --arena-file it is used,
+ * and stats say "file on FS PATH"; next to a socket on tmpfs it is the
+ * default, "tmpfs file PATH"
+ */
+E2E_CASE(default_on_disk)
+{
+	long ftype = 0;
+	const char *disk = t_disk_dir(&ftype);
+	char dir[96], sock[160], arena[160], log[160], backing[320], want[400], left[256];
+	char *args[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off", NULL };
+	char *args_file[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off",
+			      "--arena-file", arena, NULL }, conf[160];
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	char *text;
+
+	if (!disk)
+		SKIP("none of $TMPDIR, /var/tmp, /tmp is on a disk's file system");
+	snprintf(dir, sizeof(dir), "%s/slubd-st-disk.XXXXXX", disk);
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);
+	snprintf(log, sizeof(log), "%s/slubd.log", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s", log);
+	text = expect_refusal(&sp, log, "the default arena next to a socket on a disk",
+			      "a disk", "--arena-file PATH");
+	CHECKF(strstr(text, "tmpfs"), "the refusal does not say to put the socket on tmpfs:\n%s",
+	       text);
+	free(text);
+	list_dir(dir, left, sizeof(left));
+	CHECKF(access(arena, F_OK) != 0 && access(sock, F_OK) != 0, "the refused slubd left "
+	       "files in %s: %s", dir, left);
+
+	/* a named arena's default file, next to the default socket: refused too */
+	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
+	REQUIRE(e2e_write_file(conf, "[arena t1]\nsize = 16M\n") == 0);
+	{
+		char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--socket", sock,
+				 "--arena-size", "32M", "--hugepages", "off", "--arena-file", arena,
+				 "--config", conf, NULL }, *out = NULL;
+		int rc = e2e_run(argv, &out, e2e_scale_ms(10000));
+
+		CHECKF(rc == 1 && out && strstr(out, "t1.arena would be on") &&
+		       strstr(out, "[arena t1] file = PATH"), "a named arena's default file on a "
+		       "disk: exit %d, want 1 with the refusal:\n%s", rc, out ? out : "");
+		free(out);
+	}
+
+	/* asked for: served, and said to be on that disk */
+	sp.args = args_file;
+	if (start_ready(&dm, &sp) == 0) {
+		backing_of(sock, backing, sizeof(backing));
+		printf("  %s\n", backing);
+		CHECKF(e2e_backing_is_file(backing, arena) && !strncmp(backing, "file on ", 8),
+		       "backing '%s', want 'file on FS %s'", backing, arena);
+		if (ftype == 0xEF53) {	/* EXT4_SUPER_MAGIC */
+			snprintf(want, sizeof(want), "file on ext4 %s", arena);
+			CHECKF(!strcmp(backing, want), "backing '%s', want '%s'", backing, want);
+		}
+		text = slurp(log);
+		CHECKF(strstr(text, want) && strstr(text, "a disk, as asked"), "the log does not "
+		       "say the arena is on a disk, as asked:\n%s", text);
+		free(text);
+		stop(&dm);
+	}
+	rm_rf(dir);
+
+	/* on tmpfs: the default place, said so */
+	if (!e2e_tmpfs())
+		SKIP("no tmpfs at /dev/shm for the default place");
+	sp.args = args;
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "mem") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s/slubd.log", dir);
+	if (start_ready(&dm, &sp) == 0) {
+		backing_of(sock, backing, sizeof(backing));
+		snprintf(want, sizeof(want), "tmpfs file %s", arena);
+		CHECKF(!strcmp(backing, want), "backing '%s', want '%s'", backing, want);
+		text = slurp(dm.log);
+		CHECKF(strstr(text, want), "the log does not say '%s':\n%s", want, text);
+		free(text);
+		stop(&dm);
+	}
+	rm_rf(dir);
+}
+
+/* what comes on fd within a few seconds, to EOF ("" if nothing) */
+static char *drain(int fd)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	e2e_read_all(fd, &buf, &len, e2e_scale_ms(10000));
+	return buf ? buf : strdup("");
+}
+
+/* start slubd with args, a pipe's write end as fd 3 (--ready-fd 3): what came on it, to EOF */
+static char *start_ready_fd(struct daemon *dm, struct spawn *sp, char *const *args)
+{
+	char *text;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC)) {
+		CHECKF(0, "pipe: %s", strerror(errno));
+		return strdup("");
+	}
+	sp->args = args;
+	sp->fds[0] = p[1];
+	dm->pid = start(sp, dm->log);
+	close(p[1]);
+	CHECKF(dm->pid > 0, "fork: %s", strerror(errno));
+	text = dm->pid > 0 ? drain(p[0]) : strdup("");	/* to EOF: the line, then closed */
+	close(p[0]);
+	return text;
+}
+
+/*
+ * --ready-fd N: the line "ready" comes once the socket serves (a stats request
+ * sent right after it is answered, with no retry), then the fd is closed; with
+ * named arenas, once every arena's socket serves; a slubd that cannot start
+ * closes it without the line; a bad N is a usage error (exit 2)
+ */
+E2E_CASE(ready_fd)
+{
+	char dir[96], sock[160], tsock[160], conf[200], *line = NULL;
+	char *args[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off",
+			 "--ready-fd", "3", NULL };
+	char *args_conf[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off",
+			      "--ready-fd", "3", "--config", conf, NULL };
+	char *args_bad[] = { "--socket", "/nonexistent-slubd-dir/x/slubd.sock", "--hugepages",
+			     "off", "--ready-fd", "3", NULL };
+	struct spawn sp = { .args = args, .fds = { -1, -1 }, .plain_fds = 1 };
+	struct daemon dm = { 0 };
+
+	REQUIRE(mkdir_tmp(dir, sizeof(dir), "rdy") == 0);
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(tsock, sizeof(tsock), "%s/t1.sock", dir);
+	snprintf(conf, sizeof(conf), "%s/slubd.conf", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s/slubd.log", dir);
+
+	/* one arena */
+	line = start_ready_fd(&dm, &sp, args);
+	CHECKF(!strcmp(line, "ready\n"), "--ready-fd gave '%s', want 'ready\\n' then EOF", line);
+	free(line);
+	CHECKF(e2e_cache_stats(sock, "kmalloc-64", NULL, NULL) == 1, "a request right after the "
+	       "ready line was not answered");
+	stop(&dm);
+
+	/* named arenas: the supervisor's line, once both serve */
+	REQUIRE(e2e_write_file(conf, "[arena t1]\nsize = 16M\nhugepages = off\n") == 0);
+	line = start_ready_fd(&dm, &sp, args_conf);
+	CHECKF(!strcmp(line, "ready\n"), "--ready-fd with named arenas gave '%s'", line);
+	free(line);
+	CHECKF(e2e_cache_stats(sock, "kmalloc-64", NULL, NULL) == 1, "the default arena did not "
+	       "answer right after the ready line");
+	CHECKF(e2e_cache_stats(tsock, "kmalloc-64", NULL, NULL) == 1, "arena t1 did not answer "
+	       "right after the ready line");
+	stop(&dm);
+
+	/* cannot start: EOF, no line */
+	line = start_ready_fd(&dm, &sp, args_bad);
+	CHECKF(!line[0], "a slubd that could not start wrote '%s' on --ready-fd", line);
+	free(line);
+	{
+		int status = e2e_waitpid_timeout(dm.pid, e2e_scale_ms(10000));
+
+		CHECKF(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		       "a slubd that could not start: status %#x", status);
+		dm.pid = 0;
+	}
+
+	/* a bad descriptor: a usage error */
+	{
+		const char *bin = e2e_need_bin("SLUBD", "slubd");
+		const char *bad[] = { "2", "77", "x3", "-1" };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char *argv[] = { (char *)bin, "--socket", sock, "--ready-fd", (char *)bad[i],
+					 NULL }, *out = NULL;
+			int rc = e2e_run(argv, &out, e2e_scale_ms(10000));
+
+			CHECKF(rc == 2 && out && strstr(out, "--ready-fd"), "--ready-fd %s: exit %d, "
+			       "want 2 naming the option: %s", bad[i], rc, out ? out : "");
+			free(out);
+		}
+	}
+	rm_rf(dir);
+}
+
+/*
+ * huge pages by default when reserved (hugepages auto), in a private mount
+ * namespace where only the case's own hugetlbfs mount is seen: an arena
+ * file an earlier slubd left next to the socket is adopted (pools kept, the
+ * reason said); without it and without a mount, a memfd of huge pages
+ * ("hugetlb", its life slubd's, said in the log); with a mount, MOUNT/slubd-UID/slubd.arena, its directory made 0700, whose
+ * pools the next slubd adopts.  Changes the host's vm.nr_hugepages for a few
+ * seconds (put back): SLUBD_TEST_HUGETLB=1, as root.
+ */
+E2E_CASE(hugepages_default)
+{
+	char dir[96], sock[160], mnt[160] = "", priv[200] = "", other[160], want[300];
+	char backing[320], was[32] = "";
+	char *args[] = { "--socket", sock, "--arena-size", "32M", NULL }, file[160];
+	char *args_off[] = { "--socket", sock, "--arena-size", "32M", "--hugepages", "off", NULL };
+	struct spawn sp = { .args = args, .fds = { -1 } };
+	struct daemon dm = { 0 };
+	struct e2e_slubd ctl = { 0 };
+	bool mounted;
+	struct stat st;
+	char line[1024], *text, *out = NULL;
+	FILE *f;
+	int hfd;
+
+	if (!getenv("SLUBD_TEST_HUGETLB"))
+		SKIP("changes the host's vm.nr_hugepages: set SLUBD_TEST_HUGETLB=1 (as root)");
+	if (geteuid() != 0)
+		SKIP("needs root, to reserve huge pages and mount hugetlbfs");
+	if (!e2e_tmpfs())
+		SKIP("no tmpfs at /dev/shm for the socket");
+	/* a mount namespace of the case's own: no hugetlbfs mount but the one made here */
+	REQUIRE(unshare(CLONE_NEWNS) == 0);
+	REQUIRE(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+	for (int more = 1; more;) {
+		more = 0;
+		f = fopen("/proc/self/mountinfo", "re");
+		REQUIRE(f != NULL);
+		while (fgets(line, sizeof(line), f)) {
+			const char *sep = strstr(line, " - hugetlbfs ");
+
+			if (sep && sscanf(line, "%*s %*s %*s %*s %159s", other) == 1 &&
+			    umount2(other, MNT_DETACH) == 0)
+				more = 1;
+		}
+		fclose(f);
+	}
+	f = fopen("/proc/sys/vm/nr_hugepages", "re");
+	REQUIRE(f && fgets(was, sizeof(was), f));
+	fclose(f);
+	hfd = open("/proc/sys/vm/nr_hugepages", O_WRONLY | O_CLOEXEC);
+	REQUIRE(hfd >= 0);
+	{
+		char n[32];
+		int len = snprintf(n, sizeof(n), "%d", atoi(was) + 20);	/* 16 for the arena */
+
+		CHECKF(write(hfd, n, (size_t)len) == len, "vm.nr_hugepages: %s", strerror(errno));
+	}
+	if (t_failed || mkdir_tmp(dir, sizeof(dir), "hdf"))
+		goto out_pages;
+	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
+	snprintf(dm.log, sizeof(dm.log), "%s/slubd.log", dir);
+	snprintf(ctl.sock, sizeof(ctl.sock), "%s", sock);
+
+	/* an arena file an earlier slubd left next to the socket: adopted, its pools kept */
+	snprintf(file, sizeof(file), "%s/slubd.arena", dir);
+	sp.args = args_off;
+	if (start_ready(&dm, &sp))
+		goto out;
+	CHECKF(e2e_slubctl(&ctl, &out, "create", "hp.file", "64", NULL) == 0, "create: %s",
+	       out ? out : "");
+	free(out);
+	stop(&dm);
+	sp.args = args;
+	if (start_ready(&dm, &sp))
+		goto out;
+	backing_of(sock, backing, sizeof(backing));
+	snprintf(want, sizeof(want), "tmpfs file %s", file);
+	CHECKF(!strcmp(backing, want) && e2e_cache_stats(sock, "hp.file", NULL, NULL) == 1,
+	       "the earlier arena file was not adopted with its pool: backing '%s'", backing);
+	stop(&dm);
+	text = slurp(dm.log);
+	CHECKF(strstr(text, "huge pages are reserved, but"), "the log does not say why the "
+	       "huge pages are not used:\n%s", text);
+	free(text);
+	CHECKF(unlink(file) == 0, "unlink %s: %s", file, strerror(errno));
+
+	/* no hugetlbfs mount, no file: a memfd of huge pages, said to last slubd's life */
+	if (start_ready(&dm, &sp))
+		goto out;
+	backing_of(sock, backing, sizeof(backing));
+	CHECKF(!strcmp(backing, "hugetlb"), "backing '%s' with huge pages reserved, want "
+	       "'hugetlb' (a memfd of huge pages)", backing);
+	stop(&dm);
+	text = slurp(dm.log);
+	CHECKF(strstr(text, "huge pages in a memfd") && strstr(text, "last as long as this slubd"),
+	       "the log does not say the memfd lasts slubd's life:\n%s", text);
+	free(text);
+
+	/* a hugetlbfs mount: the arena in a private directory there, kept for the next slubd */
+	snprintf(mnt, sizeof(mnt), "%s/huge", dir);	/* under a slubd-st- directory: rm_rf'ed */
+	snprintf(priv, sizeof(priv), "%s/slubd-0", mnt);
+	mounted = mkdir(mnt, 0755) == 0 &&
+		  mount("hugetlbfs", mnt, "hugetlbfs", 0, "pagesize=2M,mode=0755") == 0;
+	CHECKF(mounted, "mount hugetlbfs on %s: %s", mnt, strerror(errno));
+	if (!mounted || start_ready(&dm, &sp))
+		goto out;
+	backing_of(sock, backing, sizeof(backing));
+	snprintf(want, sizeof(want), "hugetlb file %s/slubd.arena", priv);
+	CHECKF(!strcmp(backing, want), "backing '%s', want '%s'", backing, want);
+	CHECKF(stat(priv, &st) == 0 && (st.st_mode & 0777) == 0700, "%s: mode %o, want 0700",
+	       priv, (unsigned)(st.st_mode & 0777));
+	CHECKF(e2e_slubctl(&ctl, &out, "create", "hp.keep", "64", NULL) == 0, "create: %s",
+	       out ? out : "");
+	free(out);
+	stop(&dm);
+	if (start_ready(&dm, &sp))
+		goto out;
+	CHECKF(e2e_cache_stats(sock, "hp.keep", NULL, NULL) == 1, "the pool hp.keep did not "
+	       "outlive slubd in %s", want);
+	backing_of(sock, backing, sizeof(backing));
+	CHECKF(strstr(backing, priv) != NULL, "after the restart: backing '%s'", backing);
+	stop(&dm);
+out:
+	stop(&dm);
+	if (t_failed) {
+		text = slurp(dm.log);
+		printf("  slubd's log:\n%s", text);
+		free(text);
+	}
+	if (mnt[0]) {
+		/* whatever slubd made in the mount holds huge pages: removed first */
+		snprintf(line, sizeof(line), "rm -rf '%s'/*", mnt);
+		(void)!run_cmd(line);
+		umount2(mnt, MNT_DETACH);
+	}
+	rm_rf(dir);
+out_pages:
+	(void)!pwrite(hfd, was, strlen(was), 0);
+	close(hfd);
+}
+
 T_MAIN(T_CASE(fd_store_memfd), T_CASE(fd_store_named), T_CASE(fd_store_crash), T_CASE(file_cut_grow_punch), T_CASE(cut_unrestorable), T_CASE(cut_at_start), T_CASE(hugetlb_punch), T_CASE(two_daemons_dir),
-       T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(racing_start), T_CASE(squatted_tmp), T_CASE(symlinked_paths))
+       T_CASE(two_daemons_file), T_CASE(client_lock), T_CASE(racing_start), T_CASE(squatted_tmp), T_CASE(symlinked_paths),
+       T_CASE(default_on_disk), T_CASE(ready_fd), T_CASE(hugepages_default))

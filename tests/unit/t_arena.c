@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
 
 #include "unit.h"
 
@@ -101,7 +102,7 @@ ISOLATED(create_default_base)
 	REQUIRE(a);
 	check_placement(a, base_free, "create");
 	CHECK(arena_backing(a) == ARENA_BACKING_SHM);
-	CHECK(arena_backing_name(a) && !strcmp(arena_backing_name(a), "shm"));
+	CHECKF(!strcmp(arena_backing_name(a), "memfd"), "backing '%s'", arena_backing_name(a));
 	CHECKF(arena_size(a) == 12 * MIB, "size %llu", (unsigned long long)arena_size(a));
 	CHECK(arena_size(a) % (4 * MIB) == 0);
 	CHECK(arena_fd(a) >= 0);
@@ -430,6 +431,13 @@ ISOLATED(create_at_path)
 		return;
 	}
 	CHECK(stat(path, &st) == 0 && (uint64_t)st.st_size == arena_size(a));
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "tmpfs file %s", path);
+		CHECKF(!strcmp(arena_backing_name(a), want), "backing '%s', want '%s'",
+		       arena_backing_name(a), want);
+	}
 	p = slab_kmalloc(a, 1000, GFP_KERNEL);
 	CHECK(p != NULL);
 	if (p)
@@ -445,11 +453,49 @@ ISOLATED(create_at_path)
 		pb = arena_ptr(b, arena_offset(a, p));
 		CHECK(pb != NULL && filled(pb, 1000, 77));
 	}
-	if (b)
+	if (b) {
+		CHECKF(!strcmp(arena_backing_name(b), arena_backing_name(a)), "opened: backing "
+		       "'%s', made: '%s'", arena_backing_name(b), arena_backing_name(a));
 		arena_close(b);
+	}
 	if (p)
 		slab_kfree(a, p);
 	arena_close(a);
+	unlink(path);
+}
+
+/*
+ * an arena file on a disk's file system says so, by the file system's name
+ * and the path ($TMPDIR, /var/tmp or /tmp, the first on a disk)
+ */
+ISOLATED(create_on_disk)
+{
+	struct arena_opts o = { .size = 8 * MIB, .huge = ARENA_HUGE_OFF, .base = 1 };
+	struct arena *a = NULL;
+	char path[200] = "", want[260], err[256] = "";
+	long ftype = 0;
+	const char *dir = t_disk_dir(&ftype);
+	int rc;
+
+	if (!dir)
+		SKIP("none of $TMPDIR, /var/tmp, /tmp is on a disk's file system");
+	snprintf(path, sizeof(path), "%s/slubd-t_arena-%d", dir, (int)getpid());
+	unlink(path);
+	o.path = path;
+	rc = arena_create(&o, &a, err, sizeof(err));
+	CHECKF(rc == 0 && a, "rc=%d err='%s'", rc, err);
+	if (a) {
+		const char *b = arena_backing_name(a), *sp = strchr(b + 8, ' ');
+
+		printf("  %s\n", b);
+		CHECKF(!strncmp(b, "file on ", 8) && sp && !strcmp(sp + 1, path), "backing '%s' "
+		       "for %s", b, path);
+		if (ftype == EXT4_SUPER_MAGIC) {
+			snprintf(want, sizeof(want), "file on ext4 %s", path);
+			CHECKF(!strcmp(b, want), "backing '%s', want '%s'", b, want);
+		}
+		arena_close(a);
+	}
 	unlink(path);
 }
 
@@ -860,6 +906,7 @@ T_MAIN(T_CASE(create_default_base),
        T_CASE(offset_ptr_round_trip),
        T_CASE(open_second_mapping),
        T_CASE(create_at_path),
+       T_CASE(create_on_disk),
        T_CASE(open_bad_header),
        T_CASE(sealed_and_fix_size),
        T_CASE(huge_pages_on),
