@@ -1592,6 +1592,7 @@ struct scrub_chunk {
 	bool *on_cpu;			/* per nominee: a CPU slab, or on a CPU partial list */
 	bool cpu_whole;			/* every CPU partial list walked to its end */
 	aoff_t empty;			/* slabs to give back after the unlock (lru.next) */
+	bool reclaim;			/* free dead owners' objects (SLAB_RECLAIM_DEAD, or asked) */
 	struct dead_owners *dead;
 	struct slab_scrub_result *r;
 };
@@ -1758,7 +1759,7 @@ static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chu
 static void scrub_owners(struct arena *a, struct kmem_cache *s, struct scrub_chunk *c,
 			 struct page_desc *pd)
 {
-	bool reclaim = s->flags & SLAB_RECLAIM_DEAD;
+	bool reclaim = c->reclaim;
 	uint32_t pfn = pd_pfn(a, pd), objects;
 	char why[96];
 
@@ -1807,6 +1808,7 @@ struct scrub_ctx {
 	struct { aoff_t self; uint32_t idx; } by_off[SLUB_MAX_CACHES];	/* sorted by self */
 	struct scrub_nominee *nom;
 	size_t nr_nom, cap_nom;
+	struct kmem_cache *only;	/* slab_reclaim_dead: this cache alone, its dead owners' objects freed */
 	uint32_t snap[NR_PROC_SLOTS];	/* ident_snapshot */
 	bool on_cpu[SCRUB_CHUNK_SLABS];	/* scrub_chunk's */
 	uint8_t seen[MAX_OBJS_PER_SLAB + 1];	/* its walk's: per object of one slab */
@@ -1816,6 +1818,8 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 {
 	struct scrub_ctx *x = arg;
 
+	if (x->only && s != x->only)
+		return 0;
 	if (x->nr < SLUB_MAX_CACHES)
 		x->caches[x->nr++] = s;
 	return 0;
@@ -1936,6 +1940,8 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 	struct dead_owners dead = { .snap = x->snap };
 	struct scrub_chunk c = { .dead = &dead, .r = x->r };
 	bool *on_cpu = x->on_cpu;
+
+	c.reclaim = (s->flags & SLAB_RECLAIM_DEAD) || s == x->only;
 	size_t done = 0;
 
 	memset(&dummy, 0, sizeof(dummy));
@@ -1990,6 +1996,7 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 		x->r->leaked_objects += d->objects;
 		x->r->reclaimed_objects += d->freed;
 		x->r->dead_pids++;
+		x->r->new_leaks += d->freed ? 0 : d->unreported;
 		if (d->freed)
 			slab_report(a, s, SLAB_ERR_LEAK, d->first, "%s died holding %u objects: freed",
 				    dead_owner_text(d, who, sizeof(who)), d->freed);
@@ -1999,7 +2006,8 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 	}
 }
 
-int slab_scrub(struct arena *a, struct slab_scrub_result *r)
+/* slab_scrub (only NULL: every cache, and the page blocks) or slab_reclaim_dead (only) */
+static int scrub_run(struct arena *a, struct kmem_cache *only, struct slab_scrub_result *r)
 {
 	struct scrub_ctx *x = calloc(1, sizeof(*x));
 	uint64_t budget = shm_lock_budget_ns;
@@ -2011,6 +2019,7 @@ int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 	scrub_wait_ns = !shm_lock_timed ? 0 : budget ? budget : 1;
 	x->a = a;
 	x->r = r;
+	x->only = only;
 	(void)os_pidns();	/* looked up now: reports name pids under the locks */
 	/* step 1 */
 	rc = slab_for_each_cache(a, collect_cache, x);
@@ -2037,14 +2046,43 @@ int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 			;
 		scrub_cache(x, x->nom + i, j - i);
 	}
-	/* step 4 */
-	rc = buddy_scrub(a, &r->transit_blocks, &r->max_hold_ns, &r->locked_steps);
+	/* step 4 (a scrub of the arena only) */
+	if (!only)
+		rc = buddy_scrub(a, &r->transit_blocks, &r->max_hold_ns, &r->locked_steps);
+	else if (!x->nr)
+		rc = -ENOENT;	/* s is not on the arena's list now */
+	else if (!x->ok[0])
+		rc = -EAGAIN;	/* a lock of s not taken (reported, or busy: slab_lock_busy) */
 out:
 	free(x->nom);
 	free(x);
 	scrub_wait_ns = 0;
 	shm_lock_budget_ns = budget;	/* the caller's, as it was */
 	return rc;
+}
+
+int slab_scrub(struct arena *a, struct slab_scrub_result *r)
+{
+	return scrub_run(a, NULL, r);
+}
+
+/*
+ * slab_reclaim_dead - the scrub of one cache, its dead owners' objects freed
+ * whatever its flags: the same steps, locks and checks (above).  An object
+ * is freed only when its owner record names a process the kernel says is
+ * dead (ident.c: a slot's life word, never a pid), read under the slab's
+ * node lock, under which no live process is between an allocation and its
+ * owner's record; so a live process's object is never freed.  s must be
+ * the arena's descriptor of a cache of a (listed: cache_of_off).
+ */
+int slab_reclaim_dead(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!s || cache_of_off(a, arena_off_of(a, s)) != s)
+		return -EINVAL;
+	if (!(s->flags & SLAB_STORE_USER))
+		return -EINVAL;
+	return scrub_run(a, s, r);
 }
 
 /* ---- statistics ----------------------------------------------------------- */

@@ -34,6 +34,11 @@ struct dispatch_scratch {
 	Slubd__CacheStats **csp;
 	char (*names)[SLUB_NAME_MAX + 1];
 	Slubd__ValidateReply validate;
+	Slubd__ReclaimReply reclaim;
+	Slubd__ReportsReply reports;
+	Slubd__Report rep[SLUBD_MAX_REPORTS];
+	Slubd__Report *repp[SLUBD_MAX_REPORTS];
+	struct slab_report rings[SLUBD_MAX_REPORTS];
 	char first_error[160];
 	char error[256];
 	bool dropped;		/* destroy: the caller's reference went */
@@ -485,16 +490,64 @@ static struct kmem_cache *own_ref_named(struct server *s, struct conn *c, const 
  * pool (the answer is complete: dispatch adds nothing)
  */
 static void busy_destroy(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
-			 const char *name, struct kmem_cache *k, unsigned int dropped)
+			 const char *verb, const char *name, struct kmem_cache *k,
+			 unsigned int dropped)
 {
 	char nm[SHOWN_MAX], held[120];
 
 	if (!slab_lock_busy(held, sizeof(held)))
 		snprintf(held, sizeof(held), "a lock is held");
-	fail(resp, x, EBUSY, "busy: %s; destroy %s: %u reference%s dropped, the pool %s: destroy "
-	     "again to finish", held, shown(name, nm), dropped, dropped == 1 ? "" : "s",
-	     slab_cache_at(s->arena, arena_offset(s->arena, k)) == k ? "stays" : "is gone");
+	fail(resp, x, EBUSY, "busy: %s; %s %s: %u reference%s dropped, the pool %s: %s "
+	     "again to finish", held, verb, shown(name, nm), dropped, dropped == 1 ? "" : "s",
+	     slab_cache_at(s->arena, arena_offset(s->arena, k)) == k ? "stays" : "is gone", verb);
 	x->busy_said = true;
+}
+
+/*
+ * drop_every_ref - the creator or root removes the pool k: every
+ * connection's references go, and slubd's (s->holders: those of closed
+ * connections not yet dropped too), then the pool, if it holds no objects.
+ * False: a busy lock stopped it, and the answer says so and what was done.
+ */
+static bool drop_every_ref(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
+			   const char *verb, const char *name, struct kmem_cache *k)
+{
+	aoff_t off = arena_offset(s->arena, k);
+	unsigned int dropped = 0;
+
+	for (struct conn *o = s->holders; ; o = o->hnext) {
+		struct conn *holder = o ? o : &s->keeper;
+		struct conn_ref *orf = ref_find(holder, off);
+
+		while (orf && orf->count) {
+			if (drop_one(s, k)) {
+				/* busy: what was dropped stays dropped; again finishes */
+				busy_destroy(s, resp, x, verb, name, k, dropped);
+				return false;
+			}
+			/*
+			 * kept lowered after the drop: a busy slab_mutex
+			 * here leaves kept one high (the pool outlives a
+			 * restart: a leak, never an early removal)
+			 */
+			if (holder == &s->keeper)
+				slab_cache_keep(s->arena, k, -1);
+			orf->count--;
+			dropped++;
+		}
+		if (orf)
+			ref_remove(holder, orf);
+		if (!o)
+			break;
+	}
+	if (slab_cache_at(s->arena, off) == k)
+		slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
+	if (slab_lock_busy(NULL, 0)) {
+		/* every reference went; the removal met a busy lock */
+		busy_destroy(s, resp, x, verb, name, k, dropped);
+		return false;
+	}
+	return true;
 }
 
 static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyRequest *r,
@@ -503,7 +556,6 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	char nm[SHOWN_MAX];
 	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
 	struct conn_ref *ref;
-	unsigned int dropped = 0;
 	aoff_t off;
 
 	if (!k)
@@ -549,44 +601,8 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		fail(resp, x, EACCES, "destroy %s: only its creator (uid %u) or root may destroy a "
 		     "pool it does not reference", shown(r->name, nm), slab_cache_owner(k));
 		return;
-	} else {
-		/*
-		 * the creator or root: every connection's references go, and
-		 * slubd's (s->holders: those of closed connections not yet
-		 * dropped too)
-		 */
-		for (struct conn *o = s->holders; ; o = o->hnext) {
-			struct conn *holder = o ? o : &s->keeper;
-			struct conn_ref *orf = ref_find(holder, off);
-
-			while (orf && orf->count) {
-				if (drop_one(s, k)) {
-					/* busy: what was dropped stays dropped; again finishes */
-					busy_destroy(s, resp, x, r->name, k, dropped);
-					return;
-				}
-				/*
-				 * kept lowered after the drop: a busy slab_mutex
-				 * here leaves kept one high (the pool outlives a
-				 * restart: a leak, never an early removal)
-				 */
-				if (holder == &s->keeper)
-					slab_cache_keep(s->arena, k, -1);
-				orf->count--;
-				dropped++;
-			}
-			if (orf)
-				ref_remove(holder, orf);
-			if (!o)
-				break;
-		}
-		if (slab_cache_at(s->arena, off) == k)
-			slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
-		if (slab_lock_busy(NULL, 0)) {
-			/* every reference went; the removal met a busy lock */
-			busy_destroy(s, resp, x, r->name, k, dropped);
-			return;
-		}
+	} else if (!drop_every_ref(s, resp, x, "destroy", r->name, k)) {
+		return;		/* busy: answered */
 	}
 	slubd__destroy_reply__init(&x->destroy);
 	x->destroy.has_removed = 1;
@@ -766,6 +782,190 @@ static void do_set_limit(struct server *s, struct conn *c, const Slubd__SetLimit
 		(unsigned)c->uid);
 }
 
+/* the reports counted against k (NULL: every cache), as stats sums them */
+static uint64_t reported_errors(struct server *s, struct kmem_cache *k)
+{
+	struct pools_walk *w = k ? NULL : malloc(sizeof(*w));
+	struct kmem_cache **ks = NULL;
+	struct slab_cache_info *cis = NULL;
+	unsigned int n = 1;
+	uint64_t sum = 0;
+
+	if (!k) {
+		if (!w)
+			return 0;
+		w->s = s;
+		w->n = 0;
+		slab_for_each_cache(s->arena, pools_one, w);
+		n = w->n;
+	}
+	ks = calloc(n + 1, sizeof(*ks));
+	cis = calloc(n + 1, sizeof(*cis));
+	if (ks && cis) {
+		for (unsigned int i = 0; i < n; i++)
+			ks[i] = k ? k : slab_cache_at(s->arena, w->off[i]);
+		if (slab_cache_info_many(s->arena, ks, n, cis) == 0)
+			for (unsigned int i = 0; i < n; i++)
+				for (int e = 0; cis[i].offset && e < SLAB_ERR_NR; e++)
+					sum += cis[i].errors[e];
+	}
+	free(ks);
+	free(cis);
+	free(w);
+	return sum;
+}
+
+/*
+ * do_reclaim - free what dead owners left in the pool, then remove it if no
+ * live connection references it (ReclaimRequest in slubd.proto).
+ *
+ * No live process's object is freed: slab_reclaim_dead frees an object only
+ * when its owner record names a process slot the kernel says is dead (its
+ * life word, never a pid), read under the object's node lock, under which
+ * no live process is between an allocation and its record (slub_debug.c).
+ * A pool without owner records frees nothing here.
+ *
+ * No pool a live process references goes: a connection not closed that
+ * holds a reference keeps it (this runs on the worker, which alone changes
+ * references, so none is taken meanwhile); those left - slubd's own (slubctl
+ * create) and closed connections' - go as a forced destroy drops them, and
+ * the pool goes only if it then holds no objects (slab_cache_destroy).
+ */
+static void do_reclaim(struct server *s, struct conn *c, const Slubd__ReclaimRequest *r,
+		       Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX];
+	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+	struct slab_scrub_result sr;
+	struct slab_cache_info ci;
+	aoff_t off;
+
+	if (!k) {
+		fail(resp, x, ENOENT, "reclaim %s: no such pool", shown(r->name, nm));
+		return;
+	}
+	if (slab_cache_is_system(k)) {
+		fail(resp, x, EPERM, "reclaim %s: the arena's own caches cannot be reclaimed",
+		     shown(r->name, nm));
+		return;
+	}
+	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
+		fail(resp, x, EACCES, "reclaim %s: only its creator (uid %u) or root may reclaim "
+		     "this pool (you are uid %u)", shown(r->name, nm), slab_cache_owner(k),
+		     (unsigned)c->uid);
+		return;
+	}
+	off = arena_offset(s->arena, k);
+	if (slab_cache_info(s->arena, k, &ci)) {
+		fail(resp, x, EINVAL, "reclaim %s: the pool cannot be read (slubctl validate %s)",
+		     shown(r->name, nm), shown(r->name, nm));
+		return;
+	}
+	slubd__reclaim_reply__init(&x->reclaim);
+	x->reclaim.owners = ci.flags & SLAB_STORE_USER;
+	if (x->reclaim.owners) {
+		int rc = slab_reclaim_dead(s->arena, k, &sr);
+
+		x->reclaim.freed = sr.reclaimed_objects;
+		x->reclaim.dead_owners = sr.dead_pids;
+		reports_log(s, true);	/* each dead owner's line, once */
+		if (rc == -EAGAIN && slab_lock_busy(NULL, 0))
+			return;		/* dispatch answers "busy: LOCK held by pid N" */
+		if (rc) {
+			fail(resp, x, rc == -EAGAIN ? EIO : -rc, "reclaim %s: %s; %llu objects freed "
+			     "before (slubctl reports %s)", shown(r->name, nm),
+			     rc == -EAGAIN ? "a lock of the pool cannot be taken" : strerror(-rc),
+			     (unsigned long long)sr.reclaimed_objects, shown(r->name, nm));
+			return;
+		}
+	}
+	for (struct conn *o = s->holders; o; o = o->hnext) {
+		struct conn_ref *orf = o->closed ? NULL : ref_find(o, off);
+
+		x->reclaim.live_refs += orf ? orf->count : 0;
+	}
+	x->reclaim.has_live_refs = 1;
+	/*
+	 * the objects left, once the CPUs' cached free ones went back
+	 * (shrink): a pool that holds some keeps its references (slubd's own
+	 * among them) - reclaim removes only what it can remove whole
+	 */
+	slab_shrink(s->arena, k);
+	if (!slab_cache_info(s->arena, k, &ci)) {
+		x->reclaim.has_objects = 1;
+		x->reclaim.objects = ci.active_objs;
+	}
+	if (!x->reclaim.live_refs && x->reclaim.has_objects && !x->reclaim.objects &&
+	    !drop_every_ref(s, resp, x, "reclaim", r->name, k))
+		return;		/* busy: answered, with what was done */
+	x->reclaim.removed = slab_cache_at(s->arena, off) != k;
+	if (x->reclaim.removed)
+		x->reclaim.objects = 0;
+	resp->body_case = SLUBD__RESPONSE__BODY_RECLAIM;
+	resp->reclaim = &x->reclaim;
+	log_msg("pool %s: reclaim by pid %d uid %u: %llu objects of %u dead process%s freed; %s",
+		r->name, (int)c->pid, (unsigned)c->uid, (unsigned long long)x->reclaim.freed,
+		x->reclaim.dead_owners, x->reclaim.dead_owners == 1 ? "" : "es",
+		x->reclaim.removed ? "pool removed" :
+		x->reclaim.live_refs ? "kept: live connections reference it" :
+		"kept: it holds objects");
+}
+
+/*
+ * do_reports - the ring's last reports (at most SLUBD_MAX_REPORTS), oldest
+ * first, those against the pool name only when given; read without a lock
+ * (slab_reports: a slot being written is skipped)
+ */
+static void do_reports(struct server *s, const Slubd__ReportsRequest *r, Slubd__Response *resp,
+		       struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX];
+	struct slab_report batch[16];
+	uint64_t cursor = 0;
+	unsigned int n = 0;
+
+	for (;;) {
+		uint64_t from = cursor;
+		int m = slab_reports(s->arena, batch, 16, &cursor);
+
+		for (int i = 0; i < m; i++) {
+			if (r->name && strcmp(r->name, batch[i].cache_name))
+				continue;
+			if (n == SLUBD_MAX_REPORTS)	/* keep the newest */
+				memmove(x->rings, x->rings + 1, --n * sizeof(x->rings[0]));
+			x->rings[n++] = batch[i];
+		}
+		if (cursor == from)
+			break;
+	}
+	if (r->name && !n && !slab_cache_find(s->arena, r->name)) {
+		fail(resp, x, ENOENT, "reports %s: no such pool, and no report names it",
+		     shown(r->name, nm));
+		return;
+	}
+	slubd__reports_reply__init(&x->reports);
+	for (unsigned int i = 0; i < n; i++) {
+		Slubd__Report *o = &x->rep[i];
+		const struct slab_report *q = &x->rings[i];
+
+		slubd__report__init(o);
+		o->kind = q->kind;
+		o->kind_name = (char *)slab_error_name((enum slab_error)q->kind);
+		o->pool = q->cache_name[0] ? (char *)q->cache_name : NULL;
+		o->has_offset = q->object != 0;
+		o->offset = q->object;
+		o->pid = q->pid;
+		o->time_ns = q->time_ns;
+		o->detail = q->detail[0] ? (char *)q->detail : NULL;
+		x->repp[i] = o;
+	}
+	x->reports.n_reports = n;
+	x->reports.reports = x->repp;
+	x->reports.total = cursor;
+	resp->body_case = SLUBD__RESPONSE__BODY_REPORTS;
+	resp->reports = &x->reports;
+}
+
 static void do_validate(struct server *s, const Slubd__ValidateRequest *r, Slubd__Response *resp,
 			struct dispatch_scratch *x)
 {
@@ -785,6 +985,8 @@ static void do_validate(struct server *s, const Slubd__ValidateRequest *r, Slubd
 	x->validate.allocated = v.allocated;
 	x->validate.free = v.free;
 	x->validate.errors = v.nr_errors;
+	x->validate.has_reported = 1;
+	x->validate.reported = reported_errors(s, k);
 	if (v.nr_errors) {
 		snprintf(x->first_error, sizeof(x->first_error), "%s", v.first_error);
 		x->validate.first_error = x->first_error;
@@ -848,6 +1050,12 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		break;
 	case SLUBD__REQUEST__BODY_SET_LIMIT:
 		do_set_limit(s, c, req->set_limit, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_RECLAIM:
+		do_reclaim(s, c, req->reclaim, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_REPORTS:
+		do_reports(s, req->reports, resp, x);
 		break;
 	default:
 		fail(resp, x, EINVAL, "unknown request type %d", (int)req->body_case);

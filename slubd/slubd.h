@@ -172,6 +172,11 @@ struct server {
 	struct conn *holders;		/* connections that hold references (the worker's) */
 	aoff_t pools[SLUB_MAX_CACHES];	/* the pools slubd last saw listed (the worker's) */
 	unsigned int nr_pools;
+	/* reports.c: reports_lock protects the three after it (see there) */
+	pthread_mutex_t reports_lock;
+	uint64_t reports_cursor;	/* the ring read up to here */
+	uint64_t reports_window_ms;	/* the minute the line budget counts in */
+	unsigned int reports_in_window;
 };
 
 /* server.c */
@@ -227,6 +232,12 @@ int guarded_scrub(struct server *s, struct slab_scrub_result *r);
 uint64_t guarded_used_bytes(struct server *s);
 void guarded_arena_close(struct server *s);	/* and s->arena = NULL */
 void guarded_set_owner_pid(struct server *s);	/* arena_set_owner_pid(getpid()) */
+
+/*
+ * reports.c - log the reports the arena's ring got since the last call, each
+ * once, rate-limited (log false: only move past them, at start)
+ */
+void reports_log(struct server *s, bool log);
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,0 +1,349 @@
+/*
+ * t_reclaim.c - what a dead process left, and the reports of misuse
+ * (issue 12, items 2, 3 and 13).
+ *
+ *   reclaim_dead_owner  a process holds 5 objects of a SLAB_STORE_USER pool
+ *                       and 5 of a plain pool and is SIGKILLed, while a live
+ *                       process holds 3 of the first.  slubd logs the dead
+ *                       owner once and no scrub line after it, however many
+ *                       scrubs run.  slubctl reclaim frees the 5 and keeps
+ *                       the pool (a live reference), the live process's 3
+ *                       untouched (contents and owner); once it is gone,
+ *                       reclaim removes the pool (slubd's own reference,
+ *                       of slubctl create, dropped).  The plain pool keeps no
+ *                       owners: reclaim frees nothing and says so.
+ *   double_free_reported a double free in a poisoned pool: slubctl reports
+ *                       shows its kind, pool, offset and pid (text and
+ *                       --json); stats and validate both count 1 error
+ *                       (validate exits 1); slubd logs it once.
+ *   reclaim_c_call      kmem_cache_reclaim() in a program frees what a dead
+ *                       owner left, and refuses a pool without owners.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "harness.h"
+#include "slub.h"
+
+#define SCRUB_CONF	"[limits]\nscrub_interval = 1\n"
+#define DEAD_HELD	5
+#define LIVE_HELD	3
+#define PATTERN		0x5eed000000000000ULL
+
+struct shared {
+	int dead_ready, live_ready, live_go, live_ok;
+	pid_t df_pid;
+	uint64_t df_offset;
+	char why[160];
+};
+static struct shared *sh;
+
+static void say(const char *why)
+{
+	if (!sh->why[0])
+		snprintf(sh->why, sizeof(sh->why), "%s", why);
+}
+
+static int wait_flag(int *flag, int ms)
+{
+	for (int waited = 0; !__atomic_load_n(flag, __ATOMIC_ACQUIRE); waited += 5) {
+		if (waited >= ms)
+			return 0;
+		e2e_sleep_ms(5);
+	}
+	return 1;
+}
+
+/* how many lines of slubd's log hold needle */
+static int log_count(const struct e2e_slubd *d, const char *needle)
+{
+	char line[1024];
+	FILE *f = fopen(d->log, "r");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* holds DEAD_HELD objects of rc.su and of rc.plain, then waits to be killed */
+static void dead_holder(void *arg)
+{
+	struct kmem_cache *su, *plain;
+
+	if (slub_attach(arg) || !(su = kmem_cache_create("rc.su", 64, 0, SLAB_STORE_USER, NULL)) ||
+	    !(plain = kmem_cache_create("rc.plain", 64, 0, 0, NULL))) {
+		say("the holder cannot attach or open its pools");
+		_exit(1);
+	}
+	for (int i = 0; i < DEAD_HELD; i++) {
+		uint64_t *p = kmem_cache_alloc(su, 0), *q = kmem_cache_alloc(plain, 0);
+
+		if (!p || !q) {
+			say("the holder cannot allocate");
+			_exit(1);
+		}
+		*p = *q = PATTERN + (uint64_t)i;
+	}
+	__atomic_store_n(&sh->dead_ready, 1, __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+}
+
+/* holds LIVE_HELD objects of rc.su through the reclaim; checks them after */
+static void live_holder(void *arg)
+{
+	struct kmem_cache *su;
+	uint64_t *held[LIVE_HELD];
+
+	if (slub_attach(arg) || !(su = kmem_cache_create("rc.su", 64, 0, SLAB_STORE_USER, NULL))) {
+		say("the live process cannot attach or open rc.su");
+		_exit(1);
+	}
+	for (int i = 0; i < LIVE_HELD; i++) {
+		held[i] = kmem_cache_alloc(su, 0);
+		if (!held[i]) {
+			say("the live process cannot allocate");
+			_exit(1);
+		}
+		*held[i] = PATTERN + 100 + (uint64_t)i;
+	}
+	__atomic_store_n(&sh->live_ready, 1, __ATOMIC_RELEASE);
+	if (!wait_flag(&sh->live_go, e2e_scale_ms(30000)))
+		_exit(1);
+	for (int i = 0; i < LIVE_HELD; i++) {
+		if (*held[i] != PATTERN + 100 + (uint64_t)i)
+			say("an object of the live process was overwritten (freed under it)");
+		if (kmem_cache_owner(su, held[i]) != getpid())
+			say("an object of the live process is no longer its own");
+	}
+	for (int i = 0; i < LIVE_HELD; i++)
+		kmem_cache_free(su, held[i]);
+	kmem_cache_destroy(su);
+	slub_detach();
+	__atomic_store_n(&sh->live_ok, 1, __ATOMIC_RELEASE);
+	_exit(0);
+}
+
+E2E_CASE(reclaim_dead_owner)
+{
+	struct e2e_opts o = { .config = SCRUB_CONF };
+	struct e2e_slubd *d;
+	struct e2e_cache c;
+	pid_t dead, live;
+	char *out = NULL;
+	int rc, lines;
+
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	/* slubd's own reference too (slubctl create): reclaim drops it when nothing live holds one */
+	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.su", "64", "--flags", "store_user", NULL) == 0);
+	dead = e2e_fork(dead_holder, d->sock);
+	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
+	live = e2e_fork(live_holder, d->sock);
+	REQUIRE(wait_flag(&sh->live_ready, e2e_scale_ms(10000)));
+	REQUIRE(kill(dead, SIGKILL) == 0);
+	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
+
+	/* the dead owner is found (its close makes slubd scrub), then 3 more scrubs */
+	for (int i = 0; i < 200 && log_count(d, "died holding") == 0; i++)
+		e2e_sleep_ms(e2e_scale_ms(20));
+	e2e_sleep_ms(3500);
+	lines = log_count(d, "died holding");
+	CHECKF(lines == 1, "slubd logged the dead owner %d times, want once", lines);
+	lines = log_count(d, "scrub: recovered");
+	CHECKF(lines <= 1, "slubd logged %d scrub lines for one death (at most 1 wanted)", lines);
+
+	/* reclaim with a live process holding the pool: the dead one's 5 freed, the pool stays */
+	rc = e2e_slubctl(d, &out, "reclaim", "rc.su", NULL);
+	CHECKF(rc == 0, "slubctl reclaim rc.su: exit %d: %s", rc, out ? out : "");
+	CHECKF(out && strstr(out, "pool rc.su: 5 objects of 1 dead process freed"),
+	       "reclaim rc.su said: %s", out ? out : "");
+	CHECKF(out && strstr(out, "not removed: 1 reference of live programs"),
+	       "reclaim rc.su with a live user said: %s", out ? out : "");
+	free(out);
+	out = NULL;
+	REQUIRE(e2e_cache_stats(d->sock, "rc.su", &c, NULL) == 1);
+	CHECKF(c.active_objs == LIVE_HELD, "rc.su holds %llu objects after reclaim, want %d (the "
+	       "live process's)", (unsigned long long)c.active_objs, LIVE_HELD);
+
+	/* destroy alone cannot remove it while the dead process's objects were there;
+	 * the live process finds its objects as it left them, frees them and goes */
+	__atomic_store_n(&sh->live_go, 1, __ATOMIC_RELEASE);
+	e2e_wait(live, "the live process");
+	CHECKF(sh->live_ok && !sh->why[0], "the live process: %s", sh->why[0] ? sh->why : "failed");
+	rc = e2e_slubctl(d, &out, "reclaim", "rc.su", NULL);
+	CHECKF(rc == 0 && out && strstr(out, "removed pool rc.su"),
+	       "slubctl reclaim rc.su with no one left: exit %d: %s", rc, out ? out : "");
+	free(out);
+	out = NULL;
+	CHECKF(e2e_cache_stats(d->sock, "rc.su", NULL, NULL) == 0, "rc.su still listed after reclaim");
+
+	/* a plain pool keeps no owners: nothing freed, and said */
+	rc = e2e_slubctl(d, &out, "reclaim", "rc.plain", NULL);
+	CHECKF(rc == 0 && out && strstr(out, "no owner records") &&
+	       strstr(out, "not removed: it holds 5 objects"),
+	       "slubctl reclaim rc.plain: exit %d: %s", rc, out ? out : "");
+	free(out);
+	out = NULL;
+	REQUIRE(e2e_cache_stats(d->sock, "rc.plain", &c, NULL) == 1);
+	CHECKF(c.active_objs == DEAD_HELD, "rc.plain holds %llu objects, want %d",
+	       (unsigned long long)c.active_objs, DEAD_HELD);
+	/* the second reclaim logs nothing new about the dead owner */
+	lines = log_count(d, "died holding");
+	CHECKF(lines == 2, "the dead owner's lines: %d, want 2 (found once, freed once)", lines);
+	if (t_failed)
+		e2e_show_log(d, 30);
+	e2e_stop(d);
+}
+
+/* a double free in a poisoned pool, then exit */
+static void double_freer(void *arg)
+{
+	struct kmem_cache *s;
+	void *p;
+
+	if (slub_attach(arg) || !(s = kmem_cache_create("rc.df", 64, 0, SLAB_POISON, NULL)) ||
+	    !(p = kmem_cache_alloc(s, 0))) {
+		say("the double freer cannot attach, open or allocate");
+		_exit(1);
+	}
+	sh->df_pid = getpid();
+	sh->df_offset = slub_offset(p);
+	kmem_cache_free(s, p);
+	kmem_cache_free(s, p);
+	kmem_cache_destroy(s);
+	slub_detach();
+	_exit(0);
+}
+
+E2E_CASE(double_free_reported)
+{
+	struct e2e_opts o = { .config = SCRUB_CONF };
+	struct e2e_slubd *d;
+	struct e2e_cache c;
+	char *out = NULL, want[128];
+	int rc, lines;
+
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	/* the pool stays (slubd's reference) so that stats and validate can name it */
+	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.df", "64", "--flags", "poison", NULL) == 0);
+	e2e_wait(e2e_fork(double_freer, d->sock), "the double freer");
+	REQUIRE(!sh->why[0]);
+
+	rc = e2e_slubctl(d, &out, "reports", "rc.df", NULL);
+	snprintf(want, sizeof(want), "double free  pool rc.df  offset 0x%" PRIx64 "  pid %d",
+		 sh->df_offset, (int)sh->df_pid);
+	CHECKF(rc == 0 && out && strstr(out, want), "slubctl reports rc.df: exit %d, want \"%s\":\n%s",
+	       rc, want, out ? out : "");
+	free(out);
+	out = NULL;
+	rc = e2e_slubctl(d, &out, "reports", "--json", NULL);
+	snprintf(want, sizeof(want), "\"offset\": %" PRIu64 ",", sh->df_offset);
+	CHECKF(rc == 0 && out && strstr(out, "\"kind\": \"double free\"") &&
+	       strstr(out, "\"pool\": \"rc.df\"") && strstr(out, want),
+	       "slubctl reports --json: exit %d, want %s:\n%s", rc, want, out ? out : "");
+	free(out);
+	out = NULL;
+
+	/* stats and validate agree */
+	REQUIRE(e2e_cache_stats(d->sock, "rc.df", &c, NULL) == 1);
+	CHECKF(c.errors == 1, "stats: rc.df has %llu errors, want 1", (unsigned long long)c.errors);
+	rc = e2e_slubctl(d, &out, "validate", "rc.df", NULL);
+	CHECKF(rc == 1 && out && strstr(out, "reported:  1") && strstr(out, "slubctl reports rc.df"),
+	       "slubctl validate rc.df after a double free: exit %d:\n%s", rc, out ? out : "");
+	free(out);
+	out = NULL;
+	rc = e2e_slubctl(d, &out, "stats", NULL);
+	CHECKF(out && strstr(out, "(slubctl reports rc.df)"), "stats does not point at reports:\n%s",
+	       out ? out : "");
+	free(out);
+
+	/* logged once, by the scrub that follows (every second here) */
+	for (int i = 0; i < 250 && log_count(d, "report: double free in pool rc.df") == 0; i++)
+		e2e_sleep_ms(e2e_scale_ms(20));
+	e2e_sleep_ms(2500);
+	lines = log_count(d, "report: double free in pool rc.df");
+	CHECKF(lines == 1, "slubd logged the double free %d times, want once", lines);
+	if (t_failed)
+		e2e_show_log(d, 30);
+	e2e_stop(d);
+}
+
+/* holds DEAD_HELD objects of rc.c and waits to be killed */
+static void c_holder(void *arg)
+{
+	struct kmem_cache *s;
+
+	if (slub_attach(arg) || !(s = kmem_cache_create("rc.c", 64, 0, SLAB_STORE_USER, NULL))) {
+		say("the holder cannot attach or open rc.c");
+		_exit(1);
+	}
+	for (int i = 0; i < DEAD_HELD; i++)
+		if (!kmem_cache_alloc(s, 0))
+			_exit(1);
+	__atomic_store_n(&sh->dead_ready, 1, __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+}
+
+/* after the holder died: kmem_cache_reclaim frees its 5, keeps our own */
+static void c_reclaimer(void *arg)
+{
+	struct kmem_cache *s, *plain;
+	void *mine;
+	int rc;
+
+	REQUIRE(slub_attach(arg) == 0);
+	s = kmem_cache_create("rc.c", 64, 0, SLAB_STORE_USER, NULL);
+	plain = kmem_cache_create("rc.cplain", 64, 0, 0, NULL);
+	REQUIRE(s && plain);
+	mine = kmem_cache_alloc(s, 0);
+	REQUIRE(mine != NULL);
+	memset(mine, 0x3c, 64);
+	rc = kmem_cache_reclaim(s);
+	CHECKF(rc == DEAD_HELD, "kmem_cache_reclaim: %d, want %d", rc, DEAD_HELD);
+	rc = kmem_cache_reclaim(s);
+	CHECKF(rc == 0, "kmem_cache_reclaim again: %d, want 0", rc);
+	CHECKF(((unsigned char *)mine)[63] == 0x3c && kmem_cache_owner(s, mine) == getpid(),
+	       "our own object was touched by the reclaim");
+	rc = kmem_cache_reclaim(plain);
+	CHECKF(rc == -EINVAL, "kmem_cache_reclaim of a pool without owners: %d, want -EINVAL", rc);
+	kmem_cache_free(s, mine);
+	kmem_cache_destroy(s);
+	kmem_cache_destroy(plain);
+	slub_detach();
+}
+
+E2E_CASE(reclaim_c_call)
+{
+	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
+	struct e2e_slubd *d;
+	pid_t dead;
+
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	dead = e2e_fork(c_holder, d->sock);
+	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
+	REQUIRE(kill(dead, SIGKILL) == 0);
+	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
+	e2e_wait(e2e_fork(c_reclaimer, d->sock), "the reclaiming program");
+	if (t_failed)
+		e2e_show_log(d, 30);
+	e2e_stop(d);
+}
+
+T_MAIN(T_CASE(reclaim_dead_owner), T_CASE(double_free_reported), T_CASE(reclaim_c_call))
