@@ -9,7 +9,7 @@
  *   slubctl [-s SOCKET] limit NAME [--objects N] [--bytes N]
  *   slubctl [-s SOCKET] shrink [NAME]
  *   slubctl [-s SOCKET] validate [NAME]
- *   slubctl [-s SOCKET] reclaim NAME
+ *   slubctl [-s SOCKET] reclaim NAME [--force]
  *   slubctl [-s SOCKET] reports [NAME] [--json]
  *
  * Exit status: 0 success; 1 a negative answer (slubd answered an error, or
@@ -58,6 +58,7 @@ static const struct {
 
 enum {
 	OPT_JSON = 0x100,
+	OPT_FORCE,
 	OPT_ALIGN,
 	OPT_FLAGS,
 	OPT_OBJECTS,
@@ -70,6 +71,7 @@ struct args {
 	const char *pos[2];		/* positional arguments */
 	int npos;
 	bool json;
+	bool force;			/* reclaim --force */
 	bool has_align, has_flags;
 	uint64_t align, flags;
 	uint64_t size;
@@ -101,7 +103,7 @@ static const char *const short_usage =
 	"       slubctl [-s SOCKET | --arena NAME] limit NAME [--objects N] [--bytes N]\n"
 	"       slubctl [-s SOCKET | --arena NAME] shrink [NAME]\n"
 	"       slubctl [-s SOCKET | --arena NAME] validate [NAME]\n"
-	"       slubctl [-s SOCKET | --arena NAME] reclaim NAME\n"
+	"       slubctl [-s SOCKET | --arena NAME] reclaim NAME [--force]\n"
 	"       slubctl [-s SOCKET | --arena NAME] reports [NAME] [--json]\n"
 	"       slubctl --help\n";
 
@@ -178,12 +180,15 @@ static void full_usage(FILE *f)
 "      reported: the reports processes made against them (the errors stats\n"
 "      shows; slubctl reports lists them); any makes the exit status 1 too.\n"
 "\n"
-"  reclaim NAME\n"
+"  reclaim NAME [--force]\n"
 "      Free, in the pool NAME made with store_user (or reclaim_dead), the\n"
 "      objects whose owner process is dead; then remove the pool if no live\n"
 "      program references it and it holds no objects.  Objects of live\n"
 "      processes are never freed.  A pool without store_user keeps no owners:\n"
 "      nothing is freed, it goes only if empty.  Only its creator's uid or root.\n"
+"      --force   in any pool: if no live program references it and every live\n"
+"                process using the arena is connected to slubd, discard every\n"
+"                object and remove the pool; else refuse, discarding nothing.\n"
 "\n"
 "  reports [NAME] [--json]\n"
 "      The arena's last misuse and corruption reports (double free, bad\n"
@@ -1002,6 +1007,8 @@ static int run_reclaim(const struct command *cmd, struct args *a, struct ctl_con
 	int rc;
 
 	rr.name = (char *)name;
+	rr.has_force = a->force;
+	rr.force = a->force;
 	req.body_case = SLUBD__REQUEST__BODY_RECLAIM;
 	req.reclaim = &rr;
 	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY_RECLAIM, &resp, false);
@@ -1014,6 +1021,9 @@ static int run_reclaim(const struct command *cmd, struct args *a, struct ctl_con
 		       r->dead_owners == 1 ? "" : "es");
 	else
 		printf("pool %s: no owner records (made without store_user): nothing freed\n", name);
+	if (r->has_discarded)
+		printf("pool %s: %" PRIu64 " object%s discarded (--force)\n", name, r->discarded,
+		       r->discarded == 1 ? "" : "s");
 	if (r->removed)
 		printf("removed pool %s\n", name);
 	else if (r->has_live_refs && r->live_refs)
@@ -1022,7 +1032,8 @@ static int run_reclaim(const struct command *cmd, struct args *a, struct ctl_con
 	else if (r->has_objects && r->objects)
 		printf("pool %s not removed: it holds %" PRIu64 " object%s%s\n", name, r->objects,
 		       r->objects == 1 ? "" : "s", r->owners ? " of live processes" :
-		       " (whose, a pool without store_user cannot tell)");
+		       " (a pool without store_user cannot tell whose: reclaim --force discards "
+		       "them once no live program uses it)");
 	else
 		printf("pool %s not removed\n", name);
 	slubd__response__free_unpacked(resp, NULL);
@@ -1145,6 +1156,14 @@ static const struct option limit_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const struct option reclaim_opts[] = {
+	{ "force",	no_argument,		NULL, OPT_FORCE },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "arena",	required_argument,	NULL, 'A' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static const struct option plain_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "arena",	required_argument,	NULL, 'A' },
@@ -1160,7 +1179,7 @@ static const struct command commands[] = {
 	{ "limit", "limit NAME [--objects N] [--bytes N]", 1, 1, { "NAME" }, limit_opts, run_limit },
 	{ "shrink", "shrink [NAME]", 0, 1, { NULL }, plain_opts, run_shrink },
 	{ "validate", "validate [NAME]", 0, 1, { NULL }, plain_opts, run_validate },
-	{ "reclaim", "reclaim NAME", 1, 1, { "NAME" }, plain_opts, run_reclaim },
+	{ "reclaim", "reclaim NAME [--force]", 1, 1, { "NAME" }, reclaim_opts, run_reclaim },
 	{ "reports", "reports [NAME] [--json]", 0, 1, { NULL }, stats_opts, run_reports },
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1206,6 +1225,9 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 			full_usage(stdout);
 			rc = -1;	/* done, exit 0 */
 			goto out;
+		case OPT_FORCE:
+			a->force = true;
+			break;
 		case OPT_JSON:
 			a->json = true;
 			break;

@@ -1593,6 +1593,7 @@ struct scrub_chunk {
 	bool cpu_whole;			/* every CPU partial list walked to its end */
 	aoff_t empty;			/* slabs to give back after the unlock (lru.next) */
 	bool reclaim;			/* free dead owners' objects (SLAB_RECLAIM_DEAD, or asked) */
+	bool discard;			/* give every slab back, objects and all (slab_cache_discard) */
 	struct dead_owners *dead;
 	struct slab_scrub_result *r;
 };
@@ -1798,6 +1799,49 @@ static void scrub_owners(struct arena *a, struct kmem_cache *s, struct scrub_chu
 	}
 }
 
+/*
+ * scrub_discard - cache s's locks held, s used by no live process (the
+ * caller's word, and its refcount 0: slab_cache_discard): the slab pd, with
+ * whatever objects it holds, leaves its list and goes on c->empty, to be
+ * given back after the unlock.  What may be some process's at work is left
+ * (counted in kept_slabs): a CPU slab or one on a CPU partial list, a slab
+ * frozen by a live process, one whose place cannot be told (a CPU partial
+ * list broken, a pd.list that says none while a list links it) or whose
+ * shape is corrupt.  Its objects are not touched: the slab goes whole.
+ */
+static void scrub_discard(struct arena *a, struct kmem_cache *s, struct scrub_chunk *c,
+			  struct page_desc *pd, bool on_cpu)
+{
+	struct kmem_cache_node *n = slab_node(a, s, pd);
+	uint64_t fl, cnt;
+	char why[96];
+
+	load128_atomic(&pd->slab, &fl, &cnt);
+	if (on_cpu || slab_shape(a, s, pd, why, sizeof(why)) ||
+	    (CNT_FROZEN(cnt) && ident_alive(a, CNT_OWNER(cnt))) ||
+	    (pd->list == SL_CPU_PARTIAL && !c->cpu_whole)) {
+		c->r->kept_slabs++;
+		return;
+	}
+	if (pd->list == SL_NODE_PARTIAL) {
+		olist_del(a, &pd->lru);
+		n->nr_partial--;
+	} else if (pd->list == SL_FULL) {
+		olist_del(a, &pd->lru);
+		n->nr_full--;
+	} else if (node_linked(a, s, pd)) {
+		c->r->kept_slabs++;	/* its pd.list was scribbled on: validate reports it */
+		return;
+	}
+	pd->list = SL_NONE;
+	c->r->discarded_objects += CNT_INUSE(cnt);
+	c->r->discarded_slabs++;
+	/* ours, empty by its counters: discard_slab gives the pages back whole */
+	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(cnt), 0, arena_self(a)));
+	pd->lru.next = c->empty;
+	c->empty = pd_lru_off(a, pd);
+}
+
 /* what a scrub carries from step to step */
 struct scrub_ctx {
 	struct arena *a;
@@ -1809,6 +1853,7 @@ struct scrub_ctx {
 	struct scrub_nominee *nom;
 	size_t nr_nom, cap_nom;
 	struct kmem_cache *only;	/* slab_reclaim_dead: this cache alone, its dead owners' objects freed */
+	bool discard;			/* slab_cache_discard: every slab of only given back */
 	uint32_t snap[NR_PROC_SLOTS];	/* ident_snapshot */
 	bool on_cpu[SCRUB_CHUNK_SLABS];	/* scrub_chunk's */
 	uint8_t seen[MAX_OBJS_PER_SLAB + 1];	/* its walk's: per object of one slab */
@@ -1910,7 +1955,9 @@ static int nominate(struct scrub_ctx *x)
 		s = x->caches[idx];
 		list = pd->list;
 		hi = atomic_load_relaxed(&pd->slab.hi);
-		if (list == SL_NODE_PARTIAL || list == SL_FULL) {
+		if (x->discard) {
+			/* every slab of the cache */
+		} else if (list == SL_NODE_PARTIAL || list == SL_FULL) {
 			if (!(s->flags & SLAB_STORE_USER) || !CNT_INUSE(hi))
 				continue;	/* listed, and no owner to check */
 		} else if (list == SL_NONE && !CNT_FROZEN(hi) && !atomic_load_relaxed(&pd->slab.lo) &&
@@ -1942,6 +1989,7 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 	bool *on_cpu = x->on_cpu;
 
 	c.reclaim = (s->flags & SLAB_RECLAIM_DEAD) || s == x->only;
+	c.discard = x->discard;
 	size_t done = 0;
 
 	memset(&dummy, 0, sizeof(dummy));
@@ -1972,6 +2020,10 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 
 			if (!is_slab_head(pd) || pd->cache != s->self || (pd->flags & PG_CORRUPT))
 				continue;	/* no longer a slab of s */
+			if (c.discard) {
+				scrub_discard(a, s, &c, pd, on_cpu[i]);
+				continue;
+			}
 			scrub_orphan(a, s, &c, pd, on_cpu[i]);
 			if (s->flags & SLAB_STORE_USER)
 				scrub_owners(a, s, &c, pd);
@@ -2006,8 +2058,12 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 	}
 }
 
-/* slab_scrub (only NULL: every cache, and the page blocks) or slab_reclaim_dead (only) */
-static int scrub_run(struct arena *a, struct kmem_cache *only, struct slab_scrub_result *r)
+/*
+ * slab_scrub (only NULL: every cache, and the page blocks), slab_reclaim_dead
+ * (only) or slab_cache_discard (only, discard)
+ */
+static int scrub_run(struct arena *a, struct kmem_cache *only, bool discard,
+		     struct slab_scrub_result *r)
 {
 	struct scrub_ctx *x = calloc(1, sizeof(*x));
 	uint64_t budget = shm_lock_budget_ns;
@@ -2020,6 +2076,7 @@ static int scrub_run(struct arena *a, struct kmem_cache *only, struct slab_scrub
 	x->a = a;
 	x->r = r;
 	x->only = only;
+	x->discard = discard;
 	(void)os_pidns();	/* looked up now: reports name pids under the locks */
 	/* step 1 */
 	rc = slab_for_each_cache(a, collect_cache, x);
@@ -2063,7 +2120,7 @@ out:
 
 int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 {
-	return scrub_run(a, NULL, r);
+	return scrub_run(a, NULL, false, r);
 }
 
 /*
@@ -2082,7 +2139,35 @@ int slab_reclaim_dead(struct arena *a, struct kmem_cache *s, struct slab_scrub_r
 		return -EINVAL;
 	if (!(s->flags & SLAB_STORE_USER))
 		return -EINVAL;
-	return scrub_run(a, s, r);
+	return scrub_run(a, s, false, r);
+}
+
+/*
+ * slab_cache_discard - give back every slab of s, objects and all, for a
+ * pool that no live process uses (the caller's word: slubd's reclaim
+ * --force checks that no live process is attached without being known to
+ * it, and that none references s).  Its refcount must be 0 (every
+ * reference dropped first, slab_cache_destroy having kept it for its
+ * objects), else -EBUSY.  The CPUs' slabs are flushed first; then the
+ * scrub's steps (its locks, chunks and checks) take each slab off its list
+ * and give it back.  A slab that looks in use by a live process is left
+ * (r->kept_slabs).  slab_cache_destroy then removes s when none is left.
+ */
+int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
+{
+	int32_t refs;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!s || cache_of_off(a, arena_off_of(a, s)) != s || (s->state & CACHE_SYSTEM))
+		return -EINVAL;
+	refs = slab_cache_refcount(a, s);
+	if (refs)
+		return refs < 0 ? refs : -EBUSY;
+	rc = flush_all_cpus(a, s);
+	if (rc)
+		return rc;
+	return scrub_run(a, s, true, r);
 }
 
 /* ---- statistics ----------------------------------------------------------- */

@@ -97,6 +97,19 @@ static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
  * forced destroy's walk of s->holders (the connections that ever held one,
  * until their drop) run on it alone, so they need no lock.
  */
+/* c on s->holders (once): it holds references, or attached (reclaim --force asks) */
+static void holder_add(struct server *s, struct conn *c)
+{
+	if (c->holder)
+		return;
+	c->holder = true;
+	c->hprev = NULL;
+	c->hnext = s->holders;
+	if (s->holders)
+		s->holders->hprev = c;
+	s->holders = c;
+}
+
 static int ref_add(struct server *s, struct conn *c, aoff_t cache, unsigned int max,
 		   uint32_t count)
 {
@@ -113,14 +126,8 @@ static int ref_add(struct server *s, struct conn *c, aoff_t cache, unsigned int 
 		return -ENOMEM;
 	c->refs = n;
 	c->refs[c->nr_refs++] = (struct conn_ref){ cache, count };
-	if (c != &s->keeper && !c->holder) {
-		c->holder = true;
-		c->hprev = NULL;
-		c->hnext = s->holders;
-		if (s->holders)
-			s->holders->hprev = c;
-		s->holders = c;
-	}
+	if (c != &s->keeper)
+		holder_add(s, c);
 	return 0;
 }
 
@@ -198,9 +205,12 @@ static void do_hello(struct conn *c, const Slubd__Hello *h, Slubd__Response *res
 	resp->hello = &x->hello;
 }
 
-static void do_attach(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
-		      struct reply_plan *plan)
+static void do_attach(struct server *s, struct conn *c, Slubd__Response *resp,
+		      struct dispatch_scratch *x, struct reply_plan *plan)
 {
+	/* known to have the arena, until its close drops it off s->holders */
+	c->attached = true;
+	holder_add(s, c);
 	slubd__attach_reply__init(&x->attach);
 	x->attach.map_base = arena_recorded_base(s->arena);
 	x->attach.size = arena_size(s->arena);
@@ -816,6 +826,112 @@ static uint64_t reported_errors(struct server *s, struct kmem_cache *k)
 }
 
 /*
+ * unknown_live - the pid of a live process attached to the arena that slubd
+ * does not know (no open connection of its asked for the arena): 1, *pid
+ * set (0: of another pid namespace); 0 when every one is known; -errno
+ * (-EAGAIN: a thread without a life word, so that no one can be told absent)
+ */
+static int unknown_live(struct server *s, uint32_t *pid)
+{
+	int n = slab_live_pids(s->arena, NULL, 0), got;
+	uint32_t *pids;
+
+	if (n <= 0)
+		return n;
+	pids = calloc((size_t)n, sizeof(*pids));
+	if (!pids)
+		return -ENOMEM;
+	got = slab_live_pids(s->arena, pids, (unsigned int)n);
+	if (got > n)
+		got = n;	/* one came since: the next ask sees it */
+	for (int i = 0; i < got; i++) {
+		bool known = false;
+
+		/* closed: the loop's word, read racily; a stale false errs towards known
+		 * only for a process whose connection just closed, which held no reference
+		 * here (live_refs counted it) */
+		for (struct conn *o = s->holders; o && pids[i] && !known; o = o->hnext)
+			known = o->attached && !__atomic_load_n(&o->closed, __ATOMIC_RELAXED) &&
+				(uint32_t)o->pid == pids[i];
+		if (!known) {
+			*pid = pids[i];
+			free(pids);
+			return 1;
+		}
+	}
+	free(pids);
+	return 0;
+}
+
+/*
+ * force_discard - reclaim --force: with no live reference and no unknown
+ * live process (see ReclaimRequest), drop every reference left, give every
+ * slab back (slab_cache_discard) and remove the pool.  False: refused or
+ * busy, the answer says which and what was done.
+ *
+ * Why no live process's object can go: every process that maps the arena
+ * holds a life word and a slot (ident.c), and a live one is either known to
+ * slubd - it asked for the arena on a connection still open, and any pool
+ * reference it took is recorded on that connection, none here (live_refs)
+ * - or refuses the discard.  References and attaches change on this thread
+ * alone, so none comes between the check and the discard; a process that
+ * attaches after the check must ask this thread first, and finds the pool
+ * gone.  Left: a process that maps the arena without slubd (a file it can
+ * open itself) and has not touched it yet, and a pool used without a
+ * reference (an old handle kept after kmem_cache_destroy).
+ */
+static bool force_discard(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
+			  const char *name, struct kmem_cache *k)
+{
+	char nm[SHOWN_MAX];
+	struct slab_scrub_result dr;
+	uint32_t pid = 0;
+	int rc;
+
+	if (x->reclaim.live_refs) {
+		fail(resp, x, EBUSY, "reclaim --force %s: %u reference%s of live programs keep it: "
+		     "nothing discarded (they must destroy it, or exit)", shown(name, nm),
+		     x->reclaim.live_refs, x->reclaim.live_refs == 1 ? "" : "s");
+		return false;
+	}
+	rc = unknown_live(s, &pid);
+	if (rc) {
+		if (rc < 0 && pid == 0)
+			fail(resp, x, rc == -EAGAIN ? EBUSY : -rc, "reclaim --force %s: %s: nothing "
+			     "discarded", shown(name, nm), rc == -EAGAIN ?
+			     "a thread without a life word uses the arena, so that no process can be "
+			     "told absent" : strerror(-rc));
+		else if (pid)
+			fail(resp, x, EBUSY, "reclaim --force %s: pid %u uses the arena without an "
+			     "open connection to slubd, and may use the pool: nothing discarded (stop "
+			     "it, or let it reconnect)", shown(name, nm), pid);
+		else
+			fail(resp, x, EBUSY, "reclaim --force %s: a process of another pid namespace "
+			     "uses the arena without an open connection to slubd: nothing discarded",
+			     shown(name, nm));
+		return false;
+	}
+	if (!drop_every_ref(s, resp, x, "reclaim", name, k))
+		return false;
+	if (slab_cache_at(s->arena, arena_offset(s->arena, k)) != k)
+		return true;	/* it was empty: gone with its last reference */
+	rc = slab_cache_discard(s->arena, k, &dr);
+	x->reclaim.has_discarded = 1;
+	x->reclaim.discarded = dr.discarded_objects;
+	if (rc == -EAGAIN && slab_lock_busy(NULL, 0))
+		return false;	/* dispatch answers "busy"; again finishes */
+	if (rc) {
+		fail(resp, x, rc == -EAGAIN ? EIO : -rc, "reclaim --force %s: %s; %llu objects "
+		     "discarded before (slubctl reports %s)", shown(name, nm),
+		     rc == -EAGAIN ? "a lock of the pool cannot be taken" : strerror(-rc),
+		     (unsigned long long)dr.discarded_objects, shown(name, nm));
+		return false;
+	}
+	slab_cache_destroy(s->arena, k);	/* unreferenced, no slab left: removed */
+	return true;
+}
+
+/*
  * do_reclaim - free what dead owners left in the pool, then remove it if no
  * live connection references it (ReclaimRequest in slubd.proto).
  *
@@ -895,17 +1011,24 @@ static void do_reclaim(struct server *s, struct conn *c, const Slubd__ReclaimReq
 		x->reclaim.has_objects = 1;
 		x->reclaim.objects = ci.active_objs;
 	}
-	if (!x->reclaim.live_refs && x->reclaim.has_objects && !x->reclaim.objects &&
-	    !drop_every_ref(s, resp, x, "reclaim", r->name, k))
+	if (r->has_force && r->force) {
+		if (!force_discard(s, resp, x, r->name, k))
+			return;		/* refused or busy: answered */
+	} else if (!x->reclaim.live_refs && x->reclaim.has_objects && !x->reclaim.objects &&
+		   !drop_every_ref(s, resp, x, "reclaim", r->name, k)) {
 		return;		/* busy: answered, with what was done */
+	}
 	x->reclaim.removed = slab_cache_at(s->arena, off) != k;
 	if (x->reclaim.removed)
 		x->reclaim.objects = 0;
+	else if (x->reclaim.has_discarded && !slab_cache_info(s->arena, k, &ci))
+		x->reclaim.objects = ci.active_objs;	/* in slabs a live process was at work in */
 	resp->body_case = SLUBD__RESPONSE__BODY_RECLAIM;
 	resp->reclaim = &x->reclaim;
-	log_msg("pool %s: reclaim by pid %d uid %u: %llu objects of %u dead process%s freed; %s",
-		r->name, (int)c->pid, (unsigned)c->uid, (unsigned long long)x->reclaim.freed,
-		x->reclaim.dead_owners, x->reclaim.dead_owners == 1 ? "" : "es",
+	log_msg("pool %s: reclaim%s by pid %d uid %u: %llu objects of %u dead process%s freed, "
+		"%llu discarded; %s", r->name, r->has_force && r->force ? " --force" : "", (int)c->pid,
+		(unsigned)c->uid, (unsigned long long)x->reclaim.freed, x->reclaim.dead_owners,
+		x->reclaim.dead_owners == 1 ? "" : "es", (unsigned long long)x->reclaim.discarded,
 		x->reclaim.removed ? "pool removed" :
 		x->reclaim.live_refs ? "kept: live connections reference it" :
 		"kept: it holds objects");
@@ -1031,7 +1154,7 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		do_hello(c, req->hello, resp, x, plan);
 		break;
 	case SLUBD__REQUEST__BODY_ATTACH:
-		do_attach(s, resp, x, plan);
+		do_attach(s, c, resp, x, plan);
 		break;
 	case SLUBD__REQUEST__BODY_CREATE:
 		do_create(s, c, req->create, resp, x);

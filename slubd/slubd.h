@@ -89,6 +89,7 @@ struct conn {
 	struct conn *next, *prev;	/* s->conns: the loop's */
 	struct conn *hnext, *hprev;	/* s->holders: the worker's */
 	bool holder;			/* on s->holders */
+	bool attached;			/* it asked for the arena (the worker's): on s->holders */
 	bool in_worker;			/* a request is with the worker: not read meanwhile */
 	bool closed;			/* the loop is done with it; the worker's drop frees it */
 	struct event *hello_ev;		/* hello_timeout from accept (absolute), until Hello */

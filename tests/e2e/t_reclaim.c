@@ -36,6 +36,7 @@
 #define DEAD_HELD	5
 #define LIVE_HELD	3
 #define PATTERN		0x5eed000000000000ULL
+#define CHILD_OBJS	1024	/* 16 slabs of 64-byte objects at least */
 
 struct shared {
 	int dead_ready, live_ready, live_go, live_ok;
@@ -282,6 +283,156 @@ E2E_CASE(double_free_reported)
 	e2e_stop(d);
 }
 
+/* holds DEAD_HELD objects of the plain pool rc.f, then waits to be killed */
+static void f_dead(void *arg)
+{
+	struct kmem_cache *f;
+
+	if (slub_attach(arg) || !(f = kmem_cache_create("rc.f", 64, 0, 0, NULL))) {
+		say("the holder cannot attach or open rc.f");
+		_exit(1);
+	}
+	for (int i = 0; i < DEAD_HELD; i++)
+		if (!kmem_cache_alloc(f, 0))
+			_exit(1);
+	__atomic_store_n(&sh->dead_ready, 1, __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+}
+
+/*
+ * the live program: references rc.f, holds LIVE_HELD objects of rc.other,
+ * and forks a child that uses the arena with no connection of its own.
+ * live_go 1: it destroys its rc.f (live_ok 1); 2: the child exits (live_ok
+ * 2); 3: it checks its rc.other objects, frees them and exits.
+ */
+static void f_live(void *arg)
+{
+	struct kmem_cache *f, *other;
+	uint64_t *held[LIVE_HELD];
+	pid_t child;
+
+	if (slub_attach(arg) || !(f = kmem_cache_create("rc.f", 64, 0, 0, NULL)) ||
+	    !(other = kmem_cache_create("rc.other", 64, 0, 0, NULL))) {
+		say("the live program cannot attach or open its pools");
+		_exit(1);
+	}
+	for (int i = 0; i < LIVE_HELD; i++) {
+		held[i] = kmem_cache_alloc(other, 0);
+		if (!held[i])
+			_exit(1);
+		*held[i] = PATTERN + 200 + (uint64_t)i;
+	}
+	child = fork();
+	if (child == 0) {
+		/* a few slabs' worth: new slabs enter the arena (a slot of its own) */
+		void *p[CHILD_OBJS];
+
+		for (int i = 0; i < CHILD_OBJS; i++)
+			if (!(p[i] = kmem_cache_alloc(other, 0)))
+				_exit(1);
+		for (int i = 0; i < CHILD_OBJS; i++)
+			kmem_cache_free(other, p[i]);
+		sh->df_pid = getpid();
+		__atomic_store_n(&sh->live_ready, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 2)
+			e2e_sleep_ms(5);
+		_exit(0);
+	}
+	if (child < 0)
+		_exit(1);
+	while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 1)
+		e2e_sleep_ms(5);
+	kmem_cache_destroy(f);
+	__atomic_store_n(&sh->live_ok, 1, __ATOMIC_RELEASE);
+	waitpid(child, NULL, 0);
+	__atomic_store_n(&sh->live_ok, 2, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 3)
+		e2e_sleep_ms(5);
+	for (int i = 0; i < LIVE_HELD; i++)
+		if (*held[i] != PATTERN + 200 + (uint64_t)i)
+			say("an object of the live program in rc.other was overwritten");
+	for (int i = 0; i < LIVE_HELD; i++)
+		kmem_cache_free(other, held[i]);
+	kmem_cache_destroy(other);
+	slub_detach();
+	_exit(0);
+}
+
+/* tell the live program to take step go; wait until it says it did */
+static void f_step(int go)
+{
+	__atomic_store_n(&sh->live_go, go, __ATOMIC_RELEASE);
+	for (int i = 0; i < 1000 && __atomic_load_n(&sh->live_ok, __ATOMIC_ACQUIRE) < go; i++)
+		e2e_sleep_ms(e2e_scale_ms(10));
+	REQUIRE(__atomic_load_n(&sh->live_ok, __ATOMIC_ACQUIRE) >= go);
+}
+
+/* reclaim NAME --force: its exit code, and a failed check unless the output holds want */
+static int force(const struct e2e_slubd *d, const char *name, const char *want)
+{
+	char *out = NULL;
+	int rc = e2e_slubctl(d, &out, "reclaim", name, "--force", NULL);
+
+	CHECKF(out && strstr(out, want), "reclaim %s --force: exit %d, want \"%s\":\n%s", name, rc,
+	       want, out ? out : "");
+	free(out);
+	return rc;
+}
+
+E2E_CASE(force_discard)
+{
+	struct e2e_opts o = { .config = SCRUB_CONF };
+	struct e2e_validate v;
+	struct e2e_slubd *d;
+	struct e2e_cache c;
+	char want[128];
+	pid_t dead, live;
+
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.f", "64", NULL) == 0);
+	dead = e2e_fork(f_dead, d->sock);
+	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
+	REQUIRE(kill(dead, SIGKILL) == 0);
+	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
+	live = e2e_fork(f_live, d->sock);
+	REQUIRE(wait_flag(&sh->live_ready, e2e_scale_ms(10000)));
+
+	/* a live program's reference refuses the force */
+	CHECK(force(d, "rc.f", "1 reference of live programs keep it: nothing discarded") == 1);
+	REQUIRE(e2e_cache_stats(d->sock, "rc.f", &c, NULL) == 1);
+	CHECKF(c.active_objs == DEAD_HELD, "rc.f: %llu objects after a refused force, want %d",
+	       (unsigned long long)c.active_objs, DEAD_HELD);
+
+	/* so does a live process using the arena with no connection (a forked child) */
+	f_step(1);
+	snprintf(want, sizeof(want), "pid %d uses the arena without an open connection to slubd",
+		 (int)sh->df_pid);
+	CHECK(force(d, "rc.f", want) == 1);
+	REQUIRE(e2e_cache_stats(d->sock, "rc.f", &c, NULL) == 1);
+	CHECKF(c.active_objs == DEAD_HELD, "rc.f: %llu objects after a refused force, want %d",
+	       (unsigned long long)c.active_objs, DEAD_HELD);
+
+	/* the child gone: the dead process's objects are discarded, the pool removed */
+	f_step(2);
+	CHECK(force(d, "rc.f", "pool rc.f: 5 objects discarded (--force)") == 0);
+	CHECK(force(d, "rc.f", "no such pool") == 1);
+	CHECKF(e2e_cache_stats(d->sock, "rc.f", NULL, NULL) == 0, "rc.f listed after the force");
+
+	/* the live program's objects of another pool are as it left them */
+	__atomic_store_n(&sh->live_go, 3, __ATOMIC_RELEASE);
+	e2e_wait(live, "the live program");
+	CHECKF(!sh->why[0], "the live program: %s", sh->why);
+	REQUIRE(e2e_validate(d->sock, NULL, &v) == 0);
+	CHECKF(v.err == 0 && v.errors == 0, "validate after the force: err %d, %llu errors: %s",
+	       v.err, (unsigned long long)v.errors, v.first_error);
+	if (t_failed)
+		e2e_show_log(d, 30);
+	e2e_stop(d);
+}
+
 /* holds DEAD_HELD objects of rc.c and waits to be killed */
 static void c_holder(void *arg)
 {
@@ -346,4 +497,5 @@ E2E_CASE(reclaim_c_call)
 	e2e_stop(d);
 }
 
-T_MAIN(T_CASE(reclaim_dead_owner), T_CASE(double_free_reported), T_CASE(reclaim_c_call))
+T_MAIN(T_CASE(reclaim_dead_owner), T_CASE(double_free_reported), T_CASE(reclaim_c_call),
+       T_CASE(force_discard))
