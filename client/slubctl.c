@@ -186,9 +186,10 @@ static void full_usage(FILE *f)
 "      program references it and it holds no objects.  Objects of live\n"
 "      processes are never freed.  A pool without store_user keeps no owners:\n"
 "      nothing is freed, it goes only if empty.  Only its creator's uid or root.\n"
-"      --force   in any pool: if no live program references it and every live\n"
-"                process using the arena is connected to slubd, discard every\n"
-"                object and remove the pool; else refuse, discarding nothing.\n"
+"      --force   in any pool: discard every object and remove the pool, if no\n"
+"                live program references it, none still connected opened it,\n"
+"                and every live process using the arena is connected to slubd;\n"
+"                else refuse, discarding nothing, and say who keeps it.\n"
 "\n"
 "  reports [NAME] [--json]\n"
 "      The arena's last misuse and corruption reports (double free, bad\n"
@@ -1063,13 +1064,12 @@ static json_t *reports_json(const Slubd__ReportsReply *rp)
 		return NULL;
 	for (size_t i = 0; i < rp->n_reports; i++) {
 		const Slubd__Report *r = rp->reports[i];
-		json_t *o = json_pack("{s:I, s:o, s:i, s:o, s:o, s:I, s:I, s:o}",
+		json_t *o = json_pack("{s:I, s:o, s:i, s:o, s:o, s:I, s:o}",
 				      "time_ns", JI(r->time_ns), "kind", json_text(r->kind_name),
 				      "kind_id", (int)r->kind,
 				      "pool", r->pool ? json_text(r->pool) : json_null(),
 				      "offset", r->has_offset ? json_integer(JI(r->offset)) : json_null(),
-				      "pid", JI(r->pid), "seq", JI(i),
-				      "detail", json_text(r->detail));
+				      "pid", JI(r->pid), "detail", json_text(r->detail));
 
 		if (!o || json_array_append_new(list, o)) {
 			json_decref(root);

@@ -110,6 +110,22 @@ static void holder_add(struct server *s, struct conn *c)
 	s->holders = c;
 }
 
+/*
+ * c opened the pool at off (a reference, its own or slubd's: keep): it may
+ * hold objects of it even once it drops the reference, so reclaim --force
+ * leaves the pool alone while c is open (opened_by_live)
+ */
+static void opened_note(struct conn *c, aoff_t off)
+{
+	for (unsigned int i = 0; i < c->nr_opened; i++)
+		if (c->opened[i] == off)
+			return;
+	if (c->nr_opened < SLUBD_CONN_OPENED)
+		c->opened[c->nr_opened++] = off;
+	else
+		c->opened_many = true;
+}
+
 static int ref_add(struct server *s, struct conn *c, aoff_t cache, unsigned int max,
 		   uint32_t count)
 {
@@ -447,6 +463,7 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		}
 	}
 	pools_note(s, arena_offset(s->arena, k));
+	opened_note(c, arena_offset(s->arena, k));
 	rc = ref_add(s, r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
 		     r->has_keep && r->keep ? SLUBD_MAX_REFS : max_refs, taken);
 	if (!rc && r->has_keep && r->keep) {
@@ -869,16 +886,20 @@ static int unknown_live(struct server *s, uint32_t *pid)
  * slab back (slab_cache_discard) and remove the pool.  False: refused or
  * busy, the answer says which and what was done.
  *
- * Why no live process's object can go: every process that maps the arena
- * holds a life word and a slot (ident.c), and a live one is either known to
- * slubd - it asked for the arena on a connection still open, and any pool
- * reference it took is recorded on that connection, none here (live_refs)
- * - or refuses the discard.  References and attaches change on this thread
- * alone, so none comes between the check and the discard; a process that
- * attaches after the check must ask this thread first, and finds the pool
- * gone.  Left: a process that maps the arena without slubd (a file it can
- * open itself) and has not touched it yet, and a pool used without a
- * reference (an old handle kept after kmem_cache_destroy).
+ * Why no live process's object should go: a process that holds objects of
+ * the pool opened it (a reference, recorded on its connection: live_refs,
+ * and c->opened, which outlives the reference: a program may free its
+ * objects after kmem_cache_destroy) - unless it is unknown to slubd: a live
+ * process with a slot in the arena (ident.c: a life word, the kernel's
+ * word) and no open connection that attached (a forked child, a client
+ * between two slubds, another pid namespace's) refuses the discard.
+ * References, opens and attaches change on this thread alone, so none
+ * comes between the checks and the discard; a process that attaches later
+ * must ask this thread first, and finds the pool gone.  Not seen (the
+ * man page says so): a process handed objects by pointer that never opened
+ * the pool, one that has only taken objects from slabs others made since it
+ * started (no slot until its first slow path), and one that maps an arena
+ * file without slubd.
  */
 static bool force_discard(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
 			  const char *name, struct kmem_cache *k)
@@ -893,6 +914,18 @@ static bool force_discard(struct server *s, Slubd__Response *resp, struct dispat
 		     "nothing discarded (they must destroy it, or exit)", shown(name, nm),
 		     x->reclaim.live_refs, x->reclaim.live_refs == 1 ? "" : "s");
 		return false;
+	}
+	for (struct conn *o = s->holders; o; o = o->hnext) {
+		bool opened = o->opened_many;
+
+		for (unsigned int i = 0; i < o->nr_opened && !opened; i++)
+			opened = o->opened[i] == arena_offset(s->arena, k);
+		if (opened && !__atomic_load_n(&o->closed, __ATOMIC_RELAXED)) {
+			fail(resp, x, EBUSY, "reclaim --force %s: pid %d opened it and is still "
+			     "connected (it may hold objects of it): nothing discarded (it must exit)",
+			     shown(name, nm), (int)o->pid);
+			return false;
+		}
 	}
 	rc = unknown_live(s, &pid);
 	if (rc) {

@@ -74,6 +74,7 @@ struct conn_ref {
 	uint32_t count;			/* references this connection holds */
 };
 
+#define SLUBD_CONN_OPENED 16	/* pools a connection's opens are remembered for */
 struct conn {
 	struct server *srv;
 	struct bufferevent *bev;
@@ -90,6 +91,10 @@ struct conn {
 	struct conn *hnext, *hprev;	/* s->holders: the worker's */
 	bool holder;			/* on s->holders */
 	bool attached;			/* it asked for the arena (the worker's): on s->holders */
+	/* the pools it ever took a reference to (the worker's; reclaim --force asks) */
+	aoff_t opened[SLUBD_CONN_OPENED];
+	unsigned int nr_opened;
+	bool opened_many;		/* more than SLUBD_CONN_OPENED: any pool, as far as we know */
 	bool in_worker;			/* a request is with the worker: not read meanwhile */
 	bool closed;			/* the loop is done with it; the worker's drop frees it */
 	struct event *hello_ev;		/* hello_timeout from accept (absolute), until Hello */

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 #define CHILD_OBJS	1024	/* 16 slabs of 64-byte objects at least */
 
 struct shared {
-	int dead_ready, live_ready, live_go, live_ok;
+	int dead_ready, live_ready, live_go, live_ok, user_ready, user_ok;
 	pid_t df_pid;
 	uint64_t df_offset;
 	char why[160];
@@ -301,20 +302,41 @@ static void f_dead(void *arg)
 }
 
 /*
- * the live program: references rc.f, holds LIVE_HELD objects of rc.other,
- * and forks a child that uses the arena with no connection of its own.
- * live_go 1: it destroys its rc.f (live_ok 1); 2: the child exits (live_ok
- * 2); 3: it checks its rc.other objects, frees them and exits.
+ * a live program of rc.f: opens it (a reference); step 1 destroys its
+ * handle and stays connected (user_ok 1), step 2 exits
+ */
+static void f_user(void *arg)
+{
+	struct kmem_cache *f;
+
+	if (slub_attach(arg) || !(f = kmem_cache_create("rc.f", 64, 0, 0, NULL))) {
+		say("the program of rc.f cannot attach or open it");
+		_exit(1);
+	}
+	__atomic_store_n(&sh->user_ready, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 1)
+		e2e_sleep_ms(5);
+	kmem_cache_destroy(f);
+	__atomic_store_n(&sh->user_ok, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 2)
+		e2e_sleep_ms(5);
+	slub_detach();
+	_exit(0);
+}
+
+/*
+ * a live program of another pool: holds LIVE_HELD objects of rc.other and
+ * forks a child that uses the arena with no connection of its own; step 3:
+ * the child exits; step 4: it checks its objects, frees them and exits
  */
 static void f_live(void *arg)
 {
-	struct kmem_cache *f, *other;
+	struct kmem_cache *other;
 	uint64_t *held[LIVE_HELD];
 	pid_t child;
 
-	if (slub_attach(arg) || !(f = kmem_cache_create("rc.f", 64, 0, 0, NULL)) ||
-	    !(other = kmem_cache_create("rc.other", 64, 0, 0, NULL))) {
-		say("the live program cannot attach or open its pools");
+	if (slub_attach(arg) || !(other = kmem_cache_create("rc.other", 64, 0, 0, NULL))) {
+		say("the live program cannot attach or open rc.other");
 		_exit(1);
 	}
 	for (int i = 0; i < LIVE_HELD; i++) {
@@ -335,19 +357,15 @@ static void f_live(void *arg)
 			kmem_cache_free(other, p[i]);
 		sh->df_pid = getpid();
 		__atomic_store_n(&sh->live_ready, 1, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 2)
+		while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 3)
 			e2e_sleep_ms(5);
 		_exit(0);
 	}
 	if (child < 0)
 		_exit(1);
-	while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 1)
-		e2e_sleep_ms(5);
-	kmem_cache_destroy(f);
-	__atomic_store_n(&sh->live_ok, 1, __ATOMIC_RELEASE);
 	waitpid(child, NULL, 0);
-	__atomic_store_n(&sh->live_ok, 2, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 3)
+	__atomic_store_n(&sh->live_ok, 3, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&sh->live_go, __ATOMIC_ACQUIRE) < 4)
 		e2e_sleep_ms(5);
 	for (int i = 0; i < LIVE_HELD; i++)
 		if (*held[i] != PATTERN + 200 + (uint64_t)i)
@@ -357,15 +375,6 @@ static void f_live(void *arg)
 	kmem_cache_destroy(other);
 	slub_detach();
 	_exit(0);
-}
-
-/* tell the live program to take step go; wait until it says it did */
-static void f_step(int go)
-{
-	__atomic_store_n(&sh->live_go, go, __ATOMIC_RELEASE);
-	for (int i = 0; i < 1000 && __atomic_load_n(&sh->live_ok, __ATOMIC_ACQUIRE) < go; i++)
-		e2e_sleep_ms(e2e_scale_ms(10));
-	REQUIRE(__atomic_load_n(&sh->live_ok, __ATOMIC_ACQUIRE) >= go);
 }
 
 /* reclaim NAME --force: its exit code, and a failed check unless the output holds want */
@@ -380,14 +389,43 @@ static int force(const struct e2e_slubd *d, const char *name, const char *want)
 	return rc;
 }
 
+/* whether reclaim NAME --force says what */
+static bool force_says(const struct e2e_slubd *d, const char *name, const char *what)
+{
+	char *out = NULL;
+	bool says;
+
+	e2e_slubctl(d, &out, "reclaim", name, "--force", NULL);
+	says = out && strstr(out, what);
+	free(out);
+	return says;
+}
+
+/* rc.f still holds the dead process's objects */
+static void f_intact(const struct e2e_slubd *d)
+{
+	struct e2e_cache c;
+
+	REQUIRE(e2e_cache_stats(d->sock, "rc.f", &c, NULL) == 1);
+	CHECKF(c.active_objs == DEAD_HELD, "rc.f: %llu objects after a refused force, want %d",
+	       (unsigned long long)c.active_objs, DEAD_HELD);
+}
+
+/* wait until *flag is at least v */
+static void f_until(int *flag, int v)
+{
+	for (int i = 0; i < 1000 && __atomic_load_n(flag, __ATOMIC_ACQUIRE) < v; i++)
+		e2e_sleep_ms(e2e_scale_ms(10));
+	REQUIRE(__atomic_load_n(flag, __ATOMIC_ACQUIRE) >= v);
+}
+
 E2E_CASE(force_discard)
 {
 	struct e2e_opts o = { .config = SCRUB_CONF };
 	struct e2e_validate v;
 	struct e2e_slubd *d;
-	struct e2e_cache c;
 	char want[128];
-	pid_t dead, live;
+	pid_t dead, user, live;
 
 	sh = e2e_shared(sizeof(*sh));
 	d = e2e_start(&o);
@@ -397,32 +435,40 @@ E2E_CASE(force_discard)
 	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
 	REQUIRE(kill(dead, SIGKILL) == 0);
 	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
+	user = e2e_fork(f_user, d->sock);
 	live = e2e_fork(f_live, d->sock);
+	REQUIRE(wait_flag(&sh->user_ready, e2e_scale_ms(10000)));
 	REQUIRE(wait_flag(&sh->live_ready, e2e_scale_ms(10000)));
 
 	/* a live program's reference refuses the force */
 	CHECK(force(d, "rc.f", "1 reference of live programs keep it: nothing discarded") == 1);
-	REQUIRE(e2e_cache_stats(d->sock, "rc.f", &c, NULL) == 1);
-	CHECKF(c.active_objs == DEAD_HELD, "rc.f: %llu objects after a refused force, want %d",
-	       (unsigned long long)c.active_objs, DEAD_HELD);
-
-	/* so does a live process using the arena with no connection (a forked child) */
-	f_step(1);
+	f_intact(d);
+	/* so does a program that opened it, destroyed its handle and is still there */
+	__atomic_store_n(&sh->live_go, 1, __ATOMIC_RELEASE);
+	f_until(&sh->user_ok, 1);
+	snprintf(want, sizeof(want), "pid %d opened it and is still connected", (int)user);
+	CHECK(force(d, "rc.f", want) == 1);
+	f_intact(d);
+	/* and a live process using the arena with no connection (a forked child) */
+	__atomic_store_n(&sh->live_go, 2, __ATOMIC_RELEASE);
+	e2e_wait(user, "the program of rc.f");
 	snprintf(want, sizeof(want), "pid %d uses the arena without an open connection to slubd",
 		 (int)sh->df_pid);
+	/* (slubd drops the program's connection a moment after it exits) */
+	for (int i = 0; i < 100 && force_says(d, "rc.f", "opened it and is still connected"); i++)
+		e2e_sleep_ms(e2e_scale_ms(20));
 	CHECK(force(d, "rc.f", want) == 1);
-	REQUIRE(e2e_cache_stats(d->sock, "rc.f", &c, NULL) == 1);
-	CHECKF(c.active_objs == DEAD_HELD, "rc.f: %llu objects after a refused force, want %d",
-	       (unsigned long long)c.active_objs, DEAD_HELD);
+	f_intact(d);
 
 	/* the child gone: the dead process's objects are discarded, the pool removed */
-	f_step(2);
+	__atomic_store_n(&sh->live_go, 3, __ATOMIC_RELEASE);
+	f_until(&sh->live_ok, 3);
 	CHECK(force(d, "rc.f", "pool rc.f: 5 objects discarded (--force)") == 0);
 	CHECK(force(d, "rc.f", "no such pool") == 1);
 	CHECKF(e2e_cache_stats(d->sock, "rc.f", NULL, NULL) == 0, "rc.f listed after the force");
 
 	/* the live program's objects of another pool are as it left them */
-	__atomic_store_n(&sh->live_go, 3, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->live_go, 4, __ATOMIC_RELEASE);
 	e2e_wait(live, "the live program");
 	CHECKF(!sh->why[0], "the live program: %s", sh->why);
 	REQUIRE(e2e_validate(d->sock, NULL, &v) == 0);
