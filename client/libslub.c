@@ -710,17 +710,16 @@ int kmem_cache_give(struct kmem_cache *s, void *obj, pid_t pid)
 int kmem_cache_reclaim(struct kmem_cache *s)
 {
 	struct slab_scrub_result r;
+	struct kmem_cache *k;
 	int rc;
 
 	if (!g_arena)
 		return -ENOTCONN;
 	pthread_mutex_lock(&g_lock);
-	s = pool_of(s);
+	k = pool_of(s);
 	pthread_mutex_unlock(&g_lock);
-	if (!s)
-		return -EINVAL;
 	/* the scrub's steps, run here: bounded locked steps, untimed waits */
-	rc = slab_reclaim_dead(g_arena, s, &r);
+	rc = k ? slab_reclaim_dead(g_arena, k, &r) : -EINVAL;
 	if (rc)
 		return rc == -EAGAIN ? -EIO : rc;
 	return r.reclaimed_objects > INT_MAX ? INT_MAX : (int)r.reclaimed_objects;

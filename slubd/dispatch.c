@@ -84,6 +84,18 @@ static const char *shown(const char *name, char buf[SHOWN_MAX])
 
 /* ---- references ------------------------------------------------------------ */
 
+/* off in the set of *n offsets (at most max): added if new; false when full */
+static bool note_once(aoff_t *set, unsigned int *n, unsigned int max, aoff_t off)
+{
+	for (unsigned int i = 0; i < *n; i++)
+		if (set[i] == off)
+			return true;
+	if (*n >= max)
+		return false;
+	set[(*n)++] = off;
+	return true;
+}
+
 static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
 {
 	for (unsigned int i = 0; i < c->nr_refs; i++)
@@ -113,16 +125,11 @@ static void holder_add(struct server *s, struct conn *c)
 /*
  * c opened the pool at off (a reference, its own or slubd's: keep): it may
  * hold objects of it even once it drops the reference, so reclaim --force
- * leaves the pool alone while c is open (opened_by_live)
+ * leaves the pool alone while c is open (force_discard)
  */
 static void opened_note(struct conn *c, aoff_t off)
 {
-	for (unsigned int i = 0; i < c->nr_opened; i++)
-		if (c->opened[i] == off)
-			return;
-	if (c->nr_opened < SLUBD_CONN_OPENED)
-		c->opened[c->nr_opened++] = off;
-	else
+	if (!note_once(c->opened, &c->nr_opened, SLUBD_CONN_OPENED, off))
 		c->opened_many = true;
 }
 
@@ -278,11 +285,7 @@ static unsigned int count_pools(struct server *s)
  */
 static void pools_note(struct server *s, aoff_t off)
 {
-	for (unsigned int i = 0; i < s->nr_pools; i++)
-		if (s->pools[i] == off)
-			return;
-	if (s->nr_pools < SLUB_MAX_CACHES)
-		s->pools[s->nr_pools++] = off;
+	(void)note_once(s->pools, &s->nr_pools, SLUB_MAX_CACHES, off);
 }
 
 struct pools_walk {
@@ -768,6 +771,36 @@ static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Re
 }
 
 /*
+ * pool_of_creator - the pool name, for a request only its creator's uid or
+ * root may make (verb: the request's name; what: "cap this pool" and the
+ * like; refused: what the arena's own caches cannot be); NULL, answered,
+ * when there is none or it is not the caller's to change (err)
+ */
+static struct kmem_cache *pool_of_creator(struct server *s, struct conn *c, const char *name,
+					  const char *verb, const char *what, const char *refused,
+					  int err, Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX];
+	struct kmem_cache *k = slab_cache_find(s->arena, name);
+
+	if (!k) {
+		fail(resp, x, ENOENT, "%s %s: no such pool", verb, shown(name, nm));
+		return NULL;
+	}
+	if (slab_cache_is_system(k)) {
+		fail(resp, x, EPERM, "%s %s: the arena's own caches cannot be %s", verb,
+		     shown(name, nm), refused);
+		return NULL;
+	}
+	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
+		fail(resp, x, err, "%s %s: only its creator (uid %u) or root may %s (you are uid %u)",
+		     verb, shown(name, nm), slab_cache_owner(k), what, (unsigned)c->uid);
+		return NULL;
+	}
+	return k;
+}
+
+/*
  * do_set_limit - cap a pool (its creator's uid or root); an absent cap stays
  * as it is.  The reply has no body: stats shows the caps in force.
  */
@@ -775,25 +808,13 @@ static void do_set_limit(struct server *s, struct conn *c, const Slubd__SetLimit
 			 Slubd__Response *resp, struct dispatch_scratch *x)
 {
 	char nm[SHOWN_MAX];
-	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+	struct kmem_cache *k = pool_of_creator(s, c, r->name, "set_limit", "cap this pool", "capped",
+					       EPERM, resp, x);
 	struct slab_cache_info ci;
 	uint64_t objs, bytes;
 
-	if (!k) {
-		fail(resp, x, ENOENT, "set_limit %s: no such pool", shown(r->name, nm));
-		return;
-	}
-	if (slab_cache_is_system(k)) {
-		fail(resp, x, EPERM, "set_limit %s: the arena's own caches cannot be capped",
-		     shown(r->name, nm));
-		return;
-	}
-	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
-		fail(resp, x, EPERM, "set_limit %s: only its creator (uid %u) or root may cap this "
-		     "pool (you are uid %u)", shown(r->name, nm), slab_cache_owner(k),
-		     (unsigned)c->uid);
-		return;
-	}
+	if (!k)
+		return;		/* answered */
 	if (slab_cache_info(s->arena, k, &ci)) {
 		fail(resp, x, EINVAL, "set_limit %s: the pool cannot be read", shown(r->name, nm));
 		return;
@@ -984,26 +1005,14 @@ static void do_reclaim(struct server *s, struct conn *c, const Slubd__ReclaimReq
 		       Slubd__Response *resp, struct dispatch_scratch *x)
 {
 	char nm[SHOWN_MAX];
-	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+	struct kmem_cache *k = pool_of_creator(s, c, r->name, "reclaim", "reclaim this pool",
+					       "reclaimed", EACCES, resp, x);
 	struct slab_scrub_result sr;
 	struct slab_cache_info ci;
 	aoff_t off;
 
-	if (!k) {
-		fail(resp, x, ENOENT, "reclaim %s: no such pool", shown(r->name, nm));
-		return;
-	}
-	if (slab_cache_is_system(k)) {
-		fail(resp, x, EPERM, "reclaim %s: the arena's own caches cannot be reclaimed",
-		     shown(r->name, nm));
-		return;
-	}
-	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
-		fail(resp, x, EACCES, "reclaim %s: only its creator (uid %u) or root may reclaim "
-		     "this pool (you are uid %u)", shown(r->name, nm), slab_cache_owner(k),
-		     (unsigned)c->uid);
-		return;
-	}
+	if (!k)
+		return;		/* answered */
 	off = arena_offset(s->arena, k);
 	if (slab_cache_info(s->arena, k, &ci)) {
 		fail(resp, x, EINVAL, "reclaim %s: the pool cannot be read (slubctl validate %s)",

@@ -77,28 +77,50 @@ static int log_count(const struct e2e_slubd *d, const char *needle)
 	return n;
 }
 
-/* holds DEAD_HELD objects of rc.su and of rc.plain, then waits to be killed */
+/* what a holder holds: DEAD_HELD objects of each pool named, until it is killed */
+struct hold {
+	const char *sock;
+	const char *pool[2];		/* NULL: none */
+	unsigned long flags[2];
+};
+
 static void dead_holder(void *arg)
 {
-	struct kmem_cache *su, *plain;
+	const struct hold *h = arg;
 
-	if (slub_attach(arg) || !(su = kmem_cache_create("rc.su", 64, 0, SLAB_STORE_USER, NULL)) ||
-	    !(plain = kmem_cache_create("rc.plain", 64, 0, 0, NULL))) {
-		say("the holder cannot attach or open its pools");
+	if (slub_attach(h->sock)) {
+		say("a holder cannot attach");
 		_exit(1);
 	}
-	for (int i = 0; i < DEAD_HELD; i++) {
-		uint64_t *p = kmem_cache_alloc(su, 0), *q = kmem_cache_alloc(plain, 0);
+	for (int k = 0; k < 2 && h->pool[k]; k++) {
+		struct kmem_cache *s = kmem_cache_create(h->pool[k], 64, 0, h->flags[k], NULL);
 
-		if (!p || !q) {
-			say("the holder cannot allocate");
-			_exit(1);
+		for (int i = 0; i < DEAD_HELD; i++) {
+			uint64_t *p = s ? kmem_cache_alloc(s, 0) : NULL;
+
+			if (!p) {
+				say("a holder cannot open its pool or allocate");
+				_exit(1);
+			}
+			*p = PATTERN + (uint64_t)i;
 		}
-		*p = *q = PATTERN + (uint64_t)i;
 	}
 	__atomic_store_n(&sh->dead_ready, 1, __ATOMIC_RELEASE);
 	for (;;)
 		pause();
+}
+
+/* fork a holder of h, wait until it holds its objects, SIGKILL it */
+static void holder_dies(struct hold *h, struct e2e_slubd *d)
+{
+	pid_t dead;
+
+	h->sock = d->sock;
+	sh->dead_ready = 0;
+	dead = e2e_fork(dead_holder, h);
+	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
+	REQUIRE(kill(dead, SIGKILL) == 0);
+	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
 }
 
 /* holds LIVE_HELD objects of rc.su through the reclaim; checks them after */
@@ -139,9 +161,10 @@ static void live_holder(void *arg)
 E2E_CASE(reclaim_dead_owner)
 {
 	struct e2e_opts o = { .config = SCRUB_CONF };
+	struct hold hold = { NULL, { "rc.su", "rc.plain" }, { SLAB_STORE_USER, 0 } };
 	struct e2e_slubd *d;
 	struct e2e_cache c;
-	pid_t dead, live;
+	pid_t live;
 	char *out = NULL;
 	int rc, lines;
 
@@ -150,12 +173,9 @@ E2E_CASE(reclaim_dead_owner)
 	REQUIRE(d != NULL);
 	/* slubd's own reference too (slubctl create): reclaim drops it when nothing live holds one */
 	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.su", "64", "--flags", "store_user", NULL) == 0);
-	dead = e2e_fork(dead_holder, d->sock);
-	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
 	live = e2e_fork(live_holder, d->sock);
 	REQUIRE(wait_flag(&sh->live_ready, e2e_scale_ms(10000)));
-	REQUIRE(kill(dead, SIGKILL) == 0);
-	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
+	holder_dies(&hold, d);
 
 	/* the dead owner is found (its close makes slubd scrub), then 3 more scrubs */
 	for (int i = 0; i < 200 && log_count(d, "died holding") == 0; i++)
@@ -284,23 +304,6 @@ E2E_CASE(double_free_reported)
 	e2e_stop(d);
 }
 
-/* holds DEAD_HELD objects of the plain pool rc.f, then waits to be killed */
-static void f_dead(void *arg)
-{
-	struct kmem_cache *f;
-
-	if (slub_attach(arg) || !(f = kmem_cache_create("rc.f", 64, 0, 0, NULL))) {
-		say("the holder cannot attach or open rc.f");
-		_exit(1);
-	}
-	for (int i = 0; i < DEAD_HELD; i++)
-		if (!kmem_cache_alloc(f, 0))
-			_exit(1);
-	__atomic_store_n(&sh->dead_ready, 1, __ATOMIC_RELEASE);
-	for (;;)
-		pause();
-}
-
 /*
  * a live program of rc.f: opens it (a reference); step 1 destroys its
  * handle and stays connected (user_ok 1), step 2 exits
@@ -424,17 +427,15 @@ E2E_CASE(force_discard)
 	struct e2e_opts o = { .config = SCRUB_CONF };
 	struct e2e_validate v;
 	struct e2e_slubd *d;
+	struct hold hold = { NULL, { "rc.f" }, { 0 } };
 	char want[128];
-	pid_t dead, user, live;
+	pid_t user, live;
 
 	sh = e2e_shared(sizeof(*sh));
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
 	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.f", "64", NULL) == 0);
-	dead = e2e_fork(f_dead, d->sock);
-	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
-	REQUIRE(kill(dead, SIGKILL) == 0);
-	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
+	holder_dies(&hold, d);
 	user = e2e_fork(f_user, d->sock);
 	live = e2e_fork(f_live, d->sock);
 	REQUIRE(wait_flag(&sh->user_ready, e2e_scale_ms(10000)));
@@ -479,23 +480,6 @@ E2E_CASE(force_discard)
 	e2e_stop(d);
 }
 
-/* holds DEAD_HELD objects of rc.c and waits to be killed */
-static void c_holder(void *arg)
-{
-	struct kmem_cache *s;
-
-	if (slub_attach(arg) || !(s = kmem_cache_create("rc.c", 64, 0, SLAB_STORE_USER, NULL))) {
-		say("the holder cannot attach or open rc.c");
-		_exit(1);
-	}
-	for (int i = 0; i < DEAD_HELD; i++)
-		if (!kmem_cache_alloc(s, 0))
-			_exit(1);
-	__atomic_store_n(&sh->dead_ready, 1, __ATOMIC_RELEASE);
-	for (;;)
-		pause();
-}
-
 /* after the holder died: kmem_cache_reclaim frees its 5, keeps our own */
 static void c_reclaimer(void *arg)
 {
@@ -527,16 +511,13 @@ static void c_reclaimer(void *arg)
 E2E_CASE(reclaim_c_call)
 {
 	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
+	struct hold hold = { NULL, { "rc.c" }, { SLAB_STORE_USER } };
 	struct e2e_slubd *d;
-	pid_t dead;
 
 	sh = e2e_shared(sizeof(*sh));
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
-	dead = e2e_fork(c_holder, d->sock);
-	REQUIRE(wait_flag(&sh->dead_ready, e2e_scale_ms(10000)));
-	REQUIRE(kill(dead, SIGKILL) == 0);
-	REQUIRE(e2e_waitpid_timeout(dead, e2e_scale_ms(5000)) != -1);
+	holder_dies(&hold, d);
 	e2e_wait(e2e_fork(c_reclaimer, d->sock), "the reclaiming program");
 	if (t_failed)
 		e2e_show_log(d, 30);
