@@ -16,8 +16,19 @@
  *                       shows its kind, pool, offset and pid (text and
  *                       --json); stats and validate both count 1 error
  *                       (validate exits 1); slubd logs it once.
+ *   reports_rate_limited 14 double frees at once: 10 lines in slubd's log (its
+ *                       budget a minute), and one saying 4 more were not
+ *                       logged; slubctl reports lists all 14.
  *   reclaim_c_call      kmem_cache_reclaim() in a program frees what a dead
  *                       owner left, and refuses a pool without owners.
+ *   force_discard       reclaim --force on a plain pool a dead process left 5
+ *                       objects in: refused (nothing discarded) while a live
+ *                       program references it, while one that opened it and
+ *                       destroyed its handle is still connected, and while a
+ *                       forked child uses the arena with no connection; then
+ *                       the 5 are discarded and the pool removed, a live
+ *                       program's objects in another pool untouched, and
+ *                       validate finds the arena consistent.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +53,7 @@
 struct shared {
 	int dead_ready, live_ready, live_go, live_ok, user_ready, user_ok;
 	pid_t df_pid;
+	int df_count;
 	uint64_t df_offset;
 	char why[160];
 };
@@ -229,21 +241,28 @@ E2E_CASE(reclaim_dead_owner)
 	e2e_stop(d);
 }
 
-/* a double free in a poisoned pool, then exit */
+/* sh->df_count double frees in a poisoned pool (the first object's offset kept), then exit */
 static void double_freer(void *arg)
 {
 	struct kmem_cache *s;
-	void *p;
 
-	if (slub_attach(arg) || !(s = kmem_cache_create("rc.df", 64, 0, SLAB_POISON, NULL)) ||
-	    !(p = kmem_cache_alloc(s, 0))) {
-		say("the double freer cannot attach, open or allocate");
+	if (slub_attach(arg) || !(s = kmem_cache_create("rc.df", 64, 0, SLAB_POISON, NULL))) {
+		say("the double freer cannot attach or open rc.df");
 		_exit(1);
 	}
 	sh->df_pid = getpid();
-	sh->df_offset = slub_offset(p);
-	kmem_cache_free(s, p);
-	kmem_cache_free(s, p);
+	for (int i = 0; i < sh->df_count; i++) {
+		void *p = kmem_cache_alloc(s, 0);
+
+		if (!p) {
+			say("the double freer cannot allocate");
+			_exit(1);
+		}
+		if (!i)
+			sh->df_offset = slub_offset(p);
+		kmem_cache_free(s, p);
+		kmem_cache_free(s, p);
+	}
 	kmem_cache_destroy(s);
 	slub_detach();
 	_exit(0);
@@ -262,6 +281,7 @@ E2E_CASE(double_free_reported)
 	REQUIRE(d != NULL);
 	/* the pool stays (slubd's reference) so that stats and validate can name it */
 	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.df", "64", "--flags", "poison", NULL) == 0);
+	sh->df_count = 1;
 	e2e_wait(e2e_fork(double_freer, d->sock), "the double freer");
 	REQUIRE(!sh->why[0]);
 
@@ -299,6 +319,36 @@ E2E_CASE(double_free_reported)
 	e2e_sleep_ms(2500);
 	lines = log_count(d, "report: double free in pool rc.df");
 	CHECKF(lines == 1, "slubd logged the double free %d times, want once", lines);
+	if (t_failed)
+		e2e_show_log(d, 30);
+	e2e_stop(d);
+}
+
+/* 14 double frees at once: slubd logs 10 lines, and says how many more it did not */
+E2E_CASE(reports_rate_limited)
+{
+	struct e2e_opts o = { .config = SCRUB_CONF };
+	struct e2e_slubd *d;
+	char *out = NULL;
+	int lines;
+
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.df", "64", "--flags", "poison", NULL) == 0);
+	sh->df_count = 14;
+	e2e_wait(e2e_fork(double_freer, d->sock), "the double freer");
+	for (int i = 0; i < 250 && log_count(d, "more not logged") == 0; i++)
+		e2e_sleep_ms(e2e_scale_ms(20));
+	lines = log_count(d, "report: double free in pool rc.df");
+	CHECKF(lines == 10, "slubd logged %d of 14 double frees, want 10 (its budget a minute)",
+	       lines);
+	CHECKF(log_count(d, "reports: 4 more not logged") == 1, "slubd did not say that 4 reports "
+	       "went unlogged");
+	/* all 14 are in the ring */
+	CHECK(e2e_slubctl(d, &out, "reports", "rc.df", NULL) == 0);
+	CHECKF(out && strstr(out, "14 reports shown"), "slubctl reports rc.df:\n%s", out ? out : "");
+	free(out);
 	if (t_failed)
 		e2e_show_log(d, 30);
 	e2e_stop(d);
@@ -524,5 +574,5 @@ E2E_CASE(reclaim_c_call)
 	e2e_stop(d);
 }
 
-T_MAIN(T_CASE(reclaim_dead_owner), T_CASE(double_free_reported), T_CASE(reclaim_c_call),
-       T_CASE(force_discard))
+T_MAIN(T_CASE(reclaim_dead_owner), T_CASE(double_free_reported), T_CASE(reports_rate_limited),
+       T_CASE(reclaim_c_call), T_CASE(force_discard))
