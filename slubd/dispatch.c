@@ -104,11 +104,6 @@ static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
 	return NULL;
 }
 
-/*
- * References are the worker's: ref_add, ref_remove, conn_drop_refs and the
- * forced destroy's walk of s->holders (the connections that ever held one,
- * until their drop) run on it alone, so they need no lock.
- */
 /* c on s->holders (once): it holds references, or attached (reclaim --force asks) */
 static void holder_add(struct server *s, struct conn *c)
 {
@@ -133,6 +128,12 @@ static void opened_note(struct conn *c, aoff_t off)
 		c->opened_many = true;
 }
 
+/*
+ * References are the worker's: ref_add, ref_remove, conn_drop_refs and the
+ * forced destroy's walk of s->holders (the connections that ever held one,
+ * or attached, until their drop) run on it alone, so they need no lock; so do
+ * c->opened and c->attached, and reclaim's reading of them.
+ */
 static int ref_add(struct server *s, struct conn *c, aoff_t cache, unsigned int max,
 		   uint32_t count)
 {
