@@ -24,6 +24,12 @@
 
 #define SHOWN_MAX 170	/* 40 bytes, each at most \\xNN */
 
+struct report_scratch {
+	Slubd__Report rep[SLUBD_MAX_REPORTS];
+	Slubd__Report *repp[SLUBD_MAX_REPORTS];
+	struct slab_report ring[SLUBD_MAX_REPORTS];
+};
+
 struct dispatch_scratch {
 	Slubd__HelloReply hello;
 	Slubd__AttachReply attach;
@@ -36,9 +42,7 @@ struct dispatch_scratch {
 	Slubd__ValidateReply validate;
 	Slubd__ReclaimReply reclaim;
 	Slubd__ReportsReply reports;
-	Slubd__Report rep[SLUBD_MAX_REPORTS];
-	Slubd__Report *repp[SLUBD_MAX_REPORTS];
-	struct slab_report rings[SLUBD_MAX_REPORTS];
+	struct report_scratch *rs;	/* do_reports': SLUBD_MAX_REPORTS of each */
 	char first_error[160];
 	char error[256];
 	bool dropped;		/* destroy: the caller's reference went */
@@ -1087,9 +1091,14 @@ static void do_reports(struct server *s, const Slubd__ReportsRequest *r, Slubd__
 {
 	char nm[SHOWN_MAX];
 	struct slab_report batch[16];
+	struct report_scratch *rs = x->rs = calloc(1, sizeof(*x->rs));
 	uint64_t cursor = 0;
 	unsigned int n = 0;
 
+	if (!rs) {
+		fail(resp, x, ENOMEM, "reports: out of memory");
+		return;
+	}
 	for (;;) {
 		uint64_t from = cursor;
 		int m = slab_reports(s->arena, batch, 16, &cursor);
@@ -1098,8 +1107,8 @@ static void do_reports(struct server *s, const Slubd__ReportsRequest *r, Slubd__
 			if (r->name && strcmp(r->name, batch[i].cache_name))
 				continue;
 			if (n == SLUBD_MAX_REPORTS)	/* keep the newest */
-				memmove(x->rings, x->rings + 1, --n * sizeof(x->rings[0]));
-			x->rings[n++] = batch[i];
+				memmove(rs->ring, rs->ring + 1, --n * sizeof(rs->ring[0]));
+			rs->ring[n++] = batch[i];
 		}
 		if (cursor == from)
 			break;
@@ -1111,8 +1120,8 @@ static void do_reports(struct server *s, const Slubd__ReportsRequest *r, Slubd__
 	}
 	slubd__reports_reply__init(&x->reports);
 	for (unsigned int i = 0; i < n; i++) {
-		Slubd__Report *o = &x->rep[i];
-		const struct slab_report *q = &x->rings[i];
+		Slubd__Report *o = &rs->rep[i];
+		const struct slab_report *q = &rs->ring[i];
 
 		slubd__report__init(o);
 		o->kind = q->kind;
@@ -1123,10 +1132,10 @@ static void do_reports(struct server *s, const Slubd__ReportsRequest *r, Slubd__
 		o->pid = q->pid;
 		o->time_ns = q->time_ns;
 		o->detail = q->detail[0] ? (char *)q->detail : NULL;
-		x->repp[i] = o;
+		rs->repp[i] = o;
 	}
 	x->reports.n_reports = n;
-	x->reports.reports = x->repp;
+	x->reports.reports = rs->repp;
 	x->reports.total = cursor;
 	resp->body_case = SLUBD__RESPONSE__BODY_REPORTS;
 	resp->reports = &x->reports;
@@ -1249,5 +1258,6 @@ void dispatch_done(struct dispatch_scratch *x)
 	free(x->cs);
 	free(x->csp);
 	free(x->names);
+	free(x->rs);
 	free(x);
 }
