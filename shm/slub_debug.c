@@ -630,8 +630,10 @@ static bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page
 	if (debug_is_free(a, s, pd, off)) {
 		char who[96];
 
-		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off, "object %#llx freed twice%s",
-			    (unsigned long long)off, owner_text(a, s, arena_at(a, off), who, sizeof(who)));
+		/* the caller first: the report's detail is 80 bytes (slubctl reports) */
+		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off, "object %#llx freed twice, by code at "
+			    "%p%s", (unsigned long long)off, caller,
+			    owner_text(a, s, arena_at(a, off), who, sizeof(who)));
 		return false;
 	}
 	if (!debug_free_check(a, s, arena_at(a, off), caller))

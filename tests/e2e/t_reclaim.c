@@ -13,8 +13,8 @@
  *                       of slubctl create, dropped).  The plain pool keeps no
  *                       owners: reclaim frees nothing and says so.
  *   double_free_reported a double free in a poisoned pool: slubctl reports
- *                       shows its kind, pool, offset and pid (text and
- *                       --json); stats and validate both count 1 error
+ *                       shows its kind, pool, offset, pid and caller (text
+ *                       and --json); stats and validate both count 1 error
  *                       (validate exits 1); slubd logs it once.
  *   reports_rate_limited 14 double frees at once: 10 lines in slubd's log (its
  *                       budget a minute), and one saying 4 more were not
@@ -290,6 +290,8 @@ E2E_CASE(double_free_reported)
 		 sh->df_offset, (int)sh->df_pid);
 	CHECKF(rc == 0 && out && strstr(out, want), "slubctl reports rc.df: exit %d, want \"%s\":\n%s",
 	       rc, want, out ? out : "");
+	CHECKF(out && strstr(out, "freed twice, by code at 0x"), "slubctl reports rc.df does not "
+	       "name the caller:\n%s", out ? out : "");
 	free(out);
 	out = NULL;
 	rc = e2e_slubctl(d, &out, "reports", "--json", NULL);
