@@ -4,7 +4,8 @@
  * (SLAB_STORE_USER) or freed (SLAB_RECLAIM_DEAD), ownership handed over
  * with slab_give, the use of a destroyed cache caught, and per-cache caps;
  * and the scrub's bounded steps (scrub_chunked, scrub_timed_steps); reclaim
- * beside live owners (reclaim_races).
+ * beside live owners (reclaim_races), a dead process's plain pool discarded
+ * whole (discard_dead_pool).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -1268,6 +1269,76 @@ ISOLATED_T(reclaim_races, 90)
 	arena_close(a);
 }
 
+/*
+ * discard_dead_pool - slab_cache_discard (reclaim --force) on a plain pool
+ * that a killed process left 700-odd objects in: full slabs (on no list),
+ * partial ones, a CPU slab and CPU partial ones.  Refused while the pool is
+ * referenced; then every slab goes back to the page allocator (buddy_check
+ * holds, the pages are free again), the pool can be removed, and another
+ * pool's objects held by this process are untouched.
+ */
+ISOLATED(discard_dead_pool)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "dis.plain", 64, 0, 0, NULL) : NULL;
+	struct kmem_cache *other = a ? unit_cache(a, "dis.other", 64, 0, 0, NULL) : NULL;
+	struct child_out *o = shared_out();
+	struct slab_scrub_result r;
+	struct slab_validate_result v;
+	struct slab_cache_info ci;
+	struct buddy_info b0, b1;
+	uint64_t *mine[50];
+	char berr[160];
+	pid_t pid;
+
+	if (!s || !other || !o)
+		return;
+	for (int i = 0; i < 50; i++) {
+		mine[i] = slab_alloc(a, other, 0);
+		REQUIRE(mine[i] != NULL);
+		mine[i][0] = 0xd15ca4d00u + (uint64_t)i;
+	}
+	CHECK(buddy_info(a, &b0) == 0);
+	pid = fork();
+	if (pid == 0) {
+		void *p[1000];
+
+		for (int i = 0; i < 1000; i++)
+			if (!(p[i] = slab_alloc(a, s, 0)))
+				_exit(3);
+		for (int i = 0; i < 1000; i += 3)
+			slab_free(a, s, p[i]);	/* partial slabs, CPU partial ones */
+		o->ready = 1;
+		for (;;)
+			pause();
+	}
+	if (!wait_ready(o))
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unit_info(a, s, &ci);
+	CHECKF(ci.active_objs == 666, "dis.plain: %llu objects before, want 666",
+	       (unsigned long long)ci.active_objs);
+	CHECKF(slab_cache_discard(a, s, &r) == -EBUSY, "discard of a referenced pool not refused");
+	CHECK(slab_cache_destroy(a, s) == -EBUSY);	/* unreferenced, kept for its objects */
+	CHECK(slab_cache_discard(a, s, &r) == 0);
+	CHECKF(r.discarded_objects == 666 && r.kept_slabs == 0, "discarded %llu objects, %llu slabs "
+	       "kept (want 666, 0)", (unsigned long long)r.discarded_objects,
+	       (unsigned long long)r.kept_slabs);
+	CHECKF(slab_cache_destroy(a, s) == 0, "the emptied pool is not removed");
+	CHECKF(buddy_check(a, berr, sizeof(berr)) == 0, "buddy_check: %s", berr);
+	CHECK(buddy_info(a, &b1) == 0);
+	CHECKF(b1.nr_free == b0.nr_free, "%llu pages free after, %llu before the dead process",
+	       (unsigned long long)b1.nr_free, (unsigned long long)b0.nr_free);
+	for (int i = 0; i < 50; i++)
+		CHECKF(mine[i][0] == 0xd15ca4d00u + (uint64_t)i, "our object %d of dis.other changed",
+		       i);
+	CHECK(unit_validate(a, NULL, &v) == 0 && v.nr_errors == 0);
+	for (int i = 0; i < 50; i++)
+		slab_free(a, other, mine[i]);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(store_user_leak_reported_once),
        T_CASE(give_and_owner_errors),
@@ -1282,4 +1353,5 @@ T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(scrub_drained_partials),
        T_CASE(repair_walk_blocks),
        T_CASE(scrub_races),
-       T_CASE(reclaim_races))
+       T_CASE(reclaim_races),
+       T_CASE(discard_dead_pool))
