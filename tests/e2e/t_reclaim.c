@@ -268,22 +268,34 @@ static void double_freer(void *arg)
 	_exit(0);
 }
 
-E2E_CASE(double_free_reported)
+/*
+ * a slubd scrubbing every second, its pool rc.df (poisoned, slubd's own
+ * reference: stats and validate can name it after), and count double frees
+ * made in it by a process that has exited; NULL with a failed check
+ */
+static struct e2e_slubd *double_frees(int count)
 {
 	struct e2e_opts o = { .config = SCRUB_CONF };
+	struct e2e_slubd *d;
+
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	if (!d || e2e_slubctl(d, NULL, "create", "rc.df", "64", "--flags", "poison", NULL) != 0)
+		return NULL;
+	sh->df_count = count;
+	e2e_wait(e2e_fork(double_freer, d->sock), "the double freer");
+	return sh->why[0] ? NULL : d;
+}
+
+E2E_CASE(double_free_reported)
+{
 	struct e2e_slubd *d;
 	struct e2e_cache c;
 	char *out = NULL, want[128];
 	int rc, lines;
 
-	sh = e2e_shared(sizeof(*sh));
-	d = e2e_start(&o);
+	d = double_frees(1);
 	REQUIRE(d != NULL);
-	/* the pool stays (slubd's reference) so that stats and validate can name it */
-	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.df", "64", "--flags", "poison", NULL) == 0);
-	sh->df_count = 1;
-	e2e_wait(e2e_fork(double_freer, d->sock), "the double freer");
-	REQUIRE(!sh->why[0]);
 
 	rc = e2e_slubctl(d, &out, "reports", "rc.df", NULL);
 	snprintf(want, sizeof(want), "double free  pool rc.df  offset 0x%" PRIx64 "  pid %d",
@@ -329,17 +341,12 @@ E2E_CASE(double_free_reported)
 /* 14 double frees at once: slubd logs 10 lines, and says how many more it did not */
 E2E_CASE(reports_rate_limited)
 {
-	struct e2e_opts o = { .config = SCRUB_CONF };
 	struct e2e_slubd *d;
 	char *out = NULL;
 	int lines;
 
-	sh = e2e_shared(sizeof(*sh));
-	d = e2e_start(&o);
+	d = double_frees(14);
 	REQUIRE(d != NULL);
-	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.df", "64", "--flags", "poison", NULL) == 0);
-	sh->df_count = 14;
-	e2e_wait(e2e_fork(double_freer, d->sock), "the double freer");
 	for (int i = 0; i < 250 && log_count(d, "more not logged") == 0; i++)
 		e2e_sleep_ms(e2e_scale_ms(20));
 	lines = log_count(d, "report: double free in pool rc.df");
