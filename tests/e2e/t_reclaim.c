@@ -75,20 +75,6 @@ static int wait_flag(int *flag, int ms)
 	return 1;
 }
 
-/* how many lines of slubd's log hold needle */
-static int log_count(const struct e2e_slubd *d, const char *needle)
-{
-	char line[1024];
-	FILE *f = fopen(d->log, "r");
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* what a holder holds: DEAD_HELD objects of each pool named, until it is killed */
 struct hold {
 	const char *sock;
@@ -190,12 +176,12 @@ E2E_CASE(reclaim_dead_owner)
 	holder_dies(&hold, d);
 
 	/* the dead owner is found (its close makes slubd scrub), then 3 more scrubs */
-	for (int i = 0; i < 200 && log_count(d, "died holding") == 0; i++)
+	for (int i = 0; i < 200 && e2e_log_count(d, "died holding") == 0; i++)
 		e2e_sleep_ms(e2e_scale_ms(20));
 	e2e_sleep_ms(3500);
-	lines = log_count(d, "died holding");
+	lines = e2e_log_count(d, "died holding");
 	CHECKF(lines == 1, "slubd logged the dead owner %d times, want once", lines);
-	lines = log_count(d, "scrub: recovered");
+	lines = e2e_log_count(d, "scrub: recovered");
 	CHECKF(lines <= 1, "slubd logged %d scrub lines for one death (at most 1 wanted)", lines);
 
 	/* reclaim with a live process holding the pool: the dead one's 5 freed, the pool stays */
@@ -234,7 +220,7 @@ E2E_CASE(reclaim_dead_owner)
 	CHECKF(c.active_objs == DEAD_HELD, "rc.plain holds %llu objects, want %d",
 	       (unsigned long long)c.active_objs, DEAD_HELD);
 	/* the second reclaim logs nothing new about the dead owner */
-	lines = log_count(d, "died holding");
+	lines = e2e_log_count(d, "died holding");
 	CHECKF(lines == 2, "the dead owner's lines: %d, want 2 (found once, freed once)", lines);
 	if (t_failed)
 		e2e_show_log(d, 30);
@@ -328,10 +314,10 @@ E2E_CASE(double_free_reported)
 	free(out);
 
 	/* logged once, by the scrub that follows (every second here) */
-	for (int i = 0; i < 250 && log_count(d, "report: double free in pool rc.df") == 0; i++)
+	for (int i = 0; i < 250 && e2e_log_count(d, "report: double free in pool rc.df") == 0; i++)
 		e2e_sleep_ms(e2e_scale_ms(20));
 	e2e_sleep_ms(2500);
-	lines = log_count(d, "report: double free in pool rc.df");
+	lines = e2e_log_count(d, "report: double free in pool rc.df");
 	CHECKF(lines == 1, "slubd logged the double free %d times, want once", lines);
 	if (t_failed)
 		e2e_show_log(d, 30);
@@ -347,12 +333,12 @@ E2E_CASE(reports_rate_limited)
 
 	d = double_frees(14);
 	REQUIRE(d != NULL);
-	for (int i = 0; i < 250 && log_count(d, "more not logged") == 0; i++)
+	for (int i = 0; i < 250 && e2e_log_count(d, "more not logged") == 0; i++)
 		e2e_sleep_ms(e2e_scale_ms(20));
-	lines = log_count(d, "report: double free in pool rc.df");
+	lines = e2e_log_count(d, "report: double free in pool rc.df");
 	CHECKF(lines == 10, "slubd logged %d of 14 double frees, want 10 (its budget a minute)",
 	       lines);
-	CHECKF(log_count(d, "reports: 4 more not logged") == 1, "slubd did not say that 4 reports "
+	CHECKF(e2e_log_count(d, "reports: 4 more not logged") == 1, "slubd did not say that 4 reports "
 	       "went unlogged");
 	/* all 14 are in the ring */
 	CHECK(e2e_slubctl(d, &out, "reports", "rc.df", NULL) == 0);
