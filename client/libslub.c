@@ -20,6 +20,7 @@
  * more.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -704,6 +705,24 @@ int kmem_cache_give(struct kmem_cache *s, void *obj, pid_t pid)
 	if (!s)
 		return -EINVAL;
 	return slab_give(g_arena, s, obj, (uint32_t)pid);
+}
+
+int kmem_cache_reclaim(struct kmem_cache *s)
+{
+	struct slab_scrub_result r;
+	struct kmem_cache *k;
+	int rc;
+
+	if (!g_arena)
+		return -ENOTCONN;
+	pthread_mutex_lock(&g_lock);
+	k = pool_of(s);
+	pthread_mutex_unlock(&g_lock);
+	/* the scrub's steps, run here: bounded locked steps, untimed waits */
+	rc = k ? slab_reclaim_dead(g_arena, k, &r) : -EINVAL;
+	if (rc)
+		return rc == -EAGAIN ? -EIO : rc;
+	return r.reclaimed_objects > INT_MAX ? INT_MAX : (int)r.reclaimed_objects;
 }
 
 pid_t kmem_cache_owner(struct kmem_cache *s, const void *obj)

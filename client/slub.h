@@ -190,6 +190,18 @@ SLUB_API int kmem_cache_give(struct kmem_cache *s, void *obj, pid_t pid);
 SLUB_API pid_t kmem_cache_owner(struct kmem_cache *s, const void *obj);
 
 /**
+ * kmem_cache_reclaim - free the objects of @s whose owner process is dead
+ * (what SLAB_RECLAIM_DEAD does when slubd notices a death), now, in this
+ * process: for a pool made with SLAB_STORE_USER, where a dead process's
+ * objects are otherwise only reported.  An object of a live process is
+ * never freed.  Return: the number of objects freed (0 or more); -EINVAL
+ * when @s keeps no owners (no SLAB_STORE_USER or SLAB_RECLAIM_DEAD);
+ * -EIO when one of the pool's locks cannot be taken (reported: slubctl
+ * reports); -ENOTCONN before slub_attach().
+ */
+SLUB_API int kmem_cache_reclaim(struct kmem_cache *s);
+
+/**
  * kmem_cache_alloc_bulk - @nr objects into @p.
  * Return: @nr, or 0 having allocated nothing (errno ENOMEM or EDQUOT, as kmem_cache_alloc).
  */

@@ -9,6 +9,8 @@
  *   slubctl [-s SOCKET] limit NAME [--objects N] [--bytes N]
  *   slubctl [-s SOCKET] shrink [NAME]
  *   slubctl [-s SOCKET] validate [NAME]
+ *   slubctl [-s SOCKET] reclaim NAME [--force]
+ *   slubctl [-s SOCKET] reports [NAME] [--json]
  *
  * Exit status: 0 success; 1 a negative answer (slubd answered an error,
  * destroy removed nothing, or validate found the arena inconsistent); 2 a
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -48,6 +51,7 @@
 
 enum {
 	OPT_JSON = 0x100,
+	OPT_FORCE,
 	OPT_ALIGN,
 	OPT_FLAGS,
 	OPT_OBJECTS,
@@ -60,6 +64,7 @@ struct args {
 	const char *pos[2];		/* positional arguments */
 	int npos;
 	bool json;
+	bool force;			/* reclaim --force */
 	bool has_align, has_flags;
 	uint64_t align, flags;
 	uint64_t size;
@@ -95,6 +100,8 @@ static const char *const short_usage =
 	"       slubctl [-s SOCKET | --arena NAME] limit NAME [--objects N] [--bytes N]\n"
 	"       slubctl [-s SOCKET | --arena NAME] shrink [NAME]\n"
 	"       slubctl [-s SOCKET | --arena NAME] validate [NAME]\n"
+	"       slubctl [-s SOCKET | --arena NAME] reclaim NAME [--force]\n"
+	"       slubctl [-s SOCKET | --arena NAME] reports [NAME] [--json]\n"
 	"       slubctl --help | --version\n";
 
 static void full_usage(FILE *f)
@@ -176,6 +183,25 @@ static void full_usage(FILE *f)
 "      Check the allocator's structures of NAME (or of the whole arena) and\n"
 "      print what was checked: caches, slabs, objects, allocated, free,\n"
 "      errors, and the first error found.  Exit 0 when consistent, 1 when not.\n"
+"      reported: the reports processes made against them (the errors stats\n"
+"      shows; slubctl reports lists them); any makes the exit status 1 too.\n"
+"\n"
+"  reclaim NAME [--force]\n"
+"      Free, in the pool NAME made with store_user (or reclaim_dead), the\n"
+"      objects whose owner process is dead; then remove the pool if no live\n"
+"      program references it and it holds no objects.  Objects of live\n"
+"      processes are never freed.  A pool without store_user keeps no owners:\n"
+"      nothing is freed, it goes only if empty.  Only its creator's uid or root.\n"
+"      --force   in any pool: discard every object and remove the pool, if no\n"
+"                live program references it, none still connected opened it,\n"
+"                and every live process using the arena is connected to slubd;\n"
+"                else refuse, discarding nothing, and say who keeps it.\n"
+"\n"
+"  reports [NAME] [--json]\n"
+"      The arena's last misuse and corruption reports (double free, bad\n"
+"      pointer, red zone, a dead process's objects...), oldest first: time,\n"
+"      kind, pool, offset of the object in the arena, the pid that met it, and\n"
+"      what it said; of the pool NAME only when given.\n"
 "\n"
 "  help\n"
 "      This text.\n"
@@ -338,6 +364,8 @@ static const char *body_name(Slubd__Response__BodyCase b)
 	case SLUBD__RESPONSE__BODY_DESTROY: return "destroy";
 	case SLUBD__RESPONSE__BODY_STATS: return "stats";
 	case SLUBD__RESPONSE__BODY_VALIDATE: return "validate";
+	case SLUBD__RESPONSE__BODY_RECLAIM: return "reclaim";
+	case SLUBD__RESPONSE__BODY_REPORTS: return "reports";
 	default: return "unknown";
 	}
 }
@@ -605,7 +633,7 @@ static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 	for (size_t i = 0; v[i]; i++)
 		if (v[i]->has_errors && v[i]->errors)
 			printf("\n%s: %" PRIu64 " error%s reported against this cache "
-			       "(slubctl validate %s)\n", v[i]->name, v[i]->errors,
+			       "(slubctl reports %s)\n", v[i]->name, v[i]->errors,
 			       v[i]->errors == 1 ? "" : "s", v[i]->name);
 	print_flags(v);
 	print_caps(v);
@@ -967,6 +995,9 @@ static void print_validate(const Slubd__ValidateReply *v, FILE *f)
 	fprintf(f, "errors:    %" PRIu64 "\n", v->errors);
 	if (v->first_error && *v->first_error)
 		fprintf(f, "first_error: %s\n", v->first_error);
+	if (v->has_reported)
+		fprintf(f, "reported:  %" PRIu64 "%s\n", v->reported,
+			v->reported ? " (by the processes that met them: slubctl reports)" : "");
 }
 
 static int run_validate(const struct command *cmd, struct args *a, struct ctl_conn *c)
@@ -991,6 +1022,145 @@ static int run_validate(const struct command *cmd, struct args *a, struct ctl_co
 			a->npos ? "" : "the arena", a->npos ? a->pos[0] : "", resp->validate->errors,
 			resp->validate->errors == 1 ? "" : "s");
 		rc = EXIT_NEGATIVE;
+	}
+	if (rc == 0 && resp->validate->has_reported && resp->validate->reported) {
+		/* what stats counts: the same verdict */
+		fflush(stdout);
+		fprintf(stderr, "slubctl: validate: %s%s: %" PRIu64 " error%s reported earlier "
+			"(slubctl reports%s%s)\n", a->npos ? "" : "the arena", a->npos ? a->pos[0] : "",
+			resp->validate->reported, resp->validate->reported == 1 ? "" : "s",
+			a->npos ? " " : "", a->npos ? a->pos[0] : "");
+		rc = EXIT_NEGATIVE;
+	}
+	slubd__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+/* ---- reclaim, reports ---- */
+
+static int run_reclaim(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__ReclaimRequest rr = SLUBD__RECLAIM_REQUEST__INIT;
+	Slubd__Response *resp;
+	const Slubd__ReclaimReply *r;
+	const char *name = a->pos[0];
+	int rc;
+
+	rr.name = (char *)name;
+	rr.has_force = a->force;
+	rr.force = a->force;
+	req.body_case = SLUBD__REQUEST__BODY_RECLAIM;
+	req.reclaim = &rr;
+	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY_RECLAIM, &resp, false);
+	if (rc)
+		return rc;
+	r = resp->reclaim;
+	if (r->owners)
+		printf("pool %s: %" PRIu64 " object%s of %" PRIu32 " dead process%s freed\n", name,
+		       r->freed, r->freed == 1 ? "" : "s", r->dead_owners,
+		       r->dead_owners == 1 ? "" : "es");
+	else
+		printf("pool %s: no owner records (made without store_user): nothing freed\n", name);
+	if (r->has_discarded)
+		printf("pool %s: %" PRIu64 " object%s discarded (--force)\n", name, r->discarded,
+		       r->discarded == 1 ? "" : "s");
+	if (r->removed)
+		printf("removed pool %s\n", name);
+	else if (r->has_live_refs && r->live_refs)
+		printf("pool %s not removed: %" PRIu32 " reference%s of live programs\n", name,
+		       r->live_refs, r->live_refs == 1 ? "" : "s");
+	else if (r->has_objects && r->objects)
+		printf("pool %s not removed: it holds %" PRIu64 " object%s%s\n", name, r->objects,
+		       r->objects == 1 ? "" : "s", r->owners ? " of live processes" :
+		       " (a pool without store_user cannot tell whose: reclaim --force discards "
+		       "them once no live program uses it)");
+	else
+		printf("pool %s not removed\n", name);
+	slubd__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+/* "2026-12-03 18:40:43.123 UTC" */
+static const char *report_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+	else
+		snprintf(buf + strlen(buf), len - strlen(buf), ".%03u UTC",
+			 (unsigned)(ns / 1000000u % 1000u));
+	return buf;
+}
+
+static json_t *reports_json(const Slubd__ReportsReply *rp)
+{
+	json_t *list = json_array(), *root;
+
+	root = json_pack("{s:I, s:o}", "total", JI(rp->total), "reports", list);
+	if (!root)
+		return NULL;
+	for (size_t i = 0; i < rp->n_reports; i++) {
+		const Slubd__Report *r = rp->reports[i];
+		json_t *o = json_pack("{s:I, s:o, s:i, s:o, s:o, s:I, s:o}",
+				      "time_ns", JI(r->time_ns), "kind", json_text(r->kind_name),
+				      "kind_id", (int)r->kind,
+				      "pool", r->pool ? json_text(r->pool) : json_null(),
+				      "offset", r->has_offset ? json_integer(JI(r->offset)) : json_null(),
+				      "pid", JI(r->pid), "detail", json_text(r->detail));
+
+		if (!o || json_array_append_new(list, o)) {
+			json_decref(root);
+			return NULL;
+		}
+	}
+	return root;
+}
+
+static int run_reports(const struct command *cmd, struct args *a, struct ctl_conn *c)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__ReportsRequest rq = SLUBD__REPORTS_REQUEST__INIT;
+	Slubd__Response *resp;
+	const Slubd__ReportsReply *rp;
+	int rc;
+
+	rq.name = (char *)(a->npos ? a->pos[0] : NULL);
+	req.body_case = SLUBD__REQUEST__BODY_REPORTS;
+	req.reports = &rq;
+	rc = call(cmd, c, &req, SLUBD__RESPONSE__BODY_REPORTS, &resp, false);
+	if (rc)
+		return rc;
+	rp = resp->reports;
+	if (a->json) {
+		json_t *root = reports_json(rp);
+
+		if (!root) {
+			fprintf(stderr, "slubctl: reports: cannot build the JSON document (out of memory)\n");
+			rc = EXIT_NEGATIVE;
+		} else {
+			if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0)
+				putchar('\n');
+			json_decref(root);
+		}
+	} else if (!rp->n_reports) {
+		printf("no reports%s%s (%" PRIu64 " in the arena in all)\n", a->npos ? " against " : "",
+		       a->npos ? a->pos[0] : "", rp->total);
+	} else {
+		for (size_t i = 0; i < rp->n_reports; i++) {
+			const Slubd__Report *r = rp->reports[i];
+			char when[64], off[32] = "-";
+
+			if (r->has_offset)
+				snprintf(off, sizeof(off), "0x%" PRIx64, r->offset);
+			printf("%s  %s  pool %s  offset %s  pid %" PRIu32 "\n    %s\n",
+			       report_time(r->time_ns, when, sizeof(when)), r->kind_name,
+			       r->pool ? r->pool : "(unknown)", off, r->pid, r->detail ? r->detail : "");
+		}
+		printf("%zu report%s shown, %" PRIu64 " in the arena in all (it keeps the last %u)\n",
+		       rp->n_reports, rp->n_reports == 1 ? "" : "s", rp->total, SLUBD_MAX_REPORTS);
 	}
 	slubd__response__free_unpacked(resp, NULL);
 	return rc;
@@ -1026,6 +1196,14 @@ static const struct option limit_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const struct option reclaim_opts[] = {
+	{ "force",	no_argument,		NULL, OPT_FORCE },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "arena",	required_argument,	NULL, 'A' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static const struct option plain_opts[] = {
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "arena",	required_argument,	NULL, 'A' },
@@ -1043,6 +1221,9 @@ static const struct command commands[] = {
 	  CMD_OWN_POOL | CMD_NEEDS_CAP },
 	{ "shrink", "shrink [NAME]", 0, 1, { NULL }, plain_opts, run_shrink, 0 },
 	{ "validate", "validate [NAME]", 0, 1, { NULL }, plain_opts, run_validate, 0 },
+	{ "reclaim", "reclaim NAME [--force]", 1, 1, { "NAME" }, reclaim_opts, run_reclaim,
+	  CMD_OWN_POOL },
+	{ "reports", "reports [NAME] [--json]", 0, 1, { NULL }, stats_opts, run_reports, 0 },
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -1136,6 +1317,9 @@ static int parse_command(const struct command *cmd, int argc, char **argv, struc
 			full_usage(stdout);
 			rc = -1;	/* done, exit 0 */
 			goto out;
+		case OPT_FORCE:
+			a->force = true;
+			break;
 		case OPT_JSON:
 			a->json = true;
 			break;

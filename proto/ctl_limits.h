@@ -15,6 +15,8 @@
 #define SLUBD_MAX_POOLS		1000u		/* pools (an arena holds SLUB_MAX_CACHES, some its own) */
 #define SLUBD_MAX_CLIENT_TEXT	64u		/* Hello.client */
 #define SLUBD_HELLO_TIMEOUT_MS	10000u		/* a connection that says nothing is closed */
+#define SLUBD_MAX_REPORTS	64u		/* a Reports reply's reports (the arena's ring: REPORT_RING) */
+#define SLUBD_REPORT_LOG_MAX	10u		/* report lines slubd logs per scrub; the rest counted */
 #define SLUBD_SCRUB_INTERVAL_S	30u		/* scrub this often, besides when a client leaves */
 #define SLUBD_SOCKET_NAME	"slubd.sock"
 #define SLUBD_RUN_DIR		"/run/slubd"	/* root's default socket directory */

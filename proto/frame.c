@@ -77,6 +77,8 @@ Slubd__Request *request_decode(const uint8_t *body, size_t len, char *err, size_
 	case SLUBD__REQUEST__BODY_STATS:
 	case SLUBD__REQUEST__BODY_SHRINK:
 	case SLUBD__REQUEST__BODY_VALIDATE:
+	case SLUBD__REQUEST__BODY_RECLAIM:
+	case SLUBD__REQUEST__BODY_REPORTS:
 		break;
 	case SLUBD__REQUEST__BODY_SET_LIMIT:
 		if (!r->set_limit->has_max_objects && !r->set_limit->has_max_bytes) {
@@ -115,6 +117,8 @@ const char *request_name(const Slubd__Request *r)
 	case SLUBD__REQUEST__BODY_SHRINK: return "shrink";
 	case SLUBD__REQUEST__BODY_VALIDATE: return "validate";
 	case SLUBD__REQUEST__BODY_SET_LIMIT: return "set_limit";
+	case SLUBD__REQUEST__BODY_RECLAIM: return "reclaim";
+	case SLUBD__REQUEST__BODY_REPORTS: return "reports";
 	default: return "unknown";
 	}
 }

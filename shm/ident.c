@@ -723,6 +723,33 @@ uint32_t ident_slot_pid(struct arena *a, uint32_t id, bool *foreign)
 	return P->pid;
 }
 
+int slab_live_pids(struct arena *a, uint32_t *pids, unsigned int max)
+{
+	uint32_t *gens = calloc(NR_PROC_SLOTS, sizeof(*gens));
+	uint32_t self = arena_self(a);
+	int n = 0;
+
+	if (!gens)
+		return -ENOMEM;
+	/* a thread that holds no life word may be anyone's: no one can be told absent */
+	if (atomic_load_relaxed(&a->im->hdr->lifeless)) {
+		free(gens);
+		return -EAGAIN;
+	}
+	ident_snapshot(a, gens);
+	for (unsigned int slot = 0; slot < NR_PROC_SLOTS; slot++) {
+		uint32_t id = OWNER_MAKE(gens[slot], slot);
+
+		if (!gens[slot] || id == self)
+			continue;
+		if ((unsigned int)n < max)
+			pids[n] = ident_pid(a, id);
+		n++;
+	}
+	free(gens);
+	return n;
+}
+
 uint32_t ident_pid(struct arena *a, uint32_t id)
 {
 	bool foreign;

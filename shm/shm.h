@@ -422,6 +422,9 @@ struct slab_scrub_result {
 	uint64_t transit_blocks;	/* page blocks of dead processes returned */
 	uint64_t leaked_objects;	/* objects held by dead processes (SLAB_STORE_USER) */
 	uint64_t reclaimed_objects;	/* of which freed (SLAB_RECLAIM_DEAD) */
+	uint64_t new_leaks;		/* leaked objects first reported by this scrub (not freed) */
+	uint64_t discarded_objects;	/* slab_cache_discard: objects given back with their slabs */
+	uint64_t discarded_slabs, kept_slabs;	/* and slabs; left (in use, or corrupt) */
 	uint32_t dead_pids;		/* processes found dead holding objects */
 	/* each arena lock is held for bounded steps: how many, and the longest
 	 * (an upper bound: from before taking the locks to after dropping them) */
@@ -442,6 +445,34 @@ struct slab_scrub_result {
  * changes between its steps the next scrub finds.  0 or -errno.
  */
 int slab_scrub(struct arena *a, struct slab_scrub_result *r);
+/*
+ * slab_reclaim_dead - slab_scrub of the cache s alone (a SLAB_STORE_USER
+ * cache), freeing the objects whose owner is dead as SLAB_RECLAIM_DEAD
+ * would: r->reclaimed_objects says how many, r->dead_pids whose.  The
+ * same bounded locked steps; an object of a live owner is never freed.
+ * 0; -EINVAL: s is no cache of a or keeps no owners; -ENOENT: s left the
+ * arena's list; -EAGAIN: one of its locks was not taken (reported, or a
+ * timed attempt gave up: slab_lock_busy); -ENOMEM.
+ */
+int slab_reclaim_dead(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r);
+/*
+ * slab_cache_discard - every slab of s given back, its objects with it, for
+ * a pool no live process uses (the caller checks that; the engine cannot
+ * tell a plain pool's objects apart): refcount 0 required (-EBUSY), CPU
+ * slabs flushed, then the scrub's bounded steps; r->discarded_objects,
+ * discarded_slabs, kept_slabs (left: a live process at work in them, or
+ * corrupt).  slab_cache_destroy then removes s.  0 or -errno as
+ * slab_reclaim_dead.
+ */
+int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r);
+/*
+ * slab_live_pids - the processes alive in the arena (a thread of theirs
+ * holds its life word), this one left out: how many, the first max of
+ * their pids in pids (as this process sees them; 0: another pid namespace's).
+ * -EAGAIN: a thread without a life word touched the arena, so that no
+ * process can be told absent; -ENOMEM.
+ */
+int slab_live_pids(struct arena *a, uint32_t *pids, unsigned int max);
 
 /*
  * slab_give - the object obj of s, held by this process, now belongs to the

@@ -630,8 +630,10 @@ static bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page
 	if (debug_is_free(a, s, pd, off)) {
 		char who[96];
 
-		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off, "object %#llx freed twice%s",
-			    (unsigned long long)off, owner_text(a, s, arena_at(a, off), who, sizeof(who)));
+		/* the caller first: the report's detail is 80 bytes (slubctl reports) */
+		slab_report(a, s, SLAB_ERR_DOUBLE_FREE, off, "object %#llx freed twice, by code at "
+			    "%p%s", (unsigned long long)off, caller,
+			    owner_text(a, s, arena_at(a, off), who, sizeof(who)));
 		return false;
 	}
 	if (!debug_free_check(a, s, arena_at(a, off), caller))
@@ -1592,6 +1594,8 @@ struct scrub_chunk {
 	bool *on_cpu;			/* per nominee: a CPU slab, or on a CPU partial list */
 	bool cpu_whole;			/* every CPU partial list walked to its end */
 	aoff_t empty;			/* slabs to give back after the unlock (lru.next) */
+	bool reclaim;			/* free dead owners' objects (SLAB_RECLAIM_DEAD, or asked) */
+	bool discard;			/* give every slab back, objects and all (slab_cache_discard) */
 	struct dead_owners *dead;
 	struct slab_scrub_result *r;
 };
@@ -1758,7 +1762,7 @@ static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chu
 static void scrub_owners(struct arena *a, struct kmem_cache *s, struct scrub_chunk *c,
 			 struct page_desc *pd)
 {
-	bool reclaim = s->flags & SLAB_RECLAIM_DEAD;
+	bool reclaim = c->reclaim;
 	uint32_t pfn = pd_pfn(a, pd), objects;
 	char why[96];
 
@@ -1797,6 +1801,49 @@ static void scrub_owners(struct arena *a, struct kmem_cache *s, struct scrub_chu
 	}
 }
 
+/*
+ * scrub_discard - cache s's locks held, s used by no live process (the
+ * caller's word, and its refcount 0: slab_cache_discard): the slab pd, with
+ * whatever objects it holds, leaves its list and goes on c->empty, to be
+ * given back after the unlock.  What may be some process's at work is left
+ * (counted in kept_slabs): a CPU slab or one on a CPU partial list, a slab
+ * frozen by a live process, one whose place cannot be told (a CPU partial
+ * list broken, a pd.list that says none while a list links it) or whose
+ * shape is corrupt.  Its objects are not touched: the slab goes whole.
+ */
+static void scrub_discard(struct arena *a, struct kmem_cache *s, struct scrub_chunk *c,
+			  struct page_desc *pd, bool on_cpu)
+{
+	struct kmem_cache_node *n = slab_node(a, s, pd);
+	uint64_t fl, cnt;
+	char why[96];
+
+	load128_atomic(&pd->slab, &fl, &cnt);
+	if (on_cpu || slab_shape(a, s, pd, why, sizeof(why)) ||
+	    (CNT_FROZEN(cnt) && ident_alive(a, CNT_OWNER(cnt))) ||
+	    (pd->list == SL_CPU_PARTIAL && !c->cpu_whole)) {
+		c->r->kept_slabs++;
+		return;
+	}
+	if (pd->list == SL_NODE_PARTIAL) {
+		olist_del(a, &pd->lru);
+		n->nr_partial--;
+	} else if (pd->list == SL_FULL) {
+		olist_del(a, &pd->lru);
+		n->nr_full--;
+	} else if (node_linked(a, s, pd)) {
+		c->r->kept_slabs++;	/* its pd.list was scribbled on: validate reports it */
+		return;
+	}
+	pd->list = SL_NONE;
+	c->r->discarded_objects += CNT_INUSE(cnt);
+	c->r->discarded_slabs++;
+	/* ours, empty by its counters: discard_slab gives the pages back whole */
+	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(cnt), 0, arena_self(a)));
+	pd->lru.next = c->empty;
+	c->empty = pd_lru_off(a, pd);
+}
+
 /* what a scrub carries from step to step */
 struct scrub_ctx {
 	struct arena *a;
@@ -1807,6 +1854,8 @@ struct scrub_ctx {
 	struct { aoff_t self; uint32_t idx; } by_off[SLUB_MAX_CACHES];	/* sorted by self */
 	struct scrub_nominee *nom;
 	size_t nr_nom, cap_nom;
+	struct kmem_cache *only;	/* slab_reclaim_dead: this cache alone, its dead owners' objects freed */
+	bool discard;			/* slab_cache_discard: every slab of only given back */
 	uint32_t snap[NR_PROC_SLOTS];	/* ident_snapshot */
 	bool on_cpu[SCRUB_CHUNK_SLABS];	/* scrub_chunk's */
 	uint8_t seen[MAX_OBJS_PER_SLAB + 1];	/* its walk's: per object of one slab */
@@ -1816,6 +1865,8 @@ static int collect_cache(struct kmem_cache *s, void *arg)
 {
 	struct scrub_ctx *x = arg;
 
+	if (x->only && s != x->only)
+		return 0;
 	if (x->nr < SLUB_MAX_CACHES)
 		x->caches[x->nr++] = s;
 	return 0;
@@ -1906,7 +1957,9 @@ static int nominate(struct scrub_ctx *x)
 		s = x->caches[idx];
 		list = pd->list;
 		hi = atomic_load_relaxed(&pd->slab.hi);
-		if (list == SL_NODE_PARTIAL || list == SL_FULL) {
+		if (x->discard) {
+			/* every slab of the cache */
+		} else if (list == SL_NODE_PARTIAL || list == SL_FULL) {
 			if (!(s->flags & SLAB_STORE_USER) || !CNT_INUSE(hi))
 				continue;	/* listed, and no owner to check */
 		} else if (list == SL_NONE && !CNT_FROZEN(hi) && !atomic_load_relaxed(&pd->slab.lo) &&
@@ -1936,6 +1989,9 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 	struct dead_owners dead = { .snap = x->snap };
 	struct scrub_chunk c = { .dead = &dead, .r = x->r };
 	bool *on_cpu = x->on_cpu;
+
+	c.reclaim = (s->flags & SLAB_RECLAIM_DEAD) || s == x->only;
+	c.discard = x->discard;
 	size_t done = 0;
 
 	memset(&dummy, 0, sizeof(dummy));
@@ -1966,6 +2022,10 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 
 			if (!is_slab_head(pd) || pd->cache != s->self || (pd->flags & PG_CORRUPT))
 				continue;	/* no longer a slab of s */
+			if (c.discard) {
+				scrub_discard(a, s, &c, pd, on_cpu[i]);
+				continue;
+			}
 			scrub_orphan(a, s, &c, pd, on_cpu[i]);
 			if (s->flags & SLAB_STORE_USER)
 				scrub_owners(a, s, &c, pd);
@@ -1990,6 +2050,7 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 		x->r->leaked_objects += d->objects;
 		x->r->reclaimed_objects += d->freed;
 		x->r->dead_pids++;
+		x->r->new_leaks += d->freed ? 0 : d->unreported;
 		if (d->freed)
 			slab_report(a, s, SLAB_ERR_LEAK, d->first, "%s died holding %u objects: freed",
 				    dead_owner_text(d, who, sizeof(who)), d->freed);
@@ -1999,7 +2060,12 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 	}
 }
 
-int slab_scrub(struct arena *a, struct slab_scrub_result *r)
+/*
+ * slab_scrub (only NULL: every cache, and the page blocks), slab_reclaim_dead
+ * (only) or slab_cache_discard (only, discard)
+ */
+static int scrub_run(struct arena *a, struct kmem_cache *only, bool discard,
+		     struct slab_scrub_result *r)
 {
 	struct scrub_ctx *x = calloc(1, sizeof(*x));
 	uint64_t budget = shm_lock_budget_ns;
@@ -2011,6 +2077,8 @@ int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 	scrub_wait_ns = !shm_lock_timed ? 0 : budget ? budget : 1;
 	x->a = a;
 	x->r = r;
+	x->only = only;
+	x->discard = discard;
 	(void)os_pidns();	/* looked up now: reports name pids under the locks */
 	/* step 1 */
 	rc = slab_for_each_cache(a, collect_cache, x);
@@ -2037,14 +2105,71 @@ int slab_scrub(struct arena *a, struct slab_scrub_result *r)
 			;
 		scrub_cache(x, x->nom + i, j - i);
 	}
-	/* step 4 */
-	rc = buddy_scrub(a, &r->transit_blocks, &r->max_hold_ns, &r->locked_steps);
+	/* step 4 (a scrub of the arena only) */
+	if (!only)
+		rc = buddy_scrub(a, &r->transit_blocks, &r->max_hold_ns, &r->locked_steps);
+	else if (!x->nr)
+		rc = -ENOENT;	/* s is not on the arena's list now */
+	else if (!x->ok[0])
+		rc = -EAGAIN;	/* a lock of s not taken (reported, or busy: slab_lock_busy) */
 out:
 	free(x->nom);
 	free(x);
 	scrub_wait_ns = 0;
 	shm_lock_budget_ns = budget;	/* the caller's, as it was */
 	return rc;
+}
+
+int slab_scrub(struct arena *a, struct slab_scrub_result *r)
+{
+	return scrub_run(a, NULL, false, r);
+}
+
+/*
+ * slab_reclaim_dead - the scrub of one cache, its dead owners' objects freed
+ * whatever its flags: the same steps, locks and checks (above).  An object
+ * is freed only when its owner record names a process the kernel says is
+ * dead (ident.c: a slot's life word, never a pid), read under the slab's
+ * node lock, under which no live process is between an allocation and its
+ * owner's record; so a live process's object is never freed.  s must be
+ * the arena's descriptor of a cache of a (listed: cache_of_off).
+ */
+int slab_reclaim_dead(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!s || cache_of_off(a, arena_off_of(a, s)) != s)
+		return -EINVAL;
+	if (!(s->flags & SLAB_STORE_USER))
+		return -EINVAL;
+	return scrub_run(a, s, false, r);
+}
+
+/*
+ * slab_cache_discard - give back every slab of s, objects and all, for a
+ * pool that no live process uses (the caller's word: slubd's reclaim
+ * --force checks that no live process is attached without being known to
+ * it, and that none references s).  Its refcount must be 0 (every
+ * reference dropped first, slab_cache_destroy having kept it for its
+ * objects), else -EBUSY.  The CPUs' slabs are flushed first; then the
+ * scrub's steps (its locks, chunks and checks) take each slab off its list
+ * and give it back.  A slab that looks in use by a live process is left
+ * (r->kept_slabs).  slab_cache_destroy then removes s when none is left.
+ */
+int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
+{
+	int32_t refs;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!s || cache_of_off(a, arena_off_of(a, s)) != s || (s->state & CACHE_SYSTEM))
+		return -EINVAL;
+	refs = slab_cache_refcount(a, s);
+	if (refs)
+		return refs < 0 ? refs : -EBUSY;
+	rc = flush_all_cpus(a, s);
+	if (rc)
+		return rc;
+	return scrub_run(a, s, true, r);
 }
 
 /* ---- statistics ----------------------------------------------------------- */

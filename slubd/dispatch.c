@@ -24,6 +24,12 @@
 
 #define SHOWN_MAX 170	/* 40 bytes, each at most \\xNN */
 
+struct report_scratch {
+	Slubd__Report rep[SLUBD_MAX_REPORTS];
+	Slubd__Report *repp[SLUBD_MAX_REPORTS];
+	struct slab_report ring[SLUBD_MAX_REPORTS];
+};
+
 struct dispatch_scratch {
 	Slubd__HelloReply hello;
 	Slubd__AttachReply attach;
@@ -34,6 +40,9 @@ struct dispatch_scratch {
 	Slubd__CacheStats **csp;
 	char (*names)[SLUB_NAME_MAX + 1];
 	Slubd__ValidateReply validate;
+	Slubd__ReclaimReply reclaim;
+	Slubd__ReportsReply reports;
+	struct report_scratch *rs;	/* do_reports': SLUBD_MAX_REPORTS of each */
 	char first_error[160];
 	char error[512];
 	bool dropped;		/* destroy: the caller's reference went */
@@ -79,6 +88,18 @@ static const char *shown(const char *name, char buf[SHOWN_MAX])
 
 /* ---- references ------------------------------------------------------------ */
 
+/* off in the set of *n offsets (at most max): added if new; false when full */
+static bool note_once(aoff_t *set, unsigned int *n, unsigned int max, aoff_t off)
+{
+	for (unsigned int i = 0; i < *n; i++)
+		if (set[i] == off)
+			return true;
+	if (*n >= max)
+		return false;
+	set[(*n)++] = off;
+	return true;
+}
+
 static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
 {
 	for (unsigned int i = 0; i < c->nr_refs; i++)
@@ -87,10 +108,35 @@ static struct conn_ref *ref_find(struct conn *c, aoff_t cache)
 	return NULL;
 }
 
+/* c on s->holders (once): it holds references, or attached (reclaim --force asks) */
+static void holder_add(struct server *s, struct conn *c)
+{
+	if (c->holder)
+		return;
+	c->holder = true;
+	c->hprev = NULL;
+	c->hnext = s->holders;
+	if (s->holders)
+		s->holders->hprev = c;
+	s->holders = c;
+}
+
+/*
+ * c opened the pool at off (a reference, its own or slubd's: keep): it may
+ * hold objects of it even once it drops the reference, so reclaim --force
+ * leaves the pool alone while c is open (force_discard)
+ */
+static void opened_note(struct conn *c, aoff_t off)
+{
+	if (!note_once(c->opened, &c->nr_opened, SLUBD_CONN_OPENED, off))
+		c->opened_many = true;
+}
+
 /*
  * References are the worker's: ref_add, ref_remove, conn_drop_refs and the
  * forced destroy's walk of s->holders (the connections that ever held one,
- * until their drop) run on it alone, so they need no lock.
+ * or attached, until their drop) run on it alone, so they need no lock; so do
+ * c->opened and c->attached, and reclaim's reading of them.
  */
 static int ref_add(struct server *s, struct conn *c, aoff_t cache, unsigned int max,
 		   uint32_t count)
@@ -108,14 +154,8 @@ static int ref_add(struct server *s, struct conn *c, aoff_t cache, unsigned int 
 		return -ENOMEM;
 	c->refs = n;
 	c->refs[c->nr_refs++] = (struct conn_ref){ cache, count };
-	if (c != &s->keeper && !c->holder) {
-		c->holder = true;
-		c->hprev = NULL;
-		c->hnext = s->holders;
-		if (s->holders)
-			s->holders->hprev = c;
-		s->holders = c;
-	}
+	if (c != &s->keeper)
+		holder_add(s, c);
 	return 0;
 }
 
@@ -193,9 +233,12 @@ static void do_hello(struct conn *c, const Slubd__Hello *h, Slubd__Response *res
 	resp->hello = &x->hello;
 }
 
-static void do_attach(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
-		      struct reply_plan *plan)
+static void do_attach(struct server *s, struct conn *c, Slubd__Response *resp,
+		      struct dispatch_scratch *x, struct reply_plan *plan)
 {
+	/* known to have the arena, until its close drops it off s->holders */
+	c->attached = true;
+	holder_add(s, c);
 	slubd__attach_reply__init(&x->attach);
 	x->attach.map_base = arena_recorded_base(s->arena);
 	x->attach.size = arena_size(s->arena);
@@ -248,11 +291,7 @@ static unsigned int count_pools(struct server *s)
  */
 static void pools_note(struct server *s, aoff_t off)
 {
-	for (unsigned int i = 0; i < s->nr_pools; i++)
-		if (s->pools[i] == off)
-			return;
-	if (s->nr_pools < SLUB_MAX_CACHES)
-		s->pools[s->nr_pools++] = off;
+	(void)note_once(s->pools, &s->nr_pools, SLUB_MAX_CACHES, off);
 }
 
 struct pools_walk {
@@ -451,6 +490,7 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		}
 	}
 	pools_note(s, arena_offset(s->arena, k));
+	opened_note(c, arena_offset(s->arena, k));
 	rc = ref_add(s, r->has_keep && r->keep ? &s->keeper : c, arena_offset(s->arena, k),
 		     r->has_keep && r->keep ? SLUBD_MAX_REFS : max_refs, taken);
 	if (!rc && r->has_keep && r->keep) {
@@ -509,16 +549,64 @@ static struct kmem_cache *own_ref_named(struct server *s, struct conn *c, const 
  * pool (the answer is complete: dispatch adds nothing)
  */
 static void busy_destroy(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
-			 const char *name, struct kmem_cache *k, unsigned int dropped)
+			 const char *verb, const char *name, struct kmem_cache *k,
+			 unsigned int dropped)
 {
 	char nm[SHOWN_MAX], held[120];
 
 	if (!slab_lock_busy(held, sizeof(held)))
 		snprintf(held, sizeof(held), "a lock is held");
-	fail(resp, x, EBUSY, "busy: %s; destroy %s: %u reference%s dropped, the pool %s: destroy "
-	     "again to finish", held, shown(name, nm), dropped, dropped == 1 ? "" : "s",
-	     slab_cache_at(s->arena, arena_offset(s->arena, k)) == k ? "stays" : "is gone");
+	fail(resp, x, EBUSY, "busy: %s; %s %s: %u reference%s dropped, the pool %s: %s "
+	     "again to finish", held, verb, shown(name, nm), dropped, dropped == 1 ? "" : "s",
+	     slab_cache_at(s->arena, arena_offset(s->arena, k)) == k ? "stays" : "is gone", verb);
 	x->busy_said = true;
+}
+
+/*
+ * drop_every_ref - the creator or root removes the pool k: every
+ * connection's references go, and slubd's (s->holders: those of closed
+ * connections not yet dropped too), then the pool, if it holds no objects.
+ * False: a busy lock stopped it, and the answer says so and what was done.
+ */
+static bool drop_every_ref(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
+			   const char *verb, const char *name, struct kmem_cache *k)
+{
+	aoff_t off = arena_offset(s->arena, k);
+	unsigned int dropped = 0;
+
+	for (struct conn *o = s->holders; ; o = o->hnext) {
+		struct conn *holder = o ? o : &s->keeper;
+		struct conn_ref *orf = ref_find(holder, off);
+
+		while (orf && orf->count) {
+			if (drop_one(s, k)) {
+				/* busy: what was dropped stays dropped; again finishes */
+				busy_destroy(s, resp, x, verb, name, k, dropped);
+				return false;
+			}
+			/*
+			 * kept lowered after the drop: a busy slab_mutex
+			 * here leaves kept one high (the pool outlives a
+			 * restart: a leak, never an early removal)
+			 */
+			if (holder == &s->keeper)
+				slab_cache_keep(s->arena, k, -1);
+			orf->count--;
+			dropped++;
+		}
+		if (orf)
+			ref_remove(holder, orf);
+		if (!o)
+			break;
+	}
+	if (slab_cache_at(s->arena, off) == k)
+		slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
+	if (slab_lock_busy(NULL, 0)) {
+		/* every reference went; the removal met a busy lock */
+		busy_destroy(s, resp, x, verb, name, k, dropped);
+		return false;
+	}
+	return true;
 }
 
 static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyRequest *r,
@@ -527,7 +615,6 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 	char nm[SHOWN_MAX];
 	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
 	struct conn_ref *ref;
-	unsigned int dropped = 0;
 	aoff_t off;
 
 	if (!k)
@@ -573,44 +660,8 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		fail(resp, x, EACCES, "destroy %s: only its creator (uid %u) or root may destroy a "
 		     "pool it does not reference", shown(r->name, nm), slab_cache_owner(k));
 		return;
-	} else {
-		/*
-		 * the creator or root: every connection's references go, and
-		 * slubd's (s->holders: those of closed connections not yet
-		 * dropped too)
-		 */
-		for (struct conn *o = s->holders; ; o = o->hnext) {
-			struct conn *holder = o ? o : &s->keeper;
-			struct conn_ref *orf = ref_find(holder, off);
-
-			while (orf && orf->count) {
-				if (drop_one(s, k)) {
-					/* busy: what was dropped stays dropped; again finishes */
-					busy_destroy(s, resp, x, r->name, k, dropped);
-					return;
-				}
-				/*
-				 * kept lowered after the drop: a busy slab_mutex
-				 * here leaves kept one high (the pool outlives a
-				 * restart: a leak, never an early removal)
-				 */
-				if (holder == &s->keeper)
-					slab_cache_keep(s->arena, k, -1);
-				orf->count--;
-				dropped++;
-			}
-			if (orf)
-				ref_remove(holder, orf);
-			if (!o)
-				break;
-		}
-		if (slab_cache_at(s->arena, off) == k)
-			slab_cache_destroy(s->arena, k);	/* unreferenced: removal again */
-		if (slab_lock_busy(NULL, 0)) {
-			/* every reference went; the removal met a busy lock */
-			busy_destroy(s, resp, x, r->name, k, dropped);
-			return;
-		}
+	} else if (!drop_every_ref(s, resp, x, "destroy", r->name, k)) {
+		return;		/* busy: answered */
 	}
 	slubd__destroy_reply__init(&x->destroy);
 	x->destroy.has_removed = 1;
@@ -755,6 +806,36 @@ static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Re
 }
 
 /*
+ * pool_of_creator - the pool name, for a request only its creator's uid or
+ * root may make (verb: the request's name; what: "cap this pool" and the
+ * like; refused: what the arena's own caches cannot be); NULL, answered,
+ * when there is none or it is not the caller's to change (err)
+ */
+static struct kmem_cache *pool_of_creator(struct server *s, struct conn *c, const char *name,
+					  const char *verb, const char *what, const char *refused,
+					  int err, Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX];
+	struct kmem_cache *k = slab_cache_find(s->arena, name);
+
+	if (!k) {
+		fail(resp, x, ENOENT, "%s %s: no such pool", verb, shown(name, nm));
+		return NULL;
+	}
+	if (slab_cache_is_system(k)) {
+		fail(resp, x, EPERM, "%s %s: the arena's own caches cannot be %s", verb,
+		     shown(name, nm), refused);
+		return NULL;
+	}
+	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
+		fail(resp, x, err, "%s %s: only its creator (uid %u) or root may %s (you are uid %u)",
+		     verb, shown(name, nm), slab_cache_owner(k), what, (unsigned)c->uid);
+		return NULL;
+	}
+	return k;
+}
+
+/*
  * do_set_limit - cap a pool (its creator's uid or root); an absent cap stays
  * as it is.  The reply has no body: stats shows the caps in force.
  */
@@ -762,25 +843,13 @@ static void do_set_limit(struct server *s, struct conn *c, const Slubd__SetLimit
 			 Slubd__Response *resp, struct dispatch_scratch *x)
 {
 	char nm[SHOWN_MAX];
-	struct kmem_cache *k = slab_cache_find(s->arena, r->name);
+	struct kmem_cache *k = pool_of_creator(s, c, r->name, "set_limit", "cap this pool", "capped",
+					       EPERM, resp, x);
 	struct slab_cache_info ci;
 	uint64_t objs, bytes;
 
-	if (!k) {
-		fail(resp, x, ENOENT, "set_limit %s: no such pool", shown(r->name, nm));
-		return;
-	}
-	if (slab_cache_is_system(k)) {
-		fail(resp, x, EPERM, "set_limit %s: the arena's own caches cannot be capped",
-		     shown(r->name, nm));
-		return;
-	}
-	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
-		fail(resp, x, EPERM, "set_limit %s: only its creator (uid %u) or root may cap this "
-		     "pool (you are uid %u)", shown(r->name, nm), slab_cache_owner(k),
-		     (unsigned)c->uid);
-		return;
-	}
+	if (!k)
+		return;		/* answered */
 	if (slab_cache_info(s->arena, k, &ci)) {
 		fail(resp, x, EINVAL, "set_limit %s: the pool cannot be read", shown(r->name, nm));
 		return;
@@ -794,6 +863,312 @@ static void do_set_limit(struct server *s, struct conn *c, const Slubd__SetLimit
 	log_msg("pool %s: caps max_objects %llu, max_bytes %llu (0: none), set by pid %d uid %u",
 		r->name, (unsigned long long)objs, (unsigned long long)bytes, (int)c->pid,
 		(unsigned)c->uid);
+}
+
+/* the reports counted against k (NULL: every cache), as stats sums them */
+static uint64_t reported_errors(struct server *s, struct kmem_cache *k)
+{
+	struct pools_walk *w = k ? NULL : malloc(sizeof(*w));
+	struct kmem_cache **ks = NULL;
+	struct slab_cache_info *cis = NULL;
+	unsigned int n = 1;
+	uint64_t sum = 0;
+
+	if (!k) {
+		if (!w)
+			return 0;
+		w->s = s;
+		w->n = 0;
+		slab_for_each_cache(s->arena, pools_one, w);
+		n = w->n;
+	}
+	ks = calloc(n + 1, sizeof(*ks));
+	cis = calloc(n + 1, sizeof(*cis));
+	if (ks && cis) {
+		for (unsigned int i = 0; i < n; i++)
+			ks[i] = k ? k : slab_cache_at(s->arena, w->off[i]);
+		if (slab_cache_info_many(s->arena, ks, n, cis) == 0)
+			for (unsigned int i = 0; i < n; i++)
+				for (int e = 0; cis[i].offset && e < SLAB_ERR_NR; e++)
+					sum += cis[i].errors[e];
+	}
+	free(ks);
+	free(cis);
+	free(w);
+	return sum;
+}
+
+/*
+ * unknown_live - the pid of a live process attached to the arena that slubd
+ * does not know (no open connection of its asked for the arena): 1, *pid
+ * set (0: of another pid namespace); 0 when every one is known; -errno
+ * (-EAGAIN: a thread without a life word, so that no one can be told absent)
+ */
+static int unknown_live(struct server *s, uint32_t *pid)
+{
+	int n = slab_live_pids(s->arena, NULL, 0), got;
+	uint32_t *pids;
+
+	if (n <= 0)
+		return n;
+	pids = calloc((size_t)n, sizeof(*pids));
+	if (!pids)
+		return -ENOMEM;
+	got = slab_live_pids(s->arena, pids, (unsigned int)n);
+	if (got > n)
+		got = n;	/* one came since: the next ask sees it */
+	for (int i = 0; i < got; i++) {
+		bool known = false;
+
+		/* closed: the loop's word, read racily; a stale false errs towards known
+		 * only for a process whose connection just closed, which held no reference
+		 * here (live_refs counted it) */
+		for (struct conn *o = s->holders; o && pids[i] && !known; o = o->hnext)
+			known = o->attached && !__atomic_load_n(&o->closed, __ATOMIC_RELAXED) &&
+				(uint32_t)o->pid == pids[i];
+		if (!known) {
+			*pid = pids[i];
+			free(pids);
+			return 1;
+		}
+	}
+	free(pids);
+	return 0;
+}
+
+/*
+ * force_discard - reclaim --force: with no live reference and no unknown
+ * live process (see ReclaimRequest), drop every reference left, give every
+ * slab back (slab_cache_discard) and remove the pool.  False: refused or
+ * busy, the answer says which and what was done.
+ *
+ * Why no live process's object should go: a process that holds objects of
+ * the pool opened it (a reference, recorded on its connection: live_refs,
+ * and c->opened, which outlives the reference: a program may free its
+ * objects after kmem_cache_destroy) - unless it is unknown to slubd: a live
+ * process with a slot in the arena (ident.c: a life word, the kernel's
+ * word) and no open connection that attached (a forked child, a client
+ * between two slubds, another pid namespace's) refuses the discard.
+ * References, opens and attaches change on this thread alone, so none
+ * comes between the checks and the discard; a process that attaches later
+ * must ask this thread first, and finds the pool gone.  Not seen (the
+ * man page says so): a process handed objects by pointer that never opened
+ * the pool, one that has only taken objects from slabs others made since it
+ * started (no slot until its first slow path), and one that maps an arena
+ * file without slubd.
+ */
+static bool force_discard(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
+			  const char *name, struct kmem_cache *k)
+{
+	char nm[SHOWN_MAX];
+	struct slab_scrub_result dr;
+	uint32_t pid = 0;
+	int rc;
+
+	if (x->reclaim.live_refs) {
+		fail(resp, x, EBUSY, "reclaim --force %s: %u reference%s of live programs keep it: "
+		     "nothing discarded (they must destroy it, or exit)", shown(name, nm),
+		     x->reclaim.live_refs, x->reclaim.live_refs == 1 ? "" : "s");
+		return false;
+	}
+	for (struct conn *o = s->holders; o; o = o->hnext) {
+		bool opened = o->opened_many;
+
+		for (unsigned int i = 0; i < o->nr_opened && !opened; i++)
+			opened = o->opened[i] == arena_offset(s->arena, k);
+		if (opened && !__atomic_load_n(&o->closed, __ATOMIC_RELAXED)) {
+			fail(resp, x, EBUSY, "reclaim --force %s: pid %d opened it and is still "
+			     "connected (it may hold objects of it): nothing discarded (it must exit)",
+			     shown(name, nm), (int)o->pid);
+			return false;
+		}
+	}
+	rc = unknown_live(s, &pid);
+	if (rc) {
+		if (rc < 0 && pid == 0)
+			fail(resp, x, rc == -EAGAIN ? EBUSY : -rc, "reclaim --force %s: %s: nothing "
+			     "discarded", shown(name, nm), rc == -EAGAIN ?
+			     "a thread without a life word uses the arena, so that no process can be "
+			     "told absent" : strerror(-rc));
+		else if (pid)
+			fail(resp, x, EBUSY, "reclaim --force %s: pid %u uses the arena without an "
+			     "open connection to slubd, and may use the pool: nothing discarded (stop "
+			     "it, or let it reconnect)", shown(name, nm), pid);
+		else
+			fail(resp, x, EBUSY, "reclaim --force %s: a process of another pid namespace "
+			     "uses the arena without an open connection to slubd: nothing discarded",
+			     shown(name, nm));
+		return false;
+	}
+	if (!drop_every_ref(s, resp, x, "reclaim", name, k))
+		return false;
+	if (slab_cache_at(s->arena, arena_offset(s->arena, k)) != k)
+		return true;	/* it was empty: gone with its last reference */
+	rc = slab_cache_discard(s->arena, k, &dr);
+	x->reclaim.has_discarded = 1;
+	x->reclaim.discarded = dr.discarded_objects;
+	if (rc == -EAGAIN && slab_lock_busy(NULL, 0))
+		return false;	/* dispatch answers "busy"; again finishes */
+	if (rc) {
+		fail(resp, x, rc == -EAGAIN ? EIO : -rc, "reclaim --force %s: %s; %llu objects "
+		     "discarded before (slubctl reports %s)", shown(name, nm),
+		     rc == -EAGAIN ? "a lock of the pool cannot be taken" : strerror(-rc),
+		     (unsigned long long)dr.discarded_objects, shown(name, nm));
+		return false;
+	}
+	slab_cache_destroy(s->arena, k);	/* unreferenced, no slab left: removed */
+	return true;
+}
+
+/*
+ * do_reclaim - free what dead owners left in the pool, then remove it if no
+ * live connection references it (ReclaimRequest in slubd.proto).
+ *
+ * No live process's object is freed: slab_reclaim_dead frees an object only
+ * when its owner record names a process slot the kernel says is dead (its
+ * life word, never a pid), read under the object's node lock, under which
+ * no live process is between an allocation and its record (slub_debug.c).
+ * A pool without owner records frees nothing here.
+ *
+ * No pool a live process references goes: a connection not closed that
+ * holds a reference keeps it (this runs on the worker, which alone changes
+ * references, so none is taken meanwhile); those left - slubd's own (slubctl
+ * create) and closed connections' - go as a forced destroy drops them, and
+ * the pool goes only if it then holds no objects (slab_cache_destroy).
+ */
+static void do_reclaim(struct server *s, struct conn *c, const Slubd__ReclaimRequest *r,
+		       Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX];
+	struct kmem_cache *k = pool_of_creator(s, c, r->name, "reclaim", "reclaim this pool",
+					       "reclaimed", EACCES, resp, x);
+	struct slab_scrub_result sr;
+	struct slab_cache_info ci;
+	aoff_t off;
+
+	if (!k)
+		return;		/* answered */
+	off = arena_offset(s->arena, k);
+	if (slab_cache_info(s->arena, k, &ci)) {
+		fail(resp, x, EINVAL, "reclaim %s: the pool cannot be read (slubctl validate %s)",
+		     shown(r->name, nm), shown(r->name, nm));
+		return;
+	}
+	slubd__reclaim_reply__init(&x->reclaim);
+	x->reclaim.owners = ci.flags & SLAB_STORE_USER;
+	if (x->reclaim.owners) {
+		int rc = slab_reclaim_dead(s->arena, k, &sr);
+
+		x->reclaim.freed = sr.reclaimed_objects;
+		x->reclaim.dead_owners = sr.dead_pids;
+		reports_log(s, true);	/* each dead owner's line, once */
+		if (rc == -EAGAIN && slab_lock_busy(NULL, 0))
+			return;		/* dispatch answers "busy: LOCK held by pid N" */
+		if (rc) {
+			fail(resp, x, rc == -EAGAIN ? EIO : -rc, "reclaim %s: %s; %llu objects freed "
+			     "before (slubctl reports %s)", shown(r->name, nm),
+			     rc == -EAGAIN ? "a lock of the pool cannot be taken" : strerror(-rc),
+			     (unsigned long long)sr.reclaimed_objects, shown(r->name, nm));
+			return;
+		}
+	}
+	for (struct conn *o = s->holders; o; o = o->hnext) {
+		struct conn_ref *orf = o->closed ? NULL : ref_find(o, off);
+
+		x->reclaim.live_refs += orf ? orf->count : 0;
+	}
+	x->reclaim.has_live_refs = 1;
+	/*
+	 * the objects left, once the CPUs' cached free ones went back
+	 * (shrink): a pool that holds some keeps its references (slubd's own
+	 * among them) - reclaim removes only what it can remove whole
+	 */
+	slab_shrink(s->arena, k);
+	if (!slab_cache_info(s->arena, k, &ci)) {
+		x->reclaim.has_objects = 1;
+		x->reclaim.objects = ci.active_objs;
+	}
+	if (r->has_force && r->force) {
+		if (!force_discard(s, resp, x, r->name, k))
+			return;		/* refused or busy: answered */
+	} else if (!x->reclaim.live_refs && x->reclaim.has_objects && !x->reclaim.objects &&
+		   !drop_every_ref(s, resp, x, "reclaim", r->name, k)) {
+		return;		/* busy: answered, with what was done */
+	}
+	x->reclaim.removed = slab_cache_at(s->arena, off) != k;
+	if (x->reclaim.removed)
+		x->reclaim.objects = 0;
+	else if (x->reclaim.has_discarded && !slab_cache_info(s->arena, k, &ci))
+		x->reclaim.objects = ci.active_objs;	/* in slabs a live process was at work in */
+	resp->body_case = SLUBD__RESPONSE__BODY_RECLAIM;
+	resp->reclaim = &x->reclaim;
+	log_msg("pool %s: reclaim%s by pid %d uid %u: %llu objects of %u dead process%s freed, "
+		"%llu discarded; %s", r->name, r->has_force && r->force ? " --force" : "", (int)c->pid,
+		(unsigned)c->uid, (unsigned long long)x->reclaim.freed, x->reclaim.dead_owners,
+		x->reclaim.dead_owners == 1 ? "" : "es", (unsigned long long)x->reclaim.discarded,
+		x->reclaim.removed ? "pool removed" :
+		x->reclaim.live_refs ? "kept: live connections reference it" :
+		"kept: it holds objects");
+}
+
+/*
+ * do_reports - the ring's last reports (at most SLUBD_MAX_REPORTS), oldest
+ * first, those against the pool name only when given; read without a lock
+ * (slab_reports: a slot being written is skipped)
+ */
+static void do_reports(struct server *s, const Slubd__ReportsRequest *r, Slubd__Response *resp,
+		       struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX];
+	struct slab_report batch[16];
+	struct report_scratch *rs = x->rs = calloc(1, sizeof(*x->rs));
+	uint64_t cursor = 0;
+	unsigned int n = 0;
+
+	if (!rs) {
+		fail(resp, x, ENOMEM, "reports: out of memory");
+		return;
+	}
+	for (;;) {
+		uint64_t from = cursor;
+		int m = slab_reports(s->arena, batch, 16, &cursor);
+
+		for (int i = 0; i < m; i++) {
+			if (r->name && strcmp(r->name, batch[i].cache_name))
+				continue;
+			if (n == SLUBD_MAX_REPORTS)	/* keep the newest */
+				memmove(rs->ring, rs->ring + 1, --n * sizeof(rs->ring[0]));
+			rs->ring[n++] = batch[i];
+		}
+		if (cursor == from)
+			break;
+	}
+	if (r->name && !n && !slab_cache_find(s->arena, r->name)) {
+		fail(resp, x, ENOENT, "reports %s: no such pool, and no report names it",
+		     shown(r->name, nm));
+		return;
+	}
+	slubd__reports_reply__init(&x->reports);
+	for (unsigned int i = 0; i < n; i++) {
+		Slubd__Report *o = &rs->rep[i];
+		const struct slab_report *q = &rs->ring[i];
+
+		slubd__report__init(o);
+		o->kind = q->kind;
+		o->kind_name = (char *)slab_error_name((enum slab_error)q->kind);
+		o->pool = q->cache_name[0] ? (char *)q->cache_name : NULL;
+		o->has_offset = q->object != 0;
+		o->offset = q->object;
+		o->pid = q->pid;
+		o->time_ns = q->time_ns;
+		o->detail = q->detail[0] ? (char *)q->detail : NULL;
+		rs->repp[i] = o;
+	}
+	x->reports.n_reports = n;
+	x->reports.reports = rs->repp;
+	x->reports.total = cursor;
+	resp->body_case = SLUBD__RESPONSE__BODY_REPORTS;
+	resp->reports = &x->reports;
 }
 
 static void do_validate(struct server *s, const Slubd__ValidateRequest *r, Slubd__Response *resp,
@@ -815,6 +1190,8 @@ static void do_validate(struct server *s, const Slubd__ValidateRequest *r, Slubd
 	x->validate.allocated = v.allocated;
 	x->validate.free = v.free;
 	x->validate.errors = v.nr_errors;
+	x->validate.has_reported = 1;
+	x->validate.reported = reported_errors(s, k);
 	if (v.nr_errors) {
 		snprintf(x->first_error, sizeof(x->first_error), "%s", v.first_error);
 		x->validate.first_error = x->first_error;
@@ -861,7 +1238,7 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		do_hello(c, req->hello, resp, x, plan);
 		break;
 	case SLUBD__REQUEST__BODY_ATTACH:
-		do_attach(s, resp, x, plan);
+		do_attach(s, c, resp, x, plan);
 		break;
 	case SLUBD__REQUEST__BODY_CREATE:
 		do_create(s, c, req->create, resp, x);
@@ -880,6 +1257,12 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		break;
 	case SLUBD__REQUEST__BODY_SET_LIMIT:
 		do_set_limit(s, c, req->set_limit, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_RECLAIM:
+		do_reclaim(s, c, req->reclaim, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_REPORTS:
+		do_reports(s, req->reports, resp, x);
 		break;
 	default:
 		fail(resp, x, EINVAL, "unknown request type %d", (int)req->body_case);
@@ -907,5 +1290,6 @@ void dispatch_done(struct dispatch_scratch *x)
 	free(x->cs);
 	free(x->csp);
 	free(x->names);
+	free(x->rs);
 	free(x);
 }

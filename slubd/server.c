@@ -894,18 +894,6 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- recovery and signals --------------------------------------------------- */
 
-/*
- * what the engine reports in slubd's own threads: the dead owners its scrub
- * finds (once each, by pid) go to the log; the rest (validate's findings)
- * are answered to whoever asked and counted per pool, not logged one by one
- */
-static void report_cb(const struct slab_report *r, void *arg)
-{
-	(void)arg;
-	if (r->kind == SLAB_ERR_LEAK)
-		log_msg("pool %s: %s", r->cache_name, r->detail);
-}
-
 static void *scrubber(void *arg)
 {
 	struct server *s = arg;
@@ -931,13 +919,20 @@ static void *scrubber(void *arg)
 		 * skips, the next scrub does
 		 */
 		slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
+		/*
+		 * a line only for what this scrub did or found first: a dead
+		 * owner's leak, still there at every later scrub, was logged
+		 * once already (report_cb: each owner once per pool)
+		 */
 		if (guarded_scrub(s, &r) == 0 &&
-		    (r.orphans || r.transit_blocks || r.leaked_objects))
+		    (r.orphans || r.transit_blocks || r.reclaimed_objects || r.new_leaks))
 			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
-				"blocks; %llu objects held by %u dead processes, %llu of them freed",
+				"blocks; %llu objects of dead processes freed, %llu newly found leaked",
 				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
-				(unsigned long long)r.leaked_objects, r.dead_pids,
-				(unsigned long long)r.reclaimed_objects);
+				(unsigned long long)r.reclaimed_objects,
+				(unsigned long long)r.new_leaks);
+		/* what the ring got since: the dead owners just found, clients' misuse */
+		reports_log(s, true);
 		/* r is zeroed first, so read even after an error; a long step is
 		 * a client holding a lock the step waited for, or a starved host */
 		if (r.max_hold_ns > slow_step_ns)
@@ -1277,7 +1272,9 @@ int server_init(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up signal handling");
 		return -ENOMEM;
 	}
-	slab_set_report_fn(report_cb, NULL);
+	/* reports reach the log from the arena's ring (reports.c), each once */
+	pthread_mutex_init(&s->reports_lock, NULL);
+	reports_log(s, false);	/* those made before this slubd: its predecessor logged them */
 	rc = pthread_create(&s->scrubber, NULL, scrubber, s);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the scrubber thread: %s", strerror(rc));

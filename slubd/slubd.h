@@ -85,6 +85,7 @@ struct conn_ref {
 	uint32_t count;			/* references this connection holds */
 };
 
+#define SLUBD_CONN_OPENED 16	/* pools a connection's opens are remembered for */
 struct conn {
 	struct server *srv;
 	struct bufferevent *bev;
@@ -100,6 +101,11 @@ struct conn {
 	struct conn *next, *prev;	/* s->conns: the loop's */
 	struct conn *hnext, *hprev;	/* s->holders: the worker's */
 	bool holder;			/* on s->holders */
+	bool attached;			/* it asked for the arena (the worker's): on s->holders */
+	/* the pools it ever took a reference to (the worker's; reclaim --force asks) */
+	aoff_t opened[SLUBD_CONN_OPENED];
+	unsigned int nr_opened;
+	bool opened_many;		/* more than SLUBD_CONN_OPENED: any pool, as far as we know */
 	bool in_worker;			/* a request is with the worker: not read meanwhile */
 	bool closed;			/* the loop is done with it; the worker's drop frees it */
 	struct event *hello_ev;		/* hello_timeout from accept (absolute), until Hello */
@@ -183,6 +189,11 @@ struct server {
 	struct conn *holders;		/* connections that hold references (the worker's) */
 	aoff_t pools[SLUB_MAX_CACHES];	/* the pools slubd last saw listed (the worker's) */
 	unsigned int nr_pools;
+	/* reports.c: reports_lock protects the three after it (see there) */
+	pthread_mutex_t reports_lock;
+	uint64_t reports_cursor;	/* the ring read up to here */
+	uint64_t reports_window_ms;	/* the minute the line budget counts in */
+	unsigned int reports_in_window;
 };
 
 /* server.c */
@@ -238,6 +249,12 @@ int guarded_scrub(struct server *s, struct slab_scrub_result *r);
 uint64_t guarded_used_bytes(struct server *s);
 void guarded_arena_close(struct server *s);	/* and s->arena = NULL */
 void guarded_set_owner_pid(struct server *s);	/* arena_set_owner_pid(getpid()) */
+
+/*
+ * reports.c - log the reports the arena's ring got since the last call, each
+ * once, rate-limited (log false: only move past them, at start)
+ */
+void reports_log(struct server *s, bool log);
 
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

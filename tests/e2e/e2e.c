@@ -516,19 +516,25 @@ void e2e_show_log(const struct e2e_slubd *d, int lines)
 	free(buf);
 }
 
-int e2e_log_has(const struct e2e_slubd *d, const char *needle)
+int e2e_log_count(const struct e2e_slubd *d, const char *needle)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int fd = open(d->log, O_RDONLY | O_CLOEXEC), found;
+	int fd = open(d->log, O_RDONLY | O_CLOEXEC), n = 0;
 
 	if (fd < 0)
 		return 0;
 	e2e_read_all(fd, &buf, &len, 1000);
 	close(fd);
-	found = buf && strstr(buf, needle);
+	for (const char *p = buf; p && *needle && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
 	free(buf);
-	return found;
+	return n;
+}
+
+int e2e_log_has(const struct e2e_slubd *d, const char *needle)
+{
+	return e2e_log_count(d, needle) > 0;
 }
 
 static int write_file(const char *path, const char *text)

@@ -116,6 +116,8 @@ void e2e_stop(struct e2e_slubd *d);
 void e2e_show_log(const struct e2e_slubd *d, int lines);
 /* 1 if the daemon's log so far holds needle */
 int e2e_log_has(const struct e2e_slubd *d, const char *needle);
+/* how many times the daemon's log so far holds needle */
+int e2e_log_count(const struct e2e_slubd *d, const char *needle);
 
 /*
  * a tmpfs directory every user may make a private directory in (/dev/shm),

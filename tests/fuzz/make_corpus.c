@@ -159,6 +159,31 @@ static void stats(const char *name)
 	send_req(&r);
 }
 
+/* force < 0: absent */
+static void reclaim(const char *name, int force)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__ReclaimRequest q = SLUBD__RECLAIM_REQUEST__INIT;
+
+	q.name = (char *)name;
+	q.has_force = force >= 0;
+	q.force = force > 0;
+	r.body_case = SLUBD__REQUEST__BODY_RECLAIM;
+	r.reclaim = &q;
+	send_req(&r);
+}
+
+static void reports(const char *name)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__ReportsRequest q = SLUBD__REPORTS_REQUEST__INIT;
+
+	q.name = (char *)name;
+	r.body_case = SLUBD__REQUEST__BODY_REPORTS;
+	r.reports = &q;
+	send_req(&r);
+}
+
 static void shrink(const char *name)
 {
 	Slubd__Request r = SLUBD__REQUEST__INIT;
@@ -458,6 +483,43 @@ int main(int argc, char **argv)
 	set_limit("mine", 64, 8192);
 	stats(NULL);
 	end("set_limit_other");
+
+	/* reclaim: owners freed, a plain pool kept or forced, refusals */
+	begin(SEL_ROOT | SEL_OTHER | SEL_KEPT | SEL_OBJECTS);
+	hello();
+	attach();
+	create("ru", 64, 0, STORE_USER, -1, -1, 0);
+	create("rp", 64, 0, 0, -1, -1, 0);
+	reclaim("ru", -1);		/* our own reference: kept */
+	reclaim("rp", 0);
+	reclaim("rp", 1);		/* EBUSY: our reference is live */
+	destroy("rp", -1);
+	reclaim("rp", 1);		/* EBUSY: we opened it and are connected */
+	reclaim("bystander", 1);	/* another client's live reference: EBUSY */
+	reclaim("kept", -1);		/* slubd's own only, empty: removed */
+	reclaim("kmalloc-64", 1);	/* EPERM */
+	reclaim("missing", 0);		/* ENOENT */
+	reclaim("bad name", 1);
+	reports(NULL);
+	end("reclaim");
+
+	begin(SEL_ALLOWED | SEL_OTHER | SEL_KEPT);
+	hello();
+	reclaim("bystander", 1);	/* EACCES: uid 7777's */
+	reclaim("kept", 0);
+	end("reclaim_other");
+
+	/* reports: the ring, whole or of one pool; a pool that never was */
+	begin(SEL_ROOT | SEL_OBJECTS);
+	hello();
+	create("rr", 64, 0, POISON, -1, -1, 0);
+	reports(NULL);
+	reports("rr");
+	reports("kmalloc-64");
+	reports("missing");		/* ENOENT */
+	reports("");
+	reports("bad\x01name");
+	end("reports");
 
 	return 0;
 }

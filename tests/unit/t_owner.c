@@ -3,7 +3,9 @@
  * pool: objects of dead owners counted and reported by pid
  * (SLAB_STORE_USER) or freed (SLAB_RECLAIM_DEAD), ownership handed over
  * with slab_give, the use of a destroyed cache caught, and per-cache caps;
- * and the scrub's bounded steps (scrub_chunked, scrub_timed_steps).
+ * and the scrub's bounded steps (scrub_chunked, scrub_timed_steps); reclaim
+ * beside live owners (reclaim_races), a dead process's plain pool discarded
+ * whole (discard_dead_pool).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -1146,6 +1148,197 @@ ISOLATED_T(scrub_races, 90)
 	arena_close(a);
 }
 
+/*
+ * reclaim_races - slab_reclaim_dead (slubctl reclaim, kmem_cache_reclaim)
+ * beside live owners: workers allocate and free in a SLAB_STORE_USER pool,
+ * each stamping its objects with its pid and checking the stamps of all it
+ * holds before each free, while two processes reclaim without pause and the
+ * parent kills a worker every few milliseconds (a new one takes its place),
+ * now and then a reclaimer too.  A live worker's object freed under it would
+ * show as a stamp changed (handed to another worker, or a free pointer
+ * written into it) or as a double free when the worker frees it.  At the
+ * end: no stamp ever changed, no error but the dead owners' reports, and
+ * one more reclaim leaves the pool empty.
+ */
+struct reclaim_race {
+	volatile int stop;
+	volatile uint64_t ops, reclaims, freed, bad;
+};
+
+static void reclaim_race_worker(struct arena *a, struct kmem_cache *s, struct reclaim_race *ctl,
+				uint64_t seed)
+{
+	uint64_t *held[64] = { 0 }, me = (uint64_t)getpid() << 32;
+
+	while (!ctl->stop) {
+		int i = (int)(unit_rand(&seed) % 64);
+
+		if (held[i]) {
+			for (int j = 0; j < 64; j++)
+				if (held[j] && (held[j][0] != (me | (uint64_t)j) ||
+						held[j][7] != ~(me | (uint64_t)j)))
+					__atomic_fetch_add(&ctl->bad, 1, __ATOMIC_RELAXED);
+			slab_free(a, s, held[i]);
+			held[i] = NULL;
+		} else if ((held[i] = slab_alloc(a, s, 0))) {
+			held[i][0] = me | (uint64_t)i;
+			held[i][7] = ~(me | (uint64_t)i);
+		}
+		__atomic_fetch_add(&ctl->ops, 1, __ATOMIC_RELAXED);
+	}
+	_exit(0);
+}
+
+static void reclaim_race_reclaimer(struct arena *a, struct kmem_cache *s, struct reclaim_race *ctl)
+{
+	while (!ctl->stop) {
+		struct slab_scrub_result rr;
+
+		if (slab_reclaim_dead(a, s, &rr) == 0) {
+			__atomic_fetch_add(&ctl->reclaims, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&ctl->freed, rr.reclaimed_objects, __ATOMIC_RELAXED);
+		}
+	}
+	_exit(0);
+}
+
+ISOLATED_T(reclaim_races, 90)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "race.owned", 64, 0, SLAB_STORE_USER, NULL) : NULL;
+	struct reclaim_race *ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	enum { WORKERS = 4, RECLAIMERS = 2 };
+	pid_t w[WORKERS], rc[RECLAIMERS];
+	struct slab_scrub_result r;
+	struct slab_validate_result vr;
+	struct slab_cache_info ci;
+	uint64_t seed = 0x7ec1a1, kills = 0, t_end;
+	int st;
+
+	if (!s || ctl == MAP_FAILED)
+		return;
+	for (int i = 0; i < WORKERS; i++)
+		if ((w[i] = fork()) == 0)
+			reclaim_race_worker(a, s, ctl, 1000 + (uint64_t)i);
+	for (int i = 0; i < RECLAIMERS; i++)
+		if ((rc[i] = fork()) == 0)
+			reclaim_race_reclaimer(a, s, ctl);
+	t_end = now_ms() + 4000;
+	while (now_ms() < t_end) {
+		int v = (int)(unit_rand(&seed) % WORKERS);
+
+		usleep((useconds_t)(1000 + unit_rand(&seed) % 4000));
+		kill(w[v], SIGKILL);
+		waitpid(w[v], &st, 0);
+		kills++;
+		if ((w[v] = fork()) == 0)
+			reclaim_race_worker(a, s, ctl, 5000 + kills);
+		if (kills % 8 == 0) {
+			/* a reclaimer dies too, anywhere in its steps */
+			int k = (int)(kills / 8 % RECLAIMERS);
+
+			kill(rc[k], SIGKILL);
+			waitpid(rc[k], &st, 0);
+			if ((rc[k] = fork()) == 0)
+				reclaim_race_reclaimer(a, s, ctl);
+		}
+	}
+	ctl->stop = 1;
+	for (int i = 0; i < WORKERS; i++)
+		waitpid(w[i], &st, 0);
+	for (int i = 0; i < RECLAIMERS; i++)
+		waitpid(rc[i], &st, 0);
+	CHECKF(ctl->bad == 0, "%llu stamps of live workers' objects changed: freed under them",
+	       (unsigned long long)ctl->bad);
+	CHECKF(ctl->freed > 0, "the reclaimers freed nothing of %llu dead workers",
+	       (unsigned long long)kills);
+	CHECK(slab_scrub(a, &r) == 0);	/* what a killed reclaimer left half done */
+	CHECK(slab_reclaim_dead(a, s, &r) == 0);
+	CHECKF(unit_validate(a, s, &vr) == 0 && vr.nr_errors == 0, "validate: %llu errors, first: %s",
+	       (unsigned long long)vr.nr_errors, vr.first_error);
+	unit_info(a, s, &ci);
+	for (int e = 0; e < SLAB_ERR_NR; e++)
+		CHECKF(e == SLAB_ERR_LEAK || ci.errors[e] == 0, "%llu errors of kind %s",
+		       (unsigned long long)ci.errors[e], slab_error_name((enum slab_error)e));
+	CHECKF(ci.active_objs == 0, "%llu objects still allocated once every worker exited and "
+	       "the pool was reclaimed", (unsigned long long)ci.active_objs);
+	printf("  %llu worker kills, %llu worker ops, %llu reclaims beside them freed %llu objects\n",
+	       (unsigned long long)kills, (unsigned long long)ctl->ops,
+	       (unsigned long long)ctl->reclaims, (unsigned long long)ctl->freed);
+	arena_close(a);
+}
+
+/*
+ * discard_dead_pool - slab_cache_discard (reclaim --force) on a plain pool
+ * that a killed process left 700-odd objects in: full slabs (on no list),
+ * partial ones, a CPU slab and CPU partial ones.  Refused while the pool is
+ * referenced; then every slab goes back to the page allocator (buddy_check
+ * holds, the pages are free again), the pool can be removed, and another
+ * pool's objects held by this process are untouched.
+ */
+ISOLATED(discard_dead_pool)
+{
+	struct arena *a = unit_arena();
+	struct kmem_cache *s = a ? unit_cache(a, "dis.plain", 64, 0, 0, NULL) : NULL;
+	struct kmem_cache *other = a ? unit_cache(a, "dis.other", 64, 0, 0, NULL) : NULL;
+	struct child_out *o = shared_out();
+	struct slab_scrub_result r;
+	struct slab_validate_result v;
+	struct slab_cache_info ci;
+	struct buddy_info b0, b1;
+	uint64_t *mine[50];
+	char berr[160];
+	pid_t pid;
+
+	if (!s || !other || !o)
+		return;
+	for (int i = 0; i < 50; i++) {
+		mine[i] = slab_alloc(a, other, 0);
+		REQUIRE(mine[i] != NULL);
+		mine[i][0] = 0xd15ca4d00u + (uint64_t)i;
+	}
+	CHECK(buddy_info(a, &b0) == 0);
+	pid = fork();
+	if (pid == 0) {
+		void *p[1000];
+
+		for (int i = 0; i < 1000; i++)
+			if (!(p[i] = slab_alloc(a, s, 0)))
+				_exit(3);
+		for (int i = 0; i < 1000; i += 3)
+			slab_free(a, s, p[i]);	/* partial slabs, CPU partial ones */
+		o->ready = 1;
+		for (;;)
+			pause();
+	}
+	if (!wait_ready(o))
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unit_info(a, s, &ci);
+	CHECKF(ci.active_objs == 666, "dis.plain: %llu objects before, want 666",
+	       (unsigned long long)ci.active_objs);
+	CHECKF(slab_cache_discard(a, s, &r) == -EBUSY, "discard of a referenced pool not refused");
+	CHECK(slab_cache_destroy(a, s) == -EBUSY);	/* unreferenced, kept for its objects */
+	CHECK(slab_cache_discard(a, s, &r) == 0);
+	CHECKF(r.discarded_objects == 666 && r.kept_slabs == 0, "discarded %llu objects, %llu slabs "
+	       "kept (want 666, 0)", (unsigned long long)r.discarded_objects,
+	       (unsigned long long)r.kept_slabs);
+	CHECKF(slab_cache_destroy(a, s) == 0, "the emptied pool is not removed");
+	CHECKF(buddy_check(a, berr, sizeof(berr)) == 0, "buddy_check: %s", berr);
+	CHECK(buddy_info(a, &b1) == 0);
+	CHECKF(b1.nr_free == b0.nr_free, "%llu pages free after, %llu before the dead process",
+	       (unsigned long long)b1.nr_free, (unsigned long long)b0.nr_free);
+	for (int i = 0; i < 50; i++)
+		CHECKF(mine[i][0] == 0xd15ca4d00u + (uint64_t)i, "our object %d of dis.other changed",
+		       i);
+	CHECK(unit_validate(a, NULL, &v) == 0 && v.nr_errors == 0);
+	for (int i = 0; i < 50; i++)
+		slab_free(a, other, mine[i]);
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(store_user_leak_reported_once),
        T_CASE(give_and_owner_errors),
@@ -1159,4 +1352,6 @@ T_MAIN(T_CASE(reclaim_dead_owner),
        T_CASE(scrub_timed_steps),
        T_CASE(scrub_drained_partials),
        T_CASE(repair_walk_blocks),
-       T_CASE(scrub_races))
+       T_CASE(scrub_races),
+       T_CASE(reclaim_races),
+       T_CASE(discard_dead_pool))
