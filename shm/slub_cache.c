@@ -1301,7 +1301,13 @@ void *slab_kmalloc(struct arena *a, size_t size, gfp_t gfp)
 		return kmalloc_large(a, size, gfp);
 	s = kmalloc_handle(a, i);
 	p = slab_alloc(a, s, gfp);
-	if (p && kmalloc_orig_tracked(s))
+	/*
+	 * The red zone past size is written by this process's checked copy of
+	 * the geometry, never by the shared descriptor's flags and offsets: a
+	 * scribble on those must not steer this write (t_hostile).
+	 */
+	s = p ? cache_geom(a, s) : NULL;
+	if (s && kmalloc_orig_tracked(s))
 		kmalloc_set_orig(s, p, size);	/* writes past size are caught */
 	return p;
 }
