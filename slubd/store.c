@@ -758,25 +758,28 @@ static bool huge_pages_free(const struct server *s)
 }
 
 /*
- * a memfd of huge pages, when enough are reserved: 1 made (and locked), 0
- * not (too few huge pages: auto goes on), -errno with err (hugepages = on)
+ * a memfd arena that lasts slubd's life.  huge: of huge pages, when enough
+ * are reserved: 1 made (and locked), 0 not (too few huge pages: auto goes
+ * on), -errno with err (hugepages = on).  !huge: of normal pages (the default
+ * file would have been on a disk; why: in why): 1 made, -errno with err.
  */
-static int huge_memfd(struct server *s, char *err, size_t errlen)
+static int life_memfd(struct server *s, bool huge, const char *why, char *err, size_t errlen)
 {
-	struct arena_opts o = { .size = s->cfg.arena_size, .huge = s->cfg.huge };
+	struct arena_opts o = { .size = s->cfg.arena_size,
+				.huge = huge ? s->cfg.huge : ARENA_HUGE_OFF };
 	char msg[512];
 	int rc, fd;
 
-	if (s->cfg.huge == ARENA_HUGE_AUTO && !huge_pages_free(s))
+	if (huge && s->cfg.huge == ARENA_HUGE_AUTO && !huge_pages_free(s))
 		return 0;
 	rc = arena_create(&o, &s->arena, msg, sizeof(msg));
 	if (rc) {
-		if (s->cfg.huge != ARENA_HUGE_ON)
+		if (huge && s->cfg.huge != ARENA_HUGE_ON)
 			return 0;
 		snprintf(err, errlen, "cannot create the arena: %s", msg);
 		return rc;
 	}
-	if (arena_backing(s->arena) != ARENA_BACKING_HUGETLB) {
+	if (huge && arena_backing(s->arena) != ARENA_BACKING_HUGETLB) {
 		arena_close(s->arena);	/* normal pages: the default file instead */
 		s->arena = NULL;
 		return 0;
@@ -795,10 +798,16 @@ static int huge_memfd(struct server *s, char *err, size_t errlen)
 	s->lock_fd = fd;
 	arena_set_owner_pid(s->arena, getpid());
 	s->arena_path[0] = 0;
-	log_msg("%s; huge pages in a memfd: the arena and its pools last as long as this slubd "
-		"(or a client that still maps it); for pools that outlive slubd, mount hugetlbfs "
-		"(pagesize=2M) where slubd's user can write, or run slubd under systemd (the fd "
-		"store keeps the memfd)", msg);
+	if (huge)
+		log_msg("%s; huge pages in a memfd: the arena and its pools last as long as this "
+			"slubd (or a client that still maps it); for pools that outlive slubd, mount "
+			"hugetlbfs (pagesize=2M) where slubd's user can write, or run slubd under "
+			"systemd (the fd store keeps the memfd)", msg);
+	else
+		log_msg("%s; %s, so the arena is a memfd of normal pages instead: it and its pools "
+			"last as long as this slubd (or a client that still maps it); for pools that "
+			"outlive slubd, put the socket on tmpfs (--socket in /run, $XDG_RUNTIME_DIR "
+			"or /dev/shm), or name a file (--arena-file PATH, [arena] file)", msg, why);
 	return 1;
 }
 
@@ -814,8 +823,9 @@ static int huge_memfd(struct server *s, char *err, size_t errlen)
  *      reserved now (hugepages = on: not used, said; huge pages or fail);
  *   3. else huge pages not off and enough reserved: a memfd of huge pages,
  *      which lasts slubd's life (said in the log);
- *   4. else slubd.arena next to the socket: on tmpfs only, a disk is
- *      refused (file_arena says why and what to do).
+ *   4. else slubd.arena next to the socket when that is tmpfs; on a disk
+ *      no file is made: a memfd of normal pages, which lasts slubd's life
+ *      (said in the log, with what keeps pools across restarts).
  */
 static int default_arena(struct server *s, char *err, size_t errlen)
 {
@@ -855,14 +865,35 @@ static int default_arena(struct server *s, char *err, size_t errlen)
 		log_msg("%s/slubd.arena holds an earlier arena of normal pages: not used (hugepages "
 			"= on); its pools stay in it (--arena-file names it)", dir);
 	if (s->cfg.huge != ARENA_HUGE_OFF && (!have_file || s->cfg.huge == ARENA_HUGE_ON)) {
-		rc = huge_memfd(s, err, errlen);
+		rc = life_memfd(s, true, NULL, err, errlen);
 		if (rc)
 			return rc < 0 ? rc : 0;
 	} else if (have_file && s->cfg.huge == ARENA_HUGE_AUTO && huge_pages_free(s)) {
 		log_msg("huge pages are reserved, but %s/slubd.arena holds an earlier arena: it is "
 			"adopted with its pools (stop slubd and remove it to move to huge pages)", dir);
 	}
-	return file_arena(s, dir, "slubd.arena", true, err, errlen);
+	rc = file_arena(s, dir, "slubd.arena", true, err, errlen);
+	if (rc != -EMEDIUMTYPE)
+		return rc;
+	/*
+	 * the socket's directory is on a disk (/tmp on Debian 12, or /run where
+	 * no systemd mounted it): a file there would write every page of the
+	 * pools back to the disk, so no file is made; `make run` still serves,
+	 * from a memfd, and the log says what keeps pools across restarts
+	 */
+	{
+		char why[sizeof(dir) + 160], fs[80];
+
+		dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dirfd < 0)
+			return rc;
+		dir_in_memory(dirfd, fs, sizeof(fs));
+		close(dirfd);
+		snprintf(why, sizeof(why), "the default arena file %s/slubd.arena would be on %s, "
+			 "a disk", dir, fs);
+		rc = life_memfd(s, false, why, err, errlen);
+		return rc < 0 ? rc : 0;
+	}
 }
 
 int store_open_arena(struct server *s, char *err, size_t errlen)
