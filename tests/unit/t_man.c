@@ -44,16 +44,23 @@ static int find_srcdir(void)
 		if (n <= 0)
 			return -1;
 		path[n] = 0;
-		for (int up = 0; up < 4; up++) {	/* t_man, unit, tests, build */
+		/*
+		 * up from the binary to the first directory holding
+		 * client/slub.h: build/tests/unit/t_man, and the sanitizer
+		 * variants' build/variant-NAME/tests/unit/t_man
+		 */
+		for (;;) {
 			char *slash = strrchr(path, '/');
 
-			if (!slash)
+			if (!slash || slash == path)
 				return -1;
 			*slash = 0;
+			if (strlen(path) >= sizeof(srcdir))
+				return -1;
+			strcpy(srcdir, path);
+			if (access(src("client/slub.h", probe, sizeof(probe)), R_OK) == 0)
+				return 0;
 		}
-		if (strlen(path) >= sizeof(srcdir))
-			return -1;
-		strcpy(srcdir, path);
 	}
 	return access(src("client/slub.h", probe, sizeof(probe)), R_OK);
 }
