@@ -100,7 +100,7 @@ void *e2e_shared(size_t size)
 }
 
 /* copy file from to to (mode): 0 or -errno */
-static int copy_file(const char *from, const char *to, mode_t mode)
+int e2e_copy_file(const char *from, const char *to, mode_t mode)
 {
 	char buf[65536];
 	int in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0;
@@ -611,7 +611,7 @@ struct e2e_slubd *e2e_start(const struct e2e_opts *o)
 		int rc;
 
 		snprintf(copy, sizeof(copy), "%s/slubd", dir);
-		rc = copy_file(bin, copy, 0755);
+		rc = e2e_copy_file(bin, copy, 0755);
 		if (rc) {
 			CHECKF(0, "copying %s to %s: %s", bin, copy, strerror(-rc));
 			return NULL;

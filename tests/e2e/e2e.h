@@ -94,6 +94,9 @@ void e2e_run_case(void (*body)(void));
 const char *e2e_bin(const char *env, const char *rel);
 /* the same, with a failed check naming the path when it is not executable */
 const char *e2e_need_bin(const char *env, const char *rel);
+/* copy file from to to, made with mode (a binary another uid must run, when the
+ * build folder is closed to it: a clone in a 0700 folder): 0 or -errno */
+int e2e_copy_file(const char *from, const char *to, mode_t mode);
 
 /* ---- the daemon -------------------------------------------------------- */
 

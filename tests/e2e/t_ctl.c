@@ -390,6 +390,24 @@ static void other_uid(void *arg)
 	free(out);
 }
 
+/*
+ * the other uid runs a copy of slubctl in d's folder (0711): the build
+ * folder may be closed to it (CI's clone lies in a 0700 folder)
+ */
+static void slubctl_for_other(const struct e2e_slubd *d)
+{
+	static char copy[sizeof(d->dir) + 16], *bin;
+	int rc;
+
+	if (!bin)	/* the slubctl under test: $SLUBCTL or the build's, before any copy */
+		bin = strdup(e2e_need_bin("SLUBCTL", "slubctl"));
+	REQUIRE(bin != NULL);
+	snprintf(copy, sizeof(copy), "%s/slubctl", d->dir);
+	rc = e2e_copy_file(bin, copy, 0755);
+	CHECKF(rc == 0, "copying %s to %s: %s", bin, copy, strerror(-rc));
+	REQUIRE(rc == 0 && setenv("SLUBCTL", copy, 1) == 0);
+}
+
 E2E_CASE(permission_hint)
 {
 	struct other o = { 0 };
@@ -398,6 +416,7 @@ E2E_CASE(permission_hint)
 		SKIP("needs root (to run slubctl as another uid)");
 	o.d = e2e_start(&(struct e2e_opts){ .open_dir = 1 });
 	REQUIRE(o.d != NULL);
+	slubctl_for_other(o.d);
 	REQUIRE(e2e_wait(e2e_fork(other_uid, &o), "the other uid's slubctl (socket mode)"));
 	e2e_stop((struct e2e_slubd *)o.d);
 
@@ -405,6 +424,7 @@ E2E_CASE(permission_hint)
 					    .config = "[access]\nsocket_mode = 0666\nallow_uids = 4242\n" });
 	o.open_socket = 1;
 	REQUIRE(o.d != NULL);
+	slubctl_for_other(o.d);
 	REQUIRE(e2e_wait(e2e_fork(other_uid, &o), "the other uid's slubctl ([access])"));
 	e2e_stop((struct e2e_slubd *)o.d);
 }
