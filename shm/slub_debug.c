@@ -2157,6 +2157,7 @@ int slab_reclaim_dead(struct arena *a, struct kmem_cache *s, struct slab_scrub_r
  */
 int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r)
 {
+	struct kmem_cache *k;
 	int32_t refs;
 	int rc;
 
@@ -2166,7 +2167,24 @@ int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_
 	refs = slab_cache_refcount(a, s);
 	if (refs)
 		return refs < 0 ? refs : -EBUSY;
-	rc = flush_all_cpus(a, s);
+	/*
+	 * the flush follows the descriptor's per-CPU and node offsets: only
+	 * once the whole descriptor is checked, and through the geometry this
+	 * process checked (as shrink does), so that a client's scribble on the
+	 * descriptor cannot make slubd follow a wild pointer (it did: a reviewer's
+	 * seed 40 of random words over a pool's descriptor, SIGSEGV in cpu_lock)
+	 */
+	rc = cache_walkable(a, s, NULL, 0);
+	if (rc == SLAB_ERR_LOCK)
+		return -errno;
+	if (rc)
+		return -EUCLEAN;	/* a corrupt descriptor: validate says what */
+	k = geom_fresh(a, s, false);
+	if (!k)
+		return -errno;
+	geom_pin(a, k);
+	rc = flush_all_cpus(a, k);
+	geom_unpin(a, k);
 	if (rc)
 		return rc;
 	return scrub_run(a, s, true, r);

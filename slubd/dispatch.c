@@ -822,7 +822,12 @@ static struct kmem_cache *pool_of_creator(struct server *s, struct conn *c, cons
 		fail(resp, x, ENOENT, "%s %s: no such pool", verb, shown(name, nm));
 		return NULL;
 	}
-	if (slab_cache_is_system(k)) {
+	/*
+	 * the name decides first: the descriptor's CACHE_SYSTEM bit is arena
+	 * memory any client may clear (a reviewer's two writes made kmalloc-64
+	 * a pool of uid 65534, which reclaim --force then discarded)
+	 */
+	if (slab_name_reserved(name) || slab_cache_is_system(k)) {
 		fail(resp, x, EPERM, "%s %s: the arena's own caches cannot be %s", verb,
 		     shown(name, nm), refused);
 		return NULL;
