@@ -65,21 +65,6 @@ static void usage(FILE *f)
 }
 
 /*
- * --ready-fd N, the s6 notification-fd convention: once every socket serves
- * (listen() done: a connect succeeds from then on), one line, then the fd is
- * closed; a parent that reads EOF without the line knows slubd did not start
- */
-void ready_fd_tell(int *fd)
-{
-	if (*fd < 0)
-		return;
-	if (write(*fd, "ready\n", 6) != 6)
-		log_msg("--ready-fd %d: cannot write the ready line: %s", *fd, strerror(errno));
-	close(*fd);
-	*fd = -1;
-}
-
-/*
  * serve - one arena's slubd, from set-up to its end: the exit code.  Always
  * in the foreground (see the man page: no self-daemonizing); --ready-fd and
  * NOTIFY_SOCKET say when it serves (server_run).

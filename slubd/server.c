@@ -76,6 +76,21 @@
 
 #include "slubd.h"
 
+/*
+ * --ready-fd N, the s6 notification-fd convention: once every socket serves
+ * (listen() done: a connect succeeds from then on), one line, then the fd is
+ * closed; a parent that reads EOF without the line knows slubd did not start
+ */
+void ready_fd_tell(int *fd)
+{
+	if (*fd < 0)
+		return;
+	if (write(*fd, "ready\n", 6) != 6)
+		log_msg("--ready-fd %d: cannot write the ready line: %s", *fd, strerror(errno));
+	close(*fd);
+	*fd = -1;
+}
+
 /* unsent replies past which a connection is not read until they have gone out */
 #define OUT_PAUSE (64u << 10)
 /*
