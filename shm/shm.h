@@ -466,13 +466,27 @@ int slab_reclaim_dead(struct arena *a, struct kmem_cache *s, struct slab_scrub_r
  */
 int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r);
 /*
- * slab_live_pids - the processes alive in the arena (a thread of theirs
- * holds its life word), this one left out: how many, the first max of
- * their pids in pids (as this process sees them; 0: another pid namespace's).
- * -EAGAIN: a thread without a life word touched the arena, so that no
- * process can be told absent; -ENOMEM.
+ * slab_unheld_pids - the processes alive in the arena (a thread of theirs
+ * holds its life word) whose id slubd does not hold for an open connection
+ * (ident_hold), this one left out: how many, the first max of their pids in
+ * pids (as this process sees them; 0: another pid namespace's).  -EAGAIN:
+ * a thread without a life word touched the arena, so that no process can
+ * be told absent; -ENOMEM.
  */
-int slab_live_pids(struct arena *a, uint32_t *pids, unsigned int max);
+int slab_unheld_pids(struct arena *a, uint32_t *pids, unsigned int max);
+/*
+ * ident_hold - slubd's, for a connection of pid peer_pid (as slubd sees
+ * it) that says its process's owner id is id: keep id alive until
+ * ident_unhold (ident.c: "Held by a connection").  0, or -errno with why
+ * (-EINVAL no such id, -ESRCH not alive or not its slot's, -EPERM the
+ * slot's pid is another's, -EBUSY the slot is held for another id).
+ */
+int ident_hold(struct arena *a, uint32_t id, uint32_t peer_pid, char *why, size_t len);
+void ident_unhold(struct arena *a, uint32_t id);
+/* a new slubd: let go of every id an old one held; how many */
+unsigned int ident_unhold_all(struct arena *a);
+/* this process's owner id in a, claimed now by the calling thread if need be */
+uint32_t slab_self(struct arena *a);
 
 /*
  * slab_give - the object obj of s, held by this process, now belongs to the

@@ -1201,6 +1201,7 @@ struct kept_args {
 	int rc;
 	const struct slab_debug_spec *sp;	/* compared with the arena's kmalloc caches */
 	int debug_differs;
+	unsigned int unheld;	/* ids the previous slubd held for its connections */
 	char msg[200];
 };
 
@@ -1211,6 +1212,8 @@ static void kept_fn(void *arg)
 
 	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
 	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
+	/* no connection of a previous slubd is open: each process says its id again */
+	x->unheld = ident_unhold_all(x->s->arena);
 }
 
 static int open_arena(struct server *s, char *err, size_t errlen)
@@ -1233,6 +1236,11 @@ static int open_arena(struct server *s, char *err, size_t errlen)
 			 "and its size cannot be restored");
 		return -EFAULT;
 	}
+	if (x.unheld)
+		log_msg("%u process%s the previous slubd held alive for %s connection%s: alive by "
+			"their threads until they reconnect (at their next call to slubd)", x.unheld,
+			x.unheld == 1 ? "" : "es", x.unheld == 1 ? "its" : "their",
+			x.unheld == 1 ? "" : "s");
 	if (x.debug_differs)
 		log_msg("slab_debug: this arena was made before with other kmalloc caches (%s); an "
 			"arena keeps its caches: stop slubd and remove the arena to make a new one "

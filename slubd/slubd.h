@@ -102,6 +102,7 @@ struct conn {
 	struct conn *hnext, *hprev;	/* s->holders: the worker's */
 	bool holder;			/* on s->holders */
 	bool attached;			/* it asked for the arena (the worker's): on s->holders */
+	uint32_t owner;			/* the owner id it said (Identify) and slubd holds; 0: none */
 	/* the pools it ever took a reference to (the worker's; reclaim --force asks) */
 	aoff_t opened[SLUBD_CONN_OPENED];
 	unsigned int nr_opened;
