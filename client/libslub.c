@@ -350,6 +350,12 @@ static bool retake_pending(void)
 	return false;
 }
 
+/* a failure of the connection itself (not an answer): worth one reconnect */
+static bool connection_lost(int rc)
+{
+	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
+}
+
 /* g_lock held: a live control connection to the same arena, or -errno */
 static int ensure_connected(void)
 {
@@ -373,19 +379,20 @@ static int ensure_connected(void)
 	if (rc == 0) {
 		char err[256];
 
+		/*
+		 * a refusal leaves this process alive by its threads only, as
+		 * before it attached (ident.c): the calls it came for go on; a
+		 * connection that broke meanwhile is made again next time
+		 */
 		rc = identify(g_arena, err, sizeof(err));
+		if (rc && !connection_lost(rc))
+			rc = 0;
 	}
 	if (rc)
 		ctl_close(&g_ctl);
 	else
 		retake_references(false);
 	return rc;
-}
-
-/* a failure of the connection itself (not an answer): worth one reconnect */
-static bool connection_lost(int rc)
-{
-	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
 }
 
 /* g_lock held: req over a live connection, made again once if it broke */
