@@ -285,6 +285,8 @@ static int identify(struct arena *a, char *err, size_t errlen)
 	int rc, fd = -1;
 
 	id.owner = slab_self(a);
+	if (id.owner == SLAB_OWNER_UNKNOWN)
+		return 0;	/* no slot to be had: such an owner never counts as dead anyway */
 	req.body_case = SLUBD__REQUEST__BODY_IDENTIFY;
 	req.identify = &id;
 	rc = ctl_call(&g_ctl, &req, &resp, &fd, err, errlen);

@@ -69,11 +69,12 @@
  * id's, the id alive by a life at the time (it stores held, then walks, so
  * that a claimer that passed the id as dead before the store finds it alive
  * after - the identifying thread holds its life - or the walk finds it dead
- * and slubd lets go), and, where the slot's pid namespace is slubd's, the
- * slot's pid is the connection's.  A new slubd clears every held word
- * (ident_unhold_all: no connection of the old one is open) and each process
- * says its id again when it reconnects, at its next control call; until
- * then it is alive only by its lives.  A process that is not connected (a
+ * and slubd undoes its store), and the slot's pid and namespace are the
+ * connection's process's (slubd/held.c).  slubd's own liveness answers ask
+ * its private table of what it holds (ident_set_held_fn), not these words,
+ * which any client can write; a new slubd adopts the words an old one left
+ * and holds them until their processes say them again or are gone
+ * (slubd/held.c).  A process that is not connected (a
  * forked child before its first control call, a client whose connection
  * slubd cut) is alive only by its lives: when the last is gone (every
  * thread that touched the arena exited, while threads that never touched it
@@ -421,6 +422,8 @@ void ident_close(struct arena *a)
 	a->im = NULL;
 }
 
+_Static_assert(SLAB_OWNER_UNKNOWN == OWNER_UNKNOWN, "shm.h says it too");
+
 uint32_t slab_self(struct arena *a)
 {
 	return arena_self(a);
@@ -432,6 +435,26 @@ uint32_t ident_self_of(const struct ident_map *m)
 }
 
 /* ---- liveness ----------------------------------------------------------- */
+
+/*
+ * slubd's own table of the ids it holds (ident_set_held_fn): where set, the
+ * only answer to "held?" in this process, since the arena's held words are
+ * memory any client can write; elsewhere (clients) the held word answers
+ */
+static bool (*held_fn)(uint32_t id);
+
+void ident_set_held_fn(bool (*fn)(uint32_t id))
+{
+	held_fn = fn;
+}
+
+/* is id held alive for an open connection of its process?  (gen checked by the caller) */
+static bool is_held(struct ident_map *m, uint32_t id)
+{
+	if (held_fn)
+		return held_fn(id);
+	return atomic_load_acquire(&m->slots[OWNER_SLOT(id)].held) == id;
+}
 
 /* lives ever taken: scans stop there */
 static unsigned int lives_used(const struct ident_map *m)
@@ -494,7 +517,7 @@ static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
 
 		if (atomic_load_acquire(&P->gen) != gen)
 			return false;	/* claimed again since: the id's process is gone */
-		if (atomic_load_acquire(&P->held) == id)
+		if (is_held(m, id))
 			return true;	/* an open connection of its answers for it */
 		if (walk_alive(a, m, id))
 			return true;
@@ -542,10 +565,10 @@ void ident_snapshot(struct arena *a, uint32_t gens[NR_PROC_SLOTS])
 
 	lives_snapshot(m, gens);
 	for (unsigned int s = 0; s < NR_PROC_SLOTS; s++) {
-		uint32_t held = held_id(m, s);
+		uint32_t gen = atomic_load_acquire(&m->slots[s].gen);
 
-		if (held)
-			gens[s] = OWNER_GEN(held);
+		if (!gens[s] && gen && gen <= OWNER_GEN_MAX && is_held(m, OWNER_MAKE(gen, s)))
+			gens[s] = gen;
 	}
 }
 
@@ -802,7 +825,7 @@ int slab_unheld_pids(struct arena *a, uint32_t *pids, unsigned int max)
 	for (unsigned int slot = 0; slot < NR_PROC_SLOTS; slot++) {
 		uint32_t id = OWNER_MAKE(gens[slot], slot);
 
-		if (!gens[slot] || id == self || held_id(a->im, slot) == id)
+		if (!gens[slot] || id == self || is_held(a->im, id))
 			continue;
 		if ((unsigned int)n < max)
 			pids[n] = ident_pid(a, id);
@@ -814,7 +837,7 @@ int slab_unheld_pids(struct arena *a, uint32_t *pids, unsigned int max)
 
 /* ---- held by a connection (slubd's) ---------------------------------------- */
 
-int ident_hold(struct arena *a, uint32_t id, uint32_t peer_pid, char *why, size_t len)
+int ident_hold(struct arena *a, uint32_t id, char *why, size_t len)
 {
 	struct ident_map *m = a->im;
 	struct proc_slot *P;
@@ -830,13 +853,10 @@ int ident_hold(struct arena *a, uint32_t id, uint32_t peer_pid, char *why, size_
 			 "is gone, or the id is not its", id, atomic_load_acquire(&P->gen));
 		return -ESRCH;
 	}
-	if (P->pidns && P->pidns == os_pidns() && P->pid != peer_pid) {
-		snprintf(why, len, "owner id %#x belongs to pid %u, not to the connection's pid %u",
-			 id, P->pid, peer_pid);
-		return -EPERM;
-	}
 	was = atomic_load_acquire(&P->held);
-	if (was != id && was != 0 && held_id(m, OWNER_SLOT(id)) == was) {
+	if (was == id)
+		return 0;	/* held already (another connection of the process's, a restart) */
+	if (was != 0 && held_id(m, OWNER_SLOT(id)) == was) {
 		snprintf(why, len, "owner id %#x: its slot is held for id %#x", id, was);
 		return -EBUSY;
 	}
@@ -845,18 +865,44 @@ int ident_hold(struct arena *a, uint32_t id, uint32_t peer_pid, char *why, size_
 	 * store saw the id dead by its lives, and then so does the walk, unless
 	 * the identifying thread (which holds its life, blocked in its call)
 	 * is alive - and then the claimer's walk found it alive too.  Found
-	 * dead: let go, the process is gone (its connection's close is on its way).
+	 * dead: undo this store (only ours: a word held before stays).
 	 */
 	(void)atomic_exchange_full(&P->held, id);
 	if (atomic_load_acquire(&P->gen) != gen || !walk_alive(a, m, id)) {
 		uint32_t expect = id;
 
-		(void)atomic_cas_full(&P->held, &expect, 0);
+		(void)atomic_cas_full(&P->held, &expect, was);
 		snprintf(why, len, "owner id %#x: no live thread of the process names it (it exited?)",
 			 id);
 		return -ESRCH;
 	}
 	return 0;
+}
+
+int ident_slot_info(struct arena *a, uint32_t id, uint32_t *pid, uint64_t *pidns)
+{
+	struct proc_slot *P;
+
+	if (id == 0 || id == OWNER_UNKNOWN || !OWNER_GEN(id) || OWNER_GEN(id) > OWNER_GEN_MAX)
+		return -EINVAL;
+	P = &a->im->slots[OWNER_SLOT(id)];
+	*pid = P->pid;
+	*pidns = P->pidns;
+	return atomic_load_acquire(&P->gen) == OWNER_GEN(id) ? 0 : -ESRCH;
+}
+
+int ident_held_list(struct arena *a, uint32_t *ids, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int s = 0; s < NR_PROC_SLOTS; s++) {
+		uint32_t id = held_id(a->im, s);
+
+		if (id && n < max && ids)
+			ids[n] = id;
+		n += id != 0;
+	}
+	return (int)n;
 }
 
 void ident_unhold(struct arena *a, uint32_t id)
@@ -867,15 +913,6 @@ void ident_unhold(struct arena *a, uint32_t id)
 		(void)atomic_cas_full(&a->im->slots[OWNER_SLOT(id)].held, &expect, 0);
 }
 
-unsigned int ident_unhold_all(struct arena *a)
-{
-	unsigned int n = 0;
-
-	for (unsigned int s = 0; s < NR_PROC_SLOTS; s++)
-		if (atomic_exchange_full(&a->im->slots[s].held, 0))
-			n++;
-	return n;
-}
 
 uint32_t ident_pid(struct arena *a, uint32_t id)
 {

@@ -188,20 +188,7 @@ static int drop_one(struct server *s, struct kmem_cache *k)
 bool conn_drop_refs(struct server *s, struct conn *c)
 {
 	if (c->owner) {
-		/*
-		 * its process's id is alive by its lives alone from now on, unless
-		 * another open connection of the process said it too (a reconnect
-		 * before this close was seen); closed is the loop's, read racily: a
-		 * stale false keeps the id held, and that connection's own drop,
-		 * later, lets it go
-		 */
-		bool other = false;
-
-		for (struct conn *o = s->holders; o && !other; o = o->hnext)
-			other = o != c && o->owner == c->owner &&
-				!__atomic_load_n(&o->closed, __ATOMIC_RELAXED);
-		if (!other)
-			ident_unhold(s->arena, c->owner);
+		held_drop(s, c);	/* its process is alive by its lives alone from now on */
 		c->owner = 0;
 	}
 	while (c->nr_refs) {
@@ -275,35 +262,24 @@ static void do_attach(struct server *s, struct conn *c, Slubd__Response *resp,
 static void do_identify(struct server *s, struct conn *c, const Slubd__IdentifyRequest *r,
 			Slubd__Response *resp, struct dispatch_scratch *x)
 {
-	char why[160];
+	char why[200];
 	int rc;
 
 	if (!c->attached) {
 		fail(resp, x, EPROTO, "identify before attach: attach first");
 		return;
 	}
-	if (r->owner && c->owner == r->owner)
-		return;		/* said already */
-	rc = ident_hold(s->arena, r->owner, (uint32_t)c->pid, why, sizeof(why));
+	if (c->owner) {
+		if (c->owner != r->owner)
+			fail(resp, x, EEXIST, "identify: this connection said owner id %#x already: one "
+			     "id a connection", c->owner);
+		return;
+	}
+	rc = held_identify(s, c, r->owner, why, sizeof(why));
 	if (rc) {
 		fail(resp, x, -rc, "identify: %s", why);
 		return;
 	}
-	if (c->owner) {
-		/*
-		 * A new id: libslub says one only when its process's old one was
-		 * let go (a thread joins a held id again: ident_enter), so letting
-		 * go of it here frees nothing of a live process's.
-		 */
-		uint32_t was = c->owner;
-
-		c->owner = 0;
-		for (struct conn *o = s->holders; o; o = o->hnext)
-			if (o->owner == was && !__atomic_load_n(&o->closed, __ATOMIC_RELAXED))
-				goto keep;
-		ident_unhold(s->arena, was);
-	}
-keep:
 	c->owner = r->owner;
 }
 
@@ -1024,6 +1000,7 @@ static bool force_discard(struct server *s, Slubd__Response *resp, struct dispat
 			return false;
 		}
 	}
+	held_prune(s);		/* a process gone, its connection kept open by another */
 	rc = unknown_live(s, &pid);
 	if (rc) {
 		if (rc < 0 && pid == 0)

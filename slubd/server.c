@@ -1201,7 +1201,6 @@ struct kept_args {
 	int rc;
 	const struct slab_debug_spec *sp;	/* compared with the arena's kmalloc caches */
 	int debug_differs;
-	unsigned int unheld;	/* ids the previous slubd held for its connections */
 	char msg[200];
 };
 
@@ -1212,8 +1211,7 @@ static void kept_fn(void *arg)
 
 	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
 	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
-	/* no connection of a previous slubd is open: each process says its id again */
-	x->unheld = ident_unhold_all(x->s->arena);
+	held_adopt(x->s);	/* what a previous slubd held for its clients */
 }
 
 static int open_arena(struct server *s, char *err, size_t errlen)
@@ -1236,11 +1234,6 @@ static int open_arena(struct server *s, char *err, size_t errlen)
 			 "and its size cannot be restored");
 		return -EFAULT;
 	}
-	if (x.unheld)
-		log_msg("%u process%s the previous slubd held alive for %s connection%s: alive by "
-			"their threads until they reconnect (at their next call to slubd)", x.unheld,
-			x.unheld == 1 ? "" : "es", x.unheld == 1 ? "its" : "their",
-			x.unheld == 1 ? "" : "s");
 	if (x.debug_differs)
 		log_msg("slab_debug: this arena was made before with other kmalloc caches (%s); an "
 			"arena keeps its caches: stop slubd and remove the arena to make a new one "
@@ -1511,5 +1504,6 @@ void server_fini(struct server *s)
 		event_base_free(s->base);
 	if (s->arena)
 		guarded_arena_close(s);
+	held_fini();
 	store_fini(s);
 }
