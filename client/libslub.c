@@ -138,6 +138,14 @@ static void atfork_child(void)
 {
 	/* the parent's connection is the parent's: let go of our copy only */
 	ctl_close(&g_ctl);
+	/*
+	 * our own slot now (ident.c ran its handler first: we hold nothing of
+	 * the parent's), so that slubd sees a live process that uses the arena
+	 * from the first instruction on, though we use only the fast paths
+	 * (reclaim --force asks)
+	 */
+	if (g_arena)
+		(void)slab_self(g_arena);
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -264,6 +272,37 @@ static int send_create(const char *name, size_t size, size_t align, unsigned lon
 }
 
 /*
+ * g_lock held, attached: tell slubd this process's owner id in the arena,
+ * from this thread, which holds its life (slab_self) and is blocked here
+ * meanwhile, so that the id is alive while slubd checks it (ident.c: "Held
+ * by a connection").  0 or -errno, err says why.
+ */
+static int identify(struct arena *a, char *err, size_t errlen)
+{
+	Slubd__Request req = SLUBD__REQUEST__INIT;
+	Slubd__IdentifyRequest id = SLUBD__IDENTIFY_REQUEST__INIT;
+	Slubd__Response *resp;
+	int rc, fd = -1;
+
+	id.owner = slab_self(a);
+	if (id.owner == SLAB_OWNER_UNKNOWN)
+		return 0;	/* no slot to be had: such an owner never counts as dead anyway */
+	req.body_case = SLUBD__REQUEST__BODY_IDENTIFY;
+	req.identify = &id;
+	rc = ctl_call(&g_ctl, &req, &resp, &fd, err, errlen);
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		return rc;
+	rc = resp->err ? -resp->err : 0;
+	if (rc)
+		snprintf(err, errlen, "slubd refused this process's id in the arena: %s",
+			 resp->error && *resp->error ? resp->error : strerror(resp->err));
+	slubd__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+/*
  * g_lock held, a new connection (a new slubd): take this process's
  * references again; only_pending: those a busy slubd did not take yet.  Once
  * one stays busy through send_create's retries, the rest wait for the next
@@ -313,6 +352,12 @@ static bool retake_pending(void)
 	return false;
 }
 
+/* a failure of the connection itself (not an answer): worth one reconnect */
+static bool connection_lost(int rc)
+{
+	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
+}
+
 /* g_lock held: a live control connection to the same arena, or -errno */
 static int ensure_connected(void)
 {
@@ -333,17 +378,23 @@ static int ensure_connected(void)
 	rc = resp->attach->arena_id == g_arena_id && resp->attach->size == arena_size(g_arena) ?
 	     0 : -ESTALE;
 	slubd__response__free_unpacked(resp, NULL);
+	if (rc == 0) {
+		char err[256];
+
+		/*
+		 * a refusal leaves this process alive by its threads only, as
+		 * before it attached (ident.c): the calls it came for go on; a
+		 * connection that broke meanwhile is made again next time
+		 */
+		rc = identify(g_arena, err, sizeof(err));
+		if (rc && !connection_lost(rc))
+			rc = 0;
+	}
 	if (rc)
 		ctl_close(&g_ctl);
 	else
 		retake_references(false);
 	return rc;
-}
-
-/* a failure of the connection itself (not an answer): worth one reconnect */
-static bool connection_lost(int rc)
-{
-	return rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN || rc == -EBADMSG;
 }
 
 /* g_lock held: req over a live connection, made again once if it broke */
@@ -396,6 +447,16 @@ int slub_attach(const char *arena)
 	}
 	rc = arena_open(fd, &a, msg, sizeof(msg));
 	close(fd);
+	if (rc == 0) {
+		rc = identify(a, err, errlen);
+		if (rc) {
+			arena_close(a);
+			ctl_close(&g_ctl);
+			slubd__response__free_unpacked(resp, NULL);
+			pthread_mutex_unlock(&g_lock);
+			return rc;
+		}
+	}
 	if (rc == 0) {
 		g_arena = a;
 		g_arena_id = resp->attach->arena_id;

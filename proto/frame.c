@@ -79,6 +79,7 @@ Slubd__Request *request_decode(const uint8_t *body, size_t len, char *err, size_
 	case SLUBD__REQUEST__BODY_VALIDATE:
 	case SLUBD__REQUEST__BODY_RECLAIM:
 	case SLUBD__REQUEST__BODY_REPORTS:
+	case SLUBD__REQUEST__BODY_IDENTIFY:
 		break;
 	case SLUBD__REQUEST__BODY_SET_LIMIT:
 		if (!r->set_limit->has_max_objects && !r->set_limit->has_max_bytes) {

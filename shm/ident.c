@@ -51,12 +51,36 @@
  * (after a full fence) when the walk found no life: a reader that saw the
  * leaver's clear sees the joiner's bump, and walks again; one whose first
  * load saw the bump sees the joiner's owner.  A walk retried 8 times
- * answers alive.  When the process's last life is gone (every thread that
- * touched the arena exited, while threads that never touched it run on),
- * the process is dead to the arena; a thread that comes later claims a new
- * slot.  slubd's scrub may have freed what the old id held in
- * SLAB_RECLAIM_DEAD pools: such a process hands its objects to a thread
- * that has used the arena (README).  Whenever this process's id changes
+ * answers alive.
+ *
+ * Held by a connection.  Lives are threads', and a process's threads that
+ * touched the arena may all exit while another thread of it, which never
+ * did, holds its objects (a program whose worker attached and allocated,
+ * then returned them to main and exited).  No robust word outlives its
+ * thread, so the process's open connection to slubd answers for it: after
+ * attaching, libslub tells slubd its id (Identify), from the thread that
+ * claimed it, which holds its life and is blocked in that call meanwhile;
+ * slubd stores the id in the slot's held word (ident_hold) and clears it
+ * when the connection closes (exit, exec, detach).  An id held is alive
+ * (map_alive), so no claimer takes its slot and no scrub frees its objects;
+ * a thread of the process that enters while no life of its names the id
+ * joins it again (ident_enter), since held stays until the connection
+ * closes.  slubd checks the slot before it holds it: the generation is the
+ * id's, the id alive by a life at the time (it stores held, then walks, so
+ * that a claimer that passed the id as dead before the store finds it alive
+ * after - the identifying thread holds its life - or the walk finds it dead
+ * and slubd undoes its store), and the slot's pid and namespace are the
+ * connection's process's (slubd/held.c).  slubd's own liveness answers ask
+ * its private table of what it holds (ident_set_held_fn), not these words,
+ * which any client can write; a new slubd adopts the words an old one left
+ * and holds them until their processes say them again or are gone
+ * (slubd/held.c).  A process that is not connected (a
+ * forked child before its first control call, a client whose connection
+ * slubd cut) is alive only by its lives: when the last is gone (every
+ * thread that touched the arena exited, while threads that never touched it
+ * run on), the process is dead to the arena; a thread that comes later
+ * claims a new slot, and slubd's scrub may have freed what the old id held
+ * in SLAB_RECLAIM_DEAD pools (README).  Whenever this process's id changes
  * (a claim after OWNER_UNKNOWN, or a slot taken from under threads that
  * left without their destructor), every member life is made to name the
  * new id before the id is used.  Members are those lives whose word names
@@ -88,6 +112,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -397,12 +422,39 @@ void ident_close(struct arena *a)
 	a->im = NULL;
 }
 
+_Static_assert(SLAB_OWNER_UNKNOWN == OWNER_UNKNOWN, "shm.h says it too");
+
+uint32_t slab_self(struct arena *a)
+{
+	return arena_self(a);
+}
+
 uint32_t ident_self_of(const struct ident_map *m)
 {
 	return atomic_load_relaxed(&m->self);
 }
 
 /* ---- liveness ----------------------------------------------------------- */
+
+/*
+ * slubd's own table of the ids it holds (ident_set_held_fn): where set, the
+ * only answer to "held?" in this process, since the arena's held words are
+ * memory any client can write; elsewhere (clients) the held word answers
+ */
+static bool (*held_fn)(uint32_t id);
+
+void ident_set_held_fn(bool (*fn)(uint32_t id))
+{
+	held_fn = fn;
+}
+
+/* is id held alive for an open connection of its process?  (gen checked by the caller) */
+static bool is_held(struct ident_map *m, uint32_t id)
+{
+	if (held_fn)
+		return held_fn(id);
+	return atomic_load_acquire(&m->slots[OWNER_SLOT(id)].held) == id;
+}
 
 /* lives ever taken: scans stop there */
 static unsigned int lives_used(const struct ident_map *m)
@@ -465,6 +517,8 @@ static bool map_alive(struct arena *a, struct ident_map *m, uint32_t id)
 
 		if (atomic_load_acquire(&P->gen) != gen)
 			return false;	/* claimed again since: the id's process is gone */
+		if (is_held(m, id))
+			return true;	/* an open connection of its answers for it */
 		if (walk_alive(a, m, id))
 			return true;
 		atomic_fence_full();
@@ -479,9 +533,9 @@ bool ident_alive(struct arena *a, uint32_t id)
 	return map_alive(a, a->im, id);
 }
 
-void ident_snapshot(struct arena *a, uint32_t gens[NR_PROC_SLOTS])
+/* gens[slot]: the generation a live life names there, else 0 */
+static void lives_snapshot(struct ident_map *m, uint32_t gens[NR_PROC_SLOTS])
 {
-	struct ident_map *m = a->im;
 	unsigned int used = lives_used(m);
 
 	memset(gens, 0, NR_PROC_SLOTS * sizeof(gens[0]));
@@ -491,6 +545,30 @@ void ident_snapshot(struct arena *a, uint32_t gens[NR_PROC_SLOTS])
 
 		if (owner && owner != OWNER_UNKNOWN && word_alive(life_word(L)))
 			gens[OWNER_SLOT(owner)] = OWNER_GEN(owner);
+	}
+}
+
+/* the id slubd holds in slot s for an open connection (checked), else 0 */
+static uint32_t held_id(struct ident_map *m, unsigned int s)
+{
+	uint32_t held = atomic_load_acquire(&m->slots[s].held);
+
+	if (!held || OWNER_SLOT(held) != s || !OWNER_GEN(held) || OWNER_GEN(held) > OWNER_GEN_MAX ||
+	    atomic_load_acquire(&m->slots[s].gen) != OWNER_GEN(held))
+		return 0;
+	return held;
+}
+
+void ident_snapshot(struct arena *a, uint32_t gens[NR_PROC_SLOTS])
+{
+	struct ident_map *m = a->im;
+
+	lives_snapshot(m, gens);
+	for (unsigned int s = 0; s < NR_PROC_SLOTS; s++) {
+		uint32_t gen = atomic_load_acquire(&m->slots[s].gen);
+
+		if (!gens[s] && gen && gen <= OWNER_GEN_MAX && is_held(m, OWNER_MAKE(gen, s)))
+			gens[s] = gen;
 	}
 }
 
@@ -675,14 +753,21 @@ uint32_t ident_enter(struct arena *a)
 	}
 	id = m->self;
 	members_prune_locked(m);	/* only live members keep id alive for a join */
-	if (id && id != OWNER_UNKNOWN && m->members) {
-		/* join: a member of ours keeps id alive meanwhile; then say so */
+	if (id && id != OWNER_UNKNOWN &&
+	    (m->members || atomic_load_acquire(&m->slots[OWNER_SLOT(id)].held) == id)) {
+		/*
+		 * join: a member of ours, or slubd for our open connection (held),
+		 * keeps id alive meanwhile; then say so
+		 */
 		struct proc_slot *P = &m->slots[OWNER_SLOT(id)];
+		bool by_members = m->members != NULL;
 
 		(void)atomic_exchange_full(&L->owner, id);
 		(void)__atomic_fetch_add(&P->seq, 1, __ATOMIC_SEQ_CST);
 		if (atomic_load_acquire(&P->gen) != OWNER_GEN(id))
 			id = 0;	/* taken from under threads that left without their destructor */
+		else if (!by_members && atomic_load_acquire(&P->held) != id)
+			id = 0;	/* slubd let go meanwhile (our connection closed): a new one */
 	} else {
 		id = 0;	/* none yet, none left, or OWNER_UNKNOWN: a slot may be free now */
 	}
@@ -723,7 +808,7 @@ uint32_t ident_slot_pid(struct arena *a, uint32_t id, bool *foreign)
 	return P->pid;
 }
 
-int slab_live_pids(struct arena *a, uint32_t *pids, unsigned int max)
+int slab_unheld_pids(struct arena *a, uint32_t *pids, unsigned int max)
 {
 	uint32_t *gens = calloc(NR_PROC_SLOTS, sizeof(*gens));
 	uint32_t self = arena_self(a);
@@ -736,11 +821,11 @@ int slab_live_pids(struct arena *a, uint32_t *pids, unsigned int max)
 		free(gens);
 		return -EAGAIN;
 	}
-	ident_snapshot(a, gens);
+	lives_snapshot(a->im, gens);
 	for (unsigned int slot = 0; slot < NR_PROC_SLOTS; slot++) {
 		uint32_t id = OWNER_MAKE(gens[slot], slot);
 
-		if (!gens[slot] || id == self)
+		if (!gens[slot] || id == self || is_held(a->im, id))
 			continue;
 		if ((unsigned int)n < max)
 			pids[n] = ident_pid(a, id);
@@ -749,6 +834,85 @@ int slab_live_pids(struct arena *a, uint32_t *pids, unsigned int max)
 	free(gens);
 	return n;
 }
+
+/* ---- held by a connection (slubd's) ---------------------------------------- */
+
+int ident_hold(struct arena *a, uint32_t id, char *why, size_t len)
+{
+	struct ident_map *m = a->im;
+	struct proc_slot *P;
+	uint32_t gen = OWNER_GEN(id), was;
+
+	if (id == 0 || id == OWNER_UNKNOWN || gen == 0 || gen > OWNER_GEN_MAX) {
+		snprintf(why, len, "owner id %#x names no process slot", id);
+		return -EINVAL;
+	}
+	P = &m->slots[OWNER_SLOT(id)];
+	if (atomic_load_acquire(&P->gen) != gen) {
+		snprintf(why, len, "owner id %#x is not its slot's (generation %u there): the process "
+			 "is gone, or the id is not its", id, atomic_load_acquire(&P->gen));
+		return -ESRCH;
+	}
+	was = atomic_load_acquire(&P->held);
+	if (was == id)
+		return 0;	/* held already (another connection of the process's, a restart) */
+	if (was != 0 && held_id(m, OWNER_SLOT(id)) == was) {
+		snprintf(why, len, "owner id %#x: its slot is held for id %#x", id, was);
+		return -EBUSY;
+	}
+	/*
+	 * held first, then the walk: a claimer that read held before this
+	 * store saw the id dead by its lives, and then so does the walk, unless
+	 * the identifying thread (which holds its life, blocked in its call)
+	 * is alive - and then the claimer's walk found it alive too.  Found
+	 * dead: undo this store (only ours: a word held before stays).
+	 */
+	(void)atomic_exchange_full(&P->held, id);
+	if (atomic_load_acquire(&P->gen) != gen || !walk_alive(a, m, id)) {
+		uint32_t expect = id;
+
+		(void)atomic_cas_full(&P->held, &expect, was);
+		snprintf(why, len, "owner id %#x: no live thread of the process names it (it exited?)",
+			 id);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+int ident_slot_info(struct arena *a, uint32_t id, uint32_t *pid, uint64_t *pidns)
+{
+	struct proc_slot *P;
+
+	if (id == 0 || id == OWNER_UNKNOWN || !OWNER_GEN(id) || OWNER_GEN(id) > OWNER_GEN_MAX)
+		return -EINVAL;
+	P = &a->im->slots[OWNER_SLOT(id)];
+	*pid = P->pid;
+	*pidns = P->pidns;
+	return atomic_load_acquire(&P->gen) == OWNER_GEN(id) ? 0 : -ESRCH;
+}
+
+int ident_held_list(struct arena *a, uint32_t *ids, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int s = 0; s < NR_PROC_SLOTS; s++) {
+		uint32_t id = held_id(a->im, s);
+
+		if (id && n < max && ids)
+			ids[n] = id;
+		n += id != 0;
+	}
+	return (int)n;
+}
+
+void ident_unhold(struct arena *a, uint32_t id)
+{
+	uint32_t expect = id;
+
+	if (id && id != OWNER_UNKNOWN)
+		(void)atomic_cas_full(&a->im->slots[OWNER_SLOT(id)].held, &expect, 0);
+}
+
 
 uint32_t ident_pid(struct arena *a, uint32_t id)
 {

@@ -354,7 +354,8 @@ struct report_slot {
  * transit (page_desc.owner), an object of a SLAB_STORE_USER cache
  * (slab_track.owner) - is an owner id: a process slot's index and the
  * generation of the process that claimed it, never a pid.  A process is
- * alive while one of the thread lives that name its slot is alive; a life
+ * alive while one of the thread lives that name its slot is alive, or while
+ * slubd holds its id for an open connection of the process; a life
  * is a robust mutex that its thread holds for as long as it lives, so the
  * kernel itself marks it (FUTEX_OWNER_DIED) when the thread dies, however
  * it dies, whatever its uid or pid namespace.  A stopped thread holds its
@@ -376,8 +377,10 @@ _Static_assert(OWNER_MAKE(OWNER_GEN_MAX, NR_PROC_SLOTS - 1) < OWNER_UNKNOWN, "id
  * struct proc_slot - one per process that touched the arena, reused by
  * generation.  gen is the generation of its last claimer, changed only by a
  * CAS (ident.c: claiming); seq is bumped each time one more life comes to
- * name the slot (ident.c: joining); the rest is written by the claimer, for
- * reports (the pid as its own pid namespace sees it, and that namespace).
+ * name the slot (ident.c: joining); held is written by slubd alone: the id
+ * it keeps alive while a connection of that process is open (ident.c:
+ * "Held by a connection"); the rest is written by the claimer, for reports
+ * (the pid as its own pid namespace sees it, and that namespace).
  */
 struct proc_slot {
 	uint32_t gen;
@@ -385,7 +388,8 @@ struct proc_slot {
 	uint64_t pidns;			/* inode of its pid namespace; 0: unknown */
 	uint64_t claimed_ns;
 	uint32_t seq;			/* bumped after a life comes to name the slot */
-	uint8_t pad[CACHE_LINE - 28];
+	uint32_t held;			/* slubd's: the id an open connection keeps; 0: none */
+	uint8_t pad[CACHE_LINE - 32];
 };
 _Static_assert(sizeof(struct proc_slot) == CACHE_LINE, "slot is a line");
 

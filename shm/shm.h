@@ -466,13 +466,40 @@ int slab_reclaim_dead(struct arena *a, struct kmem_cache *s, struct slab_scrub_r
  */
 int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_result *r);
 /*
- * slab_live_pids - the processes alive in the arena (a thread of theirs
- * holds its life word), this one left out: how many, the first max of
- * their pids in pids (as this process sees them; 0: another pid namespace's).
- * -EAGAIN: a thread without a life word touched the arena, so that no
- * process can be told absent; -ENOMEM.
+ * slab_unheld_pids - the processes alive in the arena (a thread of theirs
+ * holds its life word) whose id slubd does not hold for an open connection
+ * (ident_hold), this one left out: how many, the first max of their pids in
+ * pids (as this process sees them; 0: another pid namespace's).  -EAGAIN:
+ * a thread without a life word touched the arena, so that no process can
+ * be told absent; -ENOMEM.
  */
-int slab_live_pids(struct arena *a, uint32_t *pids, unsigned int max);
+int slab_unheld_pids(struct arena *a, uint32_t *pids, unsigned int max);
+/*
+ * ident_hold - slubd's, for a connection whose process (checked by slubd)
+ * says its owner id is id: write the slot's held word, for the clients'
+ * claimers and joiners (ident.c: "Held by a connection").  0, or -errno
+ * with why (-EINVAL no such id, -ESRCH not alive or not its slot's, -EBUSY
+ * the slot is held for another id).  ident_unhold clears it if it is id.
+ */
+int ident_hold(struct arena *a, uint32_t id, char *why, size_t len);
+void ident_unhold(struct arena *a, uint32_t id);
+/* the pid and pid namespace the slot of id records (its claimer's view); -ESRCH: not id's now */
+int ident_slot_info(struct arena *a, uint32_t id, uint32_t *pid, uint64_t *pidns);
+/* the ids the arena's held words name (a restarting slubd's): how many, the first max in ids */
+int ident_held_list(struct arena *a, uint32_t *ids, unsigned int max);
+/*
+ * ident_set_held_fn - slubd's own answer to "is id held for an open
+ * connection?", asked instead of the arena's held words (any client can
+ * write those) wherever this process judges liveness.  fn must take no
+ * arena lock: it is called under them.
+ */
+void ident_set_held_fn(bool (*fn)(uint32_t id));
+/*
+ * this process's owner id in a, claimed now by the calling thread if need
+ * be; SLAB_OWNER_UNKNOWN when no slot or life could be had (never dead)
+ */
+#define SLAB_OWNER_UNKNOWN 0x7fffffffu
+uint32_t slab_self(struct arena *a);
 
 /*
  * slab_give - the object obj of s, held by this process, now belongs to the

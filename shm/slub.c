@@ -1085,6 +1085,8 @@ static noinline void *alloc_slow_entry(struct arena *a, struct kmem_cache *s, gf
 {
 	void *p = NULL;
 
+	if (unlikely(!*ident_fork_token))
+		(void)arena_self(a);	/* a child of _Fork(): its own slot first (ident.c) */
 	geom_pin(a, s);		/* locks, the ctor, fallocate: s stays whole (geom.c) */
 	if (unlikely(cache_unusable(a, s, 0))) {
 		geom_forget(a, s);	/* destroyed: the next call looks again */
@@ -1128,7 +1130,12 @@ static __attribute__((always_inline)) inline void *slab_alloc_inline(struct aren
 	uint64_t tid, obj, next, start, bytes;
 	void *p;
 
-	if (unlikely(cache_debug(s)))
+	/*
+	 * a child of fork() claimed its slot in libslub's atfork handler; one
+	 * of _Fork() or clone() (no handler ran) takes the slow path once, which
+	 * claims it, so that slubd sees every process that uses a pool
+	 */
+	if (unlikely(cache_debug(s) || !*ident_fork_token))
 		return alloc_slow_entry(a, s, gfp, caller);
 redo:
 	c = cache_cpu(a, s, this_cpu(a, s));
@@ -1277,6 +1284,8 @@ static void slab_free_slow_pinned(struct arena *a, struct kmem_cache *s, aoff_t 
 
 static noinline void slab_free_slow(struct arena *a, struct kmem_cache *s, aoff_t off)
 {
+	if (unlikely(!*ident_fork_token))
+		(void)arena_self(a);	/* a child of _Fork(): its own slot first (ident.c) */
 	geom_pin(a, s);		/* list locks: s stays whole meanwhile (geom.c) */
 	slab_free_slow_pinned(a, s, off);
 	geom_unpin(a, s);
@@ -1338,6 +1347,8 @@ static __attribute__((always_inline)) inline void slab_free_inline(struct arena 
 
 	if (unlikely(cache_debug(s)))
 		return free_debug_entry(a, s, off, caller);
+	if (unlikely(!*ident_fork_token))
+		return slab_free_slow(a, s, off);	/* see slab_alloc_inline */
 redo:
 	c = cache_cpu(a, s, this_cpu(a, s));
 	/* tid before slab_bytes: see cpu_detach_locked() */

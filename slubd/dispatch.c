@@ -187,6 +187,10 @@ static int drop_one(struct server *s, struct kmem_cache *k)
  */
 bool conn_drop_refs(struct server *s, struct conn *c)
 {
+	if (c->owner) {
+		held_drop(s, c);	/* its process is alive by its lives alone from now on */
+		c->owner = 0;
+	}
 	while (c->nr_refs) {
 		struct conn_ref *r = &c->refs[c->nr_refs - 1];
 		struct kmem_cache *k = slab_cache_at(s->arena, r->cache);
@@ -248,6 +252,35 @@ static void do_attach(struct server *s, struct conn *c, Slubd__Response *resp,
 	resp->body_case = SLUBD__RESPONSE__BODY_ATTACH;
 	resp->attach = &x->attach;
 	plan->send_fd = true;
+}
+
+/*
+ * do_identify - an attached client says its process's owner id, from the
+ * thread that claimed it (proto: IdentifyRequest): slubd holds it alive
+ * while this connection is open (shm/ident.c: "Held by a connection").
+ */
+static void do_identify(struct server *s, struct conn *c, const Slubd__IdentifyRequest *r,
+			Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	char why[200];
+	int rc;
+
+	if (!c->attached) {
+		fail(resp, x, EPROTO, "identify before attach: attach first");
+		return;
+	}
+	if (c->owner) {
+		if (c->owner != r->owner)
+			fail(resp, x, EEXIST, "identify: this connection said owner id %#x already: one "
+			     "id a connection", c->owner);
+		return;
+	}
+	rc = held_identify(s, c, r->owner, why, sizeof(why));
+	if (rc) {
+		fail(resp, x, -rc, "identify: %s", why);
+		return;
+	}
+	c->owner = r->owner;
 }
 
 static const char *create_error(int rc)
@@ -904,41 +937,21 @@ static uint64_t reported_errors(struct server *s, struct kmem_cache *k)
 }
 
 /*
- * unknown_live - the pid of a live process attached to the arena that slubd
- * does not know (no open connection of its asked for the arena): 1, *pid
- * set (0: of another pid namespace); 0 when every one is known; -errno
- * (-EAGAIN: a thread without a life word, so that no one can be told absent)
+ * unknown_live - the pid of a live process in the arena whose id slubd
+ * does not hold for an open connection (none said it: a forked child before
+ * its first call to slubd, a client between two slubds): 1, *pid set (0: of
+ * another pid namespace); 0 when every one is held; -errno (-EAGAIN: a
+ * thread without a life word, so that no one can be told absent)
  */
 static int unknown_live(struct server *s, uint32_t *pid)
 {
-	int n = slab_live_pids(s->arena, NULL, 0), got;
-	uint32_t *pids;
+	uint32_t first = 0;
+	int n = slab_unheld_pids(s->arena, &first, 1);
 
 	if (n <= 0)
 		return n;
-	pids = calloc((size_t)n, sizeof(*pids));
-	if (!pids)
-		return -ENOMEM;
-	got = slab_live_pids(s->arena, pids, (unsigned int)n);
-	if (got > n)
-		got = n;	/* one came since: the next ask sees it */
-	for (int i = 0; i < got; i++) {
-		bool known = false;
-
-		/* closed: the loop's word, read racily; a stale false errs towards known
-		 * only for a process whose connection just closed, which held no reference
-		 * here (live_refs counted it) */
-		for (struct conn *o = s->holders; o && pids[i] && !known; o = o->hnext)
-			known = o->attached && !__atomic_load_n(&o->closed, __ATOMIC_RELAXED) &&
-				(uint32_t)o->pid == pids[i];
-		if (!known) {
-			*pid = pids[i];
-			free(pids);
-			return 1;
-		}
-	}
-	free(pids);
-	return 0;
+	*pid = first;
+	return 1;
 }
 
 /*
@@ -952,15 +965,14 @@ static int unknown_live(struct server *s, uint32_t *pid)
  * and c->opened, which outlives the reference: a program may free its
  * objects after kmem_cache_destroy) - unless it is unknown to slubd: a live
  * process with a slot in the arena (ident.c: a life word, the kernel's
- * word) and no open connection that attached (a forked child, a client
- * between two slubds, another pid namespace's) refuses the discard.
+ * word) whose id no open connection said (Identify: a forked child before
+ * its first call to slubd, a client between two slubds) refuses the discard.
  * References, opens and attaches change on this thread alone, so none
  * comes between the checks and the discard; a process that attaches later
  * must ask this thread first, and finds the pool gone.  Not seen (the
  * man page says so): a process handed objects by pointer that never opened
- * the pool, one that has only taken objects from slabs others made since it
- * started (no slot until its first slow path), and one that maps an arena
- * file without slubd.
+ * the pool (its handle copied from another process), and one that maps an
+ * arena file without slubd.
  */
 static bool force_discard(struct server *s, Slubd__Response *resp, struct dispatch_scratch *x,
 			  const char *name, struct kmem_cache *k)
@@ -988,6 +1000,7 @@ static bool force_discard(struct server *s, Slubd__Response *resp, struct dispat
 			return false;
 		}
 	}
+	held_prune(s);		/* a process gone, its connection kept open by another */
 	rc = unknown_live(s, &pid);
 	if (rc) {
 		if (rc < 0 && pid == 0)
@@ -1268,6 +1281,9 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 		break;
 	case SLUBD__REQUEST__BODY_REPORTS:
 		do_reports(s, req->reports, resp, x);
+		break;
+	case SLUBD__REQUEST__BODY_IDENTIFY:
+		do_identify(s, c, req->identify, resp, x);
 		break;
 	default:
 		fail(resp, x, EINVAL, "unknown request type %d", (int)req->body_case);

@@ -495,7 +495,7 @@ bool guarded_drop_refs(struct server *s, struct conn *c)
 }
 
 struct scrub_args {
-	struct arena *a;
+	struct server *s;
 	struct slab_scrub_result *r;
 	int rc;
 };
@@ -504,12 +504,13 @@ static void scrub_fn(void *arg)
 {
 	struct scrub_args *x = arg;
 
-	x->rc = slab_scrub(x->a, x->r);
+	held_prune(x->s);	/* processes gone though a connection of theirs is open */
+	x->rc = slab_scrub(x->s->arena, x->r);
 }
 
 int guarded_scrub(struct server *s, struct slab_scrub_result *r)
 {
-	struct scrub_args x = { s->arena, r, -EFAULT };
+	struct scrub_args x = { s, r, -EFAULT };
 
 	memset(r, 0, sizeof(*r));
 	return guarded(s, scrub_fn, &x) ? -EFAULT : x.rc;

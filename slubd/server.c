@@ -1211,6 +1211,7 @@ static void kept_fn(void *arg)
 
 	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
 	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
+	held_adopt(x->s);	/* what a previous slubd held for its clients */
 }
 
 static int open_arena(struct server *s, char *err, size_t errlen)
@@ -1503,5 +1504,6 @@ void server_fini(struct server *s)
 		event_base_free(s->base);
 	if (s->arena)
 		guarded_arena_close(s);
+	held_fini();
 	store_fini(s);
 }

@@ -102,6 +102,7 @@ struct conn {
 	struct conn *hnext, *hprev;	/* s->holders: the worker's */
 	bool holder;			/* on s->holders */
 	bool attached;			/* it asked for the arena (the worker's): on s->holders */
+	uint32_t owner;			/* the owner id it said (Identify) and slubd holds; 0: none */
 	/* the pools it ever took a reference to (the worker's; reclaim --force asks) */
 	aoff_t opened[SLUBD_CONN_OPENED];
 	unsigned int nr_opened;
@@ -237,6 +238,13 @@ void dispatch(struct server *s, struct conn *c, const Slubd__Request *req, Slubd
 void dispatch_done(struct dispatch_scratch *scratch);
 /* drop c's references; false if a busy lock kept some (try again later) */
 bool conn_drop_refs(struct server *s, struct conn *c);
+
+/* held.c: the owner ids slubd holds alive for its clients' processes */
+void held_adopt(struct server *s);	/* at start: what a previous slubd held (guarded) */
+int held_identify(struct server *s, struct conn *c, uint32_t id, char *why, size_t len);
+void held_drop(struct server *s, struct conn *c);	/* c closed (the worker's) */
+void held_prune(struct server *s);	/* let go of those whose process is gone (guarded) */
+void held_fini(void);
 bool server_queue_drop(struct server *s, struct conn *c);
 /* the worker's request deadline: no lock attempt of one request waits longer */
 #define SLUBD_LOCK_WAIT_MS 750

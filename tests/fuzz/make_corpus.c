@@ -184,6 +184,17 @@ static void reports(const char *name)
 	send_req(&r);
 }
 
+static void identify(uint32_t owner)
+{
+	Slubd__Request r = SLUBD__REQUEST__INIT;
+	Slubd__IdentifyRequest q = SLUBD__IDENTIFY_REQUEST__INIT;
+
+	q.owner = owner;
+	r.body_case = SLUBD__REQUEST__BODY_IDENTIFY;
+	r.identify = &q;
+	send_req(&r);
+}
+
 static void shrink(const char *name)
 {
 	Slubd__Request r = SLUBD__REQUEST__INIT;
@@ -520,6 +531,18 @@ int main(int argc, char **argv)
 	reports("");
 	reports("bad\x01name");
 	end("reports");
+
+	/* identify: before attach, ids of no slot, of no live process, slubd's own */
+	begin(SEL_ROOT);
+	hello();
+	identify(0x401);		/* EPROTO: not attached */
+	attach();
+	identify(0);			/* EINVAL */
+	identify(0x7fffffff);		/* OWNER_UNKNOWN: EINVAL */
+	identify(0x401);		/* slubd's own slot: EPERM, or ESRCH */
+	identify(0x1234567);		/* ESRCH */
+	stats(NULL);
+	end("identify");
 
 	return 0;
 }

@@ -40,6 +40,7 @@
 #           (new arenas and an adopted one); every slubd ends with SIGTERM
 #   t_reclaim  reclaim (dead owners, --force), reports and their log lines
 #           (5 slubd runs, 16 s: no error, leak or open descriptor)
+#   t_held  a live process's id held for its connection, forked children seen
 #   t_ctl   slubctl's checks, messages and exit statuses against short-lived
 #           slubds, each ended with SIGTERM (or refusing --arena-size 3M)
 # Not run by default (name them to run them): t_busy's sigterm_stopped ends
@@ -70,7 +71,7 @@ if [ $# -gt 0 ]; then
 else
 	tests=()
 	for t in t_e2e t_examples t_service t_access t_flood t_restart t_slots t_store t_hostile \
-		 t_names t_names_attack t_readme t_api t_ctl t_reclaim; do
+		 t_names t_names_attack t_readme t_api t_ctl t_reclaim t_held; do
 		[ -x "$build/tests/e2e/$t" ] && tests+=("$build/tests/e2e/$t")
 	done
 fi
