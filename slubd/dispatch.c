@@ -1014,6 +1014,13 @@ static bool force_discard(struct server *s, Slubd__Response *resp, struct dispat
 	x->reclaim.discarded = dr.discarded_objects;
 	if (rc == -EAGAIN && slab_lock_busy(NULL, 0))
 		return false;	/* dispatch answers "busy"; again finishes */
+	if (rc == -EUCLEAN) {
+		/* slab_cache_discard checks the descriptor before it follows its offsets */
+		fail(resp, x, EUCLEAN, "reclaim --force %s: its descriptor in the arena is "
+		     "inconsistent (a client wrote over it): nothing discarded (slubctl validate %s "
+		     "says what)", shown(name, nm), shown(name, nm));
+		return false;
+	}
 	if (rc) {
 		fail(resp, x, rc == -EAGAIN ? EIO : -rc, "reclaim --force %s: %s; %llu objects "
 		     "discarded before (slubctl reports %s)", shown(name, nm),

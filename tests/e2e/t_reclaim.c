@@ -29,6 +29,13 @@
  *                       the 5 are discarded and the pool removed, a live
  *                       program's objects in another pool untouched, and
  *                       validate finds the arena consistent.
+ *   force_scribbled     reclaim --force on a plain pool whose descriptor a
+ *                       client scribbled with the words of a reviewer's seed
+ *                       (rev_fuzz.sh seed 40: its second pool's descriptor, a
+ *                       wild per-CPU offset among them, which made slubd
+ *                       follow it into SIGSEGV in cpu_lock before 73055a6):
+ *                       slubd stays up and answers with an error naming the
+ *                       pool, and validate answers (the pool's errors).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,11 +44,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "e2e.h"
 #include "harness.h"
+#include "layout.h"
 #include "slub.h"
 
 #define SCRUB_CONF	"[limits]\nscrub_interval = 1\n"
@@ -569,5 +581,105 @@ E2E_CASE(reclaim_c_call)
 	e2e_stop(d);
 }
 
+/* ---- a scribbled descriptor ------------------------------------------------------ */
+
+/*
+ * the shared descriptor of the pool called name in d's arena file, mapped
+ * writable as any attached client maps it (NULL: not found, a failed
+ * check); *map and *len to munmap.  Found by its name and its self offset.
+ */
+static struct kmem_cache *desc_of(const struct e2e_slubd *d, const char *name, void **map,
+				  size_t *len)
+{
+	int fd = open(d->arena, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	char *b;
+
+	*map = NULL;
+	if (fd < 0 || fstat(fd, &st)) {
+		CHECKF(0, "open %s: %s", d->arena, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	b = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (b == MAP_FAILED) {
+		CHECKF(0, "mmap %s: %s", d->arena, strerror(errno));
+		return NULL;
+	}
+	*map = b;
+	for (size_t off = CACHE_LINE; off + sizeof(struct kmem_cache) <= *len; off += 8) {
+		struct kmem_cache *k = (struct kmem_cache *)(b + off);
+
+		if (k->self == off && !strncmp(k->name, name, sizeof(k->name)))
+			return k;
+	}
+	CHECKF(0, "no descriptor of %s in %s", name, d->arena);
+	munmap(b, *len);
+	*map = NULL;
+	return NULL;
+}
+
+/*
+ * the words rev_fuzz.py wrote over rv.p's descriptor for rev_fuzz.sh seed 40
+ * (its Random(47), six 64-bit words), by offset in struct kmem_cache: the
+ * per-CPU offset made wild, red_left_pad and inuse zeroed, four node slots
+ * past nr_nodes
+ */
+static const struct {
+	size_t off;
+	uint64_t word;
+} seed40[] = {
+	{ offsetof(struct kmem_cache, cpu_slab), 0xf15179064388d4ebULL },
+	{ offsetof(struct kmem_cache, red_left_pad), 0 },
+	{ offsetof(struct kmem_cache, node) + 4 * sizeof(aoff_t), 0x62f56 },
+	{ offsetof(struct kmem_cache, node) + 6 * sizeof(aoff_t), 0x8dbb5 },
+	{ offsetof(struct kmem_cache, node) + 33 * sizeof(aoff_t), 0x3cdca },
+	{ offsetof(struct kmem_cache, node) + 53 * sizeof(aoff_t), ~0ULL },
+};
+
+E2E_CASE(force_scribbled)
+{
+	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
+	struct hold hold = { NULL, { "rc.sp" }, { 0 } };
+	struct e2e_validate v;
+	struct e2e_slubd *d;
+	struct kmem_cache *k;
+	char *out = NULL;
+	void *map;
+	size_t len;
+	int rc;
+
+	_Static_assert(offsetof(struct kmem_cache, node) + 53 * sizeof(aoff_t) == 736, "seed 40");
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	holder_dies(&hold, d);	/* 5 objects of rc.sp, and no live reference once it closed */
+	REQUIRE(e2e_wait_refcount(d->sock, "rc.sp", 0, e2e_scale_ms(10000), NULL));
+	k = desc_of(d, "rc.sp", &map, &len);
+	REQUIRE(k != NULL);
+	for (size_t i = 0; i < sizeof(seed40) / sizeof(seed40[0]); i++)
+		memcpy((char *)k + seed40[i].off, &seed40[i].word, sizeof(uint64_t));
+	munmap(map, len);
+
+	rc = e2e_slubctl(d, &out, "reclaim", "rc.sp", "--force", NULL);
+	if (!e2e_alive(d, "after reclaim --force of a scribbled pool"))
+		return;
+	CHECKF(rc == 1 && out && strstr(out, "reclaim --force rc.sp: its descriptor in the arena "
+					   "is inconsistent") && strstr(out, "nothing discarded"),
+	       "reclaim --force of a scribbled pool: exit %d, want 1 and an error naming it:\n%s",
+	       rc, out ? out : "");
+	printf("  reclaim --force rc.sp: %s", out ? out : "\n");
+	free(out);
+	REQUIRE(e2e_validate(d->sock, "rc.sp", &v) == 0);
+	CHECKF(v.errors > 0, "validate rc.sp: no error in a scribbled descriptor");
+	printf("  validate rc.sp: %llu errors, the first: %s\n", (unsigned long long)v.errors,
+	       v.first_error);
+	if (e2e_alive(d, "after validate of a scribbled pool"))
+		e2e_stop(d);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner), T_CASE(double_free_reported), T_CASE(reports_rate_limited),
-       T_CASE(reclaim_c_call), T_CASE(force_discard))
+       T_CASE(reclaim_c_call), T_CASE(force_discard), T_CASE(force_scribbled))
