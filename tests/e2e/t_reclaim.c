@@ -47,7 +47,9 @@
  *                       logged once.  slubd restarted on the arena (the
  *                       scribble still there): still refused, while that
  *                       uid's own pool, made before the restart, is still
- *                       its own to cap.
+ *                       its own to cap.  The record (slubd.pools, 0600)
+ *                       removed and slubd restarted: that uid's pool is
+ *                       root's alone to cap (no creator known).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -777,6 +779,11 @@ static void scribbler(void *arg)
 			km->state = saved.state;
 			km->owner_uid = saved.owner_uid;
 		}
+	} else if (sh->live_go == 2) {
+		/* no record: the arena's word would say it is ours, and is not taken */
+		rc = e2e_slubctl(d, &out, "limit", "rc.nobody", "--objects", "100", NULL);
+		refused(d, "slubctl limit rc.nobody, the record lost", "slubd has no record of who "
+			"made this pool", rc, out);
 	} else {
 		CHECKF(v->owner_uid == OTHER_UID, "rc.victim's scribbled creator is gone");
 		creator_requests_refused(d, "rc.victim", "disagrees with slubd's record");
@@ -852,6 +859,7 @@ E2E_CASE(policy_scribbled)
 	};
 	struct hold hold = { NULL, { "rc.victim" }, { 0 } };
 	struct e2e_slubd *d;
+	struct stat st;
 	char bin[200];
 
 	if (geteuid() != 0) {
@@ -881,6 +889,17 @@ E2E_CASE(policy_scribbled)
 	__atomic_store_n(&sh->live_go, 1, __ATOMIC_RELEASE);
 	e2e_wait(e2e_fork(scribbler, d), "the scribbling client of uid 65534, after a restart");
 	victim_intact(d);
+
+	/* the record slubd's alone; without it, a pool's creator is not known: root's */
+	snprintf(bin, sizeof(bin), "%s/slubd.pools", d->dir);
+	CHECKF(stat(bin, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600 &&
+	       st.st_uid == geteuid(), "%s: not slubd's own file, mode 0600", bin);
+	e2e_stop(d);
+	REQUIRE(unlink(bin) == 0);
+	REQUIRE(start_again(d) == 0);
+	__atomic_store_n(&sh->live_go, 2, __ATOMIC_RELEASE);
+	e2e_wait(e2e_fork(scribbler, d), "the client of uid 65534, the record lost");
+	CHECK(e2e_slubctl(d, NULL, "limit", "rc.nobody", "--objects", "100", NULL) == 0);
 	if (t_failed)
 		e2e_show_log(d, 40);
 	e2e_stop(d);
