@@ -11,7 +11,8 @@
  * whatever the client did.  Destroy drops one of the caller's own; a pool
  * the caller does not reference may be destroyed only by its creator's uid
  * or root, and only when asked to force it (slubctl), which drops every
- * connection's references to it.
+ * connection's references to it.  Its creator is the uid slubd recorded when
+ * it made the pool (policy.c), never the descriptor's word in the arena.
  */
 #include <errno.h>
 #include <event2/bufferevent.h>

@@ -293,7 +293,8 @@ int policy_open(struct server *s)
 	if (rc)
 		return rc;
 	if (saved >= 0)
-		log_msg("the pools' record %s read: %d pools and caches, by creator", p->file, saved);
+		log_msg("the pools' record %s read: %d entries (each pool's creator, and the "
+			"arena's own caches)", p->file, saved);
 	policy_save(s);
 	return 0;
 }

@@ -48,8 +48,9 @@
  *                       scribble still there): still refused, while that
  *                       uid's own pool, made before the restart, is still
  *                       its own to cap.  The record (slubd.pools, 0600)
- *                       removed and slubd restarted: that uid's pool is
- *                       root's alone to cap (no creator known).
+ *                       made 0644 and slubd restarted: it is ignored, said
+ *                       so, and that uid's pool is root's alone to cap (no
+ *                       creator known).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -894,9 +895,12 @@ E2E_CASE(policy_scribbled)
 	snprintf(bin, sizeof(bin), "%s/slubd.pools", d->dir);
 	CHECKF(stat(bin, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600 &&
 	       st.st_uid == geteuid(), "%s: not slubd's own file, mode 0600", bin);
+	/* made readable by others, it is no longer trusted: as good as lost */
 	e2e_stop(d);
-	REQUIRE(unlink(bin) == 0);
+	REQUIRE(chmod(bin, 0644) == 0);
 	REQUIRE(start_again(d) == 0);
+	CHECKF(e2e_log_count(d, "slubd.pools is not slubd's own") == 1, "slubd took a record "
+	       "of mode 0644, or did not say it ignored it");
 	__atomic_store_n(&sh->live_go, 2, __ATOMIC_RELEASE);
 	e2e_wait(e2e_fork(scribbler, d), "the client of uid 65534, the record lost");
 	CHECK(e2e_slubctl(d, NULL, "limit", "rc.nobody", "--objects", "100", NULL) == 0);
