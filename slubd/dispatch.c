@@ -11,7 +11,8 @@
  * whatever the client did.  Destroy drops one of the caller's own; a pool
  * the caller does not reference may be destroyed only by its creator's uid
  * or root, and only when asked to force it (slubctl), which drops every
- * connection's references to it.
+ * connection's references to it.  Its creator is the uid slubd recorded when
+ * it made the pool (policy.c), never the descriptor's word in the arena.
  */
 #include <errno.h>
 #include <event2/bufferevent.h>
@@ -424,7 +425,7 @@ static void do_lookup(struct server *s, struct conn *c, const Slubd__CreateReque
 	unsigned long flags;
 	bool has_ctor;
 
-	if (!k || slab_cache_is_system(k)) {
+	if (!k || policy_system(s, k)) {
 		fail(resp, x, ENOENT, "lookup %s: no such pool%s", shown(r->name, nm),
 		     k ? " (the arena's own caches cannot be opened)" : "");
 		return;
@@ -502,6 +503,8 @@ static void do_create(struct server *s, struct conn *c, const Slubd__CreateReque
 		fail(resp, x, -rc, "create %s: %s", shown(r->name, nm), create_error(rc));
 		return;
 	}
+	if (created)
+		policy_created(s, k, r->name, c->uid);	/* who may cap, force, reclaim it */
 	/*
 	 * more references at once: each is one more open of the same pool.
 	 * All or nothing: one that fails (a busy slab_mutex, say) gives back
@@ -642,6 +645,10 @@ static bool drop_every_ref(struct server *s, Slubd__Response *resp, struct dispa
 	return true;
 }
 
+static bool creator_may(struct server *s, struct conn *c, struct kmem_cache *k, const char *name,
+			const char *verb, const char *what, const char *refused, int err,
+			Slubd__Response *resp, struct dispatch_scratch *x);
+
 static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyRequest *r,
 		       Slubd__Response *resp, struct dispatch_scratch *x)
 {
@@ -656,9 +663,14 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		fail(resp, x, ENOENT, "destroy %s: no such pool", shown(r->name, nm));
 		return;
 	}
-	if (slab_cache_is_system(k)) {
-		fail(resp, x, EPERM, "destroy %s: the arena's own caches cannot be destroyed",
-		     shown(r->name, nm));
+	if (policy_system(s, k)) {
+		char why[300];
+		uint32_t creator;
+
+		if (policy_of(s, k, &creator, why, sizeof(why)) != POLICY_SYSTEM)
+			why[0] = 0;	/* the arena's word alone says so */
+		fail(resp, x, EPERM, "destroy %s: the arena's own caches cannot be destroyed%s",
+		     shown(r->name, nm), why);
 		return;
 	}
 	off = arena_offset(s->arena, k);
@@ -689,10 +701,9 @@ static void do_destroy(struct server *s, struct conn *c, const Slubd__DestroyReq
 		x->dropped = true;
 	} else if (!(r->has_force && r->force)) {
 		/* no reference of this connection to drop (a forked child, say) */
-	} else if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
-		fail(resp, x, EACCES, "destroy %s: only its creator (uid %u) or root may destroy a "
-		     "pool it does not reference", shown(r->name, nm), slab_cache_owner(k));
-		return;
+	} else if (!creator_may(s, c, k, r->name, "destroy", "destroy a pool it does not "
+				"reference", "destroyed", EACCES, resp, x)) {
+		return;		/* answered */
 	} else if (!drop_every_ref(s, resp, x, "destroy", r->name, k)) {
 		return;		/* busy: answered */
 	}
@@ -839,10 +850,58 @@ static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Re
 }
 
 /*
+ * creator_may - may c make a request of k's creator (verb: the request's
+ * name; what: "cap this pool" and the like; refused: what the arena's own
+ * caches cannot be)?  Decided from slubd's own record (policy.c), never from
+ * the descriptor's words a client can write; false, answered (err, or
+ * EPERM), when not.
+ */
+static bool creator_may(struct server *s, struct conn *c, struct kmem_cache *k, const char *name,
+			const char *verb, const char *what, const char *refused, int err,
+			Slubd__Response *resp, struct dispatch_scratch *x)
+{
+	char nm[SHOWN_MAX], why[300];
+	uint32_t creator = 0;
+
+	/*
+	 * the name decides too: a reserved one is the arena's own whatever the
+	 * record says (a reviewer's two writes once made kmalloc-64 a pool of
+	 * uid 65534, which reclaim --force then discarded)
+	 */
+	switch (slab_name_reserved(name) ? POLICY_SYSTEM : policy_of(s, k, &creator, why,
+								      sizeof(why))) {
+	case POLICY_SYSTEM:
+		if (slab_name_reserved(name))
+			why[0] = 0;
+		fail(resp, x, EPERM, "%s %s: the arena's own caches cannot be %s%s", verb,
+		     shown(name, nm), refused, why);
+		return false;
+	case POLICY_DISAGREES:
+		fail(resp, x, EPERM, "%s %s: %s: refused (slubctl validate %s)", verb,
+		     shown(name, nm), why, shown(name, nm));
+		return false;
+	case POLICY_UNKNOWN:
+		if (c->uid == 0)
+			return true;
+		fail(resp, x, err, "%s %s: slubd has no record of who made this pool (made past "
+		     "slubd, or before a restart that lost the record): only root may %s (you are "
+		     "uid %u)", verb, shown(name, nm), what, (unsigned)c->uid);
+		return false;
+	case POLICY_OK:
+		break;
+	}
+	if (c->uid != 0 && c->uid != creator) {
+		fail(resp, x, err, "%s %s: only its creator (uid %u) or root may %s (you are uid %u)",
+		     verb, shown(name, nm), creator, what, (unsigned)c->uid);
+		return false;
+	}
+	return true;
+}
+
+/*
  * pool_of_creator - the pool name, for a request only its creator's uid or
- * root may make (verb: the request's name; what: "cap this pool" and the
- * like; refused: what the arena's own caches cannot be); NULL, answered,
- * when there is none or it is not the caller's to change (err)
+ * root may make (creator_may); NULL, answered, when there is none or it is
+ * not the caller's to change
  */
 static struct kmem_cache *pool_of_creator(struct server *s, struct conn *c, const char *name,
 					  const char *verb, const char *what, const char *refused,
@@ -855,22 +914,7 @@ static struct kmem_cache *pool_of_creator(struct server *s, struct conn *c, cons
 		fail(resp, x, ENOENT, "%s %s: no such pool", verb, shown(name, nm));
 		return NULL;
 	}
-	/*
-	 * the name decides first: the descriptor's CACHE_SYSTEM bit is arena
-	 * memory any client may clear (a reviewer's two writes made kmalloc-64
-	 * a pool of uid 65534, which reclaim --force then discarded)
-	 */
-	if (slab_name_reserved(name) || slab_cache_is_system(k)) {
-		fail(resp, x, EPERM, "%s %s: the arena's own caches cannot be %s", verb,
-		     shown(name, nm), refused);
-		return NULL;
-	}
-	if (c->uid != 0 && c->uid != slab_cache_owner(k)) {
-		fail(resp, x, err, "%s %s: only its creator (uid %u) or root may %s (you are uid %u)",
-		     verb, shown(name, nm), slab_cache_owner(k), what, (unsigned)c->uid);
-		return NULL;
-	}
-	return k;
+	return creator_may(s, c, k, name, verb, what, refused, err, resp, x) ? k : NULL;
 }
 
 /*
@@ -1027,6 +1071,13 @@ static bool force_discard(struct server *s, Slubd__Response *resp, struct dispat
 	x->reclaim.discarded = dr.discarded_objects;
 	if (rc == -EAGAIN && slab_lock_busy(NULL, 0))
 		return false;	/* dispatch answers "busy"; again finishes */
+	if (rc == -EUCLEAN) {
+		/* slab_cache_discard checks the descriptor before it follows its offsets */
+		fail(resp, x, EUCLEAN, "reclaim --force %s: its descriptor in the arena is "
+		     "inconsistent (a client wrote over it): nothing discarded (slubctl validate %s "
+		     "says what)", shown(name, nm), shown(name, nm));
+		return false;
+	}
 	if (rc) {
 		fail(resp, x, rc == -EAGAIN ? EIO : -rc, "reclaim --force %s: %s; %llu objects "
 		     "discarded before (slubctl reports %s)", shown(name, nm),

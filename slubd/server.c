@@ -1212,6 +1212,8 @@ static void kept_fn(void *arg)
 	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
 	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
 	held_adopt(x->s);	/* what a previous slubd held for its clients */
+	if (!x->rc)
+		x->rc = policy_open(x->s);	/* who made each pool: slubd's record */
 }
 
 static int open_arena(struct server *s, char *err, size_t errlen)
@@ -1477,6 +1479,7 @@ void server_fini(struct server *s)
 	while (s->conns)
 		conn_free(s->conns, false);
 	free(s->keeper.refs);
+	policy_fini(s);
 	if (s->done_ev)
 		event_free(s->done_ev);
 	for (int i = 0; i < 2; i++)

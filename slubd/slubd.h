@@ -195,6 +195,7 @@ struct server {
 	uint64_t reports_cursor;	/* the ring read up to here */
 	uint64_t reports_window_ms;	/* the minute the line budget counts in */
 	unsigned int reports_in_window;
+	struct policy *policy;		/* policy.c: each pool's creator (the worker's) */
 };
 
 /* server.c */
@@ -205,6 +206,24 @@ void server_schedule_scrub(struct server *s);
 bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
 		   unsigned int nr_groups);
 void server_status(struct server *s);	/* sd_notify STATUS= */
+
+/*
+ * policy.c - who made each pool and which are the arena's own, kept by slubd
+ * (and saved beside its socket), never read from the arena (see there)
+ */
+enum policy_verdict {
+	POLICY_OK,		/* *creator: the uid slubd made it for */
+	POLICY_SYSTEM,		/* one of the arena's own caches */
+	POLICY_DISAGREES,	/* the arena's descriptor is not what slubd made (why) */
+	POLICY_UNKNOWN,		/* slubd did not make it: no creator known */
+};
+int policy_open(struct server *s);	/* the arena open, under guarded(); 0 or -errno */
+void policy_fini(struct server *s);
+void policy_created(struct server *s, struct kmem_cache *k, const char *name, uint32_t uid);
+bool policy_system(struct server *s, struct kmem_cache *k);
+/* why: a text the answer can carry (a leading blank for POLICY_SYSTEM, or empty) */
+enum policy_verdict policy_of(struct server *s, struct kmem_cache *k, uint32_t *creator,
+			      char *why, size_t len);
 
 /*
  * store.c - the arena's backing (a sealed memfd in systemd's fd store, or a

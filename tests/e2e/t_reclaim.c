@@ -29,6 +29,28 @@
  *                       the 5 are discarded and the pool removed, a live
  *                       program's objects in another pool untouched, and
  *                       validate finds the arena consistent.
+ *   force_scribbled     reclaim --force on a plain pool whose descriptor a
+ *                       client scribbled with the words of a reviewer's seed
+ *                       (rev_fuzz.sh seed 40: its second pool's descriptor, a
+ *                       wild per-CPU offset among them, which made slubd
+ *                       follow it into SIGSEGV in cpu_lock before 73055a6):
+ *                       slubd stays up and answers with an error naming the
+ *                       pool, and validate answers (the pool's errors).
+ *   policy_scribbled    another uid (65534), attached, writes through its own
+ *                       mapping its uid into the creator word of root's pool
+ *                       (5 objects a dead process left), and renames
+ *                       kmalloc-64 with CACHE_SYSTEM cleared and its uid in:
+ *                       slubctl limit, destroy (forced) and reclaim --force of
+ *                       them are refused (exit 1, EPERM, saying the arena
+ *                       disagrees with slubd's record), the pool intact (its
+ *                       5 objects, its reference, no cap), the disagreement
+ *                       logged once.  slubd restarted on the arena (the
+ *                       scribble still there): still refused, while that
+ *                       uid's own pool, made before the restart, is still
+ *                       its own to cap.  The record (slubd.pools, 0600)
+ *                       made 0644 and slubd restarted: it is ignored, said
+ *                       so, and that uid's pool is root's alone to cap (no
+ *                       creator known).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,11 +59,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "e2e.h"
 #include "harness.h"
+#include "layout.h"
 #include "slub.h"
 
 #define SCRUB_CONF	"[limits]\nscrub_interval = 1\n"
@@ -569,5 +597,318 @@ E2E_CASE(reclaim_c_call)
 	e2e_stop(d);
 }
 
+/* ---- a scribbled descriptor ------------------------------------------------------ */
+
+/* the descriptor called name in the arena mapped at b (len bytes): by its name and self */
+static struct kmem_cache *desc_in(char *b, size_t len, const char *name)
+{
+	for (size_t off = CACHE_LINE; off + sizeof(struct kmem_cache) <= len; off += 8) {
+		struct kmem_cache *k = (struct kmem_cache *)(b + off);
+
+		if (k->self == off && !strncmp(k->name, name, sizeof(k->name)))
+			return k;
+	}
+	return NULL;
+}
+
+/*
+ * the shared descriptor of the pool called name in d's arena file, mapped
+ * writable as any attached client maps it (NULL: not found, a failed
+ * check); *map and *len to munmap.  Found by its name and its self offset.
+ */
+static struct kmem_cache *desc_of(const struct e2e_slubd *d, const char *name, void **map,
+				  size_t *len)
+{
+	int fd = open(d->arena, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	char *b;
+
+	*map = NULL;
+	if (fd < 0 || fstat(fd, &st)) {
+		CHECKF(0, "open %s: %s", d->arena, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	b = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (b == MAP_FAILED) {
+		CHECKF(0, "mmap %s: %s", d->arena, strerror(errno));
+		return NULL;
+	}
+	*map = b;
+	if (desc_in(b, *len, name))
+		return desc_in(b, *len, name);
+	CHECKF(0, "no descriptor of %s in %s", name, d->arena);
+	munmap(b, *len);
+	*map = NULL;
+	return NULL;
+}
+
+/*
+ * the words rev_fuzz.py wrote over rv.p's descriptor for rev_fuzz.sh seed 40
+ * (its Random(47), six 64-bit words), by offset in struct kmem_cache: the
+ * per-CPU offset made wild, red_left_pad and inuse zeroed, four node slots
+ * past nr_nodes
+ */
+static const struct {
+	size_t off;
+	uint64_t word;
+} seed40[] = {
+	{ offsetof(struct kmem_cache, cpu_slab), 0xf15179064388d4ebULL },
+	{ offsetof(struct kmem_cache, red_left_pad), 0 },
+	{ offsetof(struct kmem_cache, node) + 4 * sizeof(aoff_t), 0x62f56 },
+	{ offsetof(struct kmem_cache, node) + 6 * sizeof(aoff_t), 0x8dbb5 },
+	{ offsetof(struct kmem_cache, node) + 33 * sizeof(aoff_t), 0x3cdca },
+	{ offsetof(struct kmem_cache, node) + 53 * sizeof(aoff_t), ~0ULL },
+};
+
+E2E_CASE(force_scribbled)
+{
+	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
+	struct hold hold = { NULL, { "rc.sp" }, { 0 } };
+	struct e2e_validate v;
+	struct e2e_slubd *d;
+	struct kmem_cache *k;
+	char *out = NULL;
+	void *map;
+	size_t len;
+	int rc;
+
+	_Static_assert(offsetof(struct kmem_cache, node) + 53 * sizeof(aoff_t) == 736, "seed 40");
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	holder_dies(&hold, d);	/* 5 objects of rc.sp, and no live reference once it closed */
+	REQUIRE(e2e_wait_refcount(d->sock, "rc.sp", 0, e2e_scale_ms(10000), NULL));
+	k = desc_of(d, "rc.sp", &map, &len);
+	REQUIRE(k != NULL);
+	for (size_t i = 0; i < sizeof(seed40) / sizeof(seed40[0]); i++)
+		memcpy((char *)k + seed40[i].off, &seed40[i].word, sizeof(uint64_t));
+	munmap(map, len);
+
+	rc = e2e_slubctl(d, &out, "reclaim", "rc.sp", "--force", NULL);
+	if (!e2e_alive(d, "after reclaim --force of a scribbled pool"))
+		return;
+	CHECKF(rc == 1 && out && strstr(out, "reclaim --force rc.sp: its descriptor in the arena "
+					   "is inconsistent") && strstr(out, "nothing discarded"),
+	       "reclaim --force of a scribbled pool: exit %d, want 1 and an error naming it:\n%s",
+	       rc, out ? out : "");
+	printf("  reclaim --force rc.sp: %s", out ? out : "\n");
+	free(out);
+	REQUIRE(e2e_validate(d->sock, "rc.sp", &v) == 0);
+	CHECKF(v.errors > 0, "validate rc.sp: no error in a scribbled descriptor");
+	printf("  validate rc.sp: %llu errors, the first: %s\n", (unsigned long long)v.errors,
+	       v.first_error);
+	if (e2e_alive(d, "after validate of a scribbled pool"))
+		e2e_stop(d);
+}
+
+/* ---- policy from slubd's record, not from the arena ------------------------------- */
+
+#define OTHER_UID	65534	/* nobody: the client that scribbles */
+
+/* run slubctl as we are (the other uid in its child): exit 1 and the output holds want */
+static void refused(const struct e2e_slubd *d, const char *what, const char *want, int rc,
+		    char *out)
+{
+	CHECKF(rc == 1 && out && strstr(out, want), "%s as uid %d: exit %d, want 1 and \"%s\":\n%s",
+	       what, OTHER_UID, rc, want, out ? out : "");
+	printf("  %s: exit %d: %s", what, rc, out ? out : "\n");
+	(void)d;
+	free(out);
+}
+
+/* the three requests of a pool's creator, each refused with want */
+static void creator_requests_refused(const struct e2e_slubd *d, const char *pool, const char *want)
+{
+	char *out = NULL, what[80];
+	int rc;
+
+	rc = e2e_slubctl(d, &out, "limit", pool, "--objects", "10", NULL);
+	snprintf(what, sizeof(what), "slubctl limit %s", pool);
+	refused(d, what, want, rc, out);
+	out = NULL;
+	rc = e2e_slubctl(d, &out, "destroy", pool, NULL);	/* a forced destroy */
+	snprintf(what, sizeof(what), "slubctl destroy %s", pool);
+	refused(d, what, want, rc, out);
+	out = NULL;
+	rc = e2e_slubctl(d, &out, "reclaim", pool, "--force", NULL);
+	snprintf(what, sizeof(what), "slubctl reclaim %s --force", pool);
+	refused(d, what, want, rc, out);
+}
+
+/*
+ * uid 65534, attached (a connection slubd knows, no pool opened): step 1
+ * makes its own pool rc.nobody, writes its uid over rc.victim's creator and
+ * renames kmalloc-64 (then puts kmalloc-64 back); step 2 (after a restart)
+ * asks again, and caps its own pool
+ */
+static void scribbler(void *arg)
+{
+	const struct e2e_slubd *d = arg;
+	struct slub_arena_info ai;
+	struct kmem_cache *v, *km;
+	char *out = NULL;
+	int rc;
+
+	REQUIRE(setgroups(0, NULL) == 0 && setgid(OTHER_UID) == 0 && setuid(OTHER_UID) == 0);
+	REQUIRE(slub_attach(d->sock) == 0 && slub_arena_info(&ai) == 0);
+	v = desc_in((char *)(uintptr_t)ai.base, ai.size, "rc.victim");
+	REQUIRE(v != NULL);
+	if (sh->live_go == 0) {
+		struct kmem_cache saved;
+
+		rc = e2e_slubctl(d, &out, "create", "rc.nobody", "64", NULL);
+		CHECKF(rc == 0, "uid %d: slubctl create rc.nobody: exit %d:\n%s", OTHER_UID, rc,
+		       out ? out : "");
+		free(out);
+		/* (a) its uid as root's pool's creator */
+		v->owner_uid = OTHER_UID;
+		creator_requests_refused(d, "rc.victim", "disagrees with slubd's record");
+		/* (b) an arena cache renamed, CACHE_SYSTEM cleared, its uid as creator */
+		km = desc_in((char *)(uintptr_t)ai.base, ai.size, "kmalloc-64");
+		CHECKF(km != NULL, "no descriptor of kmalloc-64 in the arena");
+		if (km) {	/* (tried whatever (a) did) */
+			saved = *km;
+			snprintf(km->name, sizeof(km->name), "rc.km");
+			km->state &= ~0x100u;	/* CACHE_SYSTEM (shm/internal.h) */
+			km->owner_uid = OTHER_UID;
+			creator_requests_refused(d, "rc.km", "the arena's own caches cannot be");
+			memcpy(km->name, saved.name, sizeof(km->name));
+			km->state = saved.state;
+			km->owner_uid = saved.owner_uid;
+		}
+	} else if (sh->live_go == 2) {
+		/* no record: the arena's word would say it is ours, and is not taken */
+		rc = e2e_slubctl(d, &out, "limit", "rc.nobody", "--objects", "100", NULL);
+		refused(d, "slubctl limit rc.nobody, the record lost", "slubd has no record of who "
+			"made this pool", rc, out);
+	} else {
+		CHECKF(v->owner_uid == OTHER_UID, "rc.victim's scribbled creator is gone");
+		creator_requests_refused(d, "rc.victim", "disagrees with slubd's record");
+		rc = e2e_slubctl(d, &out, "limit", "rc.nobody", "--objects", "100", NULL);
+		CHECKF(rc == 0, "uid %d: slubctl limit of its own rc.nobody after a restart: exit "
+		       "%d:\n%s", OTHER_UID, rc, out ? out : "");
+		free(out);
+	}
+	slub_detach();
+}
+
+/* rc.victim as root left it: 5 objects of the dead process, slubd's reference, no cap */
+static void victim_intact(const struct e2e_slubd *d)
+{
+	struct e2e_cache c;
+	uint64_t cap = 1;
+	char *out = NULL;
+
+	REQUIRE(e2e_cache_stats(d->sock, "rc.victim", &c, NULL) == 1);
+	CHECKF(c.active_objs == DEAD_HELD && c.refcount == 1, "rc.victim: %llu objects, refcount "
+	       "%d; want %d and 1 (slubd's own)", (unsigned long long)c.active_objs, c.refcount,
+	       DEAD_HELD);
+	REQUIRE(e2e_slubctl(d, &out, "stats", "--json", "rc.victim", NULL) == 0);
+	CHECKF(out && e2e_json_cache_num(out, "rc.victim", "max_objects", &cap) == 0 && cap == 0,
+	       "rc.victim capped at %llu objects by another uid:\n%s", (unsigned long long)cap,
+	       out ? out : "");
+	free(out);
+	REQUIRE(e2e_cache_stats(d->sock, "kmalloc-64", &c, NULL) == 1);
+	CHECK(c.system);
+}
+
+/* slubd again on d's socket, arena and config (d stopped), its output after d->log */
+static int start_again(struct e2e_slubd *d)
+{
+	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", d->sock,
+			 "--arena-size", "64M", "--hugepages", "off", "--config", d->conf, NULL };
+	int before = e2e_log_count(d, "ready");
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_APPEND);
+
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	CHECKF(pid > 0, "fork: %s", strerror(errno));
+	if (pid < 0)
+		return -1;
+	d->pid = pid;	/* the case's cleanup sees it */
+	for (int i = 0; i < 1000 && e2e_log_count(d, "ready") == before; i++) {
+		if (!e2e_alive(d, "starting again on the arena"))
+			return -1;
+		e2e_sleep_ms(e2e_scale_ms(10));
+	}
+	CHECKF(e2e_log_count(d, "ready") > before, "slubd started again did not serve");
+	return e2e_log_count(d, "ready") > before ? 0 : -1;
+}
+
+E2E_CASE(policy_scribbled)
+{
+	static char why[128];
+	struct e2e_opts o = {
+		.config = "[access]\nsocket_mode = 0666\nallow_uids = 0 65534\n"
+			  "[limits]\nscrub_interval = 0\n",
+		.open_dir = 1,
+	};
+	struct hold hold = { NULL, { "rc.victim" }, { 0 } };
+	struct e2e_slubd *d;
+	struct stat st;
+	char bin[200];
+
+	if (geteuid() != 0) {
+		snprintf(why, sizeof(why), "needs root to run a client as uid %d (running as uid %u)",
+			 OTHER_UID, (unsigned)geteuid());
+		SKIP(why);
+	}
+	sh = e2e_shared(sizeof(*sh));
+	d = e2e_start(&o);
+	REQUIRE(d != NULL);
+	/* the other uid runs a copy of slubctl in the daemon's 0711 folder */
+	snprintf(bin, sizeof(bin), "%s/slubctl", d->dir);
+	REQUIRE(e2e_copy_file(e2e_need_bin("SLUBCTL", "slubctl"), bin, 0755) == 0);
+	REQUIRE(setenv("SLUBCTL", bin, 1) == 0);
+	REQUIRE(e2e_slubctl(d, NULL, "create", "rc.victim", "64", NULL) == 0);
+	holder_dies(&hold, d);
+	REQUIRE(e2e_wait_refcount(d->sock, "rc.victim", 1, e2e_scale_ms(10000), NULL));
+
+	e2e_wait(e2e_fork(scribbler, d), "the scribbling client of uid 65534");
+	victim_intact(d);
+	CHECKF(e2e_log_count(d, "pool rc.victim: its descriptor in the arena disagrees") == 1,
+	       "slubd did not log the disagreement over rc.victim once");
+
+	/* a restart keeps the arena, scribble and all: the record decides still */
+	e2e_stop(d);
+	REQUIRE(start_again(d) == 0);
+	__atomic_store_n(&sh->live_go, 1, __ATOMIC_RELEASE);
+	e2e_wait(e2e_fork(scribbler, d), "the scribbling client of uid 65534, after a restart");
+	victim_intact(d);
+
+	/* the record slubd's alone; without it, a pool's creator is not known: root's */
+	snprintf(bin, sizeof(bin), "%s/slubd.pools", d->dir);
+	CHECKF(stat(bin, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600 &&
+	       st.st_uid == geteuid(), "%s: not slubd's own file, mode 0600", bin);
+	/* made readable by others, it is no longer trusted: as good as lost */
+	e2e_stop(d);
+	REQUIRE(chmod(bin, 0644) == 0);
+	REQUIRE(start_again(d) == 0);
+	CHECKF(e2e_log_count(d, "slubd.pools is not slubd's own") == 1, "slubd took a record "
+	       "of mode 0644, or did not say it ignored it");
+	__atomic_store_n(&sh->live_go, 2, __ATOMIC_RELEASE);
+	e2e_wait(e2e_fork(scribbler, d), "the client of uid 65534, the record lost");
+	CHECK(e2e_slubctl(d, NULL, "limit", "rc.nobody", "--objects", "100", NULL) == 0);
+	if (t_failed)
+		e2e_show_log(d, 40);
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(reclaim_dead_owner), T_CASE(double_free_reported), T_CASE(reports_rate_limited),
-       T_CASE(reclaim_c_call), T_CASE(force_discard))
+       T_CASE(reclaim_c_call), T_CASE(force_discard), T_CASE(force_scribbled),
+       T_CASE(policy_scribbled))
