@@ -68,7 +68,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 PIC_OBJ   := $(patsubst %.c,$(BUILD)/pic/%.o,$(SHM_SRC) $(LIB_SRC) proto/frame.c) $(BUILD)/pic/proto/slubd.pb-c.o
 SLUBD_SRC := $(sort $(wildcard slubd/*.c))
 SLUBD_OBJ := $(SLUBD_SRC:slubd/%.c=$(BUILD)/slubd-obj/%.o)
-HARN_OBJ  := $(BUILD)/tests/harness.o
+HARN_OBJ  := $(BUILD)/tests/harness.o $(BUILD)/tests/tlib.o
 TEST_SRC  := $(sort $(wildcard tests/unit/t_*.c tests/mp/t_*.c))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 E2E_SRC   := $(sort $(wildcard tests/e2e/t_*.c))
@@ -144,7 +144,7 @@ $(BUILD)/examples/%: $(BUILD)/client/examples/%.o $(BUILD)/libslub.a
 	$(CC) $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@
 
 $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_LIB) $(HARN_OBJ) $(BUILD)/libslub.a
-	$(CC) $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(JANSSON) $(PROTOBUF) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARN_OBJ) $(BUILD)/libshm.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

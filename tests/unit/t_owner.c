@@ -16,14 +16,6 @@
 #include "layout.h"	/* CACHE_QUARANTINE */
 #include "unit.h"
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static unsigned int oo_objects_of(const struct kmem_cache *s)
 {
 	return s->oo & 0xffff;
@@ -650,8 +642,8 @@ ISOLATED_T(scrub_chunked, 120)
 	shm_test_hook = chunk_hook;
 	REQUIRE(pthread_create(&th, NULL, chunk_allocator, &ca) == 0);
 	/* until the allocator is seen to go on inside one scrub of the cache (bounded) */
-	for (uint64_t t0 = now_ms(); scrubs < 200 && (!progressed || scrubs < 3) &&
-	     now_ms() - t0 < 20000; scrubs++) {
+	for (uint64_t t0 = t_now_ms(); scrubs < 200 && (!progressed || scrubs < 3) &&
+	     t_now_ms() - t0 < 20000; scrubs++) {
 		chunk_events = 0;
 		chunk_scrubbing = true;
 		CHECK(slab_scrub(a, &r) == 0);
@@ -1045,7 +1037,7 @@ static void race_worker(struct arena *a, struct kmem_cache *s[3], struct race_ct
 	void *held[3][96] = { { 0 } };
 
 	while (!ctl->stop) {
-		int k = (int)(unit_rand(&seed) % 3), i = (int)(unit_rand(&seed) % 96);
+		int k = (int)(t_rand(&seed) % 3), i = (int)(t_rand(&seed) % 96);
 
 		if (held[k][i]) {
 			slab_free(a, s[k], held[k][i]);
@@ -1095,13 +1087,13 @@ ISOLATED_T(scrub_races, 90)
 	for (int i = 0; i < SCRUBBERS; i++)
 		if ((sc[i] = fork()) == 0)
 			race_scrubber(a, ctl);
-	t_end = now_ms() + 4000;
-	while (now_ms() < t_end) {
-		int v = (int)(unit_rand(&seed) % WORKERS), u = (v + 1) % WORKERS;
+	t_end = t_now_ms() + 4000;
+	while (t_now_ms() < t_end) {
+		int v = (int)(t_rand(&seed) % WORKERS), u = (v + 1) % WORKERS;
 
-		usleep((useconds_t)(1000 + unit_rand(&seed) % 4000));
+		usleep((useconds_t)(1000 + t_rand(&seed) % 4000));
 		kill(w[u], SIGSTOP);
-		usleep((useconds_t)(unit_rand(&seed) % 2000));
+		usleep((useconds_t)(t_rand(&seed) % 2000));
 		kill(w[v], SIGKILL);
 		waitpid(w[v], &st, 0);
 		kill(w[u], SIGCONT);
@@ -1171,7 +1163,7 @@ static void reclaim_race_worker(struct arena *a, struct kmem_cache *s, struct re
 	uint64_t *held[64] = { 0 }, me = (uint64_t)getpid() << 32;
 
 	while (!ctl->stop) {
-		int i = (int)(unit_rand(&seed) % 64);
+		int i = (int)(t_rand(&seed) % 64);
 
 		if (held[i]) {
 			for (int j = 0; j < 64; j++)
@@ -1224,11 +1216,11 @@ ISOLATED_T(reclaim_races, 90)
 	for (int i = 0; i < RECLAIMERS; i++)
 		if ((rc[i] = fork()) == 0)
 			reclaim_race_reclaimer(a, s, ctl);
-	t_end = now_ms() + 4000;
-	while (now_ms() < t_end) {
-		int v = (int)(unit_rand(&seed) % WORKERS);
+	t_end = t_now_ms() + 4000;
+	while (t_now_ms() < t_end) {
+		int v = (int)(t_rand(&seed) % WORKERS);
 
-		usleep((useconds_t)(1000 + unit_rand(&seed) % 4000));
+		usleep((useconds_t)(1000 + t_rand(&seed) % 4000));
 		kill(w[v], SIGKILL);
 		waitpid(w[v], &st, 0);
 		kills++;

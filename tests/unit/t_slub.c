@@ -783,7 +783,7 @@ ISOLATED(caches_independent)
 			memset(q[i], 0xff, 32);
 		}
 		for (int i = N - 1; i > 0; i--) {	/* free in a shuffled order */
-			int j = (int)(unit_rand(&st) % (uint64_t)(i + 1));
+			int j = (int)(t_rand(&st) % (uint64_t)(i + 1));
 			void *t = q[i];
 
 			q[i] = q[j];
@@ -1018,7 +1018,7 @@ static void *mt_thread(void *arg)
 	uint64_t st = (uint64_t)(uintptr_t)&n | 1;
 
 	for (int op = 0; op < MT_OPS; op++) {
-		uint64_t r = unit_rand(&st);
+		uint64_t r = t_rand(&st);
 
 		if (n < MT_LOCAL && (n == 0 || r % 2)) {
 			size_t sz = mt_size(sh, r >> 8);
@@ -1565,17 +1565,17 @@ static void scribble_round(uint64_t seed)
 		for (int i = 0; i < 200; i++)
 			held[k][i] = slab_alloc(a, s[k], 0);
 	for (int k = 0; k < 3; k++)
-		for (int i = 0; i < 200; i += 1 + (int)(unit_rand(&seed) % 3))
+		for (int i = 0; i < 200; i += 1 + (int)(t_rand(&seed) % 3))
 			if (held[k][i])
 				slab_free(a, s[k], held[k][i]);
 	for (int w = 0; w < 64; w++) {
-		uint32_t pfn = a->first_pfn + (uint32_t)(unit_rand(&seed) % (a->nr_pages - a->first_pfn));
+		uint32_t pfn = a->first_pfn + (uint32_t)(t_rand(&seed) % (a->nr_pages - a->first_pfn));
 		struct page_desc *pd;
-		uint64_t v = unit_rand(&seed);
+		uint64_t v = t_rand(&seed);
 
 		/* half the time a slab's head: a descriptor the scrub looks at */
 		if (w % 2) {
-			void *o = held[w % 3][unit_rand(&seed) % 200];
+			void *o = held[w % 3][t_rand(&seed) % 200];
 
 			if (o)
 				pfn = (uint32_t)(arena_offset(a, o) >> 12);
@@ -1589,12 +1589,12 @@ static void scribble_round(uint64_t seed)
 		if (w % 4 == 1) {
 			/* a slab head's list field and back link: the scrub's node_linked */
 			pd->list = (uint8_t)(v % 3);
-			v = unit_rand(&seed);
+			v = t_rand(&seed);
 			pd->lru.prev = v & 1 ? pd_lru_off(a, pd_of_pfn(a, a->first_pfn +
 				(uint32_t)((v >> 8) % (a->nr_pages - a->first_pfn)))) : v >> 1;
 			continue;
 		}
-		for (int f = 0; f < 1 + (int)(v % 3); f++, v = unit_rand(&seed))	/* fields of one pd */
+		for (int f = 0; f < 1 + (int)(v % 3); f++, v = t_rand(&seed))	/* fields of one pd */
 		switch ((v >> 1) % 10) {
 		case 0: pd->flags = (uint16_t)(v >> 8); break;
 		case 1: pd->order = (uint8_t)(v >> 8); break;
