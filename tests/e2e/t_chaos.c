@@ -120,7 +120,6 @@
 #define CH_HELD_MAX	1024		/* objects a client keeps (bursts apart) */
 #define CH_BURST_MAX	400
 #define CH_SHIFT	3		/* the table: one entry per 8 bytes of arena */
-#define CH_MSGS		8
 #define CH_START_MS	15000		/* a new client must be up within */
 #define CH_SCRUB_MS	5000		/* slubd's scrub must have run within */
 
@@ -241,10 +240,9 @@ struct ch_shared {
 	uint32_t nclients;
 	int32_t large_budget;		/* kills still allowed inside a 2 MiB kmalloc or kfree */
 	uint64_t table_len;		/* entries */
-	uint64_t problems, twice, corrupt;
+	struct t_problems problems;	/* what the clients found wrong */
+	uint64_t twice, corrupt;
 	uint64_t collected[K_NR];
-	uint32_t nmsg;
-	char msg[CH_MSGS][256];
 	struct ch_slot slot[CH_MAX_CLIENTS];
 	struct ch_ring ring[CH_MAX_CLIENTS][CH_MAX_CLIENTS];	/* [receiver][sender] */
 	struct ch_mon mon;
@@ -256,49 +254,6 @@ static uint8_t *dead;			/* dead[token]: 1 once the client is (about to be) kille
 static uint32_t max_tokens;
 static const char *sock_path;
 static int cpus[2], ncpus;
-
-static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void problem(const char *fmt, ...)
-{
-	uint32_t n = __atomic_fetch_add(&sh->nmsg, 1, __ATOMIC_SEQ_CST);
-	va_list ap;
-
-	__atomic_add_fetch(&sh->problems, 1, __ATOMIC_SEQ_CST);
-	if (n >= CH_MSGS)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(sh->msg[n], sizeof(sh->msg[n]), fmt, ap);
-	va_end(ap);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(unsigned int us)
-{
-	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static unsigned long env_ul(const char *name, unsigned long dflt)
-{
-	const char *e = getenv(name);
-	char *end;
-	unsigned long v;
-
-	if (!e || !*e)
-		return dflt;
-	v = strtoul(e, &end, 0);
-	return *end ? dflt : v;
-}
 
 /* ---- a client ------------------------------------------------------------------------ */
 
@@ -336,7 +291,7 @@ static uint32_t *entry_of(uint64_t off)
 
 static uint64_t crand(void)
 {
-	return e2e_rand(&C.rnd);
+	return t_rand(&C.rnd);
 }
 
 static void stamp(void *p, uint32_t kind, uint32_t len)
@@ -362,7 +317,7 @@ static uint32_t stamp_ok(const void *p, uint32_t kind, const char *what)
 	    (kind <= K_RECLAIM && st.len != pool_size[kind]) ||
 	    (st.len >= sizeof(st) + 4 && tail != (st.magic ^ st.token ^ st.seq))) {
 		__atomic_add_fetch(&sh->corrupt, 1, __ATOMIC_SEQ_CST);
-		problem("client token %u: %s: %s object at %#llx has a broken stamp: magic %#x len %u "
+		t_problem(&sh->problems, "client token %u: %s: %s object at %#llx has a broken stamp: magic %#x len %u "
 			"token %u seq %u tail %#x", C.token, what, kind_name[kind],
 			(unsigned long long)slub_offset(p), st.magic, st.len, st.token, st.seq, tail);
 		return 0;
@@ -377,7 +332,7 @@ static bool claim(void *p, uint32_t kind, const char *how)
 	uint32_t *e = entry_of(off), cur = 0, mine = ENTRY(C.token, kind);
 
 	if (!e) {
-		problem("client token %u: %s returned %p, offset %#llx: not an object of the arena",
+		t_problem(&sh->problems, "client token %u: %s returned %p, offset %#llx: not an object of the arena",
 			C.token, how, p, (unsigned long long)off);
 		return false;
 	}
@@ -394,7 +349,7 @@ static bool claim(void *p, uint32_t kind, const char *how)
 			continue;
 		}
 		__atomic_add_fetch(&sh->twice, 1, __ATOMIC_SEQ_CST);
-		problem("client token %u: %s returned the object at %#llx, which client token %u (%s) "
+		t_problem(&sh->problems, "client token %u: %s returned the object at %#llx, which client token %u (%s) "
 			"holds as a %s object: handed out twice", C.token, how, (unsigned long long)off, t,
 			t < max_tokens && dead[t] ? "dead" : "alive", kind_name[ENTRY_KIND(cur)]);
 		return false;
@@ -407,7 +362,7 @@ static void release(void *p, uint32_t kind)
 	uint32_t *e = entry_of(slub_offset(p)), mine = ENTRY(C.token, kind);
 
 	if (!e || !__atomic_compare_exchange_n(e, &mine, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		problem("client token %u: the %s object at %#llx I hold is entered as %#x (token %u), "
+		t_problem(&sh->problems, "client token %u: the %s object at %#llx I hold is entered as %#x (token %u), "
 			"not mine", C.token, kind_name[kind], (unsigned long long)slub_offset(p),
 			e ? mine : 0, e ? ENTRY_TOKEN(mine) : 0);
 }
@@ -426,7 +381,7 @@ static void *raw_alloc(uint32_t kind, uint32_t len)
 		return NULL;
 	}
 	if (!p)
-		problem("client token %u: allocating a %s object (%u bytes) failed: %s", C.token,
+		t_problem(&sh->problems, "client token %u: allocating a %s object (%u bytes) failed: %s", C.token,
 			kind_name[kind], len, strerror(errno));
 	return p;
 }
@@ -461,7 +416,7 @@ static void *obj_new(uint32_t kind, uint32_t *lenp)
 	if (!p)
 		return NULL;
 	if ((kind == K_KMALLOC || kind == K_LARGE) && ksize(p) < len)
-		problem("client token %u: ksize %zu of a kmalloc(%u)", C.token, ksize(p), len);
+		t_problem(&sh->problems, "client token %u: ksize %zu of a kmalloc(%u)", C.token, ksize(p), len);
 	if (kind == K_DEBUG)	/* every byte of it, up to its red zone and not one past */
 		memset(p, 0x5a, len);
 	stamp(p, kind, len);
@@ -540,7 +495,7 @@ static bool obj_send(int i)
 
 		if (rc) {
 			if (rc != -ESRCH)
-				problem("client token %u: kmem_cache_give(%s, %#llx, pid %d): %d (%s)",
+				t_problem(&sh->problems, "client token %u: kmem_cache_give(%s, %#llx, pid %d): %d (%s)",
 					C.token, kind_name[o.kind], (unsigned long long)slub_offset(o.p),
 					(int)pid, rc, strerror(-rc));
 			else
@@ -551,7 +506,7 @@ static bool obj_send(int i)
 	}
 	if (!__atomic_compare_exchange_n(e, &mine, ENTRY(to, o.kind), 0, __ATOMIC_SEQ_CST,
 					 __ATOMIC_SEQ_CST))
-		problem("client token %u: handing over the %s object at %#llx, its entry is %#x, not mine",
+		t_problem(&sh->problems, "client token %u: handing over the %s object at %#llx, its entry is %#x, not mine",
 			C.token, kind_name[o.kind], (unsigned long long)slub_offset(o.p), mine);
 	r->it[head % CH_RING] = (struct ch_item){ slub_offset(o.p), to, o.kind };
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
@@ -578,7 +533,7 @@ static void obj_receive(int max)
 			if (it.to != C.token) {
 				/* handed to the client that had this slot before: it is dead */
 				if (it.to >= max_tokens || !__atomic_load_n(&dead[it.to], __ATOMIC_SEQ_CST))
-					problem("client token %u: an item in my ring is for token %u, alive",
+					t_problem(&sh->problems, "client token %u: an item in my ring is for token %u, alive",
 						C.token, it.to);
 				__atomic_add_fetch(&me->discarded, 1, __ATOMIC_RELAXED);
 			} else {
@@ -587,7 +542,7 @@ static void obj_receive(int max)
 				uint32_t len;
 
 				if (!p || cur != ENTRY(C.token, it.kind)) {
-					problem("client token %u: received %s object at %#llx entered as %#x "
+					t_problem(&sh->problems, "client token %u: received %s object at %#llx entered as %#x "
 						"(token %u), not as mine", C.token, kind_name[it.kind % K_NR],
 						(unsigned long long)it.off, cur, ENTRY_TOKEN(cur));
 				} else if ((len = stamp_ok(p, it.kind, "received"))) {
@@ -785,7 +740,7 @@ static void resolve_predecessor(void)
 	e = entry_of(pd.off);
 	if (!e || pd.kind >= K_NR || pd.dst >= sh->nclients || pd.from >= max_tokens ||
 	    !dead[pd.from]) {
-		problem("client token %u: the hand-over record of slot %d is bad (from token %u, "
+		t_problem(&sh->problems, "client token %u: the hand-over record of slot %d is bad (from token %u, "
 			"offset %#llx)", C.token, C.slot, pd.from, (unsigned long long)pd.off);
 		goto out;
 	}
@@ -841,7 +796,7 @@ static void collect(void)
 			continue;
 		p = slub_ptr(i << CH_SHIFT);
 		if (!p || k == K_NONE || k >= K_NR) {
-			problem("collector: entry %#x at offset %#llx", cur, (unsigned long long)(i << CH_SHIFT));
+			t_problem(&sh->problems, "collector: entry %#x at offset %#llx", cur, (unsigned long long)(i << CH_SHIFT));
 			continue;
 		}
 		stamp_ok(p, k, "left by a dead client");
@@ -886,7 +841,7 @@ static void pause_point(void)
 		}
 		if (__atomic_load_n(&sh->exit_ok, __ATOMIC_SEQ_CST))
 			_exit(0);
-		sleep_us(500);
+		t_sleep_us(500);
 	}
 }
 
@@ -918,13 +873,13 @@ static void client_main(void *arg)
 	}
 	rc = slub_attach(sock_path);
 	if (rc) {
-		problem("client token %u: slub_attach(%s): %d (%s)", C.token, sock_path, rc, strerror(-rc));
+		t_problem(&sh->problems, "client token %u: slub_attach(%s): %d (%s)", C.token, sock_path, rc, strerror(-rc));
 		_exit(1);
 	}
 	for (int k = K_PLAIN; k <= K_RECLAIM; k++) {
 		C.pool[k] = kmem_cache_create(kind_name[k], pool_size[k], 0, pool_flags[k], NULL);
 		if (!C.pool[k]) {
-			problem("client token %u: kmem_cache_create(%s): %s", C.token, kind_name[k],
+			t_problem(&sh->problems, "client token %u: kmem_cache_create(%s): %s", C.token, kind_name[k],
 				strerror(errno));
 			_exit(1);
 		}
@@ -940,13 +895,13 @@ static void client_main(void *arg)
 		int h;
 
 		pause_point();
-		t0 = now_ns();
+		t0 = t_now_ns();
 		h = __atomic_load_n(&me->arm, __ATOMIC_SEQ_CST);
 		if (h)
 			hook_op(h);
 		else
 			random_op(op);
-		dt = now_ns() - t0;
+		dt = t_now_ns() - t0;
 		if (dt > me->max_op_ns)
 			__atomic_store_n(&me->max_op_ns, dt, __ATOMIC_RELAXED);
 		__atomic_store_n(&me->ops, ++op, __ATOMIC_RELEASE);
@@ -979,7 +934,7 @@ static void monitor_main(void *arg)
 	if (fd >= 0)
 		close(fd);
 	if (rc) {
-		problem("monitor: opening the arena %s: %d (%s) %s", path, rc, strerror(-rc), err);
+		t_problem(&sh->problems, "monitor: opening the arena %s: %d (%s) %s", path, rc, strerror(-rc), err);
 		_exit(1);
 	}
 	__atomic_store_n(&m->up, 1, __ATOMIC_SEQ_CST);
@@ -1016,7 +971,7 @@ static void monitor_main(void *arg)
 			__atomic_add_fetch(&m->other, 1, __ATOMIC_SEQ_CST);
 		}
 		__atomic_add_fetch(&m->polls, 1, __ATOMIC_SEQ_CST);
-		sleep_us(3000);
+		t_sleep_us(3000);
 	}
 	arena_close(a);
 	_exit(0);
@@ -1033,23 +988,12 @@ struct ch_stats {
 /* one Stats request; 0, or -1 with a failed check */
 static int get_stats(struct ch_stats *out)
 {
-	Slubd__Request req = SLUBD__REQUEST__INIT;
-	Slubd__StatsRequest sr = SLUBD__STATS_REQUEST__INIT;
-	Slubd__Response *resp = NULL;
-	struct ctl_conn c;
-	char err[256] = "";
-	int rc;
+	Slubd__Response *resp = e2e_stats_call(sock_path, NULL, "t_chaos");
 
 	memset(out, 0, sizeof(*out));
-	req.body_case = SLUBD__REQUEST__BODY_STATS;
-	req.stats = &sr;
-	rc = ctl_connect(&c, sock_path, "t_chaos", err, sizeof(err));
-	if (!rc) {
-		rc = ctl_call(&c, &req, &resp, NULL, err, sizeof(err));
-		ctl_close(&c);
-	}
-	if (rc || !resp || resp->err || resp->body_case != SLUBD__RESPONSE__BODY_STATS) {
-		CHECKF(0, "stats: %d %s (err %d)", rc, err, resp ? resp->err : 0);
+	if (!resp || resp->err || resp->body_case != SLUBD__RESPONSE__BODY_STATS) {
+		CHECKF(!resp, "stats: err %d (%s), body %d", resp->err, resp->error ? resp->error : "",
+		       (int)resp->body_case);
 		if (resp)
 			slubd__response__free_unpacked(resp, NULL);
 		return -1;
@@ -1116,26 +1060,21 @@ static struct {
 
 static uint64_t orand(void)
 {
-	return e2e_rand(&O.rnd);
+	return t_rand(&O.rnd);
 }
 
 static void show_problems(void)
 {
-	uint32_t n = __atomic_load_n(&sh->nmsg, __ATOMIC_SEQ_CST);
-
-	for (uint32_t i = 0; i < n && i < CH_MSGS; i++)
-		printf("  client problem: %s\n", sh->msg[i]);
-	if (n > CH_MSGS)
-		printf("  (%u more client problems)\n", n - CH_MSGS);
-	CHECKF(sh->problems == 0, "%llu problems in the clients (seed %llu)",
-	       (unsigned long long)sh->problems, (unsigned long long)O.seed);
+	t_problems_show(&sh->problems, "client problem");
+	CHECKF(sh->problems.count == 0, "%llu problems in the clients (seed %llu)",
+	       (unsigned long long)sh->problems.count, (unsigned long long)O.seed);
 }
 
 static int start_client(int slot)
 {
 	struct ch_slot *s = &sh->slot[slot];
 	struct ch_arg a;
-	uint64_t t0 = e2e_now_ms(), took;
+	uint64_t t0 = t_now_ms(), took;
 	pid_t pid;
 
 	if (O.next_token >= max_tokens) {
@@ -1155,7 +1094,7 @@ static int start_client(int slot)
 	s->final_done = 0;
 	s->in_large = 0;
 	s->no_large = 0;
-	pid = e2e_fork(client_main, &a);
+	pid = t_fork(client_main, &a);
 	if (pid < 0)
 		return -1;
 	O.cl[slot].pid = pid;
@@ -1171,17 +1110,17 @@ static int start_client(int slot)
 			char how[96];
 
 			CHECKF(0, "client token %u (slot %d) ended while starting: %s", a.token, slot,
-			       e2e_status_str(status, how, sizeof(how)));
+			       t_status_str(status, how, sizeof(how)));
 			O.cl[slot].pid = 0;
 			return -1;
 		}
-		if (e2e_now_ms() - t0 > CH_START_MS) {
+		if (t_now_ms() - t0 > CH_START_MS) {
 			CHECKF(0, "client token %u (slot %d) not up within %d ms", a.token, slot, CH_START_MS);
 			return -1;
 		}
-		sleep_us(200);
+		t_sleep_us(200);
 	}
-	took = e2e_now_ms() - t0;
+	took = t_now_ms() - t0;
 	if (took > O.worst_start_ms)
 		O.worst_start_ms = took;
 	return 0;
@@ -1222,7 +1161,7 @@ static uint64_t reclaim_held_by(int slot, uint32_t token)
 static void kill_and_reap(int slot)
 {
 	pid_t pid = O.cl[slot].pid;
-	uint64_t deadline = e2e_now_ms() + 5000;
+	uint64_t deadline = t_now_ms() + 5000;
 	int status;
 
 	kill(pid, SIGKILL);
@@ -1235,7 +1174,7 @@ static void kill_and_reap(int slot)
 			CHECKF(0, "waitpid(%d): %s", (int)pid, strerror(errno));
 			break;
 		}
-		if (e2e_now_ms() > deadline) {
+		if (t_now_ms() > deadline) {
 			CHECKF(0, "client pid %d not reaped within 5 s of SIGKILL", (int)pid);
 			break;
 		}
@@ -1258,7 +1197,7 @@ static void kill_and_reap(int slot)
 static void settle_large(int slot)
 {
 	struct ch_slot *s = &sh->slot[slot];
-	uint64_t t0 = e2e_now_ms();
+	uint64_t t0 = t_now_ms();
 
 	__atomic_store_n(&s->no_large, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&s->in_large, __ATOMIC_SEQ_CST))
@@ -1268,8 +1207,8 @@ static void settle_large(int slot)
 		O.large_kills++;
 		return;
 	}
-	while (__atomic_load_n(&s->in_large, __ATOMIC_SEQ_CST) && e2e_now_ms() - t0 < O.stall_ms)
-		sleep_us(100);
+	while (__atomic_load_n(&s->in_large, __ATOMIC_SEQ_CST) && t_now_ms() - t0 < O.stall_ms)
+		t_sleep_us(100);
 	if (__atomic_load_n(&s->in_large, __ATOMIC_SEQ_CST))
 		O.large_kills++;	/* stuck there?  the progress check will tell */
 }
@@ -1466,7 +1405,7 @@ static void show_waiting(int slot)
 /* every client but skip does progress_ops operations within stall_ms */
 static void check_progress(int skip, const char *after)
 {
-	uint64_t base[CH_MAX_CLIENTS], t0 = e2e_now_ms(), took;
+	uint64_t base[CH_MAX_CLIENTS], t0 = t_now_ms(), took;
 	int done = 0, looked = 0;
 
 	for (int i = 0; i < O.n; i++)
@@ -1477,9 +1416,9 @@ static void check_progress(int skip, const char *after)
 			if (i != skip && __atomic_load_n(&sh->slot[i].ops, __ATOMIC_ACQUIRE) <
 					 base[i] + O.progress_ops)
 				done = 0;
-		if (done || e2e_now_ms() - t0 > O.stall_ms)
+		if (done || t_now_ms() - t0 > O.stall_ms)
 			break;
-		if (!looked && e2e_now_ms() - t0 > O.stall_ms / 2) {
+		if (!looked && t_now_ms() - t0 > O.stall_ms / 2) {
 			/* half the bound gone: look at who holds what the slow ones wait for */
 			looked = 1;
 			for (int i = 0; i < O.n; i++)
@@ -1487,9 +1426,9 @@ static void check_progress(int skip, const char *after)
 						 base[i] + O.progress_ops)
 					show_waiting(i);
 		}
-		sleep_us(200);
+		t_sleep_us(200);
 	}
-	took = e2e_now_ms() - t0;
+	took = t_now_ms() - t0;
 	if (took > O.worst_progress_ms)
 		O.worst_progress_ms = took;
 	for (int i = 0; i < O.n; i++) {
@@ -1513,7 +1452,7 @@ static void kill_one(void)
 
 	if (orand() % 100 < O.hook_pct) {
 		int h = O.hooks[O.hook_turn++ % (unsigned long)O.nhooks], status;
-		uint64_t t0 = e2e_now_ms();
+		uint64_t t0 = t_now_ms();
 		bool stopped = false;
 
 		__atomic_store_n(&s->arm, h, __ATOMIC_SEQ_CST);
@@ -1528,16 +1467,16 @@ static void kill_one(void)
 				char how[96];
 
 				CHECKF(0, "client token %u ended on its own, armed for %s: %s", O.cl[v].token,
-				       hook_name(h), e2e_status_str(status, how, sizeof(how)));
+				       hook_name(h), t_status_str(status, how, sizeof(how)));
 				O.cl[v].pid = 0;
 				return;
 			}
-			if (e2e_now_ms() - t0 > O.reach_ms)
+			if (t_now_ms() - t0 > O.reach_ms)
 				break;
-			sleep_us(100);
+			t_sleep_us(100);
 		}
 		if (stopped) {
-			uint64_t took = e2e_now_ms() - t0;
+			uint64_t took = t_now_ms() - t0;
 			int at = __atomic_load_n(&s->at_hook, __ATOMIC_SEQ_CST);
 
 			CHECKF(at == h, "client token %u stopped at hook %d, armed for %s", O.cl[v].token,
@@ -1558,7 +1497,7 @@ static void kill_one(void)
 			snprintf(what, sizeof(what), "a kill (%s not reached)", hook_name(h));
 		}
 	} else {
-		sleep_us((unsigned int)(orand() % 3000));
+		t_sleep_us((unsigned int)(orand() % 3000));
 		settle_large(v);
 		O.random_kills++;
 		snprintf(what, sizeof(what), "a kill at a random point");
@@ -1610,7 +1549,7 @@ static void scan(struct ch_count *c)
 
 static bool all_paused(uint32_t gen, uint64_t ms)
 {
-	uint64_t t0 = e2e_now_ms();
+	uint64_t t0 = t_now_ms();
 
 	for (;;) {
 		int n = 0;
@@ -1619,9 +1558,9 @@ static bool all_paused(uint32_t gen, uint64_t ms)
 			n += __atomic_load_n(&sh->slot[i].paused, __ATOMIC_SEQ_CST) == gen;
 		if (n == O.n)
 			return true;
-		if (e2e_now_ms() - t0 > ms)
+		if (t_now_ms() - t0 > ms)
 			return false;
-		sleep_us(200);
+		t_sleep_us(200);
 	}
 }
 
@@ -1756,10 +1695,10 @@ static void reports_verified(void)
 /* let the monitor read the ring twice more: what is there now is then taken */
 static void monitor_catch_up(void)
 {
-	uint64_t p0 = __atomic_load_n(&sh->mon.polls, __ATOMIC_SEQ_CST), t0 = e2e_now_ms();
+	uint64_t p0 = __atomic_load_n(&sh->mon.polls, __ATOMIC_SEQ_CST), t0 = t_now_ms();
 
-	while (__atomic_load_n(&sh->mon.polls, __ATOMIC_SEQ_CST) < p0 + 2 && e2e_now_ms() - t0 < 2000)
-		sleep_us(500);
+	while (__atomic_load_n(&sh->mon.polls, __ATOMIC_SEQ_CST) < p0 + 2 && t_now_ms() - t0 < 2000)
+		t_sleep_us(500);
 }
 
 static void round_check(bool final)
@@ -1803,7 +1742,7 @@ static void round_check(bool final)
 	}
 
 	/* slubd's scrub runs 200 ms after a client's connection closed: poll */
-	t0 = e2e_now_ms();
+	t0 = t_now_ms();
 	for (;;) {
 		if (get_stats(&st) || e2e_validate(sock_path, NULL, &v))
 			return;
@@ -1812,14 +1751,14 @@ static void round_check(bool final)
 		ok = v.err == 0 && v.errors == 0 &&
 		     st.active[K_RECLAIM] == c.live[K_RECLAIM] &&
 		     reports_complete(false);
-		if (ok || e2e_now_ms() - t0 > CH_SCRUB_MS)
+		if (ok || t_now_ms() - t0 > CH_SCRUB_MS)
 			break;
-		e2e_sleep_ms(20);
+		t_sleep_ms(20);
 	}
 	reports_complete(true);
 	reports_verified();
-	if (e2e_now_ms() - t0 > O.worst_scrub_ms)
-		O.worst_scrub_ms = e2e_now_ms() - t0;
+	if (t_now_ms() - t0 > O.worst_scrub_ms)
+		O.worst_scrub_ms = t_now_ms() - t0;
 	CHECKF(v.err == 0 && v.errors == 0, "round %lu: validate: err %d, %llu errors, first: %s "
 	       "(seed %llu)", O.rounds + 1, v.err, (unsigned long long)v.errors, v.first_error,
 	       (unsigned long long)O.seed);
@@ -1854,7 +1793,7 @@ static void round_check(bool final)
 		       (unsigned long long)c.live[K_RECLAIM], (unsigned long long)c.live[K_KMALLOC],
 		       (unsigned long long)c.dead[K_PLAIN], (unsigned long long)c.dead[K_USER],
 		       (unsigned long long)c.dead[K_DEBUG],
-		       (unsigned long long)c.dead[K_KMALLOC], (unsigned long long)(e2e_now_ms() - t0));
+		       (unsigned long long)c.dead[K_KMALLOC], (unsigned long long)(t_now_ms() - t0));
 	for (int k = K_PLAIN; k < K_NR; k++)
 		O.leaked_seen[k] += c.dead[k];
 	if (c.dead[K_USER])
@@ -1863,26 +1802,26 @@ static void round_check(bool final)
 	/* one live client frees what the dead left (reclaim aside: slubd did) */
 	__atomic_store_n(&sh->collector, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sh->collect, gen, __ATOMIC_SEQ_CST);
-	t0 = e2e_now_ms();
+	t0 = t_now_ms();
 	while (__atomic_load_n(&sh->slot[0].collected, __ATOMIC_SEQ_CST) != gen) {
-		if (e2e_now_ms() - t0 > 30000) {
+		if (t_now_ms() - t0 > 30000) {
 			CHECKF(0, "round %lu: the collector did not finish within 30 s", O.rounds + 1);
 			return;
 		}
-		sleep_us(500);
+		t_sleep_us(500);
 	}
 
 	if (final) {
 		__atomic_store_n(&sh->final, 1, __ATOMIC_SEQ_CST);
-		t0 = e2e_now_ms();
+		t0 = t_now_ms();
 		for (int i = 0; i < O.n; i++)
 			while (!__atomic_load_n(&sh->slot[i].final_done, __ATOMIC_SEQ_CST)) {
-				if (e2e_now_ms() - t0 > 30000) {
+				if (t_now_ms() - t0 > 30000) {
 					CHECKF(0, "client token %u did not free its objects within 30 s",
 					       O.cl[i].token);
 					return;
 				}
-				sleep_us(500);
+				t_sleep_us(500);
 			}
 		scan(&c);
 		for (int k = K_PLAIN; k < K_NR; k++)
@@ -1922,22 +1861,22 @@ E2E_CASE(chaos_kills)
 {
 	struct e2e_slubd *d;
 	struct ch_stats st;
-	uint64_t t_start = e2e_now_ms(), ops = 0, sent = 0, reused = 0, forward = 0, collected = 0;
+	uint64_t t_start = t_now_ms(), ops = 0, sent = 0, reused = 0, forward = 0, collected = 0;
 	unsigned long hook_total = 0, unreached_total = 0;
 	char hooks[512] = "", unreached[256] = "";
 	cpu_set_t set;
 	size_t hl = 0, ul = 0;
 
 	memset(&O, 0, sizeof(O));
-	O.n = (int)env_ul("T_CHAOS_CLIENTS", 4);
-	O.kills = env_ul("T_CHAOS_KILLS", 200);
-	O.hook_pct = env_ul("T_CHAOS_HOOK_PCT", 50);
-	O.round_every = env_ul("T_CHAOS_ROUND", 50);
-	O.stall_ms = env_ul("T_CHAOS_STALL_MS", 2000);
-	O.reach_ms = env_ul("T_CHAOS_REACH_MS", 2000);
-	O.progress_ops = env_ul("T_CHAOS_PROGRESS_OPS", 20);
-	O.seed = env_ul("T_CHAOS_SEED", 0);
-	O.verbose = env_ul("T_CHAOS_VERBOSE", 0);
+	O.n = (int)t_env_ul("T_CHAOS_CLIENTS", 4);
+	O.kills = t_env_ul("T_CHAOS_KILLS", 200);
+	O.hook_pct = t_env_ul("T_CHAOS_HOOK_PCT", 50);
+	O.round_every = t_env_ul("T_CHAOS_ROUND", 50);
+	O.stall_ms = t_env_ul("T_CHAOS_STALL_MS", 2000);
+	O.reach_ms = t_env_ul("T_CHAOS_REACH_MS", 2000);
+	O.progress_ops = t_env_ul("T_CHAOS_PROGRESS_OPS", 20);
+	O.seed = t_env_ul("T_CHAOS_SEED", 0);
+	O.verbose = t_env_ul("T_CHAOS_VERBOSE", 0);
 	{
 		const char *e = getenv("T_CHAOS_HOOKS");	/* names, e.g. "punch,new_slab" */
 
@@ -1980,14 +1919,14 @@ E2E_CASE(chaos_kills)
 	O.kmalloc_base = st.active[K_KMALLOC];
 	O.arena_base = st.arena_used;
 
-	sh = e2e_shared(sizeof(*sh));
+	sh = t_shared(sizeof(*sh));
 	REQUIRE(sh != NULL);
 	sh->nclients = (uint32_t)O.n;
-	sh->large_budget = (int32_t)env_ul("T_CHAOS_LARGE_KILLS", 8);
+	sh->large_budget = (int32_t)t_env_ul("T_CHAOS_LARGE_KILLS", 8);
 	sh->table_len = st.arena_size >> CH_SHIFT;
-	table = e2e_shared(sh->table_len * sizeof(*table));
+	table = t_shared(sh->table_len * sizeof(*table));
 	max_tokens = (uint32_t)(O.kills + (unsigned long)O.n + 2);
-	dead = e2e_shared(max_tokens);
+	dead = t_shared(max_tokens);
 	O.token_slot = calloc(max_tokens, sizeof(*O.token_slot));
 	O.token_pid = calloc(max_tokens, sizeof(*O.token_pid));
 	O.due_reclaim = calloc(max_tokens, sizeof(*O.due_reclaim));
@@ -2015,22 +1954,22 @@ E2E_CASE(chaos_kills)
 	/* the monitor reads the engine's reports from the arena file */
 	{
 		static char path[200];
-		uint64_t t0 = e2e_now_ms();
+		uint64_t t0 = t_now_ms();
 
 		snprintf(path, sizeof(path), "%s/slubd.arena", d->dir);
-		O.mon_pid = e2e_fork(monitor_main, path);
+		O.mon_pid = t_fork(monitor_main, path);
 		REQUIRE(O.mon_pid > 0);
-		while (!__atomic_load_n(&sh->mon.up, __ATOMIC_SEQ_CST) && !sh->problems &&
-		       e2e_now_ms() - t0 < 10000)
-			sleep_us(500);
+		while (!__atomic_load_n(&sh->mon.up, __ATOMIC_SEQ_CST) && !sh->problems.count &&
+		       t_now_ms() - t0 < 10000)
+			t_sleep_us(500);
 		CHECKF(sh->mon.up, "the monitor did not map the arena %s", path);
 	}
 
 	for (int i = 0; i < O.n && !t_failed; i++)
 		start_client(i);
-	e2e_sleep_ms(50);
-	while (O.nkills < O.kills && !t_failed && !sh->problems) {
-		e2e_sleep_ms(1 + (int)(orand() % 10));
+	t_sleep_ms(50);
+	while (O.nkills < O.kills && !t_failed && !sh->problems.count) {
+		t_sleep_ms(1 + (int)(orand() % 10));
 		kill_one();
 		if (O.nkills % O.round_every == 0 && O.nkills < O.kills)
 			round_check(false);
@@ -2041,7 +1980,7 @@ E2E_CASE(chaos_kills)
 		round_check(true);
 	monitor_catch_up();
 	__atomic_store_n(&sh->mon.stop, 1, __ATOMIC_SEQ_CST);
-	e2e_wait(O.mon_pid, "the monitor");
+	t_wait(O.mon_pid, "the monitor");
 	for (uint32_t i = 0; i < sh->mon.nmsg; i++)
 		printf("  engine report: %s\n", sh->mon.msg[i]);
 	CHECKF(sh->mon.other == 0, "the engine reported %llu errors other than leaks (seed %llu)",
@@ -2079,7 +2018,7 @@ E2E_CASE(chaos_kills)
 		if (O.rounds && sh->final) {
 			status = e2e_waitpid_timeout(O.cl[i].pid, 10000);
 			CHECKF(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s", what,
-			       e2e_status_str(status, how, sizeof(how)));
+			       t_status_str(status, how, sizeof(how)));
 		} else {
 			kill(O.cl[i].pid, SIGKILL);
 			waitpid(O.cl[i].pid, &status, 0);
@@ -2094,15 +2033,15 @@ E2E_CASE(chaos_kills)
 	 * descriptors and a slab per object left
 	 */
 	if (!t_failed && O.rounds && sh->final) {
-		uint64_t left = 0, slack, t0 = e2e_now_ms();
+		uint64_t left = 0, slack, t0 = t_now_ms();
 
 		for (;;) {
 			REQUIRE(get_stats(&st) == 0);
 			if ((!st.listed[K_PLAIN] && !st.listed[K_USER] && !st.listed[K_DEBUG] &&
 			     !st.listed[K_RECLAIM]) ||
-			    e2e_now_ms() - t0 > 3000)
+			    t_now_ms() - t0 > 3000)
 				break;
-			e2e_sleep_ms(20);
+			t_sleep_ms(20);
 		}
 		CHECK(e2e_slubctl(d, NULL, "shrink", NULL) == 0);
 		REQUIRE(get_stats(&st) == 0);
@@ -2169,7 +2108,7 @@ E2E_CASE(chaos_kills)
 	       (unsigned long long)(O.worst_progress_ms > O.max_op_ns / 1000000 ?
 				    O.worst_progress_ms : O.max_op_ns / 1000000),
 	       O.rounds, (unsigned long long)O.rep_reclaim_objs,
-	       (double)(e2e_now_ms() - t_start) / 1000.0);
+	       (double)(t_now_ms() - t_start) / 1000.0);
 	e2e_stop(d);
 }
 

@@ -167,29 +167,14 @@ static aoff_t lru_off(struct cr *c, struct page_desc *p)
 static int cr_call(const char *sock, Slubd__Request *req, Slubd__Response **resp,
 		   const char *what)
 {
-	Slubd__Request hello = SLUBD__REQUEST__INIT;
-	Slubd__Hello h = SLUBD__HELLO__INIT;
 	Slubd__Response *r = NULL;
-	int fd = e2e_raw_connect(sock), rc;
+	int fd = e2e_raw_hello(sock, "t_corrupt", OP_TIMEOUT_MS), rc;
 
 	*resp = NULL;
 	if (fd < 0) {
-		CHECKF(0, "%s: slubd does not accept a connection", what);
+		CHECKF(0, "%s: slubd does not accept a connection, or no Hello answered", what);
 		return 0;
 	}
-	h.version = SLUBD_PROTOCOL_VERSION;
-	hello.id = 1;
-	hello.body_case = SLUBD__REQUEST__BODY_HELLO;
-	hello.hello = &h;
-	rc = e2e_send_req(fd, &hello);
-	if (rc == 0)
-		rc = e2e_recv(fd, OP_TIMEOUT_MS, &r, NULL);
-	if (rc != 1) {
-		CHECKF(0, "%s: no answer to a hello (%d)", what, rc);
-		close(fd);
-		return 0;
-	}
-	slubd__response__free_unpacked(r, NULL);
 	req->id = 2;
 	rc = e2e_send_req(fd, req);
 	if (rc == 0)
@@ -286,13 +271,13 @@ static void cr_stats(struct cr *c, const char *name, const char *pool, struct sr
 /* slubctl args...: its exit code must be 0 or 1 (an answer), in bounded time */
 static int cr_slubctl(struct cr *c, const char *a1, const char *a2, const char *a3, char **out)
 {
-	uint64_t t0 = e2e_now_ms();
+	uint64_t t0 = t_now_ms();
 	int rc = e2e_slubctl(c->d, out, a1, a2, a3, NULL);
 
 	CHECKF(rc == 0 || rc == 1, "slubctl %s %s %s: exit %d%s%s", a1, a2 ? a2 : "",
 	       a3 ? a3 : "", rc, out && *out ? ": " : "", out && *out ? *out : "");
-	CHECKF(e2e_now_ms() - t0 < (uint64_t)OP_TIMEOUT_MS, "slubctl %s took %llu ms", a1,
-	       (unsigned long long)(e2e_now_ms() - t0));
+	CHECKF(t_now_ms() - t0 < (uint64_t)OP_TIMEOUT_MS, "slubctl %s took %llu ms", a1,
+	       (unsigned long long)(t_now_ms() - t0));
 	return rc;
 }
 
@@ -355,7 +340,7 @@ static int cr_setup(struct cr *c, const struct e2e_opts *o)
 	       (unsigned long long)v.errors, v.first);
 	if (t_failed)
 		return -1;
-	e2e_sleep_ms(SCRUB_WAIT_MS);	/* let the scrub of that close run first */
+	t_sleep_ms(SCRUB_WAIT_MS);	/* let the scrub of that close run first */
 	return 0;
 }
 
@@ -437,7 +422,7 @@ static void cr_check(struct cr *c, const struct kind *k)
 		cr_slubctl(c, "destroy", "cp-new", NULL, NULL);
 
 	/* the scrub after those closes runs over the damage */
-	e2e_sleep_ms(SCRUB_WAIT_MS);
+	t_sleep_ms(SCRUB_WAIT_MS);
 	if (!e2e_alive(c->d, "after the scrub"))
 		return;
 	cr_validate(c, NULL, &all);
@@ -450,7 +435,7 @@ static void cr_check(struct cr *c, const struct kind *k)
 	}
 	/* the client leaves: slubd drops its references, destroying the pools */
 	slub_detach();
-	e2e_sleep_ms(SCRUB_WAIT_MS);
+	t_sleep_ms(SCRUB_WAIT_MS);
 	if (!e2e_alive(c->d, "after the client left"))
 		return;
 	cr_validate(c, NULL, &all);
@@ -462,7 +447,7 @@ static void cr_check(struct cr *c, const struct kind *k)
 /* one scribble in a fresh slubd and arena (an E2E case each: e2e allows few daemons a case) */
 static void run_kind(const struct kind *k)
 {
-	uint64_t t0 = e2e_now_ms();
+	uint64_t t0 = t_now_ms();
 	struct cr c;
 
 	if (cr_setup(&c, NULL) == 0) {
@@ -473,7 +458,7 @@ static void run_kind(const struct kind *k)
 	}
 	if (c.d && c.d->pid)
 		e2e_stop(c.d);
-	printf("  %-24s %llu ms\n", k->name, (unsigned long long)(e2e_now_ms() - t0));
+	printf("  %-24s %llu ms\n", k->name, (unsigned long long)(t_now_ms() - t0));
 }
 
 #define DEF_CASE(group, nm, x, dbg) \
@@ -542,7 +527,7 @@ static int k_everything(struct cr *c)
 	uint64_t *w = (uint64_t *)c->plain;
 
 	for (size_t i = 0; i < KMEM_CACHE_SIZE(c->nr_nodes) / 8; i++)
-		w[i] = e2e_rand(&r);
+		w[i] = t_rand(&r);
 	memcpy(c->plain->name, P_NAME, sizeof(P_NAME));
 	c->plain->self = off_of(c, c->plain);
 	c->plain->state = CACHE_ACTIVE;
@@ -1195,11 +1180,11 @@ static void lock_case(const char *nm, struct shm_lock *(*which)(struct cr *c))
 	l = which(&c);
 	REQUIRE(l != NULL);
 	*(volatile uint32_t *)&l->m = DEAD_TID;	/* the futex word: "held by DEAD_TID" */
-	t0 = e2e_now_ms();
+	t0 = t_now_ms();
 	cr_check(&c, &(const struct kind){ nm, NULL, X_NONE, 0 });
 	if (!t_failed)
 		printf("  %s: every check answered, all in %llu ms\n", nm,
-		       (unsigned long long)(e2e_now_ms() - t0));
+		       (unsigned long long)(t_now_ms() - t0));
 	if (c.d->pid)
 		e2e_stop(c.d);
 }
@@ -1341,18 +1326,18 @@ static void collect_regions(struct cr *c, struct regions *g)
  * points somewhere plausible */
 static uint64_t plausible(struct cr *c, const struct regions *g, uint64_t *rnd)
 {
-	uint64_t r = e2e_rand(rnd);
+	uint64_t r = t_rand(rnd);
 
 	switch (r % 6) {
-	case 0: return e2e_rand(rnd);
+	case 0: return t_rand(rnd);
 	case 1: return r >> 56;
-	case 2: return e2e_rand(rnd) % c->size;
+	case 2: return t_rand(rnd) % c->size;
 	case 3: {
-		const struct region *x = &g->r[e2e_rand(rnd) % g->n];
+		const struct region *x = &g->r[t_rand(rnd) % g->n];
 
-		return x->off + (e2e_rand(rnd) % x->len & ~7ULL);
+		return x->off + (t_rand(rnd) % x->len & ~7ULL);
 	}
-	case 4: return c->h->pd_off + (e2e_rand(rnd) % c->nr_pages) * sizeof(struct page_desc) + 16;
+	case 4: return c->h->pd_off + (t_rand(rnd) % c->nr_pages) * sizeof(struct page_desc) + 16;
 	default: return ~0ULL - (r >> 60);
 	}
 }
@@ -1365,7 +1350,7 @@ struct saved {
 
 static void scribble_random(struct cr *c, const struct regions *g, uint64_t *rnd, struct saved *sv)
 {
-	unsigned int which = (unsigned int)(e2e_rand(rnd) % 10);
+	unsigned int which = (unsigned int)(t_rand(rnd) % 10);
 	unsigned int lo, hi;
 	const struct region *x;
 	uint64_t v;
@@ -1379,15 +1364,15 @@ static void scribble_random(struct cr *c, const struct regions *g, uint64_t *rnd
 		lo = g->caches, hi = g->n;
 	if (hi <= lo)
 		lo = 0, hi = g->n;
-	x = &g->r[lo + e2e_rand(rnd) % (hi - lo)];
-	sv->len = 1 + (unsigned int)(e2e_rand(rnd) % 8);
-	if (e2e_rand(rnd) % 2) {
+	x = &g->r[lo + t_rand(rnd) % (hi - lo)];
+	sv->len = 1 + (unsigned int)(t_rand(rnd) % 8);
+	if (t_rand(rnd) % 2) {
 		sv->len = 8;
-		sv->off = x->off + ((e2e_rand(rnd) % x->len) & ~7ULL);
+		sv->off = x->off + ((t_rand(rnd) % x->len) & ~7ULL);
 		v = plausible(c, g, rnd);
 	} else {
-		sv->off = x->off + e2e_rand(rnd) % x->len;
-		v = e2e_rand(rnd);
+		sv->off = x->off + t_rand(rnd) % x->len;
+		v = t_rand(rnd);
 	}
 	if (sv->off + sv->len > x->off + x->len)
 		sv->len = (unsigned int)(x->off + x->len - sv->off);
@@ -1406,14 +1391,14 @@ static unsigned int env_uint(const char *name, unsigned int dflt)
 static void random_phase(struct cr *c, const struct regions *g, uint64_t *rnd, unsigned int iters,
 			 int undo, const char *what)
 {
-	uint64_t t0 = e2e_now_ms(), worst = 0;
+	uint64_t t0 = t_now_ms(), worst = 0;
 	unsigned int found = 0, stats_err = 0, done = 0;
 
 	for (unsigned int i = 0; i < iters && !t_failed; i++) {
 		struct saved sv;
 		struct vres v;
 		struct sres s;
-		uint64_t t1 = e2e_now_ms();
+		uint64_t t1 = t_now_ms();
 
 		scribble_random(c, g, rnd, &sv);
 		cr_validate(c, NULL, &v);
@@ -1428,21 +1413,21 @@ static void random_phase(struct cr *c, const struct regions *g, uint64_t *rnd, u
 		if (i % 50 == 25 && cr_slubctl(c, "create", "cp-new", "64", NULL) == 0)
 			cr_slubctl(c, "destroy", "cp-new", NULL, NULL);
 		if (i % 50 == 49)
-			e2e_sleep_ms(SCRUB_WAIT_MS);	/* a scrub with nothing else running */
+			t_sleep_ms(SCRUB_WAIT_MS);	/* a scrub with nothing else running */
 		if (!e2e_alive(c->d, "after a random scribble") || t_failed) {
 			printf("  %s: iteration %u: %u bytes at %#llx broke it\n", what, i, sv.len,
 			       (unsigned long long)sv.off);
 			break;
 		}
-		if (e2e_now_ms() - t1 > worst)
-			worst = e2e_now_ms() - t1;
+		if (t_now_ms() - t1 > worst)
+			worst = t_now_ms() - t1;
 		if (undo)
 			memcpy(at(c, sv.off), sv.bytes, sv.len);
 		done++;
 	}
 	printf("  %s: %u scribbles in %llu ms (slowest iteration %llu ms); validate found errors "
 	       "after %u, stats answered an error %u times\n", what, done,
-	       (unsigned long long)(e2e_now_ms() - t0), (unsigned long long)worst, found, stats_err);
+	       (unsigned long long)(t_now_ms() - t0), (unsigned long long)worst, found, stats_err);
 }
 
 E2E_CASE(random_scribbles)
@@ -1453,7 +1438,7 @@ E2E_CASE(random_scribbles)
 	struct cr c;
 
 	if (!seed)
-		seed = (uint64_t)getpid() * 2654435761u ^ e2e_now_ms();
+		seed = (uint64_t)getpid() * 2654435761u ^ t_now_ms();
 	rnd = seed | 1;
 	printf("  seed %llu (T_CORRUPT_SEED=%llu repeats it)\n", (unsigned long long)seed,
 	       (unsigned long long)seed);
@@ -1462,7 +1447,7 @@ E2E_CASE(random_scribbles)
 	random_phase(&c, &g, &rnd, iters, 1, "one at a time");
 	if (!t_failed)
 		random_phase(&c, &g, &rnd, iters, 0, "piling up");
-	e2e_sleep_ms(SCRUB_WAIT_MS);
+	t_sleep_ms(SCRUB_WAIT_MS);
 	if (e2e_alive(c.d, "after the random scribbles"))
 		e2e_stop(c.d);
 }
@@ -1509,7 +1494,7 @@ E2E_CASE(restart_scrub)
 	cr_stats(&c, NULL, P_NAME, &s);
 	CHECK(s.answered);
 	cr_slubctl(&c, "stats", NULL, NULL, NULL);
-	e2e_sleep_ms(SCRUB_WAIT_MS);
+	t_sleep_ms(SCRUB_WAIT_MS);
 	if (e2e_alive(d2, "after the restart's scrubs"))
 		e2e_stop(d2);
 }

@@ -170,7 +170,7 @@ E2E_CASE(usage_errors)
 		for (int t = 0; t < e2e_scale_ms(5000) / 10 && !seen; t++) {
 			seen = connected(lfd);
 			if (!seen)
-				e2e_sleep_ms(10);
+				t_sleep_ms(10);
 		}
 		CHECKF(seen, "slubctl stats never connected to the test's socket");
 		e2e_read_all(ofd, &out, &(size_t){ 0 }, e2e_scale_ms(5000));
@@ -417,7 +417,7 @@ E2E_CASE(permission_hint)
 	o.d = e2e_start(&(struct e2e_opts){ .open_dir = 1 });
 	REQUIRE(o.d != NULL);
 	slubctl_for_other(o.d);
-	REQUIRE(e2e_wait(e2e_fork(other_uid, &o), "the other uid's slubctl (socket mode)"));
+	REQUIRE(t_wait(t_fork(other_uid, &o), "the other uid's slubctl (socket mode)"));
 	e2e_stop((struct e2e_slubd *)o.d);
 
 	o.d = e2e_start(&(struct e2e_opts){ .open_dir = 1,
@@ -425,7 +425,7 @@ E2E_CASE(permission_hint)
 	o.open_socket = 1;
 	REQUIRE(o.d != NULL);
 	slubctl_for_other(o.d);
-	REQUIRE(e2e_wait(e2e_fork(other_uid, &o), "the other uid's slubctl ([access])"));
+	REQUIRE(t_wait(t_fork(other_uid, &o), "the other uid's slubctl ([access])"));
 	e2e_stop((struct e2e_slubd *)o.d);
 }
 

@@ -127,18 +127,8 @@ static void probe(struct e2e_slubd *d, const char *when)
 	snprintf(what, sizeof(what), "a fresh client %s", when);
 	if (!e2e_alive(d, when))
 		return;
-	e2e_wait(e2e_fork(probe_child, d->sock), what);
+	t_wait(t_fork(probe_child, d->sock), what);
 	e2e_alive(d, when);
-}
-
-/* a control connection with Hello done, for raw requests; -1 with a failed check */
-static int raw_hello(struct ctl_conn *c, const char *sock)
-{
-	char err[256] = "";
-	int rc = ctl_connect(c, sock, "e2e-raw", err, sizeof(err));
-
-	CHECKF(rc == 0, "connect + hello: %s", err);
-	return rc ? -1 : 0;
 }
 
 /* one raw request on c; the response (free it) or NULL with a failed check */
@@ -264,13 +254,13 @@ static void a_worker(void *arg)
 
 	/* everyone has the pool open: then all allocate and free at once */
 	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
-	deadline = e2e_now_ms() + 10000;
+	deadline = t_now_ms() + 10000;
 	while (__atomic_load_n(&sh->ready, __ATOMIC_SEQ_CST) < A_WORKERS) {
-		if (e2e_now_ms() > deadline) {
+		if (t_now_ms() > deadline) {
 			CHECKF(0, "worker %d: the others did not open the pool within 10 s", me);
 			return;
 		}
-		e2e_sleep_ms(1);
+		t_sleep_ms(1);
 	}
 
 	/* produce: objects by pointer and by offset, kmalloc buffers by offset */
@@ -407,7 +397,7 @@ E2E_CASE(shared_pool)
 	int ok = 1, rc;
 
 	REQUIRE(d != NULL);
-	sh = e2e_shared(sizeof(*sh));
+	sh = t_shared(sizeof(*sh));
 	REQUIRE(sh != NULL);
 	for (int i = 0; i < A_WORKERS; i++) {
 		REQUIRE(pipe(pipes[i]) == 0);
@@ -415,7 +405,7 @@ E2E_CASE(shared_pool)
 	}
 	for (int i = 0; i < A_WORKERS; i++) {
 		w[i] = (struct a_worker){ sh, d->sock, i, pipes };
-		pid[i] = e2e_fork(a_worker, &w[i]);
+		pid[i] = t_fork(a_worker, &w[i]);
 	}
 	for (int i = 0; i < A_WORKERS; i++) {
 		close(pipes[i][0]);
@@ -425,7 +415,7 @@ E2E_CASE(shared_pool)
 		char what[32];
 
 		snprintf(what, sizeof(what), "worker %d", i);
-		ok &= e2e_wait(pid[i], what);
+		ok &= t_wait(pid[i], what);
 	}
 	REQUIRE(ok);
 	REQUIRE(e2e_alive(d, "after the workers exited"));
@@ -822,7 +812,7 @@ E2E_CASE(create_errors)
 	}
 
 	/* slubd checks on its own what reaches it on the wire */
-	if (raw_hello(&c, d->sock) == 0) {
+	if (e2e_ctl_connect(d->sock, &c, "e2e-raw") >= 0) {
 		Slubd__Request req = SLUBD__REQUEST__INIT;
 		Slubd__AttachRequest at = SLUBD__ATTACH_REQUEST__INIT;
 		Slubd__Response *resp;
@@ -1000,9 +990,9 @@ E2E_CASE(access_refused)
 	       "socket mode %04o, want 0666 from socket_mode", (unsigned)(sb.st_mode & 0777));
 	refused = (struct c_arg){ d->sock, NOBODY, 0 };
 	allowed = (struct c_arg){ d->sock, C_GID, 1 };
-	e2e_wait(e2e_fork(c_child, &refused), "a client of uid 65534 gid 65534");
+	t_wait(t_fork(c_child, &refused), "a client of uid 65534 gid 65534");
 	e2e_alive(d, "after a refused client");
-	e2e_wait(e2e_fork(c_child, &allowed), "a client of uid 65534 gid 4242");
+	t_wait(t_fork(c_child, &allowed), "a client of uid 65534 gid 4242");
 	CHECKF(e2e_wait_listed(d->sock, "e2e.nobody2", 0, 0, NULL) == 0,
 	       "a refused client's raw create made a pool");
 	probe(d, "after the access checks");
@@ -1120,7 +1110,7 @@ static void d_child(void *p)
 			kmem_cache_destroy(t);
 	}
 	/* and one generation further */
-	e2e_wait(e2e_fork(d_grandchild, a), "grandchild");
+	t_wait(t_fork(d_grandchild, a), "grandchild");
 	__atomic_store_n(&box->done, 1, __ATOMIC_RELEASE);
 }
 
@@ -1149,7 +1139,7 @@ E2E_CASE(fork_child)
 	for (int j = 0; j < D_SIZE; j++)
 		a.pobj[j] = (uint8_t)(0x30 + j);
 
-	pid = e2e_fork(d_child, &a);
+	pid = t_fork(d_child, &a);
 	/* the parent's own control calls, while the child makes its own */
 	for (int i = 0; i < 20; i++) {
 		char name[32];
@@ -1162,7 +1152,7 @@ E2E_CASE(fork_child)
 		if (t)
 			kmem_cache_destroy(t);
 	}
-	REQUIRE(e2e_wait(pid, "the forked child"));
+	REQUIRE(t_wait(pid, "the forked child"));
 	REQUIRE(__atomic_load_n(&box->done, __ATOMIC_ACQUIRE) == 1);
 
 	/* what the child left in the arena */
@@ -1250,7 +1240,7 @@ static void send_random(const char *sock, uint64_t seed, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		buf[i] = (uint8_t)e2e_rand(&seed);
+		buf[i] = (uint8_t)t_rand(&seed);
 	(void)e2e_send(fd, buf, n);	/* slubd may cut us off halfway: fine */
 	close(fd);
 	free(buf);
@@ -1274,7 +1264,7 @@ static void send_random_frame(const char *sock, uint64_t seed, uint32_t len, int
 	buf[2] = (uint8_t)(len >> 8);
 	buf[3] = (uint8_t)len;
 	for (uint32_t i = 0; i < len; i++)
-		buf[4 + i] = (uint8_t)e2e_rand(&seed);
+		buf[4 + i] = (uint8_t)t_rand(&seed);
 	buf[4] = 0xff;		/* field 31, wire type 7: no protobuf message starts so */
 	{
 		Slubd__Request *r = request_decode(buf + 4, len, err, sizeof(err));
@@ -1285,14 +1275,11 @@ static void send_random_frame(const char *sock, uint64_t seed, uint32_t len, int
 			slubd__request__free_unpacked(r, NULL);
 	}
 	if (hello_first) {
-		Slubd__Request req = SLUBD__REQUEST__INIT;
-		Slubd__Hello h = SLUBD__HELLO__INIT;
+		Slubd__Request req;
+		Slubd__Hello h;
 		Slubd__Response *resp;
 
-		h.version = SLUBD_PROTOCOL_VERSION;
-		req.id = 1;
-		req.body_case = SLUBD__REQUEST__BODY_HELLO;
-		req.hello = &h;
+		e2e_hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
 		CHECK(e2e_send_req(fd, &req) == 0);
 		if (e2e_recv(fd, 5000, &resp, NULL) == 1) {
 			CHECKF(resp->err == 0, "hello: err %d", resp->err);
@@ -1336,16 +1323,6 @@ static int packed_frame(Slubd__Request *req, uint8_t **buf, size_t *len)
 	return rc;
 }
 
-static void hello_req(Slubd__Request *req, Slubd__Hello *h, uint32_t id, uint32_t version)
-{
-	slubd__request__init(req);
-	slubd__hello__init(h);
-	h->version = version;
-	req->id = id;
-	req->body_case = SLUBD__REQUEST__BODY_HELLO;
-	req->hello = h;
-}
-
 E2E_CASE(garbage)
 {
 	struct e2e_slubd *d = e2e_start(NULL);
@@ -1380,7 +1357,7 @@ E2E_CASE(garbage)
 	probe(d, "after headers out of bounds");
 
 	/* truncated frames, then close */
-	hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
+	e2e_hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
 	REQUIRE(packed_frame(&req, &buf, &len) == 0);
 	for (size_t cut = 1; cut < len; cut += 3) {
 		fd = e2e_raw_connect(d->sock);
@@ -1407,7 +1384,7 @@ E2E_CASE(garbage)
 	if (fd >= 0) {
 		for (size_t i = 0; i < len; i++) {
 			(void)e2e_send(fd, buf + i, 1);
-			e2e_sleep_ms(1);
+			t_sleep_ms(1);
 		}
 		rc = e2e_recv(fd, 5000, &resp, NULL);
 		CHECKF(rc == 1, "a hello sent byte by byte: no answer (%d)", rc);
@@ -1429,7 +1406,7 @@ E2E_CASE(garbage)
 		size_t l1, l2, l3;
 		unsigned int seen = 0;
 
-		hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
+		e2e_hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
 		REQUIRE(packed_frame(&req, &f1, &l1) == 0);
 		slubd__request__init(&req);
 		req.id = 2;
@@ -1469,7 +1446,7 @@ E2E_CASE(garbage)
 	/* a wrong protocol version: EPROTO naming both versions, then closed */
 	fd = e2e_raw_connect(d->sock);
 	if (fd >= 0) {
-		hello_req(&req, &h, 7, 777);
+		e2e_hello_req(&req, &h, 7, 777);
 		CHECK(e2e_send_req(fd, &req) == 0);
 		rc = e2e_recv(fd, 5000, &resp, NULL);
 		CHECKF(rc == 1, "a hello of version 777: no answer (%d)", rc);
@@ -1515,7 +1492,7 @@ E2E_CASE(garbage)
 	/* a request of no known type: refused (or closed), never served */
 	fd = e2e_raw_connect(d->sock);
 	if (fd >= 0) {
-		hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
+		e2e_hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
 		CHECK(e2e_send_req(fd, &req) == 0);
 		rc = e2e_recv(fd, 5000, &resp, NULL);
 		CHECKF(rc == 1 && resp->err == 0, "hello: %d", rc);
@@ -1536,7 +1513,7 @@ E2E_CASE(garbage)
 	if (fd >= 0) {
 		uint8_t g[] = { 0, 0, 0, 5, 0x08, 0x02, 0xa0, 0x01, 0x05 };	/* id = 2; field 20 = 5 */
 
-		hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
+		e2e_hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
 		CHECK(e2e_send_req(fd, &req) == 0);
 		rc = e2e_recv(fd, 5000, &resp, NULL);
 		CHECKF(rc == 1 && resp->err == 0, "hello: %d", rc);
@@ -1557,7 +1534,7 @@ E2E_CASE(garbage)
 	/* a client that asks and never reads */
 	fd = e2e_raw_connect(d->sock);
 	if (fd >= 0) {
-		hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
+		e2e_hello_req(&req, &h, 1, SLUBD_PROTOCOL_VERSION);
 		CHECK(e2e_send_req(fd, &req) == 0);
 		slubd__request__init(&req);
 		req.body_case = SLUBD__REQUEST__BODY_STATS;
@@ -1603,9 +1580,9 @@ E2E_CASE(garbage)
 		pid_t kids[16];
 
 		for (int i = 0; i < 16; i++)
-			kids[i] = e2e_fork(probe_child, d->sock);
+			kids[i] = t_fork(probe_child, d->sock);
 		for (int i = 0; i < 16; i++)
-			e2e_wait(kids[i], "one of 16 clients attaching at once, beside 100 connections");
+			t_wait(kids[i], "one of 16 clients attaching at once, beside 100 connections");
 	}
 	for (int i = 0; i < 100; i++)
 		ctl_close(&many[i]);
@@ -1722,7 +1699,7 @@ E2E_CASE(destroy_lifetime)
 	fa.sock = d->sock;
 	fa.mode = 0;
 	REQUIRE(pipe(fa.cmd) == 0 && pipe(fa.ack) == 0);
-	pid = e2e_fork(f_child, &fa);
+	pid = t_fork(f_child, &fa);
 	close(fa.cmd[0]);
 	close(fa.ack[1]);
 	REQUIRE(read_exact(fa.ack[0], &ch, 1) == 0);
@@ -1734,7 +1711,7 @@ E2E_CASE(destroy_lifetime)
 	CHECKF(e2e_cache_stats(d->sock, "e2e.f.two", &c, NULL) == 1 && c.refcount == 1,
 	       "one of two let go: e2e.f.two listed with refcount %d, want 1", c.refcount);
 	CHECK(write_exact(fa.cmd[1], "x", 1) == 0);
-	e2e_wait(pid, "the other process of e2e.f.two");
+	t_wait(pid, "the other process of e2e.f.two");
 	CHECKF(e2e_wait_listed(d->sock, "e2e.f.two", 0, 3000, NULL) == 0,
 	       "e2e.f.two still listed 3 s after its last holder exited");
 	close(fa.cmd[1]);
@@ -1743,7 +1720,7 @@ E2E_CASE(destroy_lifetime)
 	/* slub_detach drops a live process's references */
 	fa.mode = 1;
 	REQUIRE(pipe(fa.cmd) == 0 && pipe(fa.ack) == 0);
-	pid = e2e_fork(f_child, &fa);
+	pid = t_fork(f_child, &fa);
 	close(fa.cmd[0]);
 	close(fa.ack[1]);
 	REQUIRE(read_exact(fa.ack[0], &ch, 1) == 0);
@@ -1757,7 +1734,7 @@ E2E_CASE(destroy_lifetime)
 	       "a pool holding 2 objects after slub_detach: refcount %d active_objs %llu", c.refcount,
 	       (unsigned long long)c.active_objs);
 	CHECK(write_exact(fa.cmd[1], "x", 1) == 0);
-	e2e_wait(pid, "the process that detached");
+	t_wait(pid, "the process that detached");
 	close(fa.cmd[1]);
 	close(fa.ack[0]);
 
@@ -1905,11 +1882,11 @@ E2E_CASE(config_limits)
 
 	/* max_clients: four at once (retrying while closed ones are still counted) */
 	for (int i = 0; i < 4; i++) {
-		uint64_t deadline = e2e_now_ms() + 3000;
+		uint64_t deadline = t_now_ms() + 3000;
 
 		while ((rc = ctl_connect(&c[i], d->sock, "e2e-limit", err, sizeof(err))) != 0 &&
-		       e2e_now_ms() < deadline)
-			e2e_sleep_ms(10);
+		       t_now_ms() < deadline)
+			t_sleep_ms(10);
 		CHECKF(rc == 0, "connection %d of max_clients 4: %s", i + 1, err);
 		n += rc == 0;
 	}
@@ -1926,16 +1903,16 @@ E2E_CASE(config_limits)
 			ctl_close(&c[i]);
 	/* then there is room again */
 	{
-		uint64_t deadline = e2e_now_ms() + 3000;
+		uint64_t deadline = t_now_ms() + 3000;
 		struct ctl_conn x;
 
 		while ((rc = ctl_connect(&x, d->sock, "e2e-limit", err, sizeof(err))) != 0 &&
-		       e2e_now_ms() < deadline)
-			e2e_sleep_ms(10);
+		       t_now_ms() < deadline)
+			t_sleep_ms(10);
 		CHECKF(rc == 0, "no room 3 s after the 4 connections closed: %s", err);
 		if (rc == 0)
 			ctl_close(&x);
-		e2e_sleep_ms(50);
+		t_sleep_ms(50);
 	}
 	probe(d, "once the connections closed");
 	e2e_stop(d);
@@ -2047,7 +2024,7 @@ E2E_CASE(ctor_per_process)
 	/* without a ctor, the same name is another geometry */
 	errno = 0;
 	CHECK(kmem_cache_create("e2e.ctor2", CT_SIZE, 0, 0, NULL) == NULL && errno == EEXIST);
-	REQUIRE(e2e_wait(e2e_fork(ctor_child, (void *)d->sock), "the ctor child"));
+	REQUIRE(t_wait(t_fork(ctor_child, (void *)d->sock), "the ctor child"));
 	for (int i = 0; i < 100; i++)
 		kmem_cache_free(s, o[i]);
 	kmem_cache_destroy(s);
@@ -2193,20 +2170,20 @@ E2E_CASE(scrub_interval)
 		REQUIRE(pid > 0);
 		CHECK(e2e_cache_stats(d->sock, "e2e.scrub", &c, NULL) == 1 && c.active_objs == 300);
 		/* that connection's close scrubs 200 ms later: let it pass first */
-		e2e_sleep_ms(e2e_scale_ms(1000));
+		t_sleep_ms(e2e_scale_ms(1000));
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 		snprintf(want, sizeof(want), "pid %d died holding 300 objects: freed", (int)pid);
-		t0 = e2e_now_ms();
+		t0 = t_now_ms();
 		/*
 		 * the parent stays attached and nothing else connects (a stats
 		 * connection's close would scrub): only slubd's log is watched
 		 */
 		while (!log_says(d, want) &&
-		       e2e_now_ms() - t0 < (uint64_t)e2e_scale_ms(interval ? 5000 : 3000))
-			e2e_sleep_ms(20);
+		       t_now_ms() - t0 < (uint64_t)e2e_scale_ms(interval ? 5000 : 3000))
+			t_sleep_ms(20);
 		if (interval) {
-			uint64_t ms = e2e_now_ms() - t0;
+			uint64_t ms = t_now_ms() - t0;
 
 			CHECKF(log_says(d, want), "scrub_interval = 1: no scrub found the dead child "
 			       "within %llu ms (log: \"%s\")", (unsigned long long)ms, want);
@@ -2218,9 +2195,9 @@ E2E_CASE(scrub_interval)
 			       "closed");
 			/* the parent's connection closes: that scrub finds the child */
 			slub_detach();
-			t0 = e2e_now_ms();
-			while (!log_says(d, want) && e2e_now_ms() - t0 < (uint64_t)e2e_scale_ms(5000))
-				e2e_sleep_ms(50);
+			t0 = t_now_ms();
+			while (!log_says(d, want) && t_now_ms() - t0 < (uint64_t)e2e_scale_ms(5000))
+				t_sleep_ms(50);
 			CHECKF(log_says(d, want), "scrub_interval = 0: no scrub after the client left");
 			REQUIRE(slub_attach(d->sock) == 0);
 			CHECK(e2e_cache_stats(d->sock, "e2e.scrub", &c, NULL) == 1 && c.active_objs == 0);

@@ -91,7 +91,7 @@ static void be(uid_t uid)
 /* the pid answering sock (SO_PEERCRED), waiting for it to serve; 0: none */
 static pid_t server_pid(const char *sock, int timeout_ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	char err[256];
 
 	for (;;) {
@@ -105,11 +105,11 @@ static pid_t server_pid(const char *sock, int timeout_ms)
 			ctl_close(&c);
 			return pid;
 		}
-		if (e2e_now_ms() > end) {
+		if (t_now_ms() > end) {
 			printf("  %s does not serve: %s\n", sock, err);
 			return 0;
 		}
-		e2e_sleep_ms(20);
+		t_sleep_ms(20);
 	}
 }
 
@@ -324,10 +324,10 @@ static int attach_until(const char *sock, int *rc, int want)
 {
 	setenv("T_SOCK", sock, 1);
 	for (int i = 0; i < 100; i++) {
-		e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching");
+		t_wait(t_fork(attach_as_a, rc), "uid 65534 attaching");
 		if (*rc == want)
 			break;
-		e2e_sleep_ms(e2e_scale_ms(50));
+		t_sleep_ms(e2e_scale_ms(50));
 	}
 	return *rc;
 }
@@ -341,7 +341,7 @@ E2E_CASE(sighup_revokes)
 	};
 	char sb[200];
 	struct e2e_slubd *d;
-	int *rc = e2e_shared(sizeof(int));
+	int *rc = t_shared(sizeof(int));
 
 	if (geteuid() != 0)
 		SKIP("needs root (slubd as root, a client as uid 65534)");
@@ -372,7 +372,7 @@ E2E_CASE(restart_after_sighup)
 	};
 	char sb[200];
 	struct e2e_slubd *d;
-	int *rc = e2e_shared(sizeof(int));
+	int *rc = t_shared(sizeof(int));
 	pid_t b0, b1 = 0;
 
 	if (geteuid() != 0)
@@ -391,14 +391,14 @@ E2E_CASE(restart_after_sighup)
 	       "arena b: %d", *rc);
 	/* b's server dies: the one the supervisor starts must not let 65534 in again */
 	REQUIRE(kill(b0, SIGKILL) == 0);
-	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-	     (b1 == 0 || b1 == b0) && e2e_now_ms() < end;) {
-		e2e_sleep_ms(50);
+	for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     (b1 == 0 || b1 == b0) && t_now_ms() < end;) {
+		t_sleep_ms(50);
 		b1 = server_pid(sb, 100);
 	}
 	REQUIRE(b1 > 0 && b1 != b0);
 	setenv("T_SOCK", sb, 1);
-	e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching");
+	t_wait(t_fork(attach_as_a, rc), "uid 65534 attaching");
 	CHECKF(*rc == -EACCES, "arena b's restarted server lets uid 65534 in again (the list of "
 	       "before the SIGHUP): %d", *rc);
 	e2e_stop(d);
@@ -482,9 +482,9 @@ static void parent_link_in_ns(char *top, char *mnt)
 	snprintf(xdg, sizeof(xdg), "%s.open", top);
 	REQUIRE(mkdir(xdg, 0777) == 0 && chmod(xdg, 0777) == 0);
 	snprintf(xdg + strlen(xdg), sizeof(xdg) - strlen(xdg), "/xdg");
-	e2e_wait(e2e_fork(plant, lnk), "uid 65534 planting the link");
+	t_wait(t_fork(plant, lnk), "uid 65534 planting the link");
 	v.xdg = xdg;
-	e2e_wait(e2e_fork(victim, &v), "the victim, its XDG_RUNTIME_DIR a link planted by 65534");
+	t_wait(t_fork(victim, &v), "the victim, its XDG_RUNTIME_DIR a link planted by 65534");
 	CHECKF(e2e_cache_stats(d->sock, "victim.secret", NULL, NULL) == 0, "the victim's pool is "
 	       "in root's arena, which uid 65534 may attach to");
 	e2e_stop(d);
@@ -562,12 +562,12 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 		CHECKF(0, "fork: %s", strerror(errno));
 		return;
 	}
-	end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
 	/* no sleep: the socket comes a moment before the arena is made */
-	while (e2e_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0 &&
+	while (t_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0 &&
 	       !(stat(sock, &sst) == 0 && S_ISSOCK(sst.st_mode)))
 		;
-	while (e2e_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0) {
+	while (t_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0) {
 		struct stat lst;
 
 		kill(pid, SIGHUP);
@@ -591,7 +591,7 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 	if (!ready) {
 		CHECKF(0, "slubd (%s) under a SIGHUP storm at start: %s after %d SIGHUPs", conf ?
 		       "named arenas" : "one arena", waitpid(pid, &st, WNOHANG) == 0 ? "never served" :
-		       e2e_status_str(st, how, sizeof(how)), sent);
+		       t_status_str(st, how, sizeof(how)), sent);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 		{
@@ -606,7 +606,7 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 	st = e2e_waitpid_timeout(pid, 5000);
 	CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "slubd (%s) after the storm and "
 	       "SIGTERM: %s", conf ? "named arenas" : "one arena", st == -1 ? "killed" :
-	       e2e_status_str(st, how, sizeof(how)));
+	       t_status_str(st, how, sizeof(how)));
 }
 
 E2E_CASE(sighup_at_start)
@@ -649,7 +649,7 @@ E2E_CASE(stopped_server)
 	pa = server_pid(sa, 10000);
 	REQUIRE(pa > 0);
 	REQUIRE(kill(pa, SIGSTOP) == 0);
-	e2e_sleep_ms(100);
+	t_sleep_ms(100);
 	/* SIGTERM, exit 0 within the stop timeout: the stopped server continued and stopped */
 	e2e_stop(d);
 	CHECKF(kill(pa, 0) != 0, "arena a's server %d outlived the supervisor", (int)pa);
@@ -678,14 +678,14 @@ E2E_CASE(stuck_server)
 	REQUIRE(ptrace(PTRACE_INTERRUPT, pa, NULL, NULL) == 0);
 	REQUIRE(waitpid(pa, &st, __WALL) == pa);
 	sup = d->pid;
-	t0 = e2e_now_ms();
+	t0 = t_now_ms();
 	REQUIRE(kill(sup, SIGTERM) == 0);
 	/*
 	 * a traced child's death reaches its parent only once its tracer (this
 	 * case) has reaped it: reap it meanwhile, as a tracer must
 	 */
 	st = -1;
-	for (uint64_t end = t0 + (uint64_t)e2e_scale_ms(40000); e2e_now_ms() < end;) {
+	for (uint64_t end = t0 + (uint64_t)e2e_scale_ms(40000); t_now_ms() < end;) {
 		int s;
 
 		if (pa && waitpid(pa, &s, __WALL | WNOHANG) == pa && (WIFEXITED(s) || WIFSIGNALED(s)))
@@ -694,17 +694,17 @@ E2E_CASE(stuck_server)
 			st = s;
 			break;
 		}
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	if (st == -1) {
 		kill(sup, SIGKILL);
 		waitpid(sup, NULL, 0);
 	}
-	took = e2e_now_ms() - t0;
+	took = t_now_ms() - t0;
 	d->pid = 0;	/* reaped here */
 	CHECKF(st != -1, "the supervisor still ran 40 s after SIGTERM, its server stuck");
 	CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "the supervisor, a server killed "
-	       "after its grace: %s, want exit 1", st == -1 ? "killed" : e2e_status_str(st, how,
+	       "after its grace: %s, want exit 1", st == -1 ? "killed" : t_status_str(st, how,
 	       sizeof(how)));
 	CHECKF(log_has(d, "arena a: slubd pid") && log_has(d, "killing it"), "the supervisor "
 	       "did not say that it killed the stuck server");

@@ -178,7 +178,7 @@ static int rs_restart(struct e2e_slubd *d, const char *arena, off_t *from, uint6
 	const char *bin = e2e_need_bin("SLUBD", "slubd");
 	char *argv[16], lasterr[256] = "no attempt yet", how[96];
 	int argc = 0, sock_ok = 0, ready = 0;
-	uint64_t t0 = e2e_now_ms(), deadline = t0 + E2E_START_TIMEOUT_MS;
+	uint64_t t0 = t_now_ms(), deadline = t0 + E2E_START_TIMEOUT_MS;
 	off_t off;
 	pid_t pid;
 
@@ -216,7 +216,7 @@ static int rs_restart(struct e2e_slubd *d, const char *arena, off_t *from, uint6
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			d->pid = 0;
 			CHECKF(0, "slubd, started again on %s, exited during startup: %s", d->sock,
-			       e2e_status_str(status, how, sizeof(how)));
+			       t_status_str(status, how, sizeof(how)));
 			show_log_from(d->log, off);
 			return -1;
 		}
@@ -226,7 +226,7 @@ static int rs_restart(struct e2e_slubd *d, const char *arena, off_t *from, uint6
 			ready = log_has_from(d->log, off, "ready");
 		if (sock_ok && ready)
 			break;
-		if (e2e_now_ms() > deadline) {
+		if (t_now_ms() > deadline) {
 			CHECKF(0, "slubd, started again on %s, did not serve within %d ms: socket %s (%s); "
 			       "\"ready\" %s", d->sock, E2E_START_TIMEOUT_MS,
 			       sock_ok ? "answered" : "did not answer", sock_ok ? "ok" : lasterr,
@@ -237,10 +237,10 @@ static int rs_restart(struct e2e_slubd *d, const char *arena, off_t *from, uint6
 			show_log_from(d->log, off);
 			return -1;
 		}
-		e2e_sleep_ms(2);
+		t_sleep_ms(2);
 	}
 	if (took_ms)
-		*took_ms = e2e_now_ms() - t0;
+		*took_ms = t_now_ms() - t0;
 	return 0;
 }
 
@@ -381,7 +381,7 @@ static uint64_t r_new(struct r_client *c, uint64_t *rnd)
 {
 	struct r_shared *sh = c->a->sh;
 	const int me = c->a->id;
-	uint64_t r = e2e_rand(rnd), off;
+	uint64_t r = t_rand(rnd), off;
 	int km = (r & 3) == 0;
 	uint32_t len = km ? (uint32_t)(sizeof(struct r_hdr) + (r >> 8) % (2048 - sizeof(struct r_hdr) + 1))
 			  : R_SIZE;
@@ -452,7 +452,7 @@ static int r_send(struct r_client *c, uint64_t val, int dst, uint64_t *rnd)
 {
 	struct r_shared *sh = c->a->sh;
 	uint8_t *own = r_slot(c, val & ~(uint64_t)R_KMALLOC);
-	uint64_t r = e2e_rand(rnd);
+	uint64_t r = t_rand(rnd);
 
 	__atomic_store_n(own, (uint8_t)(dst + 1), __ATOMIC_SEQ_CST);
 	for (int t = 0; t < 4; t++) {
@@ -472,7 +472,7 @@ static void r_receive(struct r_client *c, int max, uint64_t *rnd)
 {
 	struct r_shared *sh = c->a->sh;
 	const int me = c->a->id;
-	uint64_t r = e2e_rand(rnd);
+	uint64_t r = t_rand(rnd);
 
 	for (int t = 0; t < R_SLOTS && max > 0; t++) {
 		uint64_t *slot = &sh->mailbox[me][(r + (uint64_t)t) % R_SLOTS];
@@ -495,7 +495,7 @@ static void r_receive(struct r_client *c, int max, uint64_t *rnd)
 				 (unsigned long long)val, __atomic_load_n(own, __ATOMIC_SEQ_CST) - 1);
 			continue;
 		}
-		if (c->nheld < R_HOLD && (e2e_rand(rnd) & 1)) {
+		if (c->nheld < R_HOLD && (t_rand(rnd) & 1)) {
 			long at = r_bad(r_obj(val), (uint16_t)(val & R_KMALLOC));
 
 			if (at >= 0) {
@@ -520,14 +520,14 @@ static int r_control(struct r_client *c)
 {
 	struct r_shared *sh = c->a->sh;
 	const int me = c->a->id;
-	uint64_t g0 = __atomic_load_n(&sh->gen, __ATOMIC_SEQ_CST), g1, t0 = e2e_now_ms(), took;
+	uint64_t g0 = __atomic_load_n(&sh->gen, __ATOMIC_SEQ_CST), g1, t0 = t_now_ms(), took;
 	int d0 = __atomic_load_n(&sh->down, __ATOMIC_SEQ_CST), d1, e;
 	struct kmem_cache *s2;
 
 	errno = 0;
 	s2 = kmem_cache_create(R_POOL, R_SIZE, R_ALIGN, 0, NULL);
 	e = errno;
-	took = e2e_now_ms() - t0;
+	took = t_now_ms() - t0;
 	g1 = __atomic_load_n(&sh->gen, __ATOMIC_SEQ_CST);
 	d1 = __atomic_load_n(&sh->down, __ATOMIC_SEQ_CST);
 	if (took > sh->ctl_max_ms[me])
@@ -565,12 +565,12 @@ static int r_control(struct r_client *c)
 /* wait until *v reaches want; 0, or -1 after ms */
 static int r_wait_count(int *v, int want, int ms)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)ms;
+	uint64_t deadline = t_now_ms() + (uint64_t)ms;
 
 	while (__atomic_load_n(v, __ATOMIC_SEQ_CST) < want) {
-		if (e2e_now_ms() > deadline)
+		if (t_now_ms() > deadline)
 			return -1;
-		e2e_sleep_ms(1);
+		t_sleep_ms(1);
 	}
 	return 0;
 }
@@ -599,9 +599,9 @@ static void r_client_main(void *arg)
 		return;
 	}
 
-	deadline = e2e_now_ms() + R_CLIENT_MS;
+	deadline = t_now_ms() + R_CLIENT_MS;
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST)) {
-		uint64_t r = e2e_rand(&rnd);
+		uint64_t r = t_rand(&rnd);
 		unsigned int what = (unsigned int)(r % 8);
 
 		if (what < 4) {
@@ -635,7 +635,7 @@ static void r_client_main(void *arg)
 		__atomic_store_n(&sh->ops[me], ops, __ATOMIC_RELAXED);
 		if (ops % R_CTL_EVERY == 0)
 			r_control(&c);
-		if (ops % 1024 == 0 && e2e_now_ms() > deadline) {
+		if (ops % 1024 == 0 && t_now_ms() > deadline) {
 			CHECKF(0, "client %d: still running after %d ms, never told to stop", me, R_CLIENT_MS);
 			break;
 		}
@@ -695,40 +695,40 @@ E2E_CASE(restart_under_load)
 	       arena, d->sock, strerror(errno));
 	REQUIRE(e2e_cache_stats(d->sock, NULL, NULL, &ar) >= 0);
 	REQUIRE(ar.size > 0);
-	sh = e2e_shared(sizeof(*sh));
-	owner = e2e_shared(ar.size >> R_SHIFT);
+	sh = t_shared(sizeof(*sh));
+	owner = t_shared(ar.size >> R_SHIFT);
 	REQUIRE(sh != NULL && owner != NULL);
 	for (int i = 0; i < R_CLIENTS; i++) {
 		args[i] = (struct r_arg){ sh, owner, ar.size >> R_SHIFT, d->sock, i };
-		pid[i] = e2e_fork(r_client_main, &args[i]);
+		pid[i] = t_fork(r_client_main, &args[i]);
 	}
 	if (r_wait_count(&sh->ready, R_CLIENTS, 10000)) {
 		CHECKF(0, "the clients did not open the pool within 10 s (%d did)", sh->ready);
 		__atomic_store_n(&sh->stop, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&sh->may_exit, 1, __ATOMIC_SEQ_CST);
 		for (int i = 0; i < R_CLIENTS; i++)
-			e2e_wait(pid[i], "a client");
+			t_wait(pid[i], "a client");
 		return;
 	}
 
 	for (int k = 0; k < R_RESTARTS && !t_failed; k++) {
-		int pause = 200 + (int)(e2e_rand(&rnd) % 201), status;
+		int pause = 200 + (int)(t_rand(&rnd) % 201), status;
 		uint64_t took = 0, t0;
 		char how[96];
 
-		e2e_sleep_ms(300 + (int)(e2e_rand(&rnd) % 201));
+		t_sleep_ms(300 + (int)(t_rand(&rnd) % 201));
 		if (!e2e_alive(d, "before a SIGKILL"))
 			break;
 		__atomic_store_n(&sh->down, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&sh->gen, 1, __ATOMIC_SEQ_CST);
-		t0 = e2e_now_ms();
+		t0 = t_now_ms();
 		status = rs_kill(d, SIGKILL, 5000);
 		CHECKF(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-		       "restart %d: slubd after SIGKILL: %s", k + 1, e2e_status_str(status, how, sizeof(how)));
+		       "restart %d: slubd after SIGKILL: %s", k + 1, t_status_str(status, how, sizeof(how)));
 		CHECKF(access(arena, F_OK) == 0, "restart %d: the arena file %s is gone after SIGKILL", k + 1,
 		       arena);
 		r_sum(sh, before);
-		e2e_sleep_ms(pause);
+		t_sleep_ms(pause);
 		r_sum(sh, paused);
 		for (int i = 0; i < R_CLIENTS; i++) {
 			CHECKF(paused[i] > before[i], "restart %d: client %d made no progress in the %d ms "
@@ -747,7 +747,7 @@ E2E_CASE(restart_under_load)
 		r_sum(sh, after);
 		for (int i = 0; i < R_CLIENTS; i++)
 			down_ops += after[i] - before[i];
-		down_ms += e2e_now_ms() - t0;
+		down_ms += t_now_ms() - t0;
 		start_ms += took;
 		if (took > max_start_ms)
 			max_start_ms = took;
@@ -761,15 +761,15 @@ E2E_CASE(restart_under_load)
 	 * a while up after the last restart (until every client's control path
 	 * worked again, at most 5 s), then stop: the clients drain and free
 	 */
-	e2e_sleep_ms(200);
-	for (uint64_t deadline = e2e_now_ms() + 5000; restarts && e2e_now_ms() < deadline;) {
+	t_sleep_ms(200);
+	for (uint64_t deadline = t_now_ms() + 5000; restarts && t_now_ms() < deadline;) {
 		int all = 1;
 
 		for (int i = 0; i < R_CLIENTS; i++)
 			all &= __atomic_load_n(&sh->last_ok_gen[i], __ATOMIC_SEQ_CST) >= final_gen;
 		if (all)
 			break;
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	}
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_SEQ_CST);
 	if (r_wait_count(&sh->drained, R_CLIENTS, 15000))
@@ -805,7 +805,7 @@ E2E_CASE(restart_under_load)
 		char what[32];
 
 		snprintf(what, sizeof(what), "client %d", i);
-		ok &= e2e_wait(pid[i], what);
+		ok &= t_wait(pid[i], what);
 	}
 
 	for (int i = 0; i < R_CLIENTS; i++) {
@@ -1031,7 +1031,7 @@ E2E_CASE(sigterm_adopt)
 		}
 		for (int i = 0; i < 64; i++)
 			kmem_cache_free(s, tmp[i]);
-		CHECK(e2e_wait(e2e_fork(s_down_child, &da), "a child while slubd is down"));
+		CHECK(t_wait(t_fork(s_down_child, &da), "a child while slubd is down"));
 	}
 
 	/* a new slubd on the same socket, the default arena file: it adopts */
@@ -1062,7 +1062,7 @@ E2E_CASE(sigterm_adopt)
 	{
 		struct s_fresh_arg fa = { d->sock, slub_offset(s), slub_offset(o[0]) };
 
-		CHECK(e2e_wait(e2e_fork(s_fresh_child, &fa), "a fresh client of the new slubd"));
+		CHECK(t_wait(t_fork(s_fresh_child, &fa), "a fresh client of the new slubd"));
 	}
 
 	/* the old client: its control calls reconnect on their own (its connection is stale) */
@@ -1159,21 +1159,21 @@ static void activation(struct a_ctx *x, const char *ssa)
 		x->pid = spawn_logged(argv, x->log, 1, "SLUBD_SOCKET", x->own);
 	}
 	REQUIRE(x->pid > 0);
-	deadline = e2e_now_ms() + 5000;
+	deadline = t_now_ms() + 5000;
 	while (!(stat(x->sock, &sb) == 0 && S_ISSOCK(sb.st_mode))) {
-		if (e2e_now_ms() > deadline || waitpid(x->pid, &status, WNOHANG) == x->pid) {
+		if (t_now_ms() > deadline || waitpid(x->pid, &status, WNOHANG) == x->pid) {
 			CHECKF(0, "systemd-socket-activate never listened on %s", x->sock);
 			show_log_from(x->log, 0);
 			return;
 		}
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	}
 	/* the first connection starts slubd; it must get through */
-	deadline = e2e_now_ms() + 10000;
+	deadline = t_now_ms() + 10000;
 	while ((rc = slub_attach(x->sock)) == -ECONNREFUSED || rc == -ENOENT) {
-		if (e2e_now_ms() > deadline)
+		if (t_now_ms() > deadline)
 			break;
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	CHECKF(rc == 0, "slub_attach through the socket of systemd-socket-activate: %d (%s)", rc,
 	       strerror(-rc));
@@ -1181,9 +1181,9 @@ static void activation(struct a_ctx *x, const char *ssa)
 		show_log_from(x->log, 0);
 		return;
 	}
-	deadline = e2e_now_ms() + 5000;
-	while (!log_has_from(x->log, 0, "from systemd") && e2e_now_ms() < deadline)
-		e2e_sleep_ms(10);
+	deadline = t_now_ms() + 5000;
+	while (!log_has_from(x->log, 0, "from systemd") && t_now_ms() < deadline)
+		t_sleep_ms(10);
 	CHECKF(log_has_from(x->log, 0, "from systemd"), "slubd did not say it serves a socket "
 	       "\"from systemd\"");
 	CHECKF(waitpid(x->pid, &status, WNOHANG) == 0, "slubd is not running after the attach");
@@ -1223,7 +1223,7 @@ static void activation(struct a_ctx *x, const char *ssa)
 	status = e2e_waitpid_timeout(x->pid, E2E_STOP_TIMEOUT_MS);
 	x->pid = 0;
 	CHECKF(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	       "activated slubd after SIGTERM: %s, want exit 0", e2e_status_str(status, how, sizeof(how)));
+	       "activated slubd after SIGTERM: %s, want exit 0", t_status_str(status, how, sizeof(how)));
 	CHECKF(lstat(x->sock, &sb) == 0 && S_ISSOCK(sb.st_mode), "%s is gone after slubd exited: "
 	       "the socket is systemd's, slubd must not unlink it", x->sock);
 	CHECKF(access(x->arena, F_OK) == 0, "the arena file %s is gone after SIGTERM", x->arena);
@@ -1319,7 +1319,7 @@ static void expect_refused(const char *sock, const char *arena, const char *name
 	const char *bin = e2e_need_bin("SLUBD", "slubd");
 	char *argv[16], *out = NULL;
 	int argc = 0, rc;
-	uint64_t t0 = e2e_now_ms();
+	uint64_t t0 = t_now_ms();
 
 	argv[argc++] = (char *)bin;
 	argv[argc++] = "--foreground";
@@ -1336,7 +1336,7 @@ static void expect_refused(const char *sock, const char *arena, const char *name
 	argv[argc] = NULL;
 	rc = e2e_run(argv, &out, 8000);
 	CHECKF(rc > 0, "slubd with %s at %s: exit %d after %llu ms, want a refusal (non-zero exit):\n%s",
-	       what, named, rc, (unsigned long long)(e2e_now_ms() - t0), out ? out : "");
+	       what, named, rc, (unsigned long long)(t_now_ms() - t0), out ? out : "");
 	CHECKF(rc <= 0 || (out && strstr(out, named)), "slubd refused %s but did not name the file %s:\n%s",
 	       what, named, out ? out : "");
 	free(out);
@@ -1359,7 +1359,7 @@ E2E_CASE(adopt_refuses_foreign)
 
 	/* garbage of the arena's size */
 	for (size_t i = 0; i < sizeof(junk); i++)
-		junk[i] = (uint8_t)e2e_rand(&rnd);
+		junk[i] = (uint8_t)t_rand(&rnd);
 	REQUIRE(write_at(garbage, 0, junk, sizeof(junk), 64 << 20, 1) == 0);
 	expect_refused(gsock, garbage, garbage, "64 MiB of garbage");
 	CHECKF(file_len(garbage) == (off_t)(64 << 20) && read_at(garbage, 0, back, sizeof(back)) == 0 &&

@@ -207,10 +207,10 @@ static char *slurp(const char *path)
 /* wait until the log (from offset from) says ready (1), or slubd exits (0, *status) */
 static int wait_ready(pid_t pid, const char *log, size_t from, int *status, int timeout_ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 
 	*status = -1;
-	while (e2e_now_ms() < end) {
+	while (t_now_ms() < end) {
 		char *text = slurp(log);
 		int ready = strlen(text) > from && strstr(text + from, "ready: serving") != NULL;
 
@@ -219,7 +219,7 @@ static int wait_ready(pid_t pid, const char *log, size_t from, int *status, int 
 			return 1;
 		if (waitpid(pid, status, WNOHANG) == pid)
 			return 0;
-		e2e_sleep_ms(20);
+		t_sleep_ms(20);
 	}
 	return -1;
 }
@@ -247,7 +247,7 @@ static int start_ready(struct daemon *dm, const struct spawn *sp)
 		char *text = slurp(dm->log), why[64];
 
 		CHECKF(0, "slubd did not become ready (%s); its log:\n%s",
-		       rc == 0 ? e2e_status_str(status, why, sizeof(why)) : "timeout", text);
+		       rc == 0 ? t_status_str(status, why, sizeof(why)) : "timeout", text);
 		free(text);
 		if (rc < 0) {
 			kill(dm->pid, SIGKILL);
@@ -300,7 +300,7 @@ static char *expect_refusal(const struct spawn *sp, const char *log, const char 
 	CHECKF(rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0,
 	       "%s: slubd %s, want a refusal (non-zero exit); its log:\n%s", what,
 	       rc == 1 ? "started and served" : rc < 0 ? "neither served nor exited" :
-	       e2e_status_str(status, why, sizeof(why)), text);
+	       t_status_str(status, why, sizeof(why)), text);
 	CHECKF(strstr(text, want) != NULL, "%s: the refusal does not say \"%s\":\n%s", what, want,
 	       text);
 	if (want2)
@@ -542,7 +542,7 @@ static void *manager_thread(void *arg)
 /* the fd stored so far under the name (a dup), waiting up to timeout_ms; -1 none */
 static int manager_fd_of(struct manager *m, int which, int timeout_ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	int fd = -1;
 
 	do {
@@ -551,8 +551,8 @@ static int manager_fd_of(struct manager *m, int which, int timeout_ms)
 			fd = fcntl(which ? m->stored2 : m->stored, F_DUPFD_CLOEXEC, 0);
 		pthread_mutex_unlock(&m->lock);
 		if (fd < 0)
-			e2e_sleep_ms(20);
-	} while (fd < 0 && e2e_now_ms() < end);
+			t_sleep_ms(20);
+	} while (fd < 0 && t_now_ms() < end);
 	return fd;
 }
 
@@ -704,9 +704,9 @@ E2E_CASE(fd_store_named)
 	sp.notify = notify;
 	if (start_ready(&dm, &sp))
 		goto out;
-	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-	     answers(nsockp) != 1 && e2e_now_ms() < end;)
-		e2e_sleep_ms(50);
+	for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     answers(nsockp) != 1 && t_now_ms() < end;)
+		t_sleep_ms(50);
 	stored = manager_fd_of(&mgr, 0, 3000);
 	stored_nb = manager_fd_of(&mgr, 1, 3000);
 	CHECKF(stored >= 0, "the default server stored no fd named \"arena\"");
@@ -735,9 +735,9 @@ E2E_CASE(fd_store_named)
 	sp.fds[3] = -1;
 	sp.fdnames = "slubd.socket:arena-nb:arena";
 	if (start_ready(&dm, &sp) == 0) {
-		for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-		     answers(nsockp) != 1 && e2e_now_ms() < end;)
-			e2e_sleep_ms(50);
+		for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+		     answers(nsockp) != 1 && t_now_ms() < end;)
+			t_sleep_ms(50);
 		CHECKF(e2e_cache_stats(sock, "st.dflt", &c, NULL) == 1,
 		       "the default arena's pool did not survive the restart");
 		CHECKF(e2e_cache_stats(nsockp, "st.named", &c, NULL) == 1,
@@ -818,17 +818,17 @@ static bool holds_file(pid_t pid, const struct stat *st)
 static pid_t crash_server(const char *log, const char *label, const char *sock)
 {
 	pid_t old = server_pid(log, label), now = 0;
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
 
 	if (old <= 0 || kill(old, SIGKILL)) {
 		CHECKF(0, "no server of arena %s to kill (pid %d)", label, (int)old);
 		return 0;
 	}
-	while (e2e_now_ms() < end) {
+	while (t_now_ms() < end) {
 		now = server_pid(log, label);
 		if (now > 0 && now != old && answers(sock) == 1)
 			return now;
-		e2e_sleep_ms(50);
+		t_sleep_ms(50);
 	}
 	CHECKF(0, "the supervisor did not restart arena %s's server within 10 s (pid %d killed)",
 	       label, (int)old);
@@ -887,9 +887,9 @@ E2E_CASE(fd_store_crash)
 	sp.notify = notify;
 	if (start_ready(&dm, &sp))
 		goto out;
-	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-	     answers(nsockp) != 1 && e2e_now_ms() < end;)
-		e2e_sleep_ms(50);
+	for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     answers(nsockp) != 1 && t_now_ms() < end;)
+		t_sleep_ms(50);
 	CHECKF(e2e_slubctl(&ed, &out, "create", "st.dflt", "96", NULL) == 0, "slubctl create: %s",
 	       out ? out : "");
 	free(out);
@@ -957,10 +957,10 @@ E2E_CASE(fd_store_crash)
 			 * servers written (a server may serve before its parent,
 			 * slowed by valgrind, logs the fork)
 			 */
-			for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+			for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
 			     (answers(nsockp) != 1 || server_pid(log, "nb") == was_nb ||
-			      server_pid(log, "default") == was_dflt) && e2e_now_ms() < end;)
-				e2e_sleep_ms(50);
+			      server_pid(log, "default") == was_dflt) && t_now_ms() < end;)
+				t_sleep_ms(50);
 			restarted = true;
 			round = 0;
 		}
@@ -1029,11 +1029,11 @@ static void racing_cuts(struct daemon *dm, const char *sock, const char *log, in
 
 	REQUIRE(cutter >= 0);
 	if (cutter == 0) {
-		uint64_t end = e2e_now_ms() + 1500;
+		uint64_t end = t_now_ms() + 1500;
 
-		while (e2e_now_ms() < end) {
+		while (t_now_ms() < end) {
 			(void)!ftruncate(afd, cut);
-			e2e_sleep_ms(1);
+			t_sleep_ms(1);
 		}
 		_exit(0);
 	}
@@ -1075,7 +1075,7 @@ E2E_CASE(file_cut_grow_punch)
 	CHECKF(e2e_slubctl(&ed, &out, "create", "st.kept", "96", NULL) == 0, "slubctl create: %s",
 	       out ? out : "");
 	free(out);
-	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	REQUIRE(t_wait(t_fork(fill_big, sock), "a client filling st.big"));
 	afd = client_arena_fd(sock);
 	REQUIRE(afd >= 0);
 
@@ -1147,7 +1147,7 @@ E2E_CASE(cut_unrestorable)
 	snprintf(arena, sizeof(arena), "%s/slubd.arena", dir);
 	snprintf(dm.log, sizeof(dm.log), "%s", log);
 	REQUIRE(start_ready(&dm, &sp) == 0);
-	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	REQUIRE(t_wait(t_fork(fill_big, sock), "a client filling st.big"));
 	afd = client_arena_fd(sock);
 	REQUIRE(afd >= 0);
 	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &low, NULL) == 0);
@@ -1156,8 +1156,8 @@ E2E_CASE(cut_unrestorable)
 	CHECKF(e2e_validate(sock, "st.big", &v) == 0, "validate st.big not answered after a cut "
 	       "slubd cannot undo");
 	/* then the pool's locks must be free: an answer that is not busy, within 10 s */
-	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-	     !answered && e2e_now_ms() < end; e2e_sleep_ms(100)) {
+	for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     !answered && t_now_ms() < end; t_sleep_ms(100)) {
 		if (e2e_validate(sock, "st.big", &v))
 			break;
 		last = v.err;
@@ -1184,8 +1184,8 @@ E2E_CASE(cut_unrestorable)
 		CHECKF(answers(sock), "stats and validate not answered after a cut to 1 MiB slubd "
 		       "cannot undo");
 	REQUIRE(prlimit(dm.pid, RLIMIT_FSIZE, &high, NULL) == 0);
-	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-	     e2e_now_ms() < end; e2e_sleep_ms(100))
+	for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     t_now_ms() < end; t_sleep_ms(100))
 		if (e2e_validate(sock, NULL, &v) == 0 && v.err != EBUSY && v.err != EFAULT)
 			break;
 	CHECKF(v.err != EBUSY && v.err != EFAULT, "validate after the cut to 1 MiB: err %d (%s)",
@@ -1232,7 +1232,7 @@ E2E_CASE(cut_at_start)
 		free(out);
 		out = NULL;
 	}
-	REQUIRE(e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"));
+	REQUIRE(t_wait(t_fork(fill_big, sock), "a client filling st.big"));
 	afd = client_arena_fd(sock);
 	REQUIRE(afd >= 0);
 	stop(&dm);
@@ -1240,9 +1240,9 @@ E2E_CASE(cut_at_start)
 	cutter = fork();
 	REQUIRE(cutter >= 0);
 	if (cutter == 0) {
-		uint64_t end = e2e_now_ms() + 20000;
+		uint64_t end = t_now_ms() + 20000;
 
-		while (e2e_now_ms() < end)
+		while (t_now_ms() < end)
 			(void)!ftruncate(afd, MIB);
 		_exit(0);
 	}
@@ -1266,7 +1266,7 @@ E2E_CASE(cut_at_start)
 
 			sigbus = 1;
 			CHECKF(0, "slubd died while starting on an arena being cut: %s",
-			       e2e_status_str(status, why, sizeof(why)));
+			       t_status_str(status, why, sizeof(why)));
 		}
 		dm.pid = 0;
 	}
@@ -1334,7 +1334,7 @@ E2E_CASE(hugetlb_punch)
 	if (t_failed || start_ready(&dm, &sp))
 		goto out;
 	fill_n = 3000;		/* ~12 MiB of slabs */
-	if (!e2e_wait(e2e_fork(fill_big, sock), "a client filling st.big"))
+	if (!t_wait(t_fork(fill_big, sock), "a client filling st.big"))
 		goto out;
 	afd = client_arena_fd(sock);
 	if (afd < 0)
@@ -1361,8 +1361,8 @@ E2E_CASE(hugetlb_punch)
 		CHECKF(answers(sock), "stats and validate not answered with the huge pages lost");
 	if (t_failed)
 		goto out;
-	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-	     !answered && e2e_now_ms() < end; e2e_sleep_ms(100))
+	for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     !answered && t_now_ms() < end; t_sleep_ms(100))
 		answered = e2e_validate(sock, "st.big", &v) == 0 && v.err != EBUSY &&
 			   v.err != EFAULT;
 	CHECKF(answered, "validate st.big with the huge pages lost: busy or failed for 10 s (err "
