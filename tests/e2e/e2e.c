@@ -156,6 +156,12 @@ const char *e2e_tmpdir(void)
 	return e2e_tmpfs() ? e2e_tmpfs() : tmp ? tmp : "/tmp";
 }
 
+char *e2e_tmp_template(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s.XXXXXX", e2e_tmpdir(), name);
+	return buf;
+}
+
 /* ---- cases ---------------------------------------------------------------- */
 
 static unsigned int case_timeout(void)

@@ -134,6 +134,8 @@ const char *e2e_tmpfs(void);
  * else e2e_tmpfs(), else $TMPDIR or /tmp (at most 60 bytes)
  */
 const char *e2e_tmpdir(void);
+/* buf = e2e_tmpdir()/NAME.XXXXXX, a template for mkdtemp or mkstemp (len >= 80); buf */
+char *e2e_tmp_template(char *buf, size_t len, const char *name);
 /* write text into path (created 0644, or truncated): 0 or -errno */
 int e2e_write_file(const char *path, const char *text);
 

@@ -420,13 +420,13 @@ E2E_CASE(kmalloc_debug_off)
  */
 E2E_CASE(kmalloc_debug_adopted)
 {
-	char dir[] = "/tmp/t_api.XXXXXX", conf[512];
+	char dir[96], conf[512];
 	struct e2e_opts o = { .config = conf };
 	struct e2e_slubd *d;
 	struct seen seen = { 0 };
 	uint64_t errors, off;
 
-	REQUIRE(mkdtemp(dir) != NULL);
+	REQUIRE(mkdtemp(e2e_tmp_template(dir, sizeof(dir), "t_api")) != NULL);
 	snprintf(conf, sizeof(conf), "[arena]\nfile = %s/a.arena\n", dir);
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);

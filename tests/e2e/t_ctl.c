@@ -134,12 +134,12 @@ static int connected(int fd)
 
 E2E_CASE(usage_errors)
 {
-	char dir[] = "/tmp/t_ctl.XXXXXX";
+	char dir[96];
 	struct e2e_slubd fake = { 0 };
 	char *out = NULL;
 	int lfd, rc;
 
-	REQUIRE(mkdtemp(dir) != NULL);
+	REQUIRE(mkdtemp(e2e_tmp_template(dir, sizeof(dir), "t_ctl")) != NULL);
 	snprintf(fake.sock, sizeof(fake.sock), "%s/slubd.sock", dir);
 	lfd = listen_on(fake.sock);
 	REQUIRE(lfd >= 0);
@@ -332,14 +332,14 @@ E2E_CASE(clients_count)
 
 E2E_CASE(arena_size)
 {
-	char dir[] = "/tmp/t_ctl.XXXXXX", sock[64], *out = NULL;
+	char dir[96], sock[128], *out = NULL;
 	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", sock,
 			 "--hugepages", "off", "--arena-size", "3M", NULL };
 	struct e2e_slubd *d;
 	struct e2e_arena ar = { 0 };
 	int rc;
 
-	REQUIRE(mkdtemp(dir) != NULL);
+	REQUIRE(mkdtemp(e2e_tmp_template(dir, sizeof(dir), "t_ctl")) != NULL);
 	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
 	rc = e2e_run(argv, &out, 5000);
 	CHECKF(rc == 2 && has(out, "--arena-size 3M") && has(out, "below the minimum of 8 MiB"),
