@@ -227,6 +227,15 @@ struct e2e_arena {
 int e2e_backing_is_file(const char *backing, const char *path);
 
 /*
+ * e2e_probe - d must be alive, then a fresh client process attaches, creates
+ * a pool, allocates, writes, checks, frees, kmallocs and detaches, all
+ * without a failed check, and d must still be alive (when: for the
+ * messages).  What every robustness step ends with.
+ */
+void e2e_probe(struct e2e_slubd *d, const char *when);
+/* the client process of e2e_probe alone, for t_fork(e2e_probe_child, sock) */
+void e2e_probe_child(void *sock);
+/*
  * e2e_stats_call - one Stats request (name NULL: every cache) over a fresh
  * control connection made as client who: the response, whatever its err (free
  * it with slubd__response__free_unpacked), or NULL with a failed check when

@@ -18,8 +18,9 @@
 # skip: scripts/deps.sh --bench (or apt-get install -y valgrind) installs it.
 #
 # The programs:
-#   t_e2e, t_examples, t_service, t_access  every slubd ends with SIGTERM (or
-#           refuses to start, or prints --help): valgrind's leak check runs
+#   t_e2e, t_e2e_refuse, t_e2e_daemon, t_examples, t_service, t_access  every
+#           slubd ends with SIGTERM (or refuses to start, or prints --help):
+#           valgrind's leak check runs
 #   t_flood  3 rounds of the floods (the memory bounds are not checked: RSS
 #           would be valgrind's): every path that cuts, refuses and pauses
 #           connections, then SIGTERM and the leak check
@@ -69,7 +70,7 @@ if [ $# -gt 0 ]; then
 	tests=("$@")
 else
 	tests=()
-	for t in t_e2e t_examples t_service t_access t_flood t_restart t_slots t_store t_hostile \
+	for t in t_e2e t_e2e_refuse t_e2e_daemon t_examples t_service t_access t_flood t_restart t_slots t_store t_hostile \
 		 t_names t_names_attack t_readme t_api t_ctl t_reclaim; do
 		[ -x "$build/tests/e2e/$t" ] && tests+=("$build/tests/e2e/$t")
 	done
