@@ -33,9 +33,10 @@
 #           slubd through systemd-socket-activate, outside the helpers.  Both
 #           are run anyway: an invalid access during a SIGKILL-restart cycle is
 #           still seen.
-#   t_slots, t_store, t_hostile, t_names, t_names_attack  refused and evicted
-#           connections, cut and sealed arenas, a hostile client's
-#           scribbles, the supervisor of named arenas and its servers
+#   t_slots, t_store, t_store_cut, t_store_owner, t_hostile, t_names, t_names_attack
+#           refused and evicted connections, cut and sealed arenas, a
+#           hostile client's scribbles, the supervisor of named arenas and
+#           its servers
 #   t_readme  the README's quick start and example program against slubd
 #   t_api   lookup, stats and arena info of slub.h, kmalloc's slab_debug
 #           (new arenas and an adopted one); every slubd ends with SIGTERM
@@ -70,7 +71,7 @@ if [ $# -gt 0 ]; then
 	tests=("$@")
 else
 	tests=()
-	for t in t_e2e t_e2e_refuse t_e2e_daemon t_examples t_service t_access t_flood t_restart t_slots t_store t_hostile \
+	for t in t_e2e t_e2e_refuse t_e2e_daemon t_examples t_service t_access t_flood t_restart t_slots t_store t_store_cut t_store_owner t_hostile \
 		 t_names t_names_attack t_readme t_api t_ctl t_reclaim; do
 		[ -x "$build/tests/e2e/$t" ] && tests+=("$build/tests/e2e/$t")
 	done
