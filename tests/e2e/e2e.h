@@ -151,6 +151,8 @@ int e2e_write_file(const char *path, const char *text);
 #define e2e_shared	t_shared
 #define e2e_now_ms	t_now_ms
 #define e2e_sleep_ms	t_sleep_ms
+/* close every descriptor from lowfd up (in a child before exec) */
+void e2e_close_from(int lowfd);
 /*
  * e2e_spawn - run argv[0] with stdout and stderr into a pipe; *out_fd is the
  * read end.  -1 with a failed check if it cannot start.

@@ -27,8 +27,6 @@ struct e2e_state {
 
 extern struct e2e_state *e2e_st;
 
-/* close every descriptor from lowfd up (in a child before exec) */
-void e2e_close_from(int lowfd);
 /* remove dir and everything under it */
 void e2e_rm_rf(const char *dir);
 

@@ -24,8 +24,8 @@
 #   t_flood  3 rounds of the floods (the memory bounds are not checked: RSS
 #           would be valgrind's): every path that cuts, refuses and pauses
 #           connections, then SIGTERM and the leak check
-#   t_restart  sigterm_adopt and adopt_refuses_foreign end with SIGTERM or a
-#           refusal and are checked in full.  restart_under_load SIGKILLs
+#   t_restart, t_restart_adopt  sigterm_adopt and adopt_refuses_foreign end
+#           with SIGTERM or a refusal and are checked in full.  restart_under_load SIGKILLs
 #           slubd on purpose, five times: a killed process never reaches
 #           valgrind's leak check, so for its first slubd (the only one it
 #           starts through the helpers; the restarts it makes itself) only the
@@ -49,8 +49,8 @@
 # client's lock (nothing that thread may read is freed, so its descriptors
 # stay open at exit: valgrind counts them); t_chaos asserts client
 # latencies (2 s) that clients sharing locks with a slubd under valgrind
-# cannot keep; t_corrupt runs ~100 cases of ~1 s each natively, far past
-# this run's budget; t_limits is new (its max_clients_refused case fails
+# cannot keep; t_corrupt, t_corrupt_locks and t_corrupt_random run ~130
+# cases of ~1 s each natively, far past this run's budget; t_limits is new (its max_clients_refused case fails
 # natively too, for now).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -71,7 +71,8 @@ if [ $# -gt 0 ]; then
 	tests=("$@")
 else
 	tests=()
-	for t in t_e2e t_e2e_refuse t_e2e_daemon t_examples t_service t_access t_flood t_restart t_slots t_store t_store_cut t_store_owner t_hostile \
+	for t in t_e2e t_e2e_refuse t_e2e_daemon t_examples t_service t_access t_flood \
+		 t_restart t_restart_adopt t_slots t_store t_store_cut t_store_owner t_hostile \
 		 t_names t_names_attack t_readme t_api t_ctl t_reclaim; do
 		[ -x "$build/tests/e2e/$t" ] && tests+=("$build/tests/e2e/$t")
 	done
