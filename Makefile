@@ -74,6 +74,7 @@ TEST_BIN  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 E2E_SRC   := $(sort $(wildcard tests/e2e/t_*.c))
 E2E_BIN   := $(patsubst %.c,$(BUILD)/%,$(E2E_SRC))
 E2E_LIB   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c)))
+CHAOS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/e2e/chaos/*.c))	# t_chaos's own files
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRC))
 EX_SRC    := $(sort $(wildcard client/examples/*.c))
@@ -99,7 +100,7 @@ $(PB_C) $(PB_H): proto/slubd.proto
 
 # every object that includes the generated header waits for it
 $(SLUBD_OBJ) $(LIB_OBJ) $(BUILD)/proto/frame.o $(BUILD)/client/slubctl.o $(E2E_BIN:%=%.o) \
-	$(E2E_LIB) $(filter $(BUILD)/pic/%,$(PIC_OBJ)): $(PB_H)
+	$(E2E_LIB) $(CHAOS_OBJ) $(filter $(BUILD)/pic/%,$(PIC_OBJ)): $(PB_H)
 
 $(BUILD)/proto/slubd.pb-c.o: $(PB_C)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
@@ -143,6 +144,7 @@ $(BUILD)/examples/%: $(BUILD)/client/examples/%.o $(BUILD)/libslub.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@
 
+$(BUILD)/tests/e2e/t_chaos: $(CHAOS_OBJ)
 $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_LIB) $(HARN_OBJ) $(BUILD)/libslub.a
 	$(CC) $(LDFLAGS) $^ $(JANSSON) $(PROTOBUF) $(LDLIBS) -o $@
 
