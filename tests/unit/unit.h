@@ -49,6 +49,14 @@ static inline void unit_run_isolated(void (*body)(void))
 	static void name(void) { unit_run_isolated_t(name##_body, (secs)); } \
 	static void name##_body(void)
 
+/* qsort's comparison of two pointers (void *), by address */
+static inline int unit_cmp_ptr(const void *x, const void *y)
+{
+	uintptr_t a = (uintptr_t)*(void *const *)x, b = (uintptr_t)*(void *const *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 /* the standard arena of a unit case: 32 MiB, plain shm, anywhere */
 static inline struct arena *unit_arena(void)
 {
