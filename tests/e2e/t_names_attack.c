@@ -1,7 +1,7 @@
 /*
- * t_names_attack.c - named arenas attacked: what the review of issue 11's
- * named arenas found broken, each case failing before its fix.  slubd runs
- * as root; the tenant is uid 65534.
+ * t_names_attack.c - named arenas attacked: aliased paths, hostile tenants
+ * and the supervisor's servers, each case one attack that slubd must
+ * refuse or survive.  slubd runs as root; the tenant is uid 65534.
  *
  *   path_aliases       two arenas given one socket or one arena file through
  *                      different spellings ("./", "//", "x/..", a linked
@@ -9,54 +9,51 @@
  *                      on the default arena's file (slubd.arena, which the
  *                      default arena uses without naming it), a socket on
  *                      another's arena file (its server would unlink it): each
- *                      refused at start, exit 2, naming both arenas.  Before,
- *                      only byte-equal paths were caught: "[arena a] file =
- *                      DIR/./b.arena" made arenas a and b one memory, a pool
- *                      created in b listed in a
+ *                      refused at start, exit 2, naming both arenas: paths
+ *                      are compared as resolved, not byte for byte, so that
+ *                      "[arena a] file = DIR/./b.arena" cannot make arenas a
+ *                      and b one memory
  *   default_name       [arena default] refused at start (slubctl and the logs
  *                      call the unnamed arena "default": two arenas would bear
  *                      that name); slub_attach("default") and slubctl --arena
- *                      default reach the default arena.  Before, the section
- *                      was taken, and "default" led to DIR/default.sock
+ *                      default reach the default arena, never a
+ *                      DIR/default.sock
  *   numbers_wrap      --arena-size " -18446744073709551552M" (a blank, then a
  *                      minus: strtoull negates, to 64 MiB), "\t-1", " -1G",
- *                      " -0": refused as no size, exit 2.  Before, the minus
- *                      was looked for at the first byte only: the first served
- *                      a 64 MiB arena, " -1G" was called too large.  And ids
+ *                      " -0": refused as no size, exit 2 (a minus after
+ *                      blanks counts: the first would be a 64 MiB arena, and
+ *                      " -1G" is no size, not one too large).  And ids
  *                      past 32 bits or negative in allow_uids/allow_gids
  *                      (4295032830, "-4294902762": both were uid 65534;
  *                      4294967295, which is no id): refused
  *   sighup_revokes     a uid's line removed from [arena b] (and from the
- *                      default [access]), then SIGHUP: that uid is refused.
- *                      Before, a reload started from the running settings and
- *                      a key absent from the file kept its old value: the only
- *                      way to revoke was to write an empty list
+ *                      default [access]), then SIGHUP: that uid is refused (a
+ *                      reload starts from the defaults, not the running
+ *                      settings: a key absent from the file has no old value)
  *   restart_after_sighup  a uid taken off [arena b]'s list, SIGHUP, then b's
  *                      server killed: the server the supervisor starts in its
- *                      place refuses that uid too.  Before, it came back with
- *                      the settings the supervisor had read at its own start
+ *                      place refuses that uid too (it gets the reloaded
+ *                      settings, not those the supervisor read at its start)
  *   parent_link        the victim's $XDG_RUNTIME_DIR lies in a directory
  *                      every user may write: uid 65534 plants a link there to a
  *                      directory of root's whose "slubd" is root's slubd's
  *                      (no link itself, root's, 0711): uid 65533's
  *                      slub_attach(NULL) refuses, saying which directory
- *                      others can write.  Before, only the last directory was
- *                      checked: the victim stored its pool in root's arena,
- *                      which 65534 may attach to
+ *                      others can write (every directory on the way is
+ *                      checked, not only the last: else the victim stores its
+ *                      pool in root's arena, which 65534 may attach to)
  *   sighup_at_start    SIGHUP every 100 us from the moment slubd's socket
  *                      exists, a lone slubd (making a 1 GiB arena then) and a
  *                      supervisor: slubd lives and serves, then stops on
- *                      SIGTERM with exit 0.  Before, a SIGHUP before a lone
- *                      slubd had its handlers (all through making the arena)
- *                      or before the supervisor blocked it killed it
+ *                      SIGTERM with exit 0 (no SIGHUP kills it, however early:
+ *                      while a lone slubd makes its arena, or before the
+ *                      supervisor blocks it)
  *   stopped_server     a named arena's server stopped (SIGSTOP) when the
  *                      supervisor gets SIGTERM: it is continued and stops, the
- *                      supervisor exits 0.  Before, the supervisor waited for
- *                      it forever
+ *                      supervisor exits 0, without waiting for it forever
  *   stuck_server       a server that cannot act on SIGTERM (held in a ptrace
  *                      stop, as one stuck would be): the supervisor kills it
- *                      after its grace (logged), and exits 1 within bounds.
- *                      Before, it waited forever
+ *                      after its grace (logged), and exits 1 within bounds
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -223,11 +223,11 @@ static void mt_run(int use_cache)
  * retired copies turns over many times), kmalloc and kfree, and ksize objects
  * of the other threads' pools, which may be destroyed under them (ksize only
  * reads: a size or 0, never a fault).  Run it under SANITIZER=address too.
- * Before the fixes in geom.c and slab_cache_destroy: about one run in six, a
- * pool made on the descriptor of one just destroyed by another thread got
- * the old pool's geometry (destroy kept reporting its CPU slab "no slab of
- * it", free pointers decoded with the wrong key); about one in 80, SIGSEGV
- * (a copy freed under a preempted fast path).
+ * What it watches for: a pool made on the descriptor of one just destroyed
+ * by another thread must get its own geometry, not the old pool's (else
+ * destroy reports its CPU slab "no slab of it" and free pointers decode
+ * with the wrong key), and no copy is freed under a preempted fast path
+ * (a SIGSEGV).
  */
 enum { GT_THREADS = 6, GT_ROUNDS = 2000, GT_OBJS = 24 };
 static struct arena *gt_arena;

@@ -50,8 +50,8 @@
 # stay open at exit: valgrind counts them); t_chaos asserts client
 # latencies (2 s) that clients sharing locks with a slubd under valgrind
 # cannot keep; t_corrupt, t_corrupt_locks and t_corrupt_random run ~130
-# cases of ~1 s each natively, far past this run's budget; t_limits is new (its max_clients_refused case fails
-# natively too, for now).
+# cases of ~1 s each natively, far past this run's budget; t_limits is not
+# in the list (not measured under valgrind).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 build=${BUILD:-build}
