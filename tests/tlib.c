@@ -97,24 +97,41 @@ void *t_shared(size_t size)
 	return p;
 }
 
-pid_t t_fork(void (*fn)(void *arg), void *arg)
+/*
+ * fork with the output flushed (nothing buffered is printed twice); in the
+ * child, fresh check state.  -1 with a failed check when it cannot fork.
+ */
+static pid_t fork_fresh(void)
 {
 	pid_t pid;
 
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
-	if (pid < 0) {
+	if (pid < 0)
 		CHECKF(0, "fork: %s", strerror(errno));
-		return -1;
-	}
 	if (pid == 0) {
 		t_failed = 0;
 		t_skipped = NULL;
+	}
+	return pid;
+}
+
+/* in a child: flush, and exit 1 if a check failed */
+static void __attribute__((noreturn)) exit_checked(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+	_exit(t_failed ? 1 : 0);
+}
+
+pid_t t_fork(void (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork_fresh();
+
+	if (pid == 0) {
 		fn(arg);
-		fflush(stdout);
-		fflush(stderr);
-		_exit(t_failed ? 1 : 0);
+		exit_checked();
 	}
 	return pid;
 }
@@ -182,29 +199,21 @@ pid_t t_isolate(void (*body)(void), const struct t_isolation *o)
 			return -1;
 	}
 	skip_buf[0] = '\0';
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		CHECKF(0, "fork: %s", strerror(errno));
+	pid = fork_fresh();
+	if (pid < 0)
 		return -1;
-	}
 	if (pid == 0) {
 		if (o->own_group) {
 			setpgid(0, 0);
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 		}
-		t_failed = 0;
-		t_skipped = NULL;
 		alarm(o->timeout_s);
 		body();
 		if (o->child_end)
 			o->child_end();
 		if (t_skipped && !t_failed)
 			snprintf(skip_buf, SKIP_LEN, "%s", t_skipped);
-		fflush(stdout);
-		fflush(stderr);
-		_exit(t_failed ? 1 : 0);
+		exit_checked();
 	}
 	/* as in the child: whichever runs first, the group exists before the parent kills it */
 	if (o->own_group)

@@ -17,45 +17,37 @@ static json_t *load(const char *text)
 	return p ? json_loads(p, JSON_DISABLE_EOF_CHECK, &err) : NULL;
 }
 
-/* the first object, depth first, whose "name" is name */
-static json_t *find_named(json_t *v, const char *name)
+/* does object o have "name": key (named), or an object under key (member)? */
+static json_t *named(json_t *o, const char *key)
 {
-	json_t *x, *found;
-	const char *key;
-	size_t i;
+	json_t *x = json_object_get(o, "name");
 
-	if (json_is_object(v)) {
-		x = json_object_get(v, "name");
-		if (json_is_string(x) && !strcmp(json_string_value(x), name))
-			return v;
-		json_object_foreach(v, key, x)
-			if ((found = find_named(x, name)))
-				return found;
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-			if ((found = find_named(x, name)))
-				return found;
-	}
-	return NULL;
+	return json_is_string(x) && !strcmp(json_string_value(x), key) ? o : NULL;
 }
 
-/* the first object, depth first, that is the value of key obj */
-static json_t *find_member(json_t *v, const char *obj)
+static json_t *member(json_t *o, const char *key)
+{
+	json_t *x = json_object_get(o, key);
+
+	return json_is_object(x) ? x : NULL;
+}
+
+/* the first object, depth first, that match(object, key) gives */
+static json_t *find(json_t *v, json_t *(*match)(json_t *, const char *), const char *key)
 {
 	json_t *x, *found;
-	const char *key;
+	const char *k;
 	size_t i;
 
 	if (json_is_object(v)) {
-		x = json_object_get(v, obj);
-		if (json_is_object(x))
-			return x;
-		json_object_foreach(v, key, x)
-			if ((found = find_member(x, obj)))
+		if ((found = match(v, key)))
+			return found;
+		json_object_foreach(v, k, x)
+			if ((found = find(x, match, key)))
 				return found;
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, x)
-			if ((found = find_member(x, obj)))
+			if ((found = find(x, match, key)))
 				return found;
 	}
 	return NULL;
@@ -74,7 +66,7 @@ static int num_of(json_t *o, const char *field, uint64_t *v)
 int e2e_json_cache_num(const char *json, const char *name, const char *field, uint64_t *v)
 {
 	json_t *doc = load(json);
-	int rc = doc ? num_of(find_named(doc, name), field, v) : -1;
+	int rc = doc ? num_of(find(doc, named, name), field, v) : -1;
 
 	json_decref(doc);
 	return rc;
@@ -83,7 +75,7 @@ int e2e_json_cache_num(const char *json, const char *name, const char *field, ui
 int e2e_json_obj_num(const char *json, const char *obj, const char *field, uint64_t *v)
 {
 	json_t *doc = load(json);
-	int rc = doc ? num_of(find_member(doc, obj), field, v) : -1;
+	int rc = doc ? num_of(find(doc, member, obj), field, v) : -1;
 
 	json_decref(doc);
 	return rc;
@@ -91,7 +83,7 @@ int e2e_json_obj_num(const char *json, const char *obj, const char *field, uint6
 
 int e2e_json_obj_str(const char *json, const char *obj, const char *field, char *buf, size_t len)
 {
-	json_t *doc = load(json), *o = doc ? find_member(doc, obj) : NULL;
+	json_t *doc = load(json), *o = doc ? find(doc, member, obj) : NULL;
 	json_t *x = o ? json_object_get(o, field) : NULL;
 	int rc = -1;
 
