@@ -150,13 +150,6 @@ static void scribble_random(struct cr *c, const struct regions *g, uint64_t *rnd
 	memcpy(cr_at(c, sv->off), &v, sv->len);
 }
 
-static unsigned int env_uint(const char *name, unsigned int dflt)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? (unsigned int)strtoul(v, NULL, 0) : dflt;
-}
-
 /* iters scribbles, each followed by validate and stats (and every tenth by slubctl) */
 static void random_phase(struct cr *c, const struct regions *g, uint64_t *rnd, unsigned int iters,
 			 int undo, const char *what)
@@ -203,8 +196,8 @@ static void random_phase(struct cr *c, const struct regions *g, uint64_t *rnd, u
 E2E_CASE(random_scribbles)
 {
 	static struct regions g;
-	unsigned int iters = env_uint("T_CORRUPT_ITERS", 200);
-	uint64_t seed = env_uint("T_CORRUPT_SEED", 0), rnd;
+	unsigned int iters = (unsigned int)t_env_ul("T_CORRUPT_ITERS", 200);
+	uint64_t seed = t_env_ul("T_CORRUPT_SEED", 0), rnd;
 	struct cr c;
 
 	if (!seed)

@@ -222,12 +222,8 @@ E2E_CASE(descriptor_words)
 
 static void __attribute__((constructor)) init_opts(void)
 {
-	const char *v = getenv("T_HOSTILE_SEED");
-
-	seed = v && *v ? strtoull(v, NULL, 0) : (uint64_t)getpid() * 2654435761u;
-	v = getenv("T_HOSTILE_MS");
-	if (v && *v)
-		run_ms = strtoul(v, NULL, 0);
+	seed = t_env_ul("T_HOSTILE_SEED", (uint64_t)getpid() * 2654435761u);
+	run_ms = t_env_ul("T_HOSTILE_MS", run_ms);
 }
 
 T_MAIN(T_CASE(descriptor_words))

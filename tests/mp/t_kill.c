@@ -575,11 +575,9 @@ int main(int argc, char **argv)
 	};
 	char *rest[64];
 	int nrest = 0;
-	const char *e = getenv("T_KILL_REPEAT");
 	cpu_set_t set;
 
-	if (e && *e)
-		opt_repeat = strtoul(e, NULL, 0);
+	opt_repeat = t_env_ul("T_KILL_REPEAT", opt_repeat);
 	for (int i = 0; i < argc && nrest < 63; i++) {
 		if (!strncmp(argv[i], "--repeat=", 9))
 			opt_repeat = strtoul(argv[i] + 9, NULL, 0);
