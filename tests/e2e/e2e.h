@@ -144,7 +144,7 @@ int e2e_write_file(const char *path, const char *text);
 /*
  * t_fork, t_wait, t_shared, t_now_ms, t_sleep_ms, t_rand: see tlib.h.  The
  * e2e_ spellings below are the same functions, for the cases written with
- * them (t_reclaim.c) and their branches still in flight.
+ * them (t_reclaim.c and the cases added to it).
  */
 #define e2e_fork	t_fork
 #define e2e_wait	t_wait
