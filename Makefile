@@ -68,12 +68,13 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 PIC_OBJ   := $(patsubst %.c,$(BUILD)/pic/%.o,$(SHM_SRC) $(LIB_SRC) proto/frame.c) $(BUILD)/pic/proto/slubd.pb-c.o
 SLUBD_SRC := $(sort $(wildcard slubd/*.c))
 SLUBD_OBJ := $(SLUBD_SRC:slubd/%.c=$(BUILD)/slubd-obj/%.o)
-HARN_OBJ  := $(BUILD)/tests/harness.o
+HARN_OBJ  := $(BUILD)/tests/harness.o $(BUILD)/tests/tlib.o
 TEST_SRC  := $(sort $(wildcard tests/unit/t_*.c tests/mp/t_*.c))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 E2E_SRC   := $(sort $(wildcard tests/e2e/t_*.c))
 E2E_BIN   := $(patsubst %.c,$(BUILD)/%,$(E2E_SRC))
 E2E_LIB   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c)))
+CHAOS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/e2e/chaos/*.c))	# t_chaos's own files
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRC))
 EX_SRC    := $(sort $(wildcard client/examples/*.c))
@@ -99,7 +100,7 @@ $(PB_C) $(PB_H): proto/slubd.proto
 
 # every object that includes the generated header waits for it
 $(SLUBD_OBJ) $(LIB_OBJ) $(BUILD)/proto/frame.o $(BUILD)/client/slubctl.o $(E2E_BIN:%=%.o) \
-	$(E2E_LIB) $(filter $(BUILD)/pic/%,$(PIC_OBJ)): $(PB_H)
+	$(E2E_LIB) $(CHAOS_OBJ) $(filter $(BUILD)/pic/%,$(PIC_OBJ)): $(PB_H)
 
 $(BUILD)/proto/slubd.pb-c.o: $(PB_C)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
@@ -143,8 +144,9 @@ $(BUILD)/examples/%: $(BUILD)/client/examples/%.o $(BUILD)/libslub.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@
 
+$(BUILD)/tests/e2e/t_chaos: $(CHAOS_OBJ)
 $(BUILD)/tests/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_LIB) $(HARN_OBJ) $(BUILD)/libslub.a
-	$(CC) $(LDFLAGS) $^ $(PROTOBUF) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(JANSSON) $(PROTOBUF) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARN_OBJ) $(BUILD)/libshm.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "harness.h"
+#include "tlib.h"
 #include "ctl.h"
 #include "frame.h"
 
@@ -133,22 +134,25 @@ const char *e2e_tmpfs(void);
  * else e2e_tmpfs(), else $TMPDIR or /tmp (at most 60 bytes)
  */
 const char *e2e_tmpdir(void);
+/* buf = e2e_tmpdir()/NAME.XXXXXX, a template for mkdtemp or mkstemp (len >= 80); buf */
+char *e2e_tmp_template(char *buf, size_t len, const char *name);
 /* write text into path (created 0644, or truncated): 0 or -errno */
 int e2e_write_file(const char *path, const char *text);
 
 /* ---- processes --------------------------------------------------------- */
 
-/* fork; the child runs fn(arg) with fresh check state and exits 1 if a check failed */
-pid_t e2e_fork(void (*fn)(void *arg), void *arg);
-/* wait for a child of e2e_fork; 1 if it exited 0, else 0 with a failed check */
-int e2e_wait(pid_t pid, const char *what);
-/* zeroed memory shared with the children forked after it (MAP_SHARED) */
-void *e2e_shared(size_t size);
-void e2e_sleep_ms(int ms);
-uint64_t e2e_now_ms(void);
-/* xorshift64*: deterministic pseudo-random numbers */
-uint64_t e2e_rand(uint64_t *state);
-
+/*
+ * t_fork, t_wait, t_shared, t_now_ms, t_sleep_ms, t_rand: see tlib.h.  The
+ * e2e_ spellings below are the same functions, for the cases written with
+ * them (t_reclaim.c and the cases added to it).
+ */
+#define e2e_fork	t_fork
+#define e2e_wait	t_wait
+#define e2e_shared	t_shared
+#define e2e_now_ms	t_now_ms
+#define e2e_sleep_ms	t_sleep_ms
+/* close every descriptor from lowfd up (in a child before exec) */
+void e2e_close_from(int lowfd);
 /*
  * e2e_spawn - run argv[0] with stdout and stderr into a pipe; *out_fd is the
  * read end.  -1 with a failed check if it cannot start.
@@ -158,15 +162,13 @@ pid_t e2e_spawn(char *const argv[], int *out_fd);
 int e2e_read_all(int fd, char **buf, size_t *len, int timeout_ms);
 /* read fd until *buf contains needle; 0 found, -1 EOF or timeout */
 int e2e_read_until(int fd, char **buf, size_t *len, const char *needle, int timeout_ms);
-/* wait for pid up to timeout_ms (then SIGKILL); the wait status, or -1 when it had to be killed */
+/* wait for pid up to e2e_scale_ms(timeout_ms) (then SIGKILL); the wait status, or -1 when it had to be killed */
 int e2e_waitpid_timeout(pid_t pid, int timeout_ms);
 /*
  * e2e_spawn + e2e_read_all + wait: the exit code (or -1 with a failed check);
  * *out malloc'd.  argv[0] slubd: under $SLUBD_WRAPPER, with a scaled timeout.
  */
 int e2e_run(char *const argv[], char **out, int timeout_ms);
-/* a wait status in words: "exit 1", "signal 11 (Segmentation fault)" */
-const char *e2e_status_str(int status, char *buf, size_t len);
 
 /* ---- the control protocol, raw ------------------------------------------ */
 
@@ -185,6 +187,16 @@ int e2e_send_req(int fd, Slubd__Request *r);
  * (else closed).
  */
 int e2e_recv(int fd, int timeout_ms, Slubd__Response **resp, int *fd_out);
+/* a Hello request of that id and protocol version, built in *req and *h (no client name) */
+void e2e_hello_req(Slubd__Request *req, Slubd__Hello *h, uint32_t id, uint32_t version);
+/*
+ * e2e_raw_hello - a raw connection to sock that said Hello (id 1, client who)
+ * and got its success answer within timeout_ms; its fd, or -1 with a failed
+ * check (what went wrong)
+ */
+int e2e_raw_hello(const char *sock, const char *who, int timeout_ms);
+/* ctl_connect(c, sock, who) (connect and Hello): c->fd, or -1 with a failed check and its reason */
+int e2e_ctl_connect(const char *sock, struct ctl_conn *c, const char *who);
 /*
  * e2e_expect_closed - slubd must close fd within timeout_ms; responses that
  * come first must be errors.  A failed check (with what) otherwise.
@@ -217,6 +229,22 @@ struct e2e_arena {
 int e2e_backing_is_file(const char *backing, const char *path);
 
 /*
+ * e2e_probe - d must be alive, then a fresh client process attaches, creates
+ * a pool, allocates, writes, checks, frees, kmallocs and detaches, all
+ * without a failed check, and d must still be alive (when: for the
+ * messages).  What every robustness step ends with.
+ */
+void e2e_probe(struct e2e_slubd *d, const char *when);
+/* the client process of e2e_probe alone, for t_fork(e2e_probe_child, sock) */
+void e2e_probe_child(void *sock);
+/*
+ * e2e_stats_call - one Stats request (name NULL: every cache) over a fresh
+ * control connection made as client who: the response, whatever its err (free
+ * it with slubd__response__free_unpacked), or NULL with a failed check when
+ * the connection or the call failed
+ */
+Slubd__Response *e2e_stats_call(const char *sock, const char *name, const char *who);
+/*
  * e2e_cache_stats - the cache called name in an all-caches Stats reply:
  * 1 listed (*out filled, if out), 0 not listed, -1 the request failed
  * (a failed check).  arena: filled when not NULL.
@@ -246,7 +274,7 @@ int e2e_validate(const char *sock, const char *name, struct e2e_validate *v);
 int e2e_slubctl(const struct e2e_slubd *d, char **out, ...) __attribute__((sentinel));
 
 /*
- * Minimal JSON reading, enough for slubctl --json: the number under key
+ * slubctl --json, read through jansson (e2e_json.c): the number under key
  * field in the object that has "name": name (name NULL: the object that is
  * the value of key obj, e.g. "arena").  0 found, -1 not.
  */

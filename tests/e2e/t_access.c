@@ -89,7 +89,7 @@ E2E_CASE(destroy_other_uid)
 	REQUIRE(s != NULL);
 	obj = kmem_cache_alloc(s, GFP_KERNEL);
 	REQUIRE(obj != NULL);
-	REQUIRE(e2e_wait(e2e_fork(other_child, d->sock), "the other uid's client"));
+	REQUIRE(t_wait(t_fork(other_child, d->sock), "the other uid's client"));
 	/* the pool is still ours and works */
 	CHECK(kmem_cache_create("acc.mine", 64, 0, 0, NULL) == s);
 	kmem_cache_free(s, obj);
@@ -140,7 +140,7 @@ static int hid_wait(int *flag, int ms)
 	for (int waited = 0; !__atomic_load_n(flag, __ATOMIC_ACQUIRE); waited += 5) {
 		if (waited >= ms)
 			return 0;
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	}
 	return 1;
 }
@@ -227,11 +227,11 @@ E2E_CASE(hidden_proc_daemon)
 	REQUIRE(hs != MAP_FAILED);
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
-	h = e2e_fork(hid_holder, d->sock);
+	h = t_fork(hid_holder, d->sock);
 	REQUIRE(h > 0 && hid_wait(&hs->ready, 10000));
 	for (int i = 0; i < 10; i++) {
-		e2e_wait(e2e_fork(hid_flapper, d->sock), "a client that connects and leaves");
-		e2e_sleep_ms(50);	/* its scrub */
+		t_wait(t_fork(hid_flapper, d->sock), "a client that connects and leaves");
+		t_sleep_ms(50);	/* its scrub */
 	}
 	__atomic_store_n(&hs->go, 1, __ATOMIC_RELEASE);
 	CHECK(hid_wait(&hs->verified, 10000));
@@ -245,8 +245,8 @@ E2E_CASE(hidden_proc_daemon)
 	waitpid(h, NULL, 0);
 	snprintf(needle, sizeof(needle), "pid %d died holding %d objects: freed", (int)h, HID_HELD);
 	for (int i = 0; i < 50 && !log_has(d, needle); i++) {
-		e2e_wait(e2e_fork(hid_flapper, d->sock), "a client that connects and leaves");
-		e2e_sleep_ms(100);
+		t_wait(t_fork(hid_flapper, d->sock), "a client that connects and leaves");
+		t_sleep_ms(100);
 	}
 	CHECKF(log_has(d, needle), "slubd never found the holder's death (\"%s\")", needle);
 	/*
@@ -260,7 +260,7 @@ E2E_CASE(hidden_proc_daemon)
 			rc = e2e_cache_stats(d->sock, "hid.reclaim", &c, NULL);
 			if (rc == 0 || (rc == 1 && c.active_objs == 0))
 				break;
-			e2e_sleep_ms(e2e_scale_ms(20));
+			t_sleep_ms(e2e_scale_ms(20));
 		}
 		CHECKF(rc == 0 || (rc == 1 && c.active_objs == 0), "after the holder died: stats %d, "
 		       "%llu objects in use", rc, rc == 1 ? (unsigned long long)c.active_objs : 0ULL);

@@ -52,9 +52,9 @@ static void look_creator(void *p)
 	strcpy(obj, "made by the creator");
 	a->sh->obj_off = slub_offset(obj);
 	__atomic_store_n(&a->sh->ready, 1, __ATOMIC_RELEASE);
-	for (uint64_t t0 = e2e_now_ms(); !__atomic_load_n(&a->sh->done, __ATOMIC_ACQUIRE) &&
-	     e2e_now_ms() - t0 < (uint64_t)e2e_scale_ms(20000);)
-		e2e_sleep_ms(10);
+	for (uint64_t t0 = t_now_ms(); !__atomic_load_n(&a->sh->done, __ATOMIC_ACQUIRE) &&
+	     t_now_ms() - t0 < (uint64_t)e2e_scale_ms(20000);)
+		t_sleep_ms(10);
 	kmem_cache_destroy(s);
 	slub_detach();
 }
@@ -113,17 +113,17 @@ E2E_CASE(lookup_second_process)
 	d = e2e_start(NULL);
 	REQUIRE(d != NULL);
 	a.sock = d->sock;
-	a.sh = e2e_shared(sizeof(*a.sh));
+	a.sh = t_shared(sizeof(*a.sh));
 	REQUIRE(a.sh != NULL);
-	creator = e2e_fork(look_creator, &a);
-	for (uint64_t t0 = e2e_now_ms(); !__atomic_load_n(&a.sh->ready, __ATOMIC_ACQUIRE) &&
-	     e2e_now_ms() - t0 < (uint64_t)e2e_scale_ms(10000);)
-		e2e_sleep_ms(10);
+	creator = t_fork(look_creator, &a);
+	for (uint64_t t0 = t_now_ms(); !__atomic_load_n(&a.sh->ready, __ATOMIC_ACQUIRE) &&
+	     t_now_ms() - t0 < (uint64_t)e2e_scale_ms(10000);)
+		t_sleep_ms(10);
 	CHECK(a.sh->ready);
 	if (a.sh->ready)
-		e2e_wait(e2e_fork(look_finder, &a), "the process that looks the pool up");
+		t_wait(t_fork(look_finder, &a), "the process that looks the pool up");
 	__atomic_store_n(&a.sh->done, 1, __ATOMIC_RELEASE);
-	e2e_wait(creator, "the pool's creator");
+	t_wait(creator, "the pool's creator");
 	e2e_stop(d);
 }
 
@@ -420,13 +420,13 @@ E2E_CASE(kmalloc_debug_off)
  */
 E2E_CASE(kmalloc_debug_adopted)
 {
-	char dir[] = "/tmp/t_api.XXXXXX", conf[512];
+	char dir[96], conf[512];
 	struct e2e_opts o = { .config = conf };
 	struct e2e_slubd *d;
 	struct seen seen = { 0 };
 	uint64_t errors, off;
 
-	REQUIRE(mkdtemp(dir) != NULL);
+	REQUIRE(mkdtemp(e2e_tmp_template(dir, sizeof(dir), "t_api")) != NULL);
 	snprintf(conf, sizeof(conf), "[arena]\nfile = %s/a.arena\n", dir);
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);

@@ -141,9 +141,9 @@ static void holder(void *arg)
 /* wait until pid is stopped (1), or it ended or the time ran out (0) */
 static int wait_stopped(pid_t pid, int ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(ms);
 
-	while (e2e_now_ms() < end) {
+	while (t_now_ms() < end) {
 		int st;
 		pid_t r = waitpid(pid, &st, WNOHANG | WUNTRACED);
 
@@ -151,7 +151,7 @@ static int wait_stopped(pid_t pid, int ms)
 			return 1;
 		if (r == pid)
 			return 0;
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	}
 	return 0;
 }
@@ -160,18 +160,6 @@ static void kill_holder(pid_t pid)
 {
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-}
-
-/* a connection that said Hello; its fd, or -1 (a failed check) */
-static int hello_conn(const char *sock, struct ctl_conn *c)
-{
-	char err[256];
-
-	if (ctl_connect(c, sock, "t_busy", err, sizeof(err))) {
-		CHECKF(0, "connect: %s", err);
-		return -1;
-	}
-	return c->fd;
 }
 
 enum { Q_VALIDATE, Q_STATS, Q_CREATE, Q_NR };
@@ -215,23 +203,23 @@ static void ask_all(const char *sock, pid_t holder)
 	uint64_t sent[Q_NR];
 
 	for (int q = 0; q < Q_NR; q++) {
-		if (hello_conn(sock, &c[q]) < 0)
+		if (e2e_ctl_connect(sock, &c[q], "t_busy") < 0)
 			return;
 	}
 	for (int q = 0; q < Q_NR; q++) {
-		sent[q] = e2e_now_ms();
+		sent[q] = t_now_ms();
 		CHECKF(send_query(c[q].fd, q) == 0, "sending %s", q_name[q]);
 	}
 	for (int q = 0; q < Q_NR; q++) {
 		Slubd__Response *resp = NULL;
-		int left = (int)(sent[q] + (uint64_t)e2e_scale_ms(ANSWER_MS) - e2e_now_ms());
+		int left = (int)(sent[q] + (uint64_t)e2e_scale_ms(ANSWER_MS) - t_now_ms());
 		int rc = e2e_recv(c[q].fd, left > 0 ? left : 1, &resp, NULL);
 
 		CHECKF(rc == 1, "%s: no answer within %d ms (%d: %s)", q_name[q], ANSWER_MS, rc,
 		       rc == -ETIMEDOUT ? "timed out" : rc == 0 ? "closed" : "bad frame");
 		if (rc == 1) {
 			printf("  %s answered in %llu ms: %s\n", q_name[q],
-			       (unsigned long long)(e2e_now_ms() - sent[q]),
+			       (unsigned long long)(t_now_ms() - sent[q]),
 			       resp->err ? resp->error : "ok");
 			CHECKF(!resp->err || (resp->error && strstr(resp->error, "busy")),
 			       "%s: err %d: %s (an answer or busy was expected)", q_name[q], resp->err,
@@ -253,7 +241,7 @@ static void ask_all(const char *sock, pid_t holder)
 /* SIGTERM: slubd exits 0 within STOP_MS */
 static void term_within(struct e2e_slubd *d)
 {
-	uint64_t t0 = e2e_now_ms();
+	uint64_t t0 = t_now_ms();
 	char how[96];
 	int rc;
 
@@ -264,9 +252,9 @@ static void term_within(struct e2e_slubd *d)
 	CHECKF(rc != -1, "slubd still ran %d ms after SIGTERM (killed)", STOP_MS);
 	if (rc != -1) {
 		CHECKF(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "slubd after SIGTERM: %s",
-		       e2e_status_str(rc, how, sizeof(how)));
+		       t_status_str(rc, how, sizeof(how)));
 		printf("  slubd exited %llu ms after SIGTERM\n",
-		       (unsigned long long)(e2e_now_ms() - t0));
+		       (unsigned long long)(t_now_ms() - t0));
 	} else {
 		e2e_show_log(d, 30);
 	}
@@ -279,9 +267,9 @@ static void stopped_case(int hook, bool term)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
+	bs = t_shared(sizeof(*bs));
 	bs->hook = hook;
-	pid = e2e_fork(holder, d->sock);
+	pid = t_fork(holder, d->sock);
 	REQUIRE(pid > 0);
 	printf("  the holder is pid %d, slubd pid %d\n", (int)pid, (int)d->pid);
 	if (!wait_stopped(pid, 20000)) {
@@ -294,9 +282,9 @@ static void stopped_case(int hook, bool term)
 		struct ctl_conn c;
 
 		/* a validate that meets the held lock, then SIGTERM */
-		if (hello_conn(d->sock, &c) >= 0) {
+		if (e2e_ctl_connect(d->sock, &c, "t_busy") >= 0) {
 			CHECK(send_query(c.fd, Q_VALIDATE) == 0);
-			e2e_sleep_ms(200);
+			t_sleep_ms(200);
 			term_within(d);
 			ctl_close(&c);
 		}
@@ -310,7 +298,7 @@ static void stopped_case(int hook, bool term)
 		/* the holder is dead: its lock is repaired, everything answers plainly */
 		struct e2e_validate v;
 
-		e2e_sleep_ms(300);
+		t_sleep_ms(300);
 		CHECK(e2e_validate(d->sock, NULL, &v) == 0);
 		e2e_stop(d);
 	}
@@ -359,7 +347,7 @@ static void scribbler(void *arg)
 	__atomic_store_n(&bs->scribbled, 1, __ATOMIC_SEQ_CST);
 	/* bs->release (create_waits_busy): the word put back; else held until killed */
 	while (!__atomic_load_n(&bs->release, __ATOMIC_SEQ_CST))
-		e2e_sleep_ms(2);
+		t_sleep_ms(2);
 	__atomic_store_n((uint32_t *)&h->slab_mutex.m, 0, __ATOMIC_SEQ_CST);
 	for (;;)
 		pause();
@@ -371,11 +359,11 @@ E2E_CASE(scribbled_slab_mutex)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
-	pid = e2e_fork(scribbler, d->sock);
+	bs = t_shared(sizeof(*bs));
+	pid = t_fork(scribbler, d->sock);
 	REQUIRE(pid > 0);
 	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	if (!bs->scribbled) {
 		CHECKF(0, "the client did not scribble: %s", bs->why);
 		kill_holder(pid);
@@ -459,9 +447,9 @@ E2E_CASE(destroy_last_ref_busy)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
+	bs = t_shared(sizeof(*bs));
 	bs->hook = HOOK_ZONE_LOCKED;
-	if (hello_conn(d->sock, &c) < 0) {
+	if (e2e_ctl_connect(d->sock, &c, "t_busy") < 0) {
 		e2e_stop(d);
 		return;
 	}
@@ -473,7 +461,7 @@ E2E_CASE(destroy_last_ref_busy)
 	resp = ask(c.fd, &req, "create busy.p2");
 	REQUIRE(resp && !resp->err);
 	slubd__response__free_unpacked(resp, NULL);
-	pid = e2e_fork(p2_filler, d->sock);
+	pid = t_fork(p2_filler, d->sock);
 	REQUIRE(pid > 0);
 	if (!wait_stopped(pid, 20000)) {
 		CHECKF(0, "the client did not stop at the zone lock: %s", bs->why);
@@ -495,7 +483,7 @@ E2E_CASE(destroy_last_ref_busy)
 		slubd__response__free_unpacked(resp, NULL);
 		kill_holder(pid);
 		pid = 0;
-		e2e_sleep_ms(300);
+		t_sleep_ms(300);
 		if (busy) {
 			/* "try again": the reference must still be ours to drop */
 			resp = destroy_p2(c.fd, "destroy busy.p2 again");
@@ -562,35 +550,35 @@ E2E_CASE(many_scribbled_locks)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
-	pid = e2e_fork(many_scribbler, d->sock);
+	bs = t_shared(sizeof(*bs));
+	pid = t_fork(many_scribbler, d->sock);
 	REQUIRE(pid > 0);
 	for (int i = 0; i < 4000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	if (!bs->scribbled) {
 		CHECKF(0, "the client did not scribble: %s", bs->why);
 		kill_holder(pid);
 		e2e_stop(d);
 		return;
 	}
-	if (hello_conn(d->sock, &c[0]) < 0 || hello_conn(d->sock, &c[1]) < 0) {
+	if (e2e_ctl_connect(d->sock, &c[0], "t_busy") < 0 || e2e_ctl_connect(d->sock, &c[1], "t_busy") < 0) {
 		kill_holder(pid);
 		e2e_stop(d);
 		return;
 	}
-	sent = e2e_now_ms();
+	sent = t_now_ms();
 	CHECK(send_query(c[0].fd, Q_VALIDATE) == 0);
 	CHECK(send_query(c[1].fd, Q_STATS) == 0);
 	for (int q = 0; q < 2; q++) {
 		Slubd__Response *resp = NULL;
-		int left = (int)(sent + (uint64_t)e2e_scale_ms(ANSWER_MS) - e2e_now_ms());
+		int left = (int)(sent + (uint64_t)e2e_scale_ms(ANSWER_MS) - t_now_ms());
 		int rc = e2e_recv(c[q].fd, left > 0 ? left : 1, &resp, NULL);
 
 		CHECKF(rc == 1, "%s: no answer within %d ms of its sending (%d)",
 		       q ? "stats" : "validate", ANSWER_MS, rc);
 		if (rc == 1) {
 			printf("  %s answered in %llu ms: %s\n", q ? "stats" : "validate",
-			       (unsigned long long)(e2e_now_ms() - sent),
+			       (unsigned long long)(t_now_ms() - sent),
 			       resp->err ? resp->error : "ok");
 			slubd__response__free_unpacked(resp, NULL);
 		}
@@ -612,9 +600,9 @@ E2E_CASE(queue_stopped)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
+	bs = t_shared(sizeof(*bs));
 	bs->hook = HOOK_CPU_LOCKED;
-	pid = e2e_fork(holder, d->sock);
+	pid = t_fork(holder, d->sock);
 	REQUIRE(pid > 0);
 	if (!wait_stopped(pid, 20000)) {
 		CHECKF(0, "the client did not stop at the CPU lock: %s", bs->why);
@@ -622,21 +610,21 @@ E2E_CASE(queue_stopped)
 		e2e_stop(d);
 		return;
 	}
-	while (open < QUEUED && hello_conn(d->sock, &c[open]) >= 0)
+	while (open < QUEUED && e2e_ctl_connect(d->sock, &c[open], "t_busy") >= 0)
 		open++;
-	sent = e2e_now_ms();
+	sent = t_now_ms();
 	for (int i = 0; i < open; i++)
 		CHECK(send_query(c[i].fd, Q_VALIDATE) == 0);
 	for (int i = 0; i < open; i++) {
 		Slubd__Response *resp = NULL;
-		int left = (int)(sent + (uint64_t)e2e_scale_ms(ANSWER_MS) - e2e_now_ms());
+		int left = (int)(sent + (uint64_t)e2e_scale_ms(ANSWER_MS) - t_now_ms());
 		int rc = e2e_recv(c[i].fd, left > 0 ? left : 1, &resp, NULL);
 
 		CHECKF(rc == 1, "validate %d of %d: no answer within %d ms of its sending (%d)", i + 1,
 		       open, ANSWER_MS, rc);
 		if (rc == 1) {
-			if (e2e_now_ms() - sent > worst)
-				worst = e2e_now_ms() - sent;
+			if (t_now_ms() - sent > worst)
+				worst = t_now_ms() - sent;
 			slubd__response__free_unpacked(resp, NULL);
 		}
 		ctl_close(&c[i]);
@@ -663,8 +651,8 @@ E2E_CASE(destroy_busy_lookup)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
-	if (hello_conn(d->sock, &c) < 0) {
+	bs = t_shared(sizeof(*bs));
+	if (e2e_ctl_connect(d->sock, &c, "t_busy") < 0) {
 		e2e_stop(d);
 		return;
 	}
@@ -676,10 +664,10 @@ E2E_CASE(destroy_busy_lookup)
 	resp = ask(c.fd, &req, "create busy.p2");
 	REQUIRE(resp && !resp->err);
 	slubd__response__free_unpacked(resp, NULL);
-	pid = e2e_fork(scribbler, d->sock);
+	pid = t_fork(scribbler, d->sock);
 	REQUIRE(pid > 0);
 	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	if (!bs->scribbled) {
 		CHECKF(0, "the client did not scribble: %s", bs->why);
 		kill_holder(pid);
@@ -707,9 +695,9 @@ E2E_CASE(close_while_queued)
 	int gone = 0;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
+	bs = t_shared(sizeof(*bs));
 	bs->hook = HOOK_CPU_LOCKED;
-	pid = e2e_fork(holder, d->sock);
+	pid = t_fork(holder, d->sock);
 	REQUIRE(pid > 0);
 	if (!wait_stopped(pid, 20000)) {
 		CHECKF(0, "the client did not stop at the CPU lock: %s", bs->why);
@@ -724,7 +712,7 @@ E2E_CASE(close_while_queued)
 		struct ctl_conn c;
 		char name[32];
 
-		if (hello_conn(d->sock, &c) < 0)
+		if (e2e_ctl_connect(d->sock, &c, "t_busy") < 0)
 			break;
 		snprintf(name, sizeof(name), "cwq.%d", i);
 		req.id = 3;
@@ -751,7 +739,7 @@ E2E_CASE(close_while_queued)
 		}
 		if (gone == 20 && ar.clients <= 1)
 			break;
-		e2e_sleep_ms(100);
+		t_sleep_ms(100);
 	}
 	CHECKF(gone == 20, "%d of 20 pools of hung-up connections went", gone);
 	CHECKF(ar.clients <= 1, "slubd counts %u clients, the stats connection alone left",
@@ -767,13 +755,13 @@ E2E_CASE(sigterm_pending_drops)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
+	bs = t_shared(sizeof(*bs));
 	for (int i = 0; i < 2; i++) {
 		Slubd__Request req = SLUBD__REQUEST__INIT;
 		Slubd__CreateRequest cr = SLUBD__CREATE_REQUEST__INIT;
 		Slubd__Response *resp;
 
-		REQUIRE(hello_conn(d->sock, &c[i]) >= 0);
+		REQUIRE(e2e_ctl_connect(d->sock, &c[i], "t_busy") >= 0);
 		req.id = 8;
 		cr.name = "busy.p2";
 		cr.size = 96;
@@ -783,10 +771,10 @@ E2E_CASE(sigterm_pending_drops)
 		REQUIRE(resp && !resp->err);
 		slubd__response__free_unpacked(resp, NULL);
 	}
-	pid = e2e_fork(scribbler, d->sock);
+	pid = t_fork(scribbler, d->sock);
 	REQUIRE(pid > 0);
 	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	if (!bs->scribbled) {
 		CHECKF(0, "the client did not scribble: %s", bs->why);
 		kill_holder(pid);
@@ -800,7 +788,7 @@ E2E_CASE(sigterm_pending_drops)
 			slubd__response__free_unpacked(resp, NULL);
 	}
 	ctl_close(&c[1]);	/* its reference: dropped by the worker, retried */
-	e2e_sleep_ms(1500);
+	t_sleep_ms(1500);
 	term_within(d);
 	ctl_close(&c[0]);
 	kill_holder(pid);
@@ -834,9 +822,9 @@ static void mutex_hammer(void *arg)
 		if (pthread_mutex_lock(&h->slab_mutex.m) == EOWNERDEAD)
 			pthread_mutex_consistent(&h->slab_mutex.m);
 		/* the first hold outlasts a request's wait: slubd notes this holder */
-		e2e_sleep_ms(round ? 200 : 1500);
+		t_sleep_ms(round ? 200 : 1500);
 		pthread_mutex_unlock(&h->slab_mutex.m);
-		usleep((useconds_t)(e2e_rand(&seed) % 3000));
+		usleep((useconds_t)(t_rand(&seed) % 3000));
 	}
 }
 
@@ -850,15 +838,15 @@ E2E_CASE(create_many_busy)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
-	if (hello_conn(d->sock, &c) < 0) {
+	bs = t_shared(sizeof(*bs));
+	if (e2e_ctl_connect(d->sock, &c, "t_busy") < 0) {
 		e2e_stop(d);
 		return;
 	}
-	pid = e2e_fork(mutex_hammer, d->sock);
+	pid = t_fork(mutex_hammer, d->sock);
 	REQUIRE(pid > 0);
 	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	if (!bs->scribbled) {
 		CHECKF(0, "the client did not start: %s", bs->why);
 		kill_holder(pid);
@@ -871,7 +859,7 @@ E2E_CASE(create_many_busy)
 		Slubd__Response *resp = NULL;
 		int rc;
 
-		e2e_sleep_ms(300);	/* past the busy memo's quiet time: a short wait each */
+		t_sleep_ms(300);	/* past the busy memo's quiet time: a short wait each */
 		req.id = 11;
 		cr.name = "busy.many";
 		cr.size = 64;
@@ -909,7 +897,7 @@ E2E_CASE(create_many_busy)
 			if (listed == 1 && ec.refcount == 0)
 				listed = 0;
 			else if (listed)
-				e2e_sleep_ms(100);
+				t_sleep_ms(100);
 		}
 		CHECKF(listed == 0, "busy.many: refcount %d 10 s after every create answered busy",
 		       (int)ec.refcount);
@@ -942,24 +930,24 @@ static int create_under_scribble(const char *sock, int release_after_ms)
 	__atomic_store_n(&bs->scribbled, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&bs->release, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&bs->created, 0, __ATOMIC_SEQ_CST);
-	pid = e2e_fork(scribbler, (void *)sock);
+	pid = t_fork(scribbler, (void *)sock);
 	if (pid <= 0)
 		return 0;
 	for (int i = 0; i < 2000 && !__atomic_load_n(&bs->scribbled, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	if (!bs->scribbled) {
 		CHECKF(0, "the client did not scribble: %s", bs->why);
 		kill_holder(pid);
 		return 0;
 	}
-	cr = e2e_fork(late_creator, (void *)sock);
+	cr = t_fork(late_creator, (void *)sock);
 	for (int t = 0; t < e2e_scale_ms(8000) / 10; t++) {
 		if (release_after_ms >= 0 && t * 10 >= release_after_ms)
 			__atomic_store_n(&bs->release, 1, __ATOMIC_SEQ_CST);
 		got = __atomic_load_n(&bs->created, __ATOMIC_SEQ_CST);
 		if (got)
 			break;
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	if (cr > 0) {
 		kill(cr, SIGKILL);
@@ -975,7 +963,7 @@ E2E_CASE(create_waits_busy)
 	int got;
 
 	REQUIRE(d != NULL);
-	bs = e2e_shared(sizeof(*bs));
+	bs = t_shared(sizeof(*bs));
 	got = create_under_scribble(d->sock, 1200);
 	CHECKF(got == 1, "kmem_cache_create with slab_mutex held for 1.2 s: %s",
 	       got == 0 ? "no answer within 8 s" : strerror(-got));

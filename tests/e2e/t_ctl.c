@@ -134,12 +134,12 @@ static int connected(int fd)
 
 E2E_CASE(usage_errors)
 {
-	char dir[] = "/tmp/t_ctl.XXXXXX";
+	char dir[96];
 	struct e2e_slubd fake = { 0 };
 	char *out = NULL;
 	int lfd, rc;
 
-	REQUIRE(mkdtemp(dir) != NULL);
+	REQUIRE(mkdtemp(e2e_tmp_template(dir, sizeof(dir), "t_ctl")) != NULL);
 	snprintf(fake.sock, sizeof(fake.sock), "%s/slubd.sock", dir);
 	lfd = listen_on(fake.sock);
 	REQUIRE(lfd >= 0);
@@ -170,7 +170,7 @@ E2E_CASE(usage_errors)
 		for (int t = 0; t < e2e_scale_ms(5000) / 10 && !seen; t++) {
 			seen = connected(lfd);
 			if (!seen)
-				e2e_sleep_ms(10);
+				t_sleep_ms(10);
 		}
 		CHECKF(seen, "slubctl stats never connected to the test's socket");
 		e2e_read_all(ofd, &out, &(size_t){ 0 }, e2e_scale_ms(5000));
@@ -332,14 +332,14 @@ E2E_CASE(clients_count)
 
 E2E_CASE(arena_size)
 {
-	char dir[] = "/tmp/t_ctl.XXXXXX", sock[64], *out = NULL;
+	char dir[96], sock[128], *out = NULL;
 	char *argv[] = { (char *)e2e_need_bin("SLUBD", "slubd"), "--foreground", "--socket", sock,
 			 "--hugepages", "off", "--arena-size", "3M", NULL };
 	struct e2e_slubd *d;
 	struct e2e_arena ar = { 0 };
 	int rc;
 
-	REQUIRE(mkdtemp(dir) != NULL);
+	REQUIRE(mkdtemp(e2e_tmp_template(dir, sizeof(dir), "t_ctl")) != NULL);
 	snprintf(sock, sizeof(sock), "%s/slubd.sock", dir);
 	rc = e2e_run(argv, &out, 5000);
 	CHECKF(rc == 2 && has(out, "--arena-size 3M") && has(out, "below the minimum of 8 MiB"),
@@ -417,7 +417,7 @@ E2E_CASE(permission_hint)
 	o.d = e2e_start(&(struct e2e_opts){ .open_dir = 1 });
 	REQUIRE(o.d != NULL);
 	slubctl_for_other(o.d);
-	REQUIRE(e2e_wait(e2e_fork(other_uid, &o), "the other uid's slubctl (socket mode)"));
+	REQUIRE(t_wait(t_fork(other_uid, &o), "the other uid's slubctl (socket mode)"));
 	e2e_stop((struct e2e_slubd *)o.d);
 
 	o.d = e2e_start(&(struct e2e_opts){ .open_dir = 1,
@@ -425,7 +425,7 @@ E2E_CASE(permission_hint)
 	o.open_socket = 1;
 	REQUIRE(o.d != NULL);
 	slubctl_for_other(o.d);
-	REQUIRE(e2e_wait(e2e_fork(other_uid, &o), "the other uid's slubctl ([access])"));
+	REQUIRE(t_wait(t_fork(other_uid, &o), "the other uid's slubctl ([access])"));
 	e2e_stop((struct e2e_slubd *)o.d);
 }
 

@@ -85,7 +85,7 @@ static int finish_producer(struct pair *p, unsigned int count)
 	status = e2e_waitpid_timeout(p->producer, 5000);
 	snprintf(want, sizeof(want), "%u messages produced, all consumed", count);
 	CHECKF(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(p->pbuf, want),
-	       "producer: %s; it printed:\n%s", e2e_status_str(status, how, sizeof(how)), p->pbuf);
+	       "producer: %s; it printed:\n%s", t_status_str(status, how, sizeof(how)), p->pbuf);
 	free(p->pbuf);
 	p->pbuf = NULL;
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -168,7 +168,7 @@ E2E_CASE(two_pairs)
 		close(fd[i]);
 		status = e2e_waitpid_timeout(c[i], 5000);
 		CHECKF(status != -1 && WIFEXITED(status), "consumer %d: %s", i,
-		       e2e_status_str(status, how, sizeof(how)));
+		       t_status_str(status, how, sizeof(how)));
 		check_consumer(out, count, status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		free(out);
 	}

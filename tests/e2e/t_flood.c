@@ -125,14 +125,11 @@ static size_t frame_req(Slubd__Request *r, uint8_t *buf, size_t cap)
 
 static size_t frame_hello(uint32_t id, uint8_t *buf, size_t cap)
 {
-	Slubd__Request r = SLUBD__REQUEST__INIT;
-	Slubd__Hello h = SLUBD__HELLO__INIT;
+	Slubd__Request r;
+	Slubd__Hello h;
 
-	h.version = SLUBD_PROTOCOL_VERSION;
+	e2e_hello_req(&r, &h, id, SLUBD_PROTOCOL_VERSION);
 	h.client = "t_flood";
-	r.id = id;
-	r.body_case = SLUBD__REQUEST__BODY_HELLO;
-	r.hello = &h;
 	return frame_req(&r, buf, cap);
 }
 
@@ -228,24 +225,6 @@ static int recv_ok(int fd, uint32_t id, const char *what)
 	return rc;
 }
 
-/* connect and say Hello; the fd, or -1 with a failed check */
-static int hello_conn(const char *sock)
-{
-	uint8_t buf[256];
-	size_t n;
-	int fd = e2e_raw_connect(sock);
-
-	if (fd < 0)
-		return -1;
-	n = frame_hello(1, buf, sizeof(buf));
-	if (e2e_send(fd, buf, n) || !recv_ok(fd, 1, "hello")) {
-		CHECKF(0, "a Hello was not answered");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- the keeper: a well-behaved client that stays connected --------------- */
 
 /*
@@ -285,7 +264,7 @@ static int keeper_stats(struct ctl_conn *k, const char *when, unsigned int *clie
  */
 static int wait_for(struct ctl_conn *k, unsigned int want_clients, int want_pools, const char *when)
 {
-	uint64_t deadline = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	uint64_t deadline = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
 	unsigned int clients = 0, pools = 0;
 
 	for (;;) {
@@ -293,9 +272,9 @@ static int wait_for(struct ctl_conn *k, unsigned int want_clients, int want_pool
 			return 0;
 		if (clients == want_clients && (want_pools < 0 || pools == (unsigned int)want_pools))
 			return 1;
-		if (e2e_now_ms() > deadline)
+		if (t_now_ms() > deadline)
 			break;
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	CHECKF(0, "%s: slubd counts %u clients and %u pools, want %u clients and %d pools", when,
 	       clients, pools, want_clients, want_pools);
@@ -373,10 +352,10 @@ static void garbage_start(const char *sock, struct garbage *g, uint64_t *seed)
 
 	/* random bytes, each connection its own */
 	for (int i = 0; i < 8; i++) {
-		size_t len = 1 + e2e_rand(seed) % 300;
+		size_t len = 1 + t_rand(seed) % 300;
 
 		for (size_t j = 0; j < len; j++)
-			buf[j] = (uint8_t)e2e_rand(seed);
+			buf[j] = (uint8_t)t_rand(seed);
 		buf[0] |= 0x80;	/* a header far over the limit (a short one would wait for its body) */
 		if ((fd = e2e_raw_connect(sock)) >= 0) {
 			e2e_send(fd, buf, len);
@@ -401,7 +380,7 @@ static void garbage_start(const char *sock, struct garbage *g, uint64_t *seed)
 		e2e_send(fd, big, sizeof(big));
 		closing[nclosing++] = fd;
 	}
-	if ((fd = hello_conn(sock)) >= 0) {
+	if ((fd = e2e_raw_hello(sock, "t_flood", 10000)) >= 0) {
 		e2e_send(fd, big, sizeof(big));
 		closing[nclosing++] = fd;
 	}
@@ -429,13 +408,13 @@ static void garbage_start(const char *sock, struct garbage *g, uint64_t *seed)
 		hanging[nhanging++] = fd;
 	}
 	/* half frames after Hello: they wait for the rest, as long as the peer likes */
-	if ((fd = hello_conn(sock)) >= 0) {
+	if ((fd = e2e_raw_hello(sock, "t_flood", 10000)) >= 0) {
 		put_hdr(buf, SLUBD_MAX_REQUEST);
 		memset(buf + 4, 'h', 400);
 		e2e_send(fd, buf, 404);
 		hanging[nhanging++] = fd;
 	}
-	if ((fd = hello_conn(sock)) >= 0) {
+	if ((fd = e2e_raw_hello(sock, "t_flood", 10000)) >= 0) {
 		put_hdr(buf, 64);
 		e2e_send(fd, buf, 3);
 		hanging[nhanging++] = fd;
@@ -516,7 +495,7 @@ static void flood_nonreaders(const char *sock, struct ctl_conn *k, int nconn, in
 		size_t cap = (size_t)nreq * 64;
 
 		memset(&nr[i], 0, sizeof(nr[i]));
-		nr[i].fd = hello_conn(sock);
+		nr[i].fd = e2e_raw_hello(sock, "t_flood", 10000);
 		nr[i].buf = malloc(cap);
 		nr[i].nreq = nreq;
 		if (!nr[i].buf)
@@ -574,7 +553,7 @@ static void flood_nonreaders(const char *sock, struct ctl_conn *k, int nconn, in
 static void flood_pools(const char *sock, struct ctl_conn *k, int round, int nstats)
 {
 	static uint8_t buf[F_BATCH * 128];
-	int fd = hello_conn(sock), q = -1, ok = 0, nospc = 0, other = 0, total = F_MAX_CACHES + F_EXTRA_POOLS;
+	int fd = e2e_raw_hello(sock, "t_flood", 10000), q = -1, ok = 0, nospc = 0, other = 0, total = F_MAX_CACHES + F_EXTRA_POOLS;
 	unsigned int clients, pools;
 	uint32_t id = 1000;
 
@@ -613,7 +592,7 @@ static void flood_pools(const char *sock, struct ctl_conn *k, int round, int nst
 	       "pools: %d created, %d ENOSPC, %d other errors; want %d (max_caches) and %d", ok, nospc,
 	       other, F_MAX_CACHES, F_EXTRA_POOLS);
 	/* one that asks for every pool's stats and never reads */
-	q = hello_conn(sock);
+	q = e2e_raw_hello(sock, "t_flood", 10000);
 	if (q >= 0) {
 		size_t len = 0;
 
@@ -760,12 +739,12 @@ E2E_CASE(floods)
 		 * slubd trims its heap after a scrub, 200 ms after the last client
 		 * left: from 400 ms on, read until VmRSS stops going down
 		 */
-		e2e_sleep_ms(400);
+		t_sleep_ms(400);
 		REQUIRE(read_mem(d->pid, &m[r]) == 0);
 		for (int i = 0; i < 10; i++) {
 			struct mem again;
 
-			e2e_sleep_ms(100);
+			t_sleep_ms(100);
 			if (read_mem(d->pid, &again) || again.rss >= m[r].rss)
 				break;
 			m[r] = again;

@@ -123,8 +123,8 @@ static void innocent(void *arg)
 	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_ACQ_REL);
 	while (!__atomic_load_n(&sh->scribbling, __ATOMIC_ACQUIRE))
 		usleep(200);
-	end = e2e_now_ms() + run_ms;
-	for (uint64_t k = 1; e2e_now_ms() < end; k++) {
+	end = t_now_ms() + run_ms;
+	for (uint64_t k = 1; t_now_ms() < end; k++) {
 		for (int i = 0; i < NR_POOLS; i++)
 			use(kmem_cache_alloc(s[i], GFP_KERNEL), pool_size[i], tag + (k << 4) + i, s[i]);
 		use(kmalloc(KM_SIZE, GFP_KERNEL), KM_SIZE, tag + (k << 4) + 7, NULL);
@@ -159,13 +159,13 @@ static void hostile(void *arg)
 	for (int i = 0; i < NR_POOLS; i++)
 		s[i] = slub_ptr(slub_offset(s[i]));
 	__atomic_store_n(&sh->scribbling, 1, __ATOMIC_RELEASE);
-	for (uint64_t end = e2e_now_ms() + run_ms / 2; e2e_now_ms() < end;) {
+	for (uint64_t end = t_now_ms() + run_ms / 2; t_now_ms() < end;) {
 		for (int i = 0; i <= NR_POOLS; i++) {
 			uint64_t *w = (uint64_t *)s[i];
 			size_t n = KMEM_CACHE_SIZE(1) / 8;
 
 			for (int k = 0; k < 8; k++)
-				__atomic_store_n(&w[e2e_rand(&rnd) % n], e2e_rand(&rnd),
+				__atomic_store_n(&w[t_rand(&rnd) % n], t_rand(&rnd),
 						 __ATOMIC_RELAXED);
 			sh->words += 8;
 		}
@@ -185,21 +185,21 @@ E2E_CASE(descriptor_words)
 
 	REQUIRE(d);
 	sock = d->sock;
-	sh = e2e_shared(sizeof(*sh));
+	sh = t_shared(sizeof(*sh));
 	REQUIRE(sh);
 	printf("  seed %llu (T_HOSTILE_SEED=%llu repeats it)\n", (unsigned long long)seed,
 	       (unsigned long long)seed);
 	for (int i = 0; i < NR_INNOCENT; i++)
-		pids[i] = e2e_fork(innocent, NULL);
-	t0 = e2e_now_ms();
+		pids[i] = t_fork(innocent, NULL);
+	t0 = t_now_ms();
 	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < NR_INNOCENT &&
-	       e2e_now_ms() - t0 < (uint64_t)e2e_scale_ms(20000))
-		e2e_sleep_ms(2);
+	       t_now_ms() - t0 < (uint64_t)e2e_scale_ms(20000))
+		t_sleep_ms(2);
 	CHECK(sh->ready == NR_INNOCENT);
-	h = e2e_fork(hostile, NULL);
+	h = t_fork(hostile, NULL);
 	for (int i = 0; i < NR_INNOCENT; i++)
-		e2e_wait(pids[i], "an innocent client");
-	e2e_wait(h, "the hostile client");
+		t_wait(pids[i], "an innocent client");
+	t_wait(h, "the hostile client");
 	printf("  %llu words scribbled; innocents made %llu rounds of 3 allocations, %llu failed "
 	       "(allowed)\n", (unsigned long long)sh->words, (unsigned long long)sh->ops,
 	       (unsigned long long)sh->failed);
@@ -210,11 +210,11 @@ E2E_CASE(descriptor_words)
 	       (unsigned long long)sh->mismatch);
 	if (!e2e_alive(d, "after the scribbles"))
 		return;
-	t0 = e2e_now_ms();
+	t0 = t_now_ms();
 	rc = e2e_slubctl(d, &out, "stats", NULL);
 	CHECKF(rc == 0 || rc == 1, "slubctl stats: exit %d: %s", rc, out ? out : "");
-	CHECKF(e2e_now_ms() - t0 < (uint64_t)OP_TIMEOUT_MS, "slubctl stats took %llu ms",
-	       (unsigned long long)(e2e_now_ms() - t0));
+	CHECKF(t_now_ms() - t0 < (uint64_t)OP_TIMEOUT_MS, "slubctl stats took %llu ms",
+	       (unsigned long long)(t_now_ms() - t0));
 	free(out);
 	if (e2e_alive(d, "after slubctl stats"))
 		e2e_stop(d);
@@ -222,12 +222,8 @@ E2E_CASE(descriptor_words)
 
 static void __attribute__((constructor)) init_opts(void)
 {
-	const char *v = getenv("T_HOSTILE_SEED");
-
-	seed = v && *v ? strtoull(v, NULL, 0) : (uint64_t)getpid() * 2654435761u;
-	v = getenv("T_HOSTILE_MS");
-	if (v && *v)
-		run_ms = strtoul(v, NULL, 0);
+	seed = t_env_ul("T_HOSTILE_SEED", (uint64_t)getpid() * 2654435761u);
+	run_ms = t_env_ul("T_HOSTILE_MS", run_ms);
 }
 
 T_MAIN(T_CASE(descriptor_words))

@@ -73,26 +73,11 @@ struct lim {
 /* 1 listed (*l filled), 0 no such pool, -1 the call failed (a failed check) */
 static int lim_stats(const char *sock, const char *name, struct lim *l)
 {
-	Slubd__Request req = SLUBD__REQUEST__INIT;
-	Slubd__StatsRequest sr = SLUBD__STATS_REQUEST__INIT;
-	Slubd__Response *resp;
-	struct ctl_conn c;
-	char err[256];
+	Slubd__Response *resp = e2e_stats_call(sock, name, "t_limits");
 	int rc;
 
-	rc = ctl_connect(&c, sock, "t_limits", err, sizeof(err));
-	CHECKF(rc == 0, "stats %s: %s", name, err);
-	if (rc)
+	if (!resp)
 		return -1;
-	sr.name = (char *)name;
-	req.body_case = SLUBD__REQUEST__BODY_STATS;
-	req.stats = &sr;
-	rc = ctl_call(&c, &req, &resp, NULL, err, sizeof(err));
-	ctl_close(&c);
-	CHECKF(rc == 0, "stats %s: %s", name, err);
-	if (rc)
-		return -1;
-	rc = 0;
 	if (!resp->err && resp->body_case == SLUBD__RESPONSE__BODY_STATS &&
 	    resp->stats->n_caches == 1) {
 		const Slubd__CacheStats *cs = resp->stats->caches[0];
@@ -183,7 +168,7 @@ static void check_clean(const struct e2e_slubd *d, const char *name)
 static int restart(struct e2e_slubd *d)
 {
 	const char *bin = e2e_need_bin("SLUBD", "slubd");
-	uint64_t deadline = e2e_now_ms() + E2E_START_TIMEOUT_MS;
+	uint64_t deadline = t_now_ms() + E2E_START_TIMEOUT_MS;
 	char err[256] = "";
 	pid_t pid;
 
@@ -204,13 +189,13 @@ static int restart(struct e2e_slubd *d)
 		_exit(127);
 	}
 	d->pid = pid;	/* the case's cleanup kills it whatever happens */
-	while (e2e_now_ms() < deadline) {
+	while (t_now_ms() < deadline) {
 		struct ctl_conn c;
 		int status;
 
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			d->pid = 0;
-			CHECKF(0, "slubd, started again, exited: %s", e2e_status_str(status, err, sizeof(err)));
+			CHECKF(0, "slubd, started again, exited: %s", t_status_str(status, err, sizeof(err)));
 			e2e_show_log(d, 20);
 			return -1;
 		}
@@ -218,7 +203,7 @@ static int restart(struct e2e_slubd *d)
 			ctl_close(&c);
 			return 0;
 		}
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	}
 	CHECKF(0, "slubd, started again, did not answer within %d ms: %s", E2E_START_TIMEOUT_MS, err);
 	return -1;
@@ -566,7 +551,7 @@ E2E_CASE(cap_permission)
 	CHECKF(rc == 0, "slubctl create lim.root: exit %d:\n%s", rc, out ? out : "");
 	free(out);
 	pa.d = d;
-	REQUIRE(e2e_wait(e2e_fork(perm_child, &pa), "the other uid's client"));
+	REQUIRE(t_wait(t_fork(perm_child, &pa), "the other uid's client"));
 	REQUIRE(lim_stats(d->sock, "lim.root", &l) == 1);
 	CHECKF(l.max_objects == 0 && l.max_bytes == 0, "a refused cap is in force: max_objects %llu",
 	       (unsigned long long)l.max_objects);
@@ -815,12 +800,12 @@ E2E_CASE(max_clients_refused)
 
 	REQUIRE(d != NULL);
 	for (int i = 0; i < 3; i++) {
-		uint64_t deadline = e2e_now_ms() + 3000;
+		uint64_t deadline = t_now_ms() + 3000;
 
 		/* e2e_start's own probe may still be counted for a moment */
 		while ((rc = ctl_connect(&c[i], d->sock, "t_limits", err, sizeof(err))) != 0 &&
-		       e2e_now_ms() < deadline)
-			e2e_sleep_ms(10);
+		       t_now_ms() < deadline)
+			t_sleep_ms(10);
 		CHECKF(rc == 0, "connection %d of max_clients 3: %s", i + 1, err);
 		n += rc == 0;
 	}
@@ -849,12 +834,12 @@ E2E_CASE(max_clients_refused)
 	/* one closes: there is room again */
 	ctl_close(&c[2]);
 	{
-		uint64_t deadline = e2e_now_ms() + 3000;
+		uint64_t deadline = t_now_ms() + 3000;
 
-		while ((rc = e2e_slubctl(d, &out, "stats", NULL)) != 0 && e2e_now_ms() < deadline) {
+		while ((rc = e2e_slubctl(d, &out, "stats", NULL)) != 0 && t_now_ms() < deadline) {
 			free(out);
 			out = NULL;
-			e2e_sleep_ms(20);
+			t_sleep_ms(20);
 		}
 		CHECKF(rc == 0, "no room 3 s after a connection closed: exit %d:\n%s", rc, out ? out : "");
 		free(out);

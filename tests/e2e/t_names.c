@@ -91,7 +91,7 @@ static void be(uid_t uid)
 /* the pid of the process answering sock (SO_PEERCRED), waiting for it to serve; 0: none */
 static pid_t server_pid(const char *sock, int timeout_ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	char err[256];
 
 	for (;;) {
@@ -105,11 +105,11 @@ static pid_t server_pid(const char *sock, int timeout_ms)
 			ctl_close(&c);
 			return pid;
 		}
-		if (e2e_now_ms() > end) {
+		if (t_now_ms() > end) {
 			printf("  %s does not serve: %s\n", sock, err);
 			return 0;
 		}
-		e2e_sleep_ms(20);
+		t_sleep_ms(20);
 	}
 }
 
@@ -309,10 +309,10 @@ static void two_tenants_in_ns(void)
 		out = NULL;
 	}
 
-	pa = e2e_fork(tenant, &ta);
-	pb = e2e_fork(tenant, &tb);
-	e2e_wait(pa, "uid 65534, tenant of arena a");
-	e2e_wait(pb, "uid 65533, tenant of arena b");
+	pa = t_fork(tenant, &ta);
+	pb = t_fork(tenant, &tb);
+	t_wait(pa, "uid 65534, tenant of arena a");
+	t_wait(pb, "uid 65533, tenant of arena b");
 	/* what each stored is in its arena only */
 	CHECKF(e2e_cache_stats(sb, ta.pool, NULL, NULL) == 0, "arena b lists a's pool %s", ta.pool);
 	CHECKF(e2e_cache_stats(sa, tb.pool, NULL, NULL) == 0, "arena a lists b's pool %s", tb.pool);
@@ -358,12 +358,12 @@ E2E_CASE(restart_child)
 	REQUIRE(kill(a0, SIGKILL) == 0);
 	/* a new server for a, within the backoff and a start */
 	{
-		uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+		uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
 
 		do {
-			e2e_sleep_ms(50);
+			t_sleep_ms(50);
 			a1 = server_pid(sa, 100);
-		} while ((a1 == 0 || a1 == a0) && e2e_now_ms() < end);
+		} while ((a1 == 0 || a1 == a0) && t_now_ms() < end);
 	}
 	CHECKF(a1 > 0 && a1 != a0, "arena a not served again after its slubd %d was killed (now %d)",
 	       (int)a0, (int)a1);
@@ -418,7 +418,7 @@ E2E_CASE(sighup_named)
 	struct e2e_opts o = { .config = two_conf, .open_dir = 1 };
 	char sb[160], line[256];
 	struct e2e_slubd *d;
-	int *rc = e2e_shared(sizeof(int));
+	int *rc = t_shared(sizeof(int));
 	FILE *f;
 
 	if (geteuid() != 0)
@@ -428,7 +428,7 @@ E2E_CASE(sighup_named)
 	sock_of(d, "b", sb, sizeof(sb));
 	REQUIRE(server_pid(sb, 10000) > 0);
 	setenv("T_NAMES_SOCK", sb, 1);
-	e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching to arena b");
+	t_wait(t_fork(attach_as_a, rc), "uid 65534 attaching to arena b");
 	CHECKF(*rc == -EACCES, "uid 65534 attached to arena b before it was allowed: %d", *rc);
 	/* arena b's list now names 65534: SIGHUP to the supervisor, passed on to b's server */
 	f = fopen(d->conf, "a");
@@ -437,10 +437,10 @@ E2E_CASE(sighup_named)
 	fclose(f);
 	REQUIRE(kill(d->pid, SIGHUP) == 0);
 	for (int i = 0; i < 100; i++) {
-		e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching to arena b");
+		t_wait(t_fork(attach_as_a, rc), "uid 65534 attaching to arena b");
 		if (*rc == 0)
 			break;
-		e2e_sleep_ms(e2e_scale_ms(50));
+		t_sleep_ms(e2e_scale_ms(50));
 	}
 	CHECKF(*rc == 0, "after SIGHUP, uid 65534 still cannot attach to arena b: %d", *rc);
 	snprintf(line, sizeof(line), "SIGHUP: passed to every arena's slubd");
@@ -451,7 +451,7 @@ E2E_CASE(sighup_named)
 /* the notify datagrams: text "pid:MSG|" for each, appended to all */
 static void notify_drain(int fd, char *all, size_t cap, int ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(ms);
 
 	do {
 		char buf[512], cbuf[CMSG_SPACE(sizeof(struct ucred))];
@@ -462,7 +462,7 @@ static void notify_drain(int fd, char *all, size_t cap, int ms)
 		pid_t pid = 0;
 
 		if (n <= 0) {
-			e2e_sleep_ms(10);
+			t_sleep_ms(10);
 			continue;
 		}
 		buf[n] = 0;
@@ -474,7 +474,7 @@ static void notify_drain(int fd, char *all, size_t cap, int ms)
 				pid = cr.pid;
 			}
 		snprintf(all + strlen(all), cap - strlen(all), "%d:%s|", (int)pid, buf);
-	} while (e2e_now_ms() < end);
+	} while (t_now_ms() < end);
 }
 
 static int count_of(const char *all, const char *what)
@@ -522,11 +522,11 @@ E2E_CASE(notify_supervised)
 
 		REQUIRE(kill(a0, SIGKILL) == 0);
 		sock_of(d, "a", sk, sizeof(sk));
-		end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+		end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
 		do {
 			notify_drain(fd, all, sizeof(all), 50);
 			a1 = server_pid(sk, 50);
-		} while ((a1 == 0 || a1 == a0) && e2e_now_ms() < end);
+		} while ((a1 == 0 || a1 == a0) && t_now_ms() < end);
 		CHECKF(a1 > 0 && a1 != a0, "arena a not served again");
 		notify_drain(fd, all, sizeof(all), 300);
 		CHECKF(count_of(all, "READY=1") == 1 && !strstr(all, "STOPPING=1"), "a server's restart "
@@ -744,17 +744,17 @@ static void squatted_in_ns(void)
 	REQUIRE(symlink(d->sock, link) == 0 && lchown(link, UID_A, UID_A) == 0);
 	REQUIRE(copy_slubctl(d->dir) == 0);
 
-	e2e_wait(e2e_fork(victim, &dir_foreign), "the victim, directory 0777 of uid 65534");
-	e2e_wait(e2e_fork(victim_slubctl, (void *)"belongs to uid 65534"), "slubctl, directory 0777");
+	t_wait(t_fork(victim, &dir_foreign), "the victim, directory 0777 of uid 65534");
+	t_wait(t_fork(victim_slubctl, (void *)"belongs to uid 65534"), "slubctl, directory 0777");
 	REQUIRE(chmod(dir, 0755) == 0);
-	e2e_wait(e2e_fork(victim, &dir_foreign), "the victim, directory 0755 of uid 65534");
+	t_wait(t_fork(victim, &dir_foreign), "the victim, directory 0755 of uid 65534");
 	/* the victim's own directory, but open to all (the link planted meanwhile) */
 	REQUIRE(chown(dir, UID_B, UID_B) == 0 && chmod(dir, 0777) == 0);
-	e2e_wait(e2e_fork(victim, &dir_open), "the victim, its directory 0777");
-	e2e_wait(e2e_fork(victim_slubctl, (void *)"chmod go-w"), "slubctl, its directory 0777");
+	t_wait(t_fork(victim, &dir_open), "the victim, its directory 0777");
+	t_wait(t_fork(victim_slubctl, (void *)"chmod go-w"), "slubctl, its directory 0777");
 	/* closed again, the socket in it still a link */
 	REQUIRE(chmod(dir, 0755) == 0);
-	e2e_wait(e2e_fork(victim, &sock_link), "the victim, its directory 0755, the socket a link");
+	t_wait(t_fork(victim, &sock_link), "the victim, its directory 0755, the socket a link");
 	CHECKF(e2e_cache_stats(d->sock, "victim.secret", NULL, NULL) == 0,
 	       "the victim's pool is in the squatter's arena");
 	e2e_stop(d);
@@ -783,12 +783,12 @@ E2E_CASE(foreign_peer)
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
 	refused.sock = trusted.sock = by_name.sock = d->sock;
-	e2e_wait(e2e_fork(victim, &refused), "a client of a slubd of another uid");
+	t_wait(t_fork(victim, &refused), "a client of a slubd of another uid");
 	CHECKF(e2e_cache_stats(d->sock, "victim.secret", NULL, NULL) == 0,
 	       "the refused client's pool is in the other uid's arena");
-	e2e_wait(e2e_fork(victim, &trusted), "SLUBD_DAEMON_UID=65534");
+	t_wait(t_fork(victim, &trusted), "SLUBD_DAEMON_UID=65534");
 	if (getpwnam("nobody") && getpwnam("nobody")->pw_uid == UID_A)
-		e2e_wait(e2e_fork(victim, &by_name), "SLUBD_DAEMON_UID=nobody");
+		t_wait(t_fork(victim, &by_name), "SLUBD_DAEMON_UID=nobody");
 	e2e_stop(d);
 }
 

@@ -1,7 +1,7 @@
 /*
- * t_names_attack.c - named arenas attacked: what the review of issue 11's
- * named arenas found broken, each case failing before its fix.  slubd runs
- * as root; the tenant is uid 65534.
+ * t_names_attack.c - named arenas attacked: aliased paths, hostile tenants
+ * and the supervisor's servers, each case one attack that slubd must
+ * refuse or survive.  slubd runs as root; the tenant is uid 65534.
  *
  *   path_aliases       two arenas given one socket or one arena file through
  *                      different spellings ("./", "//", "x/..", a linked
@@ -9,54 +9,51 @@
  *                      on the default arena's file (slubd.arena, which the
  *                      default arena uses without naming it), a socket on
  *                      another's arena file (its server would unlink it): each
- *                      refused at start, exit 2, naming both arenas.  Before,
- *                      only byte-equal paths were caught: "[arena a] file =
- *                      DIR/./b.arena" made arenas a and b one memory, a pool
- *                      created in b listed in a
+ *                      refused at start, exit 2, naming both arenas: paths
+ *                      are compared as resolved, not byte for byte, so that
+ *                      "[arena a] file = DIR/./b.arena" cannot make arenas a
+ *                      and b one memory
  *   default_name       [arena default] refused at start (slubctl and the logs
  *                      call the unnamed arena "default": two arenas would bear
  *                      that name); slub_attach("default") and slubctl --arena
- *                      default reach the default arena.  Before, the section
- *                      was taken, and "default" led to DIR/default.sock
+ *                      default reach the default arena, never a
+ *                      DIR/default.sock
  *   numbers_wrap      --arena-size " -18446744073709551552M" (a blank, then a
  *                      minus: strtoull negates, to 64 MiB), "\t-1", " -1G",
- *                      " -0": refused as no size, exit 2.  Before, the minus
- *                      was looked for at the first byte only: the first served
- *                      a 64 MiB arena, " -1G" was called too large.  And ids
+ *                      " -0": refused as no size, exit 2 (a minus after
+ *                      blanks counts: the first would be a 64 MiB arena, and
+ *                      " -1G" is no size, not one too large).  And ids
  *                      past 32 bits or negative in allow_uids/allow_gids
  *                      (4295032830, "-4294902762": both were uid 65534;
  *                      4294967295, which is no id): refused
  *   sighup_revokes     a uid's line removed from [arena b] (and from the
- *                      default [access]), then SIGHUP: that uid is refused.
- *                      Before, a reload started from the running settings and
- *                      a key absent from the file kept its old value: the only
- *                      way to revoke was to write an empty list
+ *                      default [access]), then SIGHUP: that uid is refused (a
+ *                      reload starts from the defaults, not the running
+ *                      settings: a key absent from the file has no old value)
  *   restart_after_sighup  a uid taken off [arena b]'s list, SIGHUP, then b's
  *                      server killed: the server the supervisor starts in its
- *                      place refuses that uid too.  Before, it came back with
- *                      the settings the supervisor had read at its own start
+ *                      place refuses that uid too (it gets the reloaded
+ *                      settings, not those the supervisor read at its start)
  *   parent_link        the victim's $XDG_RUNTIME_DIR lies in a directory
  *                      every user may write: uid 65534 plants a link there to a
  *                      directory of root's whose "slubd" is root's slubd's
  *                      (no link itself, root's, 0711): uid 65533's
  *                      slub_attach(NULL) refuses, saying which directory
- *                      others can write.  Before, only the last directory was
- *                      checked: the victim stored its pool in root's arena,
- *                      which 65534 may attach to
+ *                      others can write (every directory on the way is
+ *                      checked, not only the last: else the victim stores its
+ *                      pool in root's arena, which 65534 may attach to)
  *   sighup_at_start    SIGHUP every 100 us from the moment slubd's socket
  *                      exists, a lone slubd (making a 1 GiB arena then) and a
  *                      supervisor: slubd lives and serves, then stops on
- *                      SIGTERM with exit 0.  Before, a SIGHUP before a lone
- *                      slubd had its handlers (all through making the arena)
- *                      or before the supervisor blocked it killed it
+ *                      SIGTERM with exit 0 (no SIGHUP kills it, however early:
+ *                      while a lone slubd makes its arena, or before the
+ *                      supervisor blocks it)
  *   stopped_server     a named arena's server stopped (SIGSTOP) when the
  *                      supervisor gets SIGTERM: it is continued and stops, the
- *                      supervisor exits 0.  Before, the supervisor waited for
- *                      it forever
+ *                      supervisor exits 0, without waiting for it forever
  *   stuck_server       a server that cannot act on SIGTERM (held in a ptrace
  *                      stop, as one stuck would be): the supervisor kills it
- *                      after its grace (logged), and exits 1 within bounds.
- *                      Before, it waited forever
+ *                      after its grace (logged), and exits 1 within bounds
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,7 +88,7 @@ static void be(uid_t uid)
 /* the pid answering sock (SO_PEERCRED), waiting for it to serve; 0: none */
 static pid_t server_pid(const char *sock, int timeout_ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 	char err[256];
 
 	for (;;) {
@@ -105,11 +102,11 @@ static pid_t server_pid(const char *sock, int timeout_ms)
 			ctl_close(&c);
 			return pid;
 		}
-		if (e2e_now_ms() > end) {
+		if (t_now_ms() > end) {
 			printf("  %s does not serve: %s\n", sock, err);
 			return 0;
 		}
-		e2e_sleep_ms(20);
+		t_sleep_ms(20);
 	}
 }
 
@@ -324,10 +321,10 @@ static int attach_until(const char *sock, int *rc, int want)
 {
 	setenv("T_SOCK", sock, 1);
 	for (int i = 0; i < 100; i++) {
-		e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching");
+		t_wait(t_fork(attach_as_a, rc), "uid 65534 attaching");
 		if (*rc == want)
 			break;
-		e2e_sleep_ms(e2e_scale_ms(50));
+		t_sleep_ms(e2e_scale_ms(50));
 	}
 	return *rc;
 }
@@ -341,7 +338,7 @@ E2E_CASE(sighup_revokes)
 	};
 	char sb[200];
 	struct e2e_slubd *d;
-	int *rc = e2e_shared(sizeof(int));
+	int *rc = t_shared(sizeof(int));
 
 	if (geteuid() != 0)
 		SKIP("needs root (slubd as root, a client as uid 65534)");
@@ -372,7 +369,7 @@ E2E_CASE(restart_after_sighup)
 	};
 	char sb[200];
 	struct e2e_slubd *d;
-	int *rc = e2e_shared(sizeof(int));
+	int *rc = t_shared(sizeof(int));
 	pid_t b0, b1 = 0;
 
 	if (geteuid() != 0)
@@ -391,14 +388,14 @@ E2E_CASE(restart_after_sighup)
 	       "arena b: %d", *rc);
 	/* b's server dies: the one the supervisor starts must not let 65534 in again */
 	REQUIRE(kill(b0, SIGKILL) == 0);
-	for (uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
-	     (b1 == 0 || b1 == b0) && e2e_now_ms() < end;) {
-		e2e_sleep_ms(50);
+	for (uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	     (b1 == 0 || b1 == b0) && t_now_ms() < end;) {
+		t_sleep_ms(50);
 		b1 = server_pid(sb, 100);
 	}
 	REQUIRE(b1 > 0 && b1 != b0);
 	setenv("T_SOCK", sb, 1);
-	e2e_wait(e2e_fork(attach_as_a, rc), "uid 65534 attaching");
+	t_wait(t_fork(attach_as_a, rc), "uid 65534 attaching");
 	CHECKF(*rc == -EACCES, "arena b's restarted server lets uid 65534 in again (the list of "
 	       "before the SIGHUP): %d", *rc);
 	e2e_stop(d);
@@ -482,9 +479,9 @@ static void parent_link_in_ns(char *top, char *mnt)
 	snprintf(xdg, sizeof(xdg), "%s.open", top);
 	REQUIRE(mkdir(xdg, 0777) == 0 && chmod(xdg, 0777) == 0);
 	snprintf(xdg + strlen(xdg), sizeof(xdg) - strlen(xdg), "/xdg");
-	e2e_wait(e2e_fork(plant, lnk), "uid 65534 planting the link");
+	t_wait(t_fork(plant, lnk), "uid 65534 planting the link");
 	v.xdg = xdg;
-	e2e_wait(e2e_fork(victim, &v), "the victim, its XDG_RUNTIME_DIR a link planted by 65534");
+	t_wait(t_fork(victim, &v), "the victim, its XDG_RUNTIME_DIR a link planted by 65534");
 	CHECKF(e2e_cache_stats(d->sock, "victim.secret", NULL, NULL) == 0, "the victim's pool is "
 	       "in root's arena, which uid 65534 may attach to");
 	e2e_stop(d);
@@ -562,12 +559,12 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 		CHECKF(0, "fork: %s", strerror(errno));
 		return;
 	}
-	end = e2e_now_ms() + (uint64_t)e2e_scale_ms(10000);
+	end = t_now_ms() + (uint64_t)e2e_scale_ms(10000);
 	/* no sleep: the socket comes a moment before the arena is made */
-	while (e2e_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0 &&
+	while (t_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0 &&
 	       !(stat(sock, &sst) == 0 && S_ISSOCK(sst.st_mode)))
 		;
-	while (e2e_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0) {
+	while (t_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0) {
 		struct stat lst;
 
 		kill(pid, SIGHUP);
@@ -591,7 +588,7 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 	if (!ready) {
 		CHECKF(0, "slubd (%s) under a SIGHUP storm at start: %s after %d SIGHUPs", conf ?
 		       "named arenas" : "one arena", waitpid(pid, &st, WNOHANG) == 0 ? "never served" :
-		       e2e_status_str(st, how, sizeof(how)), sent);
+		       t_status_str(st, how, sizeof(how)), sent);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 		{
@@ -606,7 +603,7 @@ static void hup_storm(const char *dir, const char *conf, const char *size, const
 	st = e2e_waitpid_timeout(pid, 5000);
 	CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "slubd (%s) after the storm and "
 	       "SIGTERM: %s", conf ? "named arenas" : "one arena", st == -1 ? "killed" :
-	       e2e_status_str(st, how, sizeof(how)));
+	       t_status_str(st, how, sizeof(how)));
 }
 
 E2E_CASE(sighup_at_start)
@@ -649,7 +646,7 @@ E2E_CASE(stopped_server)
 	pa = server_pid(sa, 10000);
 	REQUIRE(pa > 0);
 	REQUIRE(kill(pa, SIGSTOP) == 0);
-	e2e_sleep_ms(100);
+	t_sleep_ms(100);
 	/* SIGTERM, exit 0 within the stop timeout: the stopped server continued and stopped */
 	e2e_stop(d);
 	CHECKF(kill(pa, 0) != 0, "arena a's server %d outlived the supervisor", (int)pa);
@@ -678,14 +675,14 @@ E2E_CASE(stuck_server)
 	REQUIRE(ptrace(PTRACE_INTERRUPT, pa, NULL, NULL) == 0);
 	REQUIRE(waitpid(pa, &st, __WALL) == pa);
 	sup = d->pid;
-	t0 = e2e_now_ms();
+	t0 = t_now_ms();
 	REQUIRE(kill(sup, SIGTERM) == 0);
 	/*
 	 * a traced child's death reaches its parent only once its tracer (this
 	 * case) has reaped it: reap it meanwhile, as a tracer must
 	 */
 	st = -1;
-	for (uint64_t end = t0 + (uint64_t)e2e_scale_ms(40000); e2e_now_ms() < end;) {
+	for (uint64_t end = t0 + (uint64_t)e2e_scale_ms(40000); t_now_ms() < end;) {
 		int s;
 
 		if (pa && waitpid(pa, &s, __WALL | WNOHANG) == pa && (WIFEXITED(s) || WIFSIGNALED(s)))
@@ -694,17 +691,17 @@ E2E_CASE(stuck_server)
 			st = s;
 			break;
 		}
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	if (st == -1) {
 		kill(sup, SIGKILL);
 		waitpid(sup, NULL, 0);
 	}
-	took = e2e_now_ms() - t0;
+	took = t_now_ms() - t0;
 	d->pid = 0;	/* reaped here */
 	CHECKF(st != -1, "the supervisor still ran 40 s after SIGTERM, its server stuck");
 	CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "the supervisor, a server killed "
-	       "after its grace: %s, want exit 1", st == -1 ? "killed" : e2e_status_str(st, how,
+	       "after its grace: %s, want exit 1", st == -1 ? "killed" : t_status_str(st, how,
 	       sizeof(how)));
 	CHECKF(log_has(d, "arena a: slubd pid") && log_has(d, "killing it"), "the supervisor "
 	       "did not say that it killed the stuck server");

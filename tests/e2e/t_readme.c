@@ -443,9 +443,10 @@ static struct shown *quickstart_shown(const char *text, size_t *n)
  */
 static void show_diff(const struct lines *want, const char *printed, const char *dir)
 {
-	char a[] = "/tmp/t_readme.XXXXXX", b[] = "/tmp/t_readme.XXXXXX", *buf = NULL, *out = NULL;
+	char a[96], b[96], *buf = NULL, *out = NULL;
 	char *argv[] = { "diff", "-u", "--label", "README.md", "--label", "printed", a, b, NULL };
-	int fa = mkstemp(a), fb = mkstemp(b);
+	int fa = mkstemp(e2e_tmp_template(a, sizeof(a), "t_readme"));
+	int fb = mkstemp(e2e_tmp_template(b, sizeof(b), "t_readme"));
 	FILE *fw = fa >= 0 ? fdopen(fa, "w") : NULL, *fp = fb >= 0 ? fdopen(fb, "w") : NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);

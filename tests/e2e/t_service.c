@@ -35,9 +35,9 @@
 /* datagrams from slubd, concatenated, until one contains want (or timeout) */
 static int notify_wait(int fd, char *all, size_t cap, const char *want, int timeout_ms)
 {
-	uint64_t end = e2e_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
+	uint64_t end = t_now_ms() + (uint64_t)e2e_scale_ms(timeout_ms);
 
-	while (e2e_now_ms() < end) {
+	while (t_now_ms() < end) {
 		char buf[512];
 		ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 
@@ -49,7 +49,7 @@ static int notify_wait(int fd, char *all, size_t cap, const char *want, int time
 				return 1;
 			continue;
 		}
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	return 0;
 }
@@ -147,7 +147,7 @@ E2E_CASE(hello_timeout)
 	fd = e2e_raw_connect(d->sock);
 	REQUIRE(fd >= 0);
 	CHECK(e2e_expect_closed(fd, 4000, "a connection that sent nothing") == 1);
-	e2e_sleep_ms(300);
+	t_sleep_ms(300);
 	s = kmem_cache_create("svc.idle", 64, 0, 0, NULL);	/* the idle client's connection lives */
 	CHECKF(s != NULL, "the attached, idle client lost its connection: %s", strerror(errno));
 	p = s ? kmem_cache_alloc(s, GFP_KERNEL) : NULL;
@@ -218,14 +218,14 @@ static int hup(struct e2e_slubd *d, const char *conf, const char *needle)
 	fputs(conf, f);
 	fclose(f);
 	kill(d->pid, SIGHUP);
-	end = e2e_now_ms() + (uint64_t)e2e_scale_ms(5000);
+	end = t_now_ms() + (uint64_t)e2e_scale_ms(5000);
 	while (log_count(d, needle) <= before) {
-		if (e2e_now_ms() > end) {
+		if (t_now_ms() > end) {
 			CHECKF(0, "no \"%s\" in the log after SIGHUP with:\n%s", needle, conf);
 			e2e_show_log(d, 10);
 			return 0;
 		}
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	return 1;
 }
@@ -294,9 +294,9 @@ E2E_CASE(sighup_reload)
 	REQUIRE(d != NULL);
 	REQUIRE(ctl_connect(&a, d->sock, "t_service", err, sizeof(err)) == 0);
 	/* the start-up probe may still be counted: wait until a is alone */
-	end = e2e_now_ms() + (uint64_t)e2e_scale_ms(5000);
-	while ((n = clients(&a)) != 1 && e2e_now_ms() < end)
-		e2e_sleep_ms(10);
+	end = t_now_ms() + (uint64_t)e2e_scale_ms(5000);
+	while ((n = clients(&a)) != 1 && t_now_ms() < end)
+		t_sleep_ms(10);
 	REQUIRE(n == 1);
 	CHECK(try_hello(d->sock, &b) == 1);		/* 2 of max_clients 2 */
 	CHECK(try_hello(d->sock, &x) == 0);		/* 3: refused */

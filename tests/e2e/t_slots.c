@@ -54,7 +54,7 @@ static void trickler(void *arg)
 
 	signal(SIGPIPE, SIG_IGN);
 	for (int waited = 0; waited < t->ms; waited += 300) {
-		e2e_sleep_ms(300);
+		t_sleep_ms(300);
 		for (int i = 0; i < t->n; i++)
 			(void)e2e_send(t->fds[i], &b, 1);
 	}
@@ -69,14 +69,14 @@ E2E_CASE(hello_absolute)
 	pid_t pid;
 
 	REQUIRE(d != NULL);
-	t0 = e2e_now_ms();
+	t0 = t_now_ms();
 	t.fds[0] = e2e_raw_connect(d->sock);
 	REQUIRE(t.fds[0] >= 0);
 	REQUIRE(trickle_start(t.fds[0]) == 0);
-	pid = e2e_fork(trickler, &t);
+	pid = t_fork(trickler, &t);
 	REQUIRE(pid > 0);
 	CHECK(e2e_expect_closed(t.fds[0], 3000, "a peer trickling its Hello, hello_timeout 1 s"));
-	printf("  closed %llu ms after connecting\n", (unsigned long long)(e2e_now_ms() - t0));
+	printf("  closed %llu ms after connecting\n", (unsigned long long)(t_now_ms() - t0));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	close(t.fds[0]);
@@ -98,9 +98,9 @@ E2E_CASE(trickle_full)
 		REQUIRE(t.fds[i] >= 0);
 		REQUIRE(trickle_start(t.fds[i]) == 0);
 	}
-	pid = e2e_fork(trickler, &t);
+	pid = t_fork(trickler, &t);
 	REQUIRE(pid > 0);
-	e2e_sleep_ms(700);
+	t_sleep_ms(700);
 	for (int round = 0; round < 2; round++) {
 		rc = e2e_slubctl(d, &out, "stats", NULL);
 		CHECKF(rc == 0, "slubctl stats with 4 trickling peers in max_clients 4: exit %d: %s",
@@ -151,7 +151,7 @@ static void disallowed(void *arg)
 		}
 	}
 	__atomic_store_n(&ds->done, 1, __ATOMIC_SEQ_CST);
-	e2e_sleep_ms(3000);
+	t_sleep_ms(3000);
 	for (int i = 0; i < 6; i++)
 		if (c[i].fd >= 0)
 			ctl_close(&c[i]);
@@ -177,11 +177,11 @@ E2E_CASE(disallowed_fill)
 	}
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
-	ds = e2e_shared(sizeof(*ds));
-	pid = e2e_fork(disallowed, d->sock);
+	ds = t_shared(sizeof(*ds));
+	pid = t_fork(disallowed, d->sock);
 	REQUIRE(pid > 0);
 	for (int i = 0; i < 1000 && !__atomic_load_n(&ds->done, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	CHECKF(ds->done, "the uid %d peer did not finish connecting: %s", OTHER, ds->last);
 	CHECKF(ds->connected == 0 && ds->refused == 6,
 	       "uid %d: %d Hellos answered, %d refused naming the policy, %d otherwise (%s)",
@@ -190,7 +190,7 @@ E2E_CASE(disallowed_fill)
 	CHECKF(rc == 0, "slubctl stats while uid %d holds its connections: exit %d: %s", OTHER, rc,
 	       out ? out : "");
 	free(out);
-	CHECK(e2e_wait(pid, "the uid 65534 peer"));
+	CHECK(t_wait(pid, "the uid 65534 peer"));
 	e2e_stop(d);
 }
 
@@ -218,7 +218,7 @@ E2E_CASE(per_uid_cap)
 		rc = ctl_connect(&c[2], d->sock, "t_slots", err, sizeof(err));
 		if (rc == 0)
 			break;
-		e2e_sleep_ms(20);
+		t_sleep_ms(20);
 	}
 	CHECKF(rc == 0, "a new connection once one closed: %s", err);
 	if (rc == 0)
@@ -238,19 +238,19 @@ static void reconnector(void *arg)
 {
 	const char *sock = arg;
 	int ring[32], n = 0;
-	uint64_t end = e2e_now_ms() + (uint64_t)flood_ms;
+	uint64_t end = t_now_ms() + (uint64_t)flood_ms;
 
 	for (int i = 0; i < 32; i++)
 		ring[i] = -1;
 	if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
 		_exit(1);
-	while (e2e_now_ms() < end) {
+	while (t_now_ms() < end) {
 		int fd = e2e_raw_connect(sock);
 
 		if (ring[n % 32] >= 0)
 			close(ring[n % 32]);
 		ring[n++ % 32] = fd;
-		e2e_sleep_ms(2);
+		t_sleep_ms(2);
 	}
 	_exit(0);
 }
@@ -275,9 +275,9 @@ E2E_CASE(reconnect_flood)
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
 	flood_ms = 6000;
-	pid = e2e_fork(reconnector, d->sock);
+	pid = t_fork(reconnector, d->sock);
 	REQUIRE(pid > 0);
-	e2e_sleep_ms(700);
+	t_sleep_ms(700);
 	for (int i = 0; i < 3; i++) {
 		char *out = NULL;
 		int rc = e2e_slubctl(d, &out, "stats", NULL);
@@ -308,7 +308,7 @@ static void idler(void *arg)
 		_exit(1);
 	for (int i = 0; i < idle_n; i++)
 		fds[i] = e2e_raw_connect(sock);
-	e2e_sleep_ms(idle_ms);
+	t_sleep_ms(idle_ms);
 	for (int i = 0; i < idle_n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -355,16 +355,16 @@ E2E_CASE(slow_hello_fair)
 	fd = e2e_raw_connect(d->sock);
 	REQUIRE(fd >= 0);
 	CHECK(e2e_send(fd, buf, 6) == 0);	/* the header and two bytes: slow */
-	e2e_sleep_ms(50);
+	t_sleep_ms(50);
 	idle_n = 3;
 	idle_ms = 3000;
-	p1 = e2e_fork(idler, d->sock);
+	p1 = t_fork(idler, d->sock);
 	REQUIRE(p1 > 0);
-	e2e_sleep_ms(400);			/* every one past the grace (250 ms) */
+	t_sleep_ms(400);			/* every one past the grace (250 ms) */
 	idle_n = 1;
-	p2 = e2e_fork(idler, d->sock);		/* a fourth: one must go */
+	p2 = t_fork(idler, d->sock);		/* a fourth: one must go */
 	REQUIRE(p2 > 0);
-	e2e_sleep_ms(400);
+	t_sleep_ms(400);
 	CHECK(e2e_send(fd, buf + 6, len - 6) == 0);
 	rc = e2e_recv(fd, e2e_scale_ms(2000), &resp, NULL);
 	CHECKF(rc == 1 && !resp->err && resp->body_case == SLUBD__RESPONSE__BODY_HELLO,
@@ -426,7 +426,7 @@ E2E_CASE(many_groups)
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
 	for (mg_last = 1; mg_last >= 0; mg_last--) {
-		pid = e2e_fork(grouped, d->sock);
+		pid = t_fork(grouped, d->sock);
 		REQUIRE(pid > 0);
 		st = e2e_waitpid_timeout(pid, e2e_scale_ms(5000));
 		CHECKF(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == (mg_last ? 0 : 1),
@@ -469,7 +469,7 @@ static void revoked(void *arg)
 	raw = e2e_raw_connect(sock);
 	__atomic_store_n(&rv->ready, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 1000 && !__atomic_load_n(&rv->go, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(10);
+		t_sleep_ms(10);
 	rv->closed = e2e_expect_closed(raw, e2e_scale_ms(2000), "a pre-Hello peer revoked");
 	req.id = 5;
 	req.body_case = SLUBD__REQUEST__BODY_STATS;
@@ -503,20 +503,20 @@ E2E_CASE(sighup_revokes)
 	}
 	d = e2e_start(&o);
 	REQUIRE(d != NULL);
-	rv = e2e_shared(sizeof(*rv));
-	pid = e2e_fork(revoked, d->sock);
+	rv = t_shared(sizeof(*rv));
+	pid = t_fork(revoked, d->sock);
 	REQUIRE(pid > 0);
 	for (int i = 0; i < 1000 && !__atomic_load_n(&rv->ready, __ATOMIC_SEQ_CST); i++)
-		e2e_sleep_ms(5);
+		t_sleep_ms(5);
 	CHECKF(rv->ready, "the uid %d peer did not connect: %s", OTHER, rv->why);
 	f = fopen(d->conf, "w");
 	REQUIRE(f != NULL);
 	fputs("[access]\nsocket_mode = 0666\nallow_uids = 0\n", f);
 	fclose(f);
 	REQUIRE(kill(d->pid, SIGHUP) == 0);
-	e2e_sleep_ms(500);
+	t_sleep_ms(500);
 	__atomic_store_n(&rv->go, 1, __ATOMIC_SEQ_CST);
-	e2e_wait(pid, "the uid 65534 peer");
+	t_wait(pid, "the uid 65534 peer");
 	CHECKF(rv->closed == 1, "uid %d's connection waiting for its Hello stayed open after "
 	       "[access] dropped it", OTHER);
 	CHECKF(rv->stats_err == EACCES, "uid %d's stats after [access] dropped it: err %d (%s)",

@@ -65,6 +65,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tlib.h"
 #include "internal.h"	/* arena_self, ident_alive, the ident region */
 
 #define NOBODY		65534
@@ -93,31 +94,16 @@ static struct sh *sh;
 static struct arena *ar;
 static struct kmem_cache *cache;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* wait until *flag is set, at most ms; 1 if it was */
 static int wait_flag(int *flag, int ms)
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
+	uint64_t end = t_now_ms() + (uint64_t)ms;
 
 	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
-		if (now_ms() > end)
+		if (t_now_ms() > end)
 			return 0;
 		else
-			sleep_ms(2);
+			t_sleep_ms(2);
 	return 1;
 }
 
@@ -345,7 +331,7 @@ static void main_thread_exit(void)
 		}
 		if (strstr(buf, ") Z "))
 			break;
-		sleep_ms(10);
+		t_sleep_ms(10);
 	}
 	CHECKF(strstr(buf, ") Z ") != NULL, "the main thread did not exit: %s", buf);
 	for (int i = 0; i < 5; i++) {
@@ -842,8 +828,8 @@ static void stopped_lock_holders(void)
 			set_flag(&sh->done);
 			_exit(0);
 		}
-		t0 = now_ms();
-		sleep_ms(5000);
+		t0 = t_now_ms();
+		t_sleep_ms(5000);
 		CHECKF(!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE),
 		       "validate (uid %d, hidden /proc) went through %s that a stopped process holds",
 		       NOBODY, kinds[k].lock);
@@ -856,7 +842,7 @@ static void stopped_lock_holders(void)
 		       kinds[k].lock);
 		if (!t_failed)
 			printf("  %s: held by a stopped process for %llu ms, not broken; both went on\n",
-			       kinds[k].lock, (unsigned long long)(now_ms() - t0));
+			       kinds[k].lock, (unsigned long long)(t_now_ms() - t0));
 		teardown();
 	}
 }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tlib.h"
 #include "shm.h"
 
 #define NR_WORKERS	3
@@ -49,50 +50,14 @@ static unsigned long opt_repeat = 1;
 struct kill_shared {
 	int stop;				/* workers: free everything, exit */
 	uint64_t ops[NR_WORKERS];		/* operations done, per worker */
-	uint64_t problems;
-	int first_taken;
-	char first_problem[200];
+	struct t_problems problems;		/* what the workers found wrong */
 };
 
 static struct kill_shared *ks;
 static struct arena *ar;
 static struct kmem_cache *cache;
 
-static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void problem(const char *fmt, ...)
-{
-	__atomic_fetch_add(&ks->problems, 1, __ATOMIC_RELAXED);
-	if (__atomic_exchange_n(&ks->first_taken, 1, __ATOMIC_ACQ_REL))
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ks->first_problem, sizeof(ks->first_problem), fmt, ap);
-	va_end(ap);
-}
-
 static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 static int pin_cpu = -1;	/* the CPU the victim and worker 0 share */
 
@@ -121,7 +86,7 @@ static void worker_free(struct held *h)
 
 	memcpy(&got, h->p, 8);
 	if (got != h->tag)
-		problem("worker %d: object %p changed: %016llx != %016llx", getpid(), h->p,
+		t_problem(&ks->problems, "worker %d: object %p changed: %016llx != %016llx", getpid(), h->p,
 			(unsigned long long)got, (unsigned long long)h->tag);
 	if (h->kmalloc)
 		slab_kfree(ar, h->p);
@@ -136,9 +101,9 @@ static void worker_tmp_cache(void)
 	void *p[8];
 
 	snprintf(name, sizeof(name), "kill.tmp.%d", (int)getpid());
-	int rc = slab_cache_create(ar, name, 40 + (size_t)(rnd() % 400), 0, 0, NULL, &s);
+	int rc = slab_cache_create(ar, name, 40 + (size_t)(t_rand(&rng_state) % 400), 0, 0, NULL, &s);
 	if (rc) {
-		problem("worker %d: slab_cache_create(%s): %d", getpid(), name, rc);
+		t_problem(&ks->problems, "worker %d: slab_cache_create(%s): %d", getpid(), name, rc);
 		return;
 	}
 	for (int i = 0; i < 8; i++)
@@ -148,7 +113,7 @@ static void worker_tmp_cache(void)
 			slab_free(ar, s, p[i]);
 	rc = slab_cache_destroy(ar, s);
 	if (rc)
-		problem("worker %d: slab_cache_destroy(%s): %d", getpid(), name, rc);
+		t_problem(&ks->problems, "worker %d: slab_cache_destroy(%s): %d", getpid(), name, rc);
 }
 
 static void worker(int idx)
@@ -163,7 +128,7 @@ static void worker(int idx)
 	rng_state = ((uint64_t)getpid() << 20 | (uint64_t)idx) * 0x9e3779b97f4a7c15ULL | 1;
 	while (!__atomic_load_n(&ks->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t op = __atomic_load_n(&ks->ops[idx], __ATOMIC_RELAXED);
-		unsigned int r = (unsigned int)(rnd() % 100);
+		unsigned int r = (unsigned int)(t_rand(&rng_state) % 100);
 
 		if (op % 512 == 511) {
 			worker_tmp_cache();
@@ -178,15 +143,15 @@ static void worker(int idx)
 		} else if (r < 55 || nheld == 0) {
 			struct held h;
 			h.kmalloc = r % 3 == 0;
-			h.p = h.kmalloc ? slab_kmalloc(ar, 8 + rnd() % 16384, GFP_KERNEL)
+			h.p = h.kmalloc ? slab_kmalloc(ar, 8 + t_rand(&rng_state) % 16384, GFP_KERNEL)
 					: slab_alloc(ar, cache, GFP_KERNEL);
 			if (!h.p) {
-				problem("worker %d: allocation failed: errno %d", getpid(), errno);
+				t_problem(&ks->problems, "worker %d: allocation failed: errno %d", getpid(), errno);
 			} else {
 				h.tag = (uint64_t)getpid() << 32 | ++seq;
 				memcpy(h.p, &h.tag, 8);
 				if (nheld == WORKER_HELD) {
-					unsigned int i = (unsigned int)(rnd() % nheld);
+					unsigned int i = (unsigned int)(t_rand(&rng_state) % nheld);
 					worker_free(&held[i]);
 					held[i] = h;
 				} else {
@@ -194,7 +159,7 @@ static void worker(int idx)
 				}
 			}
 		} else {
-			unsigned int i = (unsigned int)(rnd() % nheld);
+			unsigned int i = (unsigned int)(t_rand(&rng_state) % nheld);
 			worker_free(&held[i]);
 			held[i] = held[--nheld];
 		}
@@ -230,7 +195,7 @@ static void victim_objects(void)
 
 	/* every fourth object is a kmalloc one, told apart by its index */
 	for (; n < VICTIM_OBJS; n++) {
-		p[n] = (n & 3) == 3 ? slab_kmalloc(ar, 8 + rnd() % 2000, GFP_KERNEL)
+		p[n] = (n & 3) == 3 ? slab_kmalloc(ar, 8 + t_rand(&rng_state) % 2000, GFP_KERNEL)
 				    : slab_alloc(ar, cache, GFP_KERNEL);
 		if (!p[n])
 			break;
@@ -240,7 +205,7 @@ static void victim_objects(void)
 	for (int i = 0; i < n; i++)
 		order[i] = i;
 	for (int i = n - 1; i > 0; i--) {
-		int j = (int)(rnd() % (uint64_t)(i + 1)), t = order[i];
+		int j = (int)(t_rand(&rng_state) % (uint64_t)(i + 1)), t = order[i];
 		order[i] = order[j];
 		order[j] = t;
 	}
@@ -260,7 +225,7 @@ static void victim_large(void)
 	void *p[3];
 
 	for (int i = 0; i < 3; i++) {
-		size_t sz = (2u << 20) + (size_t)(rnd() % (2u << 20));
+		size_t sz = (2u << 20) + (size_t)(t_rand(&rng_state) % (2u << 20));
 		p[i] = slab_kmalloc(ar, sz, GFP_KERNEL);
 		if (!p[i])
 			p[i] = slab_kmalloc(ar, 2u << 20, GFP_KERNEL);
@@ -359,9 +324,9 @@ static bool wait_until(pid_t pid, uint64_t deadline_ms, int *status)
 			return true;
 		if (r < 0)
 			return false;
-		if (now_ms() >= deadline_ms)
+		if (t_now_ms() >= deadline_ms)
 			return false;
-		sleep_ms(5);
+		t_sleep_ms(5);
 	}
 }
 
@@ -397,11 +362,11 @@ static void kill_round(enum shm_hook h, const char *caze, unsigned long round,
 		CHECK(wpid[i] > 0);
 	}
 	/* the workers are running before the victim starts */
-	uint64_t deadline = now_ms() + 10000;
+	uint64_t deadline = t_now_ms() + 10000;
 	for (int i = 0; i < NR_WORKERS; i++)
 		while (__atomic_load_n(&ks->ops[i], __ATOMIC_ACQUIRE) < WARMUP_OPS &&
-		       now_ms() < deadline)
-			sleep_ms(2);
+		       t_now_ms() < deadline)
+			t_sleep_ms(2);
 	for (int i = 0; i < NR_WORKERS; i++)
 		CHECKF(ks->ops[i] >= WARMUP_OPS, "%s round %lu: worker %d did %llu ops before the victim",
 		       hook_name(h), round, i, (unsigned long long)ks->ops[i]);
@@ -416,12 +381,12 @@ static void kill_round(enum shm_hook h, const char *caze, unsigned long round,
 	pfd[1] = -1;
 	CHECK(vpid > 0);
 
-	uint64_t t0 = now_ms();
+	uint64_t t0 = t_now_ms();
 	struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
 	char c = 0;
 	bool reached = false;
 	while (!reached) {
-		uint64_t t = now_ms();
+		uint64_t t = t_now_ms();
 		if (t - t0 >= REACH_MS)
 			break;
 		rc = poll(&pf, 1, (int)(REACH_MS - (t - t0)));
@@ -430,7 +395,7 @@ static void kill_round(enum shm_hook h, const char *caze, unsigned long round,
 		if (rc > 0 && !reached)
 			break;	/* EOF: the victim died on its own */
 	}
-	uint64_t reach_ms = now_ms() - t0;
+	uint64_t reach_ms = t_now_ms() - t0;
 	CHECKF(reached, "%s round %lu: the victim never reached the hook within %d ms",
 	       hook_name(h), round, REACH_MS);
 	if (vpid > 0) {
@@ -447,10 +412,10 @@ static void kill_round(enum shm_hook h, const char *caze, unsigned long round,
 	uint64_t base[NR_WORKERS];
 	for (int i = 0; i < NR_WORKERS; i++)
 		base[i] = __atomic_load_n(&ks->ops[i], __ATOMIC_ACQUIRE);
-	t0 = now_ms();
+	t0 = t_now_ms();
 	bool all = false, resumed = false;
 	uint64_t resume_ms = 0;	/* every worker did 100 operations: a stall shows here */
-	while (!all && now_ms() - t0 < RECOVER_MS) {
+	while (!all && t_now_ms() - t0 < RECOVER_MS) {
 		all = resumed = true;
 		for (int i = 0; i < NR_WORKERS; i++) {
 			uint64_t done = __atomic_load_n(&ks->ops[i], __ATOMIC_ACQUIRE) - base[i];
@@ -458,11 +423,11 @@ static void kill_round(enum shm_hook h, const char *caze, unsigned long round,
 			resumed &= done >= 100;
 		}
 		if (resumed && !resume_ms)
-			resume_ms = now_ms() - t0;
+			resume_ms = t_now_ms() - t0;
 		if (!all)
-			sleep_ms(1);
+			t_sleep_ms(1);
 	}
-	uint64_t recover_ms = now_ms() - t0;
+	uint64_t recover_ms = t_now_ms() - t0;
 	if (resume_ms > st->resume_ms_max)
 		st->resume_ms_max = resume_ms;
 	for (int i = 0; i < NR_WORKERS; i++) {
@@ -477,7 +442,7 @@ static void kill_round(enum shm_hook h, const char *caze, unsigned long round,
 	__atomic_store_n(&ks->stop, 1, __ATOMIC_RELEASE);
 	/* a worker that hung on a lock will not stop either: do not wait long */
 	int stop_ms = all ? STOP_MS : 1000;
-	deadline = now_ms() + (uint64_t)stop_ms;
+	deadline = t_now_ms() + (uint64_t)stop_ms;
 	for (int i = 0; i < NR_WORKERS; i++) {
 		if (wpid[i] <= 0)
 			continue;
@@ -493,10 +458,11 @@ static void kill_round(enum shm_hook h, const char *caze, unsigned long round,
 		       WIFEXITED(status) ? "exit status" : "killed by signal",
 		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}
-	if (ks->first_taken)
-		printf("  %s round %lu: %llu worker problems, first: %s\n", hook_name(h), round,
-		       (unsigned long long)ks->problems, ks->first_problem);
-	CHECK(ks->problems == 0);
+	if (ks->problems.count)
+		printf("  %s round %lu: %llu worker problems\n", hook_name(h), round,
+		       (unsigned long long)ks->problems.count);
+	t_problems_show(&ks->problems, "worker problem");
+	CHECK(ks->problems.count == 0);
 	if (!all) {
 		/* the arena holds a lock nobody will release: the checks would hang too */
 		printf("  %s round %lu: workers hung; scrub and validate not attempted\n",
@@ -609,11 +575,9 @@ int main(int argc, char **argv)
 	};
 	char *rest[64];
 	int nrest = 0;
-	const char *e = getenv("T_KILL_REPEAT");
 	cpu_set_t set;
 
-	if (e && *e)
-		opt_repeat = strtoul(e, NULL, 0);
+	opt_repeat = t_env_ul("T_KILL_REPEAT", opt_repeat);
 	for (int i = 0; i < argc && nrest < 63; i++) {
 		if (!strncmp(argv[i], "--repeat=", 9))
 			opt_repeat = strtoul(argv[i] + 9, NULL, 0);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tlib.h"
 #include "shm.h"
 
 #define NR_TEST_CACHES	3
@@ -62,8 +63,7 @@ struct mp_shared {
 	uint64_t handed;		/* objects pushed on the ring */
 	uint64_t received;		/* objects popped from the ring */
 	uint64_t ops_done;
-	char first_problem[200];
-	int first_taken;
+	struct t_problems problems;	/* every problem counted above, with the first sentences */
 };
 
 static struct mp_shared *sh;
@@ -76,13 +76,14 @@ static void problem(uint64_t *counter, const char *fmt, ...) __attribute__((form
 
 static void problem(uint64_t *counter, const char *fmt, ...)
 {
-	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-	if (__atomic_exchange_n(&sh->first_taken, 1, __ATOMIC_ACQ_REL))
-		return;
+	char line[T_PROBLEM_LEN];
 	va_list ap;
+
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 	va_start(ap, fmt);
-	vsnprintf(sh->first_problem, sizeof(sh->first_problem), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	t_problem(&sh->problems, "%s", line);
 }
 
 static void report_fn(const struct slab_report *r, void *arg)
@@ -95,34 +96,17 @@ static void report_fn(const struct slab_report *r, void *arg)
 
 /* ---- randomness and patterns -------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
 
 static uint64_t rnd_below(uint64_t n)
 {
-	return rnd() % n;
+	return t_rand(&rng_state) % n;
 }
 
 /* word i of the pattern of an object identified by tag = pid<<32 | seq */
 static uint64_t pattern_word(uint64_t tag, size_t size, size_t i)
 {
-	return splitmix64(tag ^ ((uint64_t)size << 44) ^ (i * 0x100000001b3ULL));
+	return t_splitmix64(tag ^ ((uint64_t)size << 44) ^ (i * 0x100000001b3ULL));
 }
 
 static void fill(void *p, size_t size, uint64_t tag)
@@ -417,7 +401,7 @@ static void child(unsigned int idx)
 
 	alarm(300);	/* a hang ends the child, and the parent sees it */
 	my_pid = (uint32_t)getpid();
-	rng_state = splitmix64(opt_seed ^ (idx + 1) * 0x9e3779b97f4a7c15ULL) | 1;
+	rng_state = t_splitmix64(opt_seed ^ (idx + 1) * 0x9e3779b97f4a7c15ULL) | 1;
 	for (unsigned long op = 0; op < opt_ops; op++) {
 		unsigned int r = (unsigned int)rnd_below(100);
 
@@ -489,19 +473,6 @@ static void take_counts(struct counts *cs)
 	slab_for_each_cache(ar, count_one, cs);
 }
 
-static unsigned long env_ul(const char *name, unsigned long def)
-{
-	const char *v = getenv(name);
-	return v && *v ? strtoul(v, NULL, 0) : def;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void stress(const char *tag, unsigned long flags, unsigned long ops)
 {
 	char err[256] = "";
@@ -509,7 +480,7 @@ static void stress(const char *tag, unsigned long flags, unsigned long ops)
 	static const unsigned int sizes[NR_TEST_CACHES] = { 64, 200, 1000 };
 	static const unsigned long extra[NR_TEST_CACHES] = { 0, SLAB_HWCACHE_ALIGN, 0 };
 	struct counts before, after;
-	double t0 = now_s();
+	double t0 = t_now_s();
 	int rc;
 
 	rc = arena_create(&ao, &ar, err, sizeof(err));
@@ -574,10 +545,9 @@ static void stress(const char *tag, unsigned long flags, unsigned long ops)
 	ring = NULL;
 
 	printf("  %s: %u children x %lu ops in %.1f s; %llu objects handed over, %llu received\n",
-	       tag[0] ? tag : "plain", n, ops, now_s() - t0, (unsigned long long)sh->handed,
+	       tag[0] ? tag : "plain", n, ops, t_now_s() - t0, (unsigned long long)sh->handed,
 	       (unsigned long long)sh->received);
-	if (sh->first_taken)
-		printf("  first problem: %s\n", sh->first_problem);
+	t_problems_show(&sh->problems, "problem");
 	CHECK(sh->handed == sh->received);
 	CHECK(sh->ops_done == (uint64_t)n * ops);
 	CHECKF(sh->double_handout == 0, "%llu", (unsigned long long)sh->double_handout);
@@ -677,9 +647,9 @@ int main(int argc, char **argv)
 	char *rest[64];
 	int nrest = 0;
 
-	opt_children = (unsigned int)env_ul("T_MP_CHILDREN", opt_children);
-	opt_ops = env_ul("T_MP_OPS", opt_ops);
-	opt_seed = env_ul("T_MP_SEED", (uint64_t)time(NULL));
+	opt_children = (unsigned int)t_env_ul("T_MP_CHILDREN", opt_children);
+	opt_ops = t_env_ul("T_MP_OPS", opt_ops);
+	opt_seed = t_env_ul("T_MP_SEED", (uint64_t)time(NULL));
 	for (int i = 0; i < argc && nrest < 63; i++) {
 		if (!strncmp(argv[i], "--children=", 11))
 			opt_children = (unsigned int)strtoul(argv[i] + 11, NULL, 0);

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tlib.h"
 #include "layout.h"
 #include "shm.h"
 
@@ -79,30 +80,7 @@ static size_t own_len;
 static unsigned long run_ms = 100;
 static uint64_t total_ops, total_failed, total_runs;	/* over a case, for its summary line */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static unsigned long env_ul(const char *name, unsigned long def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? strtoul(v, NULL, 0) : def;
-}
-
 static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dULL;
-}
 
 /* claim (1) or release (0) p in the byte map; false: not as expected */
 static bool own_flip(void *p, bool claim)
@@ -175,8 +153,8 @@ static void __attribute__((noreturn)) innocent(unsigned int k, bool strict, bool
 			usleep(200);
 	}
 	(void)k;
-	end = now_s() + (double)run_ms / 1000.0;
-	for (uint64_t i = 1; now_s() < end; i++)
+	end = t_now_s() + (double)run_ms / 1000.0;
+	for (uint64_t i = 1; t_now_s() < end; i++)
 		round_of_ops(tag + (i << 4), strict);
 	_exit(0);
 }
@@ -239,7 +217,7 @@ static void reap(pid_t pid, const char *what, double deadline)
 		r = waitpid(pid, &st, WNOHANG);
 		if (r == pid || r < 0)
 			break;
-		if (now_s() > deadline) {
+		if (t_now_s() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			CHECKF(0, "%s (pid %d) hung: killed after the deadline", what, pid);
@@ -274,8 +252,8 @@ static void run(const char *label, void (*scribble)(void *arg), void *arg, bool 
 			innocent(k, strict, false);
 		CHECK(pids[k] > 0);
 	}
-	deadline = now_s() + 60;
-	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < NR_INNOCENT && now_s() < deadline)
+	deadline = t_now_s() + 60;
+	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < NR_INNOCENT && t_now_s() < deadline)
 		usleep(500);
 	scribble(arg);
 	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
@@ -298,7 +276,7 @@ static void run(const char *label, void (*scribble)(void *arg), void *arg, bool 
 		innocent(NR_INNOCENT, false, true);
 	CHECK(late > 0);
 	if (late > 0)
-		reap(late, label, now_s() + 60);
+		reap(late, label, t_now_s() + 60);
 }
 
 /* ---- single fields ----------------------------------------------------------- */
@@ -386,26 +364,26 @@ static void scribble_words(void *arg)
 	unsigned int words = *(unsigned int *)arg;
 
 	for (unsigned int i = 0; i < words; i++) {
-		uint64_t off = (rnd() % (span / 8)) * 8;
+		uint64_t off = (t_rand(&rng) % (span / 8)) * 8;
 
 		if (off < size)
-			__atomic_store_n((uint64_t *)(base + off), rnd(), __ATOMIC_RELAXED);
+			__atomic_store_n((uint64_t *)(base + off), t_rand(&rng), __ATOMIC_RELAXED);
 	}
 	for (int p = 0; p < NR_POOLS; p++) {
 		aoff_t d = arena_offset(ar, pool[p]);
 
 		for (unsigned int i = 0; i < words / 8; i++) {
-			uint64_t off = d - 4096 + (rnd() % 1024) * 8;
+			uint64_t off = d - 4096 + (t_rand(&rng) % 1024) * 8;
 
 			if (off < size)
-				__atomic_store_n((uint64_t *)(base + off), rnd(), __ATOMIC_RELAXED);
+				__atomic_store_n((uint64_t *)(base + off), t_rand(&rng), __ATOMIC_RELAXED);
 		}
 	}
 }
 
 static void random_words(void)
 {
-	unsigned long rounds = env_ul("T_SCRIBBLE_ROUNDS", 20);
+	unsigned long rounds = t_env_ul("T_SCRIBBLE_ROUNDS", 20);
 
 	for (unsigned long r = 0; r < rounds; r++) {
 		unsigned int words = 64u << (r % 6);
@@ -489,8 +467,8 @@ static void __attribute__((noreturn)) late_forged(aoff_t off0)
 	__atomic_store_n(&sh->late_ready, 1, __ATOMIC_RELEASE);
 	if (!s)
 		_exit(0);	/* refused: the best outcome */
-	end = now_s() + (double)run_ms / 1000.0;
-	while (now_s() < end) {
+	end = t_now_s() + (double)run_ms / 1000.0;
+	while (t_now_s() < end) {
 		void *p = slab_alloc(a2, s, GFP_KERNEL);
 
 		__atomic_fetch_add(&sh->late_ops, 1, __ATOMIC_RELAXED);
@@ -522,8 +500,8 @@ static void forged_case(bool whole)
 			innocent(k, true, false);
 		CHECK(pids[k] > 0);
 	}
-	deadline = now_s() + 60;
-	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < NR_INNOCENT && now_s() < deadline)
+	deadline = t_now_s() + 60;
+	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < NR_INNOCENT && t_now_s() < deadline)
 		usleep(500);
 	forge(whole);
 	CHECK(pool[0]->cpu_slab == pool[1]->cpu_slab && pool[0]->node[0] == pool[1]->node[0]);
@@ -531,7 +509,7 @@ static void forged_case(bool whole)
 	if (late == 0)
 		late_forged(arena_offset(ar, pool[0]));
 	CHECK(late > 0);
-	while (!__atomic_load_n(&sh->late_ready, __ATOMIC_ACQUIRE) && now_s() < deadline)
+	while (!__atomic_load_n(&sh->late_ready, __ATOMIC_ACQUIRE) && t_now_s() < deadline)
 		usleep(200);
 	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
 	for (unsigned int k = 0; k < NR_INNOCENT; k++)
@@ -664,7 +642,7 @@ static void reincarnated_pool(void)
 
 static void __attribute__((constructor)) init_opts(void)
 {
-	run_ms = env_ul("T_SCRIBBLE_MS", 100);
+	run_ms = t_env_ul("T_SCRIBBLE_MS", 100);
 }
 
 T_MAIN(T_CASE(field_geometry), T_CASE(field_layout), T_CASE(random_words),

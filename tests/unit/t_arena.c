@@ -605,7 +605,7 @@ ISOLATED(open_bad_header)
 	junk = malloc(8 * MIB);
 	REQUIRE(junk != NULL);
 	for (size_t i = 0; i < 8 * MIB; i += 8) {
-		uint64_t x = unit_rand(&st);
+		uint64_t x = t_rand(&st);
 		memcpy(junk + i, &x, 8);
 	}
 	fd = memfd_with(junk, 8 * MIB, 8 * MIB);

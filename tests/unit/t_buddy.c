@@ -351,7 +351,7 @@ ISOLATED(random_ops)
 	REQUIRE(get_info(a, &b0) == 0);
 
 	for (int op = 1; op <= OPS && fails < 20; op++) {
-		uint64_t r = unit_rand(&st);
+		uint64_t r = t_rand(&st);
 		int want_alloc = live_pages * 4 < b0.nr_free * 3 ? (r % 10) < 6 : (r % 10) < 3;
 
 		if (n == 0)

@@ -949,7 +949,7 @@ ISOLATED_T(redzone_kills, 120)
 
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			for (;;) {
-				unsigned int i = (unsigned int)(unit_rand(&k) % 16);
+				unsigned int i = (unsigned int)(t_rand(&k) % 16);
 
 				if (held[i]) {
 					slab_free(a, s, held[i]);
@@ -963,7 +963,7 @@ ISOLATED_T(redzone_kills, 120)
 		/* under way, then killed a random while later */
 		while (__atomic_load_n(ops, __ATOMIC_ACQUIRE) < base + 50 && t0++ < 1000000)
 			sched_yield();
-		usleep((useconds_t)(unit_rand(&rnd) % 400));
+		usleep((useconds_t)(t_rand(&rnd) % 400));
 		kill(kid, SIGKILL);
 		waitpid(kid, &st, 0);
 		total += __atomic_load_n(ops, __ATOMIC_ACQUIRE) - base;

@@ -49,7 +49,7 @@ static int populate(struct arena *a, struct pop *p)
 			(void)sched_setaffinity(0, sizeof(one), &one);
 		}
 		for (int i = 0; i < NPOOLS; i++) {
-			unsigned int n = (unsigned int)(unit_rand(&st) % 700);
+			unsigned int n = (unsigned int)(t_rand(&st) % 700);
 			void **obj = calloc(n + 1, sizeof(*obj));
 			unsigned int got = 0;
 
@@ -60,7 +60,7 @@ static int populate(struct arena *a, struct pop *p)
 					break;
 			/* free about half, scattered: partial slabs, full ones, empty ones */
 			for (unsigned int k = 0; k < got; k++)
-				if (unit_rand(&st) % 2)
+				if (t_rand(&st) % 2)
 					slab_free(a, p->s[i], obj[k]);
 			free(obj);	/* the rest stay allocated */
 		}

@@ -1,11 +1,10 @@
 /*
  * unit.h - helpers shared by the unit tests in tests/unit/.
  *
- * Every case runs in a forked child (ISOLATED), so that a crash or a hang in
- * one case is reported as that case's failure (with the signal) instead of
- * killing the whole test program, and so that cases never share an arena or
- * address-space state.  The child reports back through its exit status and a
- * small shared buffer (the skip reason).
+ * Every case runs in a forked child (ISOLATED, through t_isolate of tlib.h),
+ * so that a crash or a hang in one case is reported as that case's failure
+ * (with the signal) instead of killing the whole test program, and so that
+ * cases never share an arena or address-space state.
  */
 #ifndef TESTS_UNIT_UNIT_H
 #define TESTS_UNIT_UNIT_H
@@ -21,58 +20,16 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "tlib.h"
 #include "shm.h"
 
 #define UNIT_CASE_TIMEOUT_S 240		/* a case that hangs is killed by SIGALRM */
 
-static char *unit_skip_buf;		/* shared with the child: why it skipped */
-
 static inline void unit_run_isolated_t(void (*body)(void), unsigned int timeout_s)
 {
-	int status = 0;
-	pid_t pid;
+	const struct t_isolation o = { .timeout_s = timeout_s };
 
-	if (!unit_skip_buf) {
-		unit_skip_buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (unit_skip_buf == MAP_FAILED) {
-			unit_skip_buf = NULL;
-			CHECKF(0, "mmap of the skip buffer: %s", strerror(errno));
-			return;
-		}
-	}
-	unit_skip_buf[0] = '\0';
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		CHECKF(0, "fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		t_failed = 0;
-		t_skipped = NULL;
-		alarm(timeout_s);
-		body();
-		if (t_skipped && !t_failed)
-			snprintf(unit_skip_buf, 4096, "%s", t_skipped);
-		fflush(stdout);
-		fflush(stderr);
-		_exit(t_failed ? 1 : 0);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFSIGNALED(status)) {
-		CHECKF(0, "case died with signal %d (%s)%s", WTERMSIG(status),
-		       strsignal(WTERMSIG(status)),
-		       WTERMSIG(status) == SIGALRM ? ": timed out" : "");
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		t_failed = 1;	/* the child printed its failed checks */
-	} else if (unit_skip_buf[0]) {
-		static char why[4096];
-		snprintf(why, sizeof(why), "%s", unit_skip_buf);
-		t_skipped = why;
-	}
+	t_isolate(body, &o);
 }
 
 static inline void unit_run_isolated(void (*body)(void))
@@ -91,6 +48,14 @@ static inline void unit_run_isolated(void (*body)(void))
 	static void name##_body(void); \
 	static void name(void) { unit_run_isolated_t(name##_body, (secs)); } \
 	static void name##_body(void)
+
+/* qsort's comparison of two pointers (void *), by address */
+static inline int unit_cmp_ptr(const void *x, const void *y)
+{
+	uintptr_t a = (uintptr_t)*(void *const *)x, b = (uintptr_t)*(void *const *)y;
+
+	return a < b ? -1 : a > b;
+}
 
 /* the standard arena of a unit case: 32 MiB, plain shm, anywhere */
 static inline struct arena *unit_arena(void)
@@ -133,18 +98,6 @@ static inline int unit_validate(struct arena *a, struct kmem_cache *s,
 {
 	memset(r, 0, sizeof(*r));
 	return slab_validate(a, s, r);
-}
-
-/* xorshift64*: deterministic pseudo-random numbers for seeded tests */
-static inline uint64_t unit_rand(uint64_t *st)
-{
-	uint64_t x = *st;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*st = x;
-	return x * 0x2545F4914F6CDD1DULL;
 }
 
 /*
