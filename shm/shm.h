@@ -393,9 +393,9 @@ struct slab_cache_info {
 int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out);
 /*
  * slab_cache_info_many - slab_cache_info of n caches at once (slubd's stats),
- * with the same figures, in one lock-free walk of the page descriptors
- * (not one per cache).  out[i] is caches[i]'s; an entry that is not a cache
- * (slab_cache_info's -EINVAL) is left zeroed, offset 0.  0, or -ENOMEM.
+ * with the same figures: from the counters, no lock taken, O(caches), not
+ * O(pages) (shm/stats.c).  out[i] is caches[i]'s; an entry that is not a
+ * cache (slab_cache_info's -EINVAL) is left zeroed, offset 0.  0.
  */
 int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
 			 struct slab_cache_info *out);

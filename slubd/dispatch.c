@@ -707,10 +707,9 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		ks[nk++] = k;
 	}
 	/*
-	 * the figures of every pool asked in one lock-free walk of the page
-	 * descriptors (slab_cache_info_many), not one walk per pool (which
-	 * kept the worker, and every client's request, minutes on 1000 pools
-	 * of a 16 GiB arena)
+	 * the figures of every pool asked from its counters, without a lock
+	 * (slab_cache_info_many, shm/stats.c): O(pools), whatever the arena's
+	 * size, and answered while a client holds any lock of the arena
 	 */
 	if (slab_cache_info_many(s->arena, ks, nk, cis))
 		goto nomem;
