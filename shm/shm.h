@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "stats_list.h"
 
 typedef uint64_t aoff_t;	/* a byte offset from the arena's base; 0 is "none" */
 typedef unsigned int gfp_t;
@@ -363,16 +364,13 @@ void slab_set_report_fn(void (*fn)(const struct slab_report *r, void *arg), void
 /* copy up to max reports newer than *cursor; returns how many, advances *cursor */
 int slab_reports(struct arena *a, struct slab_report *out, int max, uint64_t *cursor);
 
-/* SLUB_STATS-like counters, summed over CPUs */
+/* SLUB_STATS-like counters, summed over CPUs: the list is stats_list.h */
+#define SLAB_STAT_ENUM(e, name, shown) e,
 enum slab_stat {
-	ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH,
-	FREE_FROZEN, FREE_ADD_PARTIAL, FREE_REMOVE_PARTIAL,
-	ALLOC_FROM_PARTIAL, ALLOC_SLAB, ALLOC_REFILL, FREE_SLAB,
-	CPUSLAB_FLUSH, DEACTIVATE_FULL, DEACTIVATE_EMPTY, DEACTIVATE_PARTIAL,
-	DEACTIVATE_BYPASS, CMPXCHG_DOUBLE_CPU_FAIL, CMPXCHG_DOUBLE_FAIL,
-	CPU_PARTIAL_ALLOC, CPU_PARTIAL_FREE, CPU_PARTIAL_NODE, CPU_PARTIAL_DRAIN,
+	SLAB_STAT_LIST(SLAB_STAT_ENUM)
 	NR_SLAB_STATS
 };
+#undef SLAB_STAT_ENUM
 const char *slab_stat_name(enum slab_stat st);
 
 struct slab_cache_info {

@@ -66,14 +66,9 @@
 
 __thread uint64_t shm_stats_walk_steps;	/* internal.h */
 
-static const char *const stat_names[NR_SLAB_STATS] = {
-	"alloc_fastpath", "alloc_slowpath", "free_fastpath", "free_slowpath",
-	"free_frozen", "free_add_partial", "free_remove_partial",
-	"alloc_from_partial", "alloc_slab", "alloc_refill", "free_slab",
-	"cpuslab_flush", "deactivate_full", "deactivate_empty", "deactivate_partial",
-	"deactivate_bypass", "cmpxchg_double_cpu_fail", "cmpxchg_double_fail",
-	"cpu_partial_alloc", "cpu_partial_free", "cpu_partial_node", "cpu_partial_drain",
-};
+#define STAT_NAME(e, name, shown) [e] = #name,
+static const char *const stat_names[NR_SLAB_STATS] = { SLAB_STAT_LIST(STAT_NAME) };
+#undef STAT_NAME
 
 const char *slab_stat_name(enum slab_stat st)
 {

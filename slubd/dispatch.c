@@ -735,10 +735,12 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		c->active_slabs = ci.active_slabs;
 		c->num_slabs = ci.num_slabs;
 		c->refcount = ci.refcount;
-		c->alloc_fastpath = ci.stat[ALLOC_FASTPATH];
-		c->alloc_slowpath = ci.stat[ALLOC_SLOWPATH];
-		c->free_fastpath = ci.stat[FREE_FASTPATH];
-		c->free_slowpath = ci.stat[FREE_SLOWPATH];
+		/* every counter of stats_list.h, by its name */
+#define STAT_FIELD(e, name, shown) c->has_##name = 1, c->name = ci.stat[e];
+		SLAB_STAT_LIST(STAT_FIELD)
+#undef STAT_FIELD
+		c->has_nr_partial = 1;
+		c->nr_partial = ci.nr_partial;
 		c->has_align = c->has_flags = c->has_errors = c->has_system = 1;
 		c->align = ci.align;
 		c->flags = ci.flags;
