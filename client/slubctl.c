@@ -271,55 +271,10 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 
 /* ---- argument checks ---- */
 
-/*
- * parse_num - decimal or 0x hexadecimal digits (no sign, no blanks), then,
- * when suffix_ok, an optional K, M or G (KiB/MiB/GiB; "KB", "KiB" and any
- * case read the same).  0, or -1 for no number or one above 2^64 - 1.
- */
+/* numbers and sizes: the one parser (shm/names.c), as slubd reads its own */
 static int parse_num(const char *s, bool suffix_ok, uint64_t *out)
 {
-	unsigned base = 10, shift = 0, ndig = 0;
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	for (;; s++, ndig++) {
-		unsigned d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			break;
-		if (v > (UINT64_MAX - d) / base)
-			return -1;
-		v = v * base + d;
-	}
-	if (ndig == 0)
-		return -1;
-	if (suffix_ok) {
-		switch (*s) {
-		case 'k': case 'K': shift = 10; s++; break;
-		case 'm': case 'M': shift = 20; s++; break;
-		case 'g': case 'G': shift = 30; s++; break;
-		default: break;
-		}
-		if (shift && (!strcasecmp(s, "ib") || !strcasecmp(s, "b")))
-			s += strlen(s);
-		else if (!shift && !strcasecmp(s, "b"))
-			s++;
-	}
-	if (*s)
-		return -1;
-	if (v > (UINT64_MAX >> shift))
-		return -1;
-	*out = v << shift;
-	return 0;
+	return slab_number_parse(s, suffix_ok, out) ? -1 : 0;
 }
 
 static int parse_size(const char *s, uint64_t *out)

@@ -24,7 +24,11 @@ typedef unsigned int gfp_t;
 #define GFP_KERNEL	0u
 #define __GFP_ZERO	0x100u
 
-/* cache flags (the kernel's values) */
+/*
+ * cache flags (the kernel's values).  The public ones are also in slub.h,
+ * for users; libslub.c includes both headers, so a value that differs fails
+ * the build (a macro redefined).  Their names: slab_flag_names (names.c).
+ */
 #define SLAB_RED_ZONE		0x00000400UL	/* guard bytes around each object */
 #define SLAB_POISON		0x00000800UL	/* fill free objects with 0x6b */
 #define SLAB_HWCACHE_ALIGN	0x00002000UL	/* align objects to a cache line */
@@ -85,6 +89,15 @@ int slab_flags_check(uint64_t flags, char *why, size_t len);
  * for 0; then slab_flags_check.  0, or -EINVAL with a sentence in why.
  */
 int slab_flags_parse(const char *s, uint64_t *out, char *why, size_t len);
+/*
+ * slab_number_parse - the one reader of numbers and sizes (slubctl's
+ * arguments, slubd's options and configuration, flags given as numbers):
+ * decimal or 0x hexadecimal digits, no sign, no blanks; then, when
+ * suffix_ok, an optional K, M or G (powers of 1024; "KB", "KiB", any case,
+ * read the same) or a lone B.  0; -EINVAL for no number or anything after
+ * it; -ERANGE for a value past 2^64 - 1.
+ */
+int slab_number_parse(const char *s, bool suffix_ok, uint64_t *out);
 /* "red_zone,store_user", "none", unknown bits as a trailing "0x..." */
 const char *slab_flags_format(uint64_t flags, char *buf, size_t len);
 
