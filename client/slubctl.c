@@ -133,7 +133,9 @@ static void full_usage(FILE *f)
 "                 \"objs_per_slab\":N,\"pages_per_slab\":N,\"active_objs\":N,\n"
 "                 \"num_objs\":N,\"active_slabs\":N,\"num_slabs\":N,\"refcount\":N,\n"
 "                 \"alloc_fastpath\":N,\"alloc_slowpath\":N,\"free_fastpath\":N,\n"
-"                 \"free_slowpath\":N,\"align\":N,\"flags\":N,\"flag_names\":[\"...\"],\n"
+"                 \"free_slowpath\":N, every other path counter (\"free_frozen\":N\n"
+"                 ... \"cpu_partial_drain\":N), \"nr_partial\":N,\n"
+"                 \"align\":N,\"flags\":N,\"flag_names\":[\"...\"],\n"
 "                 \"errors\":N,\n"
 "                 \"system\":true|false,\"max_objects\":N,\"max_bytes\":N}]}\n"
 "                (\"flags\" is the SLAB_* bits, \"flag_names\" the same by name;\n"
@@ -269,55 +271,10 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 
 /* ---- argument checks ---- */
 
-/*
- * parse_num - decimal or 0x hexadecimal digits (no sign, no blanks), then,
- * when suffix_ok, an optional K, M or G (KiB/MiB/GiB; "KB", "KiB" and any
- * case read the same).  0, or -1 for no number or one above 2^64 - 1.
- */
+/* numbers and sizes: the one parser (shm/names.c), as slubd reads its own */
 static int parse_num(const char *s, bool suffix_ok, uint64_t *out)
 {
-	unsigned base = 10, shift = 0, ndig = 0;
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	for (;; s++, ndig++) {
-		unsigned d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			break;
-		if (v > (UINT64_MAX - d) / base)
-			return -1;
-		v = v * base + d;
-	}
-	if (ndig == 0)
-		return -1;
-	if (suffix_ok) {
-		switch (*s) {
-		case 'k': case 'K': shift = 10; s++; break;
-		case 'm': case 'M': shift = 20; s++; break;
-		case 'g': case 'G': shift = 30; s++; break;
-		default: break;
-		}
-		if (shift && (!strcasecmp(s, "ib") || !strcasecmp(s, "b")))
-			s += strlen(s);
-		else if (!shift && !strcasecmp(s, "b"))
-			s++;
-	}
-	if (*s)
-		return -1;
-	if (v > (UINT64_MAX >> shift))
-		return -1;
-	*out = v << shift;
-	return 0;
+	return slab_number_parse(s, suffix_ok, out) ? -1 : 0;
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -485,15 +442,21 @@ static Slubd__CacheStats **ordered_caches(const Slubd__StatsReply *st)
 	return v;
 }
 
+/*
+ * the table's columns: /proc/slabinfo's, then the path counters stats_list.h
+ * marks shown (the JSON has every counter)
+ */
+#define STAT_COL(e, name, shown) COL_STAT_##e,
 enum { COL_NAME, COL_ACTIVE_OBJS, COL_NUM_OBJS, COL_OBJSIZE, COL_OBJPERSLAB,
-       COL_PAGESPERSLAB, COL_ACTIVE_SLABS, COL_NUM_SLABS, COL_ALLOC_FAST,
-       COL_ALLOC_SLOW, COL_FREE_FAST, COL_FREE_SLOW, NR_COLS };
+       COL_PAGESPERSLAB, COL_ACTIVE_SLABS, COL_NUM_SLABS, SLAB_STAT_LIST(STAT_COL) NR_COLS };
+#undef STAT_COL
 
+#define STAT_TITLE(e, name, shown) [COL_STAT_##e] = shown ? #name : NULL,
 static const char *const col_title[NR_COLS] = {
 	"name", "active_objs", "num_objs", "objsize", "objperslab", "pagesperslab",
-	"active_slabs", "num_slabs", "alloc_fastpath", "alloc_slowpath",
-	"free_fastpath", "free_slowpath",
+	"active_slabs", "num_slabs", SLAB_STAT_LIST(STAT_TITLE)
 };
+#undef STAT_TITLE
 
 static uint64_t col_value(const Slubd__CacheStats *cs, int col)
 {
@@ -505,10 +468,9 @@ static uint64_t col_value(const Slubd__CacheStats *cs, int col)
 	case COL_PAGESPERSLAB: return cs->pages_per_slab;
 	case COL_ACTIVE_SLABS: return cs->active_slabs;
 	case COL_NUM_SLABS: return cs->num_slabs;
-	case COL_ALLOC_FAST: return cs->alloc_fastpath;
-	case COL_ALLOC_SLOW: return cs->alloc_slowpath;
-	case COL_FREE_FAST: return cs->free_fastpath;
-	case COL_FREE_SLOW: return cs->free_slowpath;
+#define STAT_VALUE(e, name, shown) case COL_STAT_##e: return cs->name;
+	SLAB_STAT_LIST(STAT_VALUE)
+#undef STAT_VALUE
 	default: return 0;
 	}
 }
@@ -608,7 +570,7 @@ static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 	putchar('\n');
 
 	for (int c = 0; c < NR_COLS; c++)
-		width[c] = (int)strlen(col_title[c]);
+		width[c] = col_title[c] ? (int)strlen(col_title[c]) : 0;
 	for (size_t i = 0; v[i]; i++) {
 		int n = (int)strlen(v[i]->name);
 
@@ -622,12 +584,14 @@ static void print_table(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 	}
 	printf("%-*s", width[COL_NAME], col_title[COL_NAME]);
 	for (int c = 1; c < NR_COLS; c++)
-		printf(" %*s", width[c], col_title[c]);
+		if (col_title[c])
+			printf(" %*s", width[c], col_title[c]);
 	putchar('\n');
 	for (size_t i = 0; v[i]; i++) {
 		printf("%-*s", width[COL_NAME], v[i]->name);
 		for (int c = 1; c < NR_COLS; c++)
-			printf(" %*" PRIu64, width[c], col_value(v[i], c));
+			if (col_title[c])
+				printf(" %*" PRIu64, width[c], col_value(v[i], c));
 		putchar('\n');
 	}
 	for (size_t i = 0; v[i]; i++)
@@ -684,8 +648,7 @@ static json_t *stats_json(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 		return NULL;	/* "o" steals both references, even on failure */
 	for (size_t i = 0; v[i]; i++) {
 		const Slubd__CacheStats *cs = v[i];
-		json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i,"
-				      " s:I, s:I, s:I, s:I}",
+		json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
 				      "name", json_text(cs->name),
 				      "object_size", JI(cs->object_size),
 				      "size", JI(cs->size),
@@ -695,12 +658,17 @@ static json_t *stats_json(const Slubd__StatsReply *st, Slubd__CacheStats **v)
 				      "num_objs", JI(cs->num_objs),
 				      "active_slabs", JI(cs->active_slabs),
 				      "num_slabs", JI(cs->num_slabs),
-				      "refcount", (int)cs->refcount,
-				      "alloc_fastpath", JI(cs->alloc_fastpath),
-				      "alloc_slowpath", JI(cs->alloc_slowpath),
-				      "free_fastpath", JI(cs->free_fastpath),
-				      "free_slowpath", JI(cs->free_slowpath));
+				      "refcount", (int)cs->refcount);
 		int bad = !o;
+
+		/* every counter of stats_list.h that slubd sent, by its name */
+#define STAT_JSON(e, name, shown) \
+		if (o && cs->has_##name) \
+			bad |= json_object_set_new(o, #name, json_integer(JI(cs->name)));
+		SLAB_STAT_LIST(STAT_JSON)
+#undef STAT_JSON
+		if (o && cs->has_nr_partial)
+			bad |= json_object_set_new(o, "nr_partial", json_integer(JI(cs->nr_partial)));
 
 		if (o && cs->has_align)
 			bad |= json_object_set_new(o, "align", json_integer(JI(cs->align)));

@@ -272,8 +272,15 @@ static inline void shm_syscall_note(void)
  * lock: the tests read it to see that a walk steps over whole blocks.
  */
 extern __thread uint64_t shm_repair_walk_steps;
-/* page descriptors visited by the statistics' walks (slab_cache_info*): tests */
+/* page descriptors visited by the statistics (stats.c): tests */
 extern __thread uint64_t shm_stats_walk_steps;
+/* stats.c: validate's check of the counters against its walk */
+uint64_t stats_motion(struct arena *a, struct kmem_cache *s);
+int stats_check(struct arena *a, struct kmem_cache *s, uint64_t motion, uint64_t walked_free,
+		char *why, size_t len);
+/* stats.c: the four slab figures by a walk of every page (the tests' and bench's reference) */
+int slab_cache_info_walk(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
+			 struct slab_cache_info *out);
 
 /*
  * repair_walk_next - the page after pfn's block, for the repairs' page walks

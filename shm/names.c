@@ -137,8 +137,8 @@ int slab_flags_parse(const char *s, uint64_t *out, char *why, size_t len)
 	for (;;) {
 		size_t n = strcspn(p, ","), skip = 0;
 		const struct slab_flag_name *f;
-		char tok[64], *end;
-		unsigned long long v;
+		char tok[64];
+		uint64_t v;
 
 		if (n == 0)
 			return say(why, len, "an empty flag name in '%s'", s);
@@ -158,9 +158,7 @@ int slab_flags_parse(const char *s, uint64_t *out, char *why, size_t len)
 		if (f->name) {
 			flags |= f->value;
 		} else if (tok[0] >= '0' && tok[0] <= '9') {
-			errno = 0;
-			v = strtoull(tok, &end, 0);
-			if (errno || *end)
+			if (slab_number_parse(tok, false, &v))
 				return say(why, len, "unknown flag '%s' (known: %s; or a number)", tok,
 					   flag_list(known, sizeof(known)));
 			flags |= v;
@@ -175,6 +173,53 @@ int slab_flags_parse(const char *s, uint64_t *out, char *why, size_t len)
 	if (slab_flags_check(flags, why, len))
 		return -EINVAL;
 	*out = flags;
+	return 0;
+}
+
+int slab_number_parse(const char *s, bool suffix_ok, uint64_t *out)
+{
+	unsigned base = 10, shift = 0, ndig = 0;
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (;; s++, ndig++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+	}
+	if (ndig == 0)
+		return -EINVAL;
+	if (suffix_ok) {
+		switch (*s) {
+		case 'k': case 'K': shift = 10; s++; break;
+		case 'm': case 'M': shift = 20; s++; break;
+		case 'g': case 'G': shift = 30; s++; break;
+		default: break;
+		}
+		if (shift && (!strcasecmp(s, "ib") || !strcasecmp(s, "b")))
+			s += strlen(s);
+		else if (!shift && !strcasecmp(s, "b"))
+			s++;
+	}
+	if (*s)
+		return -EINVAL;
+	/* a value the unit would carry past 64 bits is refused, never wrapped */
+	if (v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
 	return 0;
 }
 

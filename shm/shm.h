@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "stats_list.h"
 
 typedef uint64_t aoff_t;	/* a byte offset from the arena's base; 0 is "none" */
 typedef unsigned int gfp_t;
@@ -23,7 +24,11 @@ typedef unsigned int gfp_t;
 #define GFP_KERNEL	0u
 #define __GFP_ZERO	0x100u
 
-/* cache flags (the kernel's values) */
+/*
+ * cache flags (the kernel's values).  The public ones are also in slub.h,
+ * for users; libslub.c includes both headers, so a value that differs fails
+ * the build (a macro redefined).  Their names: slab_flag_names (names.c).
+ */
 #define SLAB_RED_ZONE		0x00000400UL	/* guard bytes around each object */
 #define SLAB_POISON		0x00000800UL	/* fill free objects with 0x6b */
 #define SLAB_HWCACHE_ALIGN	0x00002000UL	/* align objects to a cache line */
@@ -84,6 +89,15 @@ int slab_flags_check(uint64_t flags, char *why, size_t len);
  * for 0; then slab_flags_check.  0, or -EINVAL with a sentence in why.
  */
 int slab_flags_parse(const char *s, uint64_t *out, char *why, size_t len);
+/*
+ * slab_number_parse - the one reader of numbers and sizes (slubctl's
+ * arguments, slubd's options and configuration, flags given as numbers):
+ * decimal or 0x hexadecimal digits, no sign, no blanks; then, when
+ * suffix_ok, an optional K, M or G (powers of 1024; "KB", "KiB", any case,
+ * read the same) or a lone B.  0; -EINVAL for no number or anything after
+ * it; -ERANGE for a value past 2^64 - 1.
+ */
+int slab_number_parse(const char *s, bool suffix_ok, uint64_t *out);
 /* "red_zone,store_user", "none", unknown bits as a trailing "0x..." */
 const char *slab_flags_format(uint64_t flags, char *buf, size_t len);
 
@@ -363,16 +377,13 @@ void slab_set_report_fn(void (*fn)(const struct slab_report *r, void *arg), void
 /* copy up to max reports newer than *cursor; returns how many, advances *cursor */
 int slab_reports(struct arena *a, struct slab_report *out, int max, uint64_t *cursor);
 
-/* SLUB_STATS-like counters, summed over CPUs */
+/* SLUB_STATS-like counters, summed over CPUs: the list is stats_list.h */
+#define SLAB_STAT_ENUM(e, name, shown) e,
 enum slab_stat {
-	ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH,
-	FREE_FROZEN, FREE_ADD_PARTIAL, FREE_REMOVE_PARTIAL,
-	ALLOC_FROM_PARTIAL, ALLOC_SLAB, ALLOC_REFILL, FREE_SLAB,
-	CPUSLAB_FLUSH, DEACTIVATE_FULL, DEACTIVATE_EMPTY, DEACTIVATE_PARTIAL,
-	DEACTIVATE_BYPASS, CMPXCHG_DOUBLE_CPU_FAIL, CMPXCHG_DOUBLE_FAIL,
-	CPU_PARTIAL_ALLOC, CPU_PARTIAL_FREE, CPU_PARTIAL_NODE, CPU_PARTIAL_DRAIN,
+	SLAB_STAT_LIST(SLAB_STAT_ENUM)
 	NR_SLAB_STATS
 };
+#undef SLAB_STAT_ENUM
 const char *slab_stat_name(enum slab_stat st);
 
 struct slab_cache_info {
@@ -393,9 +404,9 @@ struct slab_cache_info {
 int slab_cache_info(struct arena *a, struct kmem_cache *s, struct slab_cache_info *out);
 /*
  * slab_cache_info_many - slab_cache_info of n caches at once (slubd's stats),
- * with the same figures, in one lock-free walk of the page descriptors
- * (not one per cache).  out[i] is caches[i]'s; an entry that is not a cache
- * (slab_cache_info's -EINVAL) is left zeroed, offset 0.  0, or -ENOMEM.
+ * with the same figures: from the counters, no lock taken, O(caches), not
+ * O(pages) (shm/stats.c).  out[i] is caches[i]'s; an entry that is not a
+ * cache (slab_cache_info's -EINVAL) is left zeroed, offset 0.  0.
  */
 int slab_cache_info_many(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
 			 struct slab_cache_info *out);

@@ -46,37 +46,10 @@ void config_defaults(struct config *c)
 	c->notify_fd = -1;
 }
 
+/* a size or a count: the one parser (shm/names.c), as slubctl reads its arguments */
 int parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	unsigned int shift = 0;
-
-	/* strtoull skips blanks, then negates a '-': look for it where it looks */
-	if (s[strspn(s, " \t\n\v\f\r")] == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	/* a value the unit would carry past 64 bits is refused, never wrapped */
-	if (shift && v > (~0ULL >> shift))
-		return -ERANGE;
-	v <<= shift;
-	if (*end == 'i' || *end == 'B')
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	return slab_number_parse(s, true, out);
 }
 
 int arena_size_check(uint64_t *size, const char *what, char *err, size_t errlen)

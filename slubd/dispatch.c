@@ -751,10 +751,9 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		ks[nk++] = k;
 	}
 	/*
-	 * the figures of every pool asked in one lock-free walk of the page
-	 * descriptors (slab_cache_info_many), not one walk per pool (which
-	 * kept the worker, and every client's request, minutes on 1000 pools
-	 * of a 16 GiB arena)
+	 * the figures of every pool asked from its counters, without a lock
+	 * (slab_cache_info_many, shm/stats.c): O(pools), whatever the arena's
+	 * size, and answered while a client holds any lock of the arena
 	 */
 	if (slab_cache_info_many(s->arena, ks, nk, cis))
 		goto nomem;
@@ -780,10 +779,12 @@ static void do_stats(struct server *s, const Slubd__StatsRequest *r, Slubd__Resp
 		c->active_slabs = ci.active_slabs;
 		c->num_slabs = ci.num_slabs;
 		c->refcount = ci.refcount;
-		c->alloc_fastpath = ci.stat[ALLOC_FASTPATH];
-		c->alloc_slowpath = ci.stat[ALLOC_SLOWPATH];
-		c->free_fastpath = ci.stat[FREE_FASTPATH];
-		c->free_slowpath = ci.stat[FREE_SLOWPATH];
+		/* every counter of stats_list.h, by its name */
+#define STAT_FIELD(e, name, shown) c->has_##name = 1, c->name = ci.stat[e];
+		SLAB_STAT_LIST(STAT_FIELD)
+#undef STAT_FIELD
+		c->has_nr_partial = 1;
+		c->nr_partial = ci.nr_partial;
 		c->has_align = c->has_flags = c->has_errors = c->has_system = 1;
 		c->align = ci.align;
 		c->flags = ci.flags;

@@ -26,6 +26,7 @@
 #include "tlib.h"
 #include "ctl.h"
 #include "frame.h"
+#include "stats_list.h"
 
 /* the limits below are stretched by e2e_scale_ms() (see "a wrapper around slubd") */
 #define E2E_CASE_TIMEOUT_S	60	/* a case still running then is killed */
@@ -210,7 +211,10 @@ struct e2e_cache {
 	char name[64];
 	uint64_t object_size, size, active_objs, num_objs, active_slabs, num_slabs;
 	int32_t refcount;
-	uint64_t alloc_fastpath, alloc_slowpath, free_fastpath, free_slowpath;
+	/* every path counter, by its name (shm/stats_list.h) */
+#define E2E_STAT_MEMBER(e, name, shown) uint64_t name;
+	SLAB_STAT_LIST(E2E_STAT_MEMBER)
+#undef E2E_STAT_MEMBER
 	uint64_t errors;
 	int system;
 };

@@ -120,10 +120,9 @@ int e2e_cache_stats(const char *sock, const char *name, struct e2e_cache *out,
 			out->active_slabs = c->active_slabs;
 			out->num_slabs = c->num_slabs;
 			out->refcount = c->refcount;
-			out->alloc_fastpath = c->alloc_fastpath;
-			out->alloc_slowpath = c->alloc_slowpath;
-			out->free_fastpath = c->free_fastpath;
-			out->free_slowpath = c->free_slowpath;
+#define E2E_STAT_COPY(e, name, shown) out->name = c->name;
+			SLAB_STAT_LIST(E2E_STAT_COPY)
+#undef E2E_STAT_COPY
 			out->errors = c->errors;
 			out->system = c->system;
 		}

@@ -28,6 +28,12 @@
  *                      behind it; each is answered within 2 s (the wait of a
  *                      request is bounded as a whole, not per lock)
  *
+ *   stats_while_held   a client stopped holding a CPU lock, then a node's
+ *                      list_lock, then the page allocator's lock: stats is
+ *                      answered with the figures every time, never "busy",
+ *                      each within 2 s (stats reads counters and follows the
+ *                      lists without their locks: shm/stats.c)
+ *
  *   queue_stopped      a client stopped holding a CPU lock; 40 connections
  *                      send validate at once, queued on slubd's one worker:
  *                      each is answered within 2 s of its sending
@@ -300,6 +306,58 @@ static void stopped_case(int hook, bool term)
 
 		t_sleep_ms(300);
 		CHECK(e2e_validate(d->sock, NULL, &v) == 0);
+		e2e_stop(d);
+	}
+}
+
+E2E_CASE(stats_while_held)
+{
+	static const int hooks[] = { HOOK_CPU_LOCKED, HOOK_LIST_LOCKED, HOOK_ZONE_LOCKED };
+
+	for (size_t h = 0; h < sizeof(hooks) / sizeof(hooks[0]); h++) {
+		struct e2e_slubd *d = e2e_start(NULL);
+		pid_t pid;
+
+		REQUIRE(d != NULL);
+		bs = e2e_shared(sizeof(*bs));
+		bs->hook = hooks[h];
+		pid = e2e_fork(holder, d->sock);
+		REQUIRE(pid > 0);
+		if (!wait_stopped(pid, 20000)) {
+			CHECKF(0, "the client did not stop at hook %d: %s", hooks[h], bs->why);
+			kill_holder(pid);
+			e2e_stop(d);
+			return;
+		}
+		for (int round = 0; round < 3; round++) {
+			struct ctl_conn c;
+			Slubd__Response *resp = NULL;
+			uint64_t t0 = e2e_now_ms();
+			int rc, found = 0;
+
+			if (hello_conn(d->sock, &c) < 0)
+				break;
+			CHECK(send_query(c.fd, Q_STATS) == 0);
+			rc = e2e_recv(c.fd, e2e_scale_ms(ANSWER_MS), &resp, NULL);
+			CHECKF(rc == 1, "hook %d: stats: no answer within %d ms (%d)", hooks[h], ANSWER_MS,
+			       rc);
+			if (rc == 1) {
+				CHECKF(!resp->err && resp->body_case == SLUBD__RESPONSE__BODY_STATS,
+				       "hook %d: stats answered err %d: %s (the figures were expected, "
+				       "not busy)", hooks[h], resp->err, resp->error ? resp->error : "");
+				for (size_t i = 0; !resp->err && resp->stats && i < resp->stats->n_caches; i++)
+					found |= !strcmp(resp->stats->caches[i]->name, "busy.pool");
+				CHECKF(resp->err || found, "hook %d: busy.pool is not in the stats", hooks[h]);
+				if (round == 0)
+					printf("  hook %d held: stats answered in %llu ms, %zu pools\n", hooks[h],
+					       (unsigned long long)(e2e_now_ms() - t0),
+					       resp->stats ? resp->stats->n_caches : (size_t)0);
+				slubd__response__free_unpacked(resp, NULL);
+			}
+			ctl_close(&c);
+		}
+		kill_holder(pid);
+		CHECK(e2e_alive(d, "after the stats"));
 		e2e_stop(d);
 	}
 }
@@ -974,7 +1032,7 @@ E2E_CASE(create_waits_busy)
 	e2e_stop(d);
 }
 
-T_MAIN(T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
+T_MAIN(T_CASE(stats_while_held), T_CASE(stopped_cpu_lock), T_CASE(stopped_list_lock), T_CASE(stopped_zone_lock),
        T_CASE(sigterm_stopped), T_CASE(scribbled_slab_mutex), T_CASE(destroy_last_ref_busy),
        T_CASE(many_scribbled_locks), T_CASE(queue_stopped),
        T_CASE(destroy_busy_lookup), T_CASE(close_while_queued),

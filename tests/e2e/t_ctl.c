@@ -22,6 +22,11 @@
  *   permission_hint  another uid: refused by the socket's mode (connect), or
  *                    by [access]: the message says who is admitted and what
  *                    to do
+ *   stats_fields     the path counters are listed once (shm/stats_list.h): the
+ *                    protocol's CacheStats has a uint64 field for each, and no
+ *                    field that is neither one nor a figure named here; stats
+ *                    --json carries every counter, and nr_partial, for every
+ *                    cache
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +41,7 @@
 
 #include "e2e.h"
 #include "harness.h"
+#include "stats_list.h"
 #include "slub.h"
 
 #define OTHER_UID 65534
@@ -328,6 +334,66 @@ E2E_CASE(clients_count)
 	e2e_stop(d);
 }
 
+/* ---- the statistics' fields --------------------------------------------------------- */
+
+#define STAT_NAME(e, name, shown) #name,
+static const char *const stat_field[] = { SLAB_STAT_LIST(STAT_NAME) "nr_partial" };
+#undef STAT_NAME
+
+E2E_CASE(stats_fields)
+{
+	/* CacheStats' fields that are no path counter: the pool's figures */
+	static const char *const figure[] = {
+		"name", "object_size", "size", "objs_per_slab", "pages_per_slab", "active_objs",
+		"num_objs", "active_slabs", "num_slabs", "refcount", "align", "flags", "errors",
+		"system", "max_objects", "max_bytes",
+	};
+	const ProtobufCMessageDescriptor *md = &slubd__cache_stats__descriptor;
+	size_t nstat = sizeof(stat_field) / sizeof(stat_field[0]);
+	struct e2e_slubd *d;
+	char *out = NULL;
+	int rc;
+
+	for (size_t i = 0; i < nstat; i++) {
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field_by_name(md, stat_field[i]);
+
+		CHECKF(f && f->type == PROTOBUF_C_TYPE_UINT64 && f->label == PROTOBUF_C_LABEL_OPTIONAL,
+		       "CacheStats has no optional uint64 field %s", stat_field[i]);
+	}
+	for (unsigned int i = 0; i < md->n_fields; i++) {
+		const char *nm = md->fields[i].name;
+		bool known = false;
+
+		for (size_t k = 0; k < nstat && !known; k++)
+			known = !strcmp(nm, stat_field[k]);
+		for (size_t k = 0; k < sizeof(figure) / sizeof(figure[0]) && !known; k++)
+			known = !strcmp(nm, figure[k]);
+		CHECKF(known, "CacheStats field %s is neither a counter of shm/stats_list.h nor a "
+		       "figure this test knows", nm);
+	}
+	d = e2e_start(&(struct e2e_opts){ 0 });
+	REQUIRE(d != NULL);
+	rc = e2e_slubctl(d, &out, "create", "sf.pool", "100", NULL);
+	CHECKF(rc == 0, "create: exit %d:\n%s", rc, out ? out : "");
+	free(out);
+	out = NULL;
+	rc = e2e_slubctl(d, &out, "stats", "--json", NULL);
+	CHECKF(rc == 0, "stats --json: exit %d:\n%s", rc, out ? out : "");
+	for (size_t i = 0; rc == 0 && i < nstat; i++) {
+		static const char *const cache[] = { "sf.pool", "kmem_cache", "kmalloc-64" };
+
+		for (size_t c = 0; c < sizeof(cache) / sizeof(cache[0]); c++) {
+			uint64_t v;
+
+			CHECKF(e2e_json_cache_num(out, cache[c], stat_field[i], &v) == 0,
+			       "stats --json: %s has no \"%s\"", cache[c], stat_field[i]);
+		}
+	}
+	free(out);
+	e2e_stop(d);
+}
+
 /* ---- slubd --arena-size ------------------------------------------------------------ */
 
 E2E_CASE(arena_size)
@@ -429,6 +495,6 @@ E2E_CASE(permission_hint)
 	e2e_stop((struct e2e_slubd *)o.d);
 }
 
-T_MAIN(T_CASE(usage_errors), T_CASE(flags_both_ways), T_CASE(slubd_reasons),
+T_MAIN(T_CASE(stats_fields), T_CASE(usage_errors), T_CASE(flags_both_ways), T_CASE(slubd_reasons),
        T_CASE(destroy_status), T_CASE(versions), T_CASE(clients_count), T_CASE(arena_size),
        T_CASE(permission_hint))
