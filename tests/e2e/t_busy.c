@@ -335,7 +335,7 @@ E2E_CASE(stats_while_held)
 			uint64_t t0 = e2e_now_ms();
 			int rc, found = 0;
 
-			if (hello_conn(d->sock, &c) < 0)
+			if (e2e_ctl_connect(d->sock, &c, "t_busy") < 0)
 				break;
 			CHECK(send_query(c.fd, Q_STATS) == 0);
 			rc = e2e_recv(c.fd, e2e_scale_ms(ANSWER_MS), &resp, NULL);
