@@ -18,6 +18,36 @@
 
 #define STAMP(i)	(0x5eed0000u + (uint64_t)(i))
 
+/* what a case and its children share (e2e_shared) */
+struct held_shared {
+	int ready, go, done;	/* flags: set_flag, wait_flag, await */
+	int child_pid;		/* the process that holds the objects */
+	int inner;		/* a victim's pid in slubd's namespace */
+	int bad;		/* stamps found changed */
+	int owner_pid;		/* kmem_cache_owner of an object taken after a thread left */
+	uint32_t id;		/* a victim's owner id, found by itself */
+};
+static struct held_shared *sh;
+
+/* take 3 objects of f into q, each stamped; _exit(3) when one cannot be had */
+static inline void take_stamped(struct kmem_cache *f, uint64_t *q[3])
+{
+	for (int i = 0; i < 3; i++) {
+		q[i] = kmem_cache_alloc(f, 0);
+		if (!q[i])
+			_exit(3);
+		*q[i] = STAMP(i);
+	}
+}
+
+/* sh->bad counts the stamps of q that changed */
+static inline void count_changed(uint64_t *const q[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (*q[i] != STAMP(i))
+			sh->bad++;
+}
+
 static inline void wait_flag(int *flag)
 {
 	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))

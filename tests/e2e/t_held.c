@@ -34,13 +34,6 @@
 #include "slub.h"
 
 
-struct shared {
-	int ready, go, done;
-	int child_pid;
-	int bad;		/* stamps found changed */
-	int owner_pid;		/* kmem_cache_owner of the object allocated after the thread left */
-};
-static struct shared *sh;
 
 
 
@@ -78,9 +71,7 @@ static void thread_left_prog(void *sock)
 	sh->child_pid = getpid();
 	set_flag(&sh->ready);
 	wait_flag(&sh->go);
-	for (int i = 0; i < 3; i++)
-		if (*tl_objs[i] != STAMP(i))
-			sh->bad++;
+	count_changed(tl_objs);
 	more = kmem_cache_alloc(tl_cache, 0);	/* enters now */
 	if (!more)
 		_exit(2);
@@ -149,18 +140,11 @@ static void child_takes(struct kmem_cache *f)
 {
 	uint64_t *q[3];
 
-	for (int i = 0; i < 3; i++) {
-		q[i] = kmem_cache_alloc(f, 0);
-		if (!q[i])
-			_exit(3);
-		*q[i] = STAMP(i);
-	}
+	take_stamped(f, q);
 	sh->child_pid = getpid();
 	set_flag(&sh->ready);
 	wait_flag(&sh->go);
-	for (int i = 0; i < 3; i++)
-		if (*q[i] != STAMP(i))
-			sh->bad++;
+	count_changed(q);
 	set_flag(&sh->done);
 	_exit(0);
 }

@@ -44,13 +44,6 @@
 #include "slub.h"
 
 
-struct shared {
-	int ready, go, done;
-	uint32_t id;		/* the victim's owner id, found by itself */
-	int bad;		/* stamps found changed */
-	int inner;		/* victim's pid in slubd's namespace */
-};
-static struct shared *sh;
 
 
 
@@ -123,9 +116,7 @@ static void victim(void *sock)
 	wait_flag(&sh->go);
 	if (v_after)
 		v_after();
-	for (int i = 0; i < 3; i++)
-		if (*v_objs[i] != STAMP(i))
-			sh->bad++;
+	count_changed(v_objs);
 	set_flag(&sh->done);
 	_exit(0);
 }
@@ -222,12 +213,7 @@ static void fchild(struct kmem_cache *f)
 {
 	uint64_t *q[3];
 
-	for (int i = 0; i < 3; i++) {
-		q[i] = kmem_cache_alloc(f, 0);
-		if (!q[i])
-			_exit(3);
-		*q[i] = STAMP(i);
-	}
+	take_stamped(f, q);
 	sh->id = find_my_id();
 	set_flag(&sh->ready);
 	wait_flag(&sh->go);
