@@ -236,6 +236,16 @@ uint32_t ident_of_pid(struct arena *a, uint32_t pid);
 /* the pid (as its own namespace saw it) of the live thread tid's process; 0: none known */
 uint32_t ident_tid_pid(struct arena *a, uint32_t tid);
 
+/* ---- shm/report.c: the report ring --------------------------------------- */
+
+void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, aoff_t obj,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* a report's callback waits until the thread holds no shared lock (lock.c calls it) */
+void slab_report_flush(void);
+bool cache_name_ok(const struct kmem_cache *s);	/* NUL-terminated, of name_ok's bytes */
+/* s's name for a message: at most SLUB_NAME_MAX bytes, others shown as '?' */
+const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1]);
+
 /* ---- shm/lock.c ------------------------------------------------------- */
 
 /* a robust mutex's word: the kernel's robust-futex ABI (lock.c, ident.c) */
@@ -305,8 +315,6 @@ static inline uint32_t repair_walk_next(const struct arena *a, uint32_t pfn)
 		order = 0;
 	return pfn + (1u << order);
 }
-/* a report's callback waits until the thread holds no shared lock (slub_debug.c) */
-void slab_report_flush(void);
 /* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
 void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
 /* before a scrub's locked step: a timed scrub's wait, given afresh (slub_debug.c) */
@@ -329,6 +337,12 @@ extern __thread uint64_t shm_lock_budget_ns;
 extern __thread struct shm_lock_busy shm_lock_busy;
 void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);
+/*
+ * lock_failed - report (SLAB_ERR_LOCK) that a lock of s (NULL: one of the
+ * arena's) could not be taken: shm_lock_acquire said rc; fmt names the lock.
+ */
+void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---- shm/list.c: circular lists of arena offsets ------------------------ */
 
@@ -566,9 +580,6 @@ bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
  * 0, or a SLAB_ERR_* kind with the reason in why.  Slow paths only.
  */
 int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len);
-bool cache_name_ok(const struct kmem_cache *s);	/* NUL-terminated, of name_ok's bytes */
-/* s's name for a message: at most SLUB_NAME_MAX bytes, others shown as '?' */
-const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1]);
 /*
  * cache_walkable - cache_check, and with s's locks taken (and dropped),
  * that what flush_all_cpus and discard_empty follow is whole: its node
@@ -582,14 +593,6 @@ void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error ki
 		      void *arg);
 struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
 struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
-void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, aoff_t obj,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/*
- * lock_failed - report (SLAB_ERR_LOCK) that a lock of s (NULL: one of the
- * arena's) could not be taken: shm_lock_acquire said rc; fmt names the lock.
- */
-void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
 		size_t align, unsigned long flags, bool has_ctor);
 void cache_release_pages(struct arena *a, struct kmem_cache *s);

@@ -16,11 +16,12 @@
  * to the host with a system call, so a thread that frees a chunk while it
  * holds any lock queues the punch (buddy.c), and the queue runs when the
  * thread releases its last lock.  So do the callbacks of reports made
- * meanwhile (they may print: slub_debug.c).  shm_lock_depth counts the
- * locks held.
+ * meanwhile (they may print: report.c).  shm_lock_depth counts the
+ * locks held.  lock_failed reports a lock not taken (report.c).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
 #include <stdio.h>
@@ -390,4 +391,34 @@ void shm_lock_release(struct shm_lock *l)
 		buddy_run_deferred();
 		slab_report_flush();	/* reports' callbacks held back meanwhile */
 	}
+}
+
+/* ---- reporting a lock not taken ------------------------------------------ */
+
+static const char *lock_errname(int err)
+{
+	switch (err) {
+	case EDEADLK: return "EDEADLK";
+	case EINVAL: return "EINVAL";
+	case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
+	case EAGAIN: return "EAGAIN";
+	case EPERM: return "EPERM";
+	default: return "error";
+	}
+}
+
+void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
+{
+	char name[48];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	if (rc == -ETIMEDOUT) {
+		/* held, not broken: a timed attempt (slubd) gave up; no report */
+		shm_lock_note_busy(name);
+		return;
+	}
+	slab_report(a, s, SLAB_ERR_LOCK, 0, "%s not taken: %s (%d)", name, lock_errname(-rc), -rc);
 }

@@ -105,35 +105,6 @@ static struct kmem_cache *cache_of_list(struct arena *a, struct olist *l)
 
 /* ---- checking a descriptor ------------------------------------------------ */
 
-static bool name_char_ok(char ch)
-{
-	return slab_name_char_ok(ch);	/* names.c: the one definition */
-}
-
-bool cache_name_ok(const struct kmem_cache *s)
-{
-	size_t len = strnlen(s->name, sizeof(s->name));
-
-	if (len == 0 || len > SLUB_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!name_char_ok(s->name[i]))
-			return false;
-	return true;
-}
-
-const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1])
-{
-	size_t i;
-
-	for (i = 0; i < SLUB_NAME_MAX && s->name[i]; i++)
-		buf[i] = name_char_ok(s->name[i]) ? s->name[i] : '?';
-	if (i == 0)
-		buf[i++] = '?';		/* no name at all */
-	buf[i] = 0;
-	return buf;
-}
-
 /* order << 16 | objects: a block the buddy can give, holding the objects */
 static bool oo_fits(uint32_t oo, uint32_t size)
 {
