@@ -562,8 +562,6 @@ static inline uint32_t kmalloc_orig_size(const struct kmem_cache *s, const char 
 
 	return v < s->object_size ? (uint32_t)v : s->object_size;
 }
-/* slub_debug.c: kmalloc's size for obj: the bytes past it red-zoned */
-void kmalloc_set_orig(struct kmem_cache *s, char *obj, size_t size);
 struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
 /*
  * cache_unusable - s is no live cache: destroyed (in quarantine), or not a
@@ -602,9 +600,6 @@ int flush_all_cpus(struct arena *a, struct kmem_cache *s);
 int discard_empty(struct arena *a, struct kmem_cache *s);
 
 /* debug (slub_debug.c) */
-void debug_init_object(struct kmem_cache *s, char *obj, bool active);
-bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
-bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
 void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
 /* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
 int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
@@ -612,6 +607,31 @@ struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsi
 void slab_discard(struct arena *a, struct page_desc *pd);
 int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
 void node_unlock(struct kmem_cache_node *n);
+
+/* ---- shm/debug_obj.c: one object's red zones, poison and tracks ---------- */
+
+#define RED_INACTIVE	0xbb	/* the red zone of a free object */
+#define RED_ACTIVE	0xcc	/* of an allocated one */
+#define POISON_FREE	0x6b	/* a free object's bytes (SLAB_POISON) */
+#define POISON_END	0xa5	/* and its last byte */
+/* a free object's bytes (active: false) or an allocated one's (true) */
+void debug_init_object(struct kmem_cache *s, char *obj, bool active);
+/* alloc and free checks of obj: false, reported, when obj must not be handed out / freed */
+bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
+bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
+/* kmalloc's size for obj: the bytes past it red-zoned */
+void kmalloc_set_orig(struct kmem_cache *s, char *obj, size_t size);
+bool debug_poisoned(const struct kmem_cache *s);	/* free objects carry poison */
+bool debug_poison_ok(const struct kmem_cache *s, const char *obj);
+/* obj's red zones all v (RED_ACTIVE: kmalloc's slack past its size too) */
+bool debug_redzone_ok(const struct kmem_cache *s, const char *obj, int v);
+/* how many bytes the user of obj asked for (kmalloc's size, else the object's) */
+uint32_t debug_asked_size(const struct kmem_cache *s, const char *obj);
+/* record the caller in obj's alloc (which 0) or free (1) track (SLAB_STORE_USER) */
+void debug_track(struct arena *a, struct kmem_cache *s, char *obj, int which, void *caller);
+/* " (last alloc pid ..., last free pid ...)" for a message, or "" */
+const char *debug_owner_text(struct arena *a, struct kmem_cache *s, const char *obj, char *buf,
+			     size_t len);
 
 /*
  * Free pointers (SLUB's CONFIG_SLAB_FREELIST_HARDENED): the link stored in a
