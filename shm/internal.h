@@ -578,14 +578,6 @@ bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
  * 0, or a SLAB_ERR_* kind with the reason in why.  Slow paths only.
  */
 int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len);
-/*
- * cache_walkable - cache_check, and with s's locks taken (and dropped),
- * that what flush_all_cpus and discard_empty follow is whole: its node
- * and cpu partial lists end, through slabs of s, its cpu slabs and the
- * heads of their freelists lie where they say.  0, or a SLAB_ERR_* kind;
- * SLAB_ERR_LOCK (errno set) when one of s's locks cannot be taken.
- */
-int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len);
 /* the list of caches and the header's own caches, each problem to err() */
 void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
 		      void *arg);
@@ -600,6 +592,14 @@ int flush_all_cpus(struct arena *a, struct kmem_cache *s);
 int discard_empty(struct arena *a, struct kmem_cache *s);
 
 /* debug (slub_debug.c) */
+/*
+ * in_slab - x is an object of the slab whose head is pd: at an object
+ * boundary, below the slab's objects, inside its pages and the arena
+ */
+bool in_slab(struct arena *a, const struct kmem_cache *s, struct page_desc *pd, aoff_t x);
+/* can the slab (a PG_SLAB head of s) be walked: NULL, or what is wrong (in buf) */
+const char *slab_shape(struct arena *a, const struct kmem_cache *s, const struct page_desc *pd,
+		       char *buf, size_t len);
 void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
 /* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
 int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
@@ -632,6 +632,44 @@ void debug_track(struct arena *a, struct kmem_cache *s, char *obj, int which, vo
 /* " (last alloc pid ..., last free pid ...)" for a message, or "" */
 const char *debug_owner_text(struct arena *a, struct kmem_cache *s, const char *obj, char *buf,
 			     size_t len);
+
+/* ---- shm/validate.c: walking a cache, validate ---------------------------- */
+
+/* where a walk found each slab of the cache (struct walk.where, per pfn) */
+enum where { W_NONE = 0, W_NODE, W_FULL, W_CPU, W_CPU_PARTIAL };
+
+struct walk {
+	struct arena *a;
+	struct kmem_cache *s;
+	uint8_t *where;			/* per pfn */
+	uint16_t *cpu_of;		/* per pfn, for W_CPU */
+	struct slab_validate_result *r;
+	bool report;			/* validate: each error also goes out as a report */
+	uint8_t *seen;			/* per object of the slab being checked */
+};
+
+int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,
+	      struct slab_validate_result *r, bool report);
+void walk_fini(struct walk *w);
+/* an error found by the walk: counted in w->r, the first kept, reported if w->report */
+void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* take every cpu lock of s (ascending), then its node locks: 0, or -errno with none held */
+int lock_cache(struct arena *a, struct kmem_cache *s, char *why, size_t len);
+void unlock_cache(struct arena *a, struct kmem_cache *s);
+bool is_slab_head(const struct page_desc *pd);		/* PG_HEAD | PG_SLAB */
+/* follow slab pd's freelist from fl, marking seen[]: how many, or -1 on a bad link */
+long walk_freelist(struct walk *w, struct page_desc *pd, aoff_t fl, uint8_t *seen);
+/* one slab against its counters, freelist, list and (debug) bytes */
+void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen);
+/*
+ * cache_walkable - cache_check, and with s's locks taken (and dropped),
+ * that what flush_all_cpus and discard_empty follow is whole: its node
+ * and cpu partial lists end, through slabs of s, its cpu slabs and the
+ * heads of their freelists lie where they say.  0, or a SLAB_ERR_* kind;
+ * SLAB_ERR_LOCK (errno set) when one of s's locks cannot be taken.
+ */
+int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len);
 
 /*
  * Free pointers (SLUB's CONFIG_SLAB_FREELIST_HARDENED): the link stored in a
