@@ -315,10 +315,6 @@ static inline uint32_t repair_walk_next(const struct arena *a, uint32_t pfn)
 		order = 0;
 	return pfn + (1u << order);
 }
-/* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
-void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
-/* before a scrub's locked step: a timed scrub's wait, given afresh (slub_debug.c) */
-void scrub_step_arm(void);
 /*
  * Timed attempts (slubd's request worker, lock.c): with shm_lock_timed set,
  * contended attempts may wait shm_lock_budget_ns in all, then give up with
@@ -337,6 +333,11 @@ extern __thread uint64_t shm_lock_budget_ns;
 extern __thread struct shm_lock_busy shm_lock_busy;
 void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);
+/* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
+void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
+/* before a scrub's locked step: a timed scrub's wait, given afresh */
+void scrub_step_arm(void);
+extern __thread uint64_t scrub_wait_ns;	/* a timed scrub's wait per step; 0: untimed */
 /*
  * lock_failed - report (SLAB_ERR_LOCK) that a lock of s (NULL: one of the
  * arena's) could not be taken: shm_lock_acquire said rc; fmt names the lock.
@@ -592,6 +593,15 @@ int flush_all_cpus(struct arena *a, struct kmem_cache *s);
 int discard_empty(struct arena *a, struct kmem_cache *s);
 
 /* debug (slub_debug.c) */
+/*
+ * debug_free_locked - free off, an object of slab pd (checked), with pd's
+ * node n locked.  Returns true when pd became empty and was taken off its
+ * list: the caller discards it once the lock is released.
+ */
+bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
+		       struct kmem_cache_node *n, aoff_t off, void *caller);
+#define TRACK_LEAK_SEEN 0x80000000u	/* in slab_track[0].cpu: dead owner reported */
+struct slab_track *alloc_track(struct kmem_cache *s, void *obj);	/* obj's alloc track */
 /*
  * in_slab - x is an object of the slab whose head is pd: at an object
  * boundary, below the slab's objects, inside its pages and the arena

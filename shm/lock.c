@@ -393,6 +393,34 @@ void shm_lock_release(struct shm_lock *l)
 	}
 }
 
+/* ---- a scrub's timed, locked steps ---------------------------------------- */
+
+/*
+ * A timed scrub (slubd times its attempts before it: shm_lock_timed and
+ * shm_lock_budget_ns, lock.c).  The wait allowed then is given to each
+ * locked step afresh, so
+ * that the last steps of a long scrub may wait for a live allocator as
+ * long as the first could; a lock held past it (a stopped client) makes
+ * that step give up, and its cache waits for the next scrub.
+ */
+__thread uint64_t scrub_wait_ns;		/* 0: untimed */
+
+void scrub_step_arm(void)
+{
+	if (scrub_wait_ns)
+		shm_lock_budget_ns = scrub_wait_ns;
+}
+
+void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps)
+{
+	uint64_t d = os_now_ns() - t0;
+
+	if (max_hold_ns && d > *max_hold_ns)
+		*max_hold_ns = d;
+	if (steps)
+		(*steps)++;
+}
+
 /* ---- reporting a lock not taken ------------------------------------------ */
 
 static const char *lock_errname(int err)
