@@ -160,4 +160,3 @@ bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *ca
 	debug_track(a, s, obj, 1, caller);
 	return true;
 }
-

@@ -715,6 +715,22 @@ static inline void set_freepointer(struct arena *a, const struct kmem_cache *s, 
 	*(uint64_t *)arena_at(a, obj + s->offset) = freeptr_encode(s, next, obj + s->offset).v;
 }
 
+/* the smallest order whose block holds size bytes */
+static inline unsigned int get_order(uint64_t size)
+{
+	unsigned int order = 0;
+
+	while (order < 63 - PAGE_SHIFT && (PAGE_SIZE << order) < size)
+		order++;
+	return order;
+}
+
+/* the 1-based index of x's highest set bit; 0 for 0 */
+static inline unsigned int fls32(unsigned int x)
+{
+	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
+}
+
 /* kmem_cache.oo / min / max: order << 16 | objects per slab */
 static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
 static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }

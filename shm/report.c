@@ -181,4 +181,3 @@ const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX +
 	buf[i] = 0;
 	return buf;
 }
-

@@ -755,4 +755,3 @@ int slab_cache_discard(struct arena *a, struct kmem_cache *s, struct slab_scrub_
 		return rc;
 	return scrub_run(a, s, true, r);
 }
-

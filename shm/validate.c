@@ -584,4 +584,3 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 	unlock_cache(a, s);
 	return kind;
 }
-
