@@ -246,6 +246,26 @@ bool cache_name_ok(const struct kmem_cache *s);	/* NUL-terminated, of name_ok's 
 /* s's name for a message: at most SLUB_NAME_MAX bytes, others shown as '?' */
 const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1]);
 
+/* ---- shm/meta.c: checked lookups ------------------------------------------ */
+/*
+ * The bytes of a descriptor: an object of the kmem_cache cache holds only the
+ * first nr_nodes entries of node[] (KMEM_CACHE_SIZE).  A range check against
+ * sizeof(struct kmem_cache), which counts SLUB_MAX_NODES of them, failed a
+ * live descriptor in the last object of the arena's last page.
+ */
+static inline uint64_t desc_bytes(const struct arena *a)
+{
+	return KMEM_CACHE_SIZE(a->nr_nodes);
+}
+struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
+/*
+ * cache_unusable - s is no live cache: destroyed (in quarantine), or not a
+ * descriptor at all.  Slow paths only: the fast paths of a destroyed cache
+ * fall through to them, since destroy empties every cpu freelist.  Reports
+ * (SLAB_ERR_DESTROYED) and sets errno EINVAL when true.
+ */
+bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
+
 /* ---- shm/lock.c ------------------------------------------------------- */
 
 /* a robust mutex's word: the kernel's robust-futex ABI (lock.c, ident.c) */
@@ -395,6 +415,21 @@ void buddy_free(struct arena *a, uint32_t pfn);
  * check (its bound, upper, and the count of holds added to max_hold_ns, steps) */
 int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint64_t *steps);
 void buddy_run_deferred(void);	/* punches queued while locks were held */
+
+/* ---- shm/cache_list.c: the list of caches, slab_mutex, ids, refcounts ----- */
+
+/* 0, or -errno: slab_mutex cannot be taken (reported), the caller fails */
+int slab_mutex_lock(struct arena *a) must_check;
+void slab_mutex_unlock(struct arena *a);
+/* slab_mutex held: */
+void id_free_locked(struct arena *a, uint32_t id);
+struct kmem_cache *find_locked(struct arena *a, const char *name);
+/* link a set-up cache, giving it an id: 0, or -ENOSPC */
+int link_locked(struct arena *a, struct kmem_cache *s, int32_t refcount, uint32_t state);
+/* the cache whose list node is l, or NULL (cache_of_off) */
+struct kmem_cache *cache_of_list(struct arena *a, struct olist *l);
+#define LIST_WALK_MAX (2 * SLUB_MAX_CACHES)	/* a reader's bound on the cache list */
+bool seen_before(const aoff_t *seen, unsigned int n, aoff_t off);
 
 /* ---- shm/geom.c: each process's checked copy of each cache's geometry ------
  *
@@ -563,14 +598,6 @@ static inline uint32_t kmalloc_orig_size(const struct kmem_cache *s, const char 
 
 	return v < s->object_size ? (uint32_t)v : s->object_size;
 }
-struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
-/*
- * cache_unusable - s is no live cache: destroyed (in quarantine), or not a
- * descriptor at all.  Slow paths only: the fast paths of a destroyed cache
- * fall through to them, since destroy empties every cpu freelist.  Reports
- * (SLAB_ERR_DESTROYED) and sets errno EINVAL when true.
- */
-bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
 /*
  * cache_check - is the descriptor s (cache_of_off() passed) fit to be
  * walked: CPU and node counts, the per-CPU array in a per-CPU block, each

@@ -3,15 +3,15 @@
  * caches (kmem_cache_init), creating, opening and destroying named caches.
  * kmalloc over the kernel's size classes is kmalloc.c's.
  *
- * slab_mutex (arena_hdr) protects the list of caches, cache ids, and each
- * cache's refcount and state.  It is the outermost lock.  Nothing that may
- * make a system call (a new slab, a punch) runs under it: a new cache is
- * built before the lock is taken and linked under it; a destroyed cache is
- * unlinked under it and its memory freed after.  If its owner dies,
- * slab_mutex_repair() mends the list's back links and rebuilds the id map
- * from the caches on the list.
+ * slab_mutex (arena_hdr, cache_list.c) protects the list of caches, cache
+ * ids, and each cache's refcount and state.  It is the outermost lock.
+ * Nothing that may make a system call (a new slab, a punch) runs under it: a
+ * new cache is built before the lock is taken and linked under it (see
+ * link_locked); a destroyed cache is unlinked under it and its memory freed
+ * after.  The list's check (cache_list_check) stays here, beside the
+ * bootstrap whose caches it also checks.
  *
- * A corrupted descriptor.  cache_of_off() is the cheap test the paths use
+ * A corrupted descriptor.  cache_of_off() (meta.c) is the cheap test the paths use
  * (the offset, self, state); cache_check() is the whole one, for whatever
  * walks a cache's structures on another's behalf (stats, validate, scrub,
  * destroy): the per-CPU array and the node descriptors must be where such
@@ -33,61 +33,6 @@ static inline uint32_t oo_make(unsigned int order, unsigned int size)
 	return (uint32_t)(order << 16) | (objs > MAX_OBJS_PER_SLAB ? MAX_OBJS_PER_SLAB : objs);
 }
 
-
-/*
- * The bytes of a descriptor: an object of the kmem_cache cache holds only the
- * first nr_nodes entries of node[] (KMEM_CACHE_SIZE).  A range check against
- * sizeof(struct kmem_cache), which counts SLUB_MAX_NODES of them, failed a
- * live descriptor in the last object of the arena's last page.
- */
-static inline uint64_t desc_bytes(const struct arena *a)
-{
-	return KMEM_CACHE_SIZE(a->nr_nodes);
-}
-
-struct kmem_cache *cache_of_off(struct arena *a, aoff_t off)
-{
-	struct kmem_cache *s;
-
-	if (!arena_range_ok(a, off, desc_bytes(a)) || off % 8)
-		return NULL;
-	s = arena_at(a, off);
-	if (s->self != off || !(s->state & (CACHE_ACTIVE | CACHE_BOOT)))
-		return NULL;
-	return s;
-}
-
-bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj)
-{
-	aoff_t off;
-	uint32_t state;
-
-	s = cache_shared(a, s);		/* the state is the shared descriptor's */
-	off = arena_off_of(a, s);
-
-	if (off && off % 8 == 0 && arena_range_ok(a, off, desc_bytes(a)) && s->self == off) {
-		state = atomic_load_acquire(&s->state);
-		if (state & (CACHE_ACTIVE | CACHE_BOOT))
-			return false;
-		if (state == CACHE_DEAD) {
-			char nm[SLUB_NAME_MAX + 1];
-
-			slab_report(a, s, SLAB_ERR_DESTROYED, obj,
-				    "cache %s used after it was destroyed", cache_name_safe(s, nm));
-			errno = EINVAL;
-			return true;
-		}
-	}
-	slab_report(a, NULL, SLAB_ERR_DESTROYED, obj,
-		    "%#llx is no cache (destroyed long ago, or never one)", (unsigned long long)off);
-	errno = EINVAL;
-	return true;
-}
-
-static struct kmem_cache *cache_of_list(struct arena *a, struct olist *l)
-{
-	return cache_of_off(a, arena_off_of(a, l) - offsetof(struct kmem_cache, list));
-}
 
 /* ---- checking a descriptor ------------------------------------------------ */
 
@@ -445,92 +390,6 @@ void cache_release_pages(struct arena *a, struct kmem_cache *s)
 		buddy_free(a, (uint32_t)(s->cpu_slab >> PAGE_SHIFT));
 }
 
-/* ---- slab_mutex --------------------------------------------------------- */
-
-static bool cache_list_valid(struct arena *a, aoff_t off, void *arg)
-{
-	(void)arg;
-	return cache_of_off(a, off - offsetof(struct kmem_cache, list)) != NULL;
-}
-
-static void slab_mutex_repair(void *arg)
-{
-	struct arena *a = arg;
-	struct arena_hdr *h = a->hdr;
-	struct olist *it = &h->slab_caches;
-
-	olist_repair(a, &h->slab_caches, cache_list_valid, NULL, SLUB_MAX_CACHES);
-	memset(h->cache_ids, 0, sizeof(h->cache_ids));
-	while ((it = olist_next(a, &h->slab_caches, it))) {
-		struct kmem_cache *s = cache_of_list(a, it);
-
-		if (s && s->id < SLUB_MAX_CACHES)
-			h->cache_ids[s->id / 8] |= (uint8_t)(1u << (s->id % 8));
-	}
-}
-
-/* 0, or -errno: slab_mutex cannot be taken (reported), the caller fails */
-static must_check int slab_mutex_lock(struct arena *a)
-{
-	int rc = shm_lock_acquire(a, &a->hdr->slab_mutex, slab_mutex_repair, a);
-
-	if (unlikely(rc)) {
-		lock_failed(a, NULL, rc, "slab_mutex (the list of caches)");
-		return rc;
-	}
-	shm_hook(HOOK_SLAB_MUTEX);
-	return 0;
-}
-
-static void slab_mutex_unlock(struct arena *a)
-{
-	shm_lock_release(&a->hdr->slab_mutex);
-}
-
-static int id_alloc_locked(struct arena *a)
-{
-	for (int id = 0; id < SLUB_MAX_CACHES; id++)
-		if (!(a->hdr->cache_ids[id / 8] & (1u << (id % 8)))) {
-			a->hdr->cache_ids[id / 8] |= (uint8_t)(1u << (id % 8));
-			return id;
-		}
-	return -ENOSPC;
-}
-
-static void id_free_locked(struct arena *a, uint32_t id)
-{
-	if (id < SLUB_MAX_CACHES)
-		a->hdr->cache_ids[id / 8] &= (uint8_t)~(1u << (id % 8));
-}
-
-static struct kmem_cache *find_locked(struct arena *a, const char *name)
-{
-	struct olist *it = &a->hdr->slab_caches;
-	unsigned int n = 0;
-
-	while ((it = olist_next(a, &a->hdr->slab_caches, it)) && n++ < SLUB_MAX_CACHES) {
-		struct kmem_cache *s = cache_of_list(a, it);
-
-		if (s && !strncmp(s->name, name, sizeof(s->name)))
-			return s;
-	}
-	return NULL;
-}
-
-/* link a set-up cache; slab_mutex held */
-static int link_locked(struct arena *a, struct kmem_cache *s, int32_t refcount, uint32_t state)
-{
-	int id = id_alloc_locked(a);
-
-	if (id < 0)
-		return id;
-	s->id = (uint32_t)id;
-	s->refcount = refcount;
-	atomic_store_release(&s->state, state);
-	olist_add_tail(a, &a->hdr->slab_caches, &s->list);
-	return 0;
-}
-
 /* ---- the bootstrap (kmem_cache_init) ------------------------------------ */
 
 static void create_boot_cache(struct arena *a, struct kmem_cache *s, const char *name,
@@ -779,59 +638,9 @@ struct kmem_cache *slab_cache_at(struct arena *a, aoff_t off)
 	return s;
 }
 
-int32_t slab_cache_refcount(struct arena *a, struct kmem_cache *s)
-{
-	int32_t r = slab_mutex_lock(a);
-
-	if (r)
-		return r;	/* -errno: slab_mutex cannot be taken (reported) */
-	r = s->refcount;
-	slab_mutex_unlock(a);
-	return r;
-}
-
 uint32_t slab_cache_owner(const struct kmem_cache *s)
 {
 	return s->owner_uid;
-}
-
-void slab_cache_keep(struct arena *a, struct kmem_cache *s, int delta)
-{
-	if (slab_mutex_lock(a))
-		return;		/* reported: the count stays */
-	if (delta > 0 || s->kept > 0)
-		s->kept += (uint32_t)delta;
-	slab_mutex_unlock(a);
-}
-
-uint32_t slab_cache_kept(struct arena *a, struct kmem_cache *s)
-{
-	uint32_t k;
-
-	if (slab_mutex_lock(a))
-		return 0;	/* reported */
-	k = s->kept;
-	slab_mutex_unlock(a);
-	return k;
-}
-
-int slab_adopt(struct arena *a)
-{
-	struct olist *it = &a->hdr->slab_caches;
-	int pools = slab_mutex_lock(a);
-
-	if (pools)
-		return pools;	/* -errno, reported */
-	while ((it = olist_next(a, &a->hdr->slab_caches, it))) {
-		struct kmem_cache *s = cache_of_list(a, it);
-
-		if (!s || (s->state & CACHE_SYSTEM))
-			continue;
-		s->refcount = (int32_t)s->kept;
-		pools++;
-	}
-	slab_mutex_unlock(a);
-	return pools;
 }
 
 int slab_cache_set_limits(struct arena *a, struct kmem_cache *s, uint64_t max_objects,
@@ -996,56 +805,6 @@ void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align
 	*align = s->align;	/* calc_align() of it is itself */
 	*flags = s->flags;
 	*has_ctor = s->has_ctor;
-}
-
-/*
- * The cache list, walked by a reader: every link checked (olist_next), each
- * entry that is no cache skipped, and the walk bounded: it ends at a link
- * that leaves the arena, at an entry seen before (a loop that misses the
- * head), or after 2 * SLUB_MAX_CACHES entries.  slab_mutex held.
- */
-#define LIST_WALK_MAX (2 * SLUB_MAX_CACHES)
-
-static bool seen_before(const aoff_t *seen, unsigned int n, aoff_t off)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (seen[i] == off)
-			return true;
-	return false;
-}
-
-int slab_for_each_cache(struct arena *a, int (*fn)(struct kmem_cache *s, void *arg), void *arg)
-{
-	struct kmem_cache *list[SLUB_MAX_CACHES];
-	struct olist *it = &a->hdr->slab_caches;
-	aoff_t *seen = malloc(LIST_WALK_MAX * sizeof(*seen));
-	unsigned int nseen = 0;
-	int n = 0, rc = 0;
-
-	if (!seen)
-		return -ENOMEM;
-	rc = slab_mutex_lock(a);
-	if (rc) {
-		free(seen);
-		return rc;
-	}
-	while ((it = olist_next(a, &a->hdr->slab_caches, it)) && n < SLUB_MAX_CACHES &&
-	       nseen < LIST_WALK_MAX) {
-		aoff_t off = arena_off_of(a, it);
-		struct kmem_cache *s;
-
-		if (seen_before(seen, nseen, off))
-			break;
-		seen[nseen++] = off;
-		s = cache_of_list(a, it);
-		if (s)
-			list[n++] = s;
-	}
-	slab_mutex_unlock(a);
-	free(seen);
-	for (int i = 0; i < n && !rc; i++)
-		rc = fn(list[i], arg);
-	return rc;
 }
 
 /*
