@@ -416,6 +416,18 @@ void buddy_free(struct arena *a, uint32_t pfn);
 int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint64_t *steps);
 void buddy_run_deferred(void);	/* punches queued while locks were held */
 
+/* ---- shm/slab_acct.c: slab counts and caps (the zone lock held) ----------- */
+
+/* the node descriptor a count of s on node goes to, or NULL if s cannot say */
+struct kmem_cache_node *acct_node(struct arena *a, struct kmem_cache *s, unsigned int node);
+/* count (dir +1) or uncount (-1) the block pd for s on node n, logged in l */
+void acct_step(struct arena *a, struct acct_log *l, struct page_desc *pd, struct kmem_cache *s,
+	       struct kmem_cache_node *n, unsigned int node, int dir, uint32_t objects);
+/* the zone lock's owner died: finish or undo the count step logged in l */
+void acct_finish(struct arena *a, struct acct_log *l);
+/* may s take a slab of 2^order pages and objects objects within its caps? */
+bool acct_cap_ok(struct arena *a, struct kmem_cache *s, unsigned int order, unsigned int objects);
+
 /* ---- shm/cache_list.c: the list of caches, slab_mutex, ids, refcounts ----- */
 
 /* 0, or -errno: slab_mutex cannot be taken (reported), the caller fails */
