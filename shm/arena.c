@@ -516,17 +516,3 @@ uint64_t arena_used_bytes(const struct arena *a)
 {
 	return a->size - arena_free_bytes(a);
 }
-
-aoff_t arena_offset(const struct arena *a, const void *p)
-{
-	uintptr_t x = (uintptr_t)p, b = (uintptr_t)a->base;
-
-	if (x <= b || x >= b + a->size)
-		return 0;
-	return (aoff_t)(x - b);
-}
-
-void *arena_ptr(const struct arena *a, aoff_t off)
-{
-	return arena_range_ok(a, off, 1) && off < a->size ? a->base + off : NULL;
-}

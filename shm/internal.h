@@ -265,6 +265,15 @@ struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
  * (SLAB_ERR_DESTROYED) and sets errno EINVAL when true.
  */
 bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
+/*
+ * cache_check - is the descriptor s (cache_of_off() passed) fit to be
+ * walked: CPU and node counts, the per-CPU array in a per-CPU block, each
+ * node descriptor an object of the kmem_cache_node cache, and a geometry
+ * that keeps every object, free pointer and owner record inside its slab.
+ * 0, or a SLAB_ERR_* kind with the reason in why.  Slow paths only.
+ */
+int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len);
+/* arena_offset, arena_ptr: shm.h (the public API) */
 
 /* ---- shm/lock.c ------------------------------------------------------- */
 
@@ -587,6 +596,9 @@ void geom_free_all(struct arena *a);	/* arena_close */
 void slab_bootstrap(struct arena *a);	/* kmem_cache_init */
 /* kmalloc_debug.c: the debug flags slab_bootstrap gives kmalloc cache i */
 unsigned long slab_debug_kmalloc_flags(int i);
+/* kmalloc_debug.c: kmalloc cache i's name (NULL for 0) and size, by kmalloc index */
+extern const char *const kmalloc_names[NR_KMALLOC];
+size_t kmalloc_size(int index);
 /*
  * A kmalloc cache with SLAB_KMALLOC and SLAB_RED_ZONE keeps each object's
  * requested size in one word of its slot, after the free pointer and the
@@ -610,17 +622,6 @@ static inline uint32_t kmalloc_orig_size(const struct kmem_cache *s, const char 
 
 	return v < s->object_size ? (uint32_t)v : s->object_size;
 }
-/*
- * cache_check - is the descriptor s (cache_of_off() passed) fit to be
- * walked: CPU and node counts, the per-CPU array in a per-CPU block, each
- * node descriptor an object of the kmem_cache_node cache, and a geometry
- * that keeps every object, free pointer and owner record inside its slab.
- * 0, or a SLAB_ERR_* kind with the reason in why.  Slow paths only.
- */
-int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len);
-/* the list of caches and the header's own caches, each problem to err() */
-void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
-		      void *arg);
 struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
 struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
 int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
@@ -719,6 +720,9 @@ void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen);
  * SLAB_ERR_LOCK (errno set) when one of s's locks cannot be taken.
  */
 int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len);
+/* the list of caches and the header's own caches, each problem to err() */
+void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
+		      void *arg);
 
 /*
  * Free pointers (SLUB's CONFIG_SLAB_FREELIST_HARDENED): the link stored in a

@@ -31,6 +31,7 @@
 
 void (*shm_test_hook)(enum shm_hook where);
 __thread int shm_lock_depth;
+__thread uint64_t shm_repair_walk_steps;	/* internal.h: the repairs' page walks */
 
 void shm_hook(enum shm_hook where)
 {

@@ -240,8 +240,6 @@ static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint6
 	}
 }
 
-__thread uint64_t shm_repair_walk_steps;	/* internal.h */
-
 /*
  * node_unlist - every slab of s on n that says it is on one of n's lists
  * says SL_NONE, until node_relist marks the ones that are.  A mover that

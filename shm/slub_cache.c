@@ -8,12 +8,11 @@
  * Nothing that may make a system call (a new slab, a punch) runs under it: a
  * new cache is built before the lock is taken and linked under it (see
  * link_locked); a destroyed cache is unlinked under it and its memory freed
- * after.  The list's check (cache_list_check) stays here, beside the
- * bootstrap whose caches it also checks.
+ * after.
  *
- * A corrupted descriptor.  cache_of_off() (meta.c) is the cheap test the paths use
- * (the offset, self, state); cache_check() is the whole one, for whatever
- * walks a cache's structures on another's behalf (stats, validate, scrub,
+ * A corrupted descriptor.  cache_of_off() (meta.c) is the cheap test the
+ * paths use (the offset, self, state); cache_check() (meta.c too) is the
+ * whole one, for whatever walks a cache's structures on another's behalf (stats, validate, scrub,
  * destroy): the per-CPU array and the node descriptors must be where such
  * things are, and the geometry must keep every object inside its slab.  A
  * cache that fails it is reported, never walked.
@@ -33,103 +32,6 @@ static inline uint32_t oo_make(unsigned int order, unsigned int size)
 	return (uint32_t)(order << 16) | (objs > MAX_OBJS_PER_SLAB ? MAX_OBJS_PER_SLAB : objs);
 }
 
-
-/* ---- checking a descriptor ------------------------------------------------ */
-
-/* order << 16 | objects: a block the buddy can give, holding the objects */
-static bool oo_fits(uint32_t oo, uint32_t size)
-{
-	unsigned int order = oo_order(oo), objects = oo_objects(oo);
-
-	return order <= BUDDY_MAX_ORDER && objects >= 1 && objects <= MAX_OBJS_PER_SLAB &&
-	       (uint64_t)objects * size <= PAGE_SIZE << order;
-}
-
-/* node descriptor off: an object of the kmem_cache_node cache, in one of its slabs */
-static bool node_desc_ok(struct arena *a, aoff_t off)
-{
-	const struct kmem_cache *nc;
-	struct page_desc *hp;
-	uint32_t head;
-	aoff_t start;
-
-	if (!arena_range_ok(a, off, sizeof(struct kmem_cache_node)) || off % 8)
-		return false;
-	head = pd_of_off(a, off)->head;
-	if (head < a->first_pfn || head >= a->nr_pages)
-		return false;
-	hp = pd_of_pfn(a, head);
-	if ((hp->flags & (PG_HEAD | PG_SLAB | PG_FREE)) != (PG_HEAD | PG_SLAB) ||
-	    hp->order > BUDDY_MAX_ORDER || (uint64_t)head + (1u << hp->order) > a->nr_pages)
-		return false;
-	nc = cache_of_off(a, hp->cache);
-	start = pfn_off(head);
-	return nc && (nc->state & CACHE_SYSTEM) && nc->object_size == sizeof(struct kmem_cache_node) &&
-	       nc->size >= nc->object_size && off >= start + nc->red_left_pad &&
-	       (off - start) % nc->size == nc->red_left_pad &&
-	       off - start + sizeof(struct kmem_cache_node) <= PAGE_SIZE << hp->order;
-}
-
-int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len)
-{
-	uint64_t cpu_bytes = (uint64_t)a->nr_cpus * sizeof(struct kmem_cache_cpu);
-	uint32_t size = s->size, pad = s->red_left_pad, pfn;
-	struct page_desc *pd;
-
-#define BAD(...) do { \
-	if (why && len) \
-		snprintf(why, len, __VA_ARGS__); \
-	return SLAB_ERR_PAGE; \
-} while (0)
-	if (s->nr_cpus != a->nr_cpus || s->nr_nodes != a->nr_nodes)
-		BAD("descriptor says %u CPUs and %u nodes, the arena has %u and %u", s->nr_cpus,
-		    s->nr_nodes, a->nr_cpus, a->nr_nodes);
-	if (size < 8 || size > (1u << 22) || size % 8)
-		BAD("descriptor: object stride %u", size);
-	if (!s->align || (s->align & (s->align - 1)) || s->align > PAGE_SIZE || size % s->align)
-		BAD("descriptor: alignment %u for stride %u", s->align, size);
-	if (s->reciprocal != ((1ULL << 44) + size - 1) / size)
-		BAD("descriptor: the reciprocal of the stride is wrong (%#llx)",
-		    (unsigned long long)s->reciprocal);
-	if (!s->object_size || s->object_size > s->inuse || (uint64_t)pad + s->inuse > size)
-		BAD("descriptor: object size %u, in use %u, left red zone %u do not fit stride %u",
-		    s->object_size, s->inuse, pad, size);
-	if (pad % 8)
-		BAD("descriptor: left red zone of %u bytes", pad);
-	if (s->offset % 8 || (uint64_t)pad + s->offset + sizeof(uint64_t) > size)
-		BAD("descriptor: free pointer at %u does not fit stride %u", s->offset, size);
-	if ((s->flags & SLAB_STORE_USER) &&
-	    (s->track_off % 8 || (uint64_t)pad + s->track_off + 2 * sizeof(struct slab_track) > size))
-		BAD("descriptor: owner records at %u do not fit stride %u", s->track_off, size);
-	if (s->flags & ~(SLAB_USER_FLAGS | SLAB_KMALLOC))
-		BAD("descriptor: unknown flags %#x", s->flags);
-	if (kmalloc_orig_tracked(s) && (uint64_t)pad + kmalloc_orig_off(s) + 8 > size)
-		BAD("descriptor: kmalloc's size word at %u does not fit stride %u",
-		    kmalloc_orig_off(s), size);
-	if (!oo_fits(s->oo, size) || !oo_fits(s->min, size))
-		BAD("descriptor: slab geometry %#x / %#x does not fit stride %u", s->oo, s->min, size);
-	if (s->id >= SLUB_MAX_CACHES)
-		BAD("descriptor: id %u", s->id);
-	pfn = (uint32_t)(s->cpu_slab >> PAGE_SHIFT);
-	if (s->cpu_slab % PAGE_SIZE || s->cpu_slab >= a->size || pfn < a->first_pfn)
-		BAD("descriptor: per-CPU array at %#llx", (unsigned long long)s->cpu_slab);
-	pd = pd_of_pfn(a, pfn);
-	if ((pd->flags & (PG_HEAD | PG_PERCPU | PG_FREE)) != (PG_HEAD | PG_PERCPU) ||
-	    pd->order > BUDDY_MAX_ORDER || (PAGE_SIZE << pd->order) < cpu_bytes ||
-	    (uint64_t)pfn + (1u << pd->order) > a->nr_pages)
-		BAD("descriptor: per-CPU array at %#llx is in no per-CPU block",
-		    (unsigned long long)s->cpu_slab);
-	for (unsigned int node = 0; node < a->nr_nodes; node++) {
-		if (!node_desc_ok(a, s->node[node]))
-			BAD("descriptor: node %u at %#llx is no node descriptor", node,
-			    (unsigned long long)s->node[node]);
-		for (unsigned int k = 0; k < node; k++)
-			if (s->node[k] == s->node[node])
-				BAD("descriptor: nodes %u and %u share a descriptor", k, node);
-	}
-	return 0;
-#undef BAD
-}
 
 /* ---- geometry ----------------------------------------------------------- */
 
@@ -428,17 +330,6 @@ static struct kmem_cache *bootstrap(struct arena *a, struct kmem_cache *boot)
 	s->state = CACHE_ACTIVE | CACHE_SYSTEM;
 	memset(boot, 0, sizeof(*boot));
 	return s;
-}
-
-static const char *const kmalloc_names[NR_KMALLOC] = {
-	NULL, "kmalloc-96", "kmalloc-192", "kmalloc-8", "kmalloc-16", "kmalloc-32",
-	"kmalloc-64", "kmalloc-128", "kmalloc-256", "kmalloc-512", "kmalloc-1k",
-	"kmalloc-2k", "kmalloc-4k", "kmalloc-8k",
-};
-
-static size_t kmalloc_size(int index)
-{
-	return index == 1 ? 96 : index == 2 ? 192 : (size_t)1 << index;
 }
 
 void slab_bootstrap(struct arena *a)
@@ -805,112 +696,4 @@ void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align
 	*align = s->align;	/* calc_align() of it is itself */
 	*flags = s->flags;
 	*has_ctor = s->has_ctor;
-}
-
-/*
- * cache_list_check - the list of caches and what the header says of it:
- * every entry a cache, every back link right, no loop, as many caches as
- * cache ids in use, and the header's own caches live.  Each problem goes to
- * err(arg, kind, message).
- */
-void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
-		      void *arg)
-{
-	struct arena_hdr *h = a->hdr;
-	struct olist *head = &h->slab_caches, *it = head;
-	aoff_t hoff = arena_off_of(a, head), prev = hoff;
-	aoff_t *seen = malloc(LIST_WALK_MAX * sizeof(*seen));
-	char msg[160], nm[SLUB_NAME_MAX + 1] = "the head";
-	unsigned int nseen = 0, count = 0, ids = 0;
-	bool whole = false;
-
-	if (!seen) {
-		err(arg, SLAB_ERR_LIST, "cache list: out of memory to check it");
-		return;
-	}
-	if (slab_mutex_lock(a)) {
-		err(arg, SLAB_ERR_LOCK, "cache list: slab_mutex cannot be taken: not checked");
-		free(seen);
-		return;
-	}
-	while (nseen < LIST_WALK_MAX) {
-		aoff_t next = atomic_load_relaxed(&it->next);
-		struct kmem_cache *s;
-
-		if (next == hoff) {
-			whole = true;
-			break;
-		}
-		it = olist_next(a, head, it);
-		if (!it) {
-			snprintf(msg, sizeof(msg), "cache list: the link after %s leaves the arena (%#llx)",
-				 nm, (unsigned long long)next);
-			err(arg, SLAB_ERR_LIST, msg);
-			break;
-		}
-		if (seen_before(seen, nseen, next)) {
-			snprintf(msg, sizeof(msg), "cache list: loops after %s (back to %#llx)", nm,
-				 (unsigned long long)next);
-			err(arg, SLAB_ERR_LIST, msg);
-			break;
-		}
-		seen[nseen++] = next;
-		s = cache_of_list(a, it);
-		if (!s) {
-			aoff_t d = next - offsetof(struct kmem_cache, list);
-
-			if (arena_range_ok(a, d, desc_bytes(a))) {
-				struct kmem_cache *t = arena_at(a, d);
-				char tn[SLUB_NAME_MAX + 1];
-
-				snprintf(msg, sizeof(msg), "cache list: after %s, %s at %#llx is no live cache "
-					 "(self %#llx, state %#x)", nm, cache_name_safe(t, tn),
-					 (unsigned long long)d, (unsigned long long)t->self, t->state);
-			} else {
-				snprintf(msg, sizeof(msg), "cache list: after %s, %#llx is no cache", nm,
-					 (unsigned long long)next);
-			}
-			err(arg, SLAB_ERR_LIST, msg);
-			snprintf(nm, sizeof(nm), "%#llx", (unsigned long long)next);
-		} else {
-			if (it->prev != prev) {
-				snprintf(msg, sizeof(msg), "cache list: the back link of %s is %#llx, not %#llx",
-					 cache_name_safe(s, nm), (unsigned long long)it->prev,
-					 (unsigned long long)prev);
-				err(arg, SLAB_ERR_LIST, msg);
-			}
-			cache_name_safe(s, nm);
-			count++;
-		}
-		prev = next;
-	}
-	if (whole && head->prev != prev) {
-		snprintf(msg, sizeof(msg), "cache list: the head's back link is %#llx, not %#llx (%s)",
-			 (unsigned long long)head->prev, (unsigned long long)prev, nm);
-		err(arg, SLAB_ERR_LIST, msg);
-	}
-	for (unsigned int i = 0; i < sizeof(h->cache_ids); i++)
-		ids += (unsigned int)__builtin_popcount(h->cache_ids[i]);
-	if (whole && ids != count) {
-		snprintf(msg, sizeof(msg), "cache list: %u caches listed, %u cache ids in use", count, ids);
-		err(arg, SLAB_ERR_LIST, msg);
-	}
-	slab_mutex_unlock(a);
-	free(seen);
-
-	if (!cache_of_off(a, h->kmem_cache) || !cache_of_off(a, h->kmem_cache_node)) {
-		snprintf(msg, sizeof(msg), "arena header: the kmem_cache (%#llx) or kmem_cache_node "
-			 "(%#llx) cache is gone", (unsigned long long)h->kmem_cache,
-			 (unsigned long long)h->kmem_cache_node);
-		err(arg, SLAB_ERR_PAGE, msg);
-	}
-	for (int i = 1; i < NR_KMALLOC; i++) {
-		if (i > 2 && i < KMALLOC_SHIFT_LOW)
-			continue;
-		if (!cache_of_off(a, h->kmalloc_caches[i])) {
-			snprintf(msg, sizeof(msg), "arena header: %s at %#llx is no cache", kmalloc_names[i],
-				 (unsigned long long)h->kmalloc_caches[i]);
-			err(arg, SLAB_ERR_PAGE, msg);
-		}
-	}
 }

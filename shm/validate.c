@@ -584,3 +584,111 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 	unlock_cache(a, s);
 	return kind;
 }
+
+/*
+ * cache_list_check - the list of caches and what the header says of it:
+ * every entry a cache, every back link right, no loop, as many caches as
+ * cache ids in use, and the header's own caches live.  Each problem goes to
+ * err(arg, kind, message).
+ */
+void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
+		      void *arg)
+{
+	struct arena_hdr *h = a->hdr;
+	struct olist *head = &h->slab_caches, *it = head;
+	aoff_t hoff = arena_off_of(a, head), prev = hoff;
+	aoff_t *seen = malloc(LIST_WALK_MAX * sizeof(*seen));
+	char msg[160], nm[SLUB_NAME_MAX + 1] = "the head";
+	unsigned int nseen = 0, count = 0, ids = 0;
+	bool whole = false;
+
+	if (!seen) {
+		err(arg, SLAB_ERR_LIST, "cache list: out of memory to check it");
+		return;
+	}
+	if (slab_mutex_lock(a)) {
+		err(arg, SLAB_ERR_LOCK, "cache list: slab_mutex cannot be taken: not checked");
+		free(seen);
+		return;
+	}
+	while (nseen < LIST_WALK_MAX) {
+		aoff_t next = atomic_load_relaxed(&it->next);
+		struct kmem_cache *s;
+
+		if (next == hoff) {
+			whole = true;
+			break;
+		}
+		it = olist_next(a, head, it);
+		if (!it) {
+			snprintf(msg, sizeof(msg), "cache list: the link after %s leaves the arena (%#llx)",
+				 nm, (unsigned long long)next);
+			err(arg, SLAB_ERR_LIST, msg);
+			break;
+		}
+		if (seen_before(seen, nseen, next)) {
+			snprintf(msg, sizeof(msg), "cache list: loops after %s (back to %#llx)", nm,
+				 (unsigned long long)next);
+			err(arg, SLAB_ERR_LIST, msg);
+			break;
+		}
+		seen[nseen++] = next;
+		s = cache_of_list(a, it);
+		if (!s) {
+			aoff_t d = next - offsetof(struct kmem_cache, list);
+
+			if (arena_range_ok(a, d, desc_bytes(a))) {
+				struct kmem_cache *t = arena_at(a, d);
+				char tn[SLUB_NAME_MAX + 1];
+
+				snprintf(msg, sizeof(msg), "cache list: after %s, %s at %#llx is no live cache "
+					 "(self %#llx, state %#x)", nm, cache_name_safe(t, tn),
+					 (unsigned long long)d, (unsigned long long)t->self, t->state);
+			} else {
+				snprintf(msg, sizeof(msg), "cache list: after %s, %#llx is no cache", nm,
+					 (unsigned long long)next);
+			}
+			err(arg, SLAB_ERR_LIST, msg);
+			snprintf(nm, sizeof(nm), "%#llx", (unsigned long long)next);
+		} else {
+			if (it->prev != prev) {
+				snprintf(msg, sizeof(msg), "cache list: the back link of %s is %#llx, not %#llx",
+					 cache_name_safe(s, nm), (unsigned long long)it->prev,
+					 (unsigned long long)prev);
+				err(arg, SLAB_ERR_LIST, msg);
+			}
+			cache_name_safe(s, nm);
+			count++;
+		}
+		prev = next;
+	}
+	if (whole && head->prev != prev) {
+		snprintf(msg, sizeof(msg), "cache list: the head's back link is %#llx, not %#llx (%s)",
+			 (unsigned long long)head->prev, (unsigned long long)prev, nm);
+		err(arg, SLAB_ERR_LIST, msg);
+	}
+	for (unsigned int i = 0; i < sizeof(h->cache_ids); i++)
+		ids += (unsigned int)__builtin_popcount(h->cache_ids[i]);
+	if (whole && ids != count) {
+		snprintf(msg, sizeof(msg), "cache list: %u caches listed, %u cache ids in use", count, ids);
+		err(arg, SLAB_ERR_LIST, msg);
+	}
+	slab_mutex_unlock(a);
+	free(seen);
+
+	if (!cache_of_off(a, h->kmem_cache) || !cache_of_off(a, h->kmem_cache_node)) {
+		snprintf(msg, sizeof(msg), "arena header: the kmem_cache (%#llx) or kmem_cache_node "
+			 "(%#llx) cache is gone", (unsigned long long)h->kmem_cache,
+			 (unsigned long long)h->kmem_cache_node);
+		err(arg, SLAB_ERR_PAGE, msg);
+	}
+	for (int i = 1; i < NR_KMALLOC; i++) {
+		if (i > 2 && i < KMALLOC_SHIFT_LOW)
+			continue;
+		if (!cache_of_off(a, h->kmalloc_caches[i])) {
+			snprintf(msg, sizeof(msg), "arena header: %s at %#llx is no cache", kmalloc_names[i],
+				 (unsigned long long)h->kmalloc_caches[i]);
+			err(arg, SLAB_ERR_PAGE, msg);
+		}
+	}
+}
