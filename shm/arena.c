@@ -19,6 +19,9 @@
  * an innocent client does not); normal shared memory
  * is reserved chunk by chunk with fallocate before the buddy hands a chunk
  * out (buddy.c), so running out of memory is ENOMEM, never SIGBUS.
+ *
+ * Layer: the top.  It calls slub_cache.c (the bootstrap), buddy.c,
+ * geom.c, ident.c, os.c.
  */
 #include <errno.h>
 #include <fcntl.h>

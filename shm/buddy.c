@@ -47,6 +47,9 @@
  * with ENOMEM when the host has no memory: never a SIGBUS later.  Huge page
  * arenas are not punched: their pages are reserved for the arena at mmap,
  * and a punched huge page could not be promised back.
+ *
+ * Layer: above slab_acct.c, meta.c, list.c, lock.c, report.c, ident.c and
+ * os.c, which it calls; nothing above.
  */
 #include <errno.h>
 #include <stdio.h>

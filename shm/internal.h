@@ -1,6 +1,43 @@
 /*
  * internal.h - what the files of shm/ share with each other, grouped by the
  * file that defines it.  Nothing here is for users of shm/ (see shm.h).
+ *
+ * The layers of shm/, bottom to top: each file is one concept and calls only
+ * files on lines above its own (scripts/shm-calls.py lists every call
+ * between files and flags one that goes up).  The lock order is at the top
+ * of slub.c.
+ *
+ *   layout.h atomic.h   the arena's layout; atomics.  internal.h: the
+ *                       inline helpers (offsets, the current CPU, free
+ *                       pointers), these declarations
+ *   os.c names.c        the kernel (the only file that talks to it); what a
+ *                       pool may be called and made with (pure)
+ *   report.c            the report ring, a cache's name for a message
+ *   lock.c  ident.c     robust locks, their repairs' hook, a lock not taken,
+ *                       a scrub's timed steps; who is alive (lives, slots)
+ *   list.c              lists of arena offsets
+ *   meta.c              checked lookups: pointer <-> offset, offset ->
+ *                       cache, cache_check; kmalloc_debug.c: the kmalloc
+ *                       caches' names, sizes and debug flags
+ *   debug_obj.c         one object's red zones, poison, tracks
+ *   slab_acct.c         slab counts and caps (under the zone lock)
+ *   cache_list.c        slab_mutex, cache ids, refcounts, the list walked
+ *   buddy.c             the page allocator (pages; counts via slab_acct.c)
+ *   geom.c              each process's checked copy of a cache's geometry
+ *   slub.c              per-CPU layer, fast paths, node lists, slabs
+ *   slub_debug.c        the debug caches' locked paths, owners (and, until
+ *                       stats.c, the statistics)
+ *   validate.c scrub.c  the full walk and its checks; the scrub
+ *   slub_cache.c        geometry, bootstrap, create/open/destroy, shrink;
+ *   kmalloc.c           kmalloc over the size classes
+ *   arena.c             creating and opening an arena
+ *
+ * Calls that still go up (to be undone): lock.c runs buddy_run_deferred at
+ * the last unlock; lock.c and ident.c call each other (a lock's owner alive;
+ * ident's robust mutexes); slub.c calls slub_debug.c's debug paths (until
+ * slab.c holds node lists and slabs under both); slub_debug.c's statistics
+ * use validate.c's walk (until stats.c).  report.c reads lock.c's
+ * shm_lock_depth (a thread-local count, no call).
  */
 #ifndef SHM_INTERNAL_H
 #define SHM_INTERNAL_H

@@ -18,6 +18,10 @@
  * thread releases its last lock.  So do the callbacks of reports made
  * meanwhile (they may print: report.c).  shm_lock_depth counts the
  * locks held.  lock_failed reports a lock not taken (report.c).
+ *
+ * Layer: above report.c, beside ident.c (a lock word's owner alive: the
+ * two call each other).  It calls report.c, ident.c, os.c, and still
+ * buddy_run_deferred at the last unlock (to be inverted: the punches).
  */
 #include <errno.h>
 #include <pthread.h>

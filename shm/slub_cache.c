@@ -16,6 +16,10 @@
  * destroy): the per-CPU array and the node descriptors must be where such
  * things are, and the geometry must keep every object inside its slab.  A
  * cache that fails it is reported, never walked.
+ *
+ * Layer: near the top.  It calls validate.c (shrink's check), slub.c,
+ * buddy.c, cache_list.c, geom.c, kmalloc_debug.c, list.c, lock.c, meta.c,
+ * names.c, report.c, os.c; only arena.c calls it (slab_bootstrap).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -696,4 +700,27 @@ void slab_cache_geometry(const struct kmem_cache *s, size_t *size, size_t *align
 	*align = s->align;	/* calc_align() of it is itself */
 	*flags = s->flags;
 	*has_ctor = s->has_ctor;
+}
+
+/* ---- shrinking a cache ---------------------------------------------------- */
+
+int slab_shrink(struct arena *a, struct kmem_cache *s)
+{
+	int kind, rc, rc2;
+
+	if (!s)
+		return -EINVAL;
+	kind = cache_walkable(a, s, NULL, 0);
+	if (kind == SLAB_ERR_LOCK)
+		return -errno;		/* a lock of s cannot be taken (reported) */
+	if (kind)
+		return -EUCLEAN;	/* a corrupt descriptor or list: validate says what */
+	s = geom_fresh(a, s, false);	/* walk with the geometry this process checked */
+	if (!s)
+		return -errno;
+	geom_pin(a, s);		/* lock waits: s stays whole meanwhile */
+	rc = flush_all_cpus(a, s);
+	rc2 = discard_empty(a, s);
+	geom_unpin(a, s);
+	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }

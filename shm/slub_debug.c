@@ -27,6 +27,10 @@
  * repairs only what it understands: it puts back an orphan whose slab is
  * whole, on a cache whose lists were found whole, and leaves anything else
  * for validate to report.
+ *
+ * Layer: above slub.c, debug_obj.c, geom.c, ident.c, list.c, meta.c,
+ * report.c, os.c, which it calls; its statistics section also uses
+ * validate.c's walk (until it moves to stats.c).
  */
 #include <errno.h>
 #include <stdarg.h>
