@@ -628,14 +628,59 @@ void geom_forget(struct arena *a, const struct kmem_cache *s);
 struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s, bool open);
 void geom_free_all(struct arena *a);	/* arena_close */
 
-/* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */
+/* ---- shm/kmalloc_debug.c: the kmalloc caches' names, sizes, debug flags -- */
 
-void slab_bootstrap(struct arena *a);	/* kmem_cache_init */
-/* kmalloc_debug.c: the debug flags slab_bootstrap gives kmalloc cache i */
+/* the debug flags slab_bootstrap gives kmalloc cache i */
 unsigned long slab_debug_kmalloc_flags(int i);
-/* kmalloc_debug.c: kmalloc cache i's name (NULL for 0) and size, by kmalloc index */
+/* kmalloc cache i's name (NULL for 0) and size, by kmalloc index */
 extern const char *const kmalloc_names[NR_KMALLOC];
 size_t kmalloc_size(int index);
+
+/* ---- shm/slub.c: per-CPU layer, fast paths, node lists, slabs ----------- */
+
+struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
+struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
+/* flush_all_cpus, discard_empty: 0, or the first -errno of a lock not taken
+ * (what it guards is skipped, reported) */
+int flush_all_cpus(struct arena *a, struct kmem_cache *s);
+int discard_empty(struct arena *a, struct kmem_cache *s);
+/* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
+int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
+struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
+void slab_discard(struct arena *a, struct page_desc *pd);
+int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
+void node_unlock(struct kmem_cache_node *n);
+
+/* ---- shm/slub_debug.c: the debug caches' locked paths, owners ----------- */
+
+/*
+ * debug_free_locked - free off, an object of slab pd (checked), with pd's
+ * node n locked.  Returns true when pd became empty and was taken off its
+ * list: the caller discards it once the lock is released.
+ */
+bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
+		       struct kmem_cache_node *n, aoff_t off, void *caller);
+#define TRACK_LEAK_SEEN 0x80000000u	/* in slab_track[0].cpu: dead owner reported */
+struct slab_track *alloc_track(struct kmem_cache *s, void *obj);	/* obj's alloc track */
+/*
+ * in_slab - x is an object of the slab whose head is pd: at an object
+ * boundary, below the slab's objects, inside its pages and the arena
+ */
+bool in_slab(struct arena *a, const struct kmem_cache *s, struct page_desc *pd, aoff_t x);
+/* can the slab (a PG_SLAB head of s) be walked: NULL, or what is wrong (in buf) */
+const char *slab_shape(struct arena *a, const struct kmem_cache *s, const struct page_desc *pd,
+		       char *buf, size_t len);
+void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
+
+/* ---- shm/slub_cache.c: geometry, bootstrap, create, destroy -------------- */
+
+void slab_bootstrap(struct arena *a);	/* kmem_cache_init */
+int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
+		size_t align, unsigned long flags, bool has_ctor);
+void cache_release_pages(struct arena *a, struct kmem_cache *s);
+
+/* ---- kmalloc's size word (inline: debug_obj.c and kmalloc.c read it) ----- */
+
 /*
  * A kmalloc cache with SLAB_KMALLOC and SLAB_RED_ZONE keeps each object's
  * requested size in one word of its slot, after the free pointer and the
@@ -659,41 +704,6 @@ static inline uint32_t kmalloc_orig_size(const struct kmem_cache *s, const char 
 
 	return v < s->object_size ? (uint32_t)v : s->object_size;
 }
-struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
-struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
-int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
-		size_t align, unsigned long flags, bool has_ctor);
-void cache_release_pages(struct arena *a, struct kmem_cache *s);
-/* flush_all_cpus, discard_empty: 0, or the first -errno of a lock not taken
- * (what it guards is skipped, reported) */
-int flush_all_cpus(struct arena *a, struct kmem_cache *s);
-int discard_empty(struct arena *a, struct kmem_cache *s);
-
-/* debug (slub_debug.c) */
-/*
- * debug_free_locked - free off, an object of slab pd (checked), with pd's
- * node n locked.  Returns true when pd became empty and was taken off its
- * list: the caller discards it once the lock is released.
- */
-bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
-		       struct kmem_cache_node *n, aoff_t off, void *caller);
-#define TRACK_LEAK_SEEN 0x80000000u	/* in slab_track[0].cpu: dead owner reported */
-struct slab_track *alloc_track(struct kmem_cache *s, void *obj);	/* obj's alloc track */
-/*
- * in_slab - x is an object of the slab whose head is pd: at an object
- * boundary, below the slab's objects, inside its pages and the arena
- */
-bool in_slab(struct arena *a, const struct kmem_cache *s, struct page_desc *pd, aoff_t x);
-/* can the slab (a PG_SLAB head of s) be walked: NULL, or what is wrong (in buf) */
-const char *slab_shape(struct arena *a, const struct kmem_cache *s, const struct page_desc *pd,
-		       char *buf, size_t len);
-void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
-/* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
-int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
-struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
-void slab_discard(struct arena *a, struct page_desc *pd);
-int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
-void node_unlock(struct kmem_cache_node *n);
 
 /* ---- shm/debug_obj.c: one object's red zones, poison and tracks ---------- */
 
