@@ -356,18 +356,6 @@ int buddy_alloc_slab(struct arena *a, struct kmem_cache *s, unsigned int node, u
 	return alloc_block(a, order, 0, s, node, objects, out);
 }
 
-/*
- * Punches queued by a thread that freed a chunk while holding a lock; the
- * blocks stay PG_TRANSIT (ours) until buddy_run_deferred() punches and frees
- * them.  If the thread dies first, buddy_scrub() frees them unpunched.
- */
-#define DEFER_MAX 8
-static __thread struct {
-	struct arena *a;
-	uint32_t pfn;
-} deferred[DEFER_MAX];
-static __thread int nr_deferred;
-
 static void punch_and_free(struct arena *a, uint32_t head, unsigned int order)
 {
 	struct buddy_zone *z = zone(a);
@@ -387,14 +375,15 @@ static void punch_and_free(struct arena *a, uint32_t head, unsigned int order)
 	zone_unlock(a);
 }
 
-void buddy_run_deferred(void)
+/*
+ * A punch queued by a thread that freed a chunk while holding a lock
+ * (shm_defer, lock.c): the block stays PG_TRANSIT (ours) until the thread
+ * releases its last lock and lock.c runs this.  If the thread dies first,
+ * buddy_scrub() frees it unpunched.
+ */
+static void punch_deferred(struct arena *a, uint32_t head)
 {
-	while (nr_deferred > 0) {
-		int i = --nr_deferred;
-
-		punch_and_free(deferred[i].a, deferred[i].pfn, pd_of_pfn(deferred[i].a,
-								   deferred[i].pfn)->order);
-	}
+	punch_and_free(a, head, pd_of_pfn(a, head)->order);
 }
 
 void buddy_free(struct arena *a, uint32_t pfn)
@@ -430,14 +419,12 @@ void buddy_free(struct arena *a, uint32_t pfn)
 	}
 	head = free_locked(a, pfn, order, &order);
 	if (order >= CHUNK_ORDER && a->backing == ARENA_BACKING_SHM &&
-	    chunks_backed_any(a, head, order) && (shm_lock_depth == 1 || nr_deferred < DEFER_MAX)) {
+	    chunks_backed_any(a, head, order) && (shm_lock_depth == 1 || shm_defer_room())) {
 		/* keep it (PG_TRANSIT, ours) while its memory goes back */
 		z->nr_free_pages += 1u << freed;
 		z->nr_free_pages -= 1u << order;
 		if (shm_lock_depth > 1) {
-			deferred[nr_deferred].a = a;
-			deferred[nr_deferred].pfn = head;
-			nr_deferred++;
+			shm_defer(punch_deferred, a, head);
 			zone_unlock(a);
 		} else {
 			zone_unlock(a);

@@ -13,8 +13,9 @@
  *   os.c names.c        the kernel (the only file that talks to it); what a
  *                       pool may be called and made with (pure)
  *   report.c            the report ring, a cache's name for a message
- *   lock.c  ident.c     robust locks, their repairs' hook, a lock not taken,
- *                       a scrub's timed steps; who is alive (lives, slots)
+ *   lock.c  ident.c     robust locks, their repairs' hook, work after the
+ *                       last unlock (shm_defer), a lock not taken, a scrub's
+ *                       timed steps; who is alive (lives, slots)
  *   list.c              lists of arena offsets
  *   meta.c              checked lookups: pointer <-> offset, offset ->
  *                       cache, cache_check; kmalloc_debug.c: the kmalloc
@@ -32,8 +33,7 @@
  *   kmalloc.c           kmalloc over the size classes
  *   arena.c             creating and opening an arena
  *
- * Calls that still go up (to be undone): lock.c runs buddy_run_deferred at
- * the last unlock; lock.c and ident.c call each other (a lock's owner alive;
+ * Calls that still go up (to be undone): lock.c and ident.c call each other (a lock's owner alive;
  * ident's robust mutexes); slub.c calls slub_debug.c's debug paths (until
  * slab.c holds node lists and slabs under both); slub_debug.c's statistics
  * use validate.c's walk (until stats.c).  report.c reads lock.c's
@@ -330,6 +330,14 @@ int shm_lock_init(struct shm_lock *l);
 int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *arg), void *arg)
 	must_check;
 void shm_lock_release(struct shm_lock *l);
+/*
+ * shm_defer - run fn(a, arg) when this thread releases its last shared lock
+ * (a punch: no system call under a lock).  Only while a lock is held, and
+ * only when shm_defer_room() says the bounded queue has room.
+ */
+#define SHM_DEFER_MAX 8
+bool shm_defer_room(void);
+void shm_defer(void (*fn)(struct arena *a, uint32_t arg), struct arena *a, uint32_t arg);
 extern __thread int shm_lock_depth;	/* shared locks this thread holds */
 /*
  * System calls made while holding a shared lock, counted where the engine
@@ -460,7 +468,6 @@ void buddy_free(struct arena *a, uint32_t pfn);
 /* buddy_scrub - transit blocks of dead processes back; each zone lock hold one
  * check (its bound, upper, and the count of holds added to max_hold_ns, steps) */
 int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint64_t *steps);
-void buddy_run_deferred(void);	/* punches queued while locks were held */
 
 /* ---- shm/slab_acct.c: slab counts and caps (the zone lock held) ----------- */
 

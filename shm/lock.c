@@ -14,14 +14,14 @@
  *
  * No system call under a shared lock: the page allocator gives memory back
  * to the host with a system call, so a thread that frees a chunk while it
- * holds any lock queues the punch (buddy.c), and the queue runs when the
- * thread releases its last lock.  So do the callbacks of reports made
+ * holds any lock queues the punch (buddy.c, through shm_defer), and the
+ * queue (here) runs when the thread releases its last lock.  So do the callbacks of reports made
  * meanwhile (they may print: report.c).  shm_lock_depth counts the
  * locks held.  lock_failed reports a lock not taken (report.c).
  *
  * Layer: above report.c, beside ident.c (a lock word's owner alive: the
- * two call each other).  It calls report.c, ident.c, os.c, and still
- * buddy_run_deferred at the last unlock (to be inverted: the punches).
+ * two call each other).  It calls report.c, ident.c, os.c; the work queued
+ * for after the last unlock (shm_defer) is its caller's.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -389,11 +389,51 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 	return -err;
 }
 
+/*
+ * Work for after the thread's last unlock (shm_defer): the page allocator's
+ * punches of chunks freed while locks were held.  Per thread, bounded
+ * (SHM_DEFER_MAX; a caller asks shm_defer_room first and does without the
+ * deferral when it is full), run last in, first out.  An item is taken off
+ * the queue before it runs: it may take locks, whose last release runs the
+ * rest.  A thread that dies with items queued leaves them undone; what each
+ * item finishes must be left safe that way (a punch's block stays in
+ * transit, ours, for buddy_scrub).
+ */
+static __thread struct {
+	void (*fn)(struct arena *a, uint32_t arg);
+	struct arena *a;
+	uint32_t arg;
+} deferred[SHM_DEFER_MAX];
+static __thread int nr_deferred;
+
+bool shm_defer_room(void)
+{
+	return nr_deferred < SHM_DEFER_MAX;
+}
+
+void shm_defer(void (*fn)(struct arena *a, uint32_t arg), struct arena *a, uint32_t arg)
+{
+	SHM_ASSERT(nr_deferred < SHM_DEFER_MAX);
+	deferred[nr_deferred].fn = fn;
+	deferred[nr_deferred].a = a;
+	deferred[nr_deferred].arg = arg;
+	nr_deferred++;
+}
+
+static void run_deferred(void)
+{
+	while (nr_deferred > 0) {
+		int i = --nr_deferred;
+
+		deferred[i].fn(deferred[i].a, deferred[i].arg);
+	}
+}
+
 void shm_lock_release(struct shm_lock *l)
 {
 	pthread_mutex_unlock(&l->m);
 	if (--shm_lock_depth == 0) {
-		buddy_run_deferred();
+		run_deferred();	/* punches queued while locks were held (buddy.c) */
 		slab_report_flush();	/* reports' callbacks held back meanwhile */
 	}
 }
