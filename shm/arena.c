@@ -19,6 +19,9 @@
  * an innocent client does not); normal shared memory
  * is reserved chunk by chunk with fallocate before the buddy hands a chunk
  * out (buddy.c), so running out of memory is ENOMEM, never SIGBUS.
+ *
+ * Layer: the top.  It calls slub_cache.c (the bootstrap), buddy.c,
+ * geom.c, ident.c, os.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -515,18 +518,4 @@ uint64_t arena_free_bytes(const struct arena *a)
 uint64_t arena_used_bytes(const struct arena *a)
 {
 	return a->size - arena_free_bytes(a);
-}
-
-aoff_t arena_offset(const struct arena *a, const void *p)
-{
-	uintptr_t x = (uintptr_t)p, b = (uintptr_t)a->base;
-
-	if (x <= b || x >= b + a->size)
-		return 0;
-	return (aoff_t)(x - b);
-}
-
-void *arena_ptr(const struct arena *a, aoff_t off)
-{
-	return arena_range_ok(a, off, 1) && off < a->size ? a->base + off : NULL;
 }

@@ -24,17 +24,12 @@
  * buddy_scrub.  So a death can leak at most the block being changed until
  * the next scrub, never lose or double-hand a page.
  *
- * Slab accounting.  A slab's block is counted for its cache (the node's
- * nr_slabs and total_objects, the cache's charged_objects and
- * charged_pages; caps checked) in the same locked section that takes it
- * from a free list, and uncounted in the one that gives it back.  Between
- * the two its head names the cache (pd.cache): published slabs (PG_SLAB)
- * and blocks on their way in or out (PG_TRANSIT, pd.owner the process
- * moving it).  Each count step is logged (struct acct_log) so that a death
- * inside it is finished or undone by the next locker; a process that dies
- * outside the lock with a block in transit leaves a counted PG_TRANSIT
- * block, which buddy_scrub frees, uncounting it.  So the counts are exact
- * whenever the zone lock is free, and validate checks them under it.
+ * Slab accounting (slab_acct.c).  A slab's block is counted for its cache
+ * in the same zone-locked section that takes it from a free list, and
+ * uncounted in the one that gives it back: alloc_block and free_block call
+ * acct_step with the zone's log under the zone lock, and zone_repair runs
+ * acct_finish first; buddy_acct_check compares the counts with the blocks
+ * under the zone lock.
  *
  * Corruption.  The pages the buddy manages are [a->first_pfn, a->nr_pages),
  * the process's own copy checked when the arena was opened: the zone's
@@ -52,6 +47,9 @@
  * with ENOMEM when the host has no memory: never a SIGBUS later.  Huge page
  * arenas are not punched: their pages are reserved for the arena at mmap,
  * and a punched huge page could not be promised back.
+ *
+ * Layer: above slab_acct.c, meta.c, list.c, lock.c, report.c, ident.c and
+ * os.c, which it calls; nothing above.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -138,86 +136,6 @@ static uint32_t free_locked(struct arena *a, uint32_t pfn, unsigned int order,
 	return pfn;
 }
 
-/* ---- slab accounting (zone lock held) ----------------------------------- */
-
-/* the node descriptor a count of s on node goes to, or NULL if s cannot say */
-static struct kmem_cache_node *acct_node(struct arena *a, struct kmem_cache *s, unsigned int node)
-{
-	aoff_t off;
-
-	if (!s || node >= s->nr_nodes || node >= SLUB_MAX_NODES)
-		return NULL;
-	off = s->node[node];
-	if (off % 8 || !arena_range_ok(a, off, sizeof(struct kmem_cache_node)))
-		return NULL;
-	return arena_at(a, off);
-}
-
-/* set the four counts from the log: before, plus the delta if committed */
-static void acct_set(struct arena *a, struct acct_log *l, bool committed)
-{
-	struct kmem_cache *s = cache_of_off(a, l->cache);
-	struct kmem_cache_node *n = acct_node(a, s, l->node);
-	int64_t k = committed ? l->dir : 0;
-
-	if (!n)
-		return;		/* the descriptor went bad: validate reports the counts */
-	atomic_store_relaxed(&n->nr_slabs, l->nr_slabs + (uint64_t)k);
-	atomic_store_relaxed(&n->total_objects, l->total_objects + (uint64_t)k * l->objects);
-	atomic_store_relaxed(&s->charged_objects, l->charged_objects + (uint64_t)k * l->objects);
-	atomic_store_relaxed(&s->charged_pages, l->charged_pages + (uint64_t)k * l->pages);
-}
-
-/*
- * acct_step - count (dir +1) or uncount (-1) the block pd for cache s on
- * node n, with pd.cache as the commit.  The log is written whole before it
- * is marked active, and marked inactive only after the counts: a death at
- * any point leaves either an inactive log with the step done or not begun,
- * or an active one that acct_finish completes from pd.cache.
- */
-static void acct_step(struct arena *a, struct page_desc *pd, struct kmem_cache *s,
-		      struct kmem_cache_node *n, unsigned int node, int dir, uint32_t objects)
-{
-	struct acct_log *l = &zone(a)->acct;
-
-	l->dir = dir;
-	l->pfn = pd_pfn(a, pd);
-	l->node = node;
-	l->cache = s->self;
-	l->objects = objects;
-	l->pages = 1ULL << pd->order;
-	l->nr_slabs = atomic_load_relaxed(&n->nr_slabs);
-	l->total_objects = atomic_load_relaxed(&n->total_objects);
-	l->charged_objects = atomic_load_relaxed(&cache_shared(a, s)->charged_objects);
-	l->charged_pages = atomic_load_relaxed(&cache_shared(a, s)->charged_pages);
-	atomic_store_release(&l->active, 1);
-	if (dir > 0) {
-		pd->acct_objects = objects;
-		pd->node = (uint16_t)node;
-	}
-	atomic_store_release(&pd->cache, dir > 0 ? s->self : 0);	/* the commit */
-	shm_hook(HOOK_SLAB_ACCT);
-	acct_set(a, l, true);
-	atomic_store_release(&l->active, 0);
-}
-
-/* the zone lock's owner died: finish or undo the count step it was in */
-static void acct_finish(struct arena *a)
-{
-	struct acct_log *l = &zone(a)->acct;
-	bool committed;
-
-	if (!atomic_load_acquire(&l->active))
-		return;
-	if (l->pfn >= a->first_pfn && l->pfn < a->nr_pages) {
-		aoff_t now = atomic_load_relaxed(&pd_of_pfn(a, l->pfn)->cache);
-
-		committed = l->dir > 0 ? now == l->cache : now == 0;
-		acct_set(a, l, committed);
-	}
-	atomic_store_release(&l->active, 0);
-}
-
 /*
  * zone_repair - the zone lock's owner died: rebuild the free lists from the
  * page descriptors.  Pass 1 marks every free head, and every position that no
@@ -230,7 +148,7 @@ static void zone_repair(void *arg)
 	struct buddy_zone *z = zone(a);
 	uint32_t pfn;
 
-	acct_finish(a);
+	acct_finish(a, &z->acct);
 	for (unsigned int o = 0; o <= BUDDY_MAX_ORDER; o++) {
 		olist_init(a, &z->area[o].free_list);
 		z->area[o].nr_free = 0;
@@ -363,19 +281,12 @@ static int alloc_block(struct arena *a, unsigned int order, uint16_t flags, stru
 	if (rc)
 		return rc;
 	if (s) {
-		/* caps and charges change: the shared descriptor's (s may be a copy) */
-		struct kmem_cache *sh = cache_shared(a, s);
-		uint64_t max_objects = atomic_load_relaxed(&sh->max_objects);
-		uint64_t max_bytes = atomic_load_relaxed(&sh->max_bytes);
-
 		n = acct_node(a, s, node);
 		if (!n) {
 			zone_unlock(a);
 			return -EINVAL;
 		}
-		if ((max_objects && atomic_load_relaxed(&sh->charged_objects) + objects > max_objects) ||
-		    (max_bytes && (atomic_load_relaxed(&sh->charged_pages) + (1ULL << order)) *
-				  PAGE_SIZE > max_bytes)) {
+		if (!acct_cap_ok(a, s, order, objects)) {
 			zone_unlock(a);
 			return -EDQUOT;
 		}
@@ -412,7 +323,7 @@ static int alloc_block(struct arena *a, unsigned int order, uint16_t flags, stru
 	z->nr_free_pages -= 1u << order;
 	pd->order = (uint8_t)order;
 	if (s) {
-		acct_step(a, pd, s, n, node, +1, objects);	/* stays PG_TRANSIT, ours */
+		acct_step(a, &z->acct, pd, s, n, node, +1, objects);	/* stays PG_TRANSIT, ours */
 	} else {
 		pd->cache = 0;
 		pd->acct_objects = 0;
@@ -445,18 +356,6 @@ int buddy_alloc_slab(struct arena *a, struct kmem_cache *s, unsigned int node, u
 	return alloc_block(a, order, 0, s, node, objects, out);
 }
 
-/*
- * Punches queued by a thread that freed a chunk while holding a lock; the
- * blocks stay PG_TRANSIT (ours) until buddy_run_deferred() punches and frees
- * them.  If the thread dies first, buddy_scrub() frees them unpunched.
- */
-#define DEFER_MAX 8
-static __thread struct {
-	struct arena *a;
-	uint32_t pfn;
-} deferred[DEFER_MAX];
-static __thread int nr_deferred;
-
 static void punch_and_free(struct arena *a, uint32_t head, unsigned int order)
 {
 	struct buddy_zone *z = zone(a);
@@ -476,14 +375,15 @@ static void punch_and_free(struct arena *a, uint32_t head, unsigned int order)
 	zone_unlock(a);
 }
 
-void buddy_run_deferred(void)
+/*
+ * A punch queued by a thread that freed a chunk while holding a lock
+ * (shm_defer, lock.c): the block stays PG_TRANSIT (ours) until the thread
+ * releases its last lock and lock.c runs this.  If the thread dies first,
+ * buddy_scrub() frees it unpunched.
+ */
+static void punch_deferred(struct arena *a, uint32_t head)
 {
-	while (nr_deferred > 0) {
-		int i = --nr_deferred;
-
-		punch_and_free(deferred[i].a, deferred[i].pfn, pd_of_pfn(deferred[i].a,
-								   deferred[i].pfn)->order);
-	}
+	punch_and_free(a, head, pd_of_pfn(a, head)->order);
 }
 
 void buddy_free(struct arena *a, uint32_t pfn)
@@ -511,7 +411,7 @@ void buddy_free(struct arena *a, uint32_t pfn)
 		struct kmem_cache_node *n = acct_node(a, s, pd->node);
 
 		if (n) {
-			acct_step(a, pd, s, n, pd->node, -1, pd->acct_objects);
+			acct_step(a, &zone(a)->acct, pd, s, n, pd->node, -1, pd->acct_objects);
 		} else {
 			bad_cache = pd->cache;
 			atomic_store_release(&pd->cache, 0);
@@ -519,14 +419,12 @@ void buddy_free(struct arena *a, uint32_t pfn)
 	}
 	head = free_locked(a, pfn, order, &order);
 	if (order >= CHUNK_ORDER && a->backing == ARENA_BACKING_SHM &&
-	    chunks_backed_any(a, head, order) && (shm_lock_depth == 1 || nr_deferred < DEFER_MAX)) {
+	    chunks_backed_any(a, head, order) && (shm_lock_depth == 1 || shm_defer_room())) {
 		/* keep it (PG_TRANSIT, ours) while its memory goes back */
 		z->nr_free_pages += 1u << freed;
 		z->nr_free_pages -= 1u << order;
 		if (shm_lock_depth > 1) {
-			deferred[nr_deferred].a = a;
-			deferred[nr_deferred].pfn = head;
-			nr_deferred++;
+			shm_defer(punch_deferred, a, head);
 			zone_unlock(a);
 		} else {
 			zone_unlock(a);

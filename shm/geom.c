@@ -46,6 +46,8 @@
  * The pinned window: a thread pins the copy it read in its fast path, so the
  * copy must not have left the ring in between; that is the fast path's bound
  * above, nothing more.
+ *
+ * Layer: above meta.c (cache_check) and report.c, which it calls.
  */
 #include <errno.h>
 #include <stdio.h>

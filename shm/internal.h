@@ -1,6 +1,43 @@
 /*
  * internal.h - what the files of shm/ share with each other, grouped by the
  * file that defines it.  Nothing here is for users of shm/ (see shm.h).
+ *
+ * The layers of shm/, bottom to top: each file is one concept and calls only
+ * files on lines above its own (scripts/shm-calls.py lists every call
+ * between files and flags one that goes up).  The lock order is at the top
+ * of slub.c.
+ *
+ *   layout.h atomic.h   the arena's layout; atomics.  internal.h: the
+ *                       inline helpers (offsets, the current CPU, free
+ *                       pointers), these declarations
+ *   os.c names.c        the kernel (the only file that talks to it); what a
+ *                       pool may be called and made with (pure)
+ *   report.c            the report ring, a cache's name for a message
+ *   lock.c  ident.c     robust locks, their repairs' hook, work after the
+ *                       last unlock (shm_defer), a lock not taken, a scrub's
+ *                       timed steps; who is alive (lives, slots)
+ *   list.c              lists of arena offsets
+ *   meta.c              checked lookups: pointer <-> offset, offset ->
+ *                       cache, cache_check; kmalloc_debug.c: the kmalloc
+ *                       caches' names, sizes and debug flags
+ *   debug_obj.c         one object's red zones, poison, tracks
+ *   slab_acct.c         slab counts and caps (under the zone lock)
+ *   cache_list.c        slab_mutex, cache ids, refcounts, the list walked
+ *   buddy.c             the page allocator (pages; counts via slab_acct.c)
+ *   geom.c              each process's checked copy of a cache's geometry
+ *   slub.c              per-CPU layer, fast paths, node lists, slabs
+ *   slub_debug.c        the debug caches' locked paths, owners (and, until
+ *                       stats.c, the statistics)
+ *   validate.c scrub.c  the full walk and its checks; the scrub
+ *   slub_cache.c        geometry, bootstrap, create/open/destroy, shrink;
+ *   kmalloc.c           kmalloc over the size classes
+ *   arena.c             creating and opening an arena
+ *
+ * Calls that still go up (to be undone): lock.c and ident.c call each other (a lock's owner alive;
+ * ident's robust mutexes); slub.c calls slub_debug.c's debug paths (until
+ * slab.c holds node lists and slabs under both); slub_debug.c's statistics
+ * use validate.c's walk (until stats.c).  report.c reads lock.c's
+ * shm_lock_depth (a thread-local count, no call).
  */
 #ifndef SHM_INTERNAL_H
 #define SHM_INTERNAL_H
@@ -236,6 +273,45 @@ uint32_t ident_of_pid(struct arena *a, uint32_t pid);
 /* the pid (as its own namespace saw it) of the live thread tid's process; 0: none known */
 uint32_t ident_tid_pid(struct arena *a, uint32_t tid);
 
+/* ---- shm/report.c: the report ring --------------------------------------- */
+
+void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, aoff_t obj,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* a report's callback waits until the thread holds no shared lock (lock.c calls it) */
+void slab_report_flush(void);
+bool cache_name_ok(const struct kmem_cache *s);	/* NUL-terminated, of name_ok's bytes */
+/* s's name for a message: at most SLUB_NAME_MAX bytes, others shown as '?' */
+const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1]);
+
+/* ---- shm/meta.c: checked lookups ------------------------------------------ */
+/*
+ * The bytes of a descriptor: an object of the kmem_cache cache holds only the
+ * first nr_nodes entries of node[] (KMEM_CACHE_SIZE).  A range check against
+ * sizeof(struct kmem_cache), which counts SLUB_MAX_NODES of them, failed a
+ * live descriptor in the last object of the arena's last page.
+ */
+static inline uint64_t desc_bytes(const struct arena *a)
+{
+	return KMEM_CACHE_SIZE(a->nr_nodes);
+}
+struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
+/*
+ * cache_unusable - s is no live cache: destroyed (in quarantine), or not a
+ * descriptor at all.  Slow paths only: the fast paths of a destroyed cache
+ * fall through to them, since destroy empties every cpu freelist.  Reports
+ * (SLAB_ERR_DESTROYED) and sets errno EINVAL when true.
+ */
+bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
+/*
+ * cache_check - is the descriptor s (cache_of_off() passed) fit to be
+ * walked: CPU and node counts, the per-CPU array in a per-CPU block, each
+ * node descriptor an object of the kmem_cache_node cache, and a geometry
+ * that keeps every object, free pointer and owner record inside its slab.
+ * 0, or a SLAB_ERR_* kind with the reason in why.  Slow paths only.
+ */
+int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len);
+/* arena_offset, arena_ptr: shm.h (the public API) */
+
 /* ---- shm/lock.c ------------------------------------------------------- */
 
 /* a robust mutex's word: the kernel's robust-futex ABI (lock.c, ident.c) */
@@ -254,6 +330,14 @@ int shm_lock_init(struct shm_lock *l);
 int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *arg), void *arg)
 	must_check;
 void shm_lock_release(struct shm_lock *l);
+/*
+ * shm_defer - run fn(a, arg) when this thread releases its last shared lock
+ * (a punch: no system call under a lock).  Only while a lock is held, and
+ * only when shm_defer_room() says the bounded queue has room.
+ */
+#define SHM_DEFER_MAX 8
+bool shm_defer_room(void);
+void shm_defer(void (*fn)(struct arena *a, uint32_t arg), struct arena *a, uint32_t arg);
 extern __thread int shm_lock_depth;	/* shared locks this thread holds */
 /*
  * System calls made while holding a shared lock, counted where the engine
@@ -312,12 +396,6 @@ static inline uint32_t repair_walk_next(const struct arena *a, uint32_t pfn)
 		order = 0;
 	return pfn + (1u << order);
 }
-/* a report's callback waits until the thread holds no shared lock (slub_debug.c) */
-void slab_report_flush(void);
-/* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
-void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
-/* before a scrub's locked step: a timed scrub's wait, given afresh (slub_debug.c) */
-void scrub_step_arm(void);
 /*
  * Timed attempts (slubd's request worker, lock.c): with shm_lock_timed set,
  * contended attempts may wait shm_lock_budget_ns in all, then give up with
@@ -336,6 +414,17 @@ extern __thread uint64_t shm_lock_budget_ns;
 extern __thread struct shm_lock_busy shm_lock_busy;
 void shm_lock_note_busy(const char *name);
 void shm_hook(enum shm_hook where);
+/* a scrub's locked step, taken at t0 (before the lock), just ended (after the unlock) */
+void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps);
+/* before a scrub's locked step: a timed scrub's wait, given afresh */
+void scrub_step_arm(void);
+extern __thread uint64_t scrub_wait_ns;	/* a timed scrub's wait per step; 0: untimed */
+/*
+ * lock_failed - report (SLAB_ERR_LOCK) that a lock of s (NULL: one of the
+ * arena's) could not be taken: shm_lock_acquire said rc; fmt names the lock.
+ */
+void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---- shm/list.c: circular lists of arena offsets ------------------------ */
 
@@ -386,7 +475,33 @@ void buddy_free(struct arena *a, uint32_t pfn);
 /* buddy_scrub - transit blocks of dead processes back; each zone lock hold one
  * check (its bound, upper, and the count of holds added to max_hold_ns, steps) */
 int buddy_scrub(struct arena *a, uint64_t *returned, uint64_t *max_hold_ns, uint64_t *steps);
-void buddy_run_deferred(void);	/* punches queued while locks were held */
+
+/* ---- shm/slab_acct.c: slab counts and caps (the zone lock held) ----------- */
+
+/* the node descriptor a count of s on node goes to, or NULL if s cannot say */
+struct kmem_cache_node *acct_node(struct arena *a, struct kmem_cache *s, unsigned int node);
+/* count (dir +1) or uncount (-1) the block pd for s on node n, logged in l */
+void acct_step(struct arena *a, struct acct_log *l, struct page_desc *pd, struct kmem_cache *s,
+	       struct kmem_cache_node *n, unsigned int node, int dir, uint32_t objects);
+/* the zone lock's owner died: finish or undo the count step logged in l */
+void acct_finish(struct arena *a, struct acct_log *l);
+/* may s take a slab of 2^order pages and objects objects within its caps? */
+bool acct_cap_ok(struct arena *a, struct kmem_cache *s, unsigned int order, unsigned int objects);
+
+/* ---- shm/cache_list.c: the list of caches, slab_mutex, ids, refcounts ----- */
+
+/* 0, or -errno: slab_mutex cannot be taken (reported), the caller fails */
+int slab_mutex_lock(struct arena *a) must_check;
+void slab_mutex_unlock(struct arena *a);
+/* slab_mutex held: */
+void id_free_locked(struct arena *a, uint32_t id);
+struct kmem_cache *find_locked(struct arena *a, const char *name);
+/* link a set-up cache, giving it an id: 0, or -ENOSPC */
+int link_locked(struct arena *a, struct kmem_cache *s, int32_t refcount, uint32_t state);
+/* the cache whose list node is l, or NULL (cache_of_off) */
+struct kmem_cache *cache_of_list(struct arena *a, struct olist *l);
+#define LIST_WALK_MAX (2 * SLUB_MAX_CACHES)	/* a reader's bound on the cache list */
+bool seen_before(const aoff_t *seen, unsigned int n, aoff_t off);
 
 /* ---- shm/geom.c: each process's checked copy of each cache's geometry ------
  *
@@ -527,11 +642,59 @@ void geom_forget(struct arena *a, const struct kmem_cache *s);
 struct kmem_cache *geom_fresh(struct arena *a, struct kmem_cache *s, bool open);
 void geom_free_all(struct arena *a);	/* arena_close */
 
-/* ---- shm/slub.c, slub_cache.c, slub_debug.c ------------------------------ */
+/* ---- shm/kmalloc_debug.c: the kmalloc caches' names, sizes, debug flags -- */
+
+/* the debug flags slab_bootstrap gives kmalloc cache i */
+unsigned long slab_debug_kmalloc_flags(int i);
+/* kmalloc cache i's name (NULL for 0) and size, by kmalloc index */
+extern const char *const kmalloc_names[NR_KMALLOC];
+size_t kmalloc_size(int index);
+
+/* ---- shm/slub.c: per-CPU layer, fast paths, node lists, slabs ----------- */
+
+struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
+struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
+/* flush_all_cpus, discard_empty: 0, or the first -errno of a lock not taken
+ * (what it guards is skipped, reported) */
+int flush_all_cpus(struct arena *a, struct kmem_cache *s);
+int discard_empty(struct arena *a, struct kmem_cache *s);
+/* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
+int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
+struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
+void slab_discard(struct arena *a, struct page_desc *pd);
+int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
+void node_unlock(struct kmem_cache_node *n);
+
+/* ---- shm/slub_debug.c: the debug caches' locked paths, owners ----------- */
+
+/*
+ * debug_free_locked - free off, an object of slab pd (checked), with pd's
+ * node n locked.  Returns true when pd became empty and was taken off its
+ * list: the caller discards it once the lock is released.
+ */
+bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page_desc *pd,
+		       struct kmem_cache_node *n, aoff_t off, void *caller);
+#define TRACK_LEAK_SEEN 0x80000000u	/* in slab_track[0].cpu: dead owner reported */
+struct slab_track *alloc_track(struct kmem_cache *s, void *obj);	/* obj's alloc track */
+/*
+ * in_slab - x is an object of the slab whose head is pd: at an object
+ * boundary, below the slab's objects, inside its pages and the arena
+ */
+bool in_slab(struct arena *a, const struct kmem_cache *s, struct page_desc *pd, aoff_t x);
+/* can the slab (a PG_SLAB head of s) be walked: NULL, or what is wrong (in buf) */
+const char *slab_shape(struct arena *a, const struct kmem_cache *s, const struct page_desc *pd,
+		       char *buf, size_t len);
+void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
+
+/* ---- shm/slub_cache.c: geometry, bootstrap, create, destroy -------------- */
 
 void slab_bootstrap(struct arena *a);	/* kmem_cache_init */
-/* kmalloc_debug.c: the debug flags slab_bootstrap gives kmalloc cache i */
-unsigned long slab_debug_kmalloc_flags(int i);
+int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
+		size_t align, unsigned long flags, bool has_ctor);
+void cache_release_pages(struct arena *a, struct kmem_cache *s);
+
+/* ---- kmalloc's size word (inline: debug_obj.c and kmalloc.c read it) ----- */
+
 /*
  * A kmalloc cache with SLAB_KMALLOC and SLAB_RED_ZONE keeps each object's
  * requested size in one word of its slot, after the free pointer and the
@@ -555,27 +718,61 @@ static inline uint32_t kmalloc_orig_size(const struct kmem_cache *s, const char 
 
 	return v < s->object_size ? (uint32_t)v : s->object_size;
 }
-/* slub_debug.c: kmalloc's size for obj: the bytes past it red-zoned */
+
+/* ---- shm/debug_obj.c: one object's red zones, poison and tracks ---------- */
+
+#define RED_INACTIVE	0xbb	/* the red zone of a free object */
+#define RED_ACTIVE	0xcc	/* of an allocated one */
+#define POISON_FREE	0x6b	/* a free object's bytes (SLAB_POISON) */
+#define POISON_END	0xa5	/* and its last byte */
+/* a free object's bytes (active: false) or an allocated one's (true) */
+void debug_init_object(struct kmem_cache *s, char *obj, bool active);
+/* alloc and free checks of obj: false, reported, when obj must not be handed out / freed */
+bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
+bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
+/* kmalloc's size for obj: the bytes past it red-zoned */
 void kmalloc_set_orig(struct kmem_cache *s, char *obj, size_t size);
-struct kmem_cache *cache_of_off(struct arena *a, aoff_t off);	/* checked */
-/*
- * cache_unusable - s is no live cache: destroyed (in quarantine), or not a
- * descriptor at all.  Slow paths only: the fast paths of a destroyed cache
- * fall through to them, since destroy empties every cpu freelist.  Reports
- * (SLAB_ERR_DESTROYED) and sets errno EINVAL when true.
- */
-bool cache_unusable(struct arena *a, struct kmem_cache *s, aoff_t obj);
-/*
- * cache_check - is the descriptor s (cache_of_off() passed) fit to be
- * walked: CPU and node counts, the per-CPU array in a per-CPU block, each
- * node descriptor an object of the kmem_cache_node cache, and a geometry
- * that keeps every object, free pointer and owner record inside its slab.
- * 0, or a SLAB_ERR_* kind with the reason in why.  Slow paths only.
- */
-int cache_check(struct arena *a, const struct kmem_cache *s, char *why, size_t len);
-bool cache_name_ok(const struct kmem_cache *s);	/* NUL-terminated, of name_ok's bytes */
-/* s's name for a message: at most SLUB_NAME_MAX bytes, others shown as '?' */
-const char *cache_name_safe(const struct kmem_cache *s, char buf[SLUB_NAME_MAX + 1]);
+bool debug_poisoned(const struct kmem_cache *s);	/* free objects carry poison */
+bool debug_poison_ok(const struct kmem_cache *s, const char *obj);
+/* obj's red zones all v (RED_ACTIVE: kmalloc's slack past its size too) */
+bool debug_redzone_ok(const struct kmem_cache *s, const char *obj, int v);
+/* how many bytes the user of obj asked for (kmalloc's size, else the object's) */
+uint32_t debug_asked_size(const struct kmem_cache *s, const char *obj);
+/* record the caller in obj's alloc (which 0) or free (1) track (SLAB_STORE_USER) */
+void debug_track(struct arena *a, struct kmem_cache *s, char *obj, int which, void *caller);
+/* " (last alloc pid ..., last free pid ...)" for a message, or "" */
+const char *debug_owner_text(struct arena *a, struct kmem_cache *s, const char *obj, char *buf,
+			     size_t len);
+
+/* ---- shm/validate.c: walking a cache, validate ---------------------------- */
+
+/* where a walk found each slab of the cache (struct walk.where, per pfn) */
+enum where { W_NONE = 0, W_NODE, W_FULL, W_CPU, W_CPU_PARTIAL };
+
+struct walk {
+	struct arena *a;
+	struct kmem_cache *s;
+	uint8_t *where;			/* per pfn */
+	uint16_t *cpu_of;		/* per pfn, for W_CPU */
+	struct slab_validate_result *r;
+	bool report;			/* validate: each error also goes out as a report */
+	uint8_t *seen;			/* per object of the slab being checked */
+};
+
+int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,
+	      struct slab_validate_result *r, bool report);
+void walk_fini(struct walk *w);
+/* an error found by the walk: counted in w->r, the first kept, reported if w->report */
+void walk_err(struct walk *w, enum slab_error kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* take every cpu lock of s (ascending), then its node locks: 0, or -errno with none held */
+int lock_cache(struct arena *a, struct kmem_cache *s, char *why, size_t len);
+void unlock_cache(struct arena *a, struct kmem_cache *s);
+bool is_slab_head(const struct page_desc *pd);		/* PG_HEAD | PG_SLAB */
+/* follow slab pd's freelist from fl, marking seen[]: how many, or -1 on a bad link */
+long walk_freelist(struct walk *w, struct page_desc *pd, aoff_t fl, uint8_t *seen);
+/* one slab against its counters, freelist, list and (debug) bytes */
+void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen);
 /*
  * cache_walkable - cache_check, and with s's locks taken (and dropped),
  * that what flush_all_cpus and discard_empty follow is whole: its node
@@ -587,35 +784,6 @@ int cache_walkable(struct arena *a, struct kmem_cache *s, char *why, size_t len)
 /* the list of caches and the header's own caches, each problem to err() */
 void cache_list_check(struct arena *a, void (*err)(void *arg, enum slab_error kind, const char *msg),
 		      void *arg);
-struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
-struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
-void slab_report(struct arena *a, struct kmem_cache *s, enum slab_error kind, aoff_t obj,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/*
- * lock_failed - report (SLAB_ERR_LOCK) that a lock of s (NULL: one of the
- * arena's) could not be taken: shm_lock_acquire said rc; fmt names the lock.
- */
-void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-int cache_setup(struct arena *a, struct kmem_cache *s, const char *name, size_t size,
-		size_t align, unsigned long flags, bool has_ctor);
-void cache_release_pages(struct arena *a, struct kmem_cache *s);
-/* flush_all_cpus, discard_empty: 0, or the first -errno of a lock not taken
- * (what it guards is skipped, reported) */
-int flush_all_cpus(struct arena *a, struct kmem_cache *s);
-int discard_empty(struct arena *a, struct kmem_cache *s);
-
-/* debug (slub_debug.c) */
-void debug_init_object(struct kmem_cache *s, char *obj, bool active);
-bool debug_alloc_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
-bool debug_free_check(struct arena *a, struct kmem_cache *s, char *obj, void *caller);
-void debug_step_repair(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
-/* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
-int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
-struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
-void slab_discard(struct arena *a, struct page_desc *pd);
-int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
-void node_unlock(struct kmem_cache_node *n);
 
 /*
  * Free pointers (SLUB's CONFIG_SLAB_FREELIST_HARDENED): the link stored in a
@@ -649,6 +817,22 @@ static inline void set_freepointer(struct arena *a, const struct kmem_cache *s, 
 				   aoff_t next)
 {
 	*(uint64_t *)arena_at(a, obj + s->offset) = freeptr_encode(s, next, obj + s->offset).v;
+}
+
+/* the smallest order whose block holds size bytes */
+static inline unsigned int get_order(uint64_t size)
+{
+	unsigned int order = 0;
+
+	while (order < 63 - PAGE_SHIFT && (PAGE_SIZE << order) < size)
+		order++;
+	return order;
+}
+
+/* the 1-based index of x's highest set bit; 0 for 0 */
+static inline unsigned int fls32(unsigned int x)
+{
+	return x ? 32 - (unsigned int)__builtin_clz(x) : 0;
 }
 
 /* kmem_cache.oo / min / max: order << 16 | objects per slab */

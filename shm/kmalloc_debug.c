@@ -1,7 +1,11 @@
 /*
- * kmalloc_debug.c - debugging the kmalloc caches, as the kernel's
+ * kmalloc_debug.c - the kmalloc caches' names and sizes (kmalloc_names,
+ * kmalloc_size, by kmalloc index), and debugging them, as the kernel's
  * slab_debug= boot option does: which kmalloc caches of a new arena get red
  * zones, poison and owner records (shm.h has the syntax).
+ *
+ * Layer: low, beside meta.c, whose cache_of_off it calls; the bootstrap
+ * (slub_cache.c) and validate.c read the names.
  *
  * A pool takes its SLAB_* flags when it is created; the kmalloc caches are
  * made with the arena (slab_bootstrap), so their flags come from here: the
@@ -26,9 +30,24 @@ _Static_assert(sizeof(((struct slab_debug_spec *)0)->flags) / sizeof(unsigned lo
 /* written before the arenas it applies to are made (slubd's start): no lock */
 static struct slab_debug_spec g_spec;
 
+/* ---- the kmalloc caches: their names and sizes, by kmalloc index ---------- */
+
+const char *const kmalloc_names[NR_KMALLOC] = {
+	NULL, "kmalloc-96", "kmalloc-192", "kmalloc-8", "kmalloc-16", "kmalloc-32",
+	"kmalloc-64", "kmalloc-128", "kmalloc-256", "kmalloc-512", "kmalloc-1k",
+	"kmalloc-2k", "kmalloc-4k", "kmalloc-8k",
+};
+
+size_t kmalloc_size(int index)
+{
+	return index == 1 ? 96 : index == 2 ? 192 : (size_t)1 << index;
+}
+
+/* ---- their debug flags ---------------------------------------------------- */
+
 static size_t class_size(int i)
 {
-	return i == 1 ? 96 : i == 2 ? 192 : (size_t)1 << i;
+	return kmalloc_size(i);
 }
 
 static bool class_exists(int i)

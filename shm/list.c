@@ -17,6 +17,8 @@
  * scribbled link is never followed into a write, it only leaves the list
  * as broken as it was, for validate to report and repair to mend.  Every
  * walk checks each link (olist_next) and is bounded by its caller.
+ *
+ * Layer: low; it calls nothing of shm/ (the inline offset checks only).
  */
 #include "internal.h"
 

@@ -14,13 +14,18 @@
  *
  * No system call under a shared lock: the page allocator gives memory back
  * to the host with a system call, so a thread that frees a chunk while it
- * holds any lock queues the punch (buddy.c), and the queue runs when the
- * thread releases its last lock.  So do the callbacks of reports made
- * meanwhile (they may print: slub_debug.c).  shm_lock_depth counts the
- * locks held.
+ * holds any lock queues the punch (buddy.c, through shm_defer), and the
+ * queue (here) runs when the thread releases its last lock.  So do the callbacks of reports made
+ * meanwhile (they may print: report.c).  shm_lock_depth counts the
+ * locks held.  lock_failed reports a lock not taken (report.c).
+ *
+ * Layer: above report.c, beside ident.c (a lock word's owner alive: the
+ * two call each other).  It calls report.c, ident.c, os.c; the work queued
+ * for after the last unlock (shm_defer) is its caller's.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
 #include <stdio.h>
@@ -30,6 +35,7 @@
 
 void (*shm_test_hook)(enum shm_hook where);
 __thread int shm_lock_depth;
+__thread uint64_t shm_repair_walk_steps;	/* internal.h: the repairs' page walks */
 
 void shm_hook(enum shm_hook where)
 {
@@ -383,11 +389,109 @@ int shm_lock_acquire(struct arena *a, struct shm_lock *l, void (*repair)(void *a
 	return -err;
 }
 
+/*
+ * Work for after the thread's last unlock (shm_defer): the page allocator's
+ * punches of chunks freed while locks were held.  Per thread, bounded
+ * (SHM_DEFER_MAX; a caller asks shm_defer_room first and does without the
+ * deferral when it is full), run last in, first out.  An item is taken off
+ * the queue before it runs: it may take locks, whose last release runs the
+ * rest.  A thread that dies with items queued leaves them undone; what each
+ * item finishes must be left safe that way (a punch's block stays in
+ * transit, ours, for buddy_scrub).
+ */
+static __thread struct {
+	void (*fn)(struct arena *a, uint32_t arg);
+	struct arena *a;
+	uint32_t arg;
+} deferred[SHM_DEFER_MAX];
+static __thread int nr_deferred;
+
+bool shm_defer_room(void)
+{
+	return nr_deferred < SHM_DEFER_MAX;
+}
+
+void shm_defer(void (*fn)(struct arena *a, uint32_t arg), struct arena *a, uint32_t arg)
+{
+	SHM_ASSERT(nr_deferred < SHM_DEFER_MAX);
+	deferred[nr_deferred].fn = fn;
+	deferred[nr_deferred].a = a;
+	deferred[nr_deferred].arg = arg;
+	nr_deferred++;
+}
+
+static void run_deferred(void)
+{
+	while (nr_deferred > 0) {
+		int i = --nr_deferred;
+
+		deferred[i].fn(deferred[i].a, deferred[i].arg);
+	}
+}
+
 void shm_lock_release(struct shm_lock *l)
 {
 	pthread_mutex_unlock(&l->m);
 	if (--shm_lock_depth == 0) {
-		buddy_run_deferred();
+		run_deferred();	/* punches queued while locks were held (buddy.c) */
 		slab_report_flush();	/* reports' callbacks held back meanwhile */
 	}
+}
+
+/* ---- a scrub's timed, locked steps ---------------------------------------- */
+
+/*
+ * A timed scrub (slubd times its attempts before it: shm_lock_timed and
+ * shm_lock_budget_ns, lock.c).  The wait allowed then is given to each
+ * locked step afresh, so
+ * that the last steps of a long scrub may wait for a live allocator as
+ * long as the first could; a lock held past it (a stopped client) makes
+ * that step give up, and its cache waits for the next scrub.
+ */
+__thread uint64_t scrub_wait_ns;		/* 0: untimed */
+
+void scrub_step_arm(void)
+{
+	if (scrub_wait_ns)
+		shm_lock_budget_ns = scrub_wait_ns;
+}
+
+void scrub_hold_note(uint64_t t0, uint64_t *max_hold_ns, uint64_t *steps)
+{
+	uint64_t d = os_now_ns() - t0;
+
+	if (max_hold_ns && d > *max_hold_ns)
+		*max_hold_ns = d;
+	if (steps)
+		(*steps)++;
+}
+
+/* ---- reporting a lock not taken ------------------------------------------ */
+
+static const char *lock_errname(int err)
+{
+	switch (err) {
+	case EDEADLK: return "EDEADLK";
+	case EINVAL: return "EINVAL";
+	case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
+	case EAGAIN: return "EAGAIN";
+	case EPERM: return "EPERM";
+	default: return "error";
+	}
+}
+
+void lock_failed(struct arena *a, struct kmem_cache *s, int rc, const char *fmt, ...)
+{
+	char name[48];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	if (rc == -ETIMEDOUT) {
+		/* held, not broken: a timed attempt (slubd) gave up; no report */
+		shm_lock_note_busy(name);
+		return;
+	}
+	slab_report(a, s, SLAB_ERR_LOCK, 0, "%s not taken: %s (%d)", name, lock_errname(-rc), -rc);
 }

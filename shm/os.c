@@ -3,6 +3,8 @@
  * and the few facts about the machine the allocator needs (CPUs, nodes, huge
  * pages, randomness, time, our pid).  Every call returns 0 or
  * -errno; nothing here prints.
+ *
+ * Layer: the bottom; it calls nothing of shm/.
  */
 #include <dirent.h>
 #include <pthread.h>

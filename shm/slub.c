@@ -78,6 +78,11 @@
  * owner no longer lives.  A slab being made or discarded is a PG_TRANSIT
  * block of its maker (pd.owner), already counted for its cache: buddy_scrub
  * frees such a block of a dead process and takes its count back.
+ *
+ * Layer: above buddy.c, geom.c, debug_obj.c, list.c, lock.c, meta.c,
+ * report.c, os.c, which it calls; it still calls slub_debug.c's debug paths
+ * (slab_alloc_debug, slab_free_debug, debug_step_repair), which call back
+ * into its node locks and new slabs: the circle that slab.c is to break.
  */
 #include <errno.h>
 #include <string.h>
@@ -239,8 +244,6 @@ static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint6
 			pd->list = list;
 	}
 }
-
-__thread uint64_t shm_repair_walk_steps;	/* internal.h */
 
 /*
  * node_unlist - every slab of s on n that says it is on one of n's lists
@@ -1508,27 +1511,6 @@ int discard_empty(struct arena *a, struct kmem_cache *s)
 		}
 	}
 	return rc ? rc : freed;
-}
-
-int slab_shrink(struct arena *a, struct kmem_cache *s)
-{
-	int kind, rc, rc2;
-
-	if (!s)
-		return -EINVAL;
-	kind = cache_walkable(a, s, NULL, 0);
-	if (kind == SLAB_ERR_LOCK)
-		return -errno;		/* a lock of s cannot be taken (reported) */
-	if (kind)
-		return -EUCLEAN;	/* a corrupt descriptor or list: validate says what */
-	s = geom_fresh(a, s, false);	/* walk with the geometry this process checked */
-	if (!s)
-		return -errno;
-	geom_pin(a, s);		/* lock waits: s stays whole meanwhile */
-	rc = flush_all_cpus(a, s);
-	rc2 = discard_empty(a, s);
-	geom_unpin(a, s);
-	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }
 
 /* ---- for slub_debug.c ----------------------------------------------------- */

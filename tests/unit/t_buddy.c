@@ -4,6 +4,7 @@
  * buddy_check and an independent overlap check.
  */
 #include "unit.h"
+#include "internal.h"
 
 #define PAGE 4096ull
 
@@ -430,7 +431,48 @@ ISOLATED(random_ops)
 	arena_close(a);
 }
 
+/*
+ * A chunk freed while the thread holds a shared lock is not punched under
+ * that lock (no system call under a lock): its block waits, in transit, for
+ * the thread's last unlock, which punches it and gives it back (the punch is
+ * buddy.c's, queued with lock.c's shm_defer).
+ */
+ISOLATED(deferred_punch)
+{
+	struct arena *a = unit_arena();
+	struct buddy_info b0, bi;
+	struct shm_lock l;
+	unsigned char *p;
+
+	REQUIRE(a);
+	if (a->backing != ARENA_BACKING_SHM) {
+		arena_close(a);
+		SKIP("the arena is not a punchable memfd");
+	}
+	p = buddy_alloc_pages(a, CHUNK_ORDER);
+	REQUIRE(p);
+	memset(p, 0x5a, PAGE << CHUNK_ORDER);
+	REQUIRE(get_info(a, &b0) == 0);
+	REQUIRE(shm_lock_init(&l) == 0);
+	REQUIRE(shm_lock_acquire(a, &l, NULL, NULL) == 0);
+	buddy_free_pages(a, p, CHUNK_ORDER);
+	REQUIRE(get_info(a, &bi) == 0);
+	CHECKF(bi.punches == b0.punches, "punched with a lock held (%llu punches, %llu before)",
+	       (unsigned long long)bi.punches, (unsigned long long)b0.punches);
+	CHECKF(bi.nr_free < b0.nr_free + (1ull << CHUNK_ORDER),
+	       "the chunk is free before its punch (nr_free %llu)", (unsigned long long)bi.nr_free);
+	shm_lock_release(&l);
+	REQUIRE(get_info(a, &bi) == 0);
+	CHECKF(bi.punches == b0.punches + 1, "after the last unlock: %llu punches, %llu before",
+	       (unsigned long long)bi.punches, (unsigned long long)b0.punches);
+	CHECKF(bi.nr_free == b0.nr_free + (1ull << CHUNK_ORDER), "nr_free %llu, want %llu",
+	       (unsigned long long)bi.nr_free, (unsigned long long)(b0.nr_free + (1ull << CHUNK_ORDER)));
+	check_buddy(a, "deferred punch");
+	arena_close(a);
+}
+
 T_MAIN(T_CASE(each_order),
        T_CASE(merge_pairs),
        T_CASE(exhaust),
-       T_CASE(random_ops))
+       T_CASE(random_ops),
+       T_CASE(deferred_punch))
