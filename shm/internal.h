@@ -26,17 +26,18 @@
  *   buddy.c             the page allocator (pages; counts via slab_acct.c)
  *   geom.c              each process's checked copy of a cache's geometry
  *   slub.c              per-CPU layer, fast paths, node lists, slabs
- *   slub_debug.c        the debug caches' locked paths, owners (and, until
- *                       stats.c, the statistics)
- *   validate.c scrub.c  the full walk and its checks; the scrub
+ *   slub_debug.c        the debug caches' locked paths, owners
+ *   stats.c             a cache's figures from its counters and partial
+ *                       lists (no lock, O(pools)); the counters' names
+ *   validate.c scrub.c  the full walk and its checks (stats' figures among
+ *                       them); the scrub
  *   slub_cache.c        geometry, bootstrap, create/open/destroy, shrink;
  *   kmalloc.c           kmalloc over the size classes
  *   arena.c             creating and opening an arena
  *
  * Calls that still go up (to be undone): lock.c and ident.c call each other (a lock's owner alive;
  * ident's robust mutexes); slub.c calls slub_debug.c's debug paths (until
- * slab.c holds node lists and slabs under both); slub_debug.c's statistics
- * use validate.c's walk (until stats.c).  report.c reads lock.c's
+ * slab.c holds node lists and slabs under both).  report.c reads lock.c's
  * shm_lock_depth (a thread-local count, no call).
  */
 #ifndef SHM_INTERNAL_H

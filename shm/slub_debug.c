@@ -1,8 +1,8 @@
 /*
  * slub_debug.c - the debug caches' locked paths (red zones, poison, owner
- * tracking: the object checks themselves are debug_obj.c's), the owners of
- * objects, and the statistics.  Reports are report.c's, validate
- * validate.c's, the scrub scrub.c's.
+ * tracking: the object checks themselves are debug_obj.c's) and the owners
+ * of objects.  Reports are report.c's, validate validate.c's, the scrub
+ * scrub.c's, the statistics stats.c's.
  *
  * Debug caches (SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER) use no CPU
  * slabs, as the kernel's debug caches do since 6.2: every alloc and free
@@ -16,7 +16,7 @@
  * the lockless paths still run, so their counts are exact only while no
  * process allocates or frees.
  *
- * A corrupted arena.  Validate, scrub and stats read what any process (or a
+ * A corrupted arena.  Validate, scrub and stats (each in its own file) read what any process (or a
  * stray write) may have scribbled on, so each of them: checks a cache's
  * descriptor whole (cache_check) before it takes the cache's locks or
  * follows its offsets, and only reports a cache that fails; checks a slab's
@@ -29,8 +29,7 @@
  * for validate to report.
  *
  * Layer: above slub.c, debug_obj.c, geom.c, ident.c, list.c, meta.c,
- * report.c, os.c, which it calls; its statistics section also uses
- * validate.c's walk (until it moves to stats.c).
+ * report.c, os.c, which it calls.
  */
 #include <errno.h>
 #include <stdarg.h>
