@@ -448,7 +448,11 @@ int slub_attach(const char *arena)
 	rc = arena_open(fd, &a, msg, sizeof(msg));
 	close(fd);
 	if (rc == 0) {
+		/* a refusal (slubd logs it) leaves us alive by our threads only, as
+		 * for any process without a connection: the attachment stands */
 		rc = identify(a, err, errlen);
+		if (rc && !connection_lost(rc))
+			rc = 0;
 		if (rc) {
 			arena_close(a);
 			ctl_close(&g_ctl);
@@ -456,6 +460,7 @@ int slub_attach(const char *arena)
 			pthread_mutex_unlock(&g_lock);
 			return rc;
 		}
+		err[0] = 0;
 	}
 	if (rc == 0) {
 		g_arena = a;

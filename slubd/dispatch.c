@@ -278,6 +278,8 @@ static void do_identify(struct server *s, struct conn *c, const Slubd__IdentifyR
 	}
 	rc = held_identify(s, c, r->owner, why, sizeof(why));
 	if (rc) {
+		log_msg("client pid %d uid %u: identify refused: %s (its process is alive by its "
+			"threads only)", (int)c->pid, (unsigned)c->uid, why);
 		fail(resp, x, -rc, "identify: %s", why);
 		return;
 	}

@@ -13,7 +13,9 @@
  *
  * Whose id.  slubd takes a pidfd of the connection's peer (SO_PEERCRED's
  * pid) and reads the peer's pid in its own pid namespace from the pidfd's
- * fdinfo (NSpid, last field): the slot must record that pid, and, where
+ * fdinfo (NSpid, last field; without pidfds - a kernel before 5.3, slubd
+ * under valgrind - from /proc/PID/status, and the process's exit while
+ * another keeps its socket goes unseen): the slot must record that pid, and, where
  * slubd can read the peer's namespace (/proc/PID/ns/pid), that namespace.
  * So a client can say only its own process's id (a peer of the same pid
  * number in another namespace whose namespace slubd cannot read is the one
@@ -169,7 +171,11 @@ static int peer_ids(int pidfd, pid_t pid, uint32_t *nspid, uint64_t *ns)
 	FILE *f;
 	int rc = -ENOENT;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	/* no pidfd (a kernel before 5.3, valgrind): the process's own status says it too */
+	if (pidfd >= 0)
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -209,20 +215,22 @@ int held_identify(struct server *s, struct conn *c, uint32_t id, char *why, size
 	if (rc)
 		return rc;
 	pidfd = pidfd_open(c->pid, 0);
-	if (pidfd < 0) {
+	if (pidfd < 0 && errno != ENOSYS) {
 		snprintf(why, len, "the connection's process (pid %d) cannot be watched: %s",
 			 (int)c->pid, strerror(errno));
 		return -errno;
 	}
 	rc = peer_ids(pidfd, c->pid, &nspid, &peer_ns);
 	if (rc) {
-		close(pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
 		snprintf(why, len, "the connection's process (pid %d) cannot be told: %s", (int)c->pid,
 			 strerror(-rc));
 		return rc;
 	}
 	if (slot_pid != nspid || (peer_ns && slot_ns && peer_ns != slot_ns)) {
-		close(pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
 		snprintf(why, len, "owner id %#x belongs to pid %u%s, not to the connection's process "
 			 "(pid %u in its own pid namespace)", id, slot_pid,
 			 peer_ns && slot_ns && peer_ns != slot_ns ? " of another pid namespace" : "",
@@ -231,7 +239,8 @@ int held_identify(struct server *s, struct conn *c, uint32_t id, char *why, size
 	}
 	rc = ident_hold(s->arena, id, why, len);
 	if (rc) {
-		close(pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
 		return rc;
 	}
 	pthread_mutex_lock(&held_lock);
@@ -246,7 +255,8 @@ int held_identify(struct server *s, struct conn *c, uint32_t id, char *why, size
 	if (stale >= 0)
 		close(stale);
 	if (!ok) {
-		close(pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
 		let_go(s, id);
 		snprintf(why, len, "slubd is out of memory");
 		return -ENOMEM;
@@ -281,6 +291,8 @@ static bool entry_gone(const struct held *h, uint64_t now)
 
 	if (h->pidfd >= 0)
 		return poll(&p, 1, 0) == 1;	/* a pidfd polls readable once its process exited */
+	if (h->c)
+		return false;	/* no pidfd to be had: its connection's close lets go */
 	if (h->foreign)
 		return now - h->since_s >= HELD_GRACE_S;
 	fd = pidfd_open((pid_t)h->pid, 0);
