@@ -1118,6 +1118,7 @@ static void do_reclaim(struct server *s, struct conn *c, const Slubd__ReclaimReq
 	struct slab_cache_info ci;
 	aoff_t off;
 
+	held_prune(s);		/* processes gone: their objects are a dead owner's now */
 	if (!k)
 		return;		/* answered */
 	off = arena_offset(s->arena, k);

@@ -205,15 +205,26 @@ static int policy_load(struct server *s)
 	return n;
 }
 
-/* the record's file name beside the socket: NAME.pools for NAME.sock (else SOCKET.pools) */
-static void record_names(struct policy *p, const char *sock)
+void record_file_names(const char *sock, const char *kind, char *file, size_t flen, char *tmp,
+		       size_t tlen)
 {
 	size_t n = strlen(sock);
 
 	if (n > 5 && !strcmp(sock + n - 5, ".sock"))
 		n -= 5;
-	snprintf(p->file, sizeof(p->file), "%.*s.pools", (int)(n < 100 ? n : 100), sock);
-	snprintf(p->tmp, sizeof(p->tmp), ".%s.new", p->file);
+	snprintf(file, flen, "%.*s.%s", (int)(n < 100 ? n : 100), sock, kind);
+	snprintf(tmp, tlen, ".%s.new", file);
+}
+
+/* the record's file name beside the socket: NAME.pools for NAME.sock (else SOCKET.pools) */
+static void record_names(struct policy *p, const char *sock)
+{
+	record_file_names(sock, "pools", p->file, sizeof(p->file), p->tmp, sizeof(p->tmp));
+}
+
+int policy_dirfd(struct server *s)
+{
+	return s->policy ? s->policy->dirfd : -1;
 }
 
 /* ---- the arena's own caches ------------------------------------------------- */

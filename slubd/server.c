@@ -1211,9 +1211,9 @@ static void kept_fn(void *arg)
 
 	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
 	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
-	held_adopt(x->s);	/* what a previous slubd held for its clients */
 	if (!x->rc)
 		x->rc = policy_open(x->s);	/* who made each pool: slubd's record */
+	held_adopt(x->s);	/* what a previous slubd held for its clients (its record) */
 }
 
 static int open_arena(struct server *s, char *err, size_t errlen)

@@ -258,6 +258,15 @@ void dispatch_done(struct dispatch_scratch *scratch);
 /* drop c's references; false if a busy lock kept some (try again later) */
 bool conn_drop_refs(struct server *s, struct conn *c);
 
+/*
+ * record_file_names - a record slubd saves beside its socket: file
+ * NAME.KIND for the socket NAME.sock (else SOCKET.KIND), written as tmp
+ */
+void record_file_names(const char *sock, const char *kind, char *file, size_t flen, char *tmp,
+		       size_t tlen);
+/* where slubd's records are saved (the socket's checked directory), -1: nowhere */
+int policy_dirfd(struct server *s);
+
 /* held.c: the owner ids slubd holds alive for its clients' processes */
 void held_adopt(struct server *s);	/* at start: what a previous slubd held (guarded) */
 int held_identify(struct server *s, struct conn *c, uint32_t id, char *why, size_t len);

@@ -23,6 +23,12 @@
  *                     _Fork in turn): each child's object is its own
  *   raw_clone_attach  a child of a raw clone() (no robust list, no slot to be
  *                     had) attaches; its locked operations fail with ENOLCK
+ *   adopt_scribbled_pid, adopt_scribbled_held
+ *                     a client scribbles the victim's slot (pid, held word),
+ *                     slubd restarts: it adopts from its own record, the
+ *                     victim keeps its objects
+ *   adopt_pid_reused  a held process dies while slubd is down and its pid is
+ *                     reused: the new slubd lets the dead one's id go
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -317,16 +323,21 @@ static void after_restart(void)
 	       sh->id, r_newid, r_newid ? held_of(r_newid) : 0, held_of(sh->id));
 }
 
-static void restart(struct e2e_slubd *d)
+static void kill_slubd(struct e2e_slubd *d)
 {
-	const char *bin = e2e_need_bin("SLUBD", "slubd");
-	pid_t pid;
 	int st;
 
 	kill(d->pid, SIGKILL);
 	waitpid(d->pid, &st, 0);
 	d->pid = 0;
-	pid = fork();
+}
+
+/* slubd again on d's socket, arena and config (it adopts the arena) */
+static void start_again(struct e2e_slubd *d)
+{
+	const char *bin = e2e_need_bin("SLUBD", "slubd");
+	pid_t pid = fork();
+
 	if (pid == 0) {
 		int fd = open(d->log, O_WRONLY | O_APPEND);
 
@@ -350,6 +361,12 @@ static void restart(struct e2e_slubd *d)
 		e2e_sleep_ms(20);
 	}
 	CHECKF(0, "slubd did not come back");
+}
+
+static void restart(struct e2e_slubd *d)
+{
+	kill_slubd(d);
+	start_again(d);
 }
 
 /* restart, the victim reconnects, and is still alive when reclaim runs */
@@ -541,5 +558,115 @@ E2E_CASE(raw_clone_attach)
 	e2e_stop(d);
 }
 
+/* ---- adopt_scribbled_pid, adopt_scribbled_held, adopt_pid_reused ------------ */
+
+static void wait_forever(void)
+{
+	for (;;)
+		pause();
+}
+
+/*
+ * A live, connected victim (its only arena thread exited, main holds 3
+ * objects); another client writes a word of the victim's slot (its pid to
+ * one of no process, or its held word to 0); slubd restarts: what it holds
+ * comes from its own record, so the victim keeps its objects.
+ */
+static void adopt_scribbled(bool zero_held)
+{
+	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+	struct proc_slot *slots;
+	pid_t h, nopid = 32000;
+	long n;
+
+	sh = e2e_shared(sizeof(*sh));
+	REQUIRE(d != NULL);
+	v_pool = "rv.s";
+	v_after = NULL;
+	h = e2e_fork(victim, d->sock);
+	REQUIRE(await(&sh->ready));
+	REQUIRE(slub_attach(d->sock) == 0);
+	slots = slub_ptr(IDENT_OFF);
+	while (kill(nopid, 0) == 0 || errno != ESRCH)
+		nopid--;
+	if (zero_held)
+		__atomic_store_n(&slots[OWNER_SLOT(sh->id)].held, 0, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&slots[OWNER_SLOT(sh->id)].pid, (uint32_t)nopid, __ATOMIC_RELEASE);
+	slub_detach();
+	restart(d);
+	REQUIRE(d->pid);
+	n = reclaim(d, v_pool);
+	CHECKF(n == 0, "after a restart, reclaim freed %ld objects of the live, connected victim "
+	       "(its slot's %s scribbled before the restart)", n, zero_held ? "held word" : "pid");
+	scribble(d->sock, v_pool, SLAB_STORE_USER);
+	set_flag(&sh->go);
+	REQUIRE(await(&sh->done));
+	CHECKF(sh->bad == 0, "%d of the live victim's 3 objects were overwritten by another program",
+	       sh->bad);
+	CHECK(e2e_wait(h, "victim"));
+	e2e_stop(d);
+}
+
+E2E_CASE(adopt_scribbled_pid)
+{
+	adopt_scribbled(false);
+}
+
+E2E_CASE(adopt_scribbled_held)
+{
+	adopt_scribbled(true);
+}
+
+/*
+ * A held victim dies while slubd is down, and an unrelated process takes
+ * its pid (ns_last_pid: a real reuse): the new slubd tells them apart by
+ * start time and the dead victim's objects are reclaimed.
+ */
+E2E_CASE(adopt_pid_reused)
+{
+	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
+	struct e2e_slubd *d;
+	pid_t h, u;
+	long n;
+	FILE *f;
+
+	if (geteuid() != 0)
+		SKIP("ns_last_pid needs root");
+	d = e2e_start(&o);
+	sh = e2e_shared(sizeof(*sh));
+	REQUIRE(d != NULL);
+	v_pool = "rv.u";
+	v_after = wait_forever;
+	h = e2e_fork(victim, d->sock);
+	REQUIRE(await(&sh->ready));
+	kill_slubd(d);
+	kill(h, SIGKILL);
+	waitpid(h, NULL, 0);
+	f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	REQUIRE(f != NULL);
+	fprintf(f, "%d", (int)h - 1);
+	fclose(f);
+	u = fork();
+	if (u == 0)
+		wait_forever();
+	if (u != h) {
+		kill(u, SIGKILL);
+		waitpid(u, NULL, 0);
+		e2e_stop(d);
+		SKIP("another process took the pid first");
+	}
+	start_again(d);
+	REQUIRE(d->pid);
+	n = reclaim(d, v_pool);
+	CHECKF(n == 3, "the dead victim's 3 objects were not reclaimed (freed %ld): its adopted id "
+	       "stays held while an unrelated process has its pid", n);
+	kill(u, SIGKILL);
+	waitpid(u, NULL, 0);
+	e2e_stop(d);
+}
+
 T_MAIN(T_CASE(liar_unholds), T_CASE(liar_force), T_CASE(scribble_held),
-       T_CASE(restart_reclaim), T_CASE(fork_raw_conn), T_CASE(fork_mt), T_CASE(raw_clone_attach))
+       T_CASE(restart_reclaim), T_CASE(fork_raw_conn), T_CASE(fork_mt), T_CASE(raw_clone_attach),
+       T_CASE(adopt_scribbled_pid), T_CASE(adopt_scribbled_held), T_CASE(adopt_pid_reused))
