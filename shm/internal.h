@@ -758,6 +758,7 @@ struct walk {
 	struct slab_validate_result *r;
 	bool report;			/* validate: each error also goes out as a report */
 	uint8_t *seen;			/* per object of the slab being checked */
+	uint64_t unlisted_free;		/* free objects of slabs on no list (in transit: stats_check) */
 };
 
 int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,

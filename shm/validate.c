@@ -326,6 +326,8 @@ void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 		walk_err(w, SLAB_ERR_COUNTERS, "slab %u: %u in use + %ld free != %u objects", pfn, inuse,
 			 nfree, objects);
 	w->r->free += (uint64_t)(nfree + ncpu);
+	if (w->where[pfn] == W_NONE)
+		w->unlisted_free += (uint64_t)nfree;	/* stats follows no such slab */
 	w->r->allocated += objects - (uint64_t)(nfree + ncpu) <= objects ?
 			   objects - (uint64_t)(nfree + ncpu) : 0;
 
@@ -414,7 +416,7 @@ static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_val
 		}
 		/* stats' counters against the walk, on slabs found sound (stats.c) */
 		if (r->nr_errors == errs0 &&
-		    stats_check(a, s, motion, r->free - free0, why, sizeof(why)))
+		    stats_check(a, s, motion, r->free - free0 - w.unlisted_free, why, sizeof(why)))
 			walk_err(&w, SLAB_ERR_COUNTERS, "%s", why);
 		unlock_cache(a, s);
 	}
