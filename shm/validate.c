@@ -30,7 +30,7 @@
 int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,
 		     struct slab_validate_result *r, bool report)
 {
-	*w = (struct walk){ a, s, NULL, NULL, r, report, NULL };
+	*w = (struct walk){ a, s, NULL, NULL, r, report, NULL, 0 };
 	w->where = calloc(a->nr_pages, 1);
 	w->cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
 	/* per index a 16-bit count allows: the count may change between reads (no lock) */
@@ -377,7 +377,7 @@ void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
  */
 static bool descriptor_bad(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
 {
-	struct walk w = { a, s, NULL, NULL, r, true, NULL };
+	struct walk w = { a, s, NULL, NULL, r, true, NULL, 0 };
 	char why[120];
 	int kind;
 
@@ -478,7 +478,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 		rc = validate_cache(a, s, r);
 	} else {
 		struct validate_all v = { a, r };
-		struct walk w = { a, NULL, NULL, NULL, r, true, NULL };
+		struct walk w = { a, NULL, NULL, NULL, r, true, NULL, 0 };
 		char err[160];
 
 		validate_header(a, &w);

@@ -224,11 +224,13 @@ ISOLATED(stats_scribbled)
 
 /*
  * a slab with free objects taken off its node's partial list, on no list and
- * held by a live process (this one) as a mover holds it: no invariant of the
- * walk is broken, but stats, which follows the lists, misses its free
- * objects; validate says so
+ * held by a live process (this one) as a mover holds it (between its list
+ * lock and its CPU lock, which validate may hold): stats, which follows the
+ * lists, counts its free objects as allocated until the mover is done; the
+ * walk finds them; validate, which compares the two on listed slabs only,
+ * reports nothing (the state is a live mover's, not an error)
  */
-ISOLATED(stats_drift_caught)
+ISOLATED(stats_transit_not_error)
 {
 	struct arena *a = unit_arena();
 	struct slab_validate_result r;
@@ -268,13 +270,12 @@ ISOLATED(stats_drift_caught)
 	CHECKF(ci.active_objs > ref.active_objs, "%s: stats count %llu objects allocated, the walk "
 	       "%llu: the slab off its list is not missed", ci.name,
 	       (unsigned long long)ci.active_objs, (unsigned long long)ref.active_objs);
-	CHECKF(slab_validate(a, s, &r) == -EUCLEAN && r.errors[SLAB_ERR_COUNTERS] == 1 &&
-	       strstr(r.first_error, "stats counts"), "validate: %llu errors (%llu of the counters), "
-	       "first: %s", (unsigned long long)r.nr_errors,
+	CHECKF(slab_validate(a, s, &r) == 0 && r.nr_errors == 0, "validate: %llu errors (%llu of "
+	       "the counters), first: %s", (unsigned long long)r.nr_errors,
 	       (unsigned long long)r.errors[SLAB_ERR_COUNTERS], r.first_error);
 	arena_close(a);
 }
 
 T_MAIN(T_CASE(stats_from_counters),
        T_CASE(stats_scribbled),
-       T_CASE(stats_drift_caught))
+       T_CASE(stats_transit_not_error))
