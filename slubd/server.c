@@ -1176,77 +1176,6 @@ listen:
 	return 0;
 }
 
-static int kept_one(struct kmem_cache *k, void *arg)
-{
-	struct server *s = arg;
-	uint32_t kept = slab_cache_is_system(k) ? 0 : slab_cache_kept(s->arena, k);
-
-	if (kept) {
-		struct conn_ref *n = realloc(s->keeper.refs, (s->keeper.nr_refs + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->keeper.refs = n;
-		n[s->keeper.nr_refs++] = (struct conn_ref){ arena_offset(s->arena, k), kept };
-	}
-	return 0;
-}
-
-/*
- * open_arena - the arena (store.c: adopted, with its pools, or made), then
- * the references slubd keeps for pools made with slubctl create
- */
-struct kept_args {
-	struct server *s;
-	int rc;
-	const struct slab_debug_spec *sp;	/* compared with the arena's kmalloc caches */
-	int debug_differs;
-	char msg[200];
-};
-
-/* under guarded(): reads the arena, which a client may cut meanwhile */
-static void kept_fn(void *arg)
-{
-	struct kept_args *x = arg;
-
-	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
-	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
-	held_adopt(x->s);	/* what a previous slubd held for its clients */
-	if (!x->rc)
-		x->rc = policy_open(x->s);	/* who made each pool: slubd's record */
-}
-
-static int open_arena(struct server *s, char *err, size_t errlen)
-{
-	struct slab_debug_spec sp;
-	struct kept_args x = { .s = s, .sp = &sp };
-	char msg[200], what[300];
-	int rc;
-
-	/* [arena] slab_debug (checked by config_load): a new arena's kmalloc caches */
-	if (slab_debug_parse(s->cfg.slab_debug, &sp, msg, sizeof(msg)))
-		memset(&sp, 0, sizeof(sp));
-	slab_debug_set(&sp);
-	rc = store_open_arena(s, err, errlen);
-	if (rc)
-		return rc;
-	/* guarded: a client may cut the arena file while slubd starts */
-	if (guarded(s, kept_fn, &x)) {
-		snprintf(err, errlen, "the arena file was cut while slubd took its pools back, "
-			 "and its size cannot be restored");
-		return -EFAULT;
-	}
-	if (x.debug_differs)
-		log_msg("slab_debug: this arena was made before with other kmalloc caches (%s); an "
-			"arena keeps its caches: stop slubd and remove the arena to make a new one "
-			"with slab_debug = %s", x.msg, s->cfg.slab_debug[0] ? s->cfg.slab_debug : "-");
-	else if (s->cfg.slab_debug[0]) {
-		slab_debug_describe(&sp, what, sizeof(what));
-		log_msg("slab_debug: kmalloc caches debugged: %s", what);
-	}
-	return x.rc;
-}
-
 int server_init(struct server *s, char *err, size_t errlen)
 {
 	int rc;
@@ -1276,7 +1205,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 	rc = listen_socket(s, err, errlen);
 	if (rc)
 		return rc;
-	rc = open_arena(s, err, errlen);
+	rc = open_arena(s, err, errlen);	/* arena_file.c */
 	if (rc)
 		return rc;
 	s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);

@@ -208,6 +208,12 @@ bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *gr
 void server_status(struct server *s);	/* sd_notify STATUS= */
 
 /*
+ * arena_file.c - the arena at start (store.c: adopted or made), with the
+ * pool references slubd keeps, the owner ids it held, its pool record
+ */
+int open_arena(struct server *s, char *err, size_t errlen);
+
+/*
  * policy.c - who made each pool and which are the arena's own, kept by slubd
  * (and saved beside its socket), never read from the arena (see there)
  */
