@@ -38,11 +38,9 @@
  *
  * When a connection closes, its pool references are dropped (by the worker:
  * that takes arena locks; a busy lock makes it try again later); a short timer
- * later (once an exiting process is gone), the scrubber thread runs
- * slab_scrub(), which returns what any dead process held half-done (locks
- * are repaired by whoever takes them next).  It runs apart from the event
- * loop so that a client stopped while holding an arena lock stalls only the
- * scrub, never the control socket.
+ * later (once an exiting process is gone), the scrubber thread (scrubber.c)
+ * runs slab_scrub(), which returns what any dead process held half-done
+ * (locks are repaired by whoever takes them next).
  *
  * The arena outlives the daemon: it lives in systemd's fd store (a sealed
  * memfd) or in a file (next to the socket by default, or on a hugetlbfs
@@ -61,7 +59,6 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <systemd/sd-daemon.h>
@@ -907,117 +904,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ---- recovery and signals --------------------------------------------------- */
-
-static void *scrubber(void *arg)
-{
-	struct server *s = arg;
-	const uint64_t slow_step_ns = 100000000;	/* 100 ms: worth a line in the log */
-
-	pthread_mutex_lock(&s->scrub_lock);
-	for (;;) {
-		struct slab_scrub_result r;
-
-		while (!s->scrub_wanted && !s->stopping)
-			pthread_cond_wait(&s->scrub_cond, &s->scrub_lock);
-		if (s->stopping)
-			break;
-		s->scrub_wanted = false;
-		pthread_mutex_unlock(&s->scrub_lock);
-		/*
-		 * The scrub holds each arena lock for a bounded step (a chunk of a
-		 * pool's slabs, one page block) and makes no system call holding
-		 * one; its reports reach report_cb (which logs) after the locks.
-		 * Its lock attempts are timed as the worker's requests: a scrub
-		 * that waited on a stopped client's lock while holding another
-		 * would stall every process that needs the one it holds; what it
-		 * skips, the next scrub does
-		 */
-		slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-		/*
-		 * a line only for what this scrub did or found first: a dead
-		 * owner's leak, still there at every later scrub, was logged
-		 * once already (report_cb: each owner once per pool)
-		 */
-		if (guarded_scrub(s, &r) == 0 &&
-		    (r.orphans || r.transit_blocks || r.reclaimed_objects || r.new_leaks))
-			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
-				"blocks; %llu objects of dead processes freed, %llu newly found leaked",
-				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
-				(unsigned long long)r.reclaimed_objects,
-				(unsigned long long)r.new_leaks);
-		/* what the ring got since: the dead owners just found, clients' misuse */
-		reports_log(s, true);
-		/* r is zeroed first, so read even after an error; a long step is
-		 * a client holding a lock the step waited for, or a starved host */
-		if (r.max_hold_ns > slow_step_ns)
-			log_msg("scrub: one of its %llu locked steps took %llu ms, locks taken and held",
-				(unsigned long long)r.locked_steps,
-				(unsigned long long)(r.max_hold_ns / 1000000));
-		/*
-		 * clients left: what their buffers took goes back to the system, so
-		 * that a burst of connections leaves no lasting mark on slubd's size
-		 */
-		slab_lock_deadline(0);
-		malloc_trim(0);
-		pthread_mutex_lock(&s->scrub_lock);
-	}
-	pthread_mutex_unlock(&s->scrub_lock);
-	return NULL;
-}
-
-/* wake the scrubber thread for one more scrub */
-static void scrub_request(struct server *s)
-{
-	pthread_mutex_lock(&s->scrub_lock);
-	s->scrub_wanted = true;
-	pthread_cond_signal(&s->scrub_cond);
-	pthread_mutex_unlock(&s->scrub_lock);
-}
-
-/* the one-shot timer server_schedule_scrub armed */
-static void scrub_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *s = arg;
-
-	(void)fd;
-	(void)what;
-	s->scrub_pending = false;
-	scrub_request(s);
-}
-
-/*
- * (re)arm the periodic scrub: a process that maps the arena but never
- * connected (a client's forked child) has no connection whose close would
- * trigger one, so its death is noticed at the next tick
- */
-static void scrub_tick_arm(struct server *s)
-{
-	struct timeval tv = { (time_t)s->cfg.scrub_interval_s, 0 };
-
-	if (!s->scrub_tick)
-		return;
-	evtimer_del(s->scrub_tick);
-	if (s->cfg.scrub_interval_s)
-		evtimer_add(s->scrub_tick, &tv);
-}
-
-static void scrub_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	scrub_request(arg);
-}
-
-void server_schedule_scrub(struct server *s)
-{
-	struct timeval tv = { 0, 200 * 1000 };	/* let an exiting process finish exiting */
-
-	if (!s->scrub_pending && s->scrub_timer) {
-		s->scrub_pending = true;
-		evtimer_add(s->scrub_timer, &tv);
-	}
-}
+/* ---- signals ---------------------------------------------------------------- */
 
 /*
  * access_again - [access] changed (SIGHUP): each connection's peer is
@@ -1211,8 +1098,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 	s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
 	s->sig_hup = evsignal_new(s->base, SIGHUP, signal_cb, s);
-	s->scrub_timer = evtimer_new(s->base, scrub_cb, s);
-	s->scrub_tick = event_new(s->base, -1, EV_PERSIST, scrub_tick_cb, s);
+	scrubber_events_new(s);	/* s->scrub_timer, s->scrub_tick (NULL: failed) */
 	if (!s->sig_term || !s->sig_int || !s->sig_hup || !s->scrub_timer || !s->scrub_tick ||
 	    evsignal_add(s->sig_term, NULL) || evsignal_add(s->sig_int, NULL) ||
 	    evsignal_add(s->sig_hup, NULL)) {
@@ -1222,7 +1108,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 	/* reports reach the log from the arena's ring (reports.c), each once */
 	pthread_mutex_init(&s->reports_lock, NULL);
 	reports_log(s, false);	/* those made before this slubd: its predecessor logged them */
-	rc = pthread_create(&s->scrubber, NULL, scrubber, s);
+	rc = pthread_create(&s->scrubber, NULL, scrubber_main, s);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the scrubber thread: %s", strerror(rc));
 		return -rc;
@@ -1360,12 +1246,8 @@ void server_fini(struct server *s)
 	until.tv_nsec += (SLUBD_LOCK_WAIT_MS + 150) * 1000000L;
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
-	if (s->scrubber_started) {
-		pthread_mutex_lock(&s->scrub_lock);
-		s->stopping = true;
-		pthread_cond_signal(&s->scrub_cond);
-		pthread_mutex_unlock(&s->scrub_lock);
-	}
+	if (s->scrubber_started)
+		scrubber_tell_stop(s);
 	if (s->worker_started) {
 		pthread_mutex_lock(&s->work_lock);
 		s->worker_stop = true;

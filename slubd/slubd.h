@@ -202,7 +202,7 @@ struct server {
 int server_init(struct server *s, char *err, size_t errlen);
 int server_run(struct server *s);
 void server_fini(struct server *s);
-void server_schedule_scrub(struct server *s);
+void server_schedule_scrub(struct server *s);	/* scrubber.c */
 bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
 		   unsigned int nr_groups);
 void server_status(struct server *s);	/* sd_notify STATUS= */
@@ -212,6 +212,13 @@ void server_status(struct server *s);	/* sd_notify STATUS= */
  * pool references slubd keeps, the owner ids it held, its pool record
  */
 int open_arena(struct server *s, char *err, size_t errlen);
+
+/* scrubber.c - the scrubber thread and the timers that wake it (see there) */
+void *scrubber_main(void *arg);		/* the thread (s) */
+void scrub_request(struct server *s);	/* one more scrub, soon */
+void scrub_tick_arm(struct server *s);	/* (re)arm the scrub_interval_s tick */
+void scrubber_events_new(struct server *s);
+void scrubber_tell_stop(struct server *s);
 
 /*
  * policy.c - who made each pool and which are the arena's own, kept by slubd
