@@ -139,8 +139,6 @@ void server_status(struct server *s)
 
 /* ---- connections ---------------------------------------------------------- */
 
-static void job_queue(struct server *s, struct job *j);
-
 /*
  * conn_free - the loop is done with c: off s->conns, its socket closed.  Its
  * references are the worker's to drop (they take arena locks): a JOB_DROP,
@@ -165,16 +163,9 @@ static void conn_free(struct conn *c, bool drop_refs)
 	c->hello_ev = NULL;
 	c->closed = true;
 	if (drop_refs) {
-		struct job *j = calloc(1, sizeof(*j));
-
-		if (j) {
-			j->kind = JOB_DROP;
-			j->c = c;
-			job_queue(s, j);
-		} else {
+		if (!server_queue_drop(s, c))
 			/* c is left as it is: the worker may still hold it */
 			log_msg("client pid %d: out of memory: its pool references stay", (int)c->pid);
-		}
 		server_status(s);
 	} else {
 		free(c->refs);	/* shutdown: server_fini stopped the worker first */
@@ -475,12 +466,10 @@ static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
  */
 #define EVICT_AFTER_MS 250
 
-static uint64_t now_ms(void);
-
 /* the oldest connection still waiting for its Hello past EVICT_AFTER_MS (NULL: none) */
 static struct conn *oldest_waiting(struct server *s)
 {
-	uint64_t now = now_ms();
+	uint64_t now = monotonic_ms();
 	struct conn *old = NULL;
 
 	for (struct conn *c = s->conns; c; c = c->next)
@@ -537,7 +526,7 @@ static unsigned int uid_count(const uid_t *uids, unsigned int n, uid_t u)
  */
 static struct conn *evict_for(struct server *s, unsigned int same_uid)
 {
-	uint64_t now = now_ms();
+	uint64_t now = monotonic_ms();
 	struct conn *best = NULL;
 	unsigned int n = 0, best_cnt = 0;
 	uid_t *uids = malloc((s->nr_conns + 1) * sizeof(*uids));
@@ -695,7 +684,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->gid = cred.gid;
 	c->allowed = true;
 	c->serial = ++s->accepted;
-	c->since_ms = now_ms();
+	c->since_ms = monotonic_ms();
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -722,150 +711,7 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	log_msg("accept: %s", strerror(errno));	/* EMFILE and such: keep serving */
 }
 
-/* ---- the request worker ------------------------------------------------------ */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void list_append(struct job **head, struct job **tail, struct job *j)
-{
-	j->next = NULL;
-	if (*tail)
-		(*tail)->next = j;
-	else
-		*head = j;
-	*tail = j;
-}
-
-/* the loop: hand j to the worker */
-static void job_queue(struct server *s, struct job *j)
-{
-	pthread_mutex_lock(&s->work_lock);
-	list_append(&s->waiting, &s->waiting_tail, j);
-	pthread_cond_signal(&s->work_cond);
-	pthread_mutex_unlock(&s->work_lock);
-}
-
-/*
- * server_queue_drop - the worker: drop the references of c, a connection
- * record no loop owns (closed, or made for the purpose: dispatch's
- * drop_later), as a closed connection's are, retried while a lock is busy;
- * the drop's completion frees c.  False: no memory (nothing queued).
- */
-bool server_queue_drop(struct server *s, struct conn *c)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return false;
-	j->kind = JOB_DROP;
-	j->c = c;
-	job_queue(s, j);
-	return true;
-}
-
-/*
- * serve_request - the one place where a request that touches the arena is
- * answered (on the worker): its lock attempts give up after
- * SLUBD_LOCK_WAIT_MS, and dispatch answers "busy" then.
- */
-static void serve_request(struct server *s, struct job *j)
-{
-	slubd__response__init(&j->resp);
-	slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-	guarded_dispatch(s, j->c, j->req, &j->resp, &j->scratch, &j->plan);
-	slab_lock_deadline(0);
-}
-
-/*
- * the first job that may run now (a drop that met a busy lock waits its
- * turn; requests never wait), taken off the list; else NULL and *wait_ms,
- * how long until one may (0: none waits)
- */
-static struct job *job_take(struct server *s, uint64_t *wait_ms)
-{
-	uint64_t now = now_ms();
-	struct job *prev = NULL;
-
-	*wait_ms = 0;
-	for (struct job *j = s->waiting; j; prev = j, j = j->next) {
-		if (j->not_before_ms > now) {
-			if (!*wait_ms || j->not_before_ms - now < *wait_ms)
-				*wait_ms = j->not_before_ms - now;
-			continue;
-		}
-		if (prev)
-			prev->next = j->next;
-		else
-			s->waiting = j->next;
-		if (s->waiting_tail == j)
-			s->waiting_tail = prev;
-		return j;
-	}
-	return NULL;
-}
-
-static void *worker_main(void *arg)
-{
-	struct server *s = arg;
-
-	pthread_mutex_lock(&s->work_lock);
-	for (;;) {
-		uint64_t wait_ms;
-		struct job *j;
-
-		if (s->worker_stop)
-			break;
-		j = job_take(s, &wait_ms);
-		if (!j) {
-			if (wait_ms) {
-				struct timespec ts;
-
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += (time_t)(wait_ms / 1000);
-				ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000L;
-				}
-				pthread_cond_timedwait(&s->work_cond, &s->work_lock, &ts);
-			} else {
-				pthread_cond_wait(&s->work_cond, &s->work_lock);
-			}
-			continue;
-		}
-		pthread_mutex_unlock(&s->work_lock);
-		if (j->kind == JOB_REQUEST) {
-			serve_request(s, j);
-		} else {
-			slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-			j->done = guarded_drop_refs(s, j->c);
-			slab_lock_deadline(0);
-		}
-		pthread_mutex_lock(&s->work_lock);
-		if (j->kind == JOB_DROP && !j->done) {
-			/* a lock of a pool it held is busy: the rest in a second */
-			j->not_before_ms = now_ms() + 1000;
-			list_append(&s->waiting, &s->waiting_tail, j);
-			continue;
-		}
-		list_append(&s->done, &s->done_tail, j);
-		pthread_mutex_unlock(&s->work_lock);
-		/* a full pipe already has a wakeup in it: EAGAIN is fine */
-		if (write(s->done_pipe[1], "", 1) < 0 && errno != EAGAIN)
-			log_msg("worker: cannot wake the loop: %s", strerror(errno));
-		pthread_mutex_lock(&s->work_lock);
-	}
-	s->worker_exited = true;
-	pthread_cond_broadcast(&s->work_cond);
-	pthread_mutex_unlock(&s->work_lock);
-	return NULL;
-}
+/* ---- the worker's replies, on the loop ------------------------------------- */
 
 /* the loop: what the worker finished - send the replies, free the dropped */
 static void done_cb(evutil_socket_t fd, short what, void *arg)
@@ -877,10 +723,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
-	pthread_mutex_lock(&s->work_lock);
-	list = s->done;
-	s->done = s->done_tail = NULL;
-	pthread_mutex_unlock(&s->work_lock);
+	list = worker_take_done(s);
 	while (list) {
 		struct job *j = list;
 		struct conn *c = j->c;
@@ -1210,23 +1053,6 @@ static bool join_by(pthread_t t, const struct timespec *until)
 	return pthread_timedjoin_np(t, NULL, until) == 0;
 }
 
-static void free_jobs(struct job *j)
-{
-	while (j) {
-		struct job *next = j->next;
-
-		if (j->kind == JOB_REQUEST) {
-			dispatch_done(j->scratch);
-			slubd__request__free_unpacked(j->req, NULL);
-		} else {
-			free(j->c->refs);	/* closed: its drop was its last owner */
-			free(j->c);
-		}
-		free(j);
-		j = next;
-	}
-}
-
 void server_fini(struct server *s)
 {
 	bool quiet = true;	/* no thread of ours touches the arena any more */
@@ -1248,12 +1074,8 @@ void server_fini(struct server *s)
 	until.tv_nsec %= 1000000000L;
 	if (s->scrubber_started)
 		scrubber_tell_stop(s);
-	if (s->worker_started) {
-		pthread_mutex_lock(&s->work_lock);
-		s->worker_stop = true;
-		pthread_cond_signal(&s->work_cond);
-		pthread_mutex_unlock(&s->work_lock);
-	}
+	if (s->worker_started)
+		worker_tell_stop(s);
 	if (s->scrubber_started && !join_by(s->scrubber, &until)) {
 		log_msg("the scrubber is still busy: not waiting for it");
 		quiet = false;

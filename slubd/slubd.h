@@ -220,6 +220,14 @@ void scrub_tick_arm(struct server *s);	/* (re)arm the scrub_interval_s tick */
 void scrubber_events_new(struct server *s);
 void scrubber_tell_stop(struct server *s);
 
+/* worker.c - the request worker thread and its job lists (see there) */
+void *worker_main(void *arg);		/* the thread (s) */
+void job_queue(struct server *s, struct job *j);	/* the loop: hand j to the worker */
+struct job *worker_take_done(struct server *s);	/* the loop: what the worker finished */
+void worker_tell_stop(struct server *s);
+void free_jobs(struct job *j);		/* a list no thread runs any more */
+uint64_t monotonic_ms(void);		/* CLOCK_MONOTONIC in ms */
+
 /*
  * policy.c - who made each pool and which are the arena's own, kept by slubd
  * (and saved beside its socket), never read from the arena (see there)
@@ -277,7 +285,7 @@ int held_identify(struct server *s, struct conn *c, uint32_t id, char *why, size
 void held_drop(struct server *s, struct conn *c);	/* c closed (the worker's) */
 void held_prune(struct server *s);	/* let go of those whose process is gone (guarded) */
 void held_fini(void);
-bool server_queue_drop(struct server *s, struct conn *c);
+bool server_queue_drop(struct server *s, struct conn *c);	/* worker.c */
 /* the worker's request deadline: no lock attempt of one request waits longer */
 #define SLUBD_LOCK_WAIT_MS 750
 /* guard.c: dispatch, conn_drop_refs, slab_scrub and arena_used_bytes through guarded() */
