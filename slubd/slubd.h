@@ -1,6 +1,8 @@
 /*
- * slubd.h - the daemon's parts: configuration (config.c), connections and
- * the event loop (server.c), request handling (dispatch.c), main (main.c).
+ * slubd.h - the daemon's parts: configuration (config.c), the event loop
+ * from start to stop (server.c), the listening socket and the connections
+ * (conn.c), the request worker (worker.c), the scrubber (scrubber.c), the
+ * arena at start (arena_file.c), request handling (dispatch.c), main (main.c).
  */
 #ifndef SLUBD_SLUBD_H
 #define SLUBD_SLUBD_H
@@ -10,6 +12,8 @@
 #include <stdint.h>
 #include <sys/time.h>
 #include <sys/types.h>
+
+#include <event2/util.h>
 
 #include "frame.h"
 #include "shm.h"
@@ -227,6 +231,13 @@ struct job *worker_take_done(struct server *s);	/* the loop: what the worker fin
 void worker_tell_stop(struct server *s);
 void free_jobs(struct job *j);		/* a list no thread runs any more */
 uint64_t monotonic_ms(void);		/* CLOCK_MONOTONIC in ms */
+
+/* conn.c - the listening socket and the connections, on the loop (see there) */
+int listen_socket(struct server *s, char *err, size_t errlen);
+/* the loop is done with c: off s->conns, closed; drop_refs: its references to the worker */
+void conn_free(struct conn *c, bool drop_refs);
+void done_cb(evutil_socket_t fd, short what, void *arg);	/* the worker's done_pipe */
+void access_again(struct server *s);	/* SIGHUP: each peer checked again */
 
 /*
  * policy.c - who made each pool and which are the arena's own, kept by slubd
