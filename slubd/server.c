@@ -87,24 +87,6 @@ void log_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
-		   unsigned int nr_groups)
-{
-	if (uid == 0 || uid == geteuid())
-		return true;
-	for (unsigned int i = 0; i < c->nr_allow_uids; i++)
-		if (c->allow_uids[i] == uid)
-			return true;
-	for (unsigned int i = 0; i < c->nr_allow_gids; i++) {
-		if (c->allow_gids[i] == gid)
-			return true;
-		for (unsigned int g = 0; g < nr_groups; g++)
-			if (c->allow_gids[i] == groups[g])
-				return true;
-	}
-	return false;
-}
-
 void server_status(struct server *s)
 {
 	sd_notifyf(0, "STATUS=serving %u clients; arena %llu MiB %s, %llu MiB used",

@@ -207,8 +207,6 @@ int server_init(struct server *s, char *err, size_t errlen);
 int server_run(struct server *s);
 void server_fini(struct server *s);
 void server_schedule_scrub(struct server *s);	/* scrubber.c */
-bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
-		   unsigned int nr_groups);
 void server_status(struct server *s);	/* sd_notify STATUS= */
 
 /*
@@ -248,14 +246,21 @@ enum policy_verdict {
 	POLICY_SYSTEM,		/* one of the arena's own caches */
 	POLICY_DISAGREES,	/* the arena's descriptor is not what slubd made (why) */
 	POLICY_UNKNOWN,		/* slubd did not make it: no creator known */
+	POLICY_NOT_CREATOR,	/* policy_may_manage: *creator made it, not the asker */
 };
 int policy_open(struct server *s);	/* the arena open, under guarded(); 0 or -errno */
 void policy_fini(struct server *s);
+/* [access]: may this peer use slubd at all (root, slubd's uid, allow_uids, allow_gids) */
+bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
+		   unsigned int nr_groups);
 void policy_created(struct server *s, struct kmem_cache *k, const char *name, uint32_t uid);
 bool policy_system(struct server *s, struct kmem_cache *k);
 /* why: a text the answer can carry (a leading blank for POLICY_SYSTEM, or empty) */
 enum policy_verdict policy_of(struct server *s, struct kmem_cache *k, uint32_t *creator,
 			      char *why, size_t len);
+/* may uid cap, force-destroy or reclaim k (named name)?  POLICY_OK: yes; else why not */
+enum policy_verdict policy_may_manage(struct server *s, struct kmem_cache *k, const char *name,
+				      uid_t uid, uint32_t *creator, char *why, size_t len);
 
 /*
  * store.c - the arena's backing (a sealed memfd in systemd's fd store, or a
