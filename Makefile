@@ -62,8 +62,8 @@ SHM_OBJ   := $(SHM_SRC:%.c=$(BUILD)/%.o)
 PB_C      := $(BUILD)/proto/slubd.pb-c.c
 PB_H      := $(BUILD)/proto/slubd.pb-c.h
 PROTO_OBJ := $(BUILD)/proto/slubd.pb-c.o $(BUILD)/proto/frame.o
-CTL_OBJ   := $(BUILD)/client/ctl.o
-LIB_SRC   := client/libslub.c client/ctl.c
+CTL_OBJ   := $(BUILD)/proto/ctl.o
+LIB_SRC   := client/libslub.c proto/ctl.c
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 PIC_OBJ   := $(patsubst %.c,$(BUILD)/pic/%.o,$(SHM_SRC) $(LIB_SRC) proto/frame.c) $(BUILD)/pic/proto/slubd.pb-c.o
 SLUBD_SRC := $(sort $(wildcard slubd/*.c))

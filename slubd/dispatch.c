@@ -855,9 +855,9 @@ static void do_shrink(struct server *s, const Slubd__ShrinkRequest *r, Slubd__Re
 /*
  * creator_may - may c make a request of k's creator (verb: the request's
  * name; what: "cap this pool" and the like; refused: what the arena's own
- * caches cannot be)?  Decided from slubd's own record (policy.c), never from
- * the descriptor's words a client can write; false, answered (err, or
- * EPERM), when not.
+ * caches cannot be)?  Decided by policy_may_manage (policy.c), from slubd's
+ * own record, never from the descriptor's words a client can write; false,
+ * answered (err, or EPERM), when not.
  */
 static bool creator_may(struct server *s, struct conn *c, struct kmem_cache *k, const char *name,
 			const char *verb, const char *what, const char *refused, int err,
@@ -866,16 +866,8 @@ static bool creator_may(struct server *s, struct conn *c, struct kmem_cache *k, 
 	char nm[SHOWN_MAX], why[300];
 	uint32_t creator = 0;
 
-	/*
-	 * the name decides too: a reserved one is the arena's own whatever the
-	 * record says (a reviewer's two writes once made kmalloc-64 a pool of
-	 * uid 65534, which reclaim --force then discarded)
-	 */
-	switch (slab_name_reserved(name) ? POLICY_SYSTEM : policy_of(s, k, &creator, why,
-								      sizeof(why))) {
+	switch (policy_may_manage(s, k, name, c->uid, &creator, why, sizeof(why))) {
 	case POLICY_SYSTEM:
-		if (slab_name_reserved(name))
-			why[0] = 0;
 		fail(resp, x, EPERM, "%s %s: the arena's own caches cannot be %s%s", verb,
 		     shown(name, nm), refused, why);
 		return false;
@@ -884,19 +876,16 @@ static bool creator_may(struct server *s, struct conn *c, struct kmem_cache *k, 
 		     shown(name, nm), why, shown(name, nm));
 		return false;
 	case POLICY_UNKNOWN:
-		if (c->uid == 0)
-			return true;
 		fail(resp, x, err, "%s %s: slubd has no record of who made this pool (made past "
 		     "slubd, or before a restart that lost the record): only root may %s (you are "
 		     "uid %u)", verb, shown(name, nm), what, (unsigned)c->uid);
 		return false;
-	case POLICY_OK:
-		break;
-	}
-	if (c->uid != 0 && c->uid != creator) {
+	case POLICY_NOT_CREATOR:
 		fail(resp, x, err, "%s %s: only its creator (uid %u) or root may %s (you are uid %u)",
 		     verb, shown(name, nm), creator, what, (unsigned)c->uid);
 		return false;
+	case POLICY_OK:
+		break;
 	}
 	return true;
 }

@@ -37,8 +37,15 @@
  * directory slubd cannot check): the record lives in memory only, and
  * after a restart only root may manage the pools made before it.
  *
+ * The decisions are here, the answers' wording in dispatch.c: who may use
+ * slubd at all (policy_allows, from [access]: the event loop's, at accept
+ * and on SIGHUP), which pools are the arena's own (policy_system: not
+ * opened, not destroyed), and who may manage a pool (policy_may_manage: cap,
+ * forced destroy, reclaim).
+ *
  * Threads: the worker alone reads and changes the record (do_create and the
  * policy questions run there); policy_open runs before the worker starts.
+ * policy_allows reads only the configuration it is given.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -388,4 +395,63 @@ enum policy_verdict policy_of(struct server *s, struct kmem_cache *k, uint32_t *
 	}
 	*creator = r->uid;
 	return POLICY_OK;
+}
+
+/*
+ * policy_may_manage - may uid make a request of k's creator (cap it, destroy
+ * it forced, reclaim it)?  POLICY_OK when it may: root, or the creator in
+ * slubd's record; root also for a pool slubd has no record of.  Else why
+ * not: POLICY_SYSTEM (one of the arena's own caches), POLICY_DISAGREES (the
+ * descriptor is not what slubd made: refused to root too), POLICY_UNKNOWN
+ * (no record: only root), POLICY_NOT_CREATOR (*creator made it).  why: as
+ * policy_of's, for the answer.
+ */
+enum policy_verdict policy_may_manage(struct server *s, struct kmem_cache *k, const char *name,
+				      uid_t uid, uint32_t *creator, char *why, size_t len)
+{
+	/*
+	 * the name decides too: a reserved one is the arena's own whatever the
+	 * record says (a reviewer's two writes once made kmalloc-64 a pool of
+	 * uid 65534, which reclaim --force then discarded)
+	 */
+	if (slab_name_reserved(name)) {
+		why[0] = 0;
+		return POLICY_SYSTEM;
+	}
+	switch (policy_of(s, k, creator, why, len)) {
+	case POLICY_SYSTEM:
+		return POLICY_SYSTEM;
+	case POLICY_DISAGREES:
+		return POLICY_DISAGREES;
+	case POLICY_UNKNOWN:
+		return uid == 0 ? POLICY_OK : POLICY_UNKNOWN;
+	case POLICY_OK:
+	case POLICY_NOT_CREATOR:	/* policy_of never says so */
+		break;
+	}
+	return uid != 0 && uid != *creator ? POLICY_NOT_CREATOR : POLICY_OK;
+}
+
+/*
+ * policy_allows - who may use this slubd at all ([access]): root, slubd's
+ * own uid, the uids of allow_uids, and members (primary gid or one of
+ * groups[nr_groups]) of allow_gids.  Checked at accept and again on SIGHUP
+ * (conn.c: peer_allowed gathers the peer's credentials).
+ */
+bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
+		   unsigned int nr_groups)
+{
+	if (uid == 0 || uid == geteuid())
+		return true;
+	for (unsigned int i = 0; i < c->nr_allow_uids; i++)
+		if (c->allow_uids[i] == uid)
+			return true;
+	for (unsigned int i = 0; i < c->nr_allow_gids; i++) {
+		if (c->allow_gids[i] == gid)
+			return true;
+		for (unsigned int g = 0; g < nr_groups; g++)
+			if (c->allow_gids[i] == groups[g])
+				return true;
+	}
+	return false;
 }

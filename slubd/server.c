@@ -1,20 +1,17 @@
 /*
- * server.c - slubd's event loop (libevent 2): the listening socket, one
- * bufferevent per client, framing, signals, and recovery after a client
- * leaves.
+ * server.c - slubd's event loop (libevent 2) from start to stop: setting up
+ * its parts (server_init: the listening socket, the arena, the signals, the
+ * scrubber and the worker), serving (server_run, telling systemd or the
+ * supervisor), SIGHUP and SIGTERM, and the stop (server_fini).  The parts
+ * live apart: the listening socket and the connections (conn.c), the
+ * request worker (worker.c), the scrubber (scrubber.c), the arena at start
+ * (arena_file.c).
  *
- * A connection reads whole frames only: a header announcing more than
- * SLUBD_MAX_REQUEST, or a body that does not decode, closes that connection
- * (after an error reply when one can be sent) and nothing else.  What one
- * connection holds in slubd is bounded: its input by the read watermark (a
- * few frames), its replies by OUT_PAUSE: once that much is waiting to be
- * sent, slubd stops reading from the connection (its requests wait in the
- * socket, and a client that writes on without reading blocks) until its
- * replies have gone out.  A client that never reads costs a slot and
- * OUT_PAUSE plus one reply, no more; SLUBD_MAX_OUTBUF, past which a
- * connection is cut, is a second line that this keeps from being reached.
- * The attach reply carries the arena's fd in SCM_RIGHTS, sent with sendmsg()
- * once everything before it has been written.
+ * Locks: none of its own.  It initializes work_lock, scrub_lock and
+ * reports_lock before any thread starts, and tells the threads to stop
+ * (worker_tell_stop, scrubber_tell_stop) before it frees what they use.
+ * May call: every part of slubd above, store.c, guard.c, held.c, policy.c,
+ * reports.c, config.c (SIGHUP), sd_notify.
  *
  * The event loop never waits on a lock that a client can hold.  It answers
  * Hello itself (no arena); every other request goes to the request worker
@@ -28,21 +25,11 @@
  * list of pools.  On SIGTERM the worker and the scrubber get under a second
  * to finish; one that does not is left running while the process exits.
  *
- * Connection slots: access is checked at accept, from SO_PEERCRED and
- * SO_PEERGROUPS, before a slot is taken; so is max_clients_per_uid.  A
- * connection must say Hello within hello_timeout of its accept (an absolute
- * timer, not an idle one), and when every slot is taken a new connection
- * closes the oldest one still waiting for its Hello (past a grace, or of a
- * uid holding more slots: evict_for).  Every refusal is
- * logged and told to the peer in a frame.
- *
  * When a connection closes, its pool references are dropped (by the worker:
  * that takes arena locks; a busy lock makes it try again later); a short timer
- * later (once an exiting process is gone), the scrubber thread runs
- * slab_scrub(), which returns what any dead process held half-done (locks
- * are repaired by whoever takes them next).  It runs apart from the event
- * loop so that a client stopped while holding an arena lock stalls only the
- * scrub, never the control socket.
+ * later (once an exiting process is gone), the scrubber thread (scrubber.c)
+ * runs slab_scrub(), which returns what any dead process held half-done
+ * (locks are repaired by whoever takes them next).
  *
  * The arena outlives the daemon: it lives in systemd's fd store (a sealed
  * memfd) or in a file (next to the socket by default, or on a hugetlbfs
@@ -55,13 +42,9 @@
  * to the service manager with sd_notify.
  */
 #include <errno.h>
-#include <grp.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <systemd/sd-daemon.h>
@@ -69,8 +52,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,14 +72,6 @@ void ready_fd_tell(int *fd)
 	*fd = -1;
 }
 
-/* unsent replies past which a connection is not read until they have gone out */
-#define OUT_PAUSE (64u << 10)
-/*
- * frames answered in one turn of a connection: then the others' turn (a
- * stats or validate walks the arena, and a client may queue hundreds)
- */
-#define FRAMES_PER_TURN 16
-
 void log_msg(const char *fmt, ...)
 {
 	char ts[32];
@@ -114,24 +87,6 @@ void log_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
-		   unsigned int nr_groups)
-{
-	if (uid == 0 || uid == geteuid())
-		return true;
-	for (unsigned int i = 0; i < c->nr_allow_uids; i++)
-		if (c->allow_uids[i] == uid)
-			return true;
-	for (unsigned int i = 0; i < c->nr_allow_gids; i++) {
-		if (c->allow_gids[i] == gid)
-			return true;
-		for (unsigned int g = 0; g < nr_groups; g++)
-			if (c->allow_gids[i] == groups[g])
-				return true;
-	}
-	return false;
-}
-
 void server_status(struct server *s)
 {
 	sd_notifyf(0, "STATUS=serving %u clients; arena %llu MiB %s, %llu MiB used",
@@ -140,913 +95,7 @@ void server_status(struct server *s)
 		   (unsigned long long)(guarded_used_bytes(s) >> 20));
 }
 
-/* ---- connections ---------------------------------------------------------- */
-
-static void job_queue(struct server *s, struct job *j);
-
-/*
- * conn_free - the loop is done with c: off s->conns, its socket closed.  Its
- * references are the worker's to drop (they take arena locks): a JOB_DROP,
- * queued behind the request of c the worker may still run, whose completion
- * frees c.  At shutdown (drop_refs false: the pools outlive slubd) c is
- * freed here unless the worker may still hold it.
- */
-static void conn_free(struct conn *c, bool drop_refs)
-{
-	struct server *s = c->srv;
-
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	__atomic_sub_fetch(&s->nr_conns, 1, __ATOMIC_RELAXED);	/* stats reads it (worker) */
-	bufferevent_free(c->bev);
-	c->bev = NULL;
-	event_free(c->hello_ev);
-	c->hello_ev = NULL;
-	c->closed = true;
-	if (drop_refs) {
-		struct job *j = calloc(1, sizeof(*j));
-
-		if (j) {
-			j->kind = JOB_DROP;
-			j->c = c;
-			job_queue(s, j);
-		} else {
-			/* c is left as it is: the worker may still hold it */
-			log_msg("client pid %d: out of memory: its pool references stay", (int)c->pid);
-		}
-		server_status(s);
-	} else {
-		free(c->refs);	/* shutdown: server_fini stopped the worker first */
-		free(c);
-	}
-}
-
-static void conn_close(struct conn *c, const char *why)
-{
-	if (why)
-		log_msg("client pid %d uid %u%s%s: %s", (int)c->pid, (unsigned)c->uid,
-			c->who[0] ? " " : "", c->who, why);
-	conn_free(c, true);
-}
-
-/* start closing: flush what is queued, then free (write_cb) */
-static void conn_finish(struct conn *c)
-{
-	c->state = CONN_CLOSING;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_close(c, NULL);
-}
-
-/* write what is queued now; true if the output is empty */
-static bool flush_now(struct conn *c)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	evutil_socket_t fd = bufferevent_getfd(c->bev);
-
-	while (evbuffer_get_length(out) > 0)
-		if (evbuffer_write(out, fd) <= 0)
-			return false;
-	return true;
-}
-
-/* the attach reply: the frame and the arena fd in one sendmsg() */
-static int send_with_fd(struct conn *c, const uint8_t *buf, size_t len)
-{
-	int afd = arena_fd(c->srv->arena);
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	ssize_t n;
-
-	if (!flush_now(c))
-		return -EAGAIN;
-	memset(cbuf, 0, sizeof(cbuf));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &afd, sizeof(int));
-	n = sendmsg(bufferevent_getfd(c->bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < len)	/* the fd went with the first bytes; queue the rest */
-		evbuffer_add(bufferevent_get_output(c->bev), buf + n, len - (size_t)n);
-	return 0;
-}
-
-/* queue (or send) a reply; false if c is gone (closed and freed) */
-static bool send_response(struct conn *c, Slubd__Response *resp, const struct reply_plan *plan)
-{
-	uint8_t *buf;
-	size_t len;
-	int rc = frame_pack(&resp->base, &buf, &len);
-
-	if (rc) {
-		conn_close(c, "out of memory packing a reply");
-		return false;
-	}
-	if (plan->send_fd && !resp->err) {
-		rc = send_with_fd(c, buf, len);
-		if (rc)
-			log_msg("client pid %d: cannot pass the arena fd: %s", (int)c->pid, strerror(-rc));
-	} else {
-		rc = evbuffer_add(bufferevent_get_output(c->bev), buf, len) ? -ENOMEM : 0;
-	}
-	free(buf);
-	if (rc) {
-		conn_close(c, "reply could not be sent");
-		return false;
-	}
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > SLUBD_MAX_OUTBUF) {
-		conn_close(c, "does not read its replies: cut");
-		return false;
-	}
-	if (plan->close_after) {
-		conn_finish(c);
-		return false;	/* closing: nothing more may be read */
-	}
-	return true;
-}
-
-/* an error reply to a frame that could not be decoded, then close */
-static void reject_frame(struct conn *c, int err, const char *msg)
-{
-	Slubd__Response resp = SLUBD__RESPONSE__INIT;
-	struct reply_plan plan = { false, true };
-
-	log_msg("client pid %d: %s: closing the connection", (int)c->pid, msg);
-	resp.has_err = 1;
-	resp.err = err;
-	resp.error = (char *)msg;
-	send_response(c, &resp, &plan);
-}
-
-static void read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	unsigned int frames = 0;
-
-	/*
-	 * paused (a deferred turn may come after the pause): write_cb reads on;
-	 * a request with the worker: its reply, posted back, reads on
-	 */
-	if (!(bufferevent_get_enabled(bev) & EV_READ) || c->in_worker)
-		return;
-	while (c->state != CONN_CLOSING) {
-		uint8_t hdr[SLUBD_FRAME_HDR], body[SLUBD_MAX_REQUEST];
-		char err[160], msg[200];
-		Slubd__Response resp = SLUBD__RESPONSE__INIT;
-		struct dispatch_scratch *scratch = NULL;
-		struct reply_plan plan = { false, false };
-		Slubd__Request *req;
-		uint32_t len;
-		bool alive;
-		int rc;
-
-		if (evbuffer_get_length(in) < SLUBD_FRAME_HDR)
-			return;
-		if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_PAUSE) {
-			/* replies back up: read on once they are out (write_cb) */
-			bufferevent_disable(bev, EV_READ);
-			return;
-		}
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		rc = frame_length(hdr, SLUBD_MAX_REQUEST, &len);
-		if (rc) {
-			snprintf(msg, sizeof(msg), "%s (limit %u bytes)",
-				 rc == -EMSGSIZE ? "request frame too large" : "empty request frame",
-				 SLUBD_MAX_REQUEST);
-			reject_frame(c, -rc, msg);
-			return;
-		}
-		if (evbuffer_get_length(in) < SLUBD_FRAME_HDR + len)
-			return;
-		if (frames++ == FRAMES_PER_TURN) {
-			/* go on after the connections that wait: run again, deferred */
-			bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
-			return;
-		}
-		evbuffer_drain(in, SLUBD_FRAME_HDR);
-		evbuffer_remove(in, body, len);
-		req = request_decode(body, len, err, sizeof(err));
-		if (!req) {
-			reject_frame(c, EBADMSG, err);
-			return;
-		}
-		c->requests++;
-		if (c->state == CONN_READY && c->allowed &&
-		    req->body_case != SLUBD__REQUEST__BODY_HELLO) {
-			/*
-			 * It may touch the arena: to the worker.  Nothing more is
-			 * read from c until its reply is back (done_cb).
-			 */
-			struct job *j = calloc(1, sizeof(*j));
-
-			if (!j) {
-				slubd__request__free_unpacked(req, NULL);
-				reject_frame(c, ENOMEM, "slubd is out of memory");
-				return;
-			}
-			j->kind = JOB_REQUEST;
-			j->c = c;
-			j->req = req;
-			c->in_worker = true;
-			bufferevent_disable(bev, EV_READ);
-			job_queue(c->srv, j);
-			return;
-		}
-		/* Hello, and what is refused before or without it: no arena */
-		dispatch(c->srv, c, req, &resp, &scratch, &plan);
-		if (c->state == CONN_READY)
-			evtimer_del(c->hello_ev);	/* said Hello: no deadline more */
-		alive = send_response(c, &resp, &plan);	/* false: c is closing or gone */
-		dispatch_done(scratch);
-		slubd__request__free_unpacked(req, NULL);
-		if (!alive)
-			return;
-	}
-}
-
-/* the output drained (the write low watermark is 0) */
-static void write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
-	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
-		return;
-	if (c->state == CONN_CLOSING) {
-		conn_close(c, NULL);
-	} else if (!(bufferevent_get_enabled(bev) & EV_READ) && !c->in_worker) {
-		/* paused by read_cb: read again, starting with what waits in the input */
-		bufferevent_enable(bev, EV_READ);
-		read_cb(bev, c);
-	}
-}
-
-static void event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
-		conn_close(c, "sent no hello in time (hello_timeout): closed");
-	else if (what & BEV_EVENT_ERROR)
-		conn_close(c, "connection error");
-	else if (what & BEV_EVENT_EOF)
-		conn_close(c, NULL);
-}
-
-/*
- * refuse_conn - tell a connection that is not served why (a Response of id 0,
- * the client's to show), and close it.  Best effort: a fresh socket's send
- * buffer takes one small frame without blocking.
- */
-static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void refuse_conn(evutil_socket_t fd, int err, const char *fmt, ...)
-{
-	Slubd__Response resp = SLUBD__RESPONSE__INIT;
-	char msg[512];
-	uint8_t *buf;
-	size_t len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	resp.has_err = 1;
-	resp.err = err;
-	resp.error = msg;
-	if (frame_pack(&resp.base, &buf, &len) == 0) {
-		if (send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			log_msg("refusing a connection: %s", strerror(errno));
-		free(buf);
-	}
-	evutil_closesocket(fd);
-}
-
-/*
- * conn_refuse - tell c why it is closed (a Response of id 0, written at once,
- * best effort: a small frame fits in the socket's buffer), log it, close it:
- * its slot is free when this returns
- */
-static void conn_refuse(struct conn *c, int err, const char *why)
-{
-	Slubd__Response resp = SLUBD__RESPONSE__INIT;
-	uint8_t *buf;
-	size_t len;
-
-	resp.has_err = 1;
-	resp.err = err;
-	resp.error = (char *)why;
-	if (frame_pack(&resp.base, &buf, &len) == 0) {
-		/* after whatever is queued; what does not fit is lost with the close */
-		if (flush_now(c))
-			(void)send(bufferevent_getfd(c->bev), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		free(buf);
-	}
-	conn_close(c, why);
-}
-
-/* hello_timeout after accept, whatever the peer sent meanwhile */
-static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	char why[120];
-
-	(void)fd;
-	(void)what;
-	if (c->state != CONN_HELLO)
-		return;
-	snprintf(why, sizeof(why), "no Hello within %u ms of connecting (hello_timeout): closed",
-		 c->srv->cfg.hello_timeout_ms);
-	conn_refuse(c, ETIMEDOUT, why);
-}
-
-/*
- * A connection waiting for its Hello may be closed for a new one once it has
- * had its chance: EVICT_AFTER_MS after its accept (a client says Hello at
- * once; a burst of connections accepted together does not close its own).
- */
-#define EVICT_AFTER_MS 250
-
-static uint64_t now_ms(void);
-
-/* the oldest connection still waiting for its Hello past EVICT_AFTER_MS (NULL: none) */
-static struct conn *oldest_waiting(struct server *s)
-{
-	uint64_t now = now_ms();
-	struct conn *old = NULL;
-
-	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->state == CONN_HELLO && !c->in_worker && now - c->since_ms >= EVICT_AFTER_MS &&
-		    (!old || c->serial < old->serial))
-			old = c;
-	return old;
-}
-
-static int uid_cmp(const void *x, const void *y)
-{
-	uid_t a = *(const uid_t *)x, b = *(const uid_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-/* how many of the sorted uids[n] are u */
-static unsigned int uid_count(const uid_t *uids, unsigned int n, uid_t u)
-{
-	unsigned int lo = 0, hi = n, first;
-
-	while (lo < hi) {		/* the first >= u */
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (uids[mid] < u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	first = lo;
-	hi = n;
-	while (lo < hi) {		/* the first > u */
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (uids[mid] <= u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - first;
-}
-
-/*
- * evict_for - every slot is taken: the connection to close for a new one
- * whose uid holds same_uid connections already (NULL: none; the new one is
- * refused).  Only one waiting for its Hello, and of those, one that may go:
- * past its grace (EVICT_AFTER_MS), or - a peer reconnecting faster than the
- * grace keeps every waiting one young - one of a uid that would still hold
- * more slots than the newcomer's once it is closed.  Of those, one of the
- * uid holding the most slots, the oldest: so one uid's connections that
- * never say Hello go before another uid's lone peer that is slow with its
- * Hello, and a uid's own burst never closes its own young ones.  O(n log n)
- * in the connections (bounded by max_clients).
- */
-static struct conn *evict_for(struct server *s, unsigned int same_uid)
-{
-	uint64_t now = now_ms();
-	struct conn *best = NULL;
-	unsigned int n = 0, best_cnt = 0;
-	uid_t *uids = malloc((s->nr_conns + 1) * sizeof(*uids));
-
-	if (!uids)
-		return oldest_waiting(s);
-	for (struct conn *c = s->conns; c && n < s->nr_conns; c = c->next)
-		uids[n++] = c->uid;
-	qsort(uids, n, sizeof(*uids), uid_cmp);
-	for (struct conn *c = s->conns; c; c = c->next) {
-		unsigned int cnt;
-
-		if (c->state != CONN_HELLO || c->in_worker)
-			continue;
-		cnt = uid_count(uids, n, c->uid);
-		if (now - c->since_ms < EVICT_AFTER_MS && cnt <= same_uid + 1)
-			continue;	/* in its grace, and its uid holds no more */
-		if (!best || cnt > best_cnt || (cnt == best_cnt && c->serial < best->serial)) {
-			best = c;
-			best_cnt = cnt;
-		}
-	}
-	free(uids);
-	return best;
-}
-
-/*
- * peer_allowed - the access policy for the peer of fd, from SO_PEERCRED and
- * SO_PEERGROUPS.  The groups are used only as far as the kernel gave them: a
- * failed SO_PEERGROUPS counts none (the uid and primary gid still count).
- */
-static bool peer_allowed(struct server *s, evutil_socket_t fd, const struct ucred *cred)
-{
-	gid_t small[64], *g = small;
-	socklen_t glen = sizeof(small);
-	unsigned int ng = 0;
-	bool ok;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, small, &glen) == 0) {
-		ng = glen / sizeof(gid_t);
-	} else if (errno == ERANGE && glen > sizeof(small) && (g = malloc(glen))) {
-		/* NGROUPS_MAX is 65536: the kernel said the size */
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &glen) == 0)
-			ng = glen / sizeof(gid_t);
-	} else {
-		g = small;	/* another error, or no memory: no groups */
-	}
-	ok = policy_allows(&s->cfg, cred->uid, cred->gid, g, ng);
-	if (g != small)
-		free(g);
-	return ok;
-}
-
-/*
- * access_hint - for a refused peer: whom this slubd admits ([access]) and
- * what to do.  The loop's: SIGHUP changes s->cfg on this thread only.
- */
-static void access_hint(const struct server *s, char *buf, size_t len)
-{
-	const struct config *c = &s->cfg;
-	size_t at;
-
-	snprintf(buf, len, "it admits root, uid %u (its own)", (unsigned)geteuid());
-	for (unsigned int i = 0; i < c->nr_allow_uids && (at = strlen(buf)) < len; i++)
-		snprintf(buf + at, len - at, "%s%u", i ? " " : ", allow_uids ",
-			 (unsigned)c->allow_uids[i]);
-	for (unsigned int i = 0; i < c->nr_allow_gids && (at = strlen(buf)) < len; i++) {
-		struct group *gr = getgrgid(c->allow_gids[i]);
-
-		snprintf(buf + at, len - at, "%s%u%s%s%s", i ? " " : ", the groups of allow_gids ",
-			 (unsigned)c->allow_gids[i], gr ? " (" : "", gr ? gr->gr_name : "",
-			 gr ? ")" : "");
-	}
-	at = strlen(buf);
-	snprintf(buf + at, len - at, "; ask its administrator to add your uid to allow_uids, or "
-		 "you to a group of allow_gids (usermod -aG GROUP USER), in [access] of its "
-		 "configuration (then SIGHUP slubd)");
-}
-
-/*
- * accept_cb - a new peer.  Before it takes a slot: its credentials
- * (SO_PEERCRED) and the access policy (a peer that may not use slubd is
- * refused, with a reply that says why), the per-uid cap, then max_clients:
- * when every slot is taken, the oldest connection still waiting for its
- * Hello is closed for it (it had its chance), so that peers that connect and
- * say nothing, or trickle, cannot lock out one that says Hello at once.
- */
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-		      void *arg)
-{
-	struct server *s = arg;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	unsigned int same_uid = 0;
-	struct conn *c;
-
-	(void)l;
-	(void)sa;
-	(void)salen;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
-		log_msg("SO_PEERCRED: %s", strerror(errno));
-		refuse_conn(fd, EPERM, "slubd cannot read the peer's credentials: refused");
-		return;
-	}
-	if (!peer_allowed(s, fd, &cred)) {
-		log_msg("refusing pid %d uid %u gid %u: not allowed by [access]", (int)cred.pid,
-			(unsigned)cred.uid, (unsigned)cred.gid);
-		char hint[400];
-
-		access_hint(s, hint, sizeof(hint));
-		refuse_conn(fd, EACCES, "uid %u gid %u may not use this slubd: %s", (unsigned)cred.uid,
-			    (unsigned)cred.gid, hint);
-		return;
-	}
-	for (struct conn *o = s->conns; o; o = o->next)
-		same_uid += o->uid == cred.uid;
-	if (s->cfg.max_clients_per_uid && same_uid >= s->cfg.max_clients_per_uid) {
-		log_msg("refusing pid %d uid %u: %u connections of that uid already "
-			"(max_clients_per_uid)", (int)cred.pid, (unsigned)cred.uid, same_uid);
-		refuse_conn(fd, EUSERS, "uid %u has %u connections to slubd already "
-			    "(max_clients_per_uid): try again later", (unsigned)cred.uid, same_uid);
-		return;
-	}
-	if (s->nr_conns >= s->cfg.max_clients) {
-		struct conn *old = evict_for(s, same_uid);
-
-		if (!old) {
-			log_msg("refusing pid %d uid %u: %u clients already (max_clients)",
-				(int)cred.pid, (unsigned)cred.uid, s->nr_conns);
-			refuse_conn(fd, EUSERS, "slubd serves %u clients already (max_clients): try "
-				    "again later", s->nr_conns);
-			return;
-		}
-		conn_refuse(old, EUSERS, "every slot is taken (max_clients) and this connection "
-			    "has not said Hello: closed for a new one");
-	}
-	c = calloc(1, sizeof(*c));
-	if (c)
-		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c && c->bev)
-		c->hello_ev = evtimer_new(s->base, hello_timeout_cb, c);
-	if (!c || !c->bev || !c->hello_ev) {
-		log_msg("out of memory for a connection");
-		if (c && c->bev)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		free(c);
-		return;
-	}
-	c->srv = s;
-	c->state = CONN_HELLO;
-	c->pid = cred.pid;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->allowed = true;
-	c->serial = ++s->accepted;
-	c->since_ms = now_ms();
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
-	__atomic_add_fetch(&s->nr_conns, 1, __ATOMIC_RELAXED);
-	/* read no more than a few frames ahead of what is being answered */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * (SLUBD_FRAME_HDR + SLUBD_MAX_REQUEST));
-	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	{
-		/* until its Hello, counted from now: trickling bytes does not extend it */
-		struct timeval tv = { s->cfg.hello_timeout_ms / 1000,
-				      (s->cfg.hello_timeout_ms % 1000) * 1000 };
-
-		evtimer_add(c->hello_ev, &tv);
-	}
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	server_status(s);
-}
-
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	(void)l;
-	(void)arg;
-	log_msg("accept: %s", strerror(errno));	/* EMFILE and such: keep serving */
-}
-
-/* ---- the request worker ------------------------------------------------------ */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void list_append(struct job **head, struct job **tail, struct job *j)
-{
-	j->next = NULL;
-	if (*tail)
-		(*tail)->next = j;
-	else
-		*head = j;
-	*tail = j;
-}
-
-/* the loop: hand j to the worker */
-static void job_queue(struct server *s, struct job *j)
-{
-	pthread_mutex_lock(&s->work_lock);
-	list_append(&s->waiting, &s->waiting_tail, j);
-	pthread_cond_signal(&s->work_cond);
-	pthread_mutex_unlock(&s->work_lock);
-}
-
-/*
- * server_queue_drop - the worker: drop the references of c, a connection
- * record no loop owns (closed, or made for the purpose: dispatch's
- * drop_later), as a closed connection's are, retried while a lock is busy;
- * the drop's completion frees c.  False: no memory (nothing queued).
- */
-bool server_queue_drop(struct server *s, struct conn *c)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return false;
-	j->kind = JOB_DROP;
-	j->c = c;
-	job_queue(s, j);
-	return true;
-}
-
-/*
- * serve_request - the one place where a request that touches the arena is
- * answered (on the worker): its lock attempts give up after
- * SLUBD_LOCK_WAIT_MS, and dispatch answers "busy" then.
- */
-static void serve_request(struct server *s, struct job *j)
-{
-	slubd__response__init(&j->resp);
-	slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-	guarded_dispatch(s, j->c, j->req, &j->resp, &j->scratch, &j->plan);
-	slab_lock_deadline(0);
-}
-
-/*
- * the first job that may run now (a drop that met a busy lock waits its
- * turn; requests never wait), taken off the list; else NULL and *wait_ms,
- * how long until one may (0: none waits)
- */
-static struct job *job_take(struct server *s, uint64_t *wait_ms)
-{
-	uint64_t now = now_ms();
-	struct job *prev = NULL;
-
-	*wait_ms = 0;
-	for (struct job *j = s->waiting; j; prev = j, j = j->next) {
-		if (j->not_before_ms > now) {
-			if (!*wait_ms || j->not_before_ms - now < *wait_ms)
-				*wait_ms = j->not_before_ms - now;
-			continue;
-		}
-		if (prev)
-			prev->next = j->next;
-		else
-			s->waiting = j->next;
-		if (s->waiting_tail == j)
-			s->waiting_tail = prev;
-		return j;
-	}
-	return NULL;
-}
-
-static void *worker_main(void *arg)
-{
-	struct server *s = arg;
-
-	pthread_mutex_lock(&s->work_lock);
-	for (;;) {
-		uint64_t wait_ms;
-		struct job *j;
-
-		if (s->worker_stop)
-			break;
-		j = job_take(s, &wait_ms);
-		if (!j) {
-			if (wait_ms) {
-				struct timespec ts;
-
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += (time_t)(wait_ms / 1000);
-				ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000L;
-				}
-				pthread_cond_timedwait(&s->work_cond, &s->work_lock, &ts);
-			} else {
-				pthread_cond_wait(&s->work_cond, &s->work_lock);
-			}
-			continue;
-		}
-		pthread_mutex_unlock(&s->work_lock);
-		if (j->kind == JOB_REQUEST) {
-			serve_request(s, j);
-		} else {
-			slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-			j->done = guarded_drop_refs(s, j->c);
-			slab_lock_deadline(0);
-		}
-		pthread_mutex_lock(&s->work_lock);
-		if (j->kind == JOB_DROP && !j->done) {
-			/* a lock of a pool it held is busy: the rest in a second */
-			j->not_before_ms = now_ms() + 1000;
-			list_append(&s->waiting, &s->waiting_tail, j);
-			continue;
-		}
-		list_append(&s->done, &s->done_tail, j);
-		pthread_mutex_unlock(&s->work_lock);
-		/* a full pipe already has a wakeup in it: EAGAIN is fine */
-		if (write(s->done_pipe[1], "", 1) < 0 && errno != EAGAIN)
-			log_msg("worker: cannot wake the loop: %s", strerror(errno));
-		pthread_mutex_lock(&s->work_lock);
-	}
-	s->worker_exited = true;
-	pthread_cond_broadcast(&s->work_cond);
-	pthread_mutex_unlock(&s->work_lock);
-	return NULL;
-}
-
-/* the loop: what the worker finished - send the replies, free the dropped */
-static void done_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *s = arg;
-	struct job *list;
-	char buf[64];
-
-	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	pthread_mutex_lock(&s->work_lock);
-	list = s->done;
-	s->done = s->done_tail = NULL;
-	pthread_mutex_unlock(&s->work_lock);
-	while (list) {
-		struct job *j = list;
-		struct conn *c = j->c;
-
-		list = j->next;
-		if (j->kind == JOB_DROP) {
-			free(c->refs);
-			free(c);
-			server_schedule_scrub(s);
-		} else {
-			c->in_worker = false;
-			if (!c->closed && send_response(c, &j->resp, &j->plan)) {
-				/* read on, starting with what waits in the input */
-				bufferevent_enable(c->bev, EV_READ);
-				read_cb(c->bev, c);
-			}
-			dispatch_done(j->scratch);
-			slubd__request__free_unpacked(j->req, NULL);
-		}
-		free(j);
-	}
-}
-
-/* ---- recovery and signals --------------------------------------------------- */
-
-static void *scrubber(void *arg)
-{
-	struct server *s = arg;
-	const uint64_t slow_step_ns = 100000000;	/* 100 ms: worth a line in the log */
-
-	pthread_mutex_lock(&s->scrub_lock);
-	for (;;) {
-		struct slab_scrub_result r;
-
-		while (!s->scrub_wanted && !s->stopping)
-			pthread_cond_wait(&s->scrub_cond, &s->scrub_lock);
-		if (s->stopping)
-			break;
-		s->scrub_wanted = false;
-		pthread_mutex_unlock(&s->scrub_lock);
-		/*
-		 * The scrub holds each arena lock for a bounded step (a chunk of a
-		 * pool's slabs, one page block) and makes no system call holding
-		 * one; its reports reach report_cb (which logs) after the locks.
-		 * Its lock attempts are timed as the worker's requests: a scrub
-		 * that waited on a stopped client's lock while holding another
-		 * would stall every process that needs the one it holds; what it
-		 * skips, the next scrub does
-		 */
-		slab_lock_deadline(SLUBD_LOCK_WAIT_MS);
-		/*
-		 * a line only for what this scrub did or found first: a dead
-		 * owner's leak, still there at every later scrub, was logged
-		 * once already (report_cb: each owner once per pool)
-		 */
-		if (guarded_scrub(s, &r) == 0 &&
-		    (r.orphans || r.transit_blocks || r.reclaimed_objects || r.new_leaks))
-			log_msg("scrub: recovered what dead processes left: %llu orphaned slabs, %llu page "
-				"blocks; %llu objects of dead processes freed, %llu newly found leaked",
-				(unsigned long long)r.orphans, (unsigned long long)r.transit_blocks,
-				(unsigned long long)r.reclaimed_objects,
-				(unsigned long long)r.new_leaks);
-		/* what the ring got since: the dead owners just found, clients' misuse */
-		reports_log(s, true);
-		/* r is zeroed first, so read even after an error; a long step is
-		 * a client holding a lock the step waited for, or a starved host */
-		if (r.max_hold_ns > slow_step_ns)
-			log_msg("scrub: one of its %llu locked steps took %llu ms, locks taken and held",
-				(unsigned long long)r.locked_steps,
-				(unsigned long long)(r.max_hold_ns / 1000000));
-		/*
-		 * clients left: what their buffers took goes back to the system, so
-		 * that a burst of connections leaves no lasting mark on slubd's size
-		 */
-		slab_lock_deadline(0);
-		malloc_trim(0);
-		pthread_mutex_lock(&s->scrub_lock);
-	}
-	pthread_mutex_unlock(&s->scrub_lock);
-	return NULL;
-}
-
-/* wake the scrubber thread for one more scrub */
-static void scrub_request(struct server *s)
-{
-	pthread_mutex_lock(&s->scrub_lock);
-	s->scrub_wanted = true;
-	pthread_cond_signal(&s->scrub_cond);
-	pthread_mutex_unlock(&s->scrub_lock);
-}
-
-/* the one-shot timer server_schedule_scrub armed */
-static void scrub_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *s = arg;
-
-	(void)fd;
-	(void)what;
-	s->scrub_pending = false;
-	scrub_request(s);
-}
-
-/*
- * (re)arm the periodic scrub: a process that maps the arena but never
- * connected (a client's forked child) has no connection whose close would
- * trigger one, so its death is noticed at the next tick
- */
-static void scrub_tick_arm(struct server *s)
-{
-	struct timeval tv = { (time_t)s->cfg.scrub_interval_s, 0 };
-
-	if (!s->scrub_tick)
-		return;
-	evtimer_del(s->scrub_tick);
-	if (s->cfg.scrub_interval_s)
-		evtimer_add(s->scrub_tick, &tv);
-}
-
-static void scrub_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	scrub_request(arg);
-}
-
-void server_schedule_scrub(struct server *s)
-{
-	struct timeval tv = { 0, 200 * 1000 };	/* let an exiting process finish exiting */
-
-	if (!s->scrub_pending && s->scrub_timer) {
-		s->scrub_pending = true;
-		evtimer_add(s->scrub_timer, &tv);
-	}
-}
-
-/*
- * access_again - [access] changed (SIGHUP): each connection's peer is
- * checked again, as at its accept.  One no longer allowed is closed if it
- * has not said Hello (with a reply that says why); one that has is answered
- * EACCES from its next request on (dispatch), its pool references kept, as
- * an attached process still maps the arena; one allowed again is served.
- */
-static void access_again(struct server *s)
-{
-	struct conn *next;
-
-	for (struct conn *c = s->conns; c; c = next) {
-		struct ucred cred = { c->pid, c->uid, c->gid };
-		bool ok;
-
-		next = c->next;
-		if (c->closed || c->state == CONN_CLOSING)
-			continue;
-		ok = peer_allowed(s, bufferevent_getfd(c->bev), &cred);
-		if (!ok && c->allowed)
-			log_msg("pid %d uid %u: no longer allowed by [access]%s", (int)c->pid,
-				(unsigned)c->uid, c->state == CONN_HELLO ? ": closed" : "");
-		c->allowed = ok;
-		if (!ok && c->state == CONN_HELLO && !c->in_worker)
-			conn_refuse(c, EACCES, "this uid may no longer use this slubd ([access] "
-				    "changed): closed");
-	}
-}
+/* ---- signals ---------------------------------------------------------------- */
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -1086,165 +135,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 			s->cfg.socket_mode = c.socket_mode;
 		log_msg("SIGHUP: %s read again: access and limits applied; the arena's size and "
 			"huge pages apply at the next start", s->cfg.config_file);
-		access_again(s);
+		access_again(s);	/* conn.c */
 		return;
 	}
 	log_msg("signal %d: shutting down", (int)sig);
 	event_base_loopexit(s->base, NULL);
-}
-
-/* ---- the listening socket ---------------------------------------------------- */
-
-static int listen_socket(struct server *s, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX }, bsa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
-	const char *name;
-	struct stat st;
-	int fd, rc;
-	mode_t old;
-
-	if (s->sd_socket_fd >= 0) {
-		/* socket activation (store_take_fds): the unit owns the path, owner, mode */
-		socklen_t slen = sizeof(sa);
-
-		fd = s->sd_socket_fd;
-		if (getsockname(fd, (struct sockaddr *)&sa, &slen) == 0 && sa.sun_path[0])
-			snprintf(s->cfg.socket, sizeof(s->cfg.socket), "%s", sa.sun_path);
-		evutil_make_socket_nonblocking(fd);
-		evutil_make_socket_closeonexec(fd);
-		s->socket_from_systemd = true;
-		log_msg("listening socket from systemd: %s", s->cfg.socket);
-		goto listen;
-	}
-	if (strlen(s->cfg.socket) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", s->cfg.socket);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, s->cfg.socket);
-	/* the directory: made 0700 (0711 if others may connect), checked, held open */
-	name = store_split(s->cfg.socket, dir, sizeof(dir));
-	rc = store_open_dir(dir, true, s->cfg.socket_mode & 077 ? 0711 : 0700, err, errlen);
-	if (rc < 0)
-		return rc;
-	s->sock_dirfd = rc;
-	if (fstatat(s->sock_dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is no socket: refusing to replace it",
-			 s->cfg.socket);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -errno;
-	}
-	/* the checked directory's socket: through its fd, when the path fits (bsa) */
-	if (snprintf(bsa.sun_path, sizeof(bsa.sun_path), "/proc/self/fd/%d/%s", s->sock_dirfd,
-		     name) >= (int)sizeof(bsa.sun_path) || access("/proc/self/fd", X_OK))
-		bsa = sa;
-	/* a socket file nobody answers on is stale; one that answers is another slubd */
-	if (connect(fd, (struct sockaddr *)&bsa, sizeof(bsa)) == 0) {
-		close(fd);
-		snprintf(err, errlen, "another slubd already serves %s", s->cfg.socket);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	unlinkat(s->sock_dirfd, name, 0);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	/*
-	 * bound in the checked directory itself (through its fd, when the path
-	 * fits), with its mode from the umask: no chmod() that a link could
-	 * redirect.  One thread runs yet: the umask is ours to change here.
-	 */
-	old = umask(0777 & ~(mode_t)s->cfg.socket_mode);
-	rc = bind(fd, (struct sockaddr *)&bsa, sizeof(bsa));
-	umask(old);
-	if (rc || listen(fd, 128)) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.socket, strerror(errno));
-		close(fd);
-		return rc;
-	}
-listen:
-	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (!s->listener) {
-		close(fd);
-		snprintf(err, errlen, "evconnlistener_new failed");
-		return -ENOMEM;
-	}
-	evconnlistener_set_error_cb(s->listener, accept_error_cb);
-	return 0;
-}
-
-static int kept_one(struct kmem_cache *k, void *arg)
-{
-	struct server *s = arg;
-	uint32_t kept = slab_cache_is_system(k) ? 0 : slab_cache_kept(s->arena, k);
-
-	if (kept) {
-		struct conn_ref *n = realloc(s->keeper.refs, (s->keeper.nr_refs + 1) * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->keeper.refs = n;
-		n[s->keeper.nr_refs++] = (struct conn_ref){ arena_offset(s->arena, k), kept };
-	}
-	return 0;
-}
-
-/*
- * open_arena - the arena (store.c: adopted, with its pools, or made), then
- * the references slubd keeps for pools made with slubctl create
- */
-struct kept_args {
-	struct server *s;
-	int rc;
-	const struct slab_debug_spec *sp;	/* compared with the arena's kmalloc caches */
-	int debug_differs;
-	char msg[200];
-};
-
-/* under guarded(): reads the arena, which a client may cut meanwhile */
-static void kept_fn(void *arg)
-{
-	struct kept_args *x = arg;
-
-	x->debug_differs = slab_debug_compare(x->s->arena, x->sp, x->msg, sizeof(x->msg));
-	x->rc = slab_for_each_cache(x->s->arena, kept_one, x->s);
-	if (!x->rc)
-		x->rc = policy_open(x->s);	/* who made each pool: slubd's record */
-	held_adopt(x->s);	/* what a previous slubd held for its clients (its record) */
-}
-
-static int open_arena(struct server *s, char *err, size_t errlen)
-{
-	struct slab_debug_spec sp;
-	struct kept_args x = { .s = s, .sp = &sp };
-	char msg[200], what[300];
-	int rc;
-
-	/* [arena] slab_debug (checked by config_load): a new arena's kmalloc caches */
-	if (slab_debug_parse(s->cfg.slab_debug, &sp, msg, sizeof(msg)))
-		memset(&sp, 0, sizeof(sp));
-	slab_debug_set(&sp);
-	rc = store_open_arena(s, err, errlen);
-	if (rc)
-		return rc;
-	/* guarded: a client may cut the arena file while slubd starts */
-	if (guarded(s, kept_fn, &x)) {
-		snprintf(err, errlen, "the arena file was cut while slubd took its pools back, "
-			 "and its size cannot be restored");
-		return -EFAULT;
-	}
-	if (x.debug_differs)
-		log_msg("slab_debug: this arena was made before with other kmalloc caches (%s); an "
-			"arena keeps its caches: stop slubd and remove the arena to make a new one "
-			"with slab_debug = %s", x.msg, s->cfg.slab_debug[0] ? s->cfg.slab_debug : "-");
-	else if (s->cfg.slab_debug[0]) {
-		slab_debug_describe(&sp, what, sizeof(what));
-		log_msg("slab_debug: kmalloc caches debugged: %s", what);
-	}
-	return x.rc;
 }
 
 int server_init(struct server *s, char *err, size_t errlen)
@@ -1273,17 +168,16 @@ int server_init(struct server *s, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	/* the socket first: it names the default arena file's directory */
-	rc = listen_socket(s, err, errlen);
+	rc = listen_socket(s, err, errlen);	/* conn.c */
 	if (rc)
 		return rc;
-	rc = open_arena(s, err, errlen);
+	rc = open_arena(s, err, errlen);	/* arena_file.c */
 	if (rc)
 		return rc;
 	s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
 	s->sig_hup = evsignal_new(s->base, SIGHUP, signal_cb, s);
-	s->scrub_timer = evtimer_new(s->base, scrub_cb, s);
-	s->scrub_tick = event_new(s->base, -1, EV_PERSIST, scrub_tick_cb, s);
+	scrubber_events_new(s);	/* s->scrub_timer, s->scrub_tick (NULL: failed) */
 	if (!s->sig_term || !s->sig_int || !s->sig_hup || !s->scrub_timer || !s->scrub_tick ||
 	    evsignal_add(s->sig_term, NULL) || evsignal_add(s->sig_int, NULL) ||
 	    evsignal_add(s->sig_hup, NULL)) {
@@ -1293,7 +187,7 @@ int server_init(struct server *s, char *err, size_t errlen)
 	/* reports reach the log from the arena's ring (reports.c), each once */
 	pthread_mutex_init(&s->reports_lock, NULL);
 	reports_log(s, false);	/* those made before this slubd: its predecessor logged them */
-	rc = pthread_create(&s->scrubber, NULL, scrubber, s);
+	rc = pthread_create(&s->scrubber, NULL, scrubber_main, s);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the scrubber thread: %s", strerror(rc));
 		return -rc;
@@ -1395,23 +289,6 @@ static bool join_by(pthread_t t, const struct timespec *until)
 	return pthread_timedjoin_np(t, NULL, until) == 0;
 }
 
-static void free_jobs(struct job *j)
-{
-	while (j) {
-		struct job *next = j->next;
-
-		if (j->kind == JOB_REQUEST) {
-			dispatch_done(j->scratch);
-			slubd__request__free_unpacked(j->req, NULL);
-		} else {
-			free(j->c->refs);	/* closed: its drop was its last owner */
-			free(j->c);
-		}
-		free(j);
-		j = next;
-	}
-}
-
 void server_fini(struct server *s)
 {
 	bool quiet = true;	/* no thread of ours touches the arena any more */
@@ -1431,18 +308,10 @@ void server_fini(struct server *s)
 	until.tv_nsec += (SLUBD_LOCK_WAIT_MS + 150) * 1000000L;
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
-	if (s->scrubber_started) {
-		pthread_mutex_lock(&s->scrub_lock);
-		s->stopping = true;
-		pthread_cond_signal(&s->scrub_cond);
-		pthread_mutex_unlock(&s->scrub_lock);
-	}
-	if (s->worker_started) {
-		pthread_mutex_lock(&s->work_lock);
-		s->worker_stop = true;
-		pthread_cond_signal(&s->work_cond);
-		pthread_mutex_unlock(&s->work_lock);
-	}
+	if (s->scrubber_started)
+		scrubber_tell_stop(s);
+	if (s->worker_started)
+		worker_tell_stop(s);
 	if (s->scrubber_started && !join_by(s->scrubber, &until)) {
 		log_msg("the scrubber is still busy: not waiting for it");
 		quiet = false;
@@ -1477,7 +346,7 @@ void server_fini(struct server *s)
 	free_jobs(s->done);
 	s->waiting = s->done = NULL;
 	while (s->conns)
-		conn_free(s->conns, false);
+		conn_free(s->conns, false);	/* conn.c */
 	free(s->keeper.refs);
 	policy_fini(s);
 	if (s->done_ev)

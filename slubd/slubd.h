@@ -1,6 +1,8 @@
 /*
- * slubd.h - the daemon's parts: configuration (config.c), connections and
- * the event loop (server.c), request handling (dispatch.c), main (main.c).
+ * slubd.h - the daemon's parts: configuration (config.c), the event loop
+ * from start to stop (server.c), the listening socket and the connections
+ * (conn.c), the request worker (worker.c), the scrubber (scrubber.c), the
+ * arena at start (arena_file.c), request handling (dispatch.c), main (main.c).
  */
 #ifndef SLUBD_SLUBD_H
 #define SLUBD_SLUBD_H
@@ -10,6 +12,8 @@
 #include <stdint.h>
 #include <sys/time.h>
 #include <sys/types.h>
+
+#include <event2/util.h>
 
 #include "frame.h"
 #include "shm.h"
@@ -202,10 +206,36 @@ struct server {
 int server_init(struct server *s, char *err, size_t errlen);
 int server_run(struct server *s);
 void server_fini(struct server *s);
-void server_schedule_scrub(struct server *s);
-bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
-		   unsigned int nr_groups);
+void server_schedule_scrub(struct server *s);	/* scrubber.c */
 void server_status(struct server *s);	/* sd_notify STATUS= */
+
+/*
+ * arena_file.c - the arena at start (store.c: adopted or made), with the
+ * pool references slubd keeps, the owner ids it held, its pool record
+ */
+int open_arena(struct server *s, char *err, size_t errlen);
+
+/* scrubber.c - the scrubber thread and the timers that wake it (see there) */
+void *scrubber_main(void *arg);		/* the thread (s) */
+void scrub_request(struct server *s);	/* one more scrub, soon */
+void scrub_tick_arm(struct server *s);	/* (re)arm the scrub_interval_s tick */
+void scrubber_events_new(struct server *s);
+void scrubber_tell_stop(struct server *s);
+
+/* worker.c - the request worker thread and its job lists (see there) */
+void *worker_main(void *arg);		/* the thread (s) */
+void job_queue(struct server *s, struct job *j);	/* the loop: hand j to the worker */
+struct job *worker_take_done(struct server *s);	/* the loop: what the worker finished */
+void worker_tell_stop(struct server *s);
+void free_jobs(struct job *j);		/* a list no thread runs any more */
+uint64_t monotonic_ms(void);		/* CLOCK_MONOTONIC in ms */
+
+/* conn.c - the listening socket and the connections, on the loop (see there) */
+int listen_socket(struct server *s, char *err, size_t errlen);
+/* the loop is done with c: off s->conns, closed; drop_refs: its references to the worker */
+void conn_free(struct conn *c, bool drop_refs);
+void done_cb(evutil_socket_t fd, short what, void *arg);	/* the worker's done_pipe */
+void access_again(struct server *s);	/* SIGHUP: each peer checked again */
 
 /*
  * policy.c - who made each pool and which are the arena's own, kept by slubd
@@ -216,14 +246,21 @@ enum policy_verdict {
 	POLICY_SYSTEM,		/* one of the arena's own caches */
 	POLICY_DISAGREES,	/* the arena's descriptor is not what slubd made (why) */
 	POLICY_UNKNOWN,		/* slubd did not make it: no creator known */
+	POLICY_NOT_CREATOR,	/* policy_may_manage: *creator made it, not the asker */
 };
 int policy_open(struct server *s);	/* the arena open, under guarded(); 0 or -errno */
 void policy_fini(struct server *s);
+/* [access]: may this peer use slubd at all (root, slubd's uid, allow_uids, allow_gids) */
+bool policy_allows(const struct config *c, uid_t uid, gid_t gid, const gid_t *groups,
+		   unsigned int nr_groups);
 void policy_created(struct server *s, struct kmem_cache *k, const char *name, uint32_t uid);
 bool policy_system(struct server *s, struct kmem_cache *k);
 /* why: a text the answer can carry (a leading blank for POLICY_SYSTEM, or empty) */
 enum policy_verdict policy_of(struct server *s, struct kmem_cache *k, uint32_t *creator,
 			      char *why, size_t len);
+/* may uid cap, force-destroy or reclaim k (named name)?  POLICY_OK: yes; else why not */
+enum policy_verdict policy_may_manage(struct server *s, struct kmem_cache *k, const char *name,
+				      uid_t uid, uint32_t *creator, char *why, size_t len);
 
 /*
  * store.c - the arena's backing (a sealed memfd in systemd's fd store, or a
@@ -273,7 +310,7 @@ int held_identify(struct server *s, struct conn *c, uint32_t id, char *why, size
 void held_drop(struct server *s, struct conn *c);	/* c closed (the worker's) */
 void held_prune(struct server *s);	/* let go of those whose process is gone (guarded) */
 void held_fini(void);
-bool server_queue_drop(struct server *s, struct conn *c);
+bool server_queue_drop(struct server *s, struct conn *c);	/* worker.c */
 /* the worker's request deadline: no lock attempt of one request waits longer */
 #define SLUBD_LOCK_WAIT_MS 750
 /* guard.c: dispatch, conn_drop_refs, slab_scrub and arena_used_bytes through guarded() */

@@ -1,9 +1,11 @@
 /*
  * ctl.h - a blocking client connection to slubd's control socket, used by
- * libslub and slubctl.  0 or -errno; a sentence in err on failure.
+ * libslub and slubctl (slubd itself takes only ctl_default_socket, the one
+ * rule for the default path).  The protocol's client half, in proto/ so that
+ * slubd links nothing from client/.  0 or -errno; a sentence in err on failure.
  */
-#ifndef CLIENT_CTL_H
-#define CLIENT_CTL_H
+#ifndef PROTO_CTL_H
+#define PROTO_CTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
