@@ -29,8 +29,7 @@
  *   slub_debug.c        the debug caches' locked paths, owners
  *   stats.c             a cache's figures from its counters and partial
  *                       lists (no lock, O(pools)); the counters' names
- *   validate.c scrub.c  the full walk and its checks (stats' figures among
- *                       them); the scrub
+ *   validate.c scrub.c  the full walk and its checks; the scrub
  *   slub_cache.c        geometry, bootstrap, create/open/destroy, shrink;
  *   kmalloc.c           kmalloc over the size classes
  *   arena.c             creating and opening an arena
@@ -359,10 +358,6 @@ static inline void shm_syscall_note(void)
 extern __thread uint64_t shm_repair_walk_steps;
 /* page descriptors visited by the statistics (stats.c): tests */
 extern __thread uint64_t shm_stats_walk_steps;
-/* stats.c: validate's check of the counters against its walk */
-uint64_t stats_motion(struct arena *a, struct kmem_cache *s);
-int stats_check(struct arena *a, struct kmem_cache *s, uint64_t motion, uint64_t walked_free,
-		char *why, size_t len);
 /* stats.c: the four slab figures by a walk of every page (the tests' and bench's reference) */
 int slab_cache_info_walk(struct arena *a, struct kmem_cache *const *caches, unsigned int n,
 			 struct slab_cache_info *out);
@@ -758,7 +753,6 @@ struct walk {
 	struct slab_validate_result *r;
 	bool report;			/* validate: each error also goes out as a report */
 	uint8_t *seen;			/* per object of the slab being checked */
-	uint64_t unlisted_free;		/* free objects of slabs on no list (in transit: stats_check) */
 };
 
 int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,

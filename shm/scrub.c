@@ -561,7 +561,7 @@ static void scrub_cache(struct scrub_ctx *x, const struct scrub_nominee *nom, si
 	size_t done = 0;
 
 	memset(&dummy, 0, sizeof(dummy));
-	c.w = (struct walk){ a, s, NULL, NULL, &dummy, false, x->seen, 0 };
+	c.w = (struct walk){ a, s, NULL, NULL, &dummy, false, x->seen };
 	c.on_cpu = on_cpu;
 	while (done < nr) {
 		uint32_t objects = 0;

@@ -30,7 +30,7 @@
 int walk_init(struct walk *w, struct arena *a, struct kmem_cache *s,
 		     struct slab_validate_result *r, bool report)
 {
-	*w = (struct walk){ a, s, NULL, NULL, r, report, NULL, 0 };
+	*w = (struct walk){ a, s, NULL, NULL, r, report, NULL };
 	w->where = calloc(a->nr_pages, 1);
 	w->cpu_of = calloc(a->nr_pages, sizeof(uint16_t));
 	/* per index a 16-bit count allows: the count may change between reads (no lock) */
@@ -326,8 +326,6 @@ void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
 		walk_err(w, SLAB_ERR_COUNTERS, "slab %u: %u in use + %ld free != %u objects", pfn, inuse,
 			 nfree, objects);
 	w->r->free += (uint64_t)(nfree + ncpu);
-	if (w->where[pfn] == W_NONE)
-		w->unlisted_free += (uint64_t)nfree;	/* stats follows no such slab */
 	w->r->allocated += objects - (uint64_t)(nfree + ncpu) <= objects ?
 			   objects - (uint64_t)(nfree + ncpu) : 0;
 
@@ -377,7 +375,7 @@ void check_slab(struct walk *w, struct page_desc *pd, uint8_t *seen)
  */
 static bool descriptor_bad(struct arena *a, struct kmem_cache *s, struct slab_validate_result *r)
 {
-	struct walk w = { a, s, NULL, NULL, r, true, NULL, 0 };
+	struct walk w = { a, s, NULL, NULL, r, true, NULL };
 	char why[120];
 	int kind;
 
@@ -405,8 +403,6 @@ static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_val
 		walk_err(&w, SLAB_ERR_LOCK, "%s: not walked", why);
 		w.report = true;
 	} else {
-		uint64_t motion = stats_motion(a, s), free0 = r->free, errs0 = r->nr_errors;
-
 		mark_lists(&w);
 		for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn++) {
 			struct page_desc *pd = pd_of_pfn(a, pfn);
@@ -414,10 +410,6 @@ static int validate_cache(struct arena *a, struct kmem_cache *s, struct slab_val
 			if (is_slab_head(pd) && pd->cache == s->self)
 				check_slab(&w, pd, w.seen);
 		}
-		/* stats' counters against the walk, on slabs found sound (stats.c) */
-		if (r->nr_errors == errs0 &&
-		    stats_check(a, s, motion, r->free - free0 - w.unlisted_free, why, sizeof(why)))
-			walk_err(&w, SLAB_ERR_COUNTERS, "%s", why);
 		unlock_cache(a, s);
 	}
 	/* the counts: exact under the zone lock (blocks in transit included) */
@@ -478,7 +470,7 @@ int slab_validate(struct arena *a, struct kmem_cache *s, struct slab_validate_re
 		rc = validate_cache(a, s, r);
 	} else {
 		struct validate_all v = { a, r };
-		struct walk w = { a, NULL, NULL, NULL, r, true, NULL, 0 };
+		struct walk w = { a, NULL, NULL, NULL, r, true, NULL };
 		char err[160];
 
 		validate_header(a, &w);
