@@ -25,8 +25,8 @@
  *   cache_list.c        slab_mutex, cache ids, refcounts, the list walked
  *   buddy.c             the page allocator (pages; counts via slab_acct.c)
  *   geom.c              each process's checked copy of a cache's geometry
- *   slab.c              node lists (add_partial, remove_partial), making
- *                       and discarding slabs
+ *   slab.c              node lists (add_partial, remove_partial,
+ *                       add_full, remove_full), making and discarding slabs
  *   slub.c              per-CPU layer, fast paths
  *   slub_debug.c        the debug caches' locked paths, owners
  *   stats.c             a cache's figures from its counters and partial
@@ -672,6 +672,9 @@ void node_repair_locked(struct arena *a, struct kmem_cache *s, struct kmem_cache
 /* with n locked: link pd on n's partial list (at its tail if tail), unlink it */
 void add_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd, bool tail);
 void remove_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd);
+/* with n locked: link pd on n's full list (debug caches only), unlink it */
+void add_full(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd);
+void remove_full(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd);
 /* slab_new: frozen, owned by this process; slab_new_for_debug: not frozen.
  * NULL with errno set.  No lock held (the ctor and fallocate may run). */
 struct page_desc *slab_new(struct arena *a, struct kmem_cache *s, unsigned int node);

@@ -1,5 +1,6 @@
 /*
- * slab.c - a cache's node lists (add_partial, remove_partial), and making
+ * slab.c - a cache's node lists (add_partial, remove_partial, add_full,
+ * remove_full: every change of a node list goes through them), and making
  * and discarding slabs.
  *
  * The lock order is at the top of slub.c; the node's list_lock is its
@@ -98,11 +99,8 @@ static void node_repair_debug(struct arena *a, struct kmem_cache_node *n)
 		struct olist *next = olist_next(a, &n->partial, it);
 
 		if (pd && !atomic_load_relaxed(&pd->slab.lo)) {
-			olist_del(a, &pd->lru);
-			n->nr_partial--;
-			olist_add(a, &n->full, &pd->lru);
-			pd->list = SL_FULL;
-			n->nr_full++;
+			remove_partial(a, n, pd);
+			add_full(a, n, pd);
 		}
 		it = next;
 	}
@@ -110,7 +108,7 @@ static void node_repair_debug(struct arena *a, struct kmem_cache_node *n)
 
 /*
  * node_relist - each slab on list head (count of them) says so in pd.list.
- * A slab is linked first and marked after (add_partial, the debug paths),
+ * A slab is linked first and marked after (add_partial, add_full),
  * so one whose mover died between is on a list its pd.list does not name;
  * left so, the next move would take it off one list while counting it off
  * the other.
@@ -191,6 +189,21 @@ void remove_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc
 	olist_del(a, &pd->lru);
 	pd->list = SL_NONE;
 	n->nr_partial--;
+}
+
+/* the full list: only debug caches keep one (other full slabs are on no list) */
+void add_full(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd)
+{
+	olist_add(a, &n->full, &pd->lru);
+	pd->list = SL_FULL;
+	n->nr_full++;
+}
+
+void remove_full(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd)
+{
+	olist_del(a, &pd->lru);
+	pd->list = SL_NONE;
+	n->nr_full--;
 }
 
 /*
