@@ -19,8 +19,8 @@
  * block of its maker (pd.owner), already counted for its cache: buddy_scrub
  * frees such a block of a dead process and takes its count back.
  *
- * Layer: above buddy.c, debug_obj.c, list.c, lock.c, os.c, report.c, which
- * it calls.  The node repair of a debug cache rolls forward a debug step,
+ * Layer: above buddy.c, debug_obj.c, list.c, lock.c, os.c, which it
+ * calls.  The node repair of a debug cache rolls forward a debug step,
  * which is slub_debug.c's (above): it reaches it through the arena handle
  * (struct arena.debug_step_repair_fn, set by arena.c), not by name.
  */

@@ -71,8 +71,8 @@
  * slabs that are on no list, are frozen or have free objects, and whose
  * owner no longer lives.  A slab being made or discarded: see slab.c.
  *
- * Layer: above slab.c, geom.c, list.c, lock.c, meta.c, report.c, os.c,
- * which it calls; it still calls slub_debug.c's debug paths
+ * Layer: above slab.c, geom.c, meta.c, list.c, lock.c, ident.c, report.c,
+ * os.c, which it calls; it still calls slub_debug.c's debug paths
  * (slab_alloc_debug, slab_free_debug): a debug cache's handle goes there
  * from the public paths.
  */
