@@ -13,7 +13,7 @@ local that shadows a global name counts as a call (none do today).
 import glob, os, re, sys
 
 LAYERS = ["os.c names.c", "report.c", "lock.c ident.c", "list.c", "meta.c kmalloc_debug.c",
-          "debug_obj.c", "slab_acct.c", "cache_list.c", "buddy.c", "geom.c", "slub.c",
+          "debug_obj.c", "slab_acct.c", "cache_list.c", "buddy.c", "geom.c", "slab.c", "slub.c",
           "slub_debug.c", "stats.c", "validate.c scrub.c", "slub_cache.c kmalloc.c", "arena.c"]
 level = {f: i for i, line in enumerate(LAYERS) for f in line.split()}
 

@@ -88,6 +88,7 @@ static void arena_setup_handle(struct arena *a, char *base, int fd)
 	a->first_pfn = h->zone.first_pfn;
 	a->backing = (enum arena_backing)h->backing;
 	os_backing_desc(fd, a->backing_desc, sizeof(a->backing_desc));
+	a->debug_step_repair_fn = debug_step_repair;	/* for slab.c's node repair */
 }
 
 /* map fd of size bytes at want, else anywhere (if allowed) */

@@ -25,7 +25,9 @@
  *   cache_list.c        slab_mutex, cache ids, refcounts, the list walked
  *   buddy.c             the page allocator (pages; counts via slab_acct.c)
  *   geom.c              each process's checked copy of a cache's geometry
- *   slub.c              per-CPU layer, fast paths, node lists, slabs
+ *   slab.c              node lists (add_partial, remove_partial,
+ *                       add_full, remove_full), making and discarding slabs
+ *   slub.c              per-CPU layer, fast paths
  *   slub_debug.c        the debug caches' locked paths, owners
  *   stats.c             a cache's figures from its counters and partial
  *                       lists (no lock, O(pools)); the counters' names
@@ -35,8 +37,10 @@
  *   arena.c             creating and opening an arena
  *
  * Calls that still go up (to be undone): lock.c and ident.c call each other (a lock's owner alive;
- * ident's robust mutexes); slub.c calls slub_debug.c's debug paths (until
- * slab.c holds node lists and slabs under both).  report.c reads lock.c's
+ * ident's robust mutexes); slub.c calls slub_debug.c's debug paths (a
+ * debug cache's alloc and free).  slab.c's node repair reaches
+ * slub_debug.c's debug_step_repair through the arena handle (set by
+ * arena.c), not by name.  report.c reads lock.c's
  * shm_lock_depth (a thread-local count, no call).
  */
 #ifndef SHM_INTERNAL_H
@@ -110,6 +114,10 @@ struct arena {
 	struct cache_geom *geom_aging;	/* out of the ring, not GEOM_GRACE_NS old yet */
 	uint32_t geom_aging_nr;
 	struct kmem_cache *kmalloc_k[NR_KMALLOC];	/* handles, read from the header once */
+	/* slub_debug.c's debug_step_repair, for slab.c's node repair (which
+	 * may not call up by name); set when the arena is opened (arena.c) */
+	void (*debug_step_repair_fn)(struct arena *a, struct kmem_cache *s,
+				     struct kmem_cache_node *n);
 };
 
 /* ---- checked offsets ---------------------------------------------------- */
@@ -646,20 +654,36 @@ unsigned long slab_debug_kmalloc_flags(int i);
 extern const char *const kmalloc_names[NR_KMALLOC];
 size_t kmalloc_size(int index);
 
-/* ---- shm/slub.c: per-CPU layer, fast paths, node lists, slabs ----------- */
+/* ---- shm/slab.c: node lists, making and discarding slabs --------------- */
 
 struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node);
-struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
-/* flush_all_cpus, discard_empty: 0, or the first -errno of a lock not taken
- * (what it guards is skipped, reported) */
-int flush_all_cpus(struct arena *a, struct kmem_cache *s);
+/* discard_empty: the slabs freed, or the first -errno of a node lock not
+ * taken (that node is skipped, reported) */
 int discard_empty(struct arena *a, struct kmem_cache *s);
-/* node_lock, cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
+/* node_lock: 0, or -errno reported (lock_failed) and not held */
 int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n) must_check;
-struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
-void slab_discard(struct arena *a, struct page_desc *pd);
-int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
 void node_unlock(struct kmem_cache_node *n);
+void node_repair_locked(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n);
+/* with n locked: link pd on n's partial list (at its tail if tail), unlink it */
+void add_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd, bool tail);
+void remove_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd);
+/* with n locked: link pd on n's full list (debug caches only), unlink it */
+void add_full(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd);
+void remove_full(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd);
+/* slab_new: frozen, owned by this process; slab_new_for_debug: not frozen.
+ * NULL with errno set.  No lock held (the ctor and fallocate may run). */
+struct page_desc *slab_new(struct arena *a, struct kmem_cache *s, unsigned int node);
+struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node);
+void slab_discard(struct arena *a, struct page_desc *pd);	/* empty, ours, on no list */
+
+/* ---- shm/slub.c: per-CPU layer, fast paths ------------------------------- */
+
+struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned int cpu);
+/* flush_all_cpus: 0, or the first -errno of a lock not taken (what it
+ * guards is skipped, reported) */
+int flush_all_cpus(struct arena *a, struct kmem_cache *s);
+/* cpu_lock_for_walk: 0, or -errno reported (lock_failed) and not held */
+int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu) must_check;
 
 /* ---- shm/slub_debug.c: the debug caches' locked paths, owners ----------- */
 
@@ -834,6 +858,14 @@ static inline unsigned int fls32(unsigned int x)
 /* kmem_cache.oo / min / max: order << 16 | objects per slab */
 static inline unsigned int oo_order(uint32_t oo) { return oo >> 16; }
 static inline unsigned int oo_objects(uint32_t oo) { return oo & 0xffff; }
+
+/* a slab's first byte; its object count (slab.c, slub.c) */
+static inline aoff_t slab_start(uint32_t pfn) { return pfn_off(pfn); }
+
+static inline uint32_t slab_objects(const struct page_desc *pd)
+{
+	return CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
+}
 
 /* the node a slab belongs to (a bad node number in the page counts as node 0) */
 static inline struct kmem_cache_node *slab_node(struct arena *a, struct kmem_cache *s,

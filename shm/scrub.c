@@ -305,13 +305,9 @@ static void scrub_orphan(struct arena *a, struct kmem_cache *s, struct scrub_chu
 		pd->lru.next = c->empty;
 		c->empty = pd_lru_off(a, pd);
 	} else if (fl) {
-		olist_add_tail(a, &n->partial, &pd->lru);
-		pd->list = SL_NODE_PARTIAL;
-		n->nr_partial++;
+		add_partial(a, n, pd, true);
 	} else if (s->flags & SLAB_DEBUG_FLAGS) {
-		olist_add(a, &n->full, &pd->lru);
-		pd->list = SL_FULL;
-		n->nr_full++;
+		add_full(a, n, pd);
 	}
 }
 
@@ -392,11 +388,9 @@ static void scrub_discard(struct arena *a, struct kmem_cache *s, struct scrub_ch
 		return;
 	}
 	if (pd->list == SL_NODE_PARTIAL) {
-		olist_del(a, &pd->lru);
-		n->nr_partial--;
+		remove_partial(a, n, pd);
 	} else if (pd->list == SL_FULL) {
-		olist_del(a, &pd->lru);
-		n->nr_full--;
+		remove_full(a, n, pd);
 	} else if (node_linked(a, s, pd)) {
 		c->r->kept_slabs++;	/* its pd.list was scribbled on: validate reports it */
 		return;
@@ -404,7 +398,7 @@ static void scrub_discard(struct arena *a, struct kmem_cache *s, struct scrub_ch
 	pd->list = SL_NONE;
 	c->r->discarded_objects += CNT_INUSE(cnt);
 	c->r->discarded_slabs++;
-	/* ours, empty by its counters: discard_slab gives the pages back whole */
+	/* ours, empty by its counters: slab_discard gives the pages back whole */
 	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(cnt), 0, arena_self(a)));
 	pd->lru.next = c->empty;
 	c->empty = pd_lru_off(a, pd);

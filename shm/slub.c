@@ -25,14 +25,8 @@
  * whatever cpu slab is half-installed, and cuts the partial list at the
  * first entry that is not a partial slab of this CPU (scrub finds the rest).
  *
- * kmem_cache_node.list_lock protects partial, nr_partial, full, nr_full and
- * the list field of the slabs on them.  If its owner dies, node_repair()
- * rebuilds the back links from the forward chain, recounts, and re-marks the
- * list field of every slab of the node (SL_NONE unless found on a list);
- * slabs cut off or left between lists are orphans that scrub puts back.  In
- * a debug cache it also finishes the object step (alloc or free) its owner
- * recorded and died in, so that an object's red zones and poison agree with
- * its freelist (debug_step_repair, "debug steps" in slub_debug.c).
+ * kmem_cache_node.list_lock, what it protects and its repair: see slab.c,
+ * which holds the node lists.
  *
  * The lockless fast path.  Each cache has one kmem_cache_cpu per CPU of the
  * machine, shared by all processes.  Alloc reads tid, then the freelist head,
@@ -75,14 +69,12 @@
  * unfrozen, moved or freed) carries its mover's pid in counters.owner,
  * written by the same CAS that changes its state.  slab_scrub() puts back
  * slabs that are on no list, are frozen or have free objects, and whose
- * owner no longer lives.  A slab being made or discarded is a PG_TRANSIT
- * block of its maker (pd.owner), already counted for its cache: buddy_scrub
- * frees such a block of a dead process and takes its count back.
+ * owner no longer lives.  A slab being made or discarded: see slab.c.
  *
- * Layer: above buddy.c, geom.c, debug_obj.c, list.c, lock.c, meta.c,
- * report.c, os.c, which it calls; it still calls slub_debug.c's debug paths
- * (slab_alloc_debug, slab_free_debug, debug_step_repair), which call back
- * into its node locks and new slabs: the circle that slab.c is to break.
+ * Layer: above slab.c, geom.c, meta.c, list.c, lock.c, ident.c, report.c,
+ * os.c, which it calls; it still calls slub_debug.c's debug paths
+ * (slab_alloc_debug, slab_free_debug): a debug cache's handle goes there
+ * from the public paths.
  */
 #include <errno.h>
 #include <string.h>
@@ -97,22 +89,11 @@ struct kmem_cache_cpu *cache_cpu(struct arena *a, struct kmem_cache *s, unsigned
 						 (aoff_t)cpu * sizeof(struct kmem_cache_cpu));
 }
 
-struct kmem_cache_node *cache_node(struct arena *a, struct kmem_cache *s, unsigned int node)
-{
-	return (struct kmem_cache_node *)arena_at(a, s->node[node]);
-}
-
 static inline void stat_add(struct kmem_cache_cpu *c, enum slab_stat st)
 {
 	stat_inc_relaxed(&c->stat[st]);
 }
 
-static inline aoff_t slab_start(uint32_t pfn) { return pfn_off(pfn); }
-
-static inline uint32_t slab_objects(const struct page_desc *pd)
-{
-	return CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi));
-}
 
 /*
  * obj_index_ok - x (offset from the slab's start) is an object's address:
@@ -150,279 +131,6 @@ static bool next_in_slab(struct arena *a, struct kmem_cache *s, struct page_desc
 
 	return next == 0 ||
 	       (next >= start && obj_index_ok(s, next - start, (uint64_t)slab_objects(pd) * s->size));
-}
-
-static void node_repair(void *arg);
-
-struct node_ctx {
-	struct arena *a;
-	struct kmem_cache *s;
-	struct kmem_cache_node *n;
-};
-
-/* which node of s n is, for a report (nr_nodes if none) */
-static unsigned int node_index(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
-{
-	unsigned int node = 0;
-
-	while (node < s->nr_nodes && node < SLUB_MAX_NODES && s->node[node] != arena_off_of(a, n))
-		node++;
-	return node;
-}
-
-/*
- * node_lock - take n's list_lock, repairing after a dead owner.  0, or
- * -errno (the lock cannot be taken, reported): then nothing it protects may
- * be touched, and the caller fails or skips its step.
- */
-int node_lock(struct arena *a, struct kmem_cache *s, struct kmem_cache_node *n)
-{
-	struct node_ctx ctx = { a, s, n };
-	int rc = shm_lock_acquire(a, &n->list_lock, node_repair, &ctx);
-
-	if (unlikely(rc)) {
-		lock_failed(a, s, rc, "node %u list_lock", node_index(a, s, n));
-		return rc;
-	}
-	shm_hook(HOOK_LIST_LOCKED);
-	return 0;
-}
-
-void node_unlock(struct kmem_cache_node *n)
-{
-	shm_lock_release(&n->list_lock);
-}
-
-static bool node_list_valid(struct arena *a, aoff_t off, void *arg)
-{
-	struct node_ctx *ctx = arg;
-	struct page_desc *pd = pd_of_lru(a, off);
-
-	return pd && (pd->flags & PG_SLAB) && pd->cache == ctx->s->self;
-}
-
-/*
- * node_repair_debug - a debug cache's allocator pops an object and then, if
- * the slab is now full, moves it to the full list, both under the node
- * lock: one that died between left a partial slab with no free object.
- * Move such slabs where they belong (bounded by the count just made).
- */
-static void node_repair_debug(struct arena *a, struct kmem_cache_node *n)
-{
-	struct olist *it = olist_next(a, &n->partial, &n->partial);
-
-	for (uint64_t i = 0; it && i < n->nr_partial + 1; i++) {
-		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
-		struct olist *next = olist_next(a, &n->partial, it);
-
-		if (pd && !atomic_load_relaxed(&pd->slab.lo)) {
-			olist_del(a, &pd->lru);
-			n->nr_partial--;
-			olist_add(a, &n->full, &pd->lru);
-			pd->list = SL_FULL;
-			n->nr_full++;
-		}
-		it = next;
-	}
-}
-
-/*
- * node_relist - each slab on list head (count of them) says so in pd.list.
- * A slab is linked first and marked after (add_partial, the debug paths),
- * so one whose mover died between is on a list its pd.list does not name;
- * left so, the next move would take it off one list while counting it off
- * the other.
- */
-static void node_relist(struct arena *a, struct olist *head, uint8_t list, uint64_t count)
-{
-	struct olist *it = head;
-
-	for (uint64_t i = 0; i < count && (it = olist_next(a, head, it)); i++) {
-		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
-
-		if (pd)
-			pd->list = list;
-	}
-}
-
-/*
- * node_unlist - every slab of s on n that says it is on one of n's lists
- * says SL_NONE, until node_relist marks the ones that are.  A mover that
- * died between unlinking a slab and linking it elsewhere (or after linking
- * it but before marking it) leaves a slab on no list that names one: left
- * so, a later free would unlink it from a list it is not on while counting
- * it off that list.  Marked SL_NONE it is an orphan, which scrub puts back.
- */
-static void node_unlist(struct node_ctx *ctx)
-{
-	struct arena *a = ctx->a;
-
-	/* by blocks (repair_walk_next says why none it skips is one of ours) */
-	for (uint32_t pfn = a->first_pfn; pfn < a->nr_pages; pfn = repair_walk_next(a, pfn)) {
-		struct page_desc *pd = pd_of_pfn(a, pfn);
-
-		if ((pd->flags & (PG_HEAD | PG_SLAB)) == (PG_HEAD | PG_SLAB) &&
-		    pd->cache == ctx->s->self && slab_node(a, ctx->s, pd) == ctx->n &&
-		    (pd->list == SL_NODE_PARTIAL || pd->list == SL_FULL))
-			pd->list = SL_NONE;
-	}
-}
-
-static void node_repair(void *arg)
-{
-	struct node_ctx *ctx = arg;
-	struct kmem_cache_node *n = ctx->n;
-
-	n->nr_partial = olist_repair(ctx->a, &n->partial, node_list_valid, ctx, ctx->a->nr_pages);
-	n->nr_full = olist_repair(ctx->a, &n->full, node_list_valid, ctx, ctx->a->nr_pages);
-	node_unlist(ctx);
-	node_relist(ctx->a, &n->partial, SL_NODE_PARTIAL, n->nr_partial);
-	node_relist(ctx->a, &n->full, SL_FULL, n->nr_full);
-	if (ctx->s->flags & SLAB_DEBUG_FLAGS) {
-		node_repair_debug(ctx->a, n);
-		debug_step_repair(ctx->a, ctx->s, n);	/* an object half made: slub_debug.c */
-	}
-}
-
-static void add_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd, bool tail)
-{
-	if (tail)
-		olist_add_tail(a, &n->partial, &pd->lru);
-	else
-		olist_add(a, &n->partial, &pd->lru);
-	pd->list = SL_NODE_PARTIAL;
-	n->nr_partial++;
-}
-
-static void remove_partial(struct arena *a, struct kmem_cache_node *n, struct page_desc *pd)
-{
-	olist_del(a, &pd->lru);
-	pd->list = SL_NONE;
-	n->nr_partial--;
-}
-
-/*
- * discard_slab - give an empty slab, which the caller owns (on no list,
- * inuse 0), back to the page allocator.  No lock held.
- *
- * The slab first becomes a block in transit, ours (pd.owner written before
- * the flags, with release: buddy_scrub reads them in the other order), so
- * that a kfree through a stale pointer no longer finds a slab, and a death
- * before buddy_free leaves a PG_TRANSIT block of a dead process, still
- * counted for s, that buddy_scrub frees and uncounts.  A death before that
- * leaves an empty slab owned by a dead process: slab_scrub's orphan.
- */
-static void discard_slab(struct arena *a, struct page_desc *pd)
-{
-	pd->owner = arena_self(a);
-	pd->list = SL_NONE;
-	atomic_store_release(&pd->flags, PG_HEAD | PG_TRANSIT);
-	shm_hook(HOOK_DISCARD);
-	buddy_free(a, pd_pfn(a, pd));
-}
-
-/* ---- making slabs ------------------------------------------------------ */
-
-/* per-thread xorshift for freelist shuffling; seeded once per thread */
-static __thread uint64_t shuffle_state;
-
-static uint32_t shuffle_rand(void)
-{
-	uint64_t x = shuffle_state;
-
-	if (unlikely(!x))
-		x = os_random64() | 1;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	shuffle_state = x;
-	return (uint32_t)(x >> 32);
-}
-
-/*
- * new_slab - a slab of fresh pages, its objects constructed and linked in a
- * random order (freelist randomization), returned frozen and owned by this
- * process (counters.owner), its full freelist in page_desc.slab.  No lock
- * held: the ctor and fallocate may run.
- */
-static struct page_desc *new_slab(struct arena *a, struct kmem_cache *s, unsigned int node)
-{
-	uint16_t order_idx[4096];
-	unsigned int order = oo_order(s->oo), objects = oo_objects(s->oo);
-	void (*ctor)(void *) = a->ctor[s->id];
-	struct page_desc *pd;
-	aoff_t start, first = 0, prev = 0;
-	uint32_t pfn;
-	int rc;
-
-	if (s->has_ctor && !ctor) {
-		errno = ENOEXEC;	/* this process never registered the ctor */
-		return NULL;
-	}
-	/* the preferred order, else the smallest: for want of pages or of cap
-	 * (both checked, and the slab counted, by the page allocator) */
-	rc = buddy_alloc_slab(a, s, node, order, objects, &pfn);
-	if (rc && s->min != s->oo) {
-		order = oo_order(s->min);
-		objects = oo_objects(s->min);
-		rc = buddy_alloc_slab(a, s, node, order, objects, &pfn);
-	}
-	if (rc) {
-		errno = -rc;
-		return NULL;
-	}
-	pd = pd_of_pfn(a, pfn);
-	start = slab_start(pfn);
-	for (unsigned int i = 0; i < objects; i++) {
-		char *obj = arena_at(a, start + (aoff_t)i * s->size + s->red_left_pad);
-
-		if (s->flags & SLAB_DEBUG_FLAGS)
-			debug_init_object(s, obj, false);
-		if (ctor)
-			ctor(obj);
-	}
-	/* link the objects in a random order */
-	if (objects <= ARRAY_SIZE(order_idx)) {
-		for (unsigned int i = 0; i < objects; i++)
-			order_idx[i] = (uint16_t)i;
-		for (unsigned int i = objects - 1; i > 0; i--) {
-			unsigned int j = shuffle_rand() % (i + 1);
-			uint16_t t = order_idx[i];
-
-			order_idx[i] = order_idx[j];
-			order_idx[j] = t;
-		}
-	}
-	{
-		unsigned int stride = 1, base = shuffle_rand() % objects;
-
-		if (objects > ARRAY_SIZE(order_idx))
-			do
-				stride = 1 + shuffle_rand() % objects;
-			while (objects % stride == 0 && stride != 1);
-		for (unsigned int k = 0; k < objects; k++) {
-			unsigned int i = objects <= ARRAY_SIZE(order_idx) ?
-					 order_idx[k] : (unsigned int)((base + (uint64_t)k * stride) % objects);
-			aoff_t obj = start + (aoff_t)i * s->size + s->red_left_pad;
-
-			if (prev)
-				set_freepointer(a, s, prev, obj);
-			else
-				first = obj;
-			prev = obj;
-		}
-		set_freepointer(a, s, prev, 0);
-	}
-	pd->list = SL_NONE;
-	pd->cpu = 0;
-	pd->debug_step = 0;	/* no debug step under way (slub_debug.c) */
-	pd->lru.next = pd->lru.prev = 0;
-	atomic_store_relaxed(&pd->slab.lo, first);
-	atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, objects, 1, arena_self(a)));
-	/* last: from here kfree() and scrub see a slab of s (pd.cache and
-	 * pd.node were set, and the slab counted, by buddy_alloc_slab) */
-	atomic_store_release(&pd->flags, PG_HEAD | PG_SLAB);
-	return pd;
 }
 
 /*
@@ -521,7 +229,7 @@ static void deactivate_slab(struct arena *a, struct kmem_cache *s, struct page_d
 	if (inuse == 0 && atomic_load_relaxed(&n->nr_partial) >= s->min_partial) {
 		stat_add(c, DEACTIVATE_EMPTY);
 		stat_add(c, FREE_SLAB);
-		discard_slab(a, pd);
+		slab_discard(a, pd);
 	} else if (new_fl) {
 		/* if n's lock cannot be taken, the slab stays on no list: leaked */
 		if (node_lock(a, s, n))
@@ -711,7 +419,7 @@ static void discard_chain(struct arena *a, aoff_t empty, struct kmem_cache_cpu *
 			break;
 		empty = pd->lru.next;
 		stat_add(c, FREE_SLAB);
-		discard_slab(a, pd);
+		slab_discard(a, pd);
 	}
 }
 
@@ -891,7 +599,7 @@ static struct page_desc *get_partial(struct arena *a, struct kmem_cache *s, unsi
 		struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
 
 		if (!pd || pd->cache != s->self || pd->list != SL_NODE_PARTIAL) {
-			node_repair(&(struct node_ctx){ a, s, n });
+			node_repair_locked(a, s, n);
 			break;
 		}
 		remove_partial(a, n, pd);
@@ -1010,7 +718,7 @@ again:
 	if (!fl) {
 		/* no lock across the page allocator's fallocate and the ctor */
 		cpu_unlock(c);
-		pd = new_slab(a, s, node);
+		pd = slab_new(a, s, node);
 		if (!pd && errno == EDQUOT && !flushed) {
 			/* at the cap: free objects may sit on other CPUs' slabs */
 			flushed = true;
@@ -1028,7 +736,7 @@ again:
 		if (!c) {
 			/* the new slab is ours alone (frozen, on no list): give it back */
 			err = errno;
-			discard_slab(a, pd);
+			slab_discard(a, pd);
 			errno = err;
 			return NULL;
 		}
@@ -1276,7 +984,7 @@ static void __slab_free(struct arena *a, struct kmem_cache *s, struct page_desc 
 	node_unlock(n);
 	stat_add(c, FREE_REMOVE_PARTIAL);
 	stat_add(c, FREE_SLAB);
-	discard_slab(a, pd);
+	slab_discard(a, pd);
 }
 
 /*
@@ -1467,67 +1175,6 @@ int flush_all_cpus(struct arena *a, struct kmem_cache *s)
 		discard_chain(a, empty, c);
 	}
 	return rc;
-}
-
-/* free every empty slab on the node partial lists: how many, or the first
- * -errno of a node lock that cannot be taken (that node is skipped) */
-int discard_empty(struct arena *a, struct kmem_cache *s)
-{
-	int freed = 0, rc = 0;
-
-	for (unsigned int node = 0; node < s->nr_nodes; node++) {
-		struct kmem_cache_node *n = cache_node(a, s, node);
-		aoff_t empty = 0;
-		struct olist *it, *nx;
-		int err = node_lock(a, s, n);
-
-		if (err) {
-			rc = rc ? rc : err;
-			continue;
-		}
-		for (it = olist_next(a, &n->partial, &n->partial); it; it = nx) {
-			struct page_desc *pd = pd_of_lru(a, arena_off_of(a, it));
-
-			nx = olist_next(a, &n->partial, it);
-			if (!pd || pd->cache != s->self)
-				break;
-			if (CNT_INUSE(atomic_load_relaxed(&pd->slab.hi)) == 0) {
-				remove_partial(a, n, pd);
-				atomic_store_relaxed(&pd->slab.hi,
-						     CNT_MAKE(0, slab_objects(pd), 0, arena_self(a)));
-				pd->lru.next = empty;
-				empty = pd_lru_off(a, pd);
-			}
-		}
-		node_unlock(n);
-		while (empty) {
-			struct page_desc *pd = pd_of_lru(a, empty);
-
-			if (!pd)
-				break;
-			empty = pd->lru.next;
-			discard_slab(a, pd);
-			freed++;
-		}
-	}
-	return rc ? rc : freed;
-}
-
-/* ---- for slub_debug.c ----------------------------------------------------- */
-
-/* a new slab for a debug cache: not frozen (debug caches have no cpu slabs) */
-struct page_desc *slab_new_for_debug(struct arena *a, struct kmem_cache *s, unsigned int node)
-{
-	struct page_desc *pd = new_slab(a, s, node);
-
-	if (pd)
-		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, slab_objects(pd), 0, arena_self(a)));
-	return pd;
-}
-
-void slab_discard(struct arena *a, struct page_desc *pd)
-{
-	discard_slab(a, pd);
 }
 
 int cpu_lock_for_walk(struct arena *a, struct kmem_cache *s, unsigned int cpu)

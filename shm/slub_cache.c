@@ -187,9 +187,7 @@ static int early_node_alloc(struct arena *a, struct kmem_cache *s, unsigned int 
 	n->total_objects = objects;
 	s->charged_objects += objects;
 	s->charged_pages += 1ULL << order;
-	olist_add(a, &n->partial, &pd->lru);
-	pd->list = SL_NODE_PARTIAL;
-	n->nr_partial = 1;
+	add_partial(a, n, pd, false);	/* the node's first slab: nr_partial 1 */
 	return 0;
 }
 

@@ -128,11 +128,8 @@ static uint32_t debug_push(struct arena *a, struct kmem_cache *s, struct page_de
 	set_freepointer(a, s, off, fl);
 	pair_set(&pd->slab, fl, cnt, off, CNT_MAKE(inuse, CNT_OBJECTS(cnt), 0, 0));
 	if (pd->list == SL_FULL) {
-		olist_del(a, &pd->lru);
-		n->nr_full--;
-		olist_add_tail(a, &n->partial, &pd->lru);
-		pd->list = SL_NODE_PARTIAL;
-		n->nr_partial++;
+		remove_full(a, n, pd);
+		add_partial(a, n, pd, true);
 	}
 	return inuse;
 }
@@ -217,9 +214,7 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 			errno = -rc;
 			return NULL;
 		}
-		olist_add(a, &n->partial, &pd->lru);
-		pd->list = SL_NODE_PARTIAL;
-		n->nr_partial++;
+		add_partial(a, n, pd, false);
 		node_unlock(n);
 	}
 	load128_atomic(&pd->slab, &fl, &cnt);
@@ -228,9 +223,7 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 		slab_report(a, s, SLAB_ERR_FREELIST, fl,
 			    "free pointer of object %#llx decodes to %#llx: slab quarantined",
 			    (unsigned long long)fl, (unsigned long long)next);
-		olist_del(a, &pd->lru);
-		n->nr_partial--;
-		pd->list = SL_NONE;
+		remove_partial(a, n, pd);
 		pd->flags |= PG_CORRUPT;
 		atomic_store_relaxed(&pd->slab.lo, 0);
 		node_unlock(n);
@@ -242,11 +235,8 @@ void *slab_alloc_debug(struct arena *a, struct kmem_cache *s, void *caller)
 	debug_track(a, s, arena_at(a, fl), 0, caller);
 	pair_set(&pd->slab, fl, cnt, next, CNT_MAKE(CNT_INUSE(cnt) + 1, CNT_OBJECTS(cnt), 0, 0));
 	if (!next) {
-		olist_del(a, &pd->lru);
-		n->nr_partial--;
-		olist_add(a, &n->full, &pd->lru);
-		pd->list = SL_FULL;
-		n->nr_full++;
+		remove_partial(a, n, pd);
+		add_full(a, n, pd);
 	}
 	ok = debug_alloc_check(a, s, arena_at(a, fl), caller);
 	debug_step_end(pd);
@@ -339,9 +329,7 @@ bool debug_free_locked(struct arena *a, struct kmem_cache *s, struct page_desc *
 	inuse = debug_push(a, s, pd, n, off);
 	debug_step_end(pd);
 	if (inuse == 0 && n->nr_partial > s->min_partial && pd->list == SL_NODE_PARTIAL) {
-		olist_del(a, &pd->lru);
-		n->nr_partial--;
-		pd->list = SL_NONE;
+		remove_partial(a, n, pd);
 		/* ours until discarded: scrub must not take it for an orphan */
 		atomic_store_relaxed(&pd->slab.hi, CNT_MAKE(0, CNT_OBJECTS(atomic_load_relaxed(&pd->slab.hi)),
 							     0, arena_self(a)));
