@@ -29,6 +29,16 @@ struct held_shared {
 };
 static struct held_shared *sh;
 
+/* a private slubd that scrubs only when a client leaves, and sh shared with children */
+static inline struct e2e_slubd *held_start(void)
+{
+	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
+	struct e2e_slubd *d = e2e_start(&o);
+
+	sh = e2e_shared(sizeof(*sh));
+	return d;
+}
+
 /* take 3 objects of f into q, each stamped; _exit(3) when one cannot be had */
 static inline void take_stamped(struct kmem_cache *f, uint64_t *q[3])
 {

@@ -82,13 +82,11 @@ static void thread_left_prog(void *sock)
 
 E2E_CASE(thread_left)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
-	struct e2e_slubd *d = e2e_start(&o);
+	struct e2e_slubd *d = held_start();
 	char *out = NULL;
 	pid_t h;
 	int rc;
 
-	sh = e2e_shared(sizeof(*sh));
 	REQUIRE(d != NULL);
 	h = e2e_fork(thread_left_prog, d->sock);
 	REQUIRE(await(&sh->ready));
@@ -176,13 +174,11 @@ static void forking_prog(void *arg)
 
 static void fork_case(bool raw)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
-	struct e2e_slubd *d = e2e_start(&o);
+	struct e2e_slubd *d = held_start();
 	const char *args[2];
 	char *out = NULL;
 	int rc;
 
-	sh = e2e_shared(sizeof(*sh));
 	REQUIRE(d != NULL);
 	REQUIRE(e2e_slubctl(d, NULL, "create", "held.f", "64", NULL) == 0);
 	args[0] = d->sock;
@@ -241,7 +237,6 @@ static void pidns_client(void *sock)
 
 E2E_CASE(other_pidns)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
 	struct e2e_slubd *d;
 	char *out = NULL;
 	pid_t h;
@@ -249,8 +244,7 @@ E2E_CASE(other_pidns)
 
 	if (geteuid() != 0)
 		SKIP("a pid namespace needs root here");
-	d = e2e_start(&o);
-	sh = e2e_shared(sizeof(*sh));
+	d = held_start();
 	REQUIRE(d != NULL);
 	REQUIRE(e2e_slubctl(d, NULL, "create", "held.idle", "64", NULL) == 0);
 	h = e2e_fork(pidns_client, d->sock);

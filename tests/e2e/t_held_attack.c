@@ -154,9 +154,22 @@ static long reclaim(struct e2e_slubd *d, const char *pool)
 	return n;
 }
 
+/* another program allocates in the victim's pool; the victim finds its stamps whole */
+static void victim_kept(struct e2e_slubd *d, pid_t h)
+{
+	scribble(d->sock, v_pool, SLAB_STORE_USER);
+	set_flag(&sh->go);
+	if (await(&sh->done))
+		CHECKF(sh->bad == 0, "%d of the live victim's 3 objects were overwritten by another "
+		       "program", sh->bad);
+	else
+		CHECKF(0, "the victim did not finish");
+	CHECK(e2e_wait(h, "victim"));
+	e2e_stop(d);
+}
+
 static void liar_or_scribble(bool lie, bool other_ns)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
 	struct e2e_slubd *d;
 	struct ctl_conn c = { .fd = -1 };
 	char err[256];
@@ -165,8 +178,7 @@ static void liar_or_scribble(bool lie, bool other_ns)
 
 	if (other_ns && geteuid() != 0)
 		SKIP("a pid namespace needs root here");
-	d = e2e_start(&o);
-	sh = e2e_shared(sizeof(*sh));
+	d = held_start();
 	REQUIRE(d != NULL);
 	v_pool = "rv.a";
 	h = e2e_fork(other_ns ? victim_ns : victim, d->sock);
@@ -194,13 +206,7 @@ static void liar_or_scribble(bool lie, bool other_ns)
 	CHECKF(n == 0, "reclaim freed %ld objects while their process (id %#x) lives and is "
 	       "connected", n, sh->id);
 	slub_detach();	/* the scribe, a child of this process, attaches on its own */
-	scribble(d->sock, v_pool, SLAB_STORE_USER);
-	set_flag(&sh->go);
-	REQUIRE(await(&sh->done));
-	CHECKF(sh->bad == 0, "%d of the live victim's 3 objects were overwritten by another program",
-	       sh->bad);
-	CHECK(e2e_wait(h, "victim"));
-	e2e_stop(d);
+	victim_kept(d, h);
 }
 
 E2E_CASE(liar_unholds)
@@ -271,7 +277,6 @@ static void fns(void *sock)
 
 E2E_CASE(liar_force)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
 	struct e2e_slubd *d;
 	struct ctl_conn c = { .fd = -1 };
 	char err[256], *out = NULL;
@@ -280,8 +285,7 @@ E2E_CASE(liar_force)
 
 	if (geteuid() != 0)
 		SKIP("a pid namespace needs root here");
-	d = e2e_start(&o);
-	sh = e2e_shared(sizeof(*sh));
+	d = held_start();
 	REQUIRE(d != NULL);
 	REQUIRE(e2e_slubctl(d, NULL, "create", "rv.f", "64", NULL) == 0);
 	h = e2e_fork(fns, d->sock);
@@ -380,12 +384,10 @@ static void after_restart_wait(void)
 
 E2E_CASE(restart_reclaim)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
-	struct e2e_slubd *d = e2e_start(&o);
+	struct e2e_slubd *d = held_start();
 	pid_t h;
 	long n;
 
-	sh = e2e_shared(sizeof(*sh));
 	REQUIRE(d != NULL);
 	v_pool = "rv.r";
 	v_after = after_restart_wait;
@@ -425,11 +427,9 @@ static void rawparent(void *sock)
 
 E2E_CASE(fork_raw_conn)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
-	struct e2e_slubd *d = e2e_start(&o);
+	struct e2e_slubd *d = held_start();
 	long n = 0;
 
-	sh = e2e_shared(sizeof(*sh));
 	REQUIRE(d != NULL);
 	CHECK(e2e_wait(e2e_fork(rawparent, d->sock), "parent"));
 	REQUIRE(await(&sh->ready));
@@ -574,13 +574,11 @@ static void wait_forever(void)
  */
 static void adopt_scribbled(bool zero_held)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
-	struct e2e_slubd *d = e2e_start(&o);
+	struct e2e_slubd *d = held_start();
 	struct proc_slot *slots;
 	pid_t h, nopid = 32000;
 	long n;
 
-	sh = e2e_shared(sizeof(*sh));
 	REQUIRE(d != NULL);
 	v_pool = "rv.s";
 	v_after = NULL;
@@ -600,13 +598,7 @@ static void adopt_scribbled(bool zero_held)
 	n = reclaim(d, v_pool);
 	CHECKF(n == 0, "after a restart, reclaim freed %ld objects of the live, connected victim "
 	       "(its slot's %s scribbled before the restart)", n, zero_held ? "held word" : "pid");
-	scribble(d->sock, v_pool, SLAB_STORE_USER);
-	set_flag(&sh->go);
-	REQUIRE(await(&sh->done));
-	CHECKF(sh->bad == 0, "%d of the live victim's 3 objects were overwritten by another program",
-	       sh->bad);
-	CHECK(e2e_wait(h, "victim"));
-	e2e_stop(d);
+	victim_kept(d, h);
 }
 
 E2E_CASE(adopt_scribbled_pid)
@@ -626,7 +618,6 @@ E2E_CASE(adopt_scribbled_held)
  */
 E2E_CASE(adopt_pid_reused)
 {
-	struct e2e_opts o = { .config = "[limits]\nscrub_interval = 0\n" };
 	struct e2e_slubd *d;
 	pid_t h, u;
 	long n;
@@ -634,8 +625,7 @@ E2E_CASE(adopt_pid_reused)
 
 	if (geteuid() != 0)
 		SKIP("ns_last_pid needs root");
-	d = e2e_start(&o);
-	sh = e2e_shared(sizeof(*sh));
+	d = held_start();
 	REQUIRE(d != NULL);
 	v_pool = "rv.u";
 	v_after = wait_forever;
