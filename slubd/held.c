@@ -37,8 +37,11 @@
  * held_lock protects the table and the arena's held words slubd writes (so
  * that a word and the table change together, per id).  It is a leaf:
  * held_alive takes it under arena locks (the scrub's map_alive); under it
- * only the table's memory and those single words are touched - no arena
- * lock, no file.  save_lock orders the record's writes (taken alone).
+ * only the table's memory (realloc in tab_add) and those single words are
+ * touched - no arena lock, no file, no wait on another process; the one
+ * exception is held_fini, which closes the pidfds under it once no other
+ * thread runs.  save_lock orders the record's writes (taken without
+ * held_lock: held_save copies the table under held_lock first).
  */
 #include <errno.h>
 #include <fcntl.h>
